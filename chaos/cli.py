@@ -1,0 +1,137 @@
+"""The `spotchaos` command line: the composition root that starts simulators and runs the harness."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from chaos import __version__
+from chaos.logs import configure
+from cluster.endpoints import Endpoints, default_state_dir
+
+app = typer.Typer(help="Spot-interruption chaos and resilience harness for model serving on Kubernetes.", no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+sim_app = typer.Typer(help="The local Spot EKS simulator.", no_args_is_help=True)
+app.add_typer(sim_app, name="sim")
+err = Console(stderr=True)
+out = Console()
+
+StateDir = Annotated[Path | None, typer.Option("--state-dir", help="Where the simulator writes kubeconfig and endpoints.json (default: per-user state dir).")]
+LogFormat = Annotated[str, typer.Option("--log-format", help="console or json")]
+
+
+def _fail(message: str, code: int = 3) -> None:
+    err.print(f"[red]error:[/red] {message}")
+    raise typer.Exit(code)
+
+
+def _env_lines(ep: Endpoints) -> list[str]:
+    return [
+        f"export KUBECONFIG={ep.kubeconfig}",
+        f"export AWS_ENDPOINT_URL={ep.aws_endpoint_url}",
+        f"export AWS_DEFAULT_REGION={ep.region}",
+        "export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing  # the simulator accepts any credentials",
+    ]
+
+
+@app.command()
+def version() -> None:
+    """Print the version."""
+    out.print(__version__)
+
+
+@sim_app.command("up")
+def sim_up(
+    speed: Annotated[float | None, typer.Option(help="Cluster time runs this many times faster than real time.")] = None,
+    state_dir: StateDir = None,
+    config: Annotated[Path | None, typer.Option("--config", help="Simulator config YAML (timings, capacity pools).")] = None,
+    demo_nodes: Annotated[int, typer.Option("--demo-nodes", help="Create a Spot node group with this many nodes once up.")] = 0,
+    log_format: LogFormat = "console",
+) -> None:
+    """Run the simulator in the foreground until Ctrl-C or SIGTERM."""
+    configure(log_format)
+    from cluster.sim import ConfigError, load_config
+    from cluster.sim.runner import serve
+
+    if demo_nodes < 0:
+        _fail("--demo-nodes must be 0 or more")
+    try:
+        cfg = load_config(config, speed=speed)
+    except ConfigError as exc:
+        _fail(str(exc))
+    directory = state_dir or default_state_dir()
+    running = _running(directory)
+    if running is not None:
+        _fail(f"a simulator is already running from {directory} (pid {running.pid}); stop it with `spotchaos sim down` or use another --state-dir")
+
+    def ready(ep: Endpoints) -> None:
+        print(json.dumps(_public(ep), indent=2))
+        print("\n".join(["# In another shell:"] + _env_lines(ep) + ["kubectl get nodes", "aws ec2 describe-instances --query 'Reservations[].Instances[].[InstanceId,InstanceType,State.Name]'"]))
+        (directory / "env").write_text("\n".join(_env_lines(ep)) + "\n")
+        if demo_nodes:
+            from cluster.nodegroups import create_demo_node_group
+
+            name = create_demo_node_group(ep.aws_endpoint_url, ep.region, demo_nodes)
+            print(f"# created Auto Scaling group {name} with {demo_nodes} Spot instances; nodes register after the boot delay")
+        sys.stdout.flush()
+
+    import asyncio
+
+    failures = asyncio.run(serve(cfg, directory, ready))
+    if failures:
+        _fail(f"simulator tasks failed: {failures}", 2)
+
+
+def _public(ep: Endpoints) -> dict[str, object]:
+    return {"target": ep.target, "kube_api_url": ep.kube_api_url, "kubeconfig": ep.kubeconfig, "aws_endpoint_url": ep.aws_endpoint_url, "region": ep.region, "clock_speed": ep.clock_speed, "pid": ep.pid}
+
+
+def _running(directory: Path) -> Endpoints | None:
+    try:
+        ep = Endpoints.read(directory)
+    except (OSError, ValueError, TypeError):
+        return None
+    if ep.pid is None:
+        return None
+    try:
+        os.kill(ep.pid, 0)
+    except OSError:
+        return None
+    return ep
+
+
+@sim_app.command("status")
+def sim_status(state_dir: StateDir = None) -> None:
+    """Show the running simulator's endpoints (exit 1 when none runs)."""
+    directory = state_dir or default_state_dir()
+    ep = _running(directory)
+    if ep is None:
+        err.print(f"no simulator running from {directory}; start one with `spotchaos sim up`")
+        raise typer.Exit(1)
+    print(json.dumps(_public(ep), indent=2))
+
+
+@sim_app.command("down")
+def sim_down(state_dir: StateDir = None) -> None:
+    """Stop the simulator running from the state directory."""
+    directory = state_dir or default_state_dir()
+    ep = _running(directory)
+    if ep is None or ep.pid is None:
+        err.print(f"no simulator running from {directory}")
+        return
+    os.kill(ep.pid, signal.SIGTERM)
+    out.print(f"sent SIGTERM to simulator pid {ep.pid}")
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

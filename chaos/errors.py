@@ -1,0 +1,25 @@
+"""Errors of the harness; the CLI maps each to an exit code and one clear line."""
+
+from __future__ import annotations
+
+
+class ChaosError(Exception):
+    """Base of every error the harness reports to a user."""
+
+    exit_code = 3
+
+
+class SpecError(ChaosError):
+    """An experiment or command argument is invalid; names the field and the fix."""
+
+
+class GuardrailError(ChaosError):
+    """A guardrail (allowed account/context, blast radius) refused to go on."""
+
+
+class TargetError(ChaosError):
+    """The cluster or the AWS account cannot be reached (no simulator running, bad kubeconfig)."""
+
+
+class InjectionError(ChaosError):
+    """A fault could not be injected."""

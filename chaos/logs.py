@@ -1,0 +1,39 @@
+"""structlog set-up for the CLI: console or JSON lines on stderr; secrets are redacted."""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+from typing import Any
+
+import structlog
+
+_SECRET_KEYS = re.compile(r"(secret|password|token|credential|access_key)", re.I)
+
+
+def _redact(_: Any, __: str, event: dict[str, Any]) -> dict[str, Any]:
+    for key in list(event):
+        if _SECRET_KEYS.search(key):
+            event[key] = "***"
+    return event
+
+
+def configure(fmt: str = "console", level: str = "info") -> None:
+    renderer: Any = structlog.processors.JSONRenderer() if fmt == "json" else structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            _redact,
+            structlog.processors.format_exc_info,
+            renderer,
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(getattr(logging, level.upper(), logging.INFO)),
+        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        cache_logger_on_first_use=True,
+    )
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
+    for noisy in ("werkzeug", "aiohttp.access", "botocore", "urllib3"):
+        logging.getLogger(noisy).setLevel(logging.ERROR)

@@ -1,0 +1,1 @@
+"""Provisioning of the serving cluster, and the local simulator (cluster.sim)."""

@@ -1,0 +1,61 @@
+"""Where a cluster's APIs are: the one object the harness and the simulator share.
+
+The simulator writes it as `endpoints.json` in its state directory; the harness
+reads it (or builds the same object from a kubeconfig context and an AWS profile
+for a real EKS cluster).  Nothing else crosses between them but real protocols.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+ENDPOINTS_FILE = "endpoints.json"
+KUBECONFIG_FILE = "kubeconfig"
+
+
+def default_state_dir() -> Path:
+    """Per-user default: $SPOTCHAOS_STATE_DIR, else $XDG_STATE_HOME/spotchaos/sim, else ~/.local/state/spotchaos/sim."""
+    env = os.environ.get("SPOTCHAOS_STATE_DIR")
+    if env:
+        return Path(env)
+    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(base) / "spotchaos" / "sim"
+
+
+@dataclass(frozen=True)
+class Endpoints:
+    """URLs and settings a client needs to reach one cluster and its AWS account."""
+
+    target: str  # "local" or "eks"
+    aws_endpoint_url: str | None
+    region: str
+    kubeconfig: str
+    kube_context: str | None = None
+    clock_speed: float = 1.0
+    kube_api_url: str | None = None
+    pid: int | None = None
+    extra: dict[str, str] = field(default_factory=dict)
+
+    def write(self, state_dir: Path) -> Path:
+        state_dir.mkdir(parents=True, exist_ok=True)
+        path = state_dir / ENDPOINTS_FILE
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(asdict(self), indent=2) + "\n")
+        tmp.replace(path)
+        return path
+
+    @classmethod
+    def read(cls, state_dir: Path) -> Endpoints:
+        path = state_dir / ENDPOINTS_FILE
+        data = json.loads(path.read_text())
+        return cls(**data)
+
+    def aws_client_kwargs(self) -> dict[str, str]:
+        """Keyword arguments for boto3.client(...): endpoint and region (credentials come from the environment)."""
+        kwargs = {"region_name": self.region}
+        if self.aws_endpoint_url:
+            kwargs["endpoint_url"] = self.aws_endpoint_url
+        return kwargs

@@ -1,0 +1,109 @@
+"""EKS-style self-managed node groups through the AWS API: a VPC with one subnet per AZ, a
+launch template and an Auto Scaling group tagged the way eksctl tags them (cluster ownership,
+Cluster Autoscaler auto-discovery, node-template labels and taints)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+SEED_4VCPU = ("m5.xlarge", "m5d.xlarge", "m4.xlarge", "t3.xlarge", "t3a.xlarge", "m5a.xlarge", "t2.xlarge")
+SEED_8VCPU = ("m5.2xlarge", "m5n.2xlarge", "m5d.2xlarge", "m5dn.2xlarge", "m5a.2xlarge", "m4.2xlarge")
+EKS_AMI = "ami-0eks00000000000a1"  # any id: moto does not check AMIs unless asked
+
+
+@dataclass(frozen=True)
+class NodeGroupSpec:
+    name: str
+    cluster: str
+    instance_types: Sequence[str]
+    desired: int
+    min_size: int = 0
+    max_size: int = 15
+    spot: bool = True
+    allocation_strategy: str = "capacity-optimized"
+    labels: Mapping[str, str] = field(default_factory=dict)
+    taints: Mapping[str, str] = field(default_factory=dict)  # key -> "value:Effect"
+
+    def tags(self) -> dict[str, str]:
+        tags = {
+            f"kubernetes.io/cluster/{self.cluster}": "owned",
+            "k8s.io/cluster-autoscaler/enabled": "true",
+            f"k8s.io/cluster-autoscaler/{self.cluster}": "owned",
+            "alpha.eksctl.io/nodegroup-name": self.name,
+            "eks:cluster-name": self.cluster,
+        }
+        tags.update({f"k8s.io/cluster-autoscaler/node-template/label/{k}": v for k, v in self.labels.items()})
+        tags.update({f"k8s.io/cluster-autoscaler/node-template/taint/{k}": v for k, v in self.taints.items()})
+        return tags
+
+
+def ensure_network(ec2: Any, cluster: str, azs: Sequence[str], cidr: str = "10.0.0.0/16") -> list[str]:
+    """A VPC with one private subnet per AZ, tagged for the cluster; returns the subnet ids."""
+    found = ec2.describe_subnets(Filters=[{"Name": f"tag:kubernetes.io/cluster/{cluster}", "Values": ["owned", "shared"]}])["Subnets"]
+    if found:
+        return [s["SubnetId"] for s in sorted(found, key=lambda s: s["AvailabilityZone"])]
+    vpc = ec2.create_vpc(CidrBlock=cidr, TagSpecifications=[{"ResourceType": "vpc", "Tags": [{"Key": "Name", "Value": f"{cluster}-vpc"}, {"Key": f"kubernetes.io/cluster/{cluster}", "Value": "owned"}]}])["Vpc"]
+    base = cidr.split(".")
+    subnets = []
+    for i, az in enumerate(azs):
+        sn = ec2.create_subnet(
+            VpcId=vpc["VpcId"], CidrBlock=f"{base[0]}.{base[1]}.{i * 32}.0/19", AvailabilityZone=az,
+            TagSpecifications=[{"ResourceType": "subnet", "Tags": [{"Key": f"kubernetes.io/cluster/{cluster}", "Value": "owned"}, {"Key": "kubernetes.io/role/internal-elb", "Value": "1"}]}],
+        )["Subnet"]
+        subnets.append(sn["SubnetId"])
+    return subnets
+
+
+def create_node_group(ec2: Any, autoscaling: Any, spec: NodeGroupSpec, subnet_ids: Sequence[str]) -> str:
+    """Launch template + ASG with a MixedInstancesPolicy (Spot) or a single type (on-demand)."""
+    lt_name = f"{spec.cluster}-{spec.name}"
+    ec2.create_launch_template(
+        LaunchTemplateName=lt_name,
+        LaunchTemplateData={"ImageId": EKS_AMI, "InstanceType": spec.instance_types[0]},
+    )
+    asg_name = f"eks-{spec.cluster}-{spec.name}"
+    tags = [{"Key": k, "Value": v, "PropagateAtLaunch": k.startswith("kubernetes.io/cluster/")} for k, v in spec.tags().items()]
+    kwargs: dict[str, Any] = dict(
+        AutoScalingGroupName=asg_name,
+        MinSize=spec.min_size,
+        MaxSize=spec.max_size,
+        DesiredCapacity=spec.desired,
+        VPCZoneIdentifier=",".join(subnet_ids),
+        Tags=tags,
+    )
+    if spec.spot or len(spec.instance_types) > 1:
+        kwargs["MixedInstancesPolicy"] = {
+            "LaunchTemplate": {
+                "LaunchTemplateSpecification": {"LaunchTemplateName": lt_name, "Version": "$Latest"},
+                "Overrides": [{"InstanceType": t} for t in spec.instance_types],
+            },
+            "InstancesDistribution": {
+                "OnDemandBaseCapacity": 0 if spec.spot else spec.max_size,
+                "OnDemandPercentageAboveBaseCapacity": 0 if spec.spot else 100,
+                "SpotAllocationStrategy": spec.allocation_strategy,
+            },
+        }
+    else:
+        kwargs["LaunchTemplate"] = {"LaunchTemplateName": lt_name, "Version": "$Latest"}
+    autoscaling.create_auto_scaling_group(**kwargs)
+    return asg_name
+
+
+def aws_clients(endpoint_url: str | None, region: str) -> tuple[Any, Any]:
+    import boto3
+
+    kw: dict[str, Any] = {"region_name": region}
+    if endpoint_url:
+        kw.update(endpoint_url=endpoint_url, aws_access_key_id="testing", aws_secret_access_key="testing")
+    return boto3.client("ec2", **kw), boto3.client("autoscaling", **kw)
+
+
+def create_demo_node_group(endpoint_url: str | None, region: str, nodes: int, cluster: str = "spotchaos-demo") -> str:
+    """A small diversified Spot node group like the seed's 4 vCPU / 16 GiB group."""
+    ec2, asg = aws_clients(endpoint_url, region)
+    azs = [f"{region}a", f"{region}b", f"{region}c"]
+    subnets = ensure_network(ec2, cluster, azs)
+    spec = NodeGroupSpec("demo-4vcpu-16gb-spot", cluster, SEED_4VCPU, desired=nodes, max_size=max(15, nodes), labels={"lifecycle": "Ec2Spot", "intent": "apps"})
+    return create_node_group(ec2, asg, spec, subnets)

@@ -1,0 +1,268 @@
+"""Auto Scaling as AWS runs it, on top of moto's models.
+
+moto launches every instance of a MixedInstancesPolicy group as the first override
+type in the first AZ, on-demand, and never notices terminated instances.  Here each
+launch picks a capacity pool (AZ balance, then the allocation strategy), honours the
+on-demand/Spot split, fails with InsufficientInstanceCapacity when no pool has room,
+and a reconcile pass replaces instances that left `running`, as the ASG's EC2 health
+check does.  Scaling activities are recorded and served by DescribeScalingActivities.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+import structlog
+from moto.autoscaling.models import AutoScalingBackend, FakeAutoScalingGroup, InstanceState
+from moto.autoscaling.responses import AutoScalingResponse
+from moto.core.common_models import BaseModel  # noqa: F401 - moto import order
+from moto.ec2 import utils as ec2_utils
+
+from cluster.sim.aws.capacity_pools import CapacityPools, choose_pool, on_demand_target
+from cluster.sim.aws.moto_server import backend
+from cluster.sim.clock import SimClock
+
+log = structlog.get_logger("sim.autoscaling")
+
+ASG_NAME_TAG = "aws:autoscaling:groupName"
+LIVE_STATES = ("pending", "running")
+
+
+@dataclass
+class LaunchBlock:
+    """A fault that makes launches fail with InsufficientInstanceCapacity (FIS capacity actions)."""
+
+    azs: frozenset[str]
+    until: float  # cluster timestamp
+    groups: frozenset[str] = frozenset()  # empty: every group
+
+
+@dataclass
+class AutoScalingSim:
+    clock: SimClock
+    region: str
+    pools: CapacityPools = field(default_factory=CapacityPools)
+    activities: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    blocks: list[LaunchBlock] = field(default_factory=list)
+    launched_at: dict[str, float] = field(default_factory=dict)  # instance id -> cluster time
+    reclaimed: set[str] = field(default_factory=set)  # spot instances AWS took back: capacity not returned
+    _holding: dict[str, tuple[str, str]] = field(default_factory=dict)  # instance id -> pool it holds
+
+    # ---- installation into moto -------------------------------------------------
+    def install(self) -> None:
+        sim = self
+
+        def set_desired_capacity(group: FakeAutoScalingGroup, new_capacity: int | None) -> None:
+            sim._set_desired_capacity(group, new_capacity)
+
+        def replace_instances(group: FakeAutoScalingGroup, count_needed: int, propagated_tags: dict[str, str]) -> None:
+            sim._launch(group, count_needed)
+
+        def describe_scaling_activities(response: AutoScalingResponse) -> Any:
+            from moto.core.responses import ActionResult
+
+            name = response._get_param("AutoScalingGroupName")
+            ids = response._get_param("ActivityIds", [])
+            acts = [a for n, lst in sim.activities.items() if not name or n == name for a in lst]
+            if ids:
+                acts = [a for a in acts if a["ActivityId"] in ids]
+            acts.sort(key=lambda a: a["StartTime"], reverse=True)
+            return ActionResult({"Activities": acts[: int(response._get_param("MaxRecords", 100) or 100)]})
+
+        def notify_terminate_instances(backend_: Any, instance_ids: list[str]) -> None:
+            """moto replaces at once; a real ASG notices on its next health check (reconcile)."""
+
+        AutoScalingBackend.notify_terminate_instances = notify_terminate_instances  # type: ignore[method-assign]
+        FakeAutoScalingGroup.set_desired_capacity = set_desired_capacity  # type: ignore[method-assign]
+        FakeAutoScalingGroup.replace_autoscaling_group_instances = replace_instances  # type: ignore[method-assign]
+        AutoScalingResponse.describe_scaling_activities = describe_scaling_activities  # type: ignore[method-assign]
+        # Real EC2 filters on instance-lifecycle (spot | scheduled | capacity-block); moto raises.
+        ec2_utils.filter_dict_attribute_mapping.setdefault("instance-lifecycle", "lifecycle")
+
+    # ---- activities ----------------------------------------------------------------
+    def _activity(self, group: FakeAutoScalingGroup, description: str, cause: str, status: str = "Successful", message: str | None = None) -> None:
+        now = self.clock.now()
+        act: dict[str, Any] = {
+            "ActivityId": str(uuid.uuid4()),
+            "AutoScalingGroupName": group.name,
+            "Description": description,
+            "Cause": cause,
+            "StartTime": now,
+            "EndTime": now,
+            "StatusCode": status,
+            "Progress": 100,
+            "Details": "{}",
+        }
+        if message:
+            act["StatusMessage"] = message
+        self.activities.setdefault(group.name, []).append(act)
+        log.info("asg_activity", group=group.name, status=status, description=description)
+
+    # ---- launching -------------------------------------------------------------------
+    def _policy(self, group: FakeAutoScalingGroup) -> tuple[list[str], str, int, int]:
+        policy = group.mixed_instances_policy or {}
+        overrides = (policy.get("LaunchTemplate") or {}).get("Overrides") or []
+        types = [o["InstanceType"] for o in overrides if o.get("InstanceType")]
+        dist = policy.get("InstancesDistribution") or {}
+        if not types:
+            lt_spot = False
+            if group.ec2_launch_template is not None:
+                data = group.ec2_launch_template.get_version(group.launch_template_version).data
+                lt_spot = (data.get("InstanceMarketOptions") or {}).get("MarketType") == "spot"
+            return [group.instance_type], "prioritized", 0, 0 if lt_spot else 100
+        strategy = dist.get("SpotAllocationStrategy", "lowest-price")
+        base = int(dist.get("OnDemandBaseCapacity", 0) or 0)
+        pct = int(dist.get("OnDemandPercentageAboveBaseCapacity", 100) if dist.get("OnDemandPercentageAboveBaseCapacity") is not None else 100)
+        return types, strategy, base, pct
+
+    def _blocked(self, group: FakeAutoScalingGroup) -> frozenset[str]:
+        now = self.clock.timestamp()
+        self.blocks = [b for b in self.blocks if b.until > now]
+        azs: set[str] = set()
+        for b in self.blocks:
+            if not b.groups or group.name in b.groups:
+                azs |= b.azs
+        return frozenset(azs)
+
+    def _subnet_for(self, group: FakeAutoScalingGroup, az: str) -> str | None:
+        if not group.vpc_zone_identifier:
+            return None
+        ec2 = backend("ec2", self.region)
+        for sid in group.vpc_zone_identifier.split(","):
+            sid = sid.strip()
+            try:
+                if ec2.get_subnet(sid).availability_zone == az:
+                    return sid
+            except Exception:
+                continue
+        return None
+
+    def _launch(self, group: FakeAutoScalingGroup, count: int) -> int:
+        types, strategy, base, pct = self._policy(group)
+        ec2 = backend("ec2", self.region)
+        blocked_azs = self._blocked(group)
+        launched = 0
+        tags = group.get_propagated_tags()
+        tags[ASG_NAME_TAG] = group.name
+        tags.update(group.instance_tags)
+        for _ in range(count):
+            live = [s for s in group.instance_states if s.instance.state in LIVE_STATES]
+            desired_total = len(live) + 1
+            on_demand_now = sum(1 for s in live if getattr(s.instance, "lifecycle", None) != "spot")
+            spot = on_demand_now >= on_demand_target(desired_total, base, pct)
+            azs = [az for az in group.availability_zones]
+            by_az = Counter(s.instance.placement.zone for s in live)
+            excluded = frozenset((t, az) for t in types for az in blocked_azs)
+            choice = choose_pool(types, azs, by_az, self.pools, strategy if spot else "prioritized", excluded)
+            if choice is None:
+                itype, az = types[0], (azs[0] if azs else "")
+                others = ", ".join(a for a in azs if a != az)
+                self._activity(
+                    group,
+                    f"Launching a new EC2 instance.  Status Reason: We currently do not have sufficient {itype} capacity in the Availability Zone you requested ({az}).",
+                    f"At {self.clock.isoformat()} an instance was started in response to a difference between desired and actual capacity, increasing the capacity from {len(live)} to {group.desired_capacity}.",
+                    status="Failed",
+                    message=(
+                        f"We currently do not have sufficient {itype} capacity in the Availability Zone you requested ({az}). "
+                        f"Our system will be working on provisioning additional capacity. You can currently get {itype} capacity "
+                        f"by not specifying an Availability Zone in your request or choosing {others}. Launching EC2 instance failed."
+                    ),
+                )
+                break
+            itype, az = choice
+            kwargs: dict[str, Any] = dict(
+                instance_type=itype,
+                tags={"instance": dict(tags)},
+                placement=az,
+                launch_config=group.launch_config,
+                is_instance_type_default=False,
+                subnet_id=self._subnet_for(group, az),
+            )
+            if group.ec2_launch_template is not None:
+                kwargs["launch_template"] = {"LaunchTemplateId": group.ec2_launch_template.id}
+            if spot:
+                kwargs["instance_market_options"] = {"MarketType": "spot"}
+            reservation = ec2.run_instances(group.image_id, 1, group.user_data, group.security_groups, **kwargs)
+            for instance in reservation.instances:
+                instance.autoscaling_group = group
+                if spot:
+                    instance.lifecycle = "spot"
+                group.instance_states.append(InstanceState(instance, protected_from_scale_in=group.new_instances_protected_from_scale_in))
+                self.pools.take(itype, az)
+                self._holding[instance.id] = (itype, az)
+                self.launched_at[instance.id] = self.clock.timestamp()
+                self._activity(
+                    group,
+                    f"Launching a new EC2 instance: {instance.id}",
+                    f"At {self.clock.isoformat()} an instance was started in response to a difference between desired and actual capacity, increasing the capacity from {len(live)} to {len(live) + 1}.",
+                )
+                launched += 1
+        return launched
+
+    def _set_desired_capacity(self, group: FakeAutoScalingGroup, new_capacity: int | None) -> None:
+        group.desired_capacity = group.min_size if new_capacity is None else new_capacity
+        live = [s for s in group.instance_states if s.instance.state in LIVE_STATES]
+        delta = (group.desired_capacity or 0) - len(live)
+        if delta > 0:
+            self._launch(group, delta)
+        elif delta < 0:
+            self._scale_in(group, -delta)
+        if group.name in group.autoscaling_backend.autoscaling_groups:
+            group.autoscaling_backend.update_attached_elbs(group.name)
+            group.autoscaling_backend.update_attached_target_groups(group.name)
+
+    def _scale_in(self, group: FakeAutoScalingGroup, count: int) -> None:
+        """Default termination policy: the AZ with the most instances first, then the oldest."""
+        ec2 = backend("ec2", self.region)
+        for _ in range(count):
+            candidates = [s for s in group.instance_states if s.instance.state in LIVE_STATES and not s.protected_from_scale_in]
+            if not candidates:
+                return
+            by_az = Counter(s.instance.placement.zone for s in candidates)
+            victim = min(candidates, key=lambda s: (-by_az[s.instance.placement.zone], self.launched_at.get(s.instance.id, 0)))
+            ec2.terminate_instances([victim.instance.id])
+            group.instance_states.remove(victim)
+            self._release(victim.instance.id)
+            self._activity(
+                group,
+                f"Terminating EC2 instance: {victim.instance.id}",
+                f"At {self.clock.isoformat()} a user request explicitly set group desired capacity changing the desired capacity, shrinking the capacity from {len(candidates)} to {len(candidates) - 1}.",
+            )
+
+    def _release(self, instance_id: str) -> None:
+        pool = self._holding.pop(instance_id, None)
+        if pool is not None and instance_id not in self.reclaimed:
+            self.pools.give_back(*pool)
+
+    # ---- reconcile (the ASG's health checks) -----------------------------------------
+    def reconcile(self) -> None:
+        """Replace instances that left `running` (terminated, stopped, reclaimed), keeping desired capacity."""
+        asb = backend("autoscaling", self.region)
+        for group in list(asb.autoscaling_groups.values()):
+            gone = [s for s in group.instance_states if s.instance.state not in LIVE_STATES]
+            for state in gone:
+                group.instance_states.remove(state)
+                iid = state.instance.id
+                self._release(iid)
+                cause = (
+                    "an instance was taken out of service in response to an EC2 health check indicating it has been terminated or stopped"
+                    if iid not in self.reclaimed
+                    else "an instance was taken out of service in response to an EC2 Spot interruption"
+                )
+                self._activity(group, f"Terminating EC2 instance: {iid}", f"At {self.clock.isoformat()} {cause}.")
+            live = [s for s in group.instance_states if s.instance.state in LIVE_STATES]
+            if len(live) < (group.desired_capacity or 0):
+                self._launch(group, (group.desired_capacity or 0) - len(live))
+        # instances terminated outside any group still hold their pool until seen here
+        ec2 = backend("ec2", self.region)
+        for iid in list(self._holding):
+            try:
+                inst = ec2.get_instance(iid)
+            except Exception:
+                self._release(iid)
+                continue
+            if inst.state not in LIVE_STATES:
+                self._release(iid)

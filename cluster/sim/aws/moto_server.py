@@ -1,0 +1,77 @@
+"""moto in server mode on loopback, in a thread, with one lock shared with the simulator's
+controllers so they never read moto's models while a request is changing them."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from moto.core import DEFAULT_ACCOUNT_ID
+from moto.moto_server.werkzeug_app import (
+    DomainDispatcherApplication,
+    MotoRequestHandler,
+    create_backend_app,
+)
+from werkzeug.serving import BaseWSGIServer, make_server
+
+ACCOUNT_ID = DEFAULT_ACCOUNT_ID
+
+
+class _Serialized:
+    """WSGI middleware: one moto request at a time, under the shared lock."""
+
+    def __init__(self, app: Callable[..., Iterable[bytes]], lock: threading.RLock) -> None:
+        self.app = app
+        self.lock = lock
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        with self.lock:
+            return list(self.app(environ, start_response))
+
+
+class MotoServer:
+    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.host = host
+        self.port = port
+        self.lock = threading.RLock()
+        self._server: BaseWSGIServer | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def start(self) -> None:
+        app = _Serialized(DomainDispatcherApplication(create_backend_app), self.lock)
+        self._server = make_server(self.host, self.port, app, threaded=True, request_handler=MotoRequestHandler)
+        self.port = self._server.server_address[1]
+        self._thread = threading.Thread(target=self._server.serve_forever, name="moto-server", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+
+
+def backend(service: str, region: str) -> Any:
+    """moto's in-process model of one service in one region (the same the server answers from)."""
+    from moto.backends import get_backend
+
+    return get_backend(service)[ACCOUNT_ID][region]  # type: ignore[call-overload]
+
+
+def reset_backends() -> None:
+    """Forget every AWS resource (a fresh account), e.g. between simulator runs in one process."""
+    from moto.backends import get_backend
+
+    for service in ("ec2", "autoscaling", "elbv2", "fis", "sqs", "events", "cloudwatch", "iam", "sts", "eks", "s3"):
+        try:
+            get_backend(service).reset()  # type: ignore[call-overload]
+        except Exception:  # a service moto cannot reset is left as it is
+            continue

@@ -1,0 +1,68 @@
+"""Simulator settings: clock speed, control-plane timings (in cluster seconds) and capacity pools.
+
+Each timing copies the real component's default; the source is in the field's description.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+
+class Timings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    instance_boot: float = Field(60.0, ge=0, description="EC2 running -> kubelet registers the Node (EKS AMI boot, ~60 s).")
+    node_ready: float = Field(10.0, ge=0, description="Node registered -> Ready (CNI up).")
+    pod_start: float = Field(5.0, ge=0, description="Pod bound -> containers running (image cached).")
+    node_monitor_grace: float = Field(40.0, ge=0, description="kube-controller-manager --node-monitor-grace-period: kubelet silent -> Ready=Unknown.")
+    node_deletion: float = Field(5.0, ge=0, description="cloud node lifecycle controller: NotReady node whose instance is gone -> Node deleted.")
+    pod_gc: float = Field(40.0, ge=0, description="PodGC quarantine: pods bound to a deleted Node are force-deleted after this.")
+    aws_poll: float = Field(2.0, gt=0, description="How often the simulated ASG health check and EKS node agents look at EC2.")
+
+
+class PoolCapacity(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    instance_type: str
+    availability_zone: str
+    spare: int = Field(ge=0)
+
+
+class SimConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    speed: float = Field(1.0, gt=0, le=1000, description="Cluster time runs this many times faster than real time.")
+    region: str = "us-east-1"
+    cluster_name: str | None = Field(None, description="EKS cluster whose ASGs become nodes; None: any ASG tagged kubernetes.io/cluster/<name>.")
+    kubernetes_version: str = "1.31"
+    timings: Timings = Field(default_factory=Timings)
+    default_pool_spare: int = Field(200, ge=0, description="Spare instances in each (instance type, AZ) capacity pool.")
+    pools: list[PoolCapacity] = Field(default_factory=list)
+    watch_history: int = Field(20_000, ge=100, description="Events kept for watches that resume from a resourceVersion (older: 410 Gone).")
+    bookmark_interval: float = Field(10.0, gt=0, description="Real seconds between BOOKMARK events on idle watches.")
+
+
+class ConfigError(ValueError):
+    """A simulator config file is invalid; the message names the field and the fix."""
+
+
+def load_config(path: Path | None, **overrides: object) -> SimConfig:
+    data: dict[str, object] = {}
+    if path is not None:
+        try:
+            loaded = yaml.safe_load(path.read_text()) or {}
+        except (OSError, yaml.YAMLError) as exc:
+            raise ConfigError(f"{path}: cannot read the simulator config: {exc}") from exc
+        if not isinstance(loaded, dict):
+            raise ConfigError(f"{path}: the simulator config must be a mapping of settings")
+        data.update(loaded)
+    data.update({k: v for k, v in overrides.items() if v is not None})
+    try:
+        return SimConfig.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(p) for p in first["loc"])
+        raise ConfigError(f"simulator config field '{field}': {first['msg']} (got {first.get('input')!r})") from exc

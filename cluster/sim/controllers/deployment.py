@@ -1,0 +1,176 @@
+"""Deployment controller: one ReplicaSet per pod template, rolling updates within maxSurge/maxUnavailable."""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Iterable
+
+from cluster.sim.controllers.base import Controller, SimContext
+from cluster.sim.controllers.ownership import (
+    controller_ref,
+    owner_reference,
+    scaled_value,
+    template_hash,
+)
+from cluster.sim.kube.errors import ApiError
+from cluster.sim.kube.store import StoredEvent, clone
+
+HASH_LABEL = "pod-template-hash"
+
+
+class DeploymentController(Controller):
+    name = "deployment-controller"
+    kinds = ("Deployment", "ReplicaSet")
+    resync = 30.0
+
+    def __init__(self, ctx: SimContext) -> None:
+        super().__init__(ctx)
+        self.dep_rt = ctx.api.rt("Deployment")
+        self.rs_rt = ctx.api.rt("ReplicaSet")
+        self.events = ctx.recorder(self.name)
+
+    def keys_for(self, ev: StoredEvent) -> Iterable[Hashable]:
+        if ev.resource.key == self.rs_rt.key:
+            ref = controller_ref(ev.obj)
+            if ref and ref.get("kind") == "Deployment":
+                return [(ev.obj["metadata"]["namespace"], ref["name"])]
+            return []
+        return [(ev.obj["metadata"]["namespace"], ev.obj["metadata"]["name"])]
+
+    def all_keys(self) -> Iterable[Hashable]:
+        return [(o["metadata"]["namespace"], o["metadata"]["name"]) for o in self.api.store.iter(self.dep_rt)]
+
+    def _owned(self, dep: dict) -> list[dict]:
+        uid = dep["metadata"]["uid"]
+        return [
+            rs for rs in self.api.store.list(self.rs_rt, dep["metadata"]["namespace"])
+            if any(r.get("uid") == uid for r in rs["metadata"].get("ownerReferences") or [])
+        ]
+
+    def _scale(self, dep: dict, rs: dict, replicas: int) -> None:
+        if rs["spec"].get("replicas") == replicas:
+            return
+        old = rs["spec"].get("replicas", 0)
+
+        def change(o: dict) -> None:
+            o["spec"]["replicas"] = replicas
+
+        self.api.mutate(self.rs_rt, rs["metadata"]["namespace"], rs["metadata"]["name"], change)
+        verb = "up" if replicas > old else "down"
+        self.events.record(dep, "ScalingReplicaSet", f"Scaled {verb} replica set {rs['metadata']['name']} from {old} to {replicas}")
+
+    def reconcile(self, key: Hashable) -> None:
+        ns, name = key  # type: ignore[misc]
+        dep = self.api.store.get(self.dep_rt, ns, name)
+        if dep is None or dep["metadata"].get("deletionTimestamp"):
+            return
+        spec = dep["spec"]
+        want = int(spec.get("replicas", 1))
+        template = spec["template"]
+        thash = template_hash(template)
+        owned = self._owned(dep)
+        new_rs = next((rs for rs in owned if rs["metadata"].get("labels", {}).get(HASH_LABEL) == thash), None)
+        old_rss = [rs for rs in owned if rs is not new_rs]
+        if new_rs is None:
+            new_rs = self._create_rs(dep, thash, 0 if old_rss and any(r["spec"].get("replicas") for r in old_rss) else want)
+            if new_rs is None:
+                return
+        strategy = spec.get("strategy") or {}
+        if spec.get("paused"):
+            pass
+        elif strategy.get("type") == "Recreate":
+            active_old = sum(int(r.get("status", {}).get("replicas", 0)) for r in old_rss)
+            for rs in old_rss:
+                self._scale(dep, rs, 0)
+            if active_old == 0:
+                self._scale(dep, new_rs, want)
+        else:
+            ru = strategy.get("rollingUpdate") or {}
+            surge = scaled_value(ru.get("maxSurge", "25%"), want, round_up=True)
+            unavailable = scaled_value(ru.get("maxUnavailable", "25%"), want, round_up=False)
+            if surge == 0 and unavailable == 0:
+                unavailable = 1
+            old_total = sum(int(r["spec"].get("replicas", 0)) for r in old_rss)
+            if not old_rss or old_total == 0:
+                self._scale(dep, new_rs, want)
+            else:
+                new_target = min(want, max(int(new_rs["spec"].get("replicas", 0)), want + surge - old_total))
+                self._scale(dep, new_rs, new_target)
+                available = sum(int(r.get("status", {}).get("availableReplicas", 0)) for r in owned)
+                can_remove = max(0, available - (want - unavailable))
+                old_unavailable = sum(max(0, int(r["spec"].get("replicas", 0)) - int(r.get("status", {}).get("availableReplicas", 0))) for r in old_rss)
+                budget = can_remove + old_unavailable
+                for rs in sorted(old_rss, key=lambda r: r["metadata"]["creationTimestamp"]):
+                    cur = int(rs["spec"].get("replicas", 0))
+                    cut = min(cur, budget)
+                    if cut:
+                        self._scale(dep, rs, cur - cut)
+                        budget -= cut
+        self._write_status(dep, new_rs)
+
+    def _create_rs(self, dep: dict, thash: str, replicas: int) -> dict | None:
+        template = clone(dep["spec"]["template"])
+        template.setdefault("metadata", {}).setdefault("labels", {})[HASH_LABEL] = thash
+        selector = clone(dep["spec"]["selector"])
+        selector.setdefault("matchLabels", {})[HASH_LABEL] = thash
+        rs = {
+            "apiVersion": "apps/v1",
+            "kind": "ReplicaSet",
+            "metadata": {
+                "name": f"{dep['metadata']['name']}-{thash}",
+                "namespace": dep["metadata"]["namespace"],
+                "labels": dict(template["metadata"]["labels"]),
+                "annotations": {"deployment.kubernetes.io/desired-replicas": str(dep["spec"].get("replicas", 1)), "deployment.kubernetes.io/revision": "1"},
+                "ownerReferences": [owner_reference(dep)],
+            },
+            "spec": {"replicas": replicas, "selector": selector, "template": template},
+        }
+        try:
+            created = self.api.create(self.rs_rt, dep["metadata"]["namespace"], rs)
+        except ApiError as exc:
+            self.events.record(dep, "FailedCreate", f"Failed to create new replica set: {exc.message}", "Warning")
+            return None
+        self.events.record(dep, "ScalingReplicaSet", f"Scaled up replica set {created['metadata']['name']} from 0 to {replicas}")
+        return created
+
+    def _write_status(self, dep: dict, new_rs: dict) -> None:
+        dep = self.api.store.get(self.dep_rt, dep["metadata"]["namespace"], dep["metadata"]["name"]) or dep
+        owned = self._owned(dep)
+        fresh_new = next((r for r in owned if r["metadata"]["name"] == new_rs["metadata"]["name"]), new_rs)
+        replicas = sum(int(r.get("status", {}).get("replicas", 0)) for r in owned)
+        ready = sum(int(r.get("status", {}).get("readyReplicas", 0)) for r in owned)
+        available = sum(int(r.get("status", {}).get("availableReplicas", 0)) for r in owned)
+        want = int(dep["spec"].get("replicas", 1))
+        now = self.clock.isoformat()
+        ru = (dep["spec"].get("strategy") or {}).get("rollingUpdate") or {}
+        min_available = want - scaled_value(ru.get("maxUnavailable", "25%"), want, round_up=False)
+        is_available = available >= min_available
+        old_conds = {c["type"]: c for c in (dep.get("status") or {}).get("conditions") or []}
+
+        def cond(type_: str, status: str, reason: str, message: str) -> dict:
+            prev = old_conds.get(type_)
+            transition = prev["lastTransitionTime"] if prev and prev["status"] == status else now
+            return {"type": type_, "status": status, "reason": reason, "message": message, "lastUpdateTime": prev["lastUpdateTime"] if prev and prev["status"] == status and prev["reason"] == reason else now, "lastTransitionTime": transition}
+
+        status = {
+            "observedGeneration": dep["metadata"].get("generation", 1),
+            "replicas": replicas,
+            "updatedReplicas": int(fresh_new.get("status", {}).get("replicas", 0)),
+            "readyReplicas": ready,
+            "availableReplicas": available,
+            "unavailableReplicas": max(0, want - available),
+            "conditions": [
+                cond("Available", "True" if is_available else "False", "MinimumReplicasAvailable" if is_available else "MinimumReplicasUnavailable",
+                     "Deployment has minimum availability." if is_available else "Deployment does not have minimum availability."),
+                cond("Progressing", "True", "NewReplicaSetAvailable" if available >= want else "ReplicaSetUpdated",
+                     f'ReplicaSet "{new_rs["metadata"]["name"]}" has successfully progressed.' if available >= want else f'ReplicaSet "{new_rs["metadata"]["name"]}" is progressing.'),
+            ],
+        }
+        if status["unavailableReplicas"] == 0:
+            del status["unavailableReplicas"]
+        if dep.get("status") == status:
+            return
+
+        def change(o: dict) -> None:
+            o["status"] = status
+
+        self.api.mutate(self.dep_rt, dep["metadata"]["namespace"], dep["metadata"]["name"], change)

@@ -1,0 +1,180 @@
+"""The scheduler: binds pending pods to nodes (filters, scores), and says why when it cannot."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Hashable, Iterable
+from typing import Any
+
+import orjson
+
+from cluster.sim.controllers.base import Controller, SimContext
+from cluster.sim.controllers.ownership import controller_uid
+from cluster.sim.controllers.scheduling import (
+    NodeInfo,
+    nodes_to_find,
+    pod_requests,
+    resource_reason,
+    score,
+    static_reason,
+    unschedulable_message,
+)
+from cluster.sim.kube.store import StoredEvent
+
+
+class Scheduler(Controller):
+    name = "default-scheduler"
+    kinds = ("Pod", "Node")
+    resync = 15.0
+
+    def __init__(self, ctx: SimContext) -> None:
+        super().__init__(ctx)
+        self.pod_rt = ctx.api.rt("Pod")
+        self.events = ctx.recorder(self.name)
+        self.nodes: dict[str, NodeInfo] = {}
+        self._bound: dict[tuple[str, str], tuple[str, int, int, str | None]] = {}
+        self._pending: dict[tuple[str, str], None] = {}
+        self._unschedulable: dict[tuple[str, str], str] = {}
+        self._node_gen = 0
+        self._static: dict[bytes, tuple[int, list[str], Counter[str]]] = {}
+        self._cursor = 0
+        ctx.api.store.add_listener(self._track)
+
+    # ---- cache of the cluster, kept by the store's events --------------------------------
+    def _track(self, ev: StoredEvent) -> None:
+        if ev.resource.key == "nodes":
+            name = ev.obj["metadata"]["name"]
+            if ev.type == "DELETED":
+                self.nodes.pop(name, None)
+            else:
+                fresh = NodeInfo.from_node(ev.obj)
+                old = self.nodes.get(name)
+                if old is not None:
+                    fresh.used_cpu, fresh.used_mem, fresh.used_pods, fresh.pods_by_owner = old.used_cpu, old.used_mem, old.used_pods, old.pods_by_owner
+                    if (old.labels, old.taints, old.unschedulable, old.alloc_cpu) == (fresh.labels, fresh.taints, fresh.unschedulable, fresh.alloc_cpu):
+                        self.nodes[name] = fresh
+                        return
+                self.nodes[name] = fresh
+            self._node_gen += 1
+            self._retry_unschedulable()
+        elif ev.resource.key == "pods":
+            meta = ev.obj["metadata"]
+            key = (meta["namespace"], meta["name"])
+            node = ev.obj.get("spec", {}).get("nodeName")
+            if ev.type == "DELETED":
+                self._pending.pop(key, None)
+                self._unschedulable.pop(key, None)
+                self._unbind(key)
+                self._retry_unschedulable()
+                return
+            if node:
+                self._pending.pop(key, None)
+                self._unschedulable.pop(key, None)
+                if key not in self._bound:
+                    cpu, mem = pod_requests(ev.obj)
+                    owner = controller_uid(ev.obj)
+                    self._bound[key] = (node, cpu, mem, owner)
+                    info = self.nodes.get(node)
+                    if info is not None:
+                        info.used_cpu += cpu
+                        info.used_mem += mem
+                        info.used_pods += 1
+                        if owner:
+                            info.pods_by_owner[owner] += 1
+            elif not meta.get("deletionTimestamp") and ev.obj["spec"].get("schedulerName", "default-scheduler") == "default-scheduler":
+                self._pending[key] = None
+
+    def _unbind(self, key: tuple[str, str]) -> None:
+        entry = self._bound.pop(key, None)
+        if entry is None:
+            return
+        node, cpu, mem, owner = entry
+        info = self.nodes.get(node)
+        if info is not None:
+            info.used_cpu -= cpu
+            info.used_mem -= mem
+            info.used_pods -= 1
+            if owner:
+                info.pods_by_owner[owner] -= 1
+
+    def _retry_unschedulable(self) -> None:
+        for key in self._unschedulable:
+            self._dirty[key] = None
+        if self._unschedulable:
+            self._wake.set()
+
+    def keys_for(self, ev: StoredEvent) -> Iterable[Hashable]:
+        if ev.resource.key != "pods" or ev.type == "DELETED":
+            return []
+        meta = ev.obj["metadata"]
+        key = (meta["namespace"], meta["name"])
+        return [key] if key in self._pending else []
+
+    def all_keys(self) -> Iterable[Hashable]:
+        return list(self._pending)
+
+    # ---- decisions -------------------------------------------------------------------------
+    def _static_candidates(self, spec: dict[str, Any]) -> tuple[list[str], Counter[str]]:
+        sig = orjson.dumps([spec.get("nodeSelector"), spec.get("affinity"), spec.get("tolerations")], option=orjson.OPT_SORT_KEYS)
+        cached = self._static.get(sig)
+        if cached is not None and cached[0] == self._node_gen:
+            return cached[1], cached[2]
+        ok: list[str] = []
+        reasons: Counter[str] = Counter()
+        for name, info in self.nodes.items():
+            r = static_reason(spec, info)
+            if r is None:
+                ok.append(name)
+            else:
+                reasons[r] += 1
+        if len(self._static) > 256:
+            self._static.clear()
+        self._static[sig] = (self._node_gen, ok, reasons)
+        return ok, reasons
+
+    def reconcile(self, key: Hashable) -> None:
+        ns, name = key  # type: ignore[misc]
+        pod = self.api.store.get(self.pod_rt, ns, name)
+        if pod is None or pod["spec"].get("nodeName") or pod["metadata"].get("deletionTimestamp"):
+            return
+        spec = pod["spec"]
+        candidates, reasons = self._static_candidates(spec)
+        reasons = Counter(reasons)
+        cpu, mem = pod_requests(pod)
+        owner = controller_uid(pod)
+        want = nodes_to_find(len(self.nodes))
+        feasible: list[NodeInfo] = []
+        n = len(candidates)
+        start = self._cursor % n if n else 0
+        for i in range(n):
+            info = self.nodes.get(candidates[(start + i) % n])
+            if info is None:
+                continue
+            r = resource_reason(info, cpu, mem)
+            if r is None:
+                feasible.append(info)
+                if len(feasible) >= want:
+                    break
+            else:
+                reasons[r] += 1
+        self._cursor += 1
+        if not feasible:
+            message = unschedulable_message(len(self.nodes), reasons)
+            if self._unschedulable.get(key) != message:
+                self._unschedulable[key] = message
+                self._mark_unschedulable(pod, message)
+            return
+        best = max(feasible, key=lambda i: score(i, cpu, mem, owner))
+        self.api.bind_pod(pod, best.name)
+        self.events.record(pod, "Scheduled", f"Successfully assigned {ns}/{name} to {best.name}")
+
+    def _mark_unschedulable(self, pod: dict[str, Any], message: str) -> None:
+        now = self.clock.isoformat()
+
+        def change(p: dict[str, Any]) -> None:
+            conds = [c for c in p.setdefault("status", {}).get("conditions") or [] if c.get("type") != "PodScheduled"]
+            conds.append({"type": "PodScheduled", "status": "False", "reason": "Unschedulable", "message": message, "lastProbeTime": None, "lastTransitionTime": now})
+            p["status"]["conditions"] = conds
+
+        self.api.mutate(self.pod_rt, pod["metadata"]["namespace"], pod["metadata"]["name"], change)
+        self.events.record(pod, "FailedScheduling", message, "Warning")

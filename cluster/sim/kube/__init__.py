@@ -1,0 +1,1 @@
+"""A Kubernetes-API-compatible server on loopback: store, HTTP face, validation."""

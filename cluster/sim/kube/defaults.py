@@ -1,0 +1,89 @@
+"""Defaulting the API server applies on create (pure, but for the names and ids it is given)."""
+
+from __future__ import annotations
+
+import random
+import uuid
+from typing import Any
+
+from cluster.sim.kube.resources import ResourceType
+
+_NAME_CHARS = "bcdfghjklmnpqrstvwxz2456789"  # what the real generateName suffixes use
+
+
+def random_suffix(n: int = 5, rng: random.Random | None = None) -> str:
+    r = rng or random
+    return "".join(r.choice(_NAME_CHARS) for _ in range(n))
+
+
+def new_uid() -> str:
+    return str(uuid.uuid4())
+
+
+def default_pod_spec(spec: dict[str, Any]) -> None:
+    spec.setdefault("restartPolicy", "Always")
+    spec.setdefault("terminationGracePeriodSeconds", 30)
+    spec.setdefault("dnsPolicy", "ClusterFirst")
+    spec.setdefault("schedulerName", "default-scheduler")
+    spec.setdefault("serviceAccountName", "default")
+    spec.setdefault("securityContext", {})
+    spec.setdefault("enableServiceLinks", True)
+    spec.setdefault("priority", 0)
+    tolerations = spec.setdefault("tolerations", [])
+    # DefaultTolerationSeconds admission: tolerate not-ready/unreachable NoExecute for 300 s.
+    for key in ("node.kubernetes.io/not-ready", "node.kubernetes.io/unreachable"):
+        if not any(t.get("key") == key for t in tolerations):
+            tolerations.append({"key": key, "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": 300})
+    for c in spec.get("containers", []):
+        c.setdefault("imagePullPolicy", "Always" if str(c.get("image", "")).endswith(":latest") or ":" not in str(c.get("image", "")) else "IfNotPresent")
+        c.setdefault("terminationMessagePath", "/dev/termination-log")
+        c.setdefault("terminationMessagePolicy", "File")
+        c.setdefault("resources", {})
+        for p in c.get("ports") or []:
+            p.setdefault("protocol", "TCP")
+
+
+def _default_template(spec: dict[str, Any]) -> None:
+    template = spec.setdefault("template", {})
+    template.setdefault("metadata", {})
+    default_pod_spec(template.setdefault("spec", {}))
+
+
+def apply_defaults(rt: ResourceType, obj: dict[str, Any]) -> None:
+    spec = obj.get("spec")
+    if rt.kind == "Pod":
+        default_pod_spec(obj.setdefault("spec", {}))
+        status = obj.setdefault("status", {})
+        status.setdefault("phase", "Pending")
+        status.setdefault("qosClass", "Burstable")
+    elif rt.kind == "Deployment" and isinstance(spec, dict):
+        spec.setdefault("replicas", 1)
+        spec.setdefault("revisionHistoryLimit", 10)
+        spec.setdefault("progressDeadlineSeconds", 600)
+        spec.setdefault("strategy", {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": "25%", "maxUnavailable": "25%"}})
+        _default_template(spec)
+    elif rt.kind == "ReplicaSet" and isinstance(spec, dict):
+        spec.setdefault("replicas", 1)
+        _default_template(spec)
+    elif rt.kind == "DaemonSet" and isinstance(spec, dict):
+        spec.setdefault("revisionHistoryLimit", 10)
+        spec.setdefault("updateStrategy", {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 1, "maxSurge": 0}})
+        _default_template(spec)
+    elif rt.kind == "Service":
+        s = obj.setdefault("spec", {})
+        s.setdefault("type", "ClusterIP")
+        s.setdefault("sessionAffinity", "None")
+        for p in s.get("ports") or []:
+            p.setdefault("protocol", "TCP")
+            p.setdefault("targetPort", p.get("port"))
+        if s["type"] in ("LoadBalancer", "NodePort"):
+            s.setdefault("externalTrafficPolicy", "Cluster")
+        obj.setdefault("status", {"loadBalancer": {}})
+    elif rt.kind == "Namespace":
+        obj.setdefault("spec", {"finalizers": ["kubernetes"]})
+        obj.setdefault("status", {"phase": "Active"})
+    elif rt.kind == "Node":
+        obj.setdefault("spec", {})
+        obj.setdefault("status", {})
+    elif rt.kind == "PodDisruptionBudget":
+        obj.setdefault("status", {"disruptionsAllowed": 0, "currentHealthy": 0, "desiredHealthy": 0, "expectedPods": 0})

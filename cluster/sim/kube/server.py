@@ -1,0 +1,322 @@
+"""The HTTP face of the simulated Kubernetes API server (aiohttp), as kubectl and the clients use it."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+from typing import Any
+
+import orjson
+import structlog
+from aiohttp import web
+
+from cluster.sim.kube.api import KubeApi
+from cluster.sim.kube.errors import ApiError, BadRequest, NotFound
+from cluster.sim.kube.patches import apply_patch
+from cluster.sim.kube.resources import ResourceType
+from cluster.sim.kube.selectors import make_filter
+from cluster.sim.kube.store import Obj
+from cluster.sim.kube.tables import as_table, wants_table
+
+log = structlog.get_logger("sim.kube")
+
+KUBE_VERSION = {
+    "major": "1",
+    "minor": "31",
+    "gitVersion": "v1.31.2-eks-spotchaos",
+    "gitCommit": "0000000000000000000000000000000000000000",
+    "gitTreeState": "clean",
+    "buildDate": "2026-01-01T00:00:00Z",
+    "goVersion": "go1.22.8",
+    "compiler": "gc",
+    "platform": "linux/amd64",
+}
+_NAMESPACE_SUBRESOURCES = ("status", "finalize")
+
+
+def _json(body: Any, status: int = 200) -> web.Response:
+    return web.Response(body=orjson.dumps(body), status=status, content_type="application/json")
+
+
+def _bool(v: str | None) -> bool:
+    return v is not None and v.lower() in ("1", "true", "yes")
+
+
+class KubeHttp:
+    """Routes every path under /api and /apis onto KubeApi."""
+
+    def __init__(self, api: KubeApi, bookmark_interval: float = 10.0) -> None:
+        self.api = api
+        self.registry = api.registry
+        self.bookmark_interval = bookmark_interval
+        self.app = web.Application(middlewares=[self._errors], client_max_size=32 * 1024**2)
+        self.app.router.add_get("/version", self._version)
+        self.app.router.add_get("/version/", self._version)
+        for p in ("/healthz", "/readyz", "/livez"):
+            self.app.router.add_get(p, self._ok)
+        self.app.router.add_get("/api", self._api_versions)
+        self.app.router.add_get("/api/", self._api_versions)
+        self.app.router.add_get("/apis", self._api_groups)
+        self.app.router.add_get("/apis/", self._api_groups)
+        self.app.router.add_route("*", "/api/{tail:.*}", self._dispatch)
+        self.app.router.add_route("*", "/apis/{tail:.*}", self._dispatch)
+
+    @web.middleware
+    async def _errors(self, request: web.Request, handler: Any) -> web.StreamResponse:
+        try:
+            return await handler(request)
+        except ApiError as exc:
+            return _json(exc.status(), exc.code)
+        except web.HTTPException as exc:
+            if exc.status == 404:
+                return _json(ApiError(404, "NotFound", "the server could not find the requested resource").status(), 404)
+            raise
+        except (ConnectionResetError, asyncio.CancelledError):
+            raise
+        except Exception as exc:  # the simulator never dies on a bad request
+            log.exception("kube_api_internal_error", path=request.path, method=request.method)
+            return _json(ApiError(500, "InternalError", f"an error on the server ({type(exc).__name__}) has prevented the request from succeeding").status(), 500)
+
+    # ---- discovery ------------------------------------------------------
+    async def _ok(self, request: web.Request) -> web.Response:
+        return web.Response(text="ok")
+
+    async def _version(self, request: web.Request) -> web.Response:
+        return _json(KUBE_VERSION)
+
+    async def _api_versions(self, request: web.Request) -> web.Response:
+        host = request.host
+        return _json({"kind": "APIVersions", "versions": ["v1"], "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": host}]})
+
+    async def _api_groups(self, request: web.Request) -> web.Response:
+        groups = []
+        for group, versions in self.registry.groups().items():
+            if not group:
+                continue
+            gvs = [{"groupVersion": f"{group}/{v}", "version": v} for v in versions]
+            groups.append({"name": group, "versions": gvs, "preferredVersion": gvs[0]})
+        return _json({"kind": "APIGroupList", "apiVersion": "v1", "groups": groups})
+
+    def _resource_list(self, group: str, version: str) -> dict[str, Any]:
+        resources = []
+        for r in self.registry.in_group_version(group, version):
+            entry: dict[str, Any] = {
+                "name": r.plural,
+                "singularName": r.singular,
+                "namespaced": r.namespaced,
+                "kind": r.kind,
+                "verbs": list(r.verbs),
+            }
+            if r.short_names:
+                entry["shortNames"] = list(r.short_names)
+            if r.categories:
+                entry["categories"] = list(r.categories)
+            resources.append(entry)
+            for sub in r.subresources:
+                sub_entry: dict[str, Any] = {"name": f"{r.plural}/{sub}", "singularName": "", "namespaced": r.namespaced, "kind": r.kind, "verbs": ["get", "patch", "update"]}
+                if sub == "eviction":
+                    sub_entry.update(kind="Eviction", group="policy", version="v1", verbs=["create"])
+                elif sub == "binding":
+                    sub_entry.update(kind="Binding", verbs=["create"])
+                elif sub == "scale":
+                    sub_entry.update(kind="Scale", group="autoscaling", version="v1")
+                elif sub == "log":
+                    sub_entry.update(verbs=["get"])
+                resources.append(sub_entry)
+        gv = f"{group}/{version}" if group else version
+        return {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": gv, "resources": resources}
+
+    # ---- resource requests ---------------------------------------------
+    async def _dispatch(self, request: web.Request) -> web.StreamResponse:
+        parts = [p for p in request.path.split("/") if p]
+        if parts[0] == "api":
+            group, version, rest = "", parts[1] if len(parts) > 1 else "", parts[2:]
+        else:
+            if len(parts) < 3:
+                if len(parts) == 2 and parts[1] in self.registry.groups():
+                    versions = self.registry.groups()[parts[1]]
+                    gvs = [{"groupVersion": f"{parts[1]}/{v}", "version": v} for v in versions]
+                    return _json({"kind": "APIGroup", "apiVersion": "v1", "name": parts[1], "versions": gvs, "preferredVersion": gvs[0]})
+                raise NotFound("", request.path)
+            group, version, rest = parts[1], parts[2], parts[3:]
+        if not self.registry.in_group_version(group, version):
+            raise ApiError(404, "NotFound", "the server could not find the requested resource")
+        if not rest:
+            if request.method != "GET":
+                raise ApiError(405, "MethodNotAllowed", "the server does not allow this method on the requested resource")
+            return _json(self._resource_list(group, version))
+
+        namespace: str | None = None
+        if rest[0] == "namespaces" and len(rest) >= 3 and rest[2] not in _NAMESPACE_SUBRESOURCES:
+            namespace, rest = rest[1], rest[2:]
+        if len(rest) > 3:
+            raise ApiError(404, "NotFound", "the server could not find the requested resource")
+        plural = rest[0]
+        rt = self.registry.lookup(group, version, plural)
+        if rt is None:
+            raise ApiError(404, "NotFound", "the server could not find the requested resource")
+        name = rest[1] if len(rest) > 1 else None
+        sub = rest[2] if len(rest) > 2 else None
+        if rt.namespaced and name is not None and namespace is None:
+            raise ApiError(404, "NotFound", "the server could not find the requested resource")
+        if sub is not None and sub not in rt.subresources:
+            raise ApiError(404, "NotFound", "the server could not find the requested resource")
+        ns = namespace or ""
+        q = request.query
+        dry_run = q.get("dryRun") == "All"
+        method = request.method
+
+        if name is None:
+            if method == "GET":
+                if _bool(q.get("watch")):
+                    return await self._watch(request, rt, namespace)
+                return self._list(request, rt, namespace)
+            if method == "POST":
+                body = await self._body(request)
+                created = self.api.create(rt, ns, body, dry_run=dry_run)
+                return _json(created, 201)
+            if method == "DELETE":
+                accept = make_filter(q.get("labelSelector"), q.get("fieldSelector"))
+                items = self.api.store.list(rt, namespace, accept)
+                for obj in items:
+                    with contextlib.suppress(ApiError):
+                        self.api.delete(rt, obj["metadata"].get("namespace", ""), obj["metadata"]["name"], None, dry_run=dry_run)
+                return _json({"kind": rt.list_kind, "apiVersion": rt.api_version, "metadata": {}, "items": items})
+            raise ApiError(405, "MethodNotAllowed", "the server does not allow this method on the requested resource")
+
+        if sub == "eviction" and method == "POST":
+            return _json(self.api.evict(ns, name, await self._body(request)), 201)
+        if sub == "binding" and method == "POST":
+            return _json(self.api.bind(ns, name, await self._body(request)), 201)
+        if sub == "log":
+            self.api.get(rt, ns, name)
+            return web.Response(text="", content_type="text/plain")
+        if sub == "scale":
+            return await self._scale(request, rt, ns, name, dry_run)
+
+        if method == "GET":
+            obj = self.api.get(rt, ns, name)
+            if wants_table(request.headers.get("Accept", "")):
+                return _json(as_table(rt, [obj], self.api.clock.timestamp(), obj["metadata"]["resourceVersion"], include=q.get("includeObject", "Metadata")))
+            return _json(obj)
+        if method == "PUT":
+            return _json(self.api.update(rt, ns, name, await self._body(request), subresource=sub, dry_run=dry_run))
+        if method == "PATCH":
+            body = await self._body(request)
+            return _json(self.api.patch(rt, ns, name, request.headers.get("Content-Type", ""), body, subresource=sub, dry_run=dry_run))
+        if method == "DELETE":
+            options = await self._body(request, optional=True) or {}
+            if "gracePeriodSeconds" in q:
+                options["gracePeriodSeconds"] = int(q["gracePeriodSeconds"])
+            if "propagationPolicy" in q:
+                options["propagationPolicy"] = q["propagationPolicy"]
+            return _json(self.api.delete(rt, ns, name, options, dry_run=dry_run))
+        raise ApiError(405, "MethodNotAllowed", "the server does not allow this method on the requested resource")
+
+    async def _body(self, request: web.Request, optional: bool = False) -> Any:
+        raw = await request.read()
+        if not raw:
+            if optional:
+                return None
+            raise BadRequest("the request body is empty: send a JSON object")
+        ctype = request.headers.get("Content-Type", "")
+        try:
+            if "yaml" in ctype:
+                import yaml
+
+                return yaml.safe_load(raw)
+            return orjson.loads(raw)
+        except Exception as exc:
+            raise BadRequest(f"the body of the request could not be decoded as JSON: {exc}") from exc
+
+    def _list(self, request: web.Request, rt: ResourceType, namespace: str | None) -> web.Response:
+        q = request.query
+        items, rv = self.api.list(rt, namespace, q.get("labelSelector"), q.get("fieldSelector"))
+        limit = int(q.get("limit", "0") or 0)
+        token = q.get("continue")
+        if token:
+            try:
+                start = orjson.loads(base64.urlsafe_b64decode(token.encode()))
+            except Exception as exc:
+                raise BadRequest("continue key is not valid: re-list without it") from exc
+            after = (start["ns"], start["name"])
+            items = [o for o in items if (o["metadata"].get("namespace", ""), o["metadata"]["name"]) > after]
+        next_token = None
+        if limit and len(items) > limit:
+            items = items[:limit]
+            last = items[-1]["metadata"]
+            next_token = base64.urlsafe_b64encode(orjson.dumps({"ns": last.get("namespace", ""), "name": last["name"]})).decode()
+        if wants_table(request.headers.get("Accept", "")):
+            return _json(as_table(rt, items, self.api.clock.timestamp(), str(rv), next_token, include=q.get("includeObject", "Metadata")))
+        meta: dict[str, Any] = {"resourceVersion": str(rv)}
+        if next_token:
+            meta["continue"] = next_token
+        body = b"".join([
+            b'{"kind":', orjson.dumps(rt.list_kind), b',"apiVersion":', orjson.dumps(rt.api_version),
+            b',"metadata":', orjson.dumps(meta), b',"items":', orjson.dumps(items), b"}",
+        ])
+        return web.Response(body=body, content_type="application/json")
+
+    async def _watch(self, request: web.Request, rt: ResourceType, namespace: str | None) -> web.StreamResponse:
+        q = request.query
+        accept = make_filter(q.get("labelSelector"), q.get("fieldSelector"))
+        rv_param = q.get("resourceVersion")
+        since = int(rv_param) if rv_param and rv_param != "0" else None
+        bookmarks = _bool(q.get("allowWatchBookmarks"))
+        timeout = float(q.get("timeoutSeconds", "0") or 0) or None
+        resp = web.StreamResponse(status=200, headers={"Content-Type": "application/json", "Transfer-Encoding": "chunked"})
+        try:
+            watcher = self.api.store.watch(rt, namespace, accept, since)
+        except ApiError as exc:
+            await resp.prepare(request)
+            await resp.write(orjson.dumps({"type": "ERROR", "object": exc.status()}) + b"\n")
+            return resp
+        await resp.prepare(request)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout if timeout else None
+        try:
+            while not watcher.closed:
+                wait = self.bookmark_interval if bookmarks else 30.0
+                if deadline is not None:
+                    wait = min(wait, deadline - loop.time())
+                    if wait <= 0:
+                        break
+                try:
+                    line = await asyncio.wait_for(watcher.queue.get(), timeout=wait)
+                except TimeoutError:
+                    if bookmarks:
+                        bm = {"type": "BOOKMARK", "object": {"kind": rt.kind, "apiVersion": rt.api_version, "metadata": {"resourceVersion": str(self.api.store.resource_version)}}}
+                        await resp.write(orjson.dumps(bm) + b"\n")
+                    continue
+                chunk = [line]
+                while not watcher.queue.empty() and len(chunk) < 512:
+                    chunk.append(watcher.queue.get_nowait())
+                await resp.write(b"".join(c for c in chunk if c))
+        except (ConnectionResetError, asyncio.CancelledError):
+            pass
+        finally:
+            self.api.store.unwatch(watcher)
+        return resp
+
+    async def _scale(self, request: web.Request, rt: ResourceType, ns: str, name: str, dry_run: bool) -> web.Response:
+        def scale_of(obj: Obj) -> dict[str, Any]:
+            sel = obj["spec"].get("selector", {}).get("matchLabels", {})
+            return {
+                "kind": "Scale", "apiVersion": "autoscaling/v1",
+                "metadata": {"name": name, "namespace": ns, "uid": obj["metadata"]["uid"], "resourceVersion": obj["metadata"]["resourceVersion"], "creationTimestamp": obj["metadata"]["creationTimestamp"]},
+                "spec": {"replicas": obj["spec"].get("replicas", 0)},
+                "status": {"replicas": obj.get("status", {}).get("replicas", 0), "selector": ",".join(f"{k}={v}" for k, v in sel.items())},
+            }
+
+        obj = self.api.get(rt, ns, name)
+        if request.method == "GET":
+            return _json(scale_of(obj))
+        body = await self._body(request)
+        if request.method == "PATCH":
+            body = apply_patch(request.headers.get("Content-Type", ""), scale_of(obj), body)
+        replicas = (body.get("spec") or {}).get("replicas") if isinstance(body, dict) else None
+        if not isinstance(replicas, int) or replicas < 0:
+            raise ApiError(422, "Invalid", f'Scale.autoscaling "{name}" is invalid: spec.replicas: Invalid value: {replicas!r}: must be greater than or equal to 0')
+        updated = self.api.patch(rt, ns, name, "application/merge-patch+json", {"spec": {"replicas": replicas}}, dry_run=dry_run)
+        return _json(scale_of(updated))

@@ -1,0 +1,151 @@
+"""The simulator as one unit: clock, AWS (moto + what it lacks), the Kubernetes API and the
+controllers, started and stopped together (an async context manager)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from types import TracebackType
+
+import structlog
+import yaml
+from aiohttp import web
+
+from cluster.endpoints import KUBECONFIG_FILE, Endpoints
+from cluster.sim.aws.autoscaling import AutoScalingSim
+from cluster.sim.aws.capacity_pools import CapacityPools
+from cluster.sim.aws.moto_server import MotoServer, reset_backends
+from cluster.sim.clock import SimClock
+from cluster.sim.config import SimConfig
+from cluster.sim.controllers.base import Controller, SimContext
+from cluster.sim.controllers.daemonset import DaemonSetController
+from cluster.sim.controllers.deployment import DeploymentController
+from cluster.sim.controllers.disruption import DisruptionController
+from cluster.sim.controllers.ec2_nodes import Ec2Nodes
+from cluster.sim.controllers.garbage_collector import GarbageCollector
+from cluster.sim.controllers.kubelet import Kubelets
+from cluster.sim.controllers.node_lifecycle import NodeLifecycle
+from cluster.sim.controllers.replicaset import ReplicaSetController
+from cluster.sim.controllers.scheduler import Scheduler
+from cluster.sim.kube.api import KubeApi
+from cluster.sim.kube.server import KubeHttp
+from cluster.sim.kube.store import ObjectStore
+from cluster.sim.tasks import TaskGroup
+
+log = structlog.get_logger("sim")
+
+CONTEXT_NAME = "spotchaos-local"
+INFO_CONFIGMAP = ("kube-system", "spotchaos-sim")
+SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
+
+
+def kubeconfig_text(server: str) -> str:
+    return yaml.safe_dump({
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [{"name": CONTEXT_NAME, "cluster": {"server": server}}],
+        "users": [{"name": CONTEXT_NAME, "user": {}}],
+        "contexts": [{"name": CONTEXT_NAME, "context": {"cluster": CONTEXT_NAME, "user": CONTEXT_NAME, "namespace": "default"}}],
+        "current-context": CONTEXT_NAME,
+        "preferences": {},
+    }, sort_keys=False)
+
+
+class Simulator:
+    """A local Spot EKS: `async with Simulator(config, state_dir) as sim: sim.endpoints ...`."""
+
+    def __init__(self, config: SimConfig, state_dir: Path | None = None) -> None:
+        self.config = config
+        self.state_dir = state_dir
+        self.clock = SimClock(config.speed)
+        self.store = ObjectStore(config.watch_history)
+        self.api = KubeApi(self.store, self.clock)
+        self.moto = MotoServer()
+        pools = CapacityPools(config.default_pool_spare)
+        for p in config.pools:
+            pools.set(p.instance_type, p.availability_zone, p.spare)
+        self.autoscaling = AutoScalingSim(self.clock, config.region, pools)
+        self.ctx = SimContext(self.clock, self.api, config, self.moto, self.autoscaling)
+        self.tasks = TaskGroup()
+        self.controllers: list[Controller] = []
+        self.kubelets: Kubelets | None = None
+        self._runner: web.AppRunner | None = None
+        self.kube_url = ""
+        self.endpoints: Endpoints | None = None
+
+    async def __aenter__(self) -> Simulator:
+        await self.start()
+        return self
+
+    async def __aexit__(self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None) -> None:
+        await self.stop()
+
+    def _bootstrap(self) -> None:
+        ns_rt = self.api.rt("Namespace")
+        for ns in SYSTEM_NAMESPACES:
+            self.api.create(ns_rt, "", {"metadata": {"name": ns}})
+        self.api.create(self.api.rt("ConfigMap"), INFO_CONFIGMAP[0], {
+            "metadata": {"name": INFO_CONFIGMAP[1], "labels": {"app.kubernetes.io/managed-by": "spotchaos"}},
+            "data": {
+                "clockSpeed": str(self.config.speed),
+                "clockStart": self.clock.isoformat(),
+                "region": self.config.region,
+                "clusterName": self.config.cluster_name or "",
+                "simulator": "spotchaos",
+            },
+        })
+
+    async def start(self) -> None:
+        reset_backends()
+        self.autoscaling.install()
+        self.moto.start()
+        self._bootstrap()
+        http = KubeHttp(self.api, self.config.bookmark_interval)
+        self._runner = web.AppRunner(http.app, access_log=None, handle_signals=False)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self.kube_url = f"http://127.0.0.1:{port}"
+
+        ctx = self.ctx
+        kubelets = Kubelets(ctx)
+        lifecycle = NodeLifecycle(ctx, kubelets)
+        self.kubelets = kubelets
+        self.controllers = [
+            ReplicaSetController(ctx), DeploymentController(ctx), DaemonSetController(ctx), Scheduler(ctx),
+            kubelets, lifecycle, Ec2Nodes(ctx, kubelets, lifecycle), GarbageCollector(ctx), DisruptionController(ctx),
+        ]
+        for c in self.controllers:
+            self.store.add_listener(c.on_event)
+            self.tasks.spawn(c.name, c.run())
+
+        kubeconfig = ""
+        if self.state_dir is not None:
+            self.state_dir.mkdir(parents=True, exist_ok=True)
+            path = self.state_dir / KUBECONFIG_FILE
+            path.write_text(kubeconfig_text(self.kube_url))
+            kubeconfig = str(path)
+        self.endpoints = Endpoints(
+            target="local",
+            aws_endpoint_url=self.moto.url,
+            region=self.config.region,
+            kubeconfig=kubeconfig,
+            kube_context=CONTEXT_NAME,
+            clock_speed=self.config.speed,
+            kube_api_url=self.kube_url,
+            pid=os.getpid(),
+        )
+        if self.state_dir is not None:
+            self.endpoints.write(self.state_dir)
+        log.info("simulator_started", kube_api=self.kube_url, aws=self.moto.url, speed=self.config.speed, region=self.config.region)
+
+    async def stop(self) -> None:
+        if self.state_dir is not None:
+            (self.state_dir / "endpoints.json").unlink(missing_ok=True)
+        await self.tasks.stop()
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+        self.moto.stop()
+        log.info("simulator_stopped", failures=self.tasks.failures)

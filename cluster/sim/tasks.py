@@ -1,0 +1,46 @@
+"""Named, guarded background tasks: a crash or an unexpected finish is logged and kept, never lost."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Coroutine
+from dataclasses import dataclass, field
+from typing import Any
+
+import structlog
+
+log = structlog.get_logger("sim.tasks")
+
+
+@dataclass
+class TaskGroup:
+    tasks: dict[str, asyncio.Task[Any]] = field(default_factory=dict)
+    failures: list[tuple[str, str]] = field(default_factory=list)
+    stopping: bool = False
+
+    def spawn(self, name: str, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
+        task = asyncio.get_running_loop().create_task(coro, name=name)
+        self.tasks[name] = task
+        task.add_done_callback(self._done)
+        return task
+
+    def _done(self, task: asyncio.Task[Any]) -> None:
+        name = task.get_name()
+        if task.cancelled():
+            if not self.stopping:
+                log.warning("task_cancelled", task=name)
+            return
+        exc = task.exception()
+        if exc is not None:
+            self.failures.append((name, repr(exc)))
+            log.error("task_crashed", task=name, error=repr(exc), exc_info=exc)
+        elif not self.stopping:
+            self.failures.append((name, "finished unexpectedly"))
+            log.error("task_finished_unexpectedly", task=name)
+
+    async def stop(self) -> None:
+        self.stopping = True
+        for t in self.tasks.values():
+            t.cancel()
+        await asyncio.gather(*self.tasks.values(), return_exceptions=True)
+        self.tasks.clear()
