@@ -101,7 +101,7 @@ class Simulator:
         self.moto.start()
         self._bootstrap()
         http = KubeHttp(self.api, self.config.bookmark_interval)
-        self._runner = web.AppRunner(http.app, access_log=None, handle_signals=False)
+        self._runner = web.AppRunner(http.app, access_log=None, handle_signals=False, shutdown_timeout=2.0)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
         await site.start()
@@ -144,6 +144,7 @@ class Simulator:
         if self.state_dir is not None:
             (self.state_dir / "endpoints.json").unlink(missing_ok=True)
         await self.tasks.stop()
+        self.store.close_watches()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None

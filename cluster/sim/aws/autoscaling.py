@@ -22,7 +22,7 @@ from moto.core.common_models import BaseModel  # noqa: F401 - moto import order
 from moto.ec2 import utils as ec2_utils
 
 from cluster.sim.aws.capacity_pools import CapacityPools, choose_pool, on_demand_target
-from cluster.sim.aws.moto_server import backend
+from cluster.sim.aws.moto_server import backend, instances_by_id
 from cluster.sim.clock import SimClock
 
 log = structlog.get_logger("sim.autoscaling")
@@ -257,12 +257,8 @@ class AutoScalingSim:
             if len(live) < (group.desired_capacity or 0):
                 self._launch(group, (group.desired_capacity or 0) - len(live))
         # instances terminated outside any group still hold their pool until seen here
-        ec2 = backend("ec2", self.region)
+        instances = instances_by_id(self.region)
         for iid in list(self._holding):
-            try:
-                inst = ec2.get_instance(iid)
-            except Exception:
-                self._release(iid)
-                continue
-            if inst.state not in LIVE_STATES:
+            inst = instances.get(iid)
+            if inst is None or inst.state not in LIVE_STATES:
                 self._release(iid)

@@ -75,3 +75,10 @@ def reset_backends() -> None:
             get_backend(service).reset()  # type: ignore[call-overload]
         except Exception:  # a service moto cannot reset is left as it is
             continue
+
+
+def instances_by_id(region: str) -> dict[str, Any]:
+    """Every EC2 instance of the region by id, read straight from moto's reservations
+    (moto's own get_instance scans and copies every reservation per call)."""
+    ec2 = backend("ec2", region)
+    return {i.id: i for r in ec2.reservations.values() for i in r.instances}

@@ -22,6 +22,8 @@ if TYPE_CHECKING:
 
 log = structlog.get_logger("sim.controllers")
 
+SLICE = 0.005  # real seconds a controller may hold the loop before it yields
+
 
 @dataclass
 class SimContext:
@@ -42,6 +44,7 @@ class Controller:
     kinds: tuple[str, ...] = ()
     resync: float | None = None
     min_real_period = 0.02  # never spin faster than this, whatever the clock speed
+    coalesce = 0.01  # real seconds to let events pile up between passes (a workqueue's batching)
 
     def __init__(self, ctx: SimContext) -> None:
         self.ctx = ctx
@@ -90,11 +93,14 @@ class Controller:
             self._wake.clear()
             batch = list(self._dirty)
             self._dirty.clear()
-            for i, key in enumerate(batch):
+            loop = asyncio.get_running_loop()
+            slice_start = loop.time()
+            for key in batch:
                 try:
                     self.reconcile(key)
                 except Exception:
                     log.exception("reconcile_failed", controller=self.name, key=str(key))
-                if i % 100 == 99:
-                    await self.clock.sleep_real(0)  # let watches and requests through during big batches
-            await self.clock.sleep_real(0)
+                if loop.time() - slice_start > SLICE:
+                    await self.clock.sleep_real(0)  # let requests and watches through during big batches
+                    slice_start = loop.time()
+            await self.clock.sleep_real(self.coalesce)

@@ -21,6 +21,7 @@ class DeploymentController(Controller):
     name = "deployment-controller"
     kinds = ("Deployment", "ReplicaSet")
     resync = 30.0
+    coalesce = 0.1  # status is recomputed over all owned pods: batch the events of 100 ms
 
     def __init__(self, ctx: SimContext) -> None:
         super().__init__(ctx)

@@ -8,7 +8,7 @@ from typing import Any
 
 import structlog
 
-from cluster.sim.aws.moto_server import backend
+from cluster.sim.aws.moto_server import backend, instances_by_id
 from cluster.sim.controllers.base import Controller, SimContext
 from cluster.sim.controllers.kubelet import InstanceInfo, Kubelets
 from cluster.sim.controllers.node_lifecycle import NodeLifecycle
@@ -89,14 +89,13 @@ class Ec2Nodes(Controller):
             for st in group.instance_states:
                 out[st.instance.id] = (st.instance.state, self._info(st.instance, nodegroup, labels, taints))
         # instances already taken out of their group by the health check still need their kubelet stopped
-        ec2 = backend("ec2", self.region)
-        for iid in self._known:
-            if iid not in out:
-                try:
-                    inst = ec2.get_instance(iid)
-                except Exception:
-                    continue
-                out[iid] = (inst.state, self._info(inst, "", {}, []))
+        missing = [iid for iid in self._known if iid not in out]
+        if missing:
+            instances = instances_by_id(self.region)
+            for iid in missing:
+                inst = instances.get(iid)
+                if inst is not None:
+                    out[iid] = (inst.state, self._info(inst, "", {}, []))
         return out
 
     def _info(self, inst: Any, nodegroup: str, labels: dict[str, str], taints: list[dict[str, str]]) -> InstanceInfo:

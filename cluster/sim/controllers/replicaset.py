@@ -14,13 +14,14 @@ from cluster.sim.controllers.ownership import (
 from cluster.sim.kube.errors import ApiError
 from cluster.sim.kube.store import StoredEvent
 
-BURST = 500  # pods created per pass (the real controller uses slow-start batches)
+BURST = 100  # pods created per pass, then the queue turns (the real controller uses slow-start batches)
 
 
 class ReplicaSetController(Controller):
     name = "replicaset-controller"
     kinds = ("ReplicaSet", "Pod")
     resync = 30.0
+    coalesce = 0.1  # status is recomputed over all owned pods: batch the events of 100 ms
 
     def __init__(self, ctx: SimContext) -> None:
         super().__init__(ctx)
@@ -96,12 +97,18 @@ class ReplicaSetController(Controller):
         self._write_status(rs, self._pods(rs))
 
     def _write_status(self, rs: dict, pods: list[dict]) -> None:
-        active = [p for p in pods if is_active(p)]
-        ready = sum(1 for p in active if pod_is_ready(p))
-        labels = rs["spec"]["template"].get("metadata", {}).get("labels") or {}
+        labels = (rs["spec"]["template"].get("metadata", {}).get("labels") or {}).items()
+        replicas = ready = labelled = 0
+        for p in pods:
+            if not is_active(p):
+                continue
+            replicas += 1
+            ready += pod_is_ready(p)
+            pod_labels = p["metadata"].get("labels") or {}
+            labelled += all(pod_labels.get(k) == v for k, v in labels)
         status = {
-            "replicas": len(active),
-            "fullyLabeledReplicas": sum(1 for p in active if all(p["metadata"].get("labels", {}).get(k) == v for k, v in labels.items())),
+            "replicas": replicas,
+            "fullyLabeledReplicas": labelled,
             "readyReplicas": ready,
             "availableReplicas": ready,
             "observedGeneration": rs["metadata"].get("generation", 1),

@@ -284,6 +284,8 @@ class KubeHttp:
                         break
                 try:
                     line = await asyncio.wait_for(watcher.queue.get(), timeout=wait)
+                    if line is None:
+                        break
                 except TimeoutError:
                     if bookmarks:
                         bm = {"type": "BOOKMARK", "object": {"kind": rt.kind, "apiVersion": rt.api_version, "metadata": {"resourceVersion": str(self.api.store.resource_version)}}}
@@ -291,8 +293,12 @@ class KubeHttp:
                     continue
                 chunk = [line]
                 while not watcher.queue.empty() and len(chunk) < 512:
-                    chunk.append(watcher.queue.get_nowait())
-                await resp.write(b"".join(c for c in chunk if c))
+                    nxt = watcher.queue.get_nowait()
+                    if nxt is None:
+                        watcher.closed = True
+                        break
+                    chunk.append(nxt)
+                await resp.write(b"".join(chunk))
         except (ConnectionResetError, asyncio.CancelledError):
             pass
         finally:

@@ -190,5 +190,16 @@ class ObjectStore:
         w.closed = True
         self._watchers.get(w.resource.key, set()).discard(w)
 
+    def close_watches(self) -> None:
+        """End every open watch stream (the server is stopping)."""
+        for watchers in self._watchers.values():
+            for w in list(watchers):
+                w.closed = True
+                try:
+                    w.queue.put_nowait(None)
+                except asyncio.QueueFull:
+                    pass
+        self._watchers.clear()
+
     def watcher_count(self) -> int:
         return sum(len(s) for s in self._watchers.values())
