@@ -23,6 +23,27 @@ class Timings(BaseModel):
     aws_poll: float = Field(2.0, gt=0, description="How often the simulated ASG health check and EKS node agents look at EC2.")
 
 
+class Serving(BaseModel):
+    """The simulated TF Serving pods (data plane: real HTTP, real time). Per pod, the annotations
+    sim.spotchaos.io/service-time-ms, /concurrency and /model-load-seconds override these."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    service_time_ms: float = Field(20.0, ge=0, description="Real milliseconds one predict request takes once it has a worker.")
+    concurrency: int = Field(4, ge=1, description="Requests a pod works on at once (TF Serving's session threads); the rest queue.")
+    model_load_seconds: float = Field(10.0, ge=0, description="Cluster seconds from container start until the model is loaded and the REST port opens.")
+
+
+class Alb(BaseModel):
+    """The simulated ALB data plane (real HTTP; ALB's own timeouts are real seconds)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    port: int = Field(80, ge=0, le=65535, description="Listener port on the ALB's loopback address; taken from a free port when it cannot be bound (not root).")
+    connect_timeout: float = Field(10.0, gt=0, description="Seconds the ALB waits for a target's TCP connection (then 504).")
+    idle_timeout: float = Field(60.0, gt=0, description="ALB idle timeout: a target silent this long gets a 504.")
+
+
 class PoolCapacity(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -41,6 +62,8 @@ class SimConfig(BaseModel):
     timings: Timings = Field(default_factory=Timings)
     default_pool_spare: int = Field(200, ge=0, description="Spare instances in each (instance type, AZ) capacity pool.")
     pools: list[PoolCapacity] = Field(default_factory=list)
+    serving: Serving = Field(default_factory=Serving)
+    alb: Alb = Field(default_factory=Alb)
     watch_history: int = Field(20_000, ge=100, description="Events kept for watches that resume from a resourceVersion (older: 410 Gone).")
     bookmark_interval: float = Field(10.0, gt=0, description="Real seconds between BOOKMARK events on idle watches.")
 

@@ -3,6 +3,7 @@ controllers, started and stopped together (an async context manager)."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 from pathlib import Path
 from types import TracebackType
@@ -12,6 +13,9 @@ import yaml
 from aiohttp import web
 
 from cluster.endpoints import KUBECONFIG_FILE, Endpoints
+from cluster.sim.alb.controller import LoadBalancerController
+from cluster.sim.alb.proxy import AlbProxy
+from cluster.sim.alb.runtime import AlbRuntime
 from cluster.sim.aws.autoscaling import AutoScalingSim
 from cluster.sim.aws.capacity_pools import CapacityPools
 from cluster.sim.aws.moto_server import MotoServer, reset_backends
@@ -22,6 +26,7 @@ from cluster.sim.controllers.daemonset import DaemonSetController
 from cluster.sim.controllers.deployment import DeploymentController
 from cluster.sim.controllers.disruption import DisruptionController
 from cluster.sim.controllers.ec2_nodes import Ec2Nodes
+from cluster.sim.controllers.endpoints import EndpointsController
 from cluster.sim.controllers.garbage_collector import GarbageCollector
 from cluster.sim.controllers.kubelet import Kubelets
 from cluster.sim.controllers.node_lifecycle import NodeLifecycle
@@ -30,6 +35,9 @@ from cluster.sim.controllers.scheduler import Scheduler
 from cluster.sim.kube.api import KubeApi
 from cluster.sim.kube.server import KubeHttp
 from cluster.sim.kube.store import ObjectStore
+from cluster.sim.kube_proxy import KubeProxy
+from cluster.sim.serving.pods import ServingPods
+from cluster.sim.serving.prober import ReadinessProber
 from cluster.sim.tasks import TaskGroup
 
 log = structlog.get_logger("sim")
@@ -69,6 +77,12 @@ class Simulator:
         self.tasks = TaskGroup()
         self.controllers: list[Controller] = []
         self.kubelets: Kubelets | None = None
+        self.serving: ServingPods | None = None
+        self.prober: ReadinessProber | None = None
+        self.alb: AlbRuntime | None = None
+        self.alb_proxy: AlbProxy | None = None
+        self.lbc: LoadBalancerController | None = None
+        self.kube_proxy: KubeProxy | None = None
         self._runner: web.AppRunner | None = None
         self.kube_url = ""
         self.endpoints: Endpoints | None = None
@@ -112,9 +126,18 @@ class Simulator:
         kubelets = Kubelets(ctx)
         lifecycle = NodeLifecycle(ctx, kubelets)
         self.kubelets = kubelets
+        # data plane: serving pods, readiness probes, kube-proxy NodePorts, LBC + ALB
+        self.serving = ServingPods(ctx, kubelets)
+        self.prober = ReadinessProber(ctx, kubelets)
+        self.alb = AlbRuntime(self.clock, self.moto.lock, lambda tid: kubelets.loopback_of_instance(tid) if tid.startswith("i-") else tid)
+        self.alb.install(asyncio.get_running_loop())
+        self.alb_proxy = AlbProxy(self.alb, self.config.alb.connect_timeout, self.config.alb.idle_timeout)
+        self.kube_proxy = KubeProxy(ctx, kubelets)
+        self.lbc = LoadBalancerController(ctx, self.alb, self.alb_proxy)
         self.controllers = [
             ReplicaSetController(ctx), DeploymentController(ctx), DaemonSetController(ctx), Scheduler(ctx),
             kubelets, lifecycle, Ec2Nodes(ctx, kubelets, lifecycle), GarbageCollector(ctx), DisruptionController(ctx),
+            EndpointsController(ctx), self.kube_proxy, self.lbc,
         ]
         for c in self.controllers:
             self.store.add_listener(c.on_event)
@@ -144,6 +167,12 @@ class Simulator:
         if self.state_dir is not None:
             (self.state_dir / "endpoints.json").unlink(missing_ok=True)
         await self.tasks.stop()
+        for part in (self.lbc, self.alb_proxy, self.alb, self.serving, self.prober, self.kube_proxy):
+            if part is not None:
+                try:
+                    await part.stop()
+                except Exception:
+                    log.exception("stop_failed", part=type(part).__name__)
         self.store.close_watches()
         if self._runner is not None:
             await self._runner.cleanup()

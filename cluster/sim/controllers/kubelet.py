@@ -67,6 +67,8 @@ class NodeAgent:
 
 
 PodListener = Callable[[str, dict[str, Any]], None]
+NodeListener = Callable[[str, NodeAgent], None]
+Prober = Callable[[dict[str, Any]], bool]
 
 
 class Kubelets(Controller):
@@ -84,6 +86,8 @@ class Kubelets(Controller):
         self._next_index = 0
         self._free_indexes: list[int] = []
         self.pod_listeners: list[PodListener] = []  # data plane hooks: "started", "ready", "stopping", "stopped", "lost"
+        self.node_listeners: list[NodeListener] = []  # "up" (node Ready) and "down" (instance gone)
+        self.probers: list[Prober] = []  # take over a started pod's readiness probe (True: taken)
 
     def _notify(self, what: str, pod: dict[str, Any]) -> None:
         for listener in self.pod_listeners:
@@ -91,6 +95,13 @@ class Kubelets(Controller):
                 listener(what, pod)
             except Exception:
                 log.exception("pod_listener_failed", what=what)
+
+    def _notify_node(self, what: str, agent: NodeAgent) -> None:
+        for listener in self.node_listeners:
+            try:
+                listener(what, agent)
+            except Exception:
+                log.exception("node_listener_failed", what=what)
 
     # ---- node registration -------------------------------------------------------------
     def boot(self, info: InstanceInfo) -> NodeAgent:
@@ -200,6 +211,7 @@ class Kubelets(Controller):
         node = self.api.mutate(self.node_rt, "", agent.name, change)
         if node is not None:
             self.ctx.recorder("kubelet", agent.name).record(node, "NodeReady", f"Node {agent.name} status is now: NodeReady")
+        self._notify_node("up", agent)
         for pod in self.api.store.list(self.pod_rt, None, lambda p: p.get("spec", {}).get("nodeName") == agent.name):
             self.enqueue((pod["metadata"]["namespace"], pod["metadata"]["name"]))
 
@@ -213,7 +225,15 @@ class Kubelets(Controller):
         agent.cancel()
         for pod in self.api.store.list(self.pod_rt, None, lambda p: p.get("spec", {}).get("nodeName") == node_name):
             self._notify("lost", pod)
+        self._notify_node("down", agent)
         log.info("kubelet_stopped", node=node_name, reason="instance gone")
+
+    def loopback_of_instance(self, instance_id: str) -> str | None:
+        """The node address of a live instance (where its NodePorts listen)."""
+        for agent in self.agents.values():
+            if agent.instance.instance_id == instance_id:
+                return agent.loopback if agent.alive else None
+        return None
 
     def forget(self, node_name: str) -> None:
         agent = self.agents.pop(node_name, None)
@@ -327,6 +347,8 @@ class Kubelets(Controller):
         self._notify("started", started)
         if ready_now:
             self._notify("ready", started)
+        elif any(probe(started) for probe in self.probers):
+            return
         else:
             agent.timers.append(self.clock.call_later(ready_after, self._mark_ready, agent, key))
 

@@ -1,0 +1,311 @@
+"""The AWS Load Balancer Controller, for Ingresses of class `alb`: builds the load balancer,
+HTTP listener, path rules and target groups through the ELBv2 API (moto), keeps the targets
+registered (instances on the Service's NodePort, or ready pod IPs from the EndpointSlice), and
+writes the Ingress status.  The ALB's data plane listens on its own loopback address."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Hashable, Iterable
+from typing import Any
+
+import structlog
+
+from cluster.sim.alb.annotations import (
+    FINALIZER,
+    AnnotationError,
+    IngressSettings,
+    instance_id,
+    is_alb_ingress,
+    load_balancer_name,
+    node_is_target,
+    settings,
+    target_group_name,
+)
+from cluster.sim.alb.proxy import AlbProxy, Balancer, Route, path_patterns
+from cluster.sim.alb.runtime import AlbRuntime
+from cluster.sim.aws.moto_server import backend
+from cluster.sim.controllers.base import Controller, SimContext
+from cluster.sim.controllers.endpoints import SLICE_SERVICE_LABEL
+from cluster.sim.kube.store import StoredEvent
+
+log = structlog.get_logger("sim.lbc")
+
+Obj = dict[str, Any]
+ADDRESS_TAG = "sim.spotchaos.io/address"
+LB_SUBNET = "127.200"
+
+
+class BuildError(Exception):
+    """The model cannot be built (LBC's FailedBuildModel)."""
+
+
+class LoadBalancerController(Controller):
+    name = "aws-load-balancer-controller"
+    kinds = ("Ingress", "Service", "Node", "EndpointSlice")
+    resync = 60.0
+    coalesce = 0.05
+
+    def __init__(self, ctx: SimContext, runtime: AlbRuntime, proxy: AlbProxy) -> None:
+        super().__init__(ctx)
+        self.runtime = runtime
+        self.proxy = proxy
+        self.ing_rt = ctx.api.rt("Ingress")
+        self.svc_rt = ctx.api.rt("Service")
+        self.node_rt = ctx.api.rt("Node")
+        self.slice_rt = ctx.api.rt("EndpointSlice")
+        self.balancers: dict[tuple[str, str], Balancer] = {}
+        self._next_address = 1
+        self._opening: dict[tuple[str, str], asyncio.Task[None]] = {}
+        self._last_error: dict[tuple[str, str], str] = {}
+
+    def keys_for(self, ev: StoredEvent) -> Iterable[Hashable]:
+        if ev.resource.key == self.ing_rt.key:
+            return [(ev.obj["metadata"]["namespace"], ev.obj["metadata"]["name"])]
+        if ev.resource.key == self.node_rt.key and ev.old is not None and ev.type == "MODIFIED":
+            if ev.old.get("metadata", {}).get("labels") == ev.obj["metadata"].get("labels") and ev.old.get("spec") == ev.obj.get("spec") and _ready(ev.old) == _ready(ev.obj):
+                return []
+        return self.all_keys()
+
+    def all_keys(self) -> Iterable[Hashable]:
+        return [(i["metadata"]["namespace"], i["metadata"]["name"]) for i in self.api.store.iter(self.ing_rt) if is_alb_ingress(i)] + list(self.balancers)
+
+    @property
+    def elbv2(self) -> Any:
+        return backend("elbv2", self.ctx.config.region)
+
+    # ---- reconcile ---------------------------------------------------------------------
+    def reconcile(self, key: Hashable) -> None:
+        ns, name = key  # type: ignore[misc]
+        ing = self.api.store.get(self.ing_rt, ns, name)
+        if ing is None or not is_alb_ingress(ing):
+            self._teardown((ns, name))
+            return
+        if ing["metadata"].get("deletionTimestamp"):
+            self._teardown((ns, name))
+            self._remove_finalizer(ing)
+            return
+        if FINALIZER not in (ing["metadata"].get("finalizers") or []):
+            def add(o: Obj) -> None:
+                o["metadata"].setdefault("finalizers", []).append(FINALIZER)
+            ing = self.api.mutate(self.ing_rt, ns, name, add) or ing
+        try:
+            cfg = settings(ing)
+            with self.ctx.moto.lock:  # type: ignore[union-attr]
+                lb, routes = self._build(ing, cfg)
+        except (AnnotationError, BuildError) as exc:
+            message = f"Failed build model due to {exc}"
+            if self._last_error.get((ns, name)) != message:
+                self._last_error[(ns, name)] = message
+                self.ctx.recorder("ingress").record(ing, "FailedBuildModel", message, "Warning")
+                log.warning("lbc_failed_build_model", ingress=f"{ns}/{name}", error=str(exc))
+            return
+        self._last_error.pop((ns, name), None)
+        self._ensure_balancer((ns, name), lb, routes, cfg, ing)
+
+    def _remove_finalizer(self, ing: Obj) -> None:
+        def drop(o: Obj) -> None:
+            o["metadata"]["finalizers"] = [f for f in o["metadata"].get("finalizers") or [] if f != FINALIZER]
+        self.api.mutate(self.ing_rt, ing["metadata"]["namespace"], ing["metadata"]["name"], drop)
+
+    def _subnets(self, scheme: str) -> list[str]:
+        ec2 = backend("ec2", self.ctx.config.region)
+        role = "kubernetes.io/role/elb" if scheme == "internet-facing" else "kubernetes.io/role/internal-elb"
+        subnets = [s for s in ec2.describe_subnets() if s.get_tags() and any(t["key"] == role for t in s.get_tags())]
+        if not subnets:
+            cluster = self.ctx.config.cluster_name
+            subnets = [s for s in ec2.describe_subnets() if any(t["key"].startswith(f"kubernetes.io/cluster/{cluster or ''}") for t in s.get_tags() or [])]
+        if not subnets:
+            raise BuildError(f"couldn't auto-discover subnets: unable to resolve at least one subnet (0 match VPC and tags: [{role}])")
+        by_az: dict[str, str] = {}
+        for s in sorted(subnets, key=lambda s: s.id):
+            by_az.setdefault(s.availability_zone, s.id)
+        return list(by_az.values())
+
+    def _build(self, ing: Obj, cfg: IngressSettings) -> tuple[Any, list[tuple[tuple[str, ...], str]]]:
+        ns, name = ing["metadata"]["namespace"], ing["metadata"]["name"]
+        elbv2 = self.elbv2
+        lb_name = load_balancer_name(ns, name)
+        lb = next((b for b in elbv2.load_balancers.values() if b.name == lb_name), None)
+        subnets = self._subnets(cfg.scheme)
+        if lb is None:
+            lb = elbv2.create_load_balancer(
+                name=lb_name, security_groups=[], subnet_ids=subnets, scheme=cfg.scheme, loadbalancer_type="application",
+                tags=[{"Key": "elbv2.k8s.aws/cluster", "Value": self.ctx.config.cluster_name or ""}, {"Key": "ingress.k8s.aws/stack", "Value": f"{ns}/{name}"}],
+            )
+            lb.state = "active"
+            log.info("lbc_created_load_balancer", ingress=f"{ns}/{name}", name=lb_name)
+        routes: list[tuple[tuple[str, ...], str]] = []
+        wanted_groups: dict[str, tuple[Obj, Obj]] = {}
+        for rule in (ing.get("spec") or {}).get("rules") or []:
+            for p in ((rule.get("http") or {}).get("paths")) or []:
+                svc_ref = (p.get("backend") or {}).get("service") or {}
+                svc = self.api.store.get(self.svc_rt, ns, svc_ref.get("name", ""))
+                if svc is None:
+                    raise BuildError(f'ingress: {ns}/{name}: Service "{svc_ref.get("name")}" not found')
+                port = self._service_port(svc, svc_ref.get("port") or {})
+                if cfg.target_type == "instance" and svc["spec"].get("type") not in ("NodePort", "LoadBalancer"):
+                    raise BuildError(f"ingress: {ns}/{name}: {ns}/{svc['metadata']['name']}: service type must be either 'NodePort' or 'LoadBalancer' for instance target type")
+                tg = self._target_group(ns, svc, port, cfg, lb)
+                wanted_groups[tg.arn] = (svc, port)
+                routes.append((path_patterns(p.get("path", "/"), p.get("pathType", "ImplementationSpecific")), tg.arn))
+        self._listener(lb, cfg, routes)
+        for arn, (svc, port) in wanted_groups.items():
+            self._sync_targets(elbv2.target_groups[arn], svc, port, cfg)
+        return lb, routes
+
+    def _service_port(self, svc: Obj, ref: Obj) -> Obj:
+        for p in svc["spec"].get("ports") or []:
+            if ("number" in ref and p.get("port") == ref["number"]) or ("name" in ref and p.get("name") == ref["name"]):
+                return p
+        raise BuildError(f"ingress: service port {ref} not found in Service {svc['metadata']['name']}")
+
+    def _target_group(self, ns: str, svc: Obj, port: Obj, cfg: IngressSettings, lb: Any) -> Any:
+        elbv2 = self.elbv2
+        tg_name = target_group_name(ns, svc["metadata"]["name"], str(port.get("port")))
+        tg = next((t for t in elbv2.target_groups.values() if t.name == tg_name), None)
+        traffic_port = int(port["nodePort"]) if cfg.target_type == "instance" else int(self._pod_port(svc, port) or port.get("port"))
+        if tg is None:
+            tg = elbv2.create_target_group(
+                tg_name, protocol="HTTP", port=traffic_port, vpc_id=lb.vpc_id, target_type=cfg.target_type,
+                healthcheck_protocol="HTTP", healthcheck_port=cfg.hc_port, healthcheck_path=cfg.hc_path,
+                healthcheck_interval_seconds=cfg.hc_interval, healthcheck_timeout_seconds=cfg.hc_timeout,
+                healthy_threshold_count=str(cfg.healthy), unhealthy_threshold_count=str(cfg.unhealthy),
+                matcher={"HttpCode": cfg.success_codes},
+                tags=[{"Key": "elbv2.k8s.aws/cluster", "Value": self.ctx.config.cluster_name or ""}, {"Key": "service.k8s.aws/resource", "Value": f"{ns}/{svc['metadata']['name']}:{port.get('port')}"}],
+            )
+            log.info("lbc_created_target_group", name=tg_name, target_type=cfg.target_type, port=traffic_port)
+        attributes = {k: v for k, v in cfg.tg_attributes.items() if str(tg.attributes.get(k)) != v}
+        if attributes:
+            elbv2.modify_target_group_attributes(tg.arn, attributes)
+        if lb.arn not in tg.load_balancer_arns:
+            tg.load_balancer_arns.append(lb.arn)
+        self.runtime.group(tg)
+        return tg
+
+    def _pod_port(self, svc: Obj, port: Obj) -> int | None:
+        target = port.get("targetPort", port.get("port"))
+        if isinstance(target, int):
+            return target
+        slice_ = self.api.store.get(self.slice_rt, svc["metadata"]["namespace"], svc["metadata"]["name"])
+        for p in (slice_ or {}).get("ports") or []:
+            if p.get("name", "") == port.get("name", "") and p.get("port"):
+                return int(p["port"])
+        return None
+
+    def _listener(self, lb: Any, cfg: IngressSettings, routes: list[tuple[tuple[str, ...], str]]) -> None:
+        elbv2 = self.elbv2
+        listener = next((ln for ln in lb.listeners.values() if int(ln.port) == cfg.listen_port), None)
+        if listener is None:
+            listener = elbv2.create_listener(
+                load_balancer_arn=lb.arn, protocol="HTTP", port=str(cfg.listen_port), ssl_policy=None, certificate=None,
+                actions=[{"Type": "fixed-response", "FixedResponseConfig": {"StatusCode": "404", "ContentType": "text/plain"}}],
+            )
+        existing = {r.priority: r for r in listener.rules.values() if not r.is_default}
+        wanted = {i + 1: (patterns, arn) for i, (patterns, arn) in enumerate(routes)}
+        for prio, rule in existing.items():
+            if prio not in wanted:
+                elbv2.delete_rule(rule.arn)
+        for prio, (patterns, arn) in wanted.items():
+            rule = existing.get(prio)
+            conditions = [{"Field": "path-pattern", "Values": list(patterns)}]
+            actions = [{"Type": "forward", "TargetGroupArn": arn}]
+            if rule is not None:
+                current = [tuple(c.get("Values") or (c.get("PathPatternConfig") or {}).get("Values") or []) for c in rule.conditions]
+                if current == [patterns] and rule.actions and rule.actions[0].data.get("TargetGroupArn") == arn:
+                    continue
+                elbv2.delete_rule(rule.arn)
+            elbv2.create_rule(listener.arn, conditions, prio, actions)
+
+    def _sync_targets(self, tg: Any, svc: Obj, port: Obj, cfg: IngressSettings) -> None:
+        wanted: dict[tuple[str, int], None] = {}
+        if cfg.target_type == "instance":
+            for node in self.api.store.iter(self.node_rt):
+                iid = instance_id(node)
+                if iid and node_is_target(node, cfg.node_labels):
+                    wanted[(iid, int(port["nodePort"]))] = None
+        else:
+            for sl in self.api.store.list(self.slice_rt, svc["metadata"]["namespace"], lambda s: (s["metadata"].get("labels") or {}).get(SLICE_SERVICE_LABEL) == svc["metadata"]["name"]):
+                number = next((int(p["port"]) for p in sl.get("ports") or [] if p.get("name", "") == port.get("name", "") and p.get("port")), None)
+                if number is None:
+                    continue
+                for ep in sl.get("endpoints") or []:
+                    if (ep.get("conditions") or {}).get("ready"):
+                        for ip in ep.get("addresses") or []:
+                            wanted[(ip, number)] = None
+        group = self.runtime.group(tg)
+        current = {k for k, t in group.health.targets.items() if t.state != "draining"}
+        add = [k for k in wanted if k not in current]
+        remove = [k for k in current if k not in wanted]
+        if add:
+            self.elbv2.register_targets(tg.arn, [{"Id": i, "Port": p} for i, p in add])
+            log.info("lbc_registered_targets", target_group=tg.name, targets=[f"{i}:{p}" for i, p in add])
+        if remove:
+            self.elbv2.deregister_targets(tg.arn, [{"Id": i, "Port": p} for i, p in remove])
+            log.info("lbc_deregistered_targets", target_group=tg.name, targets=[f"{i}:{p}" for i, p in remove])
+
+    # ---- data plane and status ---------------------------------------------------------------
+    def _ensure_balancer(self, key: tuple[str, str], lb: Any, routes: list[tuple[tuple[str, ...], str]], cfg: IngressSettings, ing: Obj) -> None:
+        balancer = self.balancers.get(key)
+        if balancer is None:
+            address = f"{LB_SUBNET}.{self._next_address // 250}.{self._next_address % 250 + 1}"
+            self._next_address += 1
+            balancer = self.balancers[key] = Balancer(lb.name, lb.arn, address)
+        balancer.routes = [Route(p, arn) for p, arn in routes]
+        if balancer.listener is None:
+            if key not in self._opening:
+                self._opening[key] = asyncio.get_running_loop().create_task(self._open(key, balancer))
+            return
+        self._write_status(ing, balancer)
+
+    async def _open(self, key: tuple[str, str], balancer: Balancer) -> None:
+        try:
+            await self.proxy.open(balancer, self.ctx.config.alb.port)
+            with self.ctx.moto.lock:  # type: ignore[union-attr]
+                self.elbv2.add_tags([balancer.arn], [{"Key": ADDRESS_TAG, "Value": f"{balancer.address}:{balancer.port}"}])
+            log.info("alb_listening", load_balancer=balancer.name, address=f"{balancer.address}:{balancer.port}")
+        except OSError as exc:
+            log.error("alb_listen_failed", load_balancer=balancer.name, error=str(exc))
+        finally:
+            self._opening.pop(key, None)
+        self.enqueue(key)
+
+    def _write_status(self, ing: Obj, balancer: Balancer) -> None:
+        entry: Obj = {"ip": balancer.address}
+        if balancer.port != 80:
+            entry["ports"] = [{"port": balancer.port, "protocol": "TCP"}]
+        wanted = {"loadBalancer": {"ingress": [entry]}}
+        if (ing.get("status") or {}) == wanted:
+            return
+
+        def change(o: Obj) -> None:
+            o["status"] = wanted
+        updated = self.api.mutate(self.ing_rt, ing["metadata"]["namespace"], ing["metadata"]["name"], change)
+        if updated is not None:
+            self.ctx.recorder("ingress").record(updated, "SuccessfullyReconciled", "Successfully reconciled")
+
+    def _teardown(self, key: tuple[str, str]) -> None:
+        balancer = self.balancers.pop(key, None)
+        if balancer is None:
+            return
+        asyncio.get_running_loop().create_task(self.proxy.close(balancer))
+        with self.ctx.moto.lock:  # type: ignore[union-attr]
+            elbv2 = self.elbv2
+            lb = elbv2.load_balancers.get(balancer.arn)
+            arns = {r.target_group_arn for r in balancer.routes}
+            if lb is not None:
+                for ln in list(lb.listeners.values()):
+                    elbv2.delete_listener(ln.arn)
+                elbv2.delete_load_balancer(balancer.arn)
+            for arn in arns:
+                if arn in elbv2.target_groups:
+                    elbv2.delete_target_group(arn)
+        log.info("lbc_deleted_load_balancer", ingress=f"{key[0]}/{key[1]}", name=balancer.name)
+
+    async def stop(self) -> None:
+        for balancer in list(self.balancers.values()):
+            await self.proxy.close(balancer)
+
+
+def _ready(node: Obj) -> str | None:
+    return next((c.get("status") for c in node.get("status", {}).get("conditions") or [] if c.get("type") == "Ready"), None)
