@@ -129,6 +129,54 @@ def sim_down(state_dir: StateDir = None) -> None:
     out.print(f"sent SIGTERM to simulator pid {ep.pid}")
 
 
+@app.command("load")
+def load(
+    url: Annotated[str, typer.Argument(help="http:// URL, e.g. the ALB's http://127.200.0.1/v1/models/resnet:predict")],
+    rps: Annotated[float, typer.Option("--rps", help="Arrival rate (requests per second), held whatever the target does.")] = 100.0,
+    duration: Annotated[str, typer.Option("--duration", help="How long: 60s, 2m, 500ms.")] = "30s",
+    profile: Annotated[str, typer.Option("--profile", help="constant | ramp (from --rps to --ramp-to) | step (--steps)")] = "constant",
+    ramp_to: Annotated[float | None, typer.Option("--ramp-to", help="Final rate of a ramp.")] = None,
+    steps: Annotated[str | None, typer.Option("--steps", help="Stages of a step profile: 30s:100,30s:400")] = None,
+    body: Annotated[str, typer.Option("--body", help="image (a JPEG as base64, like the seed's client) | tensor | none | @FILE")] = "image",
+    timeout: Annotated[str, typer.Option("--timeout", help="Per-request timeout.")] = "30s",
+    max_connections: Annotated[int, typer.Option("--max-connections", help="Connections the generator may open.")] = 2000,
+    json_out: Annotated[Path | None, typer.Option("--json", help="Write the JSON summary here (default: print it).")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", help="No live progress.")] = False,
+) -> None:
+    """Open-loop HTTP load with HDR latency (from scheduled send times) and classified errors."""
+    from chaos.load.bodies import body_for
+    from chaos.load.profile import ProfileError, constant, parse_duration, parse_steps, ramp
+    from chaos.load.profile import steps as step_profile
+    from chaos.load.report import print_summary, run_with_progress
+    from chaos.load.run import LoadError, LoadSpec
+
+    try:
+        seconds = parse_duration(duration)
+        if profile == "constant":
+            prof = constant(rps, seconds)
+        elif profile == "ramp":
+            prof = ramp(rps, ramp_to if ramp_to is not None else rps, seconds)
+        elif profile == "step":
+            prof = step_profile(parse_steps(steps or ""))
+        else:
+            raise ProfileError(f"--profile '{profile}': use constant, ramp or step")
+        spec = LoadSpec(url, prof, body=body_for(body), timeout=parse_duration(timeout, "--timeout"), max_connections=max_connections)
+        summary = run_with_progress(spec, show=not quiet and err.is_terminal, console=err)
+    except (ProfileError, LoadError) as exc:
+        _fail(str(exc))
+        return
+    print_summary(summary, err)
+    text = json.dumps(summary, indent=2)
+    if json_out is not None:
+        json_out.write_text(text)
+    else:
+        sys.stdout.write(text + "\n")
+    if not summary["rate_held"]:
+        err.print(f"[yellow]warning:[/yellow] the generator did not hold {summary['intended_rps']} rps "
+                  f"(achieved {summary['achieved_rps']} rps, lateness p99 {summary['generator_lateness_ms']['p99']} ms); "
+                  "latencies still count from the scheduled times")
+
+
 def main() -> None:
     app()
 

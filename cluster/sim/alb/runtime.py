@@ -109,7 +109,15 @@ class AlbRuntime:
         def deregister_targets(backend: ELBv2Backend, arn: str, instances: list[dict[str, Any]]) -> None:
             tg = backend.target_groups.get(arn)
             ports = {t["Id"]: int(t.get("Port") or (tg.targets.get(t["Id"]) or {}).get("Port") or tg.port) for t in instances} if tg else {}
-            orig_deregister(backend, arn, instances)
+            if tg is not None:
+                # moto moves a terminated instance's target aside on its own; AWS keeps it registered
+                # until someone deregisters it, which then succeeds
+                for t in instances:
+                    if t["Id"] not in tg.targets and t["Id"] in tg.terminated_targets:
+                        tg.deregistered_targets[t["Id"]] = tg.terminated_targets.pop(t["Id"])
+                instances = [t for t in instances if t["Id"] in tg.targets or t["Id"] not in tg.deregistered_targets]
+            if instances:
+                orig_deregister(backend, arn, instances)
             rt._deregistered(tg, ports)
 
         def describe_target_health(backend: ELBv2Backend, arn: str, targets: list[dict[str, Any]]) -> list[FakeHealthStatus]:

@@ -1,0 +1,1 @@
+"""Open-loop HTTP load generation with HDR latency and classified errors."""

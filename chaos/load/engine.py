@@ -1,0 +1,258 @@
+"""Open-loop HTTP/1.1 load: requests leave at their scheduled times whatever the target does,
+over keep-alive connections opened on demand (one request per connection at a time), with
+responses parsed by httptools.  Latency runs from each request's scheduled send time, so a slow
+target or a late generator both show up in the numbers (no coordinated omission); how late the
+generator itself was is measured apart and reported, never hidden by lowering the rate."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from array import array
+from collections import deque
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+import httptools
+import numpy as np
+
+from chaos.load.profile import Profile
+from chaos.load.stats import Outcome, Recorder, classify
+
+SWEEP_INTERVAL = 0.05
+clock = time.perf_counter  # uvloop's loop.time() only ticks in milliseconds
+HORIZON = 0.001  # send what is due within this much: event-loop timers only wake to the millisecond
+
+
+class LoadError(Exception):
+    """The run cannot start or go on; the message is one line for the user."""
+
+
+@dataclass(frozen=True)
+class Target:
+    host: str
+    port: int
+    path: str
+    host_header: str
+
+    @classmethod
+    def parse(cls, url: str) -> Target:
+        parts = urlsplit(url)
+        if parts.scheme != "http":
+            raise LoadError(f"URL '{url}': only http:// is supported (the ALB listener the harness provisions is HTTP)")
+        if not parts.hostname:
+            raise LoadError(f"URL '{url}': no host; write e.g. http://127.200.0.1/v1/models/resnet:predict")
+        port = parts.port or 80
+        path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        host_header = parts.hostname if port == 80 else f"{parts.hostname}:{port}"
+        return cls(parts.hostname, port, path, host_header)
+
+
+def request_bytes(target: Target, method: str, body: bytes | None, content_type: str = "application/json") -> bytes:
+    lines = [f"{method} {target.path} HTTP/1.1", f"Host: {target.host_header}", "User-Agent: spotchaos-load/0.1", "Accept: */*"]
+    if body is not None:
+        lines += [f"Content-Type: {content_type}", f"Content-Length: {len(body)}"]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode() + (body or b"")
+
+
+class _Conn(asyncio.Protocol):
+    __slots__ = ("engine", "transport", "parser", "scheduled", "sent_at", "server", "done")
+
+    def __init__(self, engine: LoadEngine) -> None:
+        self.engine = engine
+        self.transport: asyncio.Transport | None = None
+        self.parser = httptools.HttpResponseParser(self)
+        self.scheduled: float | None = None
+        self.sent_at = 0.0
+        self.server: bytes | None = None
+        self.done = False
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+
+    def data_received(self, data: bytes) -> None:
+        try:
+            self.parser.feed_data(data)
+        except httptools.HttpParserUpgrade:
+            pass
+        except httptools.HttpParserError:
+            self.engine.failed(self, Outcome.OTHER)
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        if len(name) == 6 and name.lower() == b"server":
+            self.server = value
+
+    def on_message_complete(self) -> None:
+        self.engine.completed(self, self.parser.get_status_code(), self.parser.should_keep_alive())
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.engine.lost(self)
+
+
+class LoadEngine:
+    def __init__(self, target: Target, profile: Profile, request: bytes, *, timeout: float = 30.0, max_connections: int = 2000) -> None:
+        self.target = target
+        self.profile = profile
+        self.request = request
+        self.timeout = timeout
+        self.max_connections = max_connections
+        self.recorder = Recorder()
+        self.idle: list[_Conn] = []
+        self.busy: set[_Conn] = set()
+        self.pending: deque[float] = deque()
+        self.connecting = 0
+        self.dispatched = 0
+        self.completed_count = 0
+        self.lateness = array("q")  # microseconds the generator itself was late per request
+        self.last_dispatch = 0.0
+        self.t0 = 0.0
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.stopping = False
+
+    # ---- life cycle ------------------------------------------------------------------
+    async def preflight(self, timeout: float = 3.0) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            transport, _ = await asyncio.wait_for(loop.create_connection(asyncio.Protocol, self.target.host, self.target.port), timeout)
+        except TimeoutError:
+            raise LoadError(f"cannot reach {self.target.host}:{self.target.port}: no answer within {timeout:g}s") from None
+        except OSError as exc:
+            raise LoadError(f"cannot reach {self.target.host}:{self.target.port}: {exc.strerror or exc}") from None
+        transport.close()
+
+    async def _at(self, when: float) -> None:
+        assert self.loop is not None
+        fut = self.loop.create_future()
+        handle = self.loop.call_later(max(0.0, when - clock()), fut.set_result, None)
+        try:
+            await fut
+        finally:
+            handle.cancel()
+
+    async def run(self) -> Recorder:
+        loop = self.loop = asyncio.get_running_loop()
+        self.t0 = clock()
+        sweeper = loop.create_task(self._sweep())
+        profile, total = self.profile, self.profile.total
+        k = 0
+        next_t = profile.send_time(0) if total else 0.0
+        try:
+            while k < total and not self.stopping:
+                now = clock() - self.t0
+                while k < total and next_t <= now + HORIZON:
+                    self.lateness.append(max(0, int((now - next_t) * 1_000_000)))
+                    self._dispatch(next_t)
+                    k += 1
+                    next_t = profile.send_time(k)
+                if k < total:
+                    await self._at(self.t0 + next_t - HORIZON)
+            self.last_dispatch = clock() - self.t0
+            deadline = clock() + self.timeout
+            while (self.busy or self.pending or self.connecting) and clock() < deadline:
+                await self._at(clock() + SWEEP_INTERVAL)
+        finally:
+            sweeper.cancel()
+            for conn in list(self.busy) + self.idle:
+                if conn.transport is not None:
+                    conn.transport.close()
+            self.recorder.flush()
+        return self.recorder
+
+    def stop(self) -> None:
+        self.stopping = True
+
+    # ---- hot path ----------------------------------------------------------------------
+    def _dispatch(self, scheduled: float) -> None:
+        self.dispatched += 1
+        if self.idle:
+            self._send(self.idle.pop(), scheduled)
+            return
+        self.pending.append(scheduled)
+        if len(self.busy) + len(self.idle) + self.connecting < self.max_connections:
+            self.connecting += 1
+            self.loop.create_task(self._open())  # type: ignore[union-attr]
+
+    def _send(self, conn: _Conn, scheduled: float) -> None:
+        conn.scheduled = scheduled
+        conn.sent_at = clock()
+        self.busy.add(conn)
+        conn.transport.write(self.request)  # type: ignore[union-attr]
+
+    async def _open(self) -> None:
+        loop = self.loop
+        assert loop is not None
+        try:
+            _, conn = await loop.create_connection(lambda: _Conn(self), self.target.host, self.target.port)
+        except OSError:
+            self.connecting -= 1
+            if self.pending:
+                scheduled = self.pending.popleft()
+                self.recorder.record(scheduled, clock() - self.t0 - scheduled, Outcome.CONNECTION)
+                self.completed_count += 1
+            return
+        self.connecting -= 1
+        self._ready(conn)
+
+    def _ready(self, conn: _Conn) -> None:
+        if self.pending:
+            self._send(conn, self.pending.popleft())
+        else:
+            self.idle.append(conn)
+
+    def _latency(self, conn: _Conn, scheduled: float) -> float:
+        """From the scheduled time, or from the actual send when it went out (< 1 ms) early."""
+        now = clock()
+        return now - min(self.t0 + scheduled, conn.sent_at)
+
+    def completed(self, conn: _Conn, status: int, keep_alive: bool) -> None:
+        scheduled = conn.scheduled
+        if scheduled is None:
+            return
+        self.recorder.record(scheduled, self._latency(conn, scheduled), classify(status, conn.server), status)
+        self.completed_count += 1
+        conn.scheduled = None
+        conn.server = None
+        self.busy.discard(conn)
+        if keep_alive and not self.stopping:
+            self._ready(conn)
+        else:
+            conn.done = True
+            conn.transport.close()  # type: ignore[union-attr]
+
+    def failed(self, conn: _Conn, outcome: Outcome) -> None:
+        if conn.scheduled is not None:
+            self.recorder.record(conn.scheduled, self._latency(conn, conn.scheduled), outcome)
+            self.completed_count += 1
+            conn.scheduled = None
+        conn.done = True
+        if conn.transport is not None:
+            conn.transport.abort()
+
+    def lost(self, conn: _Conn) -> None:
+        self.busy.discard(conn)
+        if conn in self.idle:
+            self.idle.remove(conn)
+        if conn.scheduled is not None:
+            self.failed(conn, Outcome.CONNECTION)
+
+    async def _sweep(self) -> None:
+        loop = self.loop
+        assert loop is not None
+        while True:
+            await self._at(clock() + SWEEP_INTERVAL)
+            now = clock()
+            for conn in [c for c in self.busy if now - c.sent_at > self.timeout]:
+                self.busy.discard(conn)
+                self.failed(conn, Outcome.TIMEOUT)
+            rel = now - self.t0
+            while self.pending and rel - self.pending[0] > self.timeout:
+                scheduled = self.pending.popleft()
+                self.recorder.record(scheduled, rel - scheduled, Outcome.TIMEOUT)
+                self.completed_count += 1
+
+    # ---- what the run says about itself ------------------------------------------------------
+    def generator_lateness_ms(self) -> dict[str, float]:
+        if not self.lateness:
+            return {"p50": 0.0, "p99": 0.0, "max": 0.0}
+        arr = np.frombuffer(self.lateness, dtype=np.int64) / 1000.0
+        return {"p50": round(float(np.percentile(arr, 50)), 3), "p99": round(float(np.percentile(arr, 99)), 3), "max": round(float(arr.max()), 3)}

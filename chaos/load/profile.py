@@ -1,0 +1,136 @@
+"""Arrival-rate profiles for open-loop load (pure): constant, step and ramp, all expressed as
+piecewise-linear rate segments, with the exact scheduled send time of every request."""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+
+
+class ProfileError(ValueError):
+    """A load profile that cannot be run; the message names the field and the fix."""
+
+
+@dataclass(frozen=True)
+class Segment:
+    start: float  # seconds from the run's start
+    end: float
+    rate_start: float  # requests per second at `start`
+    rate_end: float
+
+    @property
+    def duration(self) -> float:
+        return self.end - self.start
+
+    def count(self, t: float) -> float:
+        """Requests due in this segment by time t (start <= t <= end)."""
+        dt = min(max(t, self.start), self.end) - self.start
+        slope = (self.rate_end - self.rate_start) / self.duration if self.duration else 0.0
+        return self.rate_start * dt + slope * dt * dt / 2
+
+    def time_of(self, n: float) -> float:
+        """When the n-th request of this segment is due (inverse of `count`)."""
+        slope = (self.rate_end - self.rate_start) / self.duration if self.duration else 0.0
+        if abs(slope) < 1e-12:
+            return self.start + (n / self.rate_start if self.rate_start else self.duration)
+        disc = self.rate_start * self.rate_start + 2 * slope * n
+        return self.start + (-self.rate_start + math.sqrt(max(0.0, disc))) / slope
+
+
+@dataclass(frozen=True)
+class Profile:
+    segments: tuple[Segment, ...]
+
+    @property
+    def duration(self) -> float:
+        return self.segments[-1].end if self.segments else 0.0
+
+    @property
+    def total(self) -> int:
+        return int(sum(s.count(s.end) for s in self.segments) + 1e-9)
+
+    def due(self, t: float) -> int:
+        """How many requests are due by time t."""
+        n = 0.0
+        for s in self.segments:
+            if t <= s.start:
+                break
+            n += s.count(t)
+        return min(self.total, int(n + 1e-9))
+
+    def send_time(self, k: int) -> float:
+        """Scheduled send time of request k (0-based): the first at t=0, then one every 1/rate."""
+        remaining = float(k)
+        for s in self.segments:
+            c = s.count(s.end)
+            if remaining < c - 1e-9:
+                return s.time_of(remaining)
+            remaining -= c
+        return self.duration
+
+    def rate_at(self, t: float) -> float:
+        for s in self.segments:
+            if s.start <= t < s.end:
+                return s.rate_start + (s.rate_end - s.rate_start) * (t - s.start) / s.duration
+        return 0.0
+
+
+def constant(rate: float, duration: float) -> Profile:
+    _check(rate, duration)
+    return Profile((Segment(0.0, duration, rate, rate),))
+
+
+def ramp(rate_from: float, rate_to: float, duration: float) -> Profile:
+    _check(max(rate_from, rate_to), duration)
+    if rate_from < 0 or rate_to < 0:
+        raise ProfileError("load profile 'ramp': rates must be >= 0")
+    return Profile((Segment(0.0, duration, rate_from, rate_to),))
+
+
+def steps(stages: list[tuple[float, float]]) -> Profile:
+    """Stages of (duration seconds, rate)."""
+    segs = []
+    t = 0.0
+    for i, (d, r) in enumerate(stages):
+        if d <= 0 or r < 0:
+            raise ProfileError(f"load profile 'step' stage {i + 1}: duration must be > 0 and rate >= 0 (got {d}s at {r} rps)")
+        segs.append(Segment(t, t + d, r, r))
+        t += d
+    if not segs:
+        raise ProfileError("load profile 'step': give at least one stage, e.g. --steps 30s:100,30s:400")
+    return Profile(tuple(segs))
+
+
+def _check(rate: float, duration: float) -> None:
+    if rate <= 0:
+        raise ProfileError(f"--rps must be > 0 (got {rate})")
+    if duration <= 0:
+        raise ProfileError(f"--duration must be > 0 (got {duration}s)")
+
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
+
+
+def parse_duration(text: str, field: str = "--duration") -> float:
+    """'90', '90s', '1.5m', '250ms' -> seconds."""
+    m = _DURATION.match(str(text))
+    if not m:
+        raise ProfileError(f"{field}: '{text}' is not a duration; write e.g. 60s, 2m or 500ms")
+    value = float(m.group(1))
+    return value * {"ms": 0.001, "s": 1, None: 1, "m": 60, "h": 3600}[m.group(2)]
+
+
+def parse_steps(text: str) -> list[tuple[float, float]]:
+    """'30s:100,1m:400' -> [(30, 100), (60, 400)]."""
+    out = []
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        if ":" not in part:
+            raise ProfileError(f"--steps: '{part}' must be DURATION:RATE, e.g. 30s:100")
+        d, r = part.split(":", 1)
+        try:
+            rate = float(r)
+        except ValueError:
+            raise ProfileError(f"--steps: rate '{r}' in '{part}' is not a number") from None
+        out.append((parse_duration(d, "--steps"), rate))
+    return out

@@ -1,0 +1,95 @@
+"""One load run from a spec to a summary: preflight, the open-loop engine, live snapshots,
+and a JSON-ready result that says whether the generator held its rate."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from chaos.load.engine import LoadEngine, LoadError, Target, clock, request_bytes
+from chaos.load.profile import Profile
+from chaos.load.stats import ERRORS, Outcome, percentiles_ms
+
+RATE_TOLERANCE = 0.01  # the achieved rate must be within 1% of the scheduled one
+LATENESS_P99_LIMIT_MS = 10.0
+
+
+@dataclass(frozen=True)
+class LoadSpec:
+    url: str
+    profile: Profile
+    body: bytes | None = None
+    method: str | None = None
+    timeout: float = 30.0
+    max_connections: int = 2000
+
+    @property
+    def http_method(self) -> str:
+        return self.method or ("POST" if self.body is not None else "GET")
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    elapsed: float
+    dispatched: int
+    completed: int
+    errors: int
+    open_connections: int
+
+
+def summarize(spec: LoadSpec, engine: LoadEngine) -> dict[str, Any]:
+    rec = engine.recorder
+    totals = rec.totals()
+    completed = sum(totals.values())
+    duration = spec.profile.duration
+    achieved = engine.dispatched / max(duration, engine.last_dispatch) if duration else 0.0
+    intended = spec.profile.total / duration if duration else 0.0
+    lateness = engine.generator_lateness_ms()
+    held = engine.dispatched == spec.profile.total and achieved >= intended * (1 - RATE_TOLERANCE) and lateness["p99"] <= LATENESS_P99_LIMIT_MS
+    errors = sum(totals[o] for o in ERRORS)
+    return {
+        "url": spec.url,
+        "method": spec.http_method,
+        "duration_s": duration,
+        "scheduled": spec.profile.total,
+        "dispatched": engine.dispatched,
+        "completed": completed,
+        "intended_rps": round(intended, 2),
+        "achieved_rps": round(achieved, 2),
+        "rate_held": held,
+        "generator_lateness_ms": lateness,
+        "outcomes": {o.value: totals[o] for o in Outcome},
+        "errors": errors,
+        "error_rate": round(errors / completed, 6) if completed else 0.0,
+        "statuses": {str(k): v for k, v in sorted(rec.statuses.items())},
+        "latency_ms": percentiles_ms(rec.all_latency),
+        "latency_ok_ms": percentiles_ms(rec.ok_latency),
+        "per_second": [rec.buckets[s].as_dict() for s in sorted(rec.buckets)],
+    }
+
+
+async def run_load(spec: LoadSpec, on_progress: Callable[[Snapshot], None] | None = None, stop: asyncio.Event | None = None, progress_interval: float = 1.0) -> dict[str, Any]:
+    """Run the load and return its summary.  Raises LoadError when the target cannot be reached."""
+    target = Target.parse(spec.url)
+    engine = LoadEngine(target, spec.profile, request_bytes(target, spec.http_method, spec.body), timeout=spec.timeout, max_connections=spec.max_connections)
+    await engine.preflight()
+    loop = asyncio.get_running_loop()
+    task = loop.create_task(engine.run())
+
+    async def watch() -> None:
+        while not task.done():
+            await asyncio.wait({task}, timeout=progress_interval)
+            if stop is not None and stop.is_set():
+                engine.stop()
+            engine.recorder.flush()
+            if on_progress is not None:
+                totals = engine.recorder.totals()
+                on_progress(Snapshot(clock() - engine.t0, engine.dispatched, engine.completed_count, sum(totals[o] for o in ERRORS), len(engine.busy) + len(engine.idle)))
+
+    await asyncio.gather(task, watch())
+    return summarize(spec, engine)
+
+
+__all__ = ["LoadError", "LoadSpec", "Snapshot", "run_load", "summarize"]

@@ -1,0 +1,1 @@
+"""Simulated TF Serving pods: the REST API, a deterministic model, and the pods' servers."""

@@ -1,0 +1,75 @@
+"""The load generator against real loopback servers: latency percentiles checked against a
+target with a known fixed delay, the rate held, and a fast clear failure when nothing listens."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from chaos.load.bodies import tensor_body
+from chaos.load.profile import constant, steps
+from chaos.load.run import LoadError, LoadSpec, run_load
+
+SERVER = Path(__file__).resolve().parents[1] / "support" / "fixed_delay_server.py"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def fixed_delay_url() -> Iterator[str]:
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, str(SERVER), str(port), "0.020"], stdout=subprocess.PIPE)
+    assert proc.stdout is not None and proc.stdout.readline().strip() == b"listening"
+    yield f"http://127.0.0.1:{port}/v1/models/m:predict"
+    proc.terminate()
+    proc.wait(10)
+
+
+async def test_percentiles_match_a_fixed_20ms_target(fixed_delay_url: str) -> None:
+    summary = await run_load(LoadSpec(fixed_delay_url, constant(150, 4), body=tensor_body()))
+    assert summary["completed"] == 600
+    assert summary["outcomes"]["ok"] == 600
+    lat = summary["latency_ms"]
+    assert abs(lat["p50"] - 20.0) <= 2.0, lat
+    assert abs(lat["p99"] - 20.0) <= 2.0, lat
+    assert lat["p50"] >= 20.0  # nothing can answer faster than the delay
+    assert summary["rate_held"], summary["generator_lateness_ms"]
+    assert summary["achieved_rps"] == pytest.approx(150, rel=0.01)
+    assert [b["requests"] for b in summary["per_second"]] == [150, 150, 150, 150]
+
+
+async def test_step_profile_sends_each_stage_at_its_rate(fixed_delay_url: str) -> None:
+    summary = await run_load(LoadSpec(fixed_delay_url, steps([(1, 50), (1, 200)]), body=None))
+    assert [b["requests"] for b in summary["per_second"]] == [50, 200]
+    assert summary["method"] == "GET"
+
+
+async def test_unreachable_url_fails_fast_with_one_clear_line() -> None:
+    start = time.monotonic()
+    with pytest.raises(LoadError) as exc:
+        await run_load(LoadSpec(f"http://127.0.0.1:{free_port()}/x", constant(100, 5)))
+    assert time.monotonic() - start < 5
+    assert "cannot reach 127.0.0.1" in str(exc.value) and "\n" not in str(exc.value)
+
+
+def test_cli_unreachable_url_exits_with_one_line() -> None:
+    port = free_port()
+    proc = subprocess.run([sys.executable, "-m", "chaos.cli", "load", f"http://127.0.0.1:{port}/", "--rps", "10", "--duration", "2s"], capture_output=True, text=True, timeout=30)
+    assert proc.returncode == 3
+    assert "cannot reach" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_cli_rejects_bad_duration_naming_the_option() -> None:
+    proc = subprocess.run([sys.executable, "-m", "chaos.cli", "load", "http://127.0.0.1:9/", "--duration", "soon"], capture_output=True, text=True, timeout=30)
+    assert proc.returncode == 3
+    assert "--duration" in proc.stderr and "Traceback" not in proc.stderr
