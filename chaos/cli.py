@@ -52,6 +52,7 @@ def sim_up(
     state_dir: StateDir = None,
     config: Annotated[Path | None, typer.Option("--config", help="Simulator config YAML (timings, capacity pools).")] = None,
     demo_nodes: Annotated[int, typer.Option("--demo-nodes", help="Create a Spot node group with this many nodes once up.")] = 0,
+    demo_replicas: Annotated[int, typer.Option("--demo-replicas", help="With --demo-nodes: a TF Serving service of this many replicas behind an ALB (0: none).")] = 5,
     log_format: LogFormat = "console",
 ) -> None:
     """Run the simulator in the foreground until Ctrl-C or SIGTERM."""
@@ -61,6 +62,8 @@ def sim_up(
 
     if demo_nodes < 0:
         _fail("--demo-nodes must be 0 or more")
+    if demo_replicas < 0:
+        _fail("--demo-replicas must be 0 or more")
     try:
         cfg = load_config(config, speed=speed)
     except ConfigError as exc:
@@ -79,6 +82,17 @@ def sim_up(
 
             name = create_demo_node_group(ep.aws_endpoint_url, ep.region, demo_nodes)
             print(f"# created Auto Scaling group {name} with {demo_nodes} Spot instances; nodes register after the boot delay")
+            if demo_replicas:
+                import threading
+
+                from cluster.demo import PREDICT_PATH, apply_demo_service
+
+                # through the Kubernetes API served by this very process: from a thread, not the event loop
+                threading.Thread(target=apply_demo_service, args=(ep.kubeconfig, demo_replicas), daemon=True).start()
+                print(f"# created a TF Serving Deployment 'resnet' ({demo_replicas} replicas) behind an ALB Ingress; once it is up:")
+                print("ALB=$(kubectl get ingress resnet -o jsonpath='{.status.loadBalancer.ingress[0].ip}')")
+                print(f"curl -s -X POST http://$ALB{PREDICT_PATH} -d '{{\"instances\": [[1.0, 2.0, 3.0]]}}' | head -c 200; echo")
+                print(f"spotchaos load http://$ALB{PREDICT_PATH} --rps 100 --duration 30s")
         sys.stdout.flush()
 
     import asyncio

@@ -17,7 +17,7 @@ import httptools
 import numpy as np
 
 from chaos.load.profile import Profile
-from chaos.load.stats import Outcome, Recorder, classify
+from chaos.load.stats import OK_CODE, OUTCOME_CODE, Outcome, Recorder, classify, server_header
 
 SWEEP_INTERVAL = 0.05
 clock = time.perf_counter  # uvloop's loop.time() only ticks in milliseconds
@@ -56,7 +56,7 @@ def request_bytes(target: Target, method: str, body: bytes | None, content_type:
 
 
 class _Conn(asyncio.Protocol):
-    __slots__ = ("engine", "transport", "parser", "scheduled", "sent_at", "server", "done")
+    __slots__ = ("engine", "transport", "parser", "scheduled", "sent_at", "head")
 
     def __init__(self, engine: LoadEngine) -> None:
         self.engine = engine
@@ -64,23 +64,20 @@ class _Conn(asyncio.Protocol):
         self.parser = httptools.HttpResponseParser(self)
         self.scheduled: float | None = None
         self.sent_at = 0.0
-        self.server: bytes | None = None
-        self.done = False
+        self.head: bytes | None = None  # first bytes of the current response (its headers)
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
 
     def data_received(self, data: bytes) -> None:
+        if self.head is None:
+            self.head = data
         try:
             self.parser.feed_data(data)
         except httptools.HttpParserUpgrade:
             pass
         except httptools.HttpParserError:
             self.engine.failed(self, Outcome.OTHER)
-
-    def on_header(self, name: bytes, value: bytes) -> None:
-        if len(name) == 6 and name.lower() == b"server":
-            self.server = value
 
     def on_message_complete(self) -> None:
         self.engine.completed(self, self.parser.get_status_code(), self.parser.should_keep_alive())
@@ -98,7 +95,8 @@ class LoadEngine:
         self.max_connections = max_connections
         self.recorder = Recorder()
         self.idle: list[_Conn] = []
-        self.busy: set[_Conn] = set()
+        self.conns: set[_Conn] = set()
+        self.inflight = 0
         self.pending: deque[float] = deque()
         self.connecting = 0
         self.dispatched = 0
@@ -133,26 +131,28 @@ class LoadEngine:
         loop = self.loop = asyncio.get_running_loop()
         self.t0 = clock()
         sweeper = loop.create_task(self._sweep())
-        profile, total = self.profile, self.profile.total
-        k = 0
-        next_t = profile.send_time(0) if total else 0.0
+        times = self.profile.times()
+        next_t = next(times, None)
+        late = self.lateness.append
+        dispatch = self._dispatch
+        t0 = self.t0
         try:
-            while k < total and not self.stopping:
-                now = clock() - self.t0
-                while k < total and next_t <= now + HORIZON:
-                    self.lateness.append(max(0, int((now - next_t) * 1_000_000)))
-                    self._dispatch(next_t)
-                    k += 1
-                    next_t = profile.send_time(k)
-                if k < total:
-                    await self._at(self.t0 + next_t - HORIZON)
-            self.last_dispatch = clock() - self.t0
+            while next_t is not None and not self.stopping:
+                now = clock() - t0
+                horizon = now + HORIZON
+                while next_t is not None and next_t <= horizon:
+                    late(int((now - next_t) * 1_000_000) if now > next_t else 0)
+                    dispatch(next_t)
+                    next_t = next(times, None)
+                if next_t is not None:
+                    await self._at(t0 + next_t - HORIZON)
+            self.last_dispatch = clock() - t0
             deadline = clock() + self.timeout
-            while (self.busy or self.pending or self.connecting) and clock() < deadline:
+            while (self.inflight or self.pending or self.connecting) and clock() < deadline:
                 await self._at(clock() + SWEEP_INTERVAL)
         finally:
             sweeper.cancel()
-            for conn in list(self.busy) + self.idle:
+            for conn in list(self.conns):
                 if conn.transport is not None:
                     conn.transport.close()
             self.recorder.flush()
@@ -168,14 +168,14 @@ class LoadEngine:
             self._send(self.idle.pop(), scheduled)
             return
         self.pending.append(scheduled)
-        if len(self.busy) + len(self.idle) + self.connecting < self.max_connections:
+        if len(self.conns) + self.connecting < self.max_connections:
             self.connecting += 1
             self.loop.create_task(self._open())  # type: ignore[union-attr]
 
     def _send(self, conn: _Conn, scheduled: float) -> None:
         conn.scheduled = scheduled
         conn.sent_at = clock()
-        self.busy.add(conn)
+        self.inflight += 1
         conn.transport.write(self.request)  # type: ignore[union-attr]
 
     async def _open(self) -> None:
@@ -191,45 +191,52 @@ class LoadEngine:
                 self.completed_count += 1
             return
         self.connecting -= 1
+        self.conns.add(conn)
         self._ready(conn)
 
     def _ready(self, conn: _Conn) -> None:
+        conn.head = None
         if self.pending:
             self._send(conn, self.pending.popleft())
         else:
             self.idle.append(conn)
 
-    def _latency(self, conn: _Conn, scheduled: float) -> float:
-        """From the scheduled time, or from the actual send when it went out (< 1 ms) early."""
-        now = clock()
-        return now - min(self.t0 + scheduled, conn.sent_at)
-
     def completed(self, conn: _Conn, status: int, keep_alive: bool) -> None:
         scheduled = conn.scheduled
         if scheduled is None:
             return
-        self.recorder.record(scheduled, self._latency(conn, scheduled), classify(status, conn.server), status)
-        self.completed_count += 1
-        conn.scheduled = None
-        conn.server = None
-        self.busy.discard(conn)
-        if keep_alive and not self.stopping:
-            self._ready(conn)
+        if status < 400:
+            code = OK_CODE
         else:
-            conn.done = True
+            code = OUTCOME_CODE[classify(status, server_header(conn.head or b""))]
+        self.recorder.record_code(scheduled, clock() - min(self.t0 + scheduled, conn.sent_at), code, status)
+        self.completed_count += 1
+        self.inflight -= 1
+        conn.scheduled = None
+        conn.head = None
+        if keep_alive and not self.stopping:
+            if self.pending:
+                self._send(conn, self.pending.popleft())
+            else:
+                self.idle.append(conn)
+        else:
+            self.conns.discard(conn)
             conn.transport.close()  # type: ignore[union-attr]
 
     def failed(self, conn: _Conn, outcome: Outcome) -> None:
+        """The request on `conn` ends without a response; latency still from its scheduled time
+        (or its actual send, when that was early)."""
         if conn.scheduled is not None:
-            self.recorder.record(conn.scheduled, self._latency(conn, conn.scheduled), outcome)
+            self.recorder.record(conn.scheduled, clock() - min(self.t0 + conn.scheduled, conn.sent_at), outcome)
             self.completed_count += 1
+            self.inflight -= 1
             conn.scheduled = None
-        conn.done = True
+        self.conns.discard(conn)
         if conn.transport is not None:
             conn.transport.abort()
 
     def lost(self, conn: _Conn) -> None:
-        self.busy.discard(conn)
+        self.conns.discard(conn)
         if conn in self.idle:
             self.idle.remove(conn)
         if conn.scheduled is not None:
@@ -241,8 +248,7 @@ class LoadEngine:
         while True:
             await self._at(clock() + SWEEP_INTERVAL)
             now = clock()
-            for conn in [c for c in self.busy if now - c.sent_at > self.timeout]:
-                self.busy.discard(conn)
+            for conn in [c for c in self.conns if c.scheduled is not None and now - c.sent_at > self.timeout]:
                 self.failed(conn, Outcome.TIMEOUT)
             rel = now - self.t0
             while self.pending and rel - self.pending[0] > self.timeout:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 
@@ -68,6 +69,19 @@ class Profile:
                 return s.time_of(remaining)
             remaining -= c
         return self.duration
+
+    def times(self) -> Iterator[float]:
+        """Every scheduled send time in order (what `send_time` gives for k = 0, 1, ...)."""
+        for s in self.segments:
+            c = int(s.count(s.end) + 1e-9)
+            if s.rate_start == s.rate_end and s.rate_start > 0:
+                step = 1.0 / s.rate_start
+                start = s.start
+                for i in range(c):
+                    yield start + i * step
+            else:
+                for i in range(c):
+                    yield s.time_of(i)
 
     def rate_at(self, t: float) -> float:
         for s in self.segments:

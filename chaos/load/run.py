@@ -86,7 +86,7 @@ async def run_load(spec: LoadSpec, on_progress: Callable[[Snapshot], None] | Non
             engine.recorder.flush()
             if on_progress is not None:
                 totals = engine.recorder.totals()
-                on_progress(Snapshot(clock() - engine.t0, engine.dispatched, engine.completed_count, sum(totals[o] for o in ERRORS), len(engine.busy) + len(engine.idle)))
+                on_progress(Snapshot(clock() - engine.t0, engine.dispatched, engine.completed_count, sum(totals[o] for o in ERRORS), len(engine.conns)))
 
     await asyncio.gather(task, watch())
     return summarize(spec, engine)

@@ -37,6 +37,15 @@ def classify(status: int, server: bytes | None) -> Outcome:
     return Outcome.OTHER
 
 
+def server_header(head: bytes) -> bytes | None:
+    """The Server header's value in a response head (only looked at for error responses)."""
+    i = head.lower().find(b"\r\nserver:")
+    if i < 0:
+        return None
+    j = head.find(b"\r\n", i + 2)
+    return head[i + 9: j if j >= 0 else None].strip()
+
+
 def _histogram() -> HdrHistogram:
     return HdrHistogram(1, MAX_LATENCY_US, 3)
 
@@ -69,47 +78,70 @@ class Bucket:
         }
 
 
+OUTCOMES = tuple(Outcome)
+OUTCOME_CODE = {o: i for i, o in enumerate(OUTCOMES)}
+OK_CODE = OUTCOME_CODE[Outcome.OK]
+
+
 class Recorder:
-    """Collects outcomes cheaply on the hot path; latencies are folded into the HDR histogram in bulk."""
+    """Hot path: four array appends per request.  `flush` folds them (numpy) into the per-second
+    buckets, the status counts and the HDR histograms."""
 
     def __init__(self) -> None:
         self.buckets: dict[int, Bucket] = {}
         self.ok_latency = _histogram()
         self.all_latency = _histogram()
-        self._pending_ok = array("q")
-        self._pending_all = array("q")
         self.statuses: dict[int, int] = {}
+        self._us = array("q")
+        self._second = array("q")
+        self._outcome = array("b")
+        self._status = array("h")
 
     def record(self, scheduled: float, latency_s: float, outcome: Outcome, status: int = 0) -> None:
-        us = max(1, int(latency_s * 1_000_000))
-        second = int(scheduled)
-        b = self.buckets.get(second)
-        if b is None:
-            b = self.buckets[second] = Bucket(second)
-        b.counts[outcome] += 1
-        b.latency_sum_us += us
-        if us > b.latency_max_us:
-            b.latency_max_us = us
-        if status:
-            self.statuses[status] = self.statuses.get(status, 0) + 1
-        self._pending_all.append(us)
-        if outcome is Outcome.OK:
-            self._pending_ok.append(us)
+        self.record_code(scheduled, latency_s, OUTCOME_CODE[outcome], status)
+
+    def record_code(self, scheduled: float, latency_s: float, code: int, status: int) -> None:
+        self._us.append(int(latency_s * 1_000_000) or 1)
+        self._second.append(int(scheduled))
+        self._outcome.append(code)
+        self._status.append(status)
 
     def flush(self) -> None:
-        for pending, hist in ((self._pending_ok, self.ok_latency), (self._pending_all, self.all_latency)):
-            if not pending:
-                continue
-            values, counts = np.unique(np.frombuffer(pending, dtype=np.int64), return_counts=True)
-            for v, c in zip(values.tolist(), counts.tolist(), strict=True):
-                hist.record_value(min(v, MAX_LATENCY_US), c)
-            del pending[:]
+        if not self._us:
+            return
+        taken = (self._us, self._second, self._outcome, self._status)
+        self._us, self._second, self._outcome, self._status = array("q"), array("q"), array("b"), array("h")
+        us = np.maximum(np.frombuffer(taken[0], dtype=np.int64), 1)
+        second = np.frombuffer(taken[1], dtype=np.int64)
+        outcome = np.frombuffer(taken[2], dtype=np.int8)
+        status = np.frombuffer(taken[3], dtype=np.int16)
+        for value, count in zip(*np.unique(status[status > 0], return_counts=True), strict=True):
+            self.statuses[int(value)] = self.statuses.get(int(value), 0) + int(count)
+        for sec in np.unique(second).tolist():
+            mask = second == sec
+            b = self.buckets.get(sec)
+            if b is None:
+                b = self.buckets[sec] = Bucket(sec)
+            codes = np.bincount(outcome[mask], minlength=len(OUTCOMES))
+            for i, o in enumerate(OUTCOMES):
+                b.counts[o] += int(codes[i])
+            lat = us[mask]
+            b.latency_sum_us += int(lat.sum())
+            b.latency_max_us = max(b.latency_max_us, int(lat.max()))
+        for values, hist in ((us[outcome == OK_CODE], self.ok_latency), (us, self.all_latency)):
+            v, c = np.unique(np.minimum(values, MAX_LATENCY_US), return_counts=True)
+            for value, count in zip(v.tolist(), c.tolist(), strict=True):
+                hist.record_value(value, count)
 
     def totals(self) -> dict[Outcome, int]:
         out = dict.fromkeys(Outcome, 0)
         for b in self.buckets.values():
             for o, c in b.counts.items():
                 out[o] += c
+        pending = np.bincount(np.frombuffer(self._outcome, dtype=np.int8), minlength=len(OUTCOMES)) if self._outcome else None
+        if pending is not None:
+            for i, o in enumerate(OUTCOMES):
+                out[o] += int(pending[i])
         return out
 
 

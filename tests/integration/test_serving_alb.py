@@ -19,8 +19,8 @@ from chaos.load.bodies import image_body, sample_jpeg
 from chaos.load.profile import constant
 from chaos.load.run import LoadSpec, Snapshot, run_load
 from chaos.waiting import wait_for
+from cluster.demo import alb_ingress, serving_deployment, serving_service
 from tests.integration.helpers import namespace, node_group, wait_ready_nodes, wait_running
-from tests.integration.serving_objects import alb_ingress, serving_deployment, serving_service
 
 pytestmark = pytest.mark.integration
 
@@ -85,22 +85,29 @@ class Load:
         return self.summary
 
 
-@pytest.fixture(scope="module")
-def instance_mode(sim: Any) -> dict[str, Any]:
+def serving_behind_alb(sim: Any, group: str, nodes: int, replicas: int, *, target_type: str, dereg_delay: int, **pod: Any) -> dict[str, Any]:
+    """A node group, a TF Serving Deployment on it, its NodePort Service and an ALB Ingress; waits
+    until every target is healthy."""
     core, apps, _, api_client = sim.kube()
     net = client.NetworkingV1Api(api_client)
-    ns = namespace(core, "serving-instance")
-    node_group(sim, "serving-inst", ("m5.xlarge",), 3)
-    wait_ready_nodes(core, "serving-inst", 3, 60)
-    apps.create_namespaced_deployment(ns, serving_deployment("resnet", 25, "serving-inst"))
+    ns = namespace(core, group)
+    node_group(sim, group, ("m5.xlarge",), nodes)
+    wait_ready_nodes(core, group, nodes, 60)
+    selector = {"nodegroup-under-test": group}
+    apps.create_namespaced_deployment(ns, serving_deployment("resnet", replicas, selector, **pod))
     core.create_namespaced_service(ns, serving_service("resnet"))
-    net.create_namespaced_ingress(ns, alb_ingress("resnet", "serving-inst"))
-    wait_running(core, ns, "resnet", 25, 60)
+    net.create_namespaced_ingress(ns, alb_ingress("resnet", selector, target_type=target_type, dereg_delay=dereg_delay))
+    wait_running(core, ns, "resnet", replicas, 60)
     url = ingress_url(net, ns, "resnet")
     elb = sim.aws("elbv2")
     arn = target_group_arn(elb, ns, "resnet")
-    wait_all_healthy(elb, arn, 3)
-    return {"ns": ns, "url": url, "arn": arn, "core": core, "elb": elb}
+    wait_all_healthy(elb, arn, nodes if target_type == "instance" else replicas)
+    return {"ns": ns, "url": url, "arn": arn, "core": core, "apps": apps, "elb": elb}
+
+
+@pytest.fixture(scope="module")
+def instance_mode(sim: Any) -> dict[str, Any]:
+    return serving_behind_alb(sim, "serving-inst", 3, 25, target_type="instance", dereg_delay=5)
 
 
 def test_predictions_through_the_alb_to_25_pods(instance_mode: dict[str, Any]) -> None:
@@ -146,20 +153,7 @@ def test_node_lost_without_drain_gives_counted_balancer_502s(sim: Any, instance_
 
 @pytest.fixture(scope="module")
 def ip_mode(sim: Any) -> dict[str, Any]:
-    core, apps, _, api_client = sim.kube()
-    net = client.NetworkingV1Api(api_client)
-    ns = namespace(core, "serving-ip")
-    node_group(sim, "serving-ip", ("m5.xlarge",), 2)
-    wait_ready_nodes(core, "serving-ip", 2, 60)
-    apps.create_namespaced_deployment(ns, serving_deployment("resnet", 6, "serving-ip", prestop_sleep=10, grace=30))
-    core.create_namespaced_service(ns, serving_service("resnet"))
-    net.create_namespaced_ingress(ns, alb_ingress("resnet", "serving-ip", target_type="ip", dereg_delay=10))
-    wait_running(core, ns, "resnet", 6, 60)
-    url = ingress_url(net, ns, "resnet")
-    elb = sim.aws("elbv2")
-    arn = target_group_arn(elb, ns, "resnet")
-    wait_all_healthy(elb, arn, 6)
-    return {"ns": ns, "url": url, "arn": arn, "core": core, "apps": apps, "elb": elb}
+    return serving_behind_alb(sim, "serving-ip", 2, 6, target_type="ip", dereg_delay=10, prestop_sleep=10, grace=30)
 
 
 def test_target_health_walks_initial_healthy_draining_unused(sim: Any, ip_mode: dict[str, Any]) -> None:

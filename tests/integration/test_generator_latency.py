@@ -1,5 +1,8 @@
 """The load generator against real loopback servers: latency percentiles checked against a
-target with a known fixed delay, the rate held, and a fast clear failure when nothing listens."""
+target with a known fixed delay, the rate held, and a fast clear failure when nothing listens.
+
+This module's name sorts before the first test that starts the shared simulator, so the 2 ms
+check measures the generator, not a 2-core machine shared with a busy simulator."""
 
 from __future__ import annotations
 
@@ -45,7 +48,7 @@ async def test_percentiles_match_a_fixed_20ms_target(fixed_delay_url: str) -> No
     assert lat["p50"] >= 20.0  # nothing can answer faster than the delay
     assert summary["rate_held"], summary["generator_lateness_ms"]
     assert summary["achieved_rps"] == pytest.approx(150, rel=0.01)
-    assert [b["requests"] for b in summary["per_second"]] == [150, 150, 150, 150]
+    assert [b["requests"] for b in summary["per_second"]] == [150, 150, 150, 150], summary["per_second"]
 
 
 async def test_step_profile_sends_each_stage_at_its_rate(fixed_delay_url: str) -> None:
