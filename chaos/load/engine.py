@@ -7,6 +7,7 @@ generator itself was is measured apart and reported, never hidden by lowering th
 from __future__ import annotations
 
 import asyncio
+import gc
 import time
 from array import array
 from collections import deque
@@ -17,7 +18,15 @@ import httptools
 import numpy as np
 
 from chaos.load.profile import Profile
-from chaos.load.stats import OK_CODE, OUTCOME_CODE, Outcome, Recorder, classify, server_header
+from chaos.load.stats import (
+    OK_CODE,
+    OUTCOME_CODE,
+    Outcome,
+    Recorder,
+    classify,
+    server_header,
+    warm_up,
+)
 
 SWEEP_INTERVAL = 0.05
 clock = time.perf_counter  # uvloop's loop.time() only ticks in milliseconds
@@ -94,6 +103,7 @@ class LoadEngine:
         self.timeout = timeout
         self.max_connections = max_connections
         self.recorder = Recorder()
+        warm_up()
         self.idle: list[_Conn] = []
         self.conns: set[_Conn] = set()
         self.inflight = 0
@@ -121,7 +131,7 @@ class LoadEngine:
     async def _at(self, when: float) -> None:
         assert self.loop is not None
         fut = self.loop.create_future()
-        handle = self.loop.call_later(max(0.0, when - clock()), fut.set_result, None)
+        handle = self.loop.call_later(max(0.0, when - clock()), lambda: fut.done() or fut.set_result(None))
         try:
             await fut
         finally:
@@ -129,6 +139,12 @@ class LoadEngine:
 
     async def run(self) -> Recorder:
         loop = self.loop = asyncio.get_running_loop()
+        await self._preconnect()
+        # no cyclic-GC pauses while requests are timed (what a run allocates is freed by refcounting)
+        gc_was_enabled = gc.isenabled()
+        gc.collect()
+        gc.freeze()
+        gc.disable()
         self.t0 = clock()
         sweeper = loop.create_task(self._sweep())
         times = self.profile.times()
@@ -151,12 +167,28 @@ class LoadEngine:
             while (self.inflight or self.pending or self.connecting) and clock() < deadline:
                 await self._at(clock() + SWEEP_INTERVAL)
         finally:
+            if gc_was_enabled:
+                gc.enable()
+            gc.unfreeze()
             sweeper.cancel()
             for conn in list(self.conns):
                 if conn.transport is not None:
                     conn.transport.close()
             self.recorder.flush()
         return self.recorder
+
+    async def _preconnect(self) -> None:
+        """Open the connections the first second will need before the clock starts (a rate/50
+        guess), so that the run does not open with connection set-up artefacts."""
+        peak = max((max(s.rate_start, s.rate_end) for s in self.profile.segments), default=0.0)
+        want = min(self.max_connections, int(peak / 50) + 2)
+        loop = self.loop
+        assert loop is not None
+        results = await asyncio.gather(*(loop.create_connection(lambda: _Conn(self), self.target.host, self.target.port) for _ in range(want)), return_exceptions=True)
+        for r in results:
+            if isinstance(r, tuple):
+                self.conns.add(r[1])
+                self.idle.append(r[1])
 
     def stop(self) -> None:
         self.stopping = True

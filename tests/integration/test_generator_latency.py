@@ -14,9 +14,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from rich.console import Console
 
 from chaos.load.bodies import tensor_body
 from chaos.load.profile import constant, steps
+from chaos.load.report import run_with_progress
 from chaos.load.run import LoadError, LoadSpec, run_load
 
 SERVER = Path(__file__).resolve().parents[1] / "support" / "fixed_delay_server.py"
@@ -38,8 +40,9 @@ def fixed_delay_url() -> Iterator[str]:
     proc.wait(10)
 
 
-async def test_percentiles_match_a_fixed_20ms_target(fixed_delay_url: str) -> None:
-    summary = await run_load(LoadSpec(fixed_delay_url, constant(150, 4), body=tensor_body()))
+def test_percentiles_match_a_fixed_20ms_target(fixed_delay_url: str) -> None:
+    # the CLI's own path: a fresh uvloop event loop
+    summary = run_with_progress(LoadSpec(fixed_delay_url, constant(150, 4), body=tensor_body()), show=False, console=Console(stderr=True))
     assert summary["completed"] == 600
     assert summary["outcomes"]["ok"] == 600
     lat = summary["latency_ms"]
