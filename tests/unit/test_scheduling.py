@@ -6,8 +6,7 @@ from cluster.sim.controllers.scheduling import (
     NodeInfo,
     node_selector_matches,
     nodes_to_find,
-    resource_reason,
-    score,
+    pick_node,
     static_reason,
     tolerates,
     unschedulable_message,
@@ -32,13 +31,16 @@ def test_filters_in_the_order_kube_scheduler_reports_them():
 
 
 def test_resources_and_score():
-    n = node(used_cpu=3000)
-    assert resource_reason(n, 1000, 0) == "Insufficient cpu"
-    assert resource_reason(node(used_pods=58), 0, 0) == "Too many pods"
-    busy, idle = node("busy", used_cpu=2000), node("idle")
-    assert score(idle, 500, 0, None) > score(busy, 500, 0, None)
-    crowded = node("crowded", pods_by_owner=Counter({"rs": 3}))
-    assert score(node("empty"), 500, 0, "rs") > score(crowded, 500, 0, "rs")
+    def pick(*nodes: NodeInfo, cpu: int = 500, owner: str | None = None, want: int = 100) -> tuple[str | None, Counter[str]]:
+        reasons: Counter[str] = Counter()
+        best = pick_node({x.name: x for x in nodes}, [x.name for x in nodes], 0, cpu, 0, owner, want, reasons)
+        return (best.name if best else None), reasons
+
+    assert pick(node("full", used_cpu=3000), cpu=1000) == (None, Counter({"Insufficient cpu": 1}))
+    assert pick(node("crowded", used_pods=58), cpu=0) == (None, Counter({"Too many pods": 1}))
+    assert pick(node("busy", used_cpu=2000), node("idle"))[0] == "idle"
+    assert pick(node("crowded", pods_by_owner=Counter({"rs": 3})), node("empty"), owner="rs")[0] == "empty"
+    assert pick(node("a"), node("b"), want=1)[0] == "a"  # stops after `want` feasible nodes
 
 
 def test_node_affinity_and_tolerations():

@@ -18,6 +18,7 @@ log = structlog.get_logger("sim.ec2_nodes")
 CLUSTER_TAG_PREFIX = "kubernetes.io/cluster/"
 LABEL_TAG_PREFIX = "k8s.io/cluster-autoscaler/node-template/label/"
 TAINT_TAG_PREFIX = "k8s.io/cluster-autoscaler/node-template/taint/"
+RETRY_REAL_SECONDS = 0.05
 NODEGROUP_TAGS = ("eks:nodegroup-name", "alpha.eksctl.io/nodegroup-name")
 
 
@@ -57,9 +58,17 @@ class Ec2Nodes(Controller):
 
     def tick(self) -> None:
         assert self.ctx.moto is not None and self.ctx.autoscaling is not None
-        with self.ctx.moto.lock:
+        lock = self.ctx.moto.lock
+        if not lock.acquire(blocking=False):
+            # moto is busy with a request (a big launch can take a while): never block the
+            # event loop on it; look again shortly
+            self.clock.call_later(self.clock.speed * RETRY_REAL_SECONDS, self.tick)
+            return
+        try:
             self.ctx.autoscaling.reconcile()
             seen = self._scan()
+        finally:
+            lock.release()
         for iid, (state, info) in seen.items():
             if state == "running" and iid not in self._known:
                 self._known[iid] = info.private_dns

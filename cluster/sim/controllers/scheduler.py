@@ -13,9 +13,8 @@ from cluster.sim.controllers.ownership import controller_uid
 from cluster.sim.controllers.scheduling import (
     NodeInfo,
     nodes_to_find,
+    pick_node,
     pod_requests,
-    resource_reason,
-    score,
     static_reason,
     unschedulable_message,
 )
@@ -143,28 +142,15 @@ class Scheduler(Controller):
         cpu, mem = pod_requests(pod)
         owner = controller_uid(pod)
         want = nodes_to_find(len(self.nodes))
-        feasible: list[NodeInfo] = []
-        n = len(candidates)
-        start = self._cursor % n if n else 0
-        for i in range(n):
-            info = self.nodes.get(candidates[(start + i) % n])
-            if info is None:
-                continue
-            r = resource_reason(info, cpu, mem)
-            if r is None:
-                feasible.append(info)
-                if len(feasible) >= want:
-                    break
-            else:
-                reasons[r] += 1
+        start = self._cursor % len(candidates) if candidates else 0
         self._cursor += 1
-        if not feasible:
+        best = pick_node(self.nodes, candidates, start, cpu, mem, owner, want, reasons)
+        if best is None:
             message = unschedulable_message(len(self.nodes), reasons)
             if self._unschedulable.get(key) != message:
                 self._unschedulable[key] = message
                 self._mark_unschedulable(pod, message)
             return
-        best = max(feasible, key=lambda i: score(i, cpu, mem, owner))
         self.api.bind_pod(pod, best.name)
         self.events.record(pod, "Scheduled", f"Successfully assigned {ns}/{name} to {best.name}")
 

@@ -57,8 +57,11 @@ def serving_args(container: dict[str, Any]) -> ServingArgs | None:
     an explicit command (as in the seed) gives its own flags.
     """
     image = str(container.get("image", ""))
+    parts = (container.get("command") or []) + (container.get("args") or [])
+    if "tensorflow" not in image and not any("tensorflow_model_server" in str(p) for p in parts):
+        return None  # the common case, decided without parsing
     words: list[str] = []
-    for part in (container.get("command") or []) + (container.get("args") or []):
+    for part in parts:
         words.extend(shlex.split(str(part)) if " " in str(part) else [str(part)])
     runs_server = any(w.endswith("tensorflow_model_server") for w in words)
     is_image = image.startswith("tensorflow/serving") or "/tensorflow/serving" in image
