@@ -56,7 +56,6 @@ class Bucket:
     counts: dict[Outcome, int] = field(default_factory=lambda: dict.fromkeys(Outcome, 0))
     latency_sum_us: int = 0
     latency_max_us: int = 0
-    statuses: dict[int, int] = field(default_factory=dict)
 
     @property
     def total(self) -> int:

@@ -49,6 +49,11 @@ class SimClock:
     def real_seconds(self, cluster_seconds: float) -> float:
         return max(0.0, cluster_seconds) / self.speed
 
+    def real_timeout(self, cluster_seconds: float, floor: float = 0.25) -> float:
+        """A network timeout given in cluster seconds (health checks, probes), in real seconds,
+        floored so that a fast clock does not time out healthy loopback servers."""
+        return max(floor, self.real_seconds(cluster_seconds))
+
     async def sleep(self, cluster_seconds: float) -> None:
         await asyncio.sleep(self.real_seconds(cluster_seconds))
 

@@ -127,10 +127,9 @@ class LoadBalancerController(Controller):
         elbv2 = self.elbv2
         lb_name = load_balancer_name(ns, name)
         lb = next((b for b in elbv2.load_balancers.values() if b.name == lb_name), None)
-        subnets = self._subnets(cfg.scheme)
         if lb is None:
             lb = elbv2.create_load_balancer(
-                name=lb_name, security_groups=[], subnet_ids=subnets, scheme=cfg.scheme, loadbalancer_type="application",
+                name=lb_name, security_groups=[], subnet_ids=self._subnets(cfg.scheme), scheme=cfg.scheme, loadbalancer_type="application",
                 tags=[{"Key": "elbv2.k8s.aws/cluster", "Value": self.ctx.config.cluster_name or ""}, {"Key": "ingress.k8s.aws/stack", "Value": f"{ns}/{name}"}],
             )
             lb.state = "active"

@@ -29,7 +29,6 @@ from cluster.sim.clock import SimClock
 
 log = structlog.get_logger("sim.alb")
 
-MIN_REAL_TIMEOUT = 0.25
 AddressOf = Callable[[str], str | None]  # target id -> loopback address (instance -> node, ip -> itself)
 
 
@@ -231,7 +230,7 @@ class AlbRuntime:
     async def check(self, group: GroupRuntime, target: TargetHealth) -> CheckResult:
         s = group.settings
         url = self.target_url(group, target, s.path, health=True)
-        timeout = max(MIN_REAL_TIMEOUT, self.clock.real_seconds(s.timeout))
+        timeout = self.clock.real_timeout(s.timeout)
         if url is None:
             await self.clock.sleep_real(timeout)
             return CheckResult(False, "Target.Timeout")

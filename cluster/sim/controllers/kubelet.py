@@ -255,7 +255,7 @@ class Kubelets(Controller):
                 key = (ev.obj["metadata"]["namespace"], ev.obj["metadata"]["name"])
                 ip = agent.pod_ips.pop(key, None)
                 if ip is not None:
-                    agent.free_ips.append(ip)
+                    agent.free_ips.insert(0, ip)  # reused last, as the VPC CNI cools addresses down
                 agent.stopping.discard(key)
                 if agent.alive:
                     self._notify("stopped", ev.obj)

@@ -18,8 +18,6 @@ from cluster.sim.serving.tfserving import serving_args
 
 log = structlog.get_logger("sim.prober")
 
-MIN_REAL_TIMEOUT = 0.25
-
 
 def probe_port(container: dict[str, Any], port: Any) -> int | None:
     if isinstance(port, int):
@@ -82,7 +80,7 @@ class ReadinessProber:
 
     async def _loop(self, key: tuple[str, str], ip: str, container: dict[str, Any], probe: dict[str, Any]) -> None:
         period = float(probe.get("periodSeconds", 10))
-        timeout = max(MIN_REAL_TIMEOUT, self.clock.real_seconds(float(probe.get("timeoutSeconds", 1))))
+        timeout = self.clock.real_timeout(float(probe.get("timeoutSeconds", 1)))
         need_ok = int(probe.get("successThreshold", 1))
         need_fail = int(probe.get("failureThreshold", 3))
         ready = False
