@@ -49,29 +49,10 @@ class Profile:
 
     @property
     def total(self) -> int:
-        return int(sum(s.count(s.end) for s in self.segments) + 1e-9)
-
-    def due(self, t: float) -> int:
-        """How many requests are due by time t."""
-        n = 0.0
-        for s in self.segments:
-            if t <= s.start:
-                break
-            n += s.count(t)
-        return min(self.total, int(n + 1e-9))
-
-    def send_time(self, k: int) -> float:
-        """Scheduled send time of request k (0-based): the first at t=0, then one every 1/rate."""
-        remaining = float(k)
-        for s in self.segments:
-            c = s.count(s.end)
-            if remaining < c - 1e-9:
-                return s.time_of(remaining)
-            remaining -= c
-        return self.duration
+        return sum(int(s.count(s.end) + 1e-9) for s in self.segments)  # as many as `times` yields
 
     def times(self) -> Iterator[float]:
-        """Every scheduled send time in order (what `send_time` gives for k = 0, 1, ...)."""
+        """Every scheduled send time in order: the first at t=0, then one every 1/rate."""
         for s in self.segments:
             c = int(s.count(s.end) + 1e-9)
             if s.rate_start == s.rate_end and s.rate_start > 0:
@@ -82,12 +63,6 @@ class Profile:
             else:
                 for i in range(c):
                     yield s.time_of(i)
-
-    def rate_at(self, t: float) -> float:
-        for s in self.segments:
-            if s.start <= t < s.end:
-                return s.rate_start + (s.rate_end - s.rate_start) * (t - s.start) / s.duration
-        return 0.0
 
 
 def constant(rate: float, duration: float) -> Profile:
