@@ -44,6 +44,14 @@ class Alb(BaseModel):
     idle_timeout: float = Field(60.0, gt=0, description="ALB idle timeout: a target silent this long gets a 504.")
 
 
+class Imds(BaseModel):
+    """Each instance's metadata service, on its node's loopback address."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    port: int = Field(1338, ge=1, le=65535, description="Port on every node address (amazon-ec2-metadata-mock's default, 1338; real EC2 serves 169.254.169.254:80).")
+
+
 class PoolCapacity(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -64,6 +72,7 @@ class SimConfig(BaseModel):
     pools: list[PoolCapacity] = Field(default_factory=list)
     serving: Serving = Field(default_factory=Serving)
     alb: Alb = Field(default_factory=Alb)
+    imds: Imds = Field(default_factory=Imds)
     watch_history: int = Field(20_000, ge=100, description="Events kept for watches that resume from a resourceVersion (older: 410 Gone).")
     bookmark_interval: float = Field(10.0, gt=0, description="Real seconds between BOOKMARK events on idle watches.")
 

@@ -21,6 +21,7 @@ from cluster.sim.aws.capacity_pools import CapacityPools
 from cluster.sim.aws.moto_server import MotoServer, reset_backends
 from cluster.sim.clock import SimClock
 from cluster.sim.config import SimConfig
+from cluster.sim.control import ControlApi
 from cluster.sim.controllers.base import Controller, SimContext
 from cluster.sim.controllers.daemonset import DaemonSetController
 from cluster.sim.controllers.deployment import DeploymentController
@@ -38,6 +39,9 @@ from cluster.sim.kube.store import ObjectStore
 from cluster.sim.kube_proxy import KubeProxy
 from cluster.sim.serving.pods import ServingPods
 from cluster.sim.serving.prober import ReadinessProber
+from cluster.sim.spot.fis import FisRunner
+from cluster.sim.spot.interruptions import Interruptions
+from cluster.sim.spot.metadata_service import MetadataService
 from cluster.sim.tasks import TaskGroup
 
 log = structlog.get_logger("sim")
@@ -83,6 +87,10 @@ class Simulator:
         self.alb_proxy: AlbProxy | None = None
         self.lbc: LoadBalancerController | None = None
         self.kube_proxy: KubeProxy | None = None
+        self.metadata: MetadataService | None = None
+        self.interruptions: Interruptions | None = None
+        self.fis: FisRunner | None = None
+        self.control: ControlApi | None = None
         self._runner: web.AppRunner | None = None
         self.kube_url = ""
         self.endpoints: Endpoints | None = None
@@ -134,6 +142,14 @@ class Simulator:
         self.alb_proxy = AlbProxy(self.alb, self.config.alb.connect_timeout, self.config.alb.idle_timeout)
         self.kube_proxy = KubeProxy(ctx, kubelets)
         self.lbc = LoadBalancerController(ctx, self.alb, self.alb_proxy)
+        # Spot: per-instance metadata, the interruption engine, FIS execution, the control API
+        self.metadata = MetadataService(self.clock, kubelets, self.config.region, self.config.imds.port, self.moto.lock)
+        await self.metadata.start()
+        self.interruptions = Interruptions(self.clock, self.config.region, self.moto.lock, self.autoscaling, self.metadata)
+        self.fis = FisRunner(self.clock, self.config.region, self.moto.lock, self.autoscaling, self.interruptions)
+        self.fis.install(asyncio.get_running_loop())
+        self.control = ControlApi(kubelets, self.metadata, self.interruptions)
+        await self.control.start()
         self.controllers = [
             ReplicaSetController(ctx), DeploymentController(ctx), DaemonSetController(ctx), Scheduler(ctx),
             kubelets, lifecycle, Ec2Nodes(ctx, kubelets, lifecycle), GarbageCollector(ctx), DisruptionController(ctx),
@@ -158,6 +174,7 @@ class Simulator:
             clock_speed=self.config.speed,
             kube_api_url=self.kube_url,
             pid=os.getpid(),
+            extra={"control_url": self.control.url, "metadata_port": str(self.config.imds.port)},
         )
         if self.state_dir is not None:
             self.endpoints.write(self.state_dir)
@@ -167,7 +184,7 @@ class Simulator:
         if self.state_dir is not None:
             (self.state_dir / "endpoints.json").unlink(missing_ok=True)
         await self.tasks.stop()
-        for part in (self.lbc, self.alb_proxy, self.alb, self.serving, self.prober, self.kube_proxy):
+        for part in (self.control, self.metadata, self.lbc, self.alb_proxy, self.alb, self.serving, self.prober, self.kube_proxy):
             if part is not None:
                 try:
                     await part.stop()

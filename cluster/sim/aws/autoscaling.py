@@ -10,6 +10,7 @@ check does.  Scaling activities are recorded and served by DescribeScalingActivi
 
 from __future__ import annotations
 
+import random
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
@@ -38,6 +39,7 @@ class LaunchBlock:
     azs: frozenset[str]
     until: float  # cluster timestamp
     groups: frozenset[str] = frozenset()  # empty: every group
+    percentage: float = 100.0  # share of launch attempts that fail
 
 
 @dataclass
@@ -123,7 +125,7 @@ class AutoScalingSim:
         self.blocks = [b for b in self.blocks if b.until > now]
         azs: set[str] = set()
         for b in self.blocks:
-            if not b.groups or group.name in b.groups:
+            if (not b.groups or group.name in b.groups) and (b.percentage >= 100 or random.random() * 100 < b.percentage):
                 azs |= b.azs
         return frozenset(azs)
 

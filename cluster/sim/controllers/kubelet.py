@@ -86,7 +86,7 @@ class Kubelets(Controller):
         self._next_index = 0
         self._free_indexes: list[int] = []
         self.pod_listeners: list[PodListener] = []  # data plane hooks: "started", "ready", "stopping", "stopped", "lost"
-        self.node_listeners: list[NodeListener] = []  # "up" (node Ready) and "down" (instance gone)
+        self.node_listeners: list[NodeListener] = []  # "booted" (instance running), "up" (node Ready), "down" (instance gone)
         self.probers: list[Prober] = []  # take over a started pod's readiness probe (True: taken)
 
     def _notify(self, what: str, pod: dict[str, Any]) -> None:
@@ -113,6 +113,7 @@ class Kubelets(Controller):
         self.agents[agent.name] = agent
         t = self.ctx.config.timings
         agent.timers.append(self.clock.call_later(t.instance_boot, self._register, agent))
+        self._notify_node("booted", agent)
         return agent
 
     def _register(self, agent: NodeAgent) -> None:

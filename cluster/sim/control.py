@@ -1,0 +1,138 @@
+"""The simulator's control API (real HTTP on loopback, its URL in endpoints.json as
+`extra.control_url`): the hooks a real account has no API for — notices put straight on an
+instance's metadata (the local stand-in for deploying amazon-ec2-metadata-mock), a reclaim
+without FIS, and where each instance's metadata service listens."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import structlog
+from aiohttp import web
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from cluster.sim.controllers.kubelet import Kubelets
+from cluster.sim.spot.interruptions import ACTIONS, InterruptionError, Interruptions
+from cluster.sim.spot.metadata_service import MetadataService
+
+log = structlog.get_logger("sim.control")
+
+
+class SpotNotice(BaseModel):
+    """POST /v1/instances/{id}/spot-interruption"""
+
+    model_config = ConfigDict(extra="forbid")
+    seconds_before_interruption: float = Field(120.0, ge=120, le=900, description="As FIS's durationBeforeInterruption: the notice comes 120 s before the end.")
+    rebalance: bool = Field(False, description="Send a rebalance recommendation first (as FIS does).")
+    reclaim: bool = Field(False, description="Really take the instance at the end; false: the notice only, as amazon-ec2-metadata-mock gives.")
+    action: str = Field("terminate", pattern="^(" + "|".join(ACTIONS) + ")$")
+
+
+class ScheduledEvent(BaseModel):
+    """POST /v1/instances/{id}/scheduled-event"""
+
+    model_config = ConfigDict(extra="forbid")
+    code: str = Field("system-reboot", pattern="^(instance-reboot|system-reboot|system-maintenance|instance-retirement|instance-stop)$")
+    not_before_seconds: float = Field(600.0, ge=0)
+    duration_seconds: float = Field(3600.0, gt=0)
+
+
+def _error(status: int, message: str) -> web.Response:
+    return web.json_response({"error": message}, status=status)
+
+
+class ControlApi:
+    def __init__(self, kubelets: Kubelets, metadata: MetadataService, interruptions: Interruptions) -> None:
+        self.kubelets = kubelets
+        self.metadata = metadata
+        self.interruptions = interruptions
+        app = web.Application()
+        app.router.add_get("/v1/instances", self._instances)
+        app.router.add_post("/v1/instances/{id}/spot-interruption", self._spot)
+        app.router.add_post("/v1/instances/{id}/rebalance-recommendation", self._rebalance)
+        app.router.add_post("/v1/instances/{id}/scheduled-event", self._scheduled)
+        app.router.add_post("/v1/instances/{id}/reclaim", self._reclaim)
+        self._runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=0.5)
+        self.url = ""
+
+    async def start(self) -> None:
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self.url = f"http://127.0.0.1:{port}"
+
+    async def stop(self) -> None:
+        await self._runner.cleanup()
+
+    async def _body(self, request: web.Request, model: type[BaseModel]) -> BaseModel | web.Response:
+        try:
+            raw: Any = await request.json() if request.can_read_body else {}
+        except ValueError:
+            return _error(400, "the request body must be a JSON object")
+        try:
+            return model.model_validate(raw or {})
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            field = ".".join(str(p) for p in first["loc"]) or "body"
+            return _error(400, f"field '{field}': {first['msg']}")
+
+    async def _instances(self, request: web.Request) -> web.Response:
+        out = []
+        for agent in self.kubelets.agents.values():
+            info = agent.instance
+            out.append({
+                "instance_id": info.instance_id, "node": agent.name, "instance_type": info.instance_type, "az": info.az,
+                "spot": info.spot, "alive": agent.alive, "node_address": agent.loopback, "metadata_url": self.metadata.url(info.instance_id),
+            })
+        return web.json_response({"instances": out})
+
+    async def _spot(self, request: web.Request) -> web.Response:
+        body = await self._body(request, SpotNotice)
+        if isinstance(body, web.Response):
+            return body
+        assert isinstance(body, SpotNotice)
+        try:
+            plan = self.interruptions.interrupt(request.match_info["id"], body.seconds_before_interruption,
+                                                rebalance=body.rebalance, reclaim=body.reclaim, action=body.action)
+        except InterruptionError as exc:
+            return _error(409, str(exc))
+        return web.json_response({"instance_id": plan.instance_id, "interruption_time": self.interruptions.clock.isoformat(plan.deadline),
+                                  "reclaim": body.reclaim, "steps_done": plan.done}, status=201)
+
+    async def _rebalance(self, request: web.Request) -> web.Response:
+        try:
+            self.interruptions.rebalance(request.match_info["id"])
+        except InterruptionError as exc:
+            return _error(409, str(exc))
+        return web.json_response({"instance_id": request.match_info["id"]}, status=201)
+
+    async def _scheduled(self, request: web.Request) -> web.Response:
+        body = await self._body(request, ScheduledEvent)
+        if isinstance(body, web.Response):
+            return body
+        assert isinstance(body, ScheduledEvent)
+        iid = request.match_info["id"]
+        meta = self.metadata.get(iid)
+        if meta is None:
+            return _error(404, f"instance '{iid}' has no running metadata service")
+        clock = self.interruptions.clock
+        start = clock.after(body.not_before_seconds)
+        fmt = "%d %b %Y %H:%M:%S GMT"
+        from datetime import UTC, datetime
+
+        event = {
+            "NotBefore": datetime.fromtimestamp(start, UTC).strftime(fmt),
+            "Code": body.code,
+            "Description": f"The instance is scheduled for {body.code}",
+            "EventId": f"instance-event-{abs(hash((iid, start))) % 16**17:017x}",
+            "NotAfter": datetime.fromtimestamp(start + body.duration_seconds, UTC).strftime(fmt),
+            "State": "active",
+        }
+        meta.scheduled.append(event)
+        return web.json_response(event, status=201)
+
+    async def _reclaim(self, request: web.Request) -> web.Response:
+        if not self.interruptions.reclaim(request.match_info["id"]):
+            return _error(409, f"instance '{request.match_info['id']}' is not running")
+        return web.json_response({"instance_id": request.match_info["id"]}, status=201)

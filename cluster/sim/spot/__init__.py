@@ -1,0 +1,1 @@
+"""Spot interruptions as AWS delivers them: instance metadata, EventBridge events, FIS."""

@@ -1,0 +1,367 @@
+"""FIS execution.  moto stores templates and experiments; the simulator validates templates as
+FIS does, resolves targets (ARNs, tags, filters, selection mode), runs the actions on the
+cluster clock, advances experiment and action states, and honours StopExperiment and stop
+conditions on CloudWatch alarms."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from dataclasses import dataclass, field
+from typing import Any
+
+import structlog
+from moto.core.exceptions import JsonRESTError
+from moto.fis.models import Experiment, FISBackend
+
+from cluster.sim.aws.autoscaling import AutoScalingSim, LaunchBlock
+from cluster.sim.aws.moto_server import backend, instances_by_id
+from cluster.sim.clock import SimClock
+from cluster.sim.spot import fis_templates as ft
+from cluster.sim.spot.interruptions import Interruptions, Plan
+
+log = structlog.get_logger("sim.fis")
+
+INITIATING_SECONDS = 1.0
+RUNNING_AFTER_SECONDS = 2.0
+CHECK_SECONDS = 1.0
+
+REASONS = {
+    "pending": "Experiment is pending.",
+    "initiating": "Experiment is initiating.",
+    "running": "Experiment is running.",
+    "completed": "Experiment completed.",
+    "stopping": "Experiment is stopping.",
+    "stopped": "Experiment stopped.",
+    "failed": "Experiment failed.",
+    "cancelled": "Experiment cancelled.",
+}
+
+
+class ValidationException(JsonRESTError):
+    code = 400
+
+    def __init__(self, message: str) -> None:
+        super().__init__("ValidationException", message)
+
+
+@dataclass
+class _Run:
+    experiment: Experiment
+    plans: list[Plan] = field(default_factory=list)
+    blocks: list[LaunchBlock] = field(default_factory=list)
+    timers: list[asyncio.TimerHandle] = field(default_factory=list)
+    started: set[str] = field(default_factory=set)
+    finished: set[str] = field(default_factory=set)
+    targets: dict[str, list[str]] = field(default_factory=dict)  # target name -> resolved ARNs
+
+
+def _set_state(exp: Experiment, status: str, reason: str | None = None) -> None:
+    exp._status = status
+    exp.sim_reason = reason or REASONS.get(status, status)  # type: ignore[attr-defined]
+
+
+def _set_action(exp: Experiment, name: str, status: str, reason: str, at: float) -> None:
+    action = exp.actions[name]
+    action["state"] = {"status": status, "reason": reason}
+    if status == "running":
+        action["startTime"] = at
+    if status in ("completed", "stopped", "failed", "cancelled", "skipped"):
+        action.setdefault("startTime", at)
+        action["endTime"] = at
+
+
+class FisRunner:
+    def __init__(self, clock: SimClock, region: str, moto_lock: Any, autoscaling: AutoScalingSim, interruptions: Interruptions) -> None:
+        self.clock = clock
+        self.region = region
+        self.lock = moto_lock
+        self.autoscaling = autoscaling
+        self.interruptions = interruptions
+        self.runs: dict[str, _Run] = {}
+        self.resolved: dict[str, list[Any]] = {}  # experiment id -> moto ResolvedTargets
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._rng = random.Random()
+
+    # ---- installation into moto ----------------------------------------------------------
+    def install(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        runner = self
+        create = FISBackend.create_experiment_template
+        update = FISBackend.update_experiment_template
+        start = FISBackend.start_experiment
+
+        def checked_create(backend_: FISBackend, client_token: Any, description: str, stop_conditions: Any, targets: Any, actions: Any, role_arn: str, **kw: Any) -> Any:
+            try:
+                ft.validate_template(actions, targets, stop_conditions)
+            except ft.TemplateError as exc:
+                raise ValidationException(str(exc)) from None
+            return create(backend_, client_token, description, stop_conditions, targets, actions, role_arn, **kw)
+
+        def checked_update(backend_: FISBackend, id: str, **kw: Any) -> Any:  # noqa: A002 - moto's name
+            template = backend_.experiment_templates.get(id)
+            if template is not None:
+                try:
+                    ft.validate_template(kw.get("actions") or template.actions, kw.get("targets") or template.targets,
+                                         kw.get("stop_conditions") if kw.get("stop_conditions") is not None else template.stop_conditions)
+                except ft.TemplateError as exc:
+                    raise ValidationException(str(exc)) from None
+            return update(backend_, id, **kw)
+
+        def start_and_run(backend_: FISBackend, *args: Any, **kw: Any) -> Any:
+            result = start(backend_, *args, **kw)
+            exp = backend_.experiments[result["id"]]
+            if exp.id not in runner.runs:
+                now = runner.clock.timestamp()
+                exp.creation_time = exp.start_time = now
+                _set_state(exp, "pending")
+                runner.runs[exp.id] = _Run(exp)
+                loop.call_soon_threadsafe(runner._begin, exp.id)
+            return exp.to_dict(tags=backend_.tagger.get_tag_dict_for_resource(exp.arn))
+
+        def status_get(exp: Experiment) -> str:
+            return exp._status or "pending"
+
+        def status_set(exp: Experiment, value: str) -> None:
+            exp._status = value
+            if value == "stopping" and exp.id in runner.runs:
+                loop.call_soon_threadsafe(runner._stop, exp.id, "Experiment stopped by user.")
+
+        def sync_state(exp: Experiment) -> str:
+            status = exp._status or "pending"
+            if status in ("completed", "stopped", "failed", "cancelled") and exp.end_time is None:
+                exp.end_time = runner.clock.timestamp()
+            return status
+
+        def with_reason(original: Any) -> Any:
+            def to_dict(exp: Experiment, tags: Any = None) -> Any:
+                d = original(exp, tags)
+                reason = getattr(exp, "sim_reason", None)
+                if reason:
+                    d["state"]["reason"] = reason
+                return d
+
+            return to_dict
+
+        FISBackend.create_experiment_template = checked_create  # type: ignore[assignment]
+        FISBackend.update_experiment_template = checked_update  # type: ignore[assignment]
+        FISBackend.start_experiment = start_and_run  # type: ignore[assignment]
+        Experiment.status = property(status_get, status_set)  # type: ignore[assignment]
+        Experiment._sync_state = sync_state  # type: ignore[assignment]
+        Experiment.advance = lambda exp: None  # type: ignore[assignment]
+        Experiment.to_dict = with_reason(Experiment.to_dict)  # type: ignore[assignment]
+        Experiment.to_summary_dict = with_reason(Experiment.to_summary_dict)  # type: ignore[assignment]
+        Experiment.resolved_targets = lambda exp: runner.resolved.get(exp.id, [])  # type: ignore[assignment]
+
+    # ---- the life cycle of one experiment ------------------------------------------------------
+    def _begin(self, exp_id: str) -> None:
+        run = self.runs[exp_id]
+        run.timers.append(self.clock.call_later(INITIATING_SECONDS, self._initiate, exp_id))
+
+    def _initiate(self, exp_id: str) -> None:
+        run = self.runs[exp_id]
+        exp = run.experiment
+        if exp._status != "pending":
+            return
+        with self.lock:
+            _set_state(exp, "initiating")
+            try:
+                targets = self._resolve(exp)
+            except Exception as exc:  # a target that cannot be resolved fails the experiment
+                self._finish(run, "failed", f"Target resolution failed: {exc}")
+                return
+        empty = [name for name, arns in targets.items() if not arns and exp.targets[name]["resourceType"] != ft.IAM_ROLE]
+        if empty and (exp.experiment_options or {}).get("emptyTargetResolutionMode", "fail") == "fail":
+            with self.lock:
+                self._finish(run, "failed", f"Target resolution returned empty set for target {empty[0]}.")
+            return
+        run.targets = targets
+        run.timers.append(self.clock.call_later(RUNNING_AFTER_SECONDS, self._running, exp_id))
+
+    def _running(self, exp_id: str) -> None:
+        run = self.runs[exp_id]
+        exp = run.experiment
+        if exp._status != "initiating":
+            return
+        with self.lock:
+            _set_state(exp, "running")
+        log.info("fis_experiment_running", experiment=exp_id)
+        self._advance(run)
+        run.timers.append(self.clock.call_later(CHECK_SECONDS, self._check, exp_id))
+
+    def _advance(self, run: _Run) -> None:
+        """Start every action whose startAfter actions have finished; complete the experiment at the end."""
+        exp = run.experiment
+        if exp._status != "running":
+            return
+        for name, action in exp.actions.items():
+            if name in run.started:
+                continue
+            if all(a in run.finished for a in action.get("startAfter") or []):
+                run.started.add(name)
+                self._start_action(run, name)
+        if len(run.finished) == len(exp.actions):
+            with self.lock:
+                self._finish(run, "completed")
+
+    def _start_action(self, run: _Run, name: str) -> None:
+        exp = run.experiment
+        action = exp.actions[name]
+        action_id = action["actionId"]
+        params = action.get("parameters") or {}
+        targets = run.targets
+        spec = ft.CATALOG[action_id]
+        arns = targets.get(action["targets"][spec.target_key], []) if spec.target_key else []
+        now = self.clock.timestamp()
+        with self.lock:
+            _set_action(exp, name, "running", "Action is running.", now)
+        log.info("fis_action_started", experiment=exp.id, action=name, action_id=action_id, targets=arns)
+        try:
+            length = self._execute(run, action_id, params, arns)
+        except Exception as exc:
+            with self.lock:
+                _set_action(exp, name, "failed", f"Action failed: {exc}", self.clock.timestamp())
+                self._finish(run, "failed", f"Action {name} failed: {exc}")
+            return
+        run.timers.append(self.clock.call_later(length, self._action_done, run.experiment.id, name))
+
+    def _execute(self, run: _Run, action_id: str, params: dict[str, Any], arns: list[str]) -> float:
+        """Carry out one action; returns how long (cluster seconds) it runs."""
+        if action_id == ft.SEND_SPOT_INTERRUPTIONS:
+            before = ft.parse_iso_duration(params["durationBeforeInterruption"])
+            for arn in arns:
+                run.plans.append(self.interruptions.interrupt(arn.rsplit("/", 1)[-1], before))
+            return before
+        if action_id in (ft.ASG_ICE, ft.API_ICE):
+            length = ft.parse_iso_duration(params["duration"])
+            groups = frozenset(a.split("autoScalingGroupName/", 1)[-1] for a in arns) if action_id == ft.ASG_ICE else frozenset()
+            block = LaunchBlock(ft.az_names(params["availabilityZoneIdentifiers"], self.region), self.clock.after(length), groups,
+                                percentage=float(params.get("percentage", 100)))
+            self.autoscaling.blocks.append(block)
+            run.blocks.append(block)
+            return length
+        if action_id == ft.TERMINATE_INSTANCES:
+            with self.lock:
+                backend("ec2", self.region).terminate_instances([a.rsplit("/", 1)[-1] for a in arns])
+            return 0.0
+        if action_id == ft.WAIT:
+            return ft.parse_iso_duration(params["duration"])
+        raise ValueError(f"action {action_id} is not executed by the simulator")
+
+    def _action_done(self, exp_id: str, name: str) -> None:
+        run = self.runs[exp_id]
+        if run.experiment._status != "running":
+            return
+        with self.lock:
+            _set_action(run.experiment, name, "completed", "Action was completed.", self.clock.timestamp())
+        run.finished.add(name)
+        self._advance(run)
+
+    def _check(self, exp_id: str) -> None:
+        """Stop conditions: a CloudWatch alarm in ALARM stops the experiment."""
+        run = self.runs[exp_id]
+        exp = run.experiment
+        if exp._status != "running":
+            return
+        with self.lock:
+            alarms = backend("cloudwatch", self.region).alarms
+            for cond in exp.stop_conditions or []:
+                if cond.get("source") != ft.ALARM_SOURCE:
+                    continue
+                name = str(cond.get("value", "")).split(":alarm:", 1)[-1]
+                alarm = alarms.get(name)
+                if alarm is not None and alarm.state_value == "ALARM":
+                    log.info("fis_stop_condition", experiment=exp_id, alarm=name)
+                    self._stop_locked(run, "Experiment stopped by a stop condition.")
+                    return
+        run.timers.append(self.clock.call_later(CHECK_SECONDS, self._check, exp_id))
+
+    def _stop(self, exp_id: str, reason: str) -> None:
+        run = self.runs.get(exp_id)
+        if run is None:
+            return
+        with self.lock:
+            self._stop_locked(run, reason)
+
+    def _stop_locked(self, run: _Run, reason: str) -> None:
+        exp = run.experiment
+        if exp._status in ("completed", "stopped", "failed", "cancelled"):
+            return
+        now = self.clock.timestamp()
+        for name in exp.actions:
+            if name in run.finished:
+                continue
+            if name in run.started:
+                _set_action(exp, name, "stopped", "Action was stopped.", now)
+            else:
+                _set_action(exp, name, "cancelled", "Action was cancelled.", now)
+        self._finish(run, "stopped", reason)
+
+    def _finish(self, run: _Run, status: str, reason: str | None = None) -> None:
+        for t in run.timers:
+            t.cancel()
+        run.timers.clear()
+        for plan in run.plans:
+            plan.cancel()
+        for block in run.blocks:
+            if block in self.autoscaling.blocks:
+                self.autoscaling.blocks.remove(block)
+        exp = run.experiment
+        _set_state(exp, status, reason)
+        exp.end_time = self.clock.timestamp()
+        log.info("fis_experiment_ended", experiment=exp.id, status=status, reason=reason)
+
+    # ---- targets -------------------------------------------------------------------------------
+    def _resolve(self, exp: Experiment) -> dict[str, list[str]]:
+        from moto.fis.models import ResolvedTarget
+
+        out: dict[str, list[str]] = {}
+        for name, target in exp.targets.items():
+            rtype = target["resourceType"]
+            if target.get("resourceArns"):
+                candidates = list(target["resourceArns"])
+                if target.get("filters"):
+                    described = self._describe(rtype)
+                    candidates = [a for a in candidates if a in described and ft.matches_filters(described[a], target["filters"])]
+            else:
+                described = self._describe(rtype)
+                tags = target.get("resourceTags") or {}
+                candidates = [
+                    arn for arn, d in described.items()
+                    if all(d.get("_tags", {}).get(k) == v for k, v in tags.items()) and ft.matches_filters(d, target.get("filters") or [])
+                ]
+            out[name] = ft.select(candidates, target.get("selectionMode", "ALL"), self._rng.sample)
+        self.resolved[exp.id] = [ResolvedTarget(exp.targets[n]["resourceType"], n, arn) for n, arns in out.items() for arn in arns]
+        return out
+
+    def _describe(self, rtype: str) -> dict[str, dict[str, Any]]:
+        """Resources of a type by ARN, shaped as their Describe API shows them (for filters)."""
+        from cluster.sim.aws.moto_server import ACCOUNT_ID
+
+        if rtype in (ft.SPOT_INSTANCE, ft.INSTANCE):
+            out = {}
+            for inst in instances_by_id(self.region).values():
+                if rtype == ft.SPOT_INSTANCE and getattr(inst, "lifecycle", None) != "spot":
+                    continue
+                arn = f"arn:aws:ec2:{self.region}:{ACCOUNT_ID}:instance/{inst.id}"
+                out[arn] = {
+                    "_tags": {t["key"]: t["value"] for t in inst.get_tags()} if hasattr(inst, "get_tags") else dict(getattr(inst, "tags", {}) or {}),
+                    "InstanceId": inst.id,
+                    "InstanceType": inst.instance_type,
+                    "State": {"Name": inst.state},
+                    "Placement": {"AvailabilityZone": inst.placement.zone if hasattr(inst.placement, "zone") else str(inst.placement)},
+                    "SubnetId": inst.subnet_id,
+                    "VpcId": getattr(inst, "vpc_id", None),
+                    "InstanceLifecycle": getattr(inst, "lifecycle", None),
+                }
+            return out
+        if rtype == ft.ASG:
+            out = {}
+            for group in backend("autoscaling", self.region).autoscaling_groups.values():
+                out[group.arn] = {
+                    "_tags": {t["Key"]: t.get("Value", "") for t in group.tags or []},
+                    "AutoScalingGroupName": group.name,
+                    "AvailabilityZones": list(group.availability_zones),
+                }
+            return out
+        return {}

@@ -1,0 +1,106 @@
+"""What one instance's metadata service answers (IMDS paths as EC2 and amazon-ec2-metadata-mock
+serve them), as pure data: notices are set by the interruption engine, read by NTH over HTTP."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+NOT_FOUND_BODY = """<?xml version="1.0" encoding="iso-8859-1"?>
+<!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0 Transitional//EN"
+\t"http://www.w3.org/TR/xhtml1/DTD/xhtml1-transitional.dtd">
+<html xmlns="http://www.w3.org/1999/xhtml" xml:lang="en" lang="en">
+ <head>
+  <title>404 - Not Found</title>
+ </head>
+ <body>
+  <h1>404 - Not Found</h1>
+ </body>
+</html>
+"""
+
+META = "/latest/meta-data/"
+
+
+@dataclass
+class InstanceMetadata:
+    """One instance as its metadata service describes it, plus the notices given to it."""
+
+    instance_id: str
+    instance_type: str
+    az: str
+    region: str
+    account_id: str
+    local_hostname: str
+    local_ipv4: str
+    spot: bool
+    ami_id: str = "ami-0b0a8d8cbf1e0a5f1"
+    launched_at: str = ""
+    instance_action: dict[str, str] | None = None  # {"action": ..., "time": ...} once noticed
+    rebalance: dict[str, str] | None = None  # {"noticeTime": ...}
+    scheduled: list[dict[str, str]] = field(default_factory=list)
+
+    def leaves(self) -> dict[str, str | None]:
+        """Every metadata path (under /latest/meta-data/) with its text; None: 404 for now."""
+        out: dict[str, str | None] = {
+            "ami-id": self.ami_id,
+            "hostname": self.local_hostname,
+            "instance-id": self.instance_id,
+            "instance-life-cycle": "spot" if self.spot else "on-demand",
+            "instance-type": self.instance_type,
+            "local-hostname": self.local_hostname,
+            "local-ipv4": self.local_ipv4,
+            "mac": "0e:" + ":".join(self.instance_id[-10:][i : i + 2] for i in range(0, 10, 2)),
+            "placement/availability-zone": self.az,
+            "placement/availability-zone-id": f"use1-az{ord(self.az[-1]) - 96}" if self.region == "us-east-1" else self.az,
+            "placement/region": self.region,
+            "events/maintenance/scheduled": json.dumps(self.scheduled),
+            "events/recommendations/rebalance": json.dumps(self.rebalance) if self.rebalance else None,
+        }
+        if self.spot:
+            out["spot/instance-action"] = json.dumps(self.instance_action) if self.instance_action else None
+            out["spot/termination-time"] = self.instance_action["time"] if self.instance_action else None
+        return out
+
+    def identity_document(self) -> dict[str, Any]:
+        return {
+            "accountId": self.account_id,
+            "architecture": "x86_64",
+            "availabilityZone": self.az,
+            "imageId": self.ami_id,
+            "instanceId": self.instance_id,
+            "instanceType": self.instance_type,
+            "pendingTime": self.launched_at,
+            "privateIp": self.local_ipv4,
+            "region": self.region,
+            "version": "2017-09-30",
+        }
+
+
+def answer(meta: InstanceMetadata, path: str) -> tuple[int, str]:
+    """(status, body) for a GET of `path` on this instance's metadata service."""
+    if path in ("/latest/dynamic/instance-identity/document", "/latest/dynamic/instance-identity/document/"):
+        return 200, json.dumps(meta.identity_document(), indent=2)
+    if path in ("/latest", "/latest/"):
+        return 200, "dynamic\nmeta-data\nuser-data"
+    if not path.startswith(META) and path != META.rstrip("/"):
+        return 404, NOT_FOUND_BODY
+    rel = path[len(META):] if path.startswith(META) else ""
+    leaves = meta.leaves()
+    if rel.rstrip("/") in leaves and not rel.endswith("/"):
+        value = leaves[rel]
+        return (200, value) if value is not None else (404, NOT_FOUND_BODY)
+    # a directory: list what is below it (present leaves only, sub-directories with a slash)
+    prefix = rel if rel.endswith("/") or not rel else rel + "/"
+    children: list[str] = []
+    for key, value in leaves.items():
+        if value is None or not key.startswith(prefix):
+            continue
+        rest = key[len(prefix):]
+        child = rest.split("/", 1)[0] + ("/" if "/" in rest else "")
+        if child not in children:
+            children.append(child)
+    if not children:
+        return 404, NOT_FOUND_BODY
+    return 200, "\n".join(sorted(children))

@@ -1,0 +1,157 @@
+"""The instance metadata service of every simulated instance: real HTTP on the node's own
+loopback address (port `imds.port`, AEMM's 1338 by default), IMDSv1 and IMDSv2 tokens, and the
+notices the interruption engine gives.  The local stand-in for deploying amazon-ec2-metadata-mock
+and pointing NTH's INSTANCE_METADATA_URL at it."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from dataclasses import dataclass
+
+import structlog
+from aiohttp import web
+
+from cluster.sim.aws.moto_server import ACCOUNT_ID
+from cluster.sim.clock import SimClock
+from cluster.sim.controllers.kubelet import Kubelets, NodeAgent
+from cluster.sim.spot.metadata import NOT_FOUND_BODY, InstanceMetadata, answer
+
+log = structlog.get_logger("sim.imds")
+
+TOKEN_PATH = "/latest/api/token"
+TTL_HEADER = "X-aws-ec2-metadata-token-ttl-seconds"
+TOKEN_HEADER = "X-aws-ec2-metadata-token"
+MAX_TTL = 21600
+
+
+@dataclass
+class _Endpoint:
+    meta: InstanceMetadata
+    address: str
+    site: web.TCPSite | None = None
+
+
+class MetadataService:
+    def __init__(self, clock: SimClock, kubelets: Kubelets, region: str, port: int, moto_lock: object) -> None:
+        self.clock = clock
+        self.region = region
+        self.port = port
+        self._moto_lock = moto_lock
+        self.instances: dict[str, _Endpoint] = {}
+        self._by_address: dict[str, str] = {}
+        self._tokens: dict[str, tuple[str, float]] = {}  # token -> (instance id, expiry cluster time)
+        self._tasks: set[asyncio.Task[None]] = set()
+        app = web.Application()
+        app.router.add_route("*", "/{tail:.*}", self._handle)
+        self._runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=0.5)
+        kubelets.node_listeners.append(self._on_node)
+
+    async def start(self) -> None:
+        await self._runner.setup()
+
+    async def stop(self) -> None:
+        for t in list(self._tasks):
+            t.cancel()
+        await self._runner.cleanup()
+
+    # ---- the notices (set by the interruption engine) ------------------------------
+    def get(self, instance_id: str) -> InstanceMetadata | None:
+        ep = self.instances.get(instance_id)
+        return ep.meta if ep else None
+
+    def url(self, instance_id: str) -> str | None:
+        ep = self.instances.get(instance_id)
+        return f"http://{ep.address}:{self.port}" if ep and ep.site else None
+
+    # ---- listeners on node addresses ------------------------------------------------
+    def _on_node(self, what: str, agent: NodeAgent) -> None:
+        info = agent.instance
+        if what == "booted":
+            inst = self._moto_instance(info.instance_id)
+            meta = InstanceMetadata(
+                instance_id=info.instance_id, instance_type=info.instance_type, az=info.az, region=info.region,
+                account_id=ACCOUNT_ID, local_hostname=info.private_dns, local_ipv4=info.private_ip, spot=info.spot,
+                ami_id=getattr(inst, "image_id", None) or "ami-0b0a8d8cbf1e0a5f1", launched_at=self.clock.isoformat(),
+            )
+            ep = _Endpoint(meta, agent.loopback)
+            self.instances[info.instance_id] = ep
+            self._by_address[agent.loopback] = info.instance_id
+            self._spawn(self._listen(ep))
+        elif what == "down":
+            ep = self.instances.pop(info.instance_id, None)
+            if ep is not None:
+                self._by_address.pop(ep.address, None)
+                self._spawn(self._close(ep))
+
+    def _moto_instance(self, instance_id: str) -> object | None:
+        from cluster.sim.aws.moto_server import instances_by_id
+
+        try:
+            return instances_by_id(self.region).get(instance_id)
+        except Exception:
+            return None
+
+    def _spawn(self, coro: object) -> None:
+        task = asyncio.get_running_loop().create_task(coro)  # type: ignore[arg-type]
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _listen(self, ep: _Endpoint) -> None:
+        site = web.TCPSite(self._runner, ep.address, self.port, reuse_address=True)
+        try:
+            await site.start()
+        except OSError as exc:
+            log.warning("imds_listen_failed", address=ep.address, port=self.port, error=str(exc))
+            return
+        ep.site = site
+
+    async def _close(self, ep: _Endpoint) -> None:
+        if ep.site is not None:
+            await ep.site.stop()
+            ep.site = None
+
+    # ---- HTTP ------------------------------------------------------------------------
+    def _tokens_required(self, instance_id: str) -> bool:
+        inst = self._moto_instance(instance_id)
+        options = getattr(inst, "metadata_options", None)
+        return getattr(options, "http_tokens", "optional") == "required"
+
+    async def _handle(self, request: web.Request) -> web.Response:
+        sockname = request.transport.get_extra_info("sockname") if request.transport else None
+        iid = self._by_address.get(sockname[0]) if sockname else None
+        ep = self.instances.get(iid) if iid else None
+        if ep is None:
+            return web.Response(status=404, text=NOT_FOUND_BODY, content_type="text/html")
+        if request.path == TOKEN_PATH:
+            return self._token(request, ep.meta.instance_id)
+        if request.method not in ("GET", "HEAD"):
+            return web.Response(status=405, text="")
+        token = request.headers.get(TOKEN_HEADER)
+        if token is not None:
+            owner = self._tokens.get(token)
+            if owner is None or owner[0] != ep.meta.instance_id or owner[1] < self.clock.timestamp():
+                return web.Response(status=401, text="")
+        elif self._tokens_required(ep.meta.instance_id):
+            return web.Response(status=401, text="")
+        status, body = answer(ep.meta, request.path)
+        content_type = "text/html" if status == 404 else ("application/json" if body[:1] in "[{" else "text/plain")
+        return web.Response(status=status, text=body, content_type=content_type)
+
+    def _token(self, request: web.Request, instance_id: str) -> web.Response:
+        if request.method != "PUT":
+            return web.Response(status=405, text="")
+        if "X-Forwarded-For" in request.headers:
+            return web.Response(status=403, text="")
+        raw = request.headers.get(TTL_HEADER)
+        try:
+            ttl = int(raw) if raw is not None else 0
+        except ValueError:
+            ttl = 0
+        if not 1 <= ttl <= MAX_TTL:
+            return web.Response(status=400, text="")
+        now = self.clock.timestamp()
+        self._tokens = {t: v for t, v in self._tokens.items() if v[1] >= now}
+        token = secrets.token_urlsafe(40)
+        self._tokens[token] = (instance_id, now + ttl)
+        return web.Response(status=200, text=token, headers={TTL_HEADER: str(ttl)})
