@@ -13,6 +13,7 @@ import yaml
 from aiohttp import web
 
 from cluster.endpoints import KUBECONFIG_FILE, Endpoints
+from cluster.sim.addons.nth import NodeTerminationHandler
 from cluster.sim.alb.controller import LoadBalancerController
 from cluster.sim.alb.proxy import AlbProxy
 from cluster.sim.alb.runtime import AlbRuntime
@@ -91,6 +92,7 @@ class Simulator:
         self.interruptions: Interruptions | None = None
         self.fis: FisRunner | None = None
         self.control: ControlApi | None = None
+        self.nth: NodeTerminationHandler | None = None
         self._runner: web.AppRunner | None = None
         self.kube_url = ""
         self.endpoints: Endpoints | None = None
@@ -150,10 +152,12 @@ class Simulator:
         self.fis.install(asyncio.get_running_loop())
         self.control = ControlApi(kubelets, self.metadata, self.interruptions)
         await self.control.start()
+        # add-ons that act when their manifests are applied
+        self.nth = NodeTerminationHandler(ctx, self.config.imds.port)
         self.controllers = [
             ReplicaSetController(ctx), DeploymentController(ctx), DaemonSetController(ctx), Scheduler(ctx),
             kubelets, lifecycle, Ec2Nodes(ctx, kubelets, lifecycle), GarbageCollector(ctx), DisruptionController(ctx),
-            EndpointsController(ctx), self.kube_proxy, self.lbc,
+            EndpointsController(ctx), self.kube_proxy, self.lbc, self.nth,
         ]
         for c in self.controllers:
             self.store.add_listener(c.on_event)
@@ -184,7 +188,7 @@ class Simulator:
         if self.state_dir is not None:
             (self.state_dir / "endpoints.json").unlink(missing_ok=True)
         await self.tasks.stop()
-        for part in (self.control, self.metadata, self.lbc, self.alb_proxy, self.alb, self.serving, self.prober, self.kube_proxy):
+        for part in (self.nth, self.control, self.metadata, self.lbc, self.alb_proxy, self.alb, self.serving, self.prober, self.kube_proxy):
             if part is not None:
                 try:
                     await part.stop()

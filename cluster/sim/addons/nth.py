@@ -1,0 +1,339 @@
+"""aws-node-termination-handler as the simulator runs it: found by image in a DaemonSet (IMDS
+mode) or Deployment (queue-processor mode), configured only by its container's env vars, active
+only while its pods run.  IMDS mode polls each node's metadata over HTTP every 2 s; queue mode
+reads the SQS queue through the real AWS API.  Drains go through the Eviction API."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Hashable, Iterable
+from typing import Any
+
+import aiohttp
+import boto3
+import structlog
+
+from cluster.sim.addons import nth_events as ne
+from cluster.sim.addons.nth_config import (
+    DEFAULT_METADATA_URL,
+    IMAGE_MARK,
+    NthConfig,
+    NthConfigError,
+    container_env,
+    parse_env,
+)
+from cluster.sim.addons.workloads import containers_with_image, running_pods
+from cluster.sim.controllers.base import Controller, SimContext
+from cluster.sim.controllers.kubelet import LOOPBACK_ANNOTATION
+from cluster.sim.kube.errors import ApiError, NotFound
+from cluster.sim.kube.store import StoredEvent
+
+log = structlog.get_logger("sim.nth")
+
+POLL_SECONDS = 2.0  # NTH's monitor tick
+QUEUE_POLL_SECONDS = 1.0  # stands in for the 20 s long poll, which returns as soon as a message arrives
+EVICTION_RETRY_SECONDS = 5.0
+MIN_REAL_PERIOD = 0.05
+VISIBILITY_TIMEOUT = 20.0
+TOKEN_TTL = 3600
+COMPONENT = "aws-node-termination-handler"
+
+
+async def _get(http: aiohttp.ClientSession, base: str, path: str, headers: dict[str, str]) -> str | None:
+    """One metadata read: the text on 200, None on 404; 401 means the token must be renewed."""
+    async with http.get(f"{base}/latest/meta-data/{path}", headers=headers) as r:
+        if r.status == 401:
+            raise PermissionError("401 from IMDS")
+        return await r.text() if r.status == 200 else None
+
+
+class NodeTerminationHandler(Controller):
+    name = "aws-node-termination-handler"
+    kinds = ("DaemonSet", "Deployment", "Pod")
+    resync = 2.0
+
+    def __init__(self, ctx: SimContext, imds_port: int) -> None:
+        super().__init__(ctx)
+        self.imds_port = imds_port
+        self.ds_rt, self.deploy_rt = ctx.api.rt("DaemonSet"), ctx.api.rt("Deployment")
+        self.pod_rt, self.node_rt = ctx.api.rt("Pod"), ctx.api.rt("Node")
+        self.monitors: dict[str, tuple[asyncio.Task[None], NthConfig]] = {}
+        self.events: dict[str, str] = {}  # event id -> "pending" | "draining" | "done"
+        self._bad_config: dict[str, str] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    # ---- which NTH runs where ------------------------------------------------------------
+    def keys_for(self, ev: StoredEvent) -> Iterable[Hashable]:
+        return ["scan"]
+
+    def all_keys(self) -> Iterable[Hashable]:
+        return ["scan"]
+
+    def reconcile(self, key: Hashable) -> None:
+        wanted: dict[str, tuple[NthConfig, dict[str, Any]]] = {}
+        pods = list(self.api.store.iter(self.pod_rt))
+        for rt in (self.ds_rt, self.deploy_rt):
+            for workload in self.api.store.iter(rt):
+                containers = containers_with_image(workload, IMAGE_MARK)
+                if not containers:
+                    continue
+                wid = f"{workload['metadata']['namespace']}/{workload['metadata']['name']}"
+                try:
+                    cfg = parse_env(container_env(containers[0]))
+                except NthConfigError as exc:
+                    if self._bad_config.get(wid) != str(exc):
+                        log.warning("nth_config_invalid", workload=wid, error=str(exc), effect="NTH exits at start; nothing reacts")
+                        self._bad_config[wid] = str(exc)
+                    continue
+                self._bad_config.pop(wid, None)
+                running = running_pods(workload, pods)
+                if cfg.queue_mode:
+                    if running:
+                        wanted[f"queue:{wid}"] = (cfg, {})
+                else:
+                    for pod in running:
+                        node = pod["spec"].get("nodeName")
+                        if node:
+                            wanted[f"imds:{node}"] = (cfg, {"node": node})
+        for mid in [m for m in self.monitors if m not in wanted or self.monitors[m][1] != wanted[m][0]]:
+            task, _ = self.monitors.pop(mid)
+            task.cancel()
+            log.info("nth_monitor_stopped", monitor=mid)
+        for mid, (cfg, args) in wanted.items():
+            if mid in self.monitors:
+                continue
+            coro = self._queue_monitor(cfg) if mid.startswith("queue:") else self._imds_monitor(cfg, args["node"])
+            self.monitors[mid] = (asyncio.get_running_loop().create_task(coro), cfg)
+            log.info("nth_monitor_started", monitor=mid, queue_url=cfg.queue_url or None)
+
+    async def stop(self) -> None:
+        for task, _ in self.monitors.values():
+            task.cancel()
+        for task in list(self._tasks):
+            task.cancel()
+
+    def _period(self, cluster_seconds: float) -> float:
+        return max(MIN_REAL_PERIOD, self.clock.real_seconds(cluster_seconds))
+
+    # ---- IMDS mode -------------------------------------------------------------------------
+    def _metadata_url(self, cfg: NthConfig, node_name: str) -> tuple[str, str] | None:
+        node = self.api.store.get(self.node_rt, "", node_name)
+        if node is None:
+            return None
+        instance_id = str(node["spec"].get("providerID", "")).rsplit("/", 1)[-1]
+        if cfg.instance_metadata_url.rstrip("/") != DEFAULT_METADATA_URL:
+            return cfg.instance_metadata_url.rstrip("/"), instance_id
+        address = (node["metadata"].get("annotations") or {}).get(LOOPBACK_ANNOTATION)
+        return (f"http://{address}:{self.imds_port}", instance_id) if address else None
+
+    async def _imds_monitor(self, cfg: NthConfig, node_name: str) -> None:
+        token: str | None = None
+        token_expiry = 0.0
+        timeout = aiohttp.ClientTimeout(total=2.0)
+        async with aiohttp.ClientSession(timeout=timeout) as http:
+            while True:
+                await self.clock.sleep_real(self._period(POLL_SECONDS))
+                where = self._metadata_url(cfg, node_name)
+                if where is None:
+                    continue
+                base, instance_id = where
+                try:
+                    if token is None or self.clock.timestamp() > token_expiry - 15:
+                        token, token_expiry = None, 0.0
+                        async with http.put(f"{base}/latest/api/token", headers={"X-aws-ec2-metadata-token-ttl-seconds": str(TOKEN_TTL)}) as r:
+                            if r.status == 200:
+                                token, token_expiry = await r.text(), self.clock.after(TOKEN_TTL)
+                    headers = {"X-aws-ec2-metadata-token": token} if token else {}
+                    found: list[ne.InterruptionEvent] = []
+                    if cfg.enable_spot_interruption_draining and (body := await _get(http, base, "spot/instance-action", headers)):
+                        found.append(ne.from_instance_action(body, instance_id))
+                    if (cfg.enable_rebalance_monitoring or cfg.enable_rebalance_draining) and (
+                        body := await _get(http, base, "events/recommendations/rebalance", headers)
+                    ):
+                        found.append(ne.from_rebalance(body, instance_id))
+                    if cfg.enable_scheduled_event_draining and (body := await _get(http, base, "events/maintenance/scheduled", headers)):
+                        found.extend(ne.from_scheduled(body, instance_id))
+                except PermissionError:
+                    token = None
+                    continue
+                except (aiohttp.ClientError, TimeoutError, ValueError, KeyError) as exc:
+                    log.warning("nth_imds_error", node=node_name, error=str(exc) or type(exc).__name__)
+                    continue
+                for ev in found:
+                    ev.node_name = node_name
+                    self._submit(ev, cfg)
+
+    # ---- queue-processor mode ----------------------------------------------------------------
+    def _clients(self, cfg: NthConfig) -> tuple[Any, Any, Any]:
+        assert self.ctx.moto is not None
+        kwargs = {
+            "endpoint_url": cfg.aws_endpoint or self.ctx.moto.url,
+            "region_name": cfg.aws_region or self.ctx.config.region,
+            "aws_access_key_id": "spotchaos-nth", "aws_secret_access_key": "spotchaos-nth",
+        }
+        return boto3.client("sqs", **kwargs), boto3.client("ec2", **kwargs), boto3.client("autoscaling", **kwargs)
+
+    async def _queue_monitor(self, cfg: NthConfig) -> None:
+        sqs, ec2, asg = await asyncio.to_thread(self._clients, cfg)
+        visibility = max(1, round(self.clock.real_seconds(VISIBILITY_TIMEOUT)))
+        while True:
+            await self.clock.sleep_real(self._period(QUEUE_POLL_SECONDS))
+            try:
+                messages = await asyncio.to_thread(
+                    lambda: sqs.receive_message(QueueUrl=cfg.queue_url, MaxNumberOfMessages=5, VisibilityTimeout=visibility,
+                                                AttributeNames=["SentTimestamp"], MessageAttributeNames=["All"]).get("Messages", []))
+            except Exception as exc:
+                log.warning("nth_sqs_receive_failed", queue_url=cfg.queue_url, error=str(exc))
+                continue
+            for message in messages:
+                try:
+                    ev = await asyncio.to_thread(self._process_message, cfg, sqs, ec2, asg, message)
+                except ne.UnsupportedEvent as exc:
+                    log.warning("nth_ignoring_event_due_to_error", error=str(exc), message_id=message.get("MessageId"))
+                    continue
+                except Exception as exc:
+                    log.warning("nth_ignoring_event_due_to_error", error=str(exc), message_id=message.get("MessageId"))
+                    continue
+                if ev is not None:
+                    self._submit(ev, cfg, sqs)
+
+    def _process_message(self, cfg: NthConfig, sqs: Any, ec2: Any, asg: Any, message: dict[str, Any]) -> ne.InterruptionEvent | None:
+        """sqs-monitor.go's processSQSMessage, through the real AWS APIs (runs in a worker thread)."""
+        ev, instance_id = ne.from_queue_message(message.get("Body", ""))
+        if ev is None:
+            return None
+        try:
+            described = ec2.describe_instances(InstanceIds=[instance_id])["Reservations"]
+        except Exception as exc:
+            if "InvalidInstanceID" in str(exc):
+                described = []
+            else:
+                raise
+        instances = [i for r in described for i in r.get("Instances", [])]
+        if not instances or not instances[0].get("PrivateDnsName"):
+            log.info("nth_dropping_event_for_terminated_node", instance=instance_id)
+            sqs.delete_message(QueueUrl=cfg.queue_url, ReceiptHandle=message["ReceiptHandle"])
+            return None
+        ev.node_name = instances[0]["PrivateDnsName"]
+        if cfg.check_tag_before_draining:
+            groups = asg.describe_auto_scaling_instances(InstanceIds=[instance_id]).get("AutoScalingInstances", [])
+            tags = asg.describe_tags(Filters=[{"Name": "auto-scaling-group", "Values": [groups[0]["AutoScalingGroupName"]]}])["Tags"] if groups else []
+            if not any(t["Key"] == cfg.managed_tag for t in tags):
+                log.info("nth_instance_not_managed", instance=instance_id, managed_tag=cfg.managed_tag,
+                         hint=f"tag the Auto Scaling group with {cfg.managed_tag} or set CHECK_TAG_BEFORE_DRAINING=false")
+                return None
+        ev.receipt_handle = message["ReceiptHandle"]
+        return ev
+
+    # ---- handling an interruption --------------------------------------------------------------
+    def _submit(self, ev: ne.InterruptionEvent, cfg: NthConfig, sqs: Any = None) -> None:
+        if ev.event_id in self.events:
+            return
+        self.events[ev.event_id] = "pending"
+        task = asyncio.get_running_loop().create_task(self._handle(ev, cfg, sqs))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _record(self, cfg: NthConfig, node: dict[str, Any] | None, reason: str, message: str, warning: bool = False) -> None:
+        if cfg.emit_kubernetes_events and node is not None:
+            self.ctx.recorder(COMPONENT, node["metadata"]["name"]).record(node, reason, message, "Warning" if warning else "Normal")
+
+    async def _handle(self, ev: ne.InterruptionEvent, cfg: NthConfig, sqs: Any) -> None:
+        wait = ev.start_time - cfg.node_termination_grace_period - self.clock.timestamp()
+        if wait > 0:
+            await self.clock.sleep(wait)
+        node = self.api.store.get(self.node_rt, "", ev.node_name)
+        log.info("nth_interruption_event", event_id=ev.event_id, kind=ev.kind, node=ev.node_name, dry_run=cfg.dry_run)
+        reason = {"SPOT_ITN": "SpotInterruption", "REBALANCE_RECOMMENDATION": "RebalanceRecommendation", "SCHEDULED_EVENT": "ScheduledEvent"}.get(ev.kind, "SQSTermination")
+        self._record(cfg, node, reason, ev.description.strip())
+        if node is None:
+            self.events[ev.event_id] = "done"
+            return
+        if cfg.dry_run:
+            log.info("nth_dry_run", node=ev.node_name, event_id=ev.event_id, would="cordon and drain")
+            self.events[ev.event_id] = "done"
+            return
+        self.events[ev.event_id] = "draining"
+        # pre-drain: taint; then the event-id label (and the load balancer exclusion), cordon
+        event_value = ne.cut(ev.event_id)
+
+        def mark(n: dict[str, Any]) -> None:
+            if cfg.taint_node and ev.taint_key:
+                taints = [t for t in n["spec"].get("taints") or [] if t.get("key") != ev.taint_key]
+                taints.append({"key": ev.taint_key, "value": event_value, "effect": cfg.taint_effect, "timeAdded": self.clock.isoformat()})
+                n["spec"]["taints"] = taints
+            labels = n["metadata"].setdefault("labels", {})
+            labels[ne.EVENT_ID_LABEL] = event_value
+            if cfg.exclude_from_load_balancers:
+                labels[ne.EXCLUDE_LB_LABEL] = COMPONENT
+            n["spec"]["unschedulable"] = True
+
+        node = self.api.mutate(self.node_rt, "", ev.node_name, mark)
+        self._record(cfg, node, "PreDrain", "Pre-drain task successfully executed")
+        cordon_only = cfg.cordon_only or (ev.rebalance and not cfg.enable_rebalance_draining)
+        if cordon_only:
+            log.info("nth_cordoned", node=ev.node_name, event_id=ev.event_id)
+            self._record(cfg, node, "Cordon", "Node successfully cordoned")
+            self._finish(ev, cfg, sqs)
+            return
+        ok, problem = await self._drain(ev.node_name, cfg)
+        node = self.api.store.get(self.node_rt, "", ev.node_name)
+        if ok:
+            log.info("nth_cordoned_and_drained", node=ev.node_name, event_id=ev.event_id)
+            self._record(cfg, node, "CordonAndDrain", "Node successfully cordoned and drained")
+            self._finish(ev, cfg, sqs)
+        else:
+            log.warning("nth_drain_failed", node=ev.node_name, event_id=ev.event_id, error=problem)
+            self._record(cfg, node, "CordonAndDrainError", f"There was a problem while trying to cordon and drain the node: {problem}", warning=True)
+            del self.events[ev.event_id]  # retried on the next poll, as NTH re-adds a dropped event
+
+    def _finish(self, ev: ne.InterruptionEvent, cfg: NthConfig, sqs: Any) -> None:
+        self.events[ev.event_id] = "done"
+        if sqs is not None and ev.receipt_handle:
+            handle = ev.receipt_handle
+
+            def delete() -> None:
+                try:
+                    sqs.delete_message(QueueUrl=cfg.queue_url, ReceiptHandle=handle)
+                except Exception as exc:
+                    log.warning("nth_sqs_delete_failed", error=str(exc))
+
+            task = asyncio.get_running_loop().create_task(asyncio.to_thread(delete))
+            self._tasks.add(task)  # type: ignore[arg-type]
+            task.add_done_callback(self._tasks.discard)  # type: ignore[arg-type]
+
+    async def _drain(self, node_name: str, cfg: NthConfig) -> tuple[bool, str]:
+        """kubectl drain's helper as NTH configures it: evict (retrying 429s every 5 s), wait for the
+        pods to be gone, give up after NODE_TERMINATION_GRACE_PERIOD."""
+        deadline = self.clock.after(cfg.node_termination_grace_period)
+        on_node = [p for p in self.api.store.list(self.pod_rt, None, lambda p: p.get("spec", {}).get("nodeName") == node_name)]
+        daemon = [p for p in on_node if any(o.get("kind") == "DaemonSet" for o in p["metadata"].get("ownerReferences") or [])]
+        mirror = [p for p in on_node if "kubernetes.io/config.mirror" in (p["metadata"].get("annotations") or {})]
+        if daemon and not cfg.ignore_daemon_sets:
+            names = ", ".join(f"{p['metadata']['namespace']}/{p['metadata']['name']}" for p in daemon)
+            return False, f"cannot delete DaemonSet-managed Pods (use IGNORE_DAEMON_SETS): {names}"
+        skip = {id(p) for p in daemon + mirror}
+        pending = {(p["metadata"]["namespace"], p["metadata"]["name"]) for p in on_node if id(p) not in skip and p["status"].get("phase") not in ("Succeeded", "Failed")}
+        body: dict[str, Any] = {"apiVersion": "policy/v1", "kind": "Eviction"}
+        if cfg.pod_termination_grace_period >= 0:
+            body["deleteOptions"] = {"gracePeriodSeconds": cfg.pod_termination_grace_period}
+        evicted: set[tuple[str, str]] = set()
+        while True:
+            for ns, name in sorted(pending - evicted):
+                try:
+                    self.api.evict(ns, name, {**body, "metadata": {"name": name, "namespace": ns}})
+                    evicted.add((ns, name))
+                except NotFound:
+                    evicted.add((ns, name))
+                except ApiError as exc:
+                    if exc.code != 429:
+                        return False, f"error when evicting pods/{name} -n {ns}: {exc}"
+            gone = {k for k in pending if self.api.store.get(self.pod_rt, *k) is None}
+            pending -= gone
+            evicted -= gone
+            if not pending:
+                return True, ""
+            if self.clock.timestamp() >= deadline:
+                return False, f"global timeout reached: {cfg.node_termination_grace_period}s; {len(pending)} pods still on the node"
+            retry = EVICTION_RETRY_SECONDS if pending - evicted else 1.0
+            await self.clock.sleep_real(self._period(min(retry, max(0.0, deadline - self.clock.timestamp())) or 0.1))

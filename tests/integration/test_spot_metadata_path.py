@@ -1,0 +1,158 @@
+"""The metadata-mock injection path: a notice on one instance's metadata, read over HTTP by NTH in
+IMDS mode (a DaemonSet configured by env vars), which taints, labels, cordons and drains the node
+before the instance is reclaimed; the ASG replaces it.  Also what happens with CORDON_ONLY and
+with no NTH at all."""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+
+import pytest
+
+from chaos.waiting import wait_for
+from cluster.manifests.nth import imds_daemonset
+from cluster.sim.clock import parse_time
+from tests.integration.helpers import (
+    deployment,
+    namespace,
+    node_group,
+    wait_ready_nodes,
+    wait_running,
+)
+from tests.integration.spot_helpers import (
+    control,
+    instance_of,
+    node_events,
+    nth_running,
+    pods_on,
+    wait_instance_state,
+)
+
+NTH_SETTINGS = {"ENABLE_SPOT_INTERRUPTION_DRAINING": True, "TAINT_NODE": True, "EMIT_KUBERNETES_EVENTS": True}
+
+
+def _imds(url: str, path: str, token: str | None = None, method: str = "GET", headers: dict[str, str] | None = None) -> tuple[int, str]:
+    req = urllib.request.Request(url + path, method=method, headers={**({"X-aws-ec2-metadata-token": token} if token else {}), **(headers or {})})
+    try:
+        with urllib.request.urlopen(req, timeout=5) as resp:
+            return resp.status, resp.read().decode()
+    except urllib.error.HTTPError as err:
+        return err.code, err.read().decode()
+
+
+def test_metadata_serves_imdsv1_v2_and_the_notice(sim):
+    core, _, _, _ = sim.kube()
+    node_group(sim, "imds-group", ("m5.xlarge",), desired=1)
+    node = wait_ready_nodes(core, "imds-group", 1)[0]
+    iid = instance_of(node)
+    status, listing = control(sim, "/v1/instances")
+    assert status == 200
+    url = next(i["metadata_url"] for i in listing["instances"] if i["instance_id"] == iid)
+
+    assert _imds(url, "/latest/meta-data/instance-id") == (200, iid)
+    assert _imds(url, "/latest/meta-data/instance-life-cycle") == (200, "spot")
+    assert _imds(url, "/latest/meta-data/placement/availability-zone")[1] == node.metadata.labels["topology.kubernetes.io/zone"]
+    assert _imds(url, "/latest/meta-data/local-hostname") == (200, node.metadata.name)
+    assert _imds(url, "/latest/meta-data/spot/instance-action")[0] == 404
+    assert _imds(url, "/latest/meta-data/events/maintenance/scheduled") == (200, "[]")
+    # IMDSv2: a token needs a TTL in range; a wrong token is refused; with HttpTokens=required v1 is refused
+    assert _imds(url, "/latest/api/token", method="PUT")[0] == 400
+    assert _imds(url, "/latest/api/token", method="PUT", headers={"X-aws-ec2-metadata-token-ttl-seconds": "21601"})[0] == 400
+    status, token = _imds(url, "/latest/api/token", method="PUT", headers={"X-aws-ec2-metadata-token-ttl-seconds": "300"})
+    assert status == 200 and token
+    assert _imds(url, "/latest/meta-data/instance-id", token="not-a-token")[0] == 401
+    sim.aws("ec2").modify_instance_metadata_options(InstanceId=iid, HttpTokens="required")
+    assert _imds(url, "/latest/meta-data/instance-id")[0] == 401
+    assert _imds(url, "/latest/meta-data/instance-id", token=token) == (200, iid)
+
+    status, plan = control(sim, f"/v1/instances/{iid}/spot-interruption", {"reclaim": False})
+    assert status == 201 and plan["reclaim"] is False
+    status, body = _imds(url, "/latest/meta-data/spot/instance-action", token=token)
+    assert status == 200
+    action = json.loads(body)
+    assert action["action"] == "terminate" and action["time"] == plan["interruption_time"]
+    # the time is fixed once given (EC2), not recomputed per request (amazon-ec2-metadata-mock)
+    assert json.loads(_imds(url, "/latest/meta-data/spot/instance-action", token=token)[1])["time"] == action["time"]
+    assert _imds(url, "/latest/meta-data/spot/termination-time", token=token) == (200, action["time"])
+    # bad input to the control API names the field
+    status, err = control(sim, f"/v1/instances/{iid}/spot-interruption", {"seconds_before_interruption": 30})
+    assert status == 400 and "seconds_before_interruption" in err["error"]
+    status, err = control(sim, "/v1/instances/i-0000000000000000/spot-interruption", {})
+    assert status == 409 and "does not exist" in err["error"]
+
+
+def test_imds_mode_nth_drains_before_the_reclaim_and_the_asg_replaces(sim):
+    core, apps, _, _ = sim.kube()
+    node_group(sim, "itn-imds", ("m5.xlarge",), desired=2)
+    nodes = wait_ready_nodes(core, "itn-imds", 2)
+    ns = namespace(core, "itn-imds")
+    apps.create_namespaced_daemon_set(ns, imds_daemonset(NTH_SETTINGS, namespace=ns, node_selector={"nodegroup-under-test": "itn-imds"}))
+    nth_running(core, ns, 2)
+    apps.create_namespaced_deployment(ns, deployment("web", 4, "itn-imds", cpu="250m"))
+    wait_running(core, ns, "web", 4)
+    victim = next(n for n in nodes if any(p.metadata.labels.get("app") == "web" for p in pods_on(core, ns, n.metadata.name)))
+    iid = instance_of(victim)
+
+    status, plan = control(sim, f"/v1/instances/{iid}/spot-interruption", {"reclaim": True})
+    assert status == 201
+    deadline = parse_time(plan["interruption_time"])
+
+    def drained():
+        node = core.read_node(victim.metadata.name)
+        left = [p for p in pods_on(core, ns, victim.metadata.name) if p.metadata.labels.get("app") == "web"]
+        return node if node.spec.unschedulable and not left else None
+
+    node = wait_for(drained, 30, "victim cordoned and its web pods gone")
+    # drained while the instance still runs: before the interruption time, on the cluster clock
+    assert wait_instance_state(sim, iid, "running", timeout=1)
+    drained_at = parse_time(_cluster_now(core))
+    assert drained_at < deadline
+    taint = next(t for t in node.spec.taints if t.key == "aws-node-termination-handler/spot-itn")
+    assert taint.effect == "NoSchedule" and taint.value.startswith("spot-itn-") and len(taint.value) <= 63
+    assert node.metadata.labels["aws-node-termination-handler/event-id"] == taint.value
+    assert "node.kubernetes.io/exclude-from-external-load-balancers" not in node.metadata.labels  # off by default
+    reasons = node_events(core, victim.metadata.name)
+    assert {"SpotInterruption", "PreDrain", "CordonAndDrain"} <= set(reasons)
+    # the NTH DaemonSet pod itself stays (DaemonSet pods are not drained)
+    assert any(p.metadata.labels.get("app.kubernetes.io/name") == "aws-node-termination-handler" for p in pods_on(core, ns, victim.metadata.name))
+    wait_running(core, ns, "web", 4)
+
+    # the reclaim: Server.SpotInstanceTermination, then a replacement instance and node
+    gone = wait_instance_state(sim, iid, "terminated", timeout=30)
+    assert gone["StateReason"]["Code"] == "Server.SpotInstanceTermination"
+    replacement = wait_for(lambda: [n for n in wait_ready_nodes(core, "itn-imds", 2, timeout=60) if n.metadata.name != victim.metadata.name
+                                    and n.metadata.name not in {m.metadata.name for m in nodes}], 60, "replacement node Ready")
+    assert replacement
+
+
+def _cluster_now(core) -> str:
+    """Cluster time now, as the API server stamps a fresh object."""
+    cm = core.create_namespaced_config_map("default", {"metadata": {"generateName": "clock-"}})
+    return cm.metadata.creation_timestamp.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@pytest.mark.parametrize("setup", ["cordon-only", "no-nth"])
+def test_without_a_drain_pods_run_until_the_instance_dies(sim, setup):
+    core, apps, _, _ = sim.kube()
+    group = f"itn-{setup}"
+    node_group(sim, group, ("m5.xlarge",), desired=1)
+    node = wait_ready_nodes(core, group, 1)[0]
+    ns = namespace(core, group)
+    if setup == "cordon-only":
+        apps.create_namespaced_daemon_set(ns, imds_daemonset({**NTH_SETTINGS, "CORDON_ONLY": True}, namespace=ns, node_selector={"nodegroup-under-test": group}))
+        nth_running(core, ns, 1)
+    apps.create_namespaced_deployment(ns, deployment("web", 2, group, cpu="250m"))
+    before = {p.metadata.name for p in wait_running(core, ns, "web", 2)}
+    iid = instance_of(node)
+    assert control(sim, f"/v1/instances/{iid}/spot-interruption", {"reclaim": True})[0] == 201
+
+    if setup == "cordon-only":
+        wait_for(lambda: core.read_node(node.metadata.name).spec.unschedulable, 20, "node cordoned by NTH")
+        assert "Cordon" in node_events(core, node.metadata.name)
+    wait_instance_state(sim, iid, "terminated", timeout=30)
+    # nobody evicted them: the same pods, none being deleted, were on the node when it died
+    at_death = [p for p in pods_on(core, ns, node.metadata.name) if p.metadata.labels.get("app") == "web"]
+    assert {p.metadata.name for p in at_death} == before
+    assert all(p.metadata.deletion_timestamp is None for p in at_death)
+    assert core.read_node(node.metadata.name).spec.unschedulable is (True if setup == "cordon-only" else None)
