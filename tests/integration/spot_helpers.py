@@ -47,3 +47,25 @@ def nth_running(core: Any, ns: str, count: int, timeout: float = 30) -> None:
         return sum(1 for p in pods if p.status.phase == "Running") >= count
 
     wait_for(ready, timeout, f"{count} NTH pods running in {ns}")
+
+
+NTH_EVENT_PATTERN = {
+    "source": ["aws.ec2"],
+    "detail-type": ["EC2 Spot Instance Interruption Warning", "EC2 Instance Rebalance Recommendation", "EC2 Instance State-change Notification"],
+}
+
+
+def nth_queue(sim: Any, name: str) -> str:
+    """An SQS queue fed by an EventBridge rule, as NTH's queue-processor setup guide builds it."""
+    sqs, events = sim.aws("sqs"), sim.aws("events")
+    url = sqs.create_queue(QueueName=name, Attributes={"MessageRetentionPeriod": "300"})["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    events.put_rule(Name=f"{name}-rule", EventPattern=json.dumps(NTH_EVENT_PATTERN))
+    events.put_targets(Rule=f"{name}-rule", Targets=[{"Id": "1", "Arn": arn}])
+    return url
+
+
+def tag_managed(sim: Any, asg_name: str) -> None:
+    sim.aws("autoscaling").create_or_update_tags(Tags=[{
+        "ResourceId": asg_name, "ResourceType": "auto-scaling-group", "Key": "aws-node-termination-handler/managed", "Value": "", "PropagateAtLaunch": True,
+    }])
