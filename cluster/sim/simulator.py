@@ -13,6 +13,7 @@ import yaml
 from aiohttp import web
 
 from cluster.endpoints import KUBECONFIG_FILE, Endpoints
+from cluster.sim.addons.cluster_autoscaler import ClusterAutoscaler
 from cluster.sim.addons.nth import NodeTerminationHandler
 from cluster.sim.alb.controller import LoadBalancerController
 from cluster.sim.alb.proxy import AlbProxy
@@ -93,6 +94,7 @@ class Simulator:
         self.fis: FisRunner | None = None
         self.control: ControlApi | None = None
         self.nth: NodeTerminationHandler | None = None
+        self.cluster_autoscaler: ClusterAutoscaler | None = None
         self._runner: web.AppRunner | None = None
         self.kube_url = ""
         self.endpoints: Endpoints | None = None
@@ -154,10 +156,11 @@ class Simulator:
         await self.control.start()
         # add-ons that act when their manifests are applied
         self.nth = NodeTerminationHandler(ctx, self.config.imds.port)
+        self.cluster_autoscaler = ClusterAutoscaler(ctx)
         self.controllers = [
             ReplicaSetController(ctx), DeploymentController(ctx), DaemonSetController(ctx), Scheduler(ctx),
             kubelets, lifecycle, Ec2Nodes(ctx, kubelets, lifecycle), GarbageCollector(ctx), DisruptionController(ctx),
-            EndpointsController(ctx), self.kube_proxy, self.lbc, self.nth,
+            EndpointsController(ctx), self.kube_proxy, self.lbc, self.nth, self.cluster_autoscaler,
         ]
         for c in self.controllers:
             self.store.add_listener(c.on_event)
@@ -188,7 +191,7 @@ class Simulator:
         if self.state_dir is not None:
             (self.state_dir / "endpoints.json").unlink(missing_ok=True)
         await self.tasks.stop()
-        for part in (self.nth, self.control, self.metadata, self.lbc, self.alb_proxy, self.alb, self.serving, self.prober, self.kube_proxy):
+        for part in (self.cluster_autoscaler, self.nth, self.control, self.metadata, self.lbc, self.alb_proxy, self.alb, self.serving, self.prober, self.kube_proxy):
             if part is not None:
                 try:
                     await part.stop()

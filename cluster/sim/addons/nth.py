@@ -60,23 +60,24 @@ class NodeTerminationHandler(Controller):
         self.monitors: dict[str, tuple[asyncio.Task[None], NthConfig]] = {}
         self.events: dict[str, str] = {}  # event id -> "pending" | "draining" | "done"
         self._bad_config: dict[str, str] = {}
+        self._deployed = False
         self._tasks: set[asyncio.Task[None]] = set()
 
     # ---- which NTH runs where ------------------------------------------------------------
     def keys_for(self, ev: StoredEvent) -> Iterable[Hashable]:
-        return ["scan"]
+        # pod events matter only once an NTH workload exists (its pods starting or stopping)
+        return ["scan"] if ev.resource.key != "pods" or self._deployed else []
 
     def all_keys(self) -> Iterable[Hashable]:
         return ["scan"]
 
     def reconcile(self, key: Hashable) -> None:
         wanted: dict[str, tuple[NthConfig, dict[str, Any]]] = {}
-        pods = list(self.api.store.iter(self.pod_rt))
-        for rt in (self.ds_rt, self.deploy_rt):
-            for workload in self.api.store.iter(rt):
-                containers = containers_with_image(workload, IMAGE_MARK)
-                if not containers:
-                    continue
+        workloads = [(w, c) for rt in (self.ds_rt, self.deploy_rt) for w in self.api.store.iter(rt) if (c := containers_with_image(w, IMAGE_MARK))]
+        self._deployed = bool(workloads)
+        pods = list(self.api.store.iter(self.pod_rt)) if workloads else []
+        if workloads:
+            for workload, containers in workloads:
                 wid = f"{workload['metadata']['namespace']}/{workload['metadata']['name']}"
                 try:
                     cfg = parse_env(container_env(containers[0]))
