@@ -32,6 +32,8 @@ class Serving(BaseModel):
     service_time_ms: float = Field(20.0, ge=0, description="Real milliseconds one predict request takes once it has a worker.")
     concurrency: int = Field(4, ge=1, description="Requests a pod works on at once (TF Serving's session threads); the rest queue.")
     model_load_seconds: float = Field(10.0, ge=0, description="Cluster seconds from container start until the model is loaded and the REST port opens.")
+    cpu_per_request_ms: float | None = Field(None, ge=0, description="CPU milliseconds one prediction burns (None: its service time; annotation cpu-per-request-ms).")
+    idle_cpu_millicores: int = Field(10, ge=0, description="CPU a running pod uses with no requests.")
 
 
 class Alb(BaseModel):
@@ -68,6 +70,7 @@ class SimConfig(BaseModel):
     cluster_name: str | None = Field(None, description="EKS cluster whose ASGs become nodes; None: any ASG tagged kubernetes.io/cluster/<name>.")
     kubernetes_version: str = "1.31"
     timings: Timings = Field(default_factory=Timings)
+    hpa_sync_period: float = Field(15.0, gt=0, description="kube-controller-manager --horizontal-pod-autoscaler-sync-period.")
     default_pool_spare: int = Field(200, ge=0, description="Spare instances in each (instance type, AZ) capacity pool.")
     pools: list[PoolCapacity] = Field(default_factory=list)
     serving: Serving = Field(default_factory=Serving)

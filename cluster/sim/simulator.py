@@ -31,6 +31,7 @@ from cluster.sim.controllers.disruption import DisruptionController
 from cluster.sim.controllers.ec2_nodes import Ec2Nodes
 from cluster.sim.controllers.endpoints import EndpointsController
 from cluster.sim.controllers.garbage_collector import GarbageCollector
+from cluster.sim.controllers.hpa import HorizontalPodAutoscalers
 from cluster.sim.controllers.kubelet import Kubelets
 from cluster.sim.controllers.node_lifecycle import NodeLifecycle
 from cluster.sim.controllers.replicaset import ReplicaSetController
@@ -39,6 +40,7 @@ from cluster.sim.kube.api import KubeApi
 from cluster.sim.kube.server import KubeHttp
 from cluster.sim.kube.store import ObjectStore
 from cluster.sim.kube_proxy import KubeProxy
+from cluster.sim.serving.cpu import CpuModel
 from cluster.sim.serving.pods import ServingPods
 from cluster.sim.serving.prober import ReadinessProber
 from cluster.sim.spot.fis import FisRunner
@@ -95,6 +97,7 @@ class Simulator:
         self.control: ControlApi | None = None
         self.nth: NodeTerminationHandler | None = None
         self.cluster_autoscaler: ClusterAutoscaler | None = None
+        self.hpa: HorizontalPodAutoscalers | None = None
         self._runner: web.AppRunner | None = None
         self.kube_url = ""
         self.endpoints: Endpoints | None = None
@@ -157,10 +160,11 @@ class Simulator:
         # add-ons that act when their manifests are applied
         self.nth = NodeTerminationHandler(ctx, self.config.imds.port)
         self.cluster_autoscaler = ClusterAutoscaler(ctx)
+        self.hpa = HorizontalPodAutoscalers(ctx, CpuModel(self.serving, self.config.serving))
         self.controllers = [
             ReplicaSetController(ctx), DeploymentController(ctx), DaemonSetController(ctx), Scheduler(ctx),
             kubelets, lifecycle, Ec2Nodes(ctx, kubelets, lifecycle), GarbageCollector(ctx), DisruptionController(ctx),
-            EndpointsController(ctx), self.kube_proxy, self.lbc, self.nth, self.cluster_autoscaler,
+            EndpointsController(ctx), self.kube_proxy, self.lbc, self.nth, self.cluster_autoscaler, self.hpa,
         ]
         for c in self.controllers:
             self.store.add_listener(c.on_event)
