@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from cluster.manifests.nth import imds_daemonset
+
 SERVING_ARGS = ["--port=9000", "--rest_api_port=8500", "--model_name=resnet", "--model_base_path=s3://models/resnet/"]
 PREDICT_PATH = "/v1/models/resnet:predict"
 ALB = "alb.ingress.kubernetes.io/"
@@ -62,3 +64,5 @@ def apply_demo_service(kubeconfig: str, replicas: int, namespace: str = "default
     client.AppsV1Api(api).create_namespaced_deployment(namespace, serving_deployment(name, replicas, labels))
     client.CoreV1Api(api).create_namespaced_service(namespace, serving_service(name))
     client.NetworkingV1Api(api).create_namespaced_ingress(namespace, alb_ingress(name, labels))
+    # the seed's Node Termination Handler: the release manifest's IMDS-mode DaemonSet (events on)
+    client.AppsV1Api(api).create_namespaced_daemon_set("kube-system", imds_daemonset({"EMIT_KUBERNETES_EVENTS": True}))

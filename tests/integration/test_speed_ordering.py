@@ -5,8 +5,8 @@ node and the pod back on it."""
 from __future__ import annotations
 
 from chaos.waiting import wait_for
-from tests.conftest import start_sim
 from cluster.manifests.nth import imds_daemonset
+from tests.conftest import start_sim
 from tests.integration.helpers import (
     deployment,
     namespace,
