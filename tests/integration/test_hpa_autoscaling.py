@@ -44,7 +44,7 @@ def test_load_drives_hpa_and_hpa_drives_the_autoscaler(sim):
     serving["spec"]["template"]["spec"]["containers"][0]["resources"]["requests"]["cpu"] = "1500m"
     apps.create_namespaced_deployment(ns, serving)
     pod = wait_running(core, ns, "resnet", 1, timeout=60)[0]
-    apps.create_namespaced_deployment(ns, ca.deployment("TensorFlowServingCluster", namespace=ns, flags={"namespace": ns},
+    apps.create_namespaced_deployment(ns, ca.deployment("TensorFlowServingCluster", namespace=ns, flags={"namespace": ns, "scale-down-unneeded-time": "1m", "scale-down-delay-after-add": "1m"},
                                                         discovery_tags=("k8s.io/cluster-autoscaler/enabled", DISCOVERY_TAG)))
     hpa_api.create_namespaced_horizontal_pod_autoscaler(ns, _hpa("resnet", 4))
 
@@ -74,6 +74,10 @@ def test_load_drives_hpa_and_hpa_drives_the_autoscaler(sim):
         stop.set()
         for w in workers:
             w.join(timeout=10)
-    # no load: utilization falls to the idle floor and the HPA scales back to its minimum
+    # no load: utilization falls to the idle floor and the HPA scales back to its minimum;
+    # Cluster Autoscaler then removes the node that is no longer needed
     wait_for(lambda: apps.read_namespaced_deployment("resnet", ns).spec.replicas == 1, 30, "HPA scaled back down")
+    wait_for(lambda: sim.aws("autoscaling").describe_auto_scaling_groups(AutoScalingGroupNames=[asg_name])["AutoScalingGroups"][0]["DesiredCapacity"] == 1,
+             60, "Cluster Autoscaler scaled the group back down")
+    assert "ScaleDown" in {e.reason for e in core.list_namespaced_event("default").items}
     apps.delete_namespaced_deployment(ca.NAME, ns)

@@ -156,3 +156,40 @@ def test_without_a_drain_pods_run_until_the_instance_dies(sim, setup):
     assert {p.metadata.name for p in at_death} == before
     assert all(p.metadata.deletion_timestamp is None for p in at_death)
     assert core.read_node(node.metadata.name).spec.unschedulable is (True if setup == "cordon-only" else None)
+
+
+def test_nth_retries_evictions_a_budget_refuses_and_rebalance_only_cordons(sim):
+    """A PodDisruptionBudget refuses the eviction (429): NTH retries every 5 s, gives up after
+    NODE_TERMINATION_GRACE_PERIOD (CordonAndDrainError) and tries again on the next poll; once
+    the budget allows it, the drain completes.  A rebalance recommendation with monitoring on
+    only cordons; EXCLUDE_FROM_LOAD_BALANCERS labels the node."""
+    core, apps, policy, _ = sim.kube()
+    node_group(sim, "itn-pdb", ("m5.xlarge",), desired=2)
+    nodes = wait_ready_nodes(core, "itn-pdb", 2)
+    ns = namespace(core, "itn-pdb")
+    settings = {**NTH_SETTINGS, "NODE_TERMINATION_GRACE_PERIOD": 30, "ENABLE_REBALANCE_MONITORING": True, "EXCLUDE_FROM_LOAD_BALANCERS": True}
+    apps.create_namespaced_daemon_set(ns, imds_daemonset(settings, namespace=ns, node_selector={"nodegroup-under-test": "itn-pdb"}))
+    nth_running(core, ns, 2)
+    web = deployment("web", 1, "itn-pdb", cpu="250m")
+    web["spec"]["template"]["spec"]["nodeSelector"]["kubernetes.io/hostname"] = nodes[0].metadata.name
+    apps.create_namespaced_deployment(ns, web)
+    wait_running(core, ns, "web", 1)
+    policy.create_namespaced_pod_disruption_budget(ns, {"metadata": {"name": "web"}, "spec": {"minAvailable": 1, "selector": {"matchLabels": {"app": "web"}}}})
+
+    # rebalance recommendation on the other node: cordoned, nothing evicted
+    other = nodes[1]
+    assert control(sim, f"/v1/instances/{instance_of(other)}/rebalance-recommendation", {})[0] == 201
+    wait_for(lambda: "Cordon" in node_events(core, other.metadata.name), 20, "rebalance cordon")
+    cordoned = core.read_node(other.metadata.name)
+    assert cordoned.spec.unschedulable and "CordonAndDrain" not in node_events(core, other.metadata.name)
+    assert any(p.metadata.labels.get("app.kubernetes.io/name") for p in pods_on(core, ns, other.metadata.name))
+
+    victim = nodes[0]
+    assert control(sim, f"/v1/instances/{instance_of(victim)}/spot-interruption", {"reclaim": False})[0] == 201
+    wait_for(lambda: "CordonAndDrainError" in node_events(core, victim.metadata.name), 30, "NTH's drain timed out on the budget")
+    node = core.read_node(victim.metadata.name)
+    assert node.metadata.labels["node.kubernetes.io/exclude-from-external-load-balancers"] == "aws-node-termination-handler"
+    assert [p for p in pods_on(core, ns, victim.metadata.name) if p.metadata.labels.get("app") == "web"]  # still there
+    policy.patch_namespaced_pod_disruption_budget("web", ns, {"spec": {"minAvailable": 0}})
+    wait_for(lambda: "CordonAndDrain" in node_events(core, victim.metadata.name), 30, "drain completed once the budget allows it")
+    assert not [p for p in pods_on(core, ns, victim.metadata.name) if p.metadata.labels.get("app") == "web"]

@@ -20,6 +20,7 @@ from tests.integration.helpers import (
     wait_running,
 )
 from tests.integration.spot_helpers import (
+    control,
     instance_of,
     instance_state,
     node_events,
@@ -129,8 +130,11 @@ def test_sqs_path_honours_the_managed_tag_and_skips_malformed_messages(sim):
     assert not core.read_node(other.metadata.name).spec.unschedulable
     log = sim.log_path.read_text()
     assert "nth_ignoring_event_due_to_error" in log and "nth_instance_not_managed" in log
-    # the SQS path does not reclaim anything by itself
+    # the SQS path does not reclaim anything by itself; asked to, the ASG replaces the instance
     assert instance_state(sim, instance_of(managed))["State"]["Name"] == "running"
+    assert control(sim, f"/v1/instances/{instance_of(managed)}/reclaim", {})[0] == 201
+    wait_for(lambda: [n for n in wait_ready_nodes(core, "sqs-managed", 1, timeout=60) if n.metadata.name != managed.metadata.name], 60,
+             "replacement node Ready")
 
 
 def test_fis_stop_condition_stops_the_experiment_before_the_notice(sim):

@@ -20,7 +20,7 @@ from cluster.sim.aws.moto_server import backend
 from cluster.sim.controllers.base import Controller, SimContext
 from cluster.sim.controllers.ec2_nodes import NODEGROUP_TAGS, node_template
 from cluster.sim.controllers.scheduling import NodeInfo, pod_requests
-from cluster.sim.kube.errors import ApiError, NotFound
+from cluster.sim.kube.errors import ApiError
 
 log = structlog.get_logger("sim.cluster_autoscaler")
 
@@ -129,9 +129,9 @@ class ClusterAutoscaler(Controller):
             self._notice_failures(cfg, groups, members, ready_instances, now)
         pods = list(self.api.store.iter(self.pod_rt))
         pending = [p for p in pods if _is_pending_unschedulable(p) and self._age(p, now) >= cfg.new_pod_scale_up_delay]
-        if pending:
-            self._scale_up(cfg, groups, members, ready_instances, pending, now)
-        elif cfg.scale_down_enabled:
+        # pods no group can help do not hold scale-down back; a scale-up (or nodes on their way) does
+        busy = bool(pending) and self._scale_up(cfg, groups, members, ready_instances, pending, now)
+        if not busy and cfg.scale_down_enabled:
             self._scale_down(cfg, groups, members, nodes, pods, now)
 
     def _age(self, pod: dict[str, Any], now: float) -> float:
@@ -204,18 +204,21 @@ class ClusterAutoscaler(Controller):
             self._scaled_up.pop(g.name, None)
 
     # ---- scale-up ---------------------------------------------------------------------------------
-    def _scale_up(self, cfg: CaConfig, groups: list[plan.NodeGroup], members: dict[str, list[Any]], ready: set[str], pending: list[dict[str, Any]], now: float) -> None:
+    def _scale_up(self, cfg: CaConfig, groups: list[plan.NodeGroup], members: dict[str, list[Any]], ready: set[str], pending: list[dict[str, Any]], now: float) -> bool:
+        """Scale up for the pending pods; True when pods wait for new or upcoming nodes."""
         assert self.ctx.moto is not None
         # pods that fit on nodes already on their way are not a reason to scale up again
         remaining = list(pending)
+        waiting = False
         for g in groups:
             upcoming = g.target - len(ready & {i.id for i in members[g.name]})
             if upcoming > 0 and remaining:
                 _, placed, _ = plan.estimate([p for p in remaining if plan.fits_template(p, g.template)], g.template, upcoming)
                 ids = {id(p) for p in placed}
+                waiting = waiting or bool(ids)
                 remaining = [p for p in remaining if id(p) not in ids]
         if not remaining:
-            return
+            return waiting
         total_nodes = sum(g.target for g in groups)
         options = []
         for g in groups:
@@ -236,7 +239,7 @@ class ClusterAutoscaler(Controller):
                 backed = [g.name for g in groups if g.backoff_until > now]
                 why = f"{len(backed)} in backoff after failed scale-up" if backed else "no node group can host it"
                 rec.record(p, "NotTriggerScaleUp", f"pod didn't trigger scale-up: {why}")
-            return
+            return waiting
         chosen = plan.expand(options, cfg.expander, self._priorities(cfg), self._rng)
         assert chosen is not None
         increases = {chosen.group.name: chosen.nodes}
@@ -258,6 +261,7 @@ class ClusterAutoscaler(Controller):
         self._last_scale_up = now
         for p in chosen.pods:
             rec.record(p, "TriggeredScaleUp", f"pod triggered scale-up: [{' '.join(summary)}]")
+        return True
 
     def _priorities(self, cfg: CaConfig) -> dict[int, list[str]]:
         cm = self.api.store.get(self.api.rt("ConfigMap"), cfg.namespace, PRIORITY_CONFIGMAP)
@@ -329,9 +333,9 @@ class ClusterAutoscaler(Controller):
                     try:
                         self.api.evict(p["metadata"]["namespace"], p["metadata"]["name"], {"apiVersion": "policy/v1", "kind": "Eviction"})
                         rec.record(p, "ScaleDown", "deleting pod for node scale down")
-                    except NotFound:
-                        continue
                     except ApiError as exc:
+                        if exc.code == 404:
+                            continue
                         if exc.code == 429:
                             raise RuntimeError(f"pod {p['metadata']['name']} blocked by its PodDisruptionBudget") from None
                         raise

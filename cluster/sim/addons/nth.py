@@ -25,7 +25,7 @@ from cluster.sim.addons.nth_config import (
 from cluster.sim.addons.workloads import containers_with_image, running_pods
 from cluster.sim.controllers.base import Controller, SimContext
 from cluster.sim.controllers.kubelet import LOOPBACK_ANNOTATION
-from cluster.sim.kube.errors import ApiError, NotFound
+from cluster.sim.kube.errors import ApiError
 from cluster.sim.kube.store import StoredEvent
 
 log = structlog.get_logger("sim.nth")
@@ -233,7 +233,12 @@ class NodeTerminationHandler(Controller):
         self.events[ev.event_id] = "pending"
         task = asyncio.get_running_loop().create_task(self._handle(ev, cfg, sqs))
         self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(self._handled)
+
+    def _handled(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("nth_event_handling_failed", error=repr(task.exception()))
 
     def _record(self, cfg: NthConfig, node: dict[str, Any] | None, reason: str, message: str, warning: bool = False) -> None:
         if cfg.emit_kubernetes_events and node is not None:
@@ -324,10 +329,10 @@ class NodeTerminationHandler(Controller):
                 try:
                     self.api.evict(ns, name, {**body, "metadata": {"name": name, "namespace": ns}})
                     evicted.add((ns, name))
-                except NotFound:
-                    evicted.add((ns, name))
                 except ApiError as exc:
-                    if exc.code != 429:
+                    if exc.code == 404:
+                        evicted.add((ns, name))
+                    elif exc.code != 429:
                         return False, f"error when evicting pods/{name} -n {ns}: {exc}"
             gone = {k for k in pending if self.api.store.get(self.pod_rt, *k) is None}
             pending -= gone
