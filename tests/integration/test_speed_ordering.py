@@ -34,6 +34,8 @@ def _life_cycle(handle) -> list[str]:
     assert control(handle, f"/v1/instances/{iid}/reclaim", {})[0] == 201
     second = wait_for(lambda: [n for n in wait_ready_nodes(core, "ordering", 1, timeout=60) if n.metadata.name != first.metadata.name], 60, "replacement node")
     wait_for(lambda: [p for p in core.list_namespaced_pod(ns).items if p.spec.node_name == second[0].metadata.name and p.status.phase == "Running"], 60, "pod back on the replacement")
+    # the story ends when the reclaimed node is gone (a fixed point in cluster time at any speed)
+    wait_for(lambda: "DeletingNode" in node_events(core, first.metadata.name), 60, "reclaimed node deleted")
     events = core.list_namespaced_event("default").items + core.list_namespaced_event(ns).items
     # Event names end in the cluster-clock nanosecond they were recorded at.
     events.sort(key=lambda e: int(e.metadata.name.rsplit(".", 1)[1], 16))
