@@ -23,7 +23,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from chaos.waiting import wait_for
+from cluster.waiting import wait_for
 
 ROOT = Path(__file__).resolve().parents[1]
 DELAY_SERVER = ROOT / "tests" / "support" / "fixed_delay_server.py"

@@ -26,7 +26,6 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from chaos.waiting import wait_for  # noqa: E402
 from cluster.endpoints import Endpoints  # noqa: E402
 from cluster.nodegroups import (  # noqa: E402
     SEED_4VCPU,
@@ -36,6 +35,7 @@ from cluster.nodegroups import (  # noqa: E402
     create_node_group,
     ensure_network,
 )
+from cluster.waiting import wait_for  # noqa: E402
 
 TIMINGS = {"instance_boot": 5, "node_ready": 2, "pod_start": 3, "node_monitor_grace": 40, "node_deletion": 5, "pod_gc": 40, "aws_poll": 2}
 

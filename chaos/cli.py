@@ -27,7 +27,7 @@ LogFormat = Annotated[str, typer.Option("--log-format", help="console or json")]
 
 
 def _fail(message: str, code: int = 3) -> None:
-    err.print(f"[red]error:[/red] {message}")
+    err.print(f"[red]error:[/red] {message}", soft_wrap=True, highlight=False)
     raise typer.Exit(code)
 
 
@@ -141,6 +141,64 @@ def sim_down(state_dir: StateDir = None) -> None:
         return
     os.kill(ep.pid, signal.SIGTERM)
     out.print(f"sent SIGTERM to simulator pid {ep.pid}")
+
+
+ProfileName = Annotated[str, typer.Option("--profile", help="seed (the walkthrough's cluster) or hardened (made Spot-ready)")]
+Target = Annotated[str, typer.Option("--target", help="local (the running simulator) or eks")]
+ClusterName = Annotated[str | None, typer.Option("--name", help="Cluster name (default TensorFlowServingCluster)")]
+
+
+def _target(target: str) -> None:
+    if target not in ("local", "eks"):
+        _fail(f"--target must be local or eks, got '{target}'")
+    if target == "eks":
+        _fail("--target eks: provisioning real EKS is not available yet; use --dry-run to see the plan, or --target local")
+
+
+@app.command("provision")
+def provision(
+    profile: ProfileName = "seed",
+    target: Target = "local",
+    name: ClusterName = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the AWS calls and manifests; change nothing.")] = False,
+    state_dir: StateDir = None,
+    timeout: Annotated[float, typer.Option("--timeout", help="Seconds to wait for nodes, replicas and the ALB.")] = 300.0,
+) -> None:
+    """Create the serving cluster from a profile and wait until it serves predictions."""
+    from chaos import provisioning as p
+
+    try:
+        cluster = p.resolve(profile, name)
+        if dry_run:
+            p.dry_run(cluster, out)
+            return
+        _target(target)
+        endpoints = p.local_endpoints(state_dir or default_state_dir())
+        url = p.provision_local(cluster, endpoints, timeout, out)
+    except p.ProvisioningFailed as exc:
+        _fail(str(exc))
+    out.print(f"{cluster.name} ({cluster.profile}) is serving: POST {url}", soft_wrap=True)
+
+
+@app.command("teardown")
+def teardown(
+    profile: ProfileName = "seed",
+    target: Target = "local",
+    name: ClusterName = None,
+    state_dir: StateDir = None,
+    timeout: Annotated[float, typer.Option("--timeout", help="Seconds to wait for the nodes to go.")] = 300.0,
+) -> None:
+    """Delete what `provision` created (found by its spotchaos:cluster tag and the rendered objects)."""
+    from chaos import provisioning as p
+
+    try:
+        cluster = p.resolve(profile, name)
+        _target(target)
+        endpoints = p.local_endpoints(state_dir or default_state_dir())
+        done = p.teardown_local(cluster, endpoints, timeout, out)
+    except p.ProvisioningFailed as exc:
+        _fail(str(exc))
+    out.print(f"{cluster.name}: {len(done)} resources deleted")
 
 
 @app.command("load")

@@ -25,6 +25,7 @@ class NodeGroupSpec:
     allocation_strategy: str = "capacity-optimized"
     labels: Mapping[str, str] = field(default_factory=dict)
     taints: Mapping[str, str] = field(default_factory=dict)  # key -> "value:Effect"
+    extra_tags: Mapping[str, str] = field(default_factory=dict)  # e.g. spotchaos:cluster=<name>
 
     def tags(self) -> dict[str, str]:
         tags = {
@@ -36,21 +37,23 @@ class NodeGroupSpec:
         }
         tags.update({f"k8s.io/cluster-autoscaler/node-template/label/{k}": v for k, v in self.labels.items()})
         tags.update({f"k8s.io/cluster-autoscaler/node-template/taint/{k}": v for k, v in self.taints.items()})
+        tags.update(self.extra_tags)
         return tags
 
 
-def ensure_network(ec2: Any, cluster: str, azs: Sequence[str], cidr: str = "10.0.0.0/16") -> list[str]:
+def ensure_network(ec2: Any, cluster: str, azs: Sequence[str], cidr: str = "10.0.0.0/16", extra_tags: Mapping[str, str] | None = None) -> list[str]:
     """A VPC with one private subnet per AZ, tagged for the cluster; returns the subnet ids."""
     found = ec2.describe_subnets(Filters=[{"Name": f"tag:kubernetes.io/cluster/{cluster}", "Values": ["owned", "shared"]}])["Subnets"]
     if found:
         return [s["SubnetId"] for s in sorted(found, key=lambda s: s["AvailabilityZone"])]
-    vpc = ec2.create_vpc(CidrBlock=cidr, TagSpecifications=[{"ResourceType": "vpc", "Tags": [{"Key": "Name", "Value": f"{cluster}-vpc"}, {"Key": f"kubernetes.io/cluster/{cluster}", "Value": "owned"}]}])["Vpc"]
+    more = [{"Key": k, "Value": v} for k, v in (extra_tags or {}).items()]
+    vpc = ec2.create_vpc(CidrBlock=cidr, TagSpecifications=[{"ResourceType": "vpc", "Tags": [{"Key": "Name", "Value": f"{cluster}-vpc"}, {"Key": f"kubernetes.io/cluster/{cluster}", "Value": "owned"}, *more]}])["Vpc"]
     base = cidr.split(".")
     subnets = []
     for i, az in enumerate(azs):
         sn = ec2.create_subnet(
             VpcId=vpc["VpcId"], CidrBlock=f"{base[0]}.{base[1]}.{i * 32}.0/19", AvailabilityZone=az,
-            TagSpecifications=[{"ResourceType": "subnet", "Tags": [{"Key": f"kubernetes.io/cluster/{cluster}", "Value": "owned"}, {"Key": "kubernetes.io/role/internal-elb", "Value": "1"}]}],
+            TagSpecifications=[{"ResourceType": "subnet", "Tags": [{"Key": f"kubernetes.io/cluster/{cluster}", "Value": "owned"}, {"Key": "kubernetes.io/role/internal-elb", "Value": "1"}, *more]}],
         )["Subnet"]
         subnets.append(sn["SubnetId"])
     return subnets
@@ -62,6 +65,7 @@ def create_node_group(ec2: Any, autoscaling: Any, spec: NodeGroupSpec, subnet_id
     ec2.create_launch_template(
         LaunchTemplateName=lt_name,
         LaunchTemplateData={"ImageId": EKS_AMI, "InstanceType": spec.instance_types[0]},
+        TagSpecifications=[{"ResourceType": "launch-template", "Tags": [{"Key": k, "Value": v} for k, v in spec.extra_tags.items()]}] if spec.extra_tags else [],
     )
     asg_name = f"eks-{spec.cluster}-{spec.name}"
     tags = [{"Key": k, "Value": v, "PropagateAtLaunch": k.startswith("kubernetes.io/cluster/")} for k, v in spec.tags().items()]

@@ -14,8 +14,8 @@ import boto3
 import pytest
 import yaml
 
-from chaos.waiting import wait_for
 from cluster.endpoints import Endpoints
+from cluster.waiting import wait_for
 
 os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
 os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")

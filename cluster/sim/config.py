@@ -76,6 +76,7 @@ class SimConfig(BaseModel):
     serving: Serving = Field(default_factory=Serving)
     alb: Alb = Field(default_factory=Alb)
     imds: Imds = Field(default_factory=Imds)
+    node_address_octet: int = Field(16, ge=16, le=190, description="Nodes get 127.<this + n/256>.<n%256>.0/24 (pods inside); give a second simulator on the machine another range.")
     watch_history: int = Field(20_000, ge=100, description="Events kept for watches that resume from a resourceVersion (older: 410 Gone).")
     bookmark_interval: float = Field(10.0, gt=0, description="Real seconds between BOOKMARK events on idle watches.")
 

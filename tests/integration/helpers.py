@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from chaos.waiting import wait_for
 from cluster.nodegroups import NodeGroupSpec, create_node_group, ensure_network
+from cluster.waiting import wait_for
 
 CLUSTER = "TensorFlowServingCluster"
 AZS = ("us-east-1a", "us-east-1b", "us-east-1c")

@@ -6,7 +6,7 @@ import json
 import urllib.request
 from typing import Any
 
-from chaos.waiting import wait_for
+from cluster.waiting import wait_for
 
 
 def control(sim: Any, path: str, body: dict[str, Any] | None = None) -> tuple[int, dict[str, Any]]:

@@ -10,8 +10,8 @@ import pytest
 import requests
 from kubernetes import client
 
-from chaos.waiting import wait_for
 from cluster.demo import alb_ingress, serving_deployment, serving_service
+from cluster.waiting import wait_for
 from tests.conftest import SimProcess, start_sim
 from tests.integration.helpers import namespace, node_group, wait_ready_nodes, wait_running
 

@@ -4,8 +4,8 @@ autoscaler backs it off, shrinks it back, and grows the on-demand group instead.
 
 from __future__ import annotations
 
-from chaos.waiting import wait_for
 from cluster.manifests import cluster_autoscaler as ca
+from cluster.waiting import wait_for
 from tests.integration.helpers import (
     deployment,
     namespace,

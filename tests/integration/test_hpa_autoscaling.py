@@ -10,9 +10,9 @@ import threading
 
 import requests
 
-from chaos.waiting import wait_for
 from cluster.demo import PREDICT_PATH, serving_deployment
 from cluster.manifests import cluster_autoscaler as ca
+from cluster.waiting import wait_for
 from tests.integration.helpers import namespace, node_group, wait_ready_nodes, wait_running
 
 DISCOVERY_TAG = "k8s.io/cluster-autoscaler/hpa-test"

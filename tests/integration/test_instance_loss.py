@@ -3,7 +3,7 @@ the instance, and the workload comes back on the replacement."""
 
 from __future__ import annotations
 
-from chaos.waiting import wait_for
+from cluster.waiting import wait_for
 from tests.integration.helpers import (
     deployment,
     namespace,

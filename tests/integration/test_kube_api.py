@@ -11,7 +11,7 @@ import requests
 from kubernetes import client, watch
 from kubernetes.client.rest import ApiException
 
-from chaos.waiting import wait_for
+from cluster.waiting import wait_for
 from tests.integration.helpers import (
     deployment,
     namespace,

@@ -9,7 +9,7 @@ import subprocess
 
 import pytest
 
-from chaos.waiting import wait_for
+from cluster.waiting import wait_for
 from tests.integration.helpers import (
     deployment,
     namespace,

@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from collections import Counter
 
-from chaos.waiting import wait_for
 from cluster.nodegroups import SEED_4VCPU
+from cluster.waiting import wait_for
 from tests.integration.helpers import node_group, wait_ready_nodes
 
 

@@ -18,8 +18,8 @@ from kubernetes import client
 from chaos.load.bodies import image_body, sample_jpeg
 from chaos.load.profile import constant
 from chaos.load.run import LoadSpec, Snapshot, run_load
-from chaos.waiting import wait_for
 from cluster.demo import alb_ingress, serving_deployment, serving_service
+from cluster.waiting import wait_for
 from tests.integration.helpers import namespace, node_group, wait_ready_nodes, wait_running
 
 pytestmark = pytest.mark.integration

@@ -4,8 +4,8 @@ node and the pod back on it."""
 
 from __future__ import annotations
 
-from chaos.waiting import wait_for
 from cluster.manifests.nth import imds_daemonset
+from cluster.waiting import wait_for
 from tests.conftest import start_sim
 from tests.integration.helpers import (
     deployment,

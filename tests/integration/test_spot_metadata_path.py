@@ -10,9 +10,9 @@ import urllib.request
 
 import pytest
 
-from chaos.waiting import wait_for
 from cluster.manifests.nth import imds_daemonset
 from cluster.sim.clock import parse_time
+from cluster.waiting import wait_for
 from tests.integration.helpers import (
     deployment,
     namespace,

@@ -10,8 +10,8 @@ import uuid
 import pytest
 from botocore.exceptions import ClientError
 
-from chaos.waiting import wait_for
 from cluster.manifests.nth import queue_deployment
+from cluster.waiting import wait_for
 from tests.integration.helpers import (
     deployment,
     namespace,

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
+from cluster.instance_types import allocatable, lookup
 from cluster.sim.aws.capacity_pools import CapacityPools, choose_pool, on_demand_target
-from cluster.sim.aws.instance_types import allocatable, lookup
 
 AZS = ("us-east-1a", "us-east-1b")
 

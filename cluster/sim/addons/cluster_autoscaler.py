@@ -12,10 +12,10 @@ from typing import Any
 
 import structlog
 
+from cluster.instance_types import allocatable, lookup
 from cluster.sim.addons import ca_planning as plan
 from cluster.sim.addons.ca_flags import IMAGE_MARK, CaConfig, CaFlagError, parse_flags
 from cluster.sim.addons.workloads import containers_with_image, running_pods
-from cluster.sim.aws.instance_types import allocatable, lookup
 from cluster.sim.aws.moto_server import backend
 from cluster.sim.controllers.base import Controller, SimContext
 from cluster.sim.controllers.ec2_nodes import NODEGROUP_TAGS, node_template

@@ -10,7 +10,7 @@ from typing import Any
 
 import structlog
 
-from cluster.sim.aws.instance_types import allocatable, lookup
+from cluster.instance_types import allocatable, lookup
 from cluster.sim.controllers.base import Controller, SimContext
 from cluster.sim.controllers.pod_lifecycle import readiness_delay, stop_seconds
 from cluster.sim.kube.quantities import format_bytes_ki, format_millicores
@@ -44,6 +44,7 @@ class NodeAgent:
     name: str
     instance: InstanceInfo
     index: int
+    octet: int = 16  # first second-octet of the simulator's node address range
     alive: bool = True
     registered: bool = False
     dead_at: float | None = None
@@ -54,7 +55,7 @@ class NodeAgent:
 
     @property
     def subnet(self) -> str:
-        return f"127.{16 + self.index // 256}.{self.index % 256}"
+        return f"127.{self.octet + self.index // 256}.{self.index % 256}"
 
     @property
     def loopback(self) -> str:
@@ -109,7 +110,7 @@ class Kubelets(Controller):
         index = self._free_indexes.pop() if self._free_indexes else self._next_index
         if index == self._next_index:
             self._next_index += 1
-        agent = NodeAgent(info.private_dns, info, index)
+        agent = NodeAgent(info.private_dns, info, index, self.ctx.config.node_address_octet)
         self.agents[agent.name] = agent
         t = self.ctx.config.timings
         agent.timers.append(self.clock.call_later(t.instance_boot, self._register, agent))

@@ -1,0 +1,54 @@
+"""A profile rendered to the Kubernetes objects to apply, in apply order, and checked against
+the real Kubernetes schemas (kubernetes-validate) for the profile's Kubernetes version."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cluster.manifests import cluster_autoscaler, controllers, nth, serving
+from cluster.profiles import ClusterProfile
+
+Obj = dict[str, Any]
+
+
+class ManifestError(ValueError):
+    """A rendered object the Kubernetes schema rejects (names the object and the field)."""
+
+
+def render(profile: ClusterProfile) -> list[Obj]:
+    sp = profile.serving
+    on_demand = next((g.labels for g in profile.node_groups if not g.spot), {})
+    control = {"lifecycle": on_demand["lifecycle"]} if "lifecycle" in on_demand else {}
+    objects: list[Obj | None] = [
+        serving.namespace(sp),
+        *controllers.load_balancer_controller(profile.name, control),
+        *(controllers.metrics_server(control) if profile.metrics_server else []),
+        nth.imds_daemonset(profile.nth.settings) if profile.nth.mode == "imds"
+        else nth.queue_deployment(f"https://sqs.{profile.region}.amazonaws.com/123456789012/{profile.name}-nth", profile.nth.settings),
+        cluster_autoscaler.deployment(profile.name, flags=dict(profile.cluster_autoscaler_flags), node_selector=control or None),
+        serving.credentials(sp, profile.name),
+        serving.deployment(sp, profile.region),
+        serving.service(sp),
+        serving.pdb(sp),
+        serving.hpa(sp),
+        serving.ingress(sp),
+    ]
+    if "priority" in str(profile.cluster_autoscaler_flags.get("expander", "")):
+        spot = [f".*{g.name}.*" for g in profile.spot_groups]
+        od = [f".*{g.name}.*" for g in profile.node_groups if not g.spot]
+        objects.insert(5, cluster_autoscaler.priority_expander_configmap({50: spot, 10: od}))
+    return [o for o in objects if o is not None]
+
+
+def validate(objects: list[Obj], kubernetes_version: str) -> None:
+    """Raise ManifestError for the first object the real schema rejects."""
+    import kubernetes_validate
+
+    for obj in objects:
+        try:
+            kubernetes_validate.validate(obj, kubernetes_version, strict=True)
+        except kubernetes_validate.ValidationError as exc:
+            where = ".".join(str(p) for p in exc.path) or "(top level)"
+            raise ManifestError(f"{obj['kind']} {obj['metadata'].get('name')}: {where}: {exc.message}") from None
+        except kubernetes_validate.SchemaNotFoundError as exc:
+            raise ManifestError(f"{obj['kind']} {obj['metadata'].get('name')}: no schema for {obj['apiVersion']} in Kubernetes {kubernetes_version}: {exc}") from None

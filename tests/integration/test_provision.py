@@ -1,0 +1,102 @@
+"""`spotchaos provision` / `teardown` on a simulator of its own: the seed profile comes up with
+22 nodes (2 on-demand, as the walkthrough's text says, + 20 Spot), 25 Ready replicas and an ALB
+that serves predictions; teardown leaves nothing behind in AWS or Kubernetes.  Bad input is
+refused in one line with nothing created."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+import requests
+
+from cluster.provision import OWNER_TAG
+from tests.conftest import start_sim
+
+NAME = "provision-test"
+
+
+@pytest.fixture(scope="module")
+def own_sim(tmp_path_factory):
+    # its own address range and metadata port: the shared simulator runs at the same time
+    handle = start_sim(tmp_path_factory.mktemp("provsim"), node_address_octet=100, imds={"port": 1340})
+    yield handle
+    handle.stop()
+
+
+def spotchaos(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "chaos.cli", *args], capture_output=True, text=True, timeout=300)
+
+
+def _owned_groups(sim) -> list[str]:
+    groups = sim.aws("autoscaling").describe_auto_scaling_groups()["AutoScalingGroups"]
+    return [g["AutoScalingGroupName"] for g in groups if any(t["Key"] == OWNER_TAG and t["Value"] == NAME for t in g["Tags"])]
+
+
+def test_seed_profile_comes_up_serves_and_goes_away(own_sim):
+    run = spotchaos("provision", "--profile", "seed", "--name", NAME, "--state-dir", str(own_sim.state_dir), "--timeout", "120")
+    assert run.returncode == 0, run.stderr + run.stdout
+    url = run.stdout.strip().splitlines()[-1].split("POST ", 1)[1]
+    core, apps, _, _ = own_sim.kube()
+    nodes = core.list_node().items
+    by_group: dict[str, int] = {}
+    for n in nodes:
+        by_group[n.metadata.labels["eks.amazonaws.com/nodegroup"]] = by_group.get(n.metadata.labels["eks.amazonaws.com/nodegroup"], 0) + 1
+    assert by_group == {"ng-ondemand": 2, "prod-4vcpu-16gb-spot": 10, "prod-8vcpu-32gb-spot": 10}
+    spot = [n for n in nodes if n.metadata.labels["lifecycle"] == "Ec2Spot"]
+    assert all(n.metadata.labels["eks.amazonaws.com/capacityType"] == "SPOT" for n in spot) and len(spot) == 20
+    assert len({n.metadata.labels["node.kubernetes.io/instance-type"] for n in spot}) > 2  # diversified, capacity-optimized
+    deploy = apps.read_namespaced_deployment("resnet-v1", "default")
+    assert deploy.status.ready_replicas == 25
+    pods = core.list_namespaced_pod("default", label_selector="app=resnet-service").items
+    assert all(nodes_by_name(nodes)[p.spec.node_name].metadata.labels["lifecycle"] == "Ec2Spot" for p in pods)
+    reply = requests.post(url, data=json.dumps({"instances": [[0.1, 0.2, 0.3]]}), timeout=10)
+    assert reply.status_code == 200 and "predictions" in reply.json()
+    assert len(_owned_groups(own_sim)) == 3
+    # running it again changes nothing and still succeeds
+    again = spotchaos("provision", "--profile", "seed", "--name", NAME, "--state-dir", str(own_sim.state_dir), "--timeout", "60")
+    assert again.returncode == 0, again.stderr
+    assert len(_owned_groups(own_sim)) == 3
+
+    down = spotchaos("teardown", "--profile", "seed", "--name", NAME, "--state-dir", str(own_sim.state_dir), "--timeout", "120")
+    assert down.returncode == 0, down.stderr + down.stdout
+    ec2 = own_sim.aws("ec2")
+    owned = [{"Name": f"tag:{OWNER_TAG}", "Values": [NAME]}]
+    assert _owned_groups(own_sim) == []
+    assert ec2.describe_launch_templates(Filters=owned)["LaunchTemplates"] == []
+    assert ec2.describe_subnets(Filters=owned)["Subnets"] == [] and ec2.describe_vpcs(Filters=owned)["Vpcs"] == []
+    running = ec2.describe_instances(Filters=[{"Name": "instance-state-name", "Values": ["pending", "running"]}])["Reservations"]
+    assert running == []
+    assert core.list_node().items == []
+    assert apps.list_namespaced_deployment("default").items == []
+    assert apps.list_namespaced_daemon_set("kube-system").items == []
+    # tearing down twice is fine
+    assert spotchaos("teardown", "--name", NAME, "--state-dir", str(own_sim.state_dir), "--timeout", "30").returncode == 0
+
+
+def nodes_by_name(nodes):
+    return {n.metadata.name: n for n in nodes}
+
+
+@pytest.mark.parametrize(("args", "needle"), [
+    (["--profile", "gold"], "unknown profile 'gold'"),
+    (["--name", "no spaces allowed"], "not a valid EKS cluster name"),
+    (["--profile", "BAD_TYPES"], "unknown instance type z9.huge"),
+    (["--profile", "MIN_OVER_MAX"], "min_size 5 is above max_size 3"),
+])
+def test_bad_input_is_one_line_and_creates_nothing(own_sim, tmp_path, args, needle):
+    files = {
+        "BAD_TYPES": "node_groups:\n  - {name: odd, instance_types: [m5.xlarge, z9.huge], desired: 2, max_size: 3}\n",
+        "MIN_OVER_MAX": "node_groups:\n  - {name: odd, instance_types: [m5.xlarge], desired: 2, min_size: 5, max_size: 3}\n",
+    }
+    if args[-1] in files:
+        path = tmp_path / "profile.yaml"
+        path.write_text(files[args[-1]])
+        args = [args[0], str(path)]
+    before = own_sim.aws("autoscaling").describe_auto_scaling_groups()["AutoScalingGroups"]
+    run = spotchaos("provision", *args, "--state-dir", str(own_sim.state_dir))
+    assert run.returncode == 3
+    assert needle in run.stderr and len(run.stderr.strip().splitlines()) == 1 and "Traceback" not in run.stderr
+    assert own_sim.aws("autoscaling").describe_auto_scaling_groups()["AutoScalingGroups"] == before
