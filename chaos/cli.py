@@ -201,6 +201,44 @@ def teardown(
     out.print(f"{cluster.name}: {len(done)} resources deleted")
 
 
+@app.command("doctor")
+def doctor(
+    manifests: Annotated[Path | None, typer.Option("--manifests", help="A directory of manifests (YAML/JSON; an eksctl ClusterConfig adds node groups).")] = None,
+    profile: Annotated[str | None, typer.Option("--profile", help="Check a profile's rendered manifests and node groups (seed, hardened or a YAML file).")] = None,
+    target: Annotated[str | None, typer.Option("--target", help="Check a running cluster: local (the simulator) or eks.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the findings as JSON.")] = False,
+    state_dir: StateDir = None,
+) -> None:
+    """Static Spot-readiness checks; exit 1 when an error-level finding exists."""
+    from chaos import doctor as d
+
+    chosen = [x for x in (manifests, profile, target) if x is not None]
+    if len(chosen) > 1:
+        _fail("give one of --manifests, --profile or --target")
+    try:
+        if manifests is not None:
+            objects, groups = d.from_manifests(manifests)
+        elif profile is not None:
+            from chaos import provisioning as p
+            from cluster.manifests.render import render
+            from cluster.provision import node_group_specs
+
+            cluster = p.resolve(profile, None)
+            objects = render(cluster)
+            groups = [d.NodeGroupFacts(s.name, tuple(s.instance_types), s.spot, s.max_size, s.tags()) for s in node_group_specs(cluster)]
+        else:
+            _target(target or "local")
+            from chaos import provisioning as p
+
+            objects, groups = d.from_cluster(p.local_endpoints(state_dir or default_state_dir()))
+    except (d.DoctorInputError, ValueError, RuntimeError) as exc:
+        _fail(str(exc))
+    findings = d.run(objects, groups)
+    d.show(findings, out, as_json)
+    if any(f.level == "error" for f in findings):
+        raise typer.Exit(1)
+
+
 @app.command("load")
 def load(
     url: Annotated[str, typer.Argument(help="http:// URL, e.g. the ALB's http://127.200.0.1/v1/models/resnet:predict")],

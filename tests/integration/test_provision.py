@@ -55,6 +55,11 @@ def test_seed_profile_comes_up_serves_and_goes_away(own_sim):
     reply = requests.post(url, data=json.dumps({"instances": [[0.1, 0.2, 0.3]]}), timeout=10)
     assert reply.status_code == 200 and "predictions" in reply.json()
     assert len(_owned_groups(own_sim)) == 3
+    # doctor reads the running cluster (Kubernetes objects and the ASGs) and finds the seed's faults
+    check = spotchaos("doctor", "--target", "local", "--state-dir", str(own_sim.state_dir), "--json")
+    assert check.returncode == 1, check.stderr
+    found = {f["check"] for f in json.loads(check.stdout)["findings"]}
+    assert {"no-readiness-probe", "dereg-delay-exceeds-notice", "static-credentials", "nth-keeps-lb-traffic"} <= found
     # running it again changes nothing and still succeeds
     again = spotchaos("provision", "--profile", "seed", "--name", NAME, "--state-dir", str(own_sim.state_dir), "--timeout", "60")
     assert again.returncode == 0, again.stderr

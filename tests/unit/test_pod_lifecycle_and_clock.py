@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
+from cluster.pod_lifecycle import prestop_seconds, readiness_delay, stop_seconds
 from cluster.sim.clock import SimClock, parse_time
-from cluster.sim.controllers.pod_lifecycle import prestop_seconds, readiness_delay, stop_seconds
 from cluster.sim.kube.tables import human_duration
 
 

@@ -73,7 +73,7 @@ class HorizontalPodAutoscalers(Controller):
             running = (p.get("status") or {}).get("phase") == "Running"
             samples.append(hp.PodSample(request, self.cpu.usage_millicores(p) if running else None, running and pod_ready(p)))
         if target.get("type") == "AverageValue":
-            from cluster.sim.kube.quantities import millicores
+            from cluster.quantities import millicores
 
             per_pod = millicores(target.get("averageValue", "0"))
             avg_request = sum(s.request for s in samples) / (len(samples) or 1)

@@ -11,9 +11,9 @@ from typing import Any
 import structlog
 
 from cluster.instance_types import allocatable, lookup
+from cluster.pod_lifecycle import readiness_delay, stop_seconds
+from cluster.quantities import format_bytes_ki, format_millicores
 from cluster.sim.controllers.base import Controller, SimContext
-from cluster.sim.controllers.pod_lifecycle import readiness_delay, stop_seconds
-from cluster.sim.kube.quantities import format_bytes_ki, format_millicores
 from cluster.sim.kube.server import KUBE_VERSION
 from cluster.sim.kube.store import StoredEvent
 

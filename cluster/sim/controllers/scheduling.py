@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from cluster.sim.kube.quantities import bytes_of, millicores
+from cluster.quantities import bytes_of, millicores
 
 Obj = dict[str, Any]
 

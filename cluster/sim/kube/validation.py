@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from cluster.quantities import parse_quantity
 from cluster.sim.kube.errors import FieldError
-from cluster.sim.kube.quantities import parse_quantity
 from cluster.sim.kube.resources import ResourceType
 from cluster.sim.kube.selectors import labels_match, selector_from_spec
 

@@ -20,9 +20,9 @@ import structlog
 from aiohttp import web
 from aiohttp.web_server import Server
 
+from cluster.pod_lifecycle import ignores_sigterm, prestop_seconds
 from cluster.sim.controllers.base import SimContext
 from cluster.sim.controllers.kubelet import Kubelets
-from cluster.sim.controllers.pod_lifecycle import ignores_sigterm, prestop_seconds
 from cluster.sim.net import reset
 from cluster.sim.serving.tfserving import ServingArgs, handle, serving_args
 

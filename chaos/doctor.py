@@ -1,0 +1,97 @@
+"""`spotchaos doctor`: where the objects to check come from (a manifests directory, a profile,
+or a running cluster) and how findings are shown (a rich table or JSON)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import yaml
+from rich.console import Console
+from rich.table import Table
+
+from cluster.doctor import Finding, NodeGroupFacts, diagnose
+from cluster.eksctl import node_group_facts
+from cluster.endpoints import Endpoints
+
+Obj = dict[str, Any]
+KINDS = (("apps/v1", "Deployment"), ("apps/v1", "DaemonSet"), ("networking.k8s.io/v1", "Ingress"), ("policy/v1", "PodDisruptionBudget"),
+         ("autoscaling/v2", "HorizontalPodAutoscaler"), ("v1", "Secret"))
+
+
+class DoctorInputError(ValueError):
+    """The input cannot be read; one line naming the file or source."""
+
+
+def from_manifests(directory: Path) -> tuple[list[Obj], list[NodeGroupFacts] | None]:
+    if not directory.is_dir():
+        raise DoctorInputError(f"--manifests {directory}: not a directory of YAML or JSON manifests")
+    objects: list[Obj] = []
+    groups: list[NodeGroupFacts] | None = None
+    for path in sorted(p for p in directory.rglob("*") if p.suffix in (".yaml", ".yml", ".json")):
+        try:
+            docs = list(yaml.safe_load_all(path.read_text()))
+        except (OSError, yaml.YAMLError) as exc:
+            raise DoctorInputError(f"{path}: cannot read it as YAML: {str(exc).splitlines()[0]}") from None
+        for doc in docs:
+            if not isinstance(doc, dict):
+                continue
+            if doc.get("kind") == "List":
+                objects.extend(i for i in doc.get("items") or [] if isinstance(i, dict))
+            elif doc.get("kind") == "ClusterConfig":
+                groups = (groups or []) + node_group_facts(doc)
+            elif doc.get("kind"):
+                objects.append(doc)
+    return objects, groups
+
+
+def from_cluster(endpoints: Endpoints) -> tuple[list[Obj], list[NodeGroupFacts]]:
+    """The objects doctor reads, listed from the cluster, and node groups from its ASGs."""
+    import boto3
+    from kubernetes import config, dynamic
+
+    api = config.new_client_from_config(config_file=endpoints.kubeconfig, context=endpoints.kube_context)
+    client = dynamic.DynamicClient(api)
+    objects: list[Obj] = []
+    for api_version, kind in KINDS:
+        for item in client.resources.get(api_version=api_version, kind=kind).get().items:
+            obj = item.to_dict()
+            obj.setdefault("apiVersion", api_version)
+            obj.setdefault("kind", kind)
+            objects.append(obj)
+    kw: dict[str, Any] = endpoints.aws_client_kwargs()
+    if endpoints.target == "local":
+        kw.update(aws_access_key_id="testing", aws_secret_access_key="testing")
+    asg = boto3.client("autoscaling", **kw)
+    groups = []
+    for g in asg.describe_auto_scaling_groups()["AutoScalingGroups"]:
+        tags = {t["Key"]: t.get("Value", "") for t in g.get("Tags", [])}
+        if not any(k.startswith("kubernetes.io/cluster/") for k in tags):
+            continue
+        policy = g.get("MixedInstancesPolicy") or {}
+        types = tuple(o["InstanceType"] for o in (policy.get("LaunchTemplate") or {}).get("Overrides") or [] if "InstanceType" in o)
+        spot = int((policy.get("InstancesDistribution") or {}).get("OnDemandPercentageAboveBaseCapacity", 100)) == 0 if policy else False
+        name = tags.get("alpha.eksctl.io/nodegroup-name") or tags.get("eks:nodegroup-name") or g["AutoScalingGroupName"]
+        groups.append(NodeGroupFacts(name, types, spot, int(g["MaxSize"]), tags))
+    return objects, groups
+
+
+def run(objects: list[Obj], groups: list[NodeGroupFacts] | None) -> list[Finding]:
+    return diagnose(objects, groups)
+
+
+def show(findings: list[Finding], console: Console, as_json: bool) -> None:
+    if as_json:
+        console.print_json(json.dumps({"findings": [f.as_dict() for f in findings],
+                                       "errors": sum(f.level == "error" for f in findings), "warnings": sum(f.level == "warning" for f in findings)}))
+        return
+    if not findings:
+        console.print("[green]no findings: Spot-ready as far as the manifests show[/green]")
+        return
+    table = Table(title="Spot-readiness findings", show_lines=True)
+    for col in ("level", "check", "subject", "problem", "why it matters", "fix"):
+        table.add_column(col, overflow="fold")
+    for f in sorted(findings, key=lambda f: (f.level != "error", f.check)):
+        table.add_row("[red]error[/red]" if f.level == "error" else "[yellow]warning[/yellow]", f.check, f.subject, f.problem, f.why, f.fix)
+    console.print(table)

@@ -1,0 +1,63 @@
+"""eksctl's ClusterConfig (eksctl.io/v1alpha5) for a profile, for users who create clusters with
+eksctl; and the reverse: node group facts read from a ClusterConfig, for `doctor`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cluster.doctor import NodeGroupFacts
+from cluster.profiles import ClusterProfile
+
+CA_TAGS = ("k8s.io/cluster-autoscaler/enabled", "k8s.io/cluster-autoscaler/{cluster}")
+
+
+def cluster_config(profile: ClusterProfile) -> dict[str, Any]:
+    """Unmanaged node groups with a MixedInstancesPolicy for Spot (as the walkthrough), a managed
+    on-demand group for the control apps; autoscaler and ALB add-on policies; OIDC for IRSA."""
+    spot, on_demand = [], []
+    for g in profile.node_groups:
+        if g.spot:
+            spot.append({
+                "name": g.name, "minSize": g.min_size, "maxSize": g.max_size, "desiredCapacity": g.desired, "privateNetworking": True,
+                "instancesDistribution": {"instanceTypes": list(g.instance_types), "onDemandBaseCapacity": 0,
+                                          "onDemandPercentageAboveBaseCapacity": 0, "spotAllocationStrategy": "capacity-optimized"},
+                "labels": dict(g.labels),
+                "tags": {"k8s.io/cluster-autoscaler/node-template/label/" + k: v for k, v in g.labels.items()},
+                "iam": {"withAddonPolicies": {"autoScaler": True, "albIngress": True}},
+            })
+        else:
+            on_demand.append({
+                "name": g.name, "instanceType": g.instance_types[0], "minSize": g.min_size, "maxSize": g.max_size,
+                "desiredCapacity": g.desired, "privateNetworking": True, "labels": dict(g.labels),
+                "iam": {"withAddonPolicies": {"autoScaler": True, "albIngress": True}},
+            })
+    return {
+        "apiVersion": "eksctl.io/v1alpha5", "kind": "ClusterConfig",
+        "metadata": {"name": profile.name, "region": profile.region, "version": profile.kubernetes_version,
+                     "tags": {"spotchaos:cluster": profile.name}},
+        "availabilityZones": list(profile.azs),
+        "iam": {"withOIDC": True},
+        "managedNodeGroups": on_demand,
+        "nodeGroups": spot,
+    }
+
+
+def node_group_facts(config: dict[str, Any]) -> list[NodeGroupFacts]:
+    cluster = (config.get("metadata") or {}).get("name", "")
+    out = []
+    for g in config.get("nodeGroups") or []:
+        dist = g.get("instancesDistribution") or {}
+        types = tuple(dist.get("instanceTypes") or ([g["instanceType"]] if g.get("instanceType") else []))
+        spot = bool(dist) and int(dist.get("onDemandPercentageAboveBaseCapacity", 100)) == 0
+        out.append(NodeGroupFacts(g["name"], types, spot, int(g.get("maxSize", 0)), _tags(g, cluster)))
+    for g in config.get("managedNodeGroups") or []:
+        types = tuple(g.get("instanceTypes") or ([g["instanceType"]] if g.get("instanceType") else []))
+        out.append(NodeGroupFacts(g["name"], types, bool(g.get("spot")), int(g.get("maxSize", 0)), _tags(g, cluster)))
+    return out
+
+
+def _tags(group: dict[str, Any], cluster: str) -> dict[str, str]:
+    tags = {str(k): str(v) for k, v in (group.get("tags") or {}).items()}
+    if ((group.get("iam") or {}).get("withAddonPolicies") or {}).get("autoScaler"):
+        tags.update({t.format(cluster=cluster): "owned" for t in CA_TAGS})  # eksctl adds these with the autoScaler policy
+    return tags
