@@ -201,6 +201,31 @@ def teardown(
     out.print(f"{cluster.name}: {len(done)} resources deleted")
 
 
+@app.command("render")
+def render_profile(
+    profile: ProfileName = "seed",
+    name: ClusterName = None,
+    out_dir: Annotated[Path, typer.Option("--out", help="Directory to write cluster.yaml (eksctl) and manifests.yaml into.")] = Path("spotchaos-cluster"),
+) -> None:
+    """Write a profile as an eksctl ClusterConfig and Kubernetes manifests, for `eksctl create cluster -f` and `kubectl apply -f`."""
+    import yaml
+
+    from chaos import provisioning as p
+    from cluster.eksctl import cluster_config
+    from cluster.manifests.render import ManifestError, render, validate
+
+    try:
+        cluster = p.resolve(profile, name)
+        objects = render(cluster)
+        validate(objects, cluster.kubernetes_version)
+    except (p.ProvisioningFailed, ManifestError) as exc:
+        _fail(str(exc))
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "cluster.yaml").write_text(yaml.safe_dump(cluster_config(cluster), sort_keys=False))
+    (out_dir / "manifests.yaml").write_text(yaml.safe_dump_all(objects, sort_keys=False))
+    out.print(f"wrote {out_dir / 'cluster.yaml'} and {out_dir / 'manifests.yaml'} ({len(objects)} objects)", soft_wrap=True)
+
+
 @app.command("doctor")
 def doctor(
     manifests: Annotated[Path | None, typer.Option("--manifests", help="A directory of manifests (YAML/JSON; an eksctl ClusterConfig adds node groups).")] = None,

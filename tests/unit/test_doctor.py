@@ -75,3 +75,12 @@ def test_profile_errors_name_the_field():
         load_profile("platinum")
     with pytest.raises(ProfileError, match="name"):
         load_profile("seed", "-bad name")
+
+
+def test_render_writes_what_eksctl_and_kubectl_take_and_doctor_reads_it(tmp_path):
+    result = runner.invoke(app, ["render", "--profile", "hardened", "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "cluster.yaml").read_text().startswith("apiVersion: eksctl.io/v1alpha5")
+    assert doctor("--manifests", str(tmp_path))[0] == 0
+    runner.invoke(app, ["render", "--profile", "seed", "--out", str(tmp_path)])
+    assert doctor("--manifests", str(tmp_path))[0] == 1
