@@ -9,11 +9,11 @@ import re
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from cluster.instance_types import INSTANCE_TYPES
 from cluster.nodegroups import SEED_4VCPU, SEED_8VCPU
+from cluster.settings_files import first_problem, load_mapping
 
 SEED_CLUSTER = "TensorFlowServingCluster"
 # The walkthrough's text says two on-demand nodes, its eksctl command three: we follow the text.
@@ -167,13 +167,7 @@ def load_profile(profile: str, name: str | None = None) -> ClusterProfile:
     ClusterProfile field; `node_groups` replaces the list).  ProfileError names the bad field."""
     try:
         if profile.endswith((".yaml", ".yml")):
-            path = Path(profile)
-            try:
-                data = yaml.safe_load(path.read_text()) or {}
-            except (OSError, yaml.YAMLError) as exc:
-                raise ProfileError(f"{profile}: cannot read the profile: {exc}") from None
-            if not isinstance(data, dict):
-                raise ProfileError(f"{profile}: a profile file is a mapping of fields (base, name, node_groups, serving, ...)")
+            data = load_mapping(Path(profile), "profile (base, name, node_groups, serving, ...)", ProfileError)
             base = str(data.pop("base", "seed"))
             if base not in PROFILES:
                 raise ProfileError(f"{profile}: unknown base profile '{base}': use one of {', '.join(PROFILES)}")
@@ -185,6 +179,5 @@ def load_profile(profile: str, name: str | None = None) -> ClusterProfile:
             raise ProfileError(f"unknown profile '{profile}': use one of {', '.join(PROFILES)}, or a profile YAML file")
         return PROFILES[profile](name or SEED_CLUSTER)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        field = ".".join(str(p) for p in first["loc"]) or "profile"
-        raise ProfileError(f"profile field '{field}': {first['msg'].removeprefix('Value error, ')}") from None
+        field, message, _ = first_problem(exc, "profile")
+        raise ProfileError(f"profile field '{field}': {message}") from None

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from cluster.settings_files import first_problem, load_mapping
 
 
 class Timings(BaseModel):
@@ -88,17 +89,10 @@ class ConfigError(ValueError):
 def load_config(path: Path | None, **overrides: object) -> SimConfig:
     data: dict[str, object] = {}
     if path is not None:
-        try:
-            loaded = yaml.safe_load(path.read_text()) or {}
-        except (OSError, yaml.YAMLError) as exc:
-            raise ConfigError(f"{path}: cannot read the simulator config: {exc}") from exc
-        if not isinstance(loaded, dict):
-            raise ConfigError(f"{path}: the simulator config must be a mapping of settings")
-        data.update(loaded)
+        data.update(load_mapping(path, "simulator config", ConfigError))
     data.update({k: v for k, v in overrides.items() if v is not None})
     try:
         return SimConfig.model_validate(data)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        field = ".".join(str(p) for p in first["loc"])
-        raise ConfigError(f"simulator config field '{field}': {first['msg']} (got {first.get('input')!r})") from exc
+        field, message, given = first_problem(exc)
+        raise ConfigError(f"simulator config field '{field}': {message} (got {given!r})") from exc

@@ -11,6 +11,7 @@ import structlog
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from cluster.settings_files import first_problem
 from cluster.sim.controllers.kubelet import Kubelets
 from cluster.sim.spot.interruptions import ACTIONS, InterruptionError, Interruptions
 from cluster.sim.spot.metadata_service import MetadataService
@@ -73,9 +74,8 @@ class ControlApi:
         try:
             return model.model_validate(raw or {})
         except ValidationError as exc:
-            first = exc.errors()[0]
-            field = ".".join(str(p) for p in first["loc"]) or "body"
-            return _error(400, f"field '{field}': {first['msg']}")
+            field, message, _ = first_problem(exc)
+            return _error(400, f"field '{field}': {message}")
 
     async def _instances(self, request: web.Request) -> web.Response:
         out = []
