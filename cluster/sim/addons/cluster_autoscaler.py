@@ -14,8 +14,8 @@ import structlog
 
 from cluster.instance_types import allocatable, lookup
 from cluster.sim.addons import ca_planning as plan
-from cluster.sim.addons.ca_flags import IMAGE_MARK, CaConfig, CaFlagError, parse_flags
-from cluster.sim.addons.workloads import containers_with_image, running_pods
+from cluster.sim.addons.ca_flags import IMAGE_MARK, CaConfig, parse_flags
+from cluster.sim.addons.workloads import AddonWorkloads
 from cluster.sim.aws.moto_server import backend
 from cluster.sim.controllers.base import Controller, SimContext
 from cluster.sim.controllers.ec2_nodes import NODEGROUP_TAGS, node_template
@@ -49,12 +49,12 @@ class ClusterAutoscaler(Controller):
 
     def __init__(self, ctx: SimContext) -> None:
         super().__init__(ctx)
-        self.deploy_rt, self.pod_rt, self.node_rt = ctx.api.rt("Deployment"), ctx.api.rt("Pod"), ctx.api.rt("Node")
+        self.pod_rt, self.node_rt = ctx.api.rt("Pod"), ctx.api.rt("Node")
         self.region = ctx.config.region
         self._loop_task: asyncio.Task[None] | None = None
-        self._deployed = False
+        self.workloads = AddonWorkloads(ctx.api, ("Deployment",), IMAGE_MARK, lambda c: parse_flags([str(a) for a in (c.get("command") or []) + (c.get("args") or [])]),
+                                        "cluster_autoscaler_flags_invalid", "Cluster Autoscaler exits at start; nothing scales")
         self._config: CaConfig | None = None
-        self._bad: str | None = None
         self._rng = random.Random()
         self.failures: dict[str, tuple[int, float]] = {}  # group -> (failure count, last failure time)
         self.backoff_until: dict[str, float] = {}
@@ -69,28 +69,13 @@ class ClusterAutoscaler(Controller):
     # ---- is Cluster Autoscaler deployed and running? ---------------------------------------
     def keys_for(self, ev: Any) -> Iterable[Hashable]:
         # pod events matter only once a Cluster Autoscaler Deployment exists (its pod starting or stopping)
-        return ["scan"] if ev.resource.key != "pods" or self._deployed else []
+        return ["scan"] if ev.resource.key != "pods" or self.workloads.deployed else []
 
     def all_keys(self) -> Iterable[Hashable]:
         return ["scan"]
 
     def reconcile(self, key: Hashable) -> None:
-        found: CaConfig | None = None
-        workloads = [(w, c[0]) for w in self.api.store.iter(self.deploy_rt) if (c := containers_with_image(w, IMAGE_MARK))]
-        self._deployed = bool(workloads)
-        pods = list(self.api.store.iter(self.pod_rt)) if workloads else []
-        for workload, c in workloads:
-            try:
-                cfg = parse_flags([str(a) for a in (c.get("command") or []) + (c.get("args") or [])])
-            except CaFlagError as exc:
-                if self._bad != str(exc):
-                    log.warning("cluster_autoscaler_flags_invalid", error=str(exc), effect="Cluster Autoscaler exits at start; nothing scales")
-                    self._bad = str(exc)
-                continue
-            self._bad = None
-            if running_pods(workload, pods):
-                found = cfg
-                break
+        found = next((f.config for f in self.workloads.scan() if f.running), None)
         if found != self._config:
             if self._loop_task is not None:
                 self._loop_task.cancel()

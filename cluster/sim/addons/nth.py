@@ -18,11 +18,10 @@ from cluster.sim.addons.nth_config import (
     DEFAULT_METADATA_URL,
     IMAGE_MARK,
     NthConfig,
-    NthConfigError,
     container_env,
     parse_env,
 )
-from cluster.sim.addons.workloads import containers_with_image, running_pods
+from cluster.sim.addons.workloads import AddonWorkloads
 from cluster.sim.controllers.base import Controller, SimContext
 from cluster.sim.controllers.kubelet import LOOPBACK_ANNOTATION
 from cluster.sim.kube.errors import ApiError
@@ -55,47 +54,34 @@ class NodeTerminationHandler(Controller):
     def __init__(self, ctx: SimContext, imds_port: int) -> None:
         super().__init__(ctx)
         self.imds_port = imds_port
-        self.ds_rt, self.deploy_rt = ctx.api.rt("DaemonSet"), ctx.api.rt("Deployment")
         self.pod_rt, self.node_rt = ctx.api.rt("Pod"), ctx.api.rt("Node")
         self.monitors: dict[str, tuple[asyncio.Task[None], NthConfig]] = {}
         self.events: dict[str, str] = {}  # event id -> "pending" | "draining" | "done"
-        self._bad_config: dict[str, str] = {}
-        self._deployed = False
+        self.workloads = AddonWorkloads(ctx.api, ("DaemonSet", "Deployment"), IMAGE_MARK, lambda c: parse_env(container_env(c)),
+                                        "nth_config_invalid", "NTH exits at start; nothing reacts")
         self._tasks: set[asyncio.Task[None]] = set()
 
     # ---- which NTH runs where ------------------------------------------------------------
     def keys_for(self, ev: StoredEvent) -> Iterable[Hashable]:
         # pod events matter only once an NTH workload exists (its pods starting or stopping)
-        return ["scan"] if ev.resource.key != "pods" or self._deployed else []
+        return ["scan"] if ev.resource.key != "pods" or self.workloads.deployed else []
 
     def all_keys(self) -> Iterable[Hashable]:
         return ["scan"]
 
     def reconcile(self, key: Hashable) -> None:
         wanted: dict[str, tuple[NthConfig, dict[str, Any]]] = {}
-        workloads = [(w, c) for rt in (self.ds_rt, self.deploy_rt) for w in self.api.store.iter(rt) if (c := containers_with_image(w, IMAGE_MARK))]
-        self._deployed = bool(workloads)
-        pods = list(self.api.store.iter(self.pod_rt)) if workloads else []
-        if workloads:
-            for workload, containers in workloads:
-                wid = f"{workload['metadata']['namespace']}/{workload['metadata']['name']}"
-                try:
-                    cfg = parse_env(container_env(containers[0]))
-                except NthConfigError as exc:
-                    if self._bad_config.get(wid) != str(exc):
-                        log.warning("nth_config_invalid", workload=wid, error=str(exc), effect="NTH exits at start; nothing reacts")
-                        self._bad_config[wid] = str(exc)
-                    continue
-                self._bad_config.pop(wid, None)
-                running = running_pods(workload, pods)
-                if cfg.queue_mode:
-                    if running:
-                        wanted[f"queue:{wid}"] = (cfg, {})
-                else:
-                    for pod in running:
-                        node = pod["spec"].get("nodeName")
-                        if node:
-                            wanted[f"imds:{node}"] = (cfg, {"node": node})
+        for found in self.workloads.scan():
+            cfg = found.config
+            if cfg.queue_mode:
+                if found.running:
+                    meta = found.workload["metadata"]
+                    wanted[f"queue:{meta['namespace']}/{meta['name']}"] = (cfg, {})
+            else:
+                for pod in found.running:
+                    node = pod["spec"].get("nodeName")
+                    if node:
+                        wanted[f"imds:{node}"] = (cfg, {"node": node})
         for mid in [m for m in self.monitors if m not in wanted or self.monitors[m][1] != wanted[m][0]]:
             task, _ = self.monitors.pop(mid)
             task.cancel()

@@ -3,10 +3,16 @@ the way the simulator recognises NTH and Cluster Autoscaler manifests (pure over
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+import structlog
 
 from cluster.sim.kube.disruption import pod_ready
+
+log = structlog.get_logger("sim.addons")
+C = TypeVar("C")
 
 
 def containers_with_image(workload: dict[str, Any], mark: str) -> list[dict[str, Any]]:
@@ -28,3 +34,47 @@ def running_pods(workload: dict[str, Any], pods: Iterable[dict[str, Any]]) -> li
         if p["metadata"].get("namespace") == ns and selects(workload, p) and not p["metadata"].get("deletionTimestamp")
         and (p.get("status") or {}).get("phase") == "Running" and pod_ready(p)
     ]
+
+
+@dataclass
+class Found(Generic[C]):
+    workload: dict[str, Any]
+    config: C
+    running: list[dict[str, Any]]  # its pods that run and are ready
+
+
+class AddonWorkloads(Generic[C]):
+    """An add-on's workloads in the cluster, found by container image, each with the config its
+    container carries (env vars, flags) and its running pods.  A config the real binary would
+    refuse (`parse` raises ValueError) is logged once and the workload skipped: it would exit."""
+
+    def __init__(self, api: Any, kinds: tuple[str, ...], image_mark: str, parse: Callable[[dict[str, Any]], C], invalid_event: str, effect: str) -> None:
+        self.api = api
+        self.rts = [api.rt(k) for k in kinds]
+        self.pod_rt = api.rt("Pod")
+        self.image_mark = image_mark
+        self.parse = parse
+        self.invalid_event = invalid_event
+        self.effect = effect
+        self.deployed = False  # any workload with the image, running or not: its pods' events then matter
+        self._reported: dict[str, str] = {}
+
+    def scan(self) -> list[Found[C]]:
+        workloads = [(w, c[0]) for rt in self.rts for w in self.api.store.iter(rt) if (c := containers_with_image(w, self.image_mark))]
+        self.deployed = bool(workloads)
+        if not workloads:
+            return []
+        pods = list(self.api.store.iter(self.pod_rt))
+        out: list[Found[C]] = []
+        for workload, container in workloads:
+            wid = f"{workload['metadata']['namespace']}/{workload['metadata']['name']}"
+            try:
+                config = self.parse(container)
+            except ValueError as exc:
+                if self._reported.get(wid) != str(exc):
+                    log.warning(self.invalid_event, workload=wid, error=str(exc), effect=self.effect)
+                    self._reported[wid] = str(exc)
+                continue
+            self._reported.pop(wid, None)
+            out.append(Found(workload, config, running_pods(workload, pods)))
+        return out

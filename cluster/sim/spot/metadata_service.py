@@ -29,6 +29,7 @@ MAX_TTL = 21600
 class _Endpoint:
     meta: InstanceMetadata
     address: str
+    instance: object | None = None  # moto's instance: its metadata options (HttpTokens) are read per request
     site: web.TCPSite | None = None
 
 
@@ -74,7 +75,7 @@ class MetadataService:
                 account_id=ACCOUNT_ID, local_hostname=info.private_dns, local_ipv4=info.private_ip, spot=info.spot,
                 ami_id=getattr(inst, "image_id", None) or "ami-0b0a8d8cbf1e0a5f1", launched_at=self.clock.isoformat(),
             )
-            ep = _Endpoint(meta, agent.loopback)
+            ep = _Endpoint(meta, agent.loopback, inst)
             self.instances[info.instance_id] = ep
             self._by_address[agent.loopback] = info.instance_id
             self._spawn(self._listen(ep))
@@ -112,9 +113,9 @@ class MetadataService:
             ep.site = None
 
     # ---- HTTP ------------------------------------------------------------------------
-    def _tokens_required(self, instance_id: str) -> bool:
-        inst = self._moto_instance(instance_id)
-        options = getattr(inst, "metadata_options", None)
+    @staticmethod
+    def _tokens_required(ep: _Endpoint) -> bool:
+        options = getattr(ep.instance, "metadata_options", None)
         return getattr(options, "http_tokens", "optional") == "required"
 
     async def _handle(self, request: web.Request) -> web.Response:
@@ -132,7 +133,7 @@ class MetadataService:
             owner = self._tokens.get(token)
             if owner is None or owner[0] != ep.meta.instance_id or owner[1] < self.clock.timestamp():
                 return web.Response(status=401, text="")
-        elif self._tokens_required(ep.meta.instance_id):
+        elif self._tokens_required(ep):
             return web.Response(status=401, text="")
         status, body = answer(ep.meta, request.path)
         content_type = "text/html" if status == 404 else ("application/json" if body[:1] in "[{" else "text/plain")
