@@ -4,6 +4,8 @@ autoscaler backs it off, shrinks it back, and grows the on-demand group instead.
 
 from __future__ import annotations
 
+import json
+
 from cluster.manifests import cluster_autoscaler as ca
 from cluster.waiting import wait_for
 from tests.integration.helpers import (
@@ -73,3 +75,43 @@ def test_ice_on_spot_sends_the_autoscaler_to_on_demand(sim):
     finally:
         apps.delete_namespaced_deployment(ca.NAME, ns)
         fis.stop_experiment(id=exp_id)
+
+
+def test_nodes_not_ready_within_max_node_provision_time_back_the_group_off(sim):
+    """--max-node-provision-time shorter than the instances' boot: the Spot group's scale-up is
+    given up, the group backed off and shrunk back, and the next group is tried."""
+    core, apps, _, _ = sim.kube()
+    tag = "k8s.io/cluster-autoscaler/provision-time-test"
+    groups = {}
+    for name, spot in (("pt-spot", True), ("pt-od", False)):
+        asg = node_group(sim, name, ("m5.xlarge",), desired=1, spot=spot, labels={"pt-pool": "serving"})
+        sim.aws("autoscaling").create_or_update_tags(Tags=[{"ResourceId": asg, "ResourceType": "auto-scaling-group", "Key": tag, "Value": "owned", "PropagateAtLaunch": False}])
+        groups[name] = asg
+        wait_ready_nodes(core, name, 1)
+    ns = namespace(core, "provision-time")
+    app = deployment("model", 2, "unused", cpu="3")
+    app["spec"]["template"]["spec"]["nodeSelector"] = {"pt-pool": "serving"}
+    apps.create_namespaced_deployment(ns, app)
+    wait_running(core, ns, "model", 2)
+    core.create_namespaced_config_map(ns, ca.priority_expander_configmap({50: [".*pt-spot.*"], 10: [".*pt-od.*"]}, namespace=ns))
+    # instances boot in 10 s (+2 s to Ready) here: 5 s is never enough
+    apps.create_namespaced_deployment(ns, ca.deployment("TensorFlowServingCluster", namespace=ns, discovery_tags=("k8s.io/cluster-autoscaler/enabled", tag),
+                                                        flags={"expander": "priority", "namespace": ns, "max-node-provision-time": "5s", "scale-down-enabled": False}))
+    try:
+        apps.patch_namespaced_deployment_scale("model", ns, {"spec": {"replicas": 3}})
+        def decisions() -> list[tuple[str, str]]:
+            out = []
+            for line in sim.log_path.read_text().splitlines():
+                if line.startswith("{") and '"cluster_autoscaler_scale_up' in line:
+                    rec = json.loads(line)
+                    if rec["group"] in groups.values():
+                        out.append((rec["event"], rec["group"]))
+            return out
+
+        expected = [("cluster_autoscaler_scale_up", groups["pt-spot"]), ("cluster_autoscaler_scale_up_failed", groups["pt-spot"]),
+                    ("cluster_autoscaler_scale_up", groups["pt-od"])]
+        wait_for(lambda: decisions()[:3] == expected, 30, "Spot first, given up after the provision time, then on-demand", describe=decisions)
+        wait_for(lambda: _desired(sim, groups["pt-spot"]) == 1, 10, "Spot group shrunk back")
+        assert "max-node-provision-time" in sim.log_path.read_text()
+    finally:
+        apps.delete_namespaced_deployment(ca.NAME, ns)

@@ -132,15 +132,16 @@ def _cluster_now(core) -> str:
     return cm.metadata.creation_timestamp.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-@pytest.mark.parametrize("setup", ["cordon-only", "no-nth"])
+@pytest.mark.parametrize("setup", ["cordon-only", "dry-run", "no-nth"])
 def test_without_a_drain_pods_run_until_the_instance_dies(sim, setup):
     core, apps, _, _ = sim.kube()
     group = f"itn-{setup}"
     node_group(sim, group, ("m5.xlarge",), desired=1)
     node = wait_ready_nodes(core, group, 1)[0]
     ns = namespace(core, group)
-    if setup == "cordon-only":
-        apps.create_namespaced_daemon_set(ns, imds_daemonset({**NTH_SETTINGS, "CORDON_ONLY": True}, namespace=ns, node_selector={"nodegroup-under-test": group}))
+    if setup != "no-nth":
+        extra = {"CORDON_ONLY": True} if setup == "cordon-only" else {"DRY_RUN": True}
+        apps.create_namespaced_daemon_set(ns, imds_daemonset({**NTH_SETTINGS, **extra}, namespace=ns, node_selector={"nodegroup-under-test": group}))
         nth_running(core, ns, 1)
     apps.create_namespaced_deployment(ns, deployment("web", 2, group, cpu="250m"))
     before = {p.metadata.name for p in wait_running(core, ns, "web", 2)}
@@ -150,6 +151,9 @@ def test_without_a_drain_pods_run_until_the_instance_dies(sim, setup):
     if setup == "cordon-only":
         wait_for(lambda: core.read_node(node.metadata.name).spec.unschedulable, 20, "node cordoned by NTH")
         assert "Cordon" in node_events(core, node.metadata.name)
+    if setup == "dry-run":  # NTH saw the notice (its event) and only logged what it would do
+        wait_for(lambda: "SpotInterruption" in node_events(core, node.metadata.name), 20, "NTH saw the notice")
+        wait_for(lambda: f'"node": "{node.metadata.name}"' in sim.log_path.read_text() and "nth_dry_run" in sim.log_path.read_text(), 20, "dry-run log line")
     wait_instance_state(sim, iid, "terminated", timeout=30)
     # nobody evicted them: the same pods, none being deleted, were on the node when it died
     at_death = [p for p in pods_on(core, ns, node.metadata.name) if p.metadata.labels.get("app") == "web"]
@@ -193,3 +197,40 @@ def test_nth_retries_evictions_a_budget_refuses_and_rebalance_only_cordons(sim):
     policy.patch_namespaced_pod_disruption_budget("web", ns, {"spec": {"minAvailable": 0}})
     wait_for(lambda: "CordonAndDrain" in node_events(core, victim.metadata.name), 30, "drain completed once the budget allows it")
     assert not [p for p in pods_on(core, ns, victim.metadata.name) if p.metadata.labels.get("app") == "web"]
+
+
+def test_rebalance_draining_and_scheduled_maintenance(sim):
+    """With ENABLE_REBALANCE_DRAINING a rebalance recommendation drains the node (monitoring
+    alone only cordons, above); a scheduled maintenance event on the metadata is drained
+    NODE_TERMINATION_GRACE_PERIOD before its start."""
+    core, apps, _, _ = sim.kube()
+    node_group(sim, "itn-rebal", ("m5.xlarge",), desired=2)
+    nodes = wait_ready_nodes(core, "itn-rebal", 2)
+    ns = namespace(core, "itn-rebal")
+    settings = {**NTH_SETTINGS, "ENABLE_REBALANCE_DRAINING": True, "NODE_TERMINATION_GRACE_PERIOD": 60}
+    apps.create_namespaced_daemon_set(ns, imds_daemonset(settings, namespace=ns, node_selector={"nodegroup-under-test": "itn-rebal"}))
+    nth_running(core, ns, 2)
+    first, second = nodes
+    for n in nodes:
+        web = deployment(f"web-{n.metadata.name.split('.')[0]}", 1, "itn-rebal", cpu="250m")
+        web["spec"]["template"]["spec"]["nodeSelector"]["kubernetes.io/hostname"] = n.metadata.name
+        web["spec"]["template"]["metadata"]["labels"]["role"] = "web"
+        apps.create_namespaced_deployment(ns, web)
+    wait_for(lambda: len([p for p in core.list_namespaced_pod(ns, label_selector="role=web").items if p.status.phase == "Running"]) == 2, 30, "web pods")
+
+    assert control(sim, f"/v1/instances/{instance_of(first)}/rebalance-recommendation", {})[0] == 201
+    wait_for(lambda: "CordonAndDrain" in node_events(core, first.metadata.name), 20, "rebalance drained")
+    node = core.read_node(first.metadata.name)
+    assert any(t.key == "aws-node-termination-handler/rebalance-recommendation" for t in node.spec.taints)
+    assert not [p for p in pods_on(core, ns, first.metadata.name) if (p.metadata.labels or {}).get("role") == "web"]
+
+    status, event = control(sim, f"/v1/instances/{instance_of(second)}/scheduled-event", {"code": "system-reboot", "not_before_seconds": 90})
+    assert status == 201
+    url = next(i["metadata_url"] for i in control(sim, "/v1/instances")[1]["instances"] if i["instance_id"] == instance_of(second))
+    listed = json.loads(_imds(url, "/latest/meta-data/events/maintenance/scheduled")[1])
+    assert listed == [event] and event["Code"] == "system-reboot" and event["State"] == "active"
+    # 90 s ahead with a 60 s grace period: NTH waits ~30 s, then drains before the maintenance
+    wait_for(lambda: "CordonAndDrain" in node_events(core, second.metadata.name), 30, "scheduled maintenance drained")
+    node = core.read_node(second.metadata.name)
+    assert any(t.key == "aws-node-termination-handler/scheduled-maintenance" for t in node.spec.taints)
+    assert "ScheduledEvent" in node_events(core, second.metadata.name)
