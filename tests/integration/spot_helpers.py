@@ -6,6 +6,7 @@ import json
 import urllib.request
 from typing import Any
 
+from cluster.provision import NTH_EVENT_PATTERN
 from cluster.waiting import wait_for
 
 
@@ -47,12 +48,6 @@ def nth_running(core: Any, ns: str, count: int, timeout: float = 30) -> None:
         return sum(1 for p in pods if p.status.phase == "Running") >= count
 
     wait_for(ready, timeout, f"{count} NTH pods running in {ns}")
-
-
-NTH_EVENT_PATTERN = {
-    "source": ["aws.ec2"],
-    "detail-type": ["EC2 Spot Instance Interruption Warning", "EC2 Instance Rebalance Recommendation", "EC2 Instance State-change Notification"],
-}
 
 
 def nth_queue(sim: Any, name: str) -> str:
