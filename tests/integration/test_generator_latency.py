@@ -1,7 +1,7 @@
 """The load generator against real loopback servers: latency percentiles checked against a
 target with a known fixed delay, the rate held, and a fast clear failure when nothing listens.
 
-This module's name sorts before the first test that starts the shared simulator, so the 2 ms
+This module's name must sort before every test that uses the shared simulator (test_h..., test_spot_...), so the 2 ms
 check measures the generator, not a 2-core machine shared with a busy simulator."""
 
 from __future__ import annotations
