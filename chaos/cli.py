@@ -95,9 +95,9 @@ def sim_up(
                 print(f"spotchaos load http://$ALB{PREDICT_PATH} --rps 100 --duration 30s")
         sys.stdout.flush()
 
-    import asyncio
+    from chaos.event_loop import run
 
-    failures = asyncio.run(serve(cfg, directory, ready))
+    failures = run(serve(cfg, directory, ready))
     if failures:
         _fail(f"simulator tasks failed: {failures}", 2)
 
@@ -310,6 +310,92 @@ def load(
         err.print(f"[yellow]warning:[/yellow] the generator did not hold {summary['intended_rps']} rps "
                   f"(achieved {summary['achieved_rps']} rps, lateness p99 {summary['generator_lateness_ms']['p99']} ms); "
                   "latencies still count from the scheduled times")
+
+
+ExperimentFile = Annotated[Path, typer.Argument(help="An experiment YAML (see experiments/ and docs/experiment.md).")]
+
+
+def _load(file: Path, target: str | None = None, speed: float | None = None) -> object:
+    from chaos.errors import SpecError
+    from chaos.spec import load_experiment, parse_experiment
+
+    try:
+        spec = load_experiment(file)
+        if target is not None or speed is not None:
+            data = spec.model_dump(mode="json", exclude_unset=True)
+            data.setdefault("target", {})
+            if target is not None:
+                data["target"]["kind"] = target
+            if speed is not None:
+                data["target"]["speed"] = speed
+            spec = parse_experiment(data, f"{file} (with --target/--speed)")
+    except SpecError as exc:
+        _fail(str(exc))
+    return spec
+
+
+@app.command("validate")
+def validate_experiment(file: ExperimentFile) -> None:
+    """Check an experiment file; exit 3 with the field and the fix when it is wrong."""
+    spec = _load(file)
+    out.print(f"{file}: valid experiment '{spec.name}' ({len(spec.injections)} injections, {len(spec.hypotheses)} hypotheses)", highlight=False)  # type: ignore[attr-defined]
+
+
+@app.command("schema")
+def experiment_schema() -> None:
+    """Print the experiment JSON Schema (docs/experiment.schema.json)."""
+    from chaos.spec import schema_text
+
+    sys.stdout.write(schema_text())
+
+
+@app.command("plan")
+def plan_experiment(file: ExperimentFile, target: Annotated[str | None, typer.Option("--target", help="local or eks")] = None) -> None:
+    """Show what an experiment would do, without touching any cluster (`run --dry-run` also picks the nodes)."""
+    from chaos.plan_text import plan_lines
+
+    spec = _load(file, target)
+    for line in plan_lines(spec):  # type: ignore[arg-type]
+        out.print(line, highlight=False, soft_wrap=True)
+
+
+@app.command("run")
+def run_experiment(
+    file: ExperimentFile,
+    target: Annotated[str | None, typer.Option("--target", help="local (default: a simulator started for the run) or eks")] = None,
+    speed: Annotated[float | None, typer.Option("--speed", help="local: cluster time runs this many times faster than real time")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Connect, provision and pick the nodes; inject nothing.")] = False,
+    report_dir: Annotated[Path | None, typer.Option("--report-dir", help="Where the journal and reports go (default: spotchaos-runs/NAME-TIME).")] = None,
+    live: Annotated[bool, typer.Option("--live/--no-live", help="Live view on the terminal.")] = True,
+    log_format: LogFormat = "console",
+) -> None:
+    """Run an experiment; exit 0 passed, 1 failed, 2 aborted, 3 error."""
+    configure(log_format, level="warning" if log_format == "console" else "info")
+    from chaos.runner_cli import execute
+
+    spec = _load(file, target, speed)
+    code = execute(spec, report_dir, dry_run, live and err.is_terminal, out, err)  # type: ignore[arg-type]
+    raise typer.Exit(code)
+
+
+@app.command("report")
+def rebuild_report(
+    journal: Annotated[Path, typer.Argument(help="A run's journal.jsonl (also one a killed run left behind).")],
+    out_dir: Annotated[Path | None, typer.Option("--out", help="Write the reports here (default: next to the journal).")] = None,
+) -> None:
+    """Rebuild the Markdown, HTML, JSON and JUnit reports from a journal; exit code as the verdict."""
+    from chaos.journal import JournalError
+    from chaos.report.write import write_reports
+
+    try:
+        data, paths = write_reports(journal, out_dir)
+    except JournalError as exc:
+        _fail(str(exc))
+        return
+    out.print(f"{data.spec.name}: {data.verdict.status} - {data.verdict.reason}", highlight=False, soft_wrap=True)
+    for kind, path in paths.items():
+        out.print(f"  {kind}: {path}", highlight=False, soft_wrap=True)
+    raise typer.Exit(data.verdict.exit_code)
 
 
 def main() -> None:

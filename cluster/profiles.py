@@ -162,9 +162,10 @@ def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def load_profile(profile: str, name: str | None = None) -> ClusterProfile:
+def load_profile(profile: str, name: str | None = None, overrides: dict[str, Any] | None = None) -> ClusterProfile:
     """A named profile, or a YAML file of overrides on one (`base: seed|hardened`, then any
-    ClusterProfile field; `node_groups` replaces the list).  ProfileError names the bad field."""
+    ClusterProfile field; `node_groups` replaces the list); `overrides` go on top.  ProfileError
+    names the bad field."""
     try:
         if profile.endswith((".yaml", ".yml")):
             data = load_mapping(Path(profile), "profile (base, name, node_groups, serving, ...)", ProfileError)
@@ -172,12 +173,15 @@ def load_profile(profile: str, name: str | None = None) -> ClusterProfile:
             if base not in PROFILES:
                 raise ProfileError(f"{profile}: unknown base profile '{base}': use one of {', '.join(PROFILES)}")
             merged = _merge(PROFILES[base](SEED_CLUSTER).model_dump(), data)
-            if name:
-                merged["name"] = name
-            return ClusterProfile.model_validate(merged)
-        if profile not in PROFILES:
+        elif profile in PROFILES:
+            merged = PROFILES[profile](SEED_CLUSTER).model_dump()
+        else:
             raise ProfileError(f"unknown profile '{profile}': use one of {', '.join(PROFILES)}, or a profile YAML file")
-        return PROFILES[profile](name or SEED_CLUSTER)
+        if overrides:
+            merged = _merge(merged, overrides)
+        if name:
+            merged["name"] = name
+        return ClusterProfile.model_validate(merged)
     except ValidationError as exc:
         field, message, _ = first_problem(exc, "profile")
         raise ProfileError(f"profile field '{field}': {message}") from None

@@ -213,22 +213,28 @@ def readiness_checks(profile: ClusterProfile, endpoints: Endpoints) -> list[tupl
 
     api = kube_client(endpoints)
     core, apps, net = client.CoreV1Api(api), client.AppsV1Api(api), client.NetworkingV1Api(api)
-    want_nodes = sum(g.desired for g in profile.node_groups)
+    autoscaling = _clients(endpoints)["autoscaling"]
     sp = profile.serving
-
     groups = {g.name for g in profile.node_groups}
+    asg_names = [f"eks-{profile.name}-{g.name}" for g in profile.node_groups]
+
+    def want_nodes() -> int:
+        # the groups' desired capacity now: the Cluster Autoscaler may have moved it since creation
+        found = autoscaling.describe_auto_scaling_groups(AutoScalingGroupNames=asg_names)["AutoScalingGroups"]
+        return sum(g["DesiredCapacity"] for g in found) if found else sum(g.desired for g in profile.node_groups)
 
     def nodes() -> tuple[int, int]:
         items = [n for n in core.list_node().items if (n.metadata.labels or {}).get("eks.amazonaws.com/nodegroup") in groups]
         ready = sum(1 for n in items if any(c.type == "Ready" and c.status == "True" for c in n.status.conditions or []))
-        return ready, want_nodes
+        return ready, want_nodes()
 
     def replicas() -> tuple[int, int]:
         try:
             d = apps.read_namespaced_deployment(sp.name, sp.namespace)
         except Exception:
             return 0, sp.replicas
-        return d.status.ready_replicas or 0, sp.replicas
+        # the HPA owns the replica count once the Deployment exists
+        return d.status.ready_replicas or 0, d.spec.replicas if d.spec.replicas is not None else sp.replicas
 
     def alb() -> tuple[int, int]:
         url = ingress_url(net, sp.namespace, sp.service_name, predict_path(sp))

@@ -2,28 +2,19 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
+from chaos.event_loop import new_loop
 from chaos.load.run import LoadSpec, Snapshot, run_load
-
-
-def _loop() -> asyncio.AbstractEventLoop:
-    try:
-        import uvloop
-
-        return uvloop.new_event_loop()
-    except ImportError:  # uvloop is Linux/macOS only
-        return asyncio.new_event_loop()
 
 
 def run_with_progress(spec: LoadSpec, show: bool, console: Console) -> dict[str, Any]:
     """Run on a fresh (uvloop) event loop, with a live line when `show`."""
-    loop = _loop()
+    loop = new_loop()
     try:
         if not show:
             return loop.run_until_complete(run_load(spec))

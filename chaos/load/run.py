@@ -70,8 +70,10 @@ def summarize(spec: LoadSpec, engine: LoadEngine) -> dict[str, Any]:
     }
 
 
-async def run_load(spec: LoadSpec, on_progress: Callable[[Snapshot], None] | None = None, stop: asyncio.Event | None = None, progress_interval: float = 1.0) -> dict[str, Any]:
-    """Run the load and return its summary.  Raises LoadError when the target cannot be reached."""
+async def run_load(spec: LoadSpec, on_progress: Callable[[Snapshot], None] | None = None, stop: asyncio.Event | None = None, progress_interval: float = 1.0,
+                   on_flush: Callable[[LoadEngine], None] | None = None) -> dict[str, Any]:
+    """Run the load and return its summary.  Raises LoadError when the target cannot be reached.
+    `on_flush` sees the engine after each fold of the measurements into per-second buckets."""
     target = Target.parse(spec.url)
     engine = LoadEngine(target, spec.profile, request_bytes(target, spec.http_method, spec.body), timeout=spec.timeout, max_connections=spec.max_connections)
     await engine.preflight()
@@ -84,11 +86,16 @@ async def run_load(spec: LoadSpec, on_progress: Callable[[Snapshot], None] | Non
             if stop is not None and stop.is_set():
                 engine.stop()
             engine.recorder.flush()
+            if on_flush is not None:
+                on_flush(engine)
             if on_progress is not None:
                 totals = engine.recorder.totals()
                 on_progress(Snapshot(clock() - engine.t0, engine.dispatched, engine.completed_count, sum(totals[o] for o in ERRORS), len(engine.conns)))
 
     await asyncio.gather(task, watch())
+    engine.recorder.flush()
+    if on_flush is not None:
+        on_flush(engine)
     return summarize(spec, engine)
 
 

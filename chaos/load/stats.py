@@ -56,6 +56,7 @@ class Bucket:
     counts: dict[Outcome, int] = field(default_factory=lambda: dict.fromkeys(Outcome, 0))
     latency_sum_us: int = 0
     latency_max_us: int = 0
+    hist: HdrHistogram = field(default_factory=lambda: _histogram())
 
     @property
     def total(self) -> int:
@@ -74,7 +75,12 @@ class Bucket:
             "error_rate": round(self.errors / n, 6) if n else 0.0,
             "latency_mean_ms": round(self.latency_sum_us / n / 1000, 3) if n else None,
             "latency_max_ms": round(self.latency_max_us / 1000, 3) if n else None,
+            "latency_p99_ms": self.hist.get_value_at_percentile(99) / 1000 if n else None,
         }
+
+    def encoded_histogram(self) -> str:
+        """The second's latency histogram, HdrHistogram's compressed base64 form (mergeable)."""
+        return self.hist.encode().decode("ascii")
 
 
 OUTCOMES = tuple(Outcome)
@@ -127,6 +133,9 @@ class Recorder:
             lat = us[mask]
             b.latency_sum_us += int(lat.sum())
             b.latency_max_us = max(b.latency_max_us, int(lat.max()))
+            v, c = np.unique(np.minimum(lat, MAX_LATENCY_US), return_counts=True)
+            for value, count in zip(v.tolist(), c.tolist(), strict=True):
+                b.hist.record_value(value, count)
         for values, hist in ((us[outcome == OK_CODE], self.ok_latency), (us, self.all_latency)):
             v, c = np.unique(np.minimum(values, MAX_LATENCY_US), return_counts=True)
             for value, count in zip(v.tolist(), c.tolist(), strict=True):

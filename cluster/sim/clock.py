@@ -25,6 +25,11 @@ class SimClock:
         self._epoch = (start or datetime.now(UTC)).timestamp()
         self._mono0 = time.monotonic()
 
+    @property
+    def start_timestamp(self) -> float:
+        """Unix time at which cluster time and wall time were equal (the clock's start)."""
+        return self._epoch
+
     def elapsed(self) -> float:
         """Cluster seconds since the clock started."""
         return (time.monotonic() - self._mono0) * self.speed

@@ -50,6 +50,7 @@ class ControlApi:
         app = web.Application()
         app.router.add_get("/v1/instances", self._instances)
         app.router.add_post("/v1/instances/{id}/spot-interruption", self._spot)
+        app.router.add_delete("/v1/instances/{id}/spot-interruption", self._withdraw)
         app.router.add_post("/v1/instances/{id}/rebalance-recommendation", self._rebalance)
         app.router.add_post("/v1/instances/{id}/scheduled-event", self._scheduled)
         app.router.add_post("/v1/instances/{id}/reclaim", self._reclaim)
@@ -99,6 +100,11 @@ class ControlApi:
             return _error(409, str(exc))
         return web.json_response({"instance_id": plan.instance_id, "interruption_time": self.interruptions.clock.isoformat(plan.deadline),
                                   "reclaim": body.reclaim, "steps_done": plan.done}, status=201)
+
+    async def _withdraw(self, request: web.Request) -> web.Response:
+        """DELETE: clear the instance's notices and cancel its pending reclaim (a harness rollback)."""
+        cleared = self.interruptions.withdraw(request.match_info["id"])
+        return web.json_response({"instance_id": request.match_info["id"], "cleared": cleared})
 
     async def _rebalance(self, request: web.Request) -> web.Response:
         try:

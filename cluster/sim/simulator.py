@@ -118,6 +118,7 @@ class Simulator:
             "data": {
                 "clockSpeed": str(self.config.speed),
                 "clockStart": self.clock.isoformat(),
+                "clockStartUnix": f"{self.clock.start_timestamp:.6f}",
                 "region": self.config.region,
                 "clusterName": self.config.cluster_name or "",
                 "simulator": "spotchaos",

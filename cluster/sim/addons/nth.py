@@ -33,6 +33,10 @@ POLL_SECONDS = 2.0  # NTH's monitor tick
 QUEUE_POLL_SECONDS = 1.0  # stands in for the 20 s long poll, which returns as soon as a message arrives
 EVICTION_RETRY_SECONDS = 5.0
 MIN_REAL_PERIOD = 0.05
+# NTH's metadata poll (2 s, three GETs) on every node is the simulator's busiest control-plane loop:
+# above 4x it is floored at this many real seconds, so 22 nodes make ~130 requests/s at any speed
+# (at 10x NTH polls every 5 cluster seconds instead of 2; docs/simulator.md, known differences)
+MIN_IMDS_POLL_REAL = 0.5
 VISIBILITY_TIMEOUT = 20.0
 TOKEN_TTL = 3600
 COMPONENT = "aws-node-termination-handler"
@@ -119,7 +123,7 @@ class NodeTerminationHandler(Controller):
         timeout = aiohttp.ClientTimeout(total=2.0)
         async with aiohttp.ClientSession(timeout=timeout) as http:
             while True:
-                await self.clock.sleep_real(self._period(POLL_SECONDS))
+                await self.clock.sleep_real(max(MIN_IMDS_POLL_REAL, self._period(POLL_SECONDS)))
                 where = self._metadata_url(cfg, node_name)
                 if where is None:
                     continue

@@ -80,7 +80,9 @@ class ReadinessProber:
 
     async def _loop(self, key: tuple[str, str], ip: str, container: dict[str, Any], probe: dict[str, Any]) -> None:
         period = float(probe.get("periodSeconds", 10))
-        timeout = self.clock.real_timeout(float(probe.get("timeoutSeconds", 1)))
+        # the probe waits for a real HTTP answer: its timeout is data-plane time, never shorter
+        # than a real kubelet's (timeoutSeconds real seconds), however fast the cluster clock runs
+        timeout = max(self.clock.real_timeout(float(probe.get("timeoutSeconds", 1))), float(probe.get("timeoutSeconds", 1)))
         need_ok = int(probe.get("successThreshold", 1))
         need_fail = int(probe.get("failureThreshold", 3))
         ready = False

@@ -115,6 +115,20 @@ class Interruptions:
         log.info("spot_instance_reclaimed", instance=instance_id, action=action)
         return True
 
+    def withdraw(self, instance_id: str) -> bool:
+        """Clear a notice the metadata still shows and drop the steps not yet run (the mock's
+        reset; EC2 itself never takes a notice back).  False when there was nothing to clear."""
+        plan = self.plans.pop(instance_id, None)
+        if plan is not None:
+            plan.cancel()
+        meta = self.metadata.get(instance_id)
+        shown = meta is not None and (meta.instance_action is not None or meta.rebalance is not None)
+        if meta is not None:
+            meta.instance_action = None
+            meta.rebalance = None
+        log.info("interruption_withdrawn", instance=instance_id, pending_steps=plan is not None)
+        return plan is not None or shown
+
     # ---- a whole interruption ------------------------------------------------------------
     def interrupt(self, instance_id: str, before: float = NOTICE_SECONDS, *, rebalance: bool = True, reclaim: bool = True, action: str = "terminate") -> Plan:
         """FIS's send-spot-instance-interruptions: rebalance now, the notice `before - 120 s` from

@@ -1,0 +1,142 @@
+"""Faults through AWS APIs: FIS experiments (Spot interruptions, Auto Scaling capacity errors),
+EventBridge-shaped events on NTH's SQS queue, and the reclaim that follows a queued notice.
+Blocking boto3 calls, retried with tenacity on throttling and dropped connections."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import structlog
+from botocore.exceptions import ClientError, EndpointConnectionError
+from botocore.exceptions import ConnectionError as BotoConnectionError
+from tenacity import retry, retry_if_exception, stop_after_attempt, wait_exponential
+
+from chaos.errors import InjectionError
+
+log = structlog.get_logger("inject.aws")
+T = TypeVar("T")
+
+FIS_ROLE_NAME = "spotchaos-fis"
+FIS_TRUST = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "fis.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
+MAX_ARNS_PER_TARGET = 5  # FIS's limit on resourceArns in one target
+THROTTLING = ("Throttling", "ThrottlingException", "RequestLimitExceeded", "TooManyRequestsException", "ServiceUnavailable", "InternalError")
+
+
+def _transient(exc: BaseException) -> bool:
+    if isinstance(exc, EndpointConnectionError | BotoConnectionError):
+        return True
+    return isinstance(exc, ClientError) and exc.response.get("Error", {}).get("Code") in THROTTLING
+
+
+aws_retry = retry(retry=retry_if_exception(_transient), stop=stop_after_attempt(5), wait=wait_exponential(multiplier=0.2, max=3), reraise=True)
+
+
+def iso_duration(seconds: float) -> str:
+    whole = max(1, round(seconds))
+    minutes, secs = divmod(whole, 60)
+    return "PT" + (f"{minutes}M" if minutes else "") + (f"{secs}S" if secs or not minutes else "")
+
+
+def spot_template(instance_arns: list[str], notice: float, role_arn: str, alarms: list[str], tags: dict[str, str]) -> dict[str, Any]:
+    targets, actions = {}, {}
+    for i in range(0, len(instance_arns), MAX_ARNS_PER_TARGET):
+        n = i // MAX_ARNS_PER_TARGET + 1
+        targets[f"SpotInstances{n}"] = {"resourceType": "aws:ec2:spot-instance", "resourceArns": instance_arns[i: i + MAX_ARNS_PER_TARGET], "selectionMode": "ALL"}
+        actions[f"interrupt{n}"] = {"actionId": "aws:ec2:send-spot-instance-interruptions",
+                                    "parameters": {"durationBeforeInterruption": iso_duration(notice)}, "targets": {"SpotInstances": f"SpotInstances{n}"}}
+    return {"description": "spotchaos: Spot interruption", "targets": targets, "actions": actions, "roleArn": role_arn,
+            "stopConditions": [{"source": "aws:cloudwatch:alarm", "value": a} for a in alarms] or [{"source": "none"}], "tags": tags}
+
+
+def capacity_error_template(asg_arn: str, azs: list[str], duration: float, percentage: int, role_arn: str, alarms: list[str], tags: dict[str, str]) -> dict[str, Any]:
+    return {
+        "description": "spotchaos: insufficient capacity",
+        "targets": {"Groups": {"resourceType": "aws:ec2:autoscaling-group", "resourceArns": [asg_arn], "selectionMode": "ALL"}},
+        "actions": {"ice": {"actionId": "aws:ec2:asg-insufficient-instance-capacity-error", "targets": {"AutoScalingGroups": "Groups"},
+                            "parameters": {"availabilityZoneIdentifiers": ",".join(azs), "duration": iso_duration(duration), "percentage": str(percentage)}}},
+        "roleArn": role_arn, "stopConditions": [{"source": "aws:cloudwatch:alarm", "value": a} for a in alarms] or [{"source": "none"}], "tags": tags,
+    }
+
+
+def spot_warning_event(instance_id: str, account: str, region: str, time: str) -> dict[str, Any]:
+    """EventBridge's "EC2 Spot Instance Interruption Warning", as delivered to an SQS target."""
+    return {"version": "0", "id": str(uuid.uuid4()), "detail-type": "EC2 Spot Instance Interruption Warning", "source": "aws.ec2",
+            "account": account, "time": time, "region": region, "resources": [f"arn:aws:ec2:{region}:{account}:instance/{instance_id}"],
+            "detail": {"instance-id": instance_id, "instance-action": "terminate"}}
+
+
+def rebalance_event(instance_id: str, account: str, region: str, time: str) -> dict[str, Any]:
+    return {"version": "0", "id": str(uuid.uuid4()), "detail-type": "EC2 Instance Rebalance Recommendation", "source": "aws.ec2",
+            "account": account, "time": time, "region": region, "resources": [f"arn:aws:ec2:{region}:{account}:instance/{instance_id}"],
+            "detail": {"instance-id": instance_id}}
+
+
+class AwsFaults:
+    def __init__(self, client: Callable[[str], Any], region: str) -> None:
+        self.client = client
+        self.region = region
+        self._account: str | None = None
+
+    @aws_retry
+    def account(self) -> str:
+        if self._account is None:
+            self._account = str(self.client("sts").get_caller_identity()["Account"])
+        return self._account
+
+    def instance_arn(self, instance_id: str) -> str:
+        return f"arn:aws:ec2:{self.region}:{self.account()}:instance/{instance_id}"
+
+    @aws_retry
+    def ensure_fis_role(self) -> str:
+        iam = self.client("iam")
+        try:
+            return str(iam.get_role(RoleName=FIS_ROLE_NAME)["Role"]["Arn"])
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != "NoSuchEntity":
+                raise
+        role = iam.create_role(RoleName=FIS_ROLE_NAME, AssumeRolePolicyDocument=json.dumps(FIS_TRUST), Tags=[{"Key": "spotchaos:managed", "Value": "true"}])
+        return str(role["Role"]["Arn"])
+
+    @aws_retry
+    def start_fis(self, template: dict[str, Any]) -> str:
+        fis = self.client("fis")
+        try:
+            created = fis.create_experiment_template(clientToken=str(uuid.uuid4()), **template)
+            tid = created["experimentTemplate"]["id"]
+            started = fis.start_experiment(clientToken=str(uuid.uuid4()), experimentTemplateId=tid, tags=template.get("tags", {}))
+        except ClientError as exc:
+            if _transient(exc):
+                raise
+            raise InjectionError(f"FIS refused the experiment: {exc.response.get('Error', {}).get('Message', exc)}") from None
+        return str(started["experiment"]["id"])
+
+    @aws_retry
+    def stop_fis(self, experiment_id: str) -> str:
+        fis = self.client("fis")
+        state = fis.get_experiment(id=experiment_id)["experiment"]["state"]["status"]
+        if state in ("completed", "stopped", "failed", "cancelled"):
+            return state
+        fis.stop_experiment(id=experiment_id)
+        return "stopping"
+
+    @aws_retry
+    def asg_arn(self, node_group: str, cluster: str) -> tuple[str, list[str]]:
+        """The Auto Scaling group of a node group (eksctl's nodegroup-name tag or EKS's node group name) and its AZs."""
+        groups = self.client("autoscaling").describe_auto_scaling_groups()["AutoScalingGroups"]
+        for g in groups:
+            tags = {t["Key"]: t["Value"] for t in g.get("Tags", [])}
+            owned = f"kubernetes.io/cluster/{cluster}" in tags or not cluster
+            if owned and node_group in (tags.get("alpha.eksctl.io/nodegroup-name"), tags.get("eks:nodegroup-name"), g["AutoScalingGroupName"]):
+                return str(g["AutoScalingGroupARN"]), list(g.get("AvailabilityZones", []))
+        raise InjectionError(f"no Auto Scaling group for node group '{node_group}' in cluster {cluster}: check select.node_group")
+
+    @aws_retry
+    def send_event(self, queue_url: str, event: dict[str, Any]) -> str:
+        return str(self.client("sqs").send_message(QueueUrl=queue_url, MessageBody=json.dumps(event))["MessageId"])
+
+    @aws_retry
+    def terminate(self, instance_id: str) -> None:
+        self.client("ec2").terminate_instances(InstanceIds=[instance_id])

@@ -1,0 +1,69 @@
+"""Which nodes an injection takes: the selection's filters over the cluster's Ready nodes, then a
+count, a percentage (rounded up) or explicit instances.  Pure and seeded, so the plan a dry run
+shows is the choice the run makes on the same cluster."""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from chaos.errors import InjectionError
+from chaos.spec import Selection
+
+
+@dataclass(frozen=True)
+class Candidate:
+    node: str
+    instance: str
+    group: str | None
+    az: str | None
+    type: str | None
+    capacity: str | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"node": self.node, "instance": self.instance, "group": self.group, "az": self.az, "type": self.type, "capacity": self.capacity}
+
+
+def candidates(node_records: Iterable[dict[str, Any]]) -> list[Candidate]:
+    """Ready, schedulable nodes with an instance behind them, from the latest node records."""
+    latest: dict[str, dict[str, Any]] = {}
+    for r in node_records:
+        latest[r["node"]] = r
+    return sorted((Candidate(r["node"], r["instance"], r.get("group"), r.get("az"), r.get("type"), r.get("capacity"))
+                   for r in latest.values() if r.get("ready") and not r.get("deleted") and not r.get("unschedulable") and r.get("instance")),
+                  key=lambda c: c.node)
+
+
+def matching(sel: Selection, nodes: list[Candidate]) -> list[Candidate]:
+    return [c for c in nodes
+            if (sel.node_group is None or c.group == sel.node_group)
+            and (sel.az is None or c.az == sel.az)
+            and (sel.instance_type is None or c.type == sel.instance_type)
+            and (sel.capacity_type is None or c.capacity == sel.capacity_type)]
+
+
+def how_many(sel: Selection, available: int) -> int:
+    if sel.count is not None:
+        return sel.count
+    if sel.percent is not None:
+        return max(1, math.ceil(available * sel.percent / 100))
+    return len(sel.instances)
+
+
+def choose(sel: Selection, nodes: list[Candidate], exclude: set[str], seed: str, where: str) -> list[Candidate]:
+    if sel.instances:
+        by_instance = {c.instance: c for c in nodes}
+        missing = [i for i in sel.instances if i not in by_instance]
+        if missing:
+            raise InjectionError(f"{where}.select.instances: {', '.join(missing)} is not a Ready node of this cluster")
+        return [by_instance[i] for i in sel.instances]
+    pool = [c for c in matching(sel, nodes) if c.instance not in exclude]
+    wanted = how_many(sel, len(pool))
+    if wanted > len(pool):
+        filters = ", ".join(f"{k}={v}" for k, v in (("node_group", sel.node_group), ("az", sel.az), ("instance_type", sel.instance_type), ("capacity_type", sel.capacity_type)) if v)
+        raise InjectionError(f"{where}.select: wants {wanted} nodes but only {len(pool)} Ready nodes match ({filters or 'no filter'}); "
+                             "select fewer or widen the filters")
+    return sorted(random.Random(seed).sample(pool, wanted), key=lambda c: c.node)

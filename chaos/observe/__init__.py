@@ -1,0 +1,1 @@
+"""Observers: Kubernetes watches, AWS pollers and the traffic, all writing one journal."""

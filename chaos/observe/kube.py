@@ -1,0 +1,185 @@
+"""Kubernetes watches (nodes, pods, the serving Deployment, Events) turned into journal records.
+
+Each watch lists, then watches from the list's resourceVersion; after a 410 Gone it lists again
+and reports what changed in between (deletions too), after a dropped connection it resumes from
+the last version it saw, so no change is lost.  Records are written only when what they hold
+changes.  Runs in threads: the official client blocks."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import structlog
+from kubernetes import client, watch
+from kubernetes.client.rest import ApiException
+
+from chaos.journal import Journal
+
+log = structlog.get_logger("observe.kube")
+
+NTH_TAINT_PREFIX = "aws-node-termination-handler/"
+EXCLUDE_LB_LABEL = "node.kubernetes.io/exclude-from-external-load-balancers"
+WATCH_SECONDS = 2  # short server-side timeouts so that the threads notice the end of the run
+Obj = dict[str, Any]
+
+
+def _condition(obj: Obj, kind: str) -> bool:
+    return any(c.get("type") == kind and c.get("status") == "True" for c in (obj.get("status") or {}).get("conditions") or [])
+
+
+def node_record(obj: Obj, deleted: bool) -> tuple[str, Obj]:
+    meta, spec = obj["metadata"], obj.get("spec") or {}
+    labels = meta.get("labels") or {}
+    provider = spec.get("providerID") or ""
+    return meta["name"], {
+        "node": meta["name"],
+        "instance": provider.rsplit("/", 1)[-1] if provider else None,
+        "group": labels.get("eks.amazonaws.com/nodegroup"),
+        "az": labels.get("topology.kubernetes.io/zone"),
+        "type": labels.get("node.kubernetes.io/instance-type"),
+        "capacity": labels.get("eks.amazonaws.com/capacityType"),
+        "ready": _condition(obj, "Ready") and not deleted,
+        "unschedulable": bool(spec.get("unschedulable")),
+        "nth_taint": any(str(t.get("key", "")).startswith(NTH_TAINT_PREFIX) for t in spec.get("taints") or []),
+        "exclude_lb": EXCLUDE_LB_LABEL in labels,
+        "deleted": deleted,
+    }
+
+
+def pod_record(obj: Obj, deleted: bool) -> tuple[str, Obj]:
+    meta, status = obj["metadata"], obj.get("status") or {}
+    owners = meta.get("ownerReferences") or []
+    key = f"{meta.get('namespace')}/{meta['name']}"
+    return key, {
+        "pod": key,
+        "node": (obj.get("spec") or {}).get("nodeName"),
+        "ip": status.get("podIP"),
+        "owner_kind": owners[0].get("kind") if owners else None,
+        "phase": status.get("phase"),
+        "ready": _condition(obj, "Ready"),
+        "terminating": meta.get("deletionTimestamp") is not None,
+        "deleted": deleted,
+    }
+
+
+def deployment_record(obj: Obj, deleted: bool) -> tuple[str, Obj]:
+    meta = obj["metadata"]
+    status = obj.get("status") or {}
+    return f"{meta.get('namespace')}/{meta['name']}", {
+        "name": meta["name"], "namespace": meta.get("namespace"),
+        "desired": 0 if deleted else int((obj.get("spec") or {}).get("replicas") or 0),
+        "ready": 0 if deleted else int(status.get("readyReplicas") or 0),
+    }
+
+
+INTERESTING_EVENT_SOURCES = ("termination-handler", "cluster-autoscaler", "node-controller", "aws-node-termination-handler")
+
+
+def event_record(obj: Obj, deleted: bool) -> tuple[str, Obj] | None:
+    if deleted:
+        return None
+    involved = obj.get("involvedObject") or {}
+    source = str((obj.get("source") or {}).get("component") or obj.get("reportingComponent") or "")
+    if involved.get("kind") != "Node" and not any(s in source for s in INTERESTING_EVENT_SOURCES):
+        return None
+    meta = obj["metadata"]
+    return f"{meta.get('namespace')}/{meta['name']}/{obj.get('count', 1)}", {
+        "reason": obj.get("reason"), "object": f"{involved.get('kind')}/{involved.get('name')}",
+        "message": str(obj.get("message") or "")[:300], "source": source,
+    }
+
+
+class KubeWatch(threading.Thread):
+    """One resource kind: list + watch, written to the journal as `kind` records."""
+
+    def __init__(self, kind: str, list_call: Callable[..., Any], convert: Callable[[Obj, bool], tuple[str, Obj] | None], journal: Journal,
+                 stop: threading.Event) -> None:
+        super().__init__(name=f"watch-{kind}", daemon=True)
+        self.kind = kind
+        self.list_call = list_call
+        self.convert = convert
+        self.journal = journal
+        self.stop_event = stop
+        self.last: dict[str, Obj] = {}
+        self.synced = threading.Event()
+        self.resumes = 0
+        self.relists = 0
+
+    def _emit(self, obj: Obj, deleted: bool) -> None:
+        converted = self.convert(obj, deleted)
+        if converted is None:
+            return
+        key, record = converted
+        if self.last.get(key) == record:
+            return
+        if deleted:
+            self.last.pop(key, None)
+        else:
+            self.last[key] = record
+        self.journal.write(self.kind, **record)
+
+    def _list(self) -> str:
+        resp = self.list_call(_preload_content=False)
+        body = json.loads(resp.data)
+        seen = set()
+        for item in body.get("items") or []:
+            converted = self.convert(item, False)
+            if converted is not None:
+                seen.add(converted[0])
+            self._emit(item, False)
+        for key in [k for k in self.last if k not in seen]:
+            gone = self.last.pop(key)
+            if self.kind in ("node", "pod"):
+                self.journal.write(self.kind, **{**gone, "deleted": True, **({"ready": False} if self.kind == "node" else {})})
+        self.synced.set()
+        return str(body["metadata"].get("resourceVersion") or "")
+
+    def run(self) -> None:
+        version: str | None = None
+        failures = 0
+        while not self.stop_event.is_set():
+            try:
+                if version is None:
+                    version = self._list()
+                    self.relists += 1
+                stream = watch.Watch().stream(self.list_call, resource_version=version, timeout_seconds=WATCH_SECONDS,
+                                              allow_watch_bookmarks=True, deserialize=False)
+                for event in stream:
+                    obj = event.get("raw_object") or event.get("object") or {}
+                    version = str((obj.get("metadata") or {}).get("resourceVersion") or version)
+                    if event["type"] == "BOOKMARK":
+                        continue
+                    self._emit(obj, event["type"] == "DELETED")
+                    if self.stop_event.is_set():
+                        return
+                failures = 0
+            except ApiException as exc:
+                if exc.status == 410:
+                    version = None  # too old: list again and report the difference
+                    continue
+                failures += 1
+                log.warning("watch_failed", kind=self.kind, status=exc.status, reason=exc.reason)
+            except Exception as exc:  # noqa: BLE001 - a dropped connection: resume from the last version
+                failures += 1
+                self.resumes += 1
+                log.info("watch_resumed", kind=self.kind, error=type(exc).__name__)
+            if failures:
+                self.stop_event.wait(min(2.0, 0.1 * 2 ** min(failures, 5)))
+
+
+def kube_watches(api_client: Any, journal: Journal, stop: threading.Event, namespace: str, deployment: str) -> list[KubeWatch]:
+    core = client.CoreV1Api(api_client)
+    apps = client.AppsV1Api(api_client)
+
+    def deployments(**kw: Any) -> Any:
+        return apps.list_namespaced_deployment(namespace, field_selector=f"metadata.name={deployment}", **kw)
+
+    return [
+        KubeWatch("node", core.list_node, node_record, journal, stop),
+        KubeWatch("pod", core.list_pod_for_all_namespaces, pod_record, journal, stop),
+        KubeWatch("deployment", deployments, deployment_record, journal, stop),
+        KubeWatch("event", core.list_event_for_all_namespaces, event_record, journal, stop),
+    ]

@@ -1,0 +1,54 @@
+"""Everything a report shows, computed once from the journal's records."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from chaos.errors import SpecError
+from chaos.journal import JournalError, Record
+from chaos.milestones import NodeMilestones, node_milestones
+from chaos.spec import Experiment, parse_experiment
+from chaos.traffic_stats import TrafficStats, traffic_stats
+from chaos.verify import Verdict, verdict
+
+
+@dataclass
+class ReportData:
+    spec: Experiment
+    records: list[Record]
+    verdict: Verdict
+    nodes: list[NodeMilestones]
+    traffic: TrafficStats
+    phases: list[tuple[float, str]]
+    rollback: list[Record]
+    complete: bool  # the run wrote its verdict (false: killed; the verdict is rebuilt)
+    speed: float
+    summary: dict[str, Any] | None
+
+    @property
+    def injections(self) -> list[Record]:
+        return [r for r in self.records if r["kind"] == "injected"]
+
+
+def build(records: list[Record]) -> ReportData:
+    head = records[0]
+    try:
+        spec = parse_experiment(head.get("spec"), "journal")
+    except SpecError as exc:
+        raise JournalError(f"the journal's experiment record is not a valid experiment: {exc}") from None
+    written = next((r for r in reversed(records) if r["kind"] == "verdict"), None)
+    body = [r for r in records if r["kind"] != "verdict"]
+    if written is None:
+        # a killed run: judge what it recorded, marked as cut short
+        cut = [*body, {"t": max(r["t"] for r in body), "kind": "abort", "reason": "the run ended without a verdict (killed?); judged on what it recorded"}]
+        result = verdict(spec, cut)
+    else:
+        result = verdict(spec, body)
+    connected = next((r for r in records if r["kind"] == "connected"), {})
+    summary = next((r for r in reversed(records) if r["kind"] == "traffic_summary"), None)
+    return ReportData(
+        spec=spec, records=body, verdict=result, nodes=node_milestones(body), traffic=traffic_stats(body),
+        phases=[(r["t"], r["phase"]) for r in body if r["kind"] == "phase"], rollback=[r for r in body if r["kind"] == "rollback"],
+        complete=written is not None, speed=float(connected.get("speed", 1.0)), summary=summary,
+    )

@@ -1,0 +1,67 @@
+"""The report for people reading a CI log or a pull request."""
+
+from __future__ import annotations
+
+from chaos.milestones import MILESTONES
+from chaos.report.data import ReportData
+
+ICON = {"pass": "PASS", "fail": "FAIL", "undecided": "UNDECIDED", "n/a": "n/a"}
+
+
+def _t(v: float | None) -> str:
+    return "-" if v is None else f"{v:.1f}"
+
+
+def milestone_rows(data: ReportData) -> list[list[str]]:
+    rows = []
+    for m in data.nodes:
+        rows.append([m.node or "-", m.instance, m.injection, m.via] + [_t(m.since_notice(k)) if k != "notice" else _t(m.notice) for k in MILESTONES])
+    return rows
+
+
+def render(data: ReportData) -> str:
+    v, spec, tr = data.verdict, data.spec, data.traffic
+    out = [f"# {spec.name}: {v.status.upper()}", ""]
+    if spec.description:
+        out += [spec.description.strip(), ""]
+    out += [f"**Verdict:** {v.status} (exit code {v.exit_code}) — {v.reason}", ""]
+    if not data.complete:
+        out += ["> The run ended without writing its verdict (it was killed); this report is rebuilt from what its journal recorded.", ""]
+    out += [f"Cluster time ran {data.speed:g}x real time; every time below is in cluster seconds since the run started, latencies in real milliseconds.", ""]
+    out += ["## Hypotheses", "", "| | hypothesis | bound | measured | detail |", "|---|---|---|---|---|"]
+    for h in v.hypotheses:
+        out.append(f"| {ICON.get(h.status, h.status)} | {h.name} | {h.bound} | {h.measured} | {h.detail or ''} |")
+    out += ["", "## Interrupted nodes", ""]
+    if data.nodes:
+        out.append("Seconds after each node's notice (notice: run time).")
+        out.append("")
+        out.append("| node | instance | injection | via | " + " | ".join(MILESTONES) + " |")
+        out.append("|" + "---|" * (4 + len(MILESTONES)))
+        for row in milestone_rows(data):
+            out.append("| " + " | ".join(row) + " |")
+        for m in data.nodes:
+            if m.replacement_instance:
+                out.append(f"\n{m.node}: replaced by {m.replacement_instance}.")
+    else:
+        out.append("No node was interrupted.")
+    other = [r for r in data.injections if not r.get("instance")]
+    for r in other:
+        out.append(f"- {r['injection']}: {r['action']} on {r.get('group')} ({', '.join(r.get('azs') or [])}) via {r['via']} at t={r['t']:.1f}s")
+    out += ["", "## Traffic", ""]
+    pct = tr.percentiles_ms()
+    out.append(f"{tr.requests} requests, {tr.errors} errors ({tr.error_rate:.3%}); latency p50 {pct['p50']} ms, p99 {pct['p99']} ms, max {pct['max']} ms.")
+    classes = ", ".join(f"{k} {n}" for k, n in tr.by_class().items() if n)
+    if classes:
+        out.append(f"Errors by class: {classes}.")
+    worst, at = tr.worst_window(10 * data.speed if data.speed > 1 else 10)
+    if at is not None:
+        out.append(f"Worst window error rate {worst:.2%} from t={at:.0f}s.")
+    out += ["", "## Phases", ""]
+    out += [f"- t={t:.1f}s {phase}" for t, phase in data.phases]
+    if data.rollback:
+        out += ["", "## Rollback", ""]
+        out += [f"- {'ok' if r['ok'] else 'FAILED'}: {r['step']} — {r['detail']}" for r in data.rollback]
+    errors = [r for r in data.records if r["kind"] == "error"]
+    if errors:
+        out += ["", "## Errors", ""] + [f"- {r.get('where')}: {r.get('message')}" for r in errors]
+    return "\n".join(out) + "\n"

@@ -1,0 +1,38 @@
+"""Write every report of a journal next to it (or into another directory)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from chaos.journal import read_journal
+from chaos.report import html, junit, markdown
+from chaos.report.data import ReportData, build
+
+
+def as_json(data: ReportData) -> dict[str, object]:
+    pct = data.traffic.percentiles_ms()
+    return {
+        "experiment": data.spec.name,
+        "complete": data.complete,
+        "speed": data.speed,
+        "verdict": data.verdict.as_dict(),
+        "nodes": [m.as_dict() for m in data.nodes],
+        "traffic": {"requests": data.traffic.requests, "errors": data.traffic.errors, "error_rate": round(data.traffic.error_rate, 6),
+                    "errors_by_class": data.traffic.by_class(), "latency_ms": pct,
+                    "per_second": [{"t": s.start_t, "requests": s.requests, "errors": s.errors, "p99_ms": s.p99_ms} for s in data.traffic.seconds]},
+        "phases": [{"t": t, "phase": p} for t, p in data.phases],
+        "rollback": data.rollback,
+    }
+
+
+def write_reports(journal: Path, out_dir: Path | None = None) -> tuple[ReportData, dict[str, Path]]:
+    data = build(read_journal(journal))
+    out = out_dir or journal.parent
+    out.mkdir(parents=True, exist_ok=True)
+    paths = {"markdown": out / "report.md", "html": out / "report.html", "json": out / "report.json", "junit": out / "junit.xml"}
+    paths["markdown"].write_text(markdown.render(data))
+    paths["html"].write_text(html.render(data))
+    paths["json"].write_text(json.dumps(as_json(data), indent=2, default=str) + "\n")
+    paths["junit"].write_text(junit.render(data))
+    return data, paths

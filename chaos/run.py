@@ -1,0 +1,535 @@
+"""One experiment, start to end: connect -> guardrails -> provision -> observe -> plan -> steady
+state (traffic warms up) -> inject (waves) -> observe until every node and capacity hypothesis is
+decided or the deadline passes -> stop traffic -> steady state again -> rollback -> verdict.
+
+Rollback always runs (also on Ctrl-C, SIGTERM or a crash): FIS experiments stopped, metadata
+notices withdrawn, queued reclaims cancelled, traffic and observers stopped, what the run
+provisioned torn down and the simulator it started stopped; each step is journaled and a failing
+step does not keep the others from running."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import structlog
+from rich.console import Console
+
+from chaos.clock import RunClock
+from chaos.errors import ChaosError, GuardrailError, InjectionError, TargetError
+from chaos.inject.aws_faults import (
+    AwsFaults,
+    capacity_error_template,
+    rebalance_event,
+    spot_template,
+    spot_warning_event,
+)
+from chaos.inject.metadata_mock import MetadataMock
+from chaos.inject.selection import Candidate, candidates, choose
+from chaos.journal import Journal
+from chaos.observe.aws import FisExperiments, Instances, Poller, ScalingActivities, TargetHealth
+from chaos.observe.kube import KubeWatch, kube_watches
+from chaos.observe.traffic import TrafficRun
+from chaos.spec import Experiment, Injection
+from chaos.target import Connection, check_guardrails, eks, running_simulator, start_simulator
+from chaos.traffic_stats import traffic_stats
+from chaos.verify import Verdict, evaluate, node_checks_decided, verdict
+from cluster.waiting import WaitTimeout, until
+
+log = structlog.get_logger("run")
+
+TICK = 0.2  # real seconds between looks at the journal
+SYNC_TIMEOUT = 30.0
+RECLAIM_GRACE = 30.0  # cluster seconds after an expected reclaim before observation may end without it
+PROVISION_TIMEOUT = 300.0
+WARMUP_SETTLE_TIMEOUT = 10.0  # real seconds
+
+
+@dataclass
+class RunOptions:
+    report_dir: Path
+    dry_run: bool = False
+    on_phase: Callable[[str], None] | None = None
+
+
+@dataclass
+class _State:
+    conn: Connection | None = None
+    url: str | None = None
+    provisioned: Any = None
+    faults: AwsFaults | None = None
+    metadata: MetadataMock | None = None
+    fis: FisExperiments | None = None
+    watches: list[KubeWatch] = field(default_factory=list)
+    pollers: list[Poller] = field(default_factory=list)
+    stop_threads: threading.Event = field(default_factory=threading.Event)
+    traffic: TrafficRun | None = None
+    traffic_task: asyncio.Task[Any] | None = None
+    injected: list[dict[str, Any]] = field(default_factory=list)
+    pending_reclaims: dict[str, asyncio.Task[Any]] = field(default_factory=dict)
+    inject_tasks: list[asyncio.Task[Any]] = field(default_factory=list)
+    inject_start: float | None = None
+    role_arn: str | None = None
+    queue_url: str | None = None
+
+
+class Run:
+    def __init__(self, spec: Experiment, options: RunOptions) -> None:
+        self.spec = spec
+        self.options = options
+        self.clock = RunClock(started=False)
+        options.report_dir.mkdir(parents=True, exist_ok=True)
+        self.journal = Journal(options.report_dir / "journal.jsonl", self.clock)
+        self.state = _State()
+        self.phase = "created"
+        self.abort_reason: str | None = None
+        self.verdict: Verdict | None = None
+        self.service: tuple[str, str, str, str] = ("default", "resnet-v1", "resnet-service", "/v1/models/resnet:predict")  # namespace, deployment, ingress, path
+        self.cluster_name: str | None = None
+
+    # ------------------------------------------------------------------ helpers
+    def _phase(self, phase: str, **fields: Any) -> None:
+        self.phase = phase
+        self.journal.write("phase", phase=phase, **fields)
+        log.info("phase", phase=phase, **fields)
+        if self.options.on_phase is not None:
+            self.options.on_phase(phase)
+
+    def abort(self, reason: str) -> None:
+        if self.abort_reason is None:
+            self.abort_reason = reason
+            self.journal.write("abort", reason=reason)
+            log.warning("abort", reason=reason)
+
+    # ------------------------------------------------------------------ life cycle
+    async def execute(self) -> Verdict:
+        spec = self.spec
+        self.journal.write("experiment", name=spec.name, spec=spec.model_dump(mode="json"), dry_run=self.options.dry_run)
+        try:
+            await self._connect()
+            await self._provision()
+            await self._observe_start()
+            plan = self._plan()
+            if self.options.dry_run or spec.guardrails.dry_run:
+                self.journal.write("dry_run", message="planned only; nothing injected", plan=plan)
+            else:
+                await self._experiment()
+        except asyncio.CancelledError:
+            self.abort(f"interrupted during {self.phase}")
+        except ChaosError as exc:
+            if isinstance(exc, GuardrailError | InjectionError):
+                self.abort(str(exc))
+            else:
+                self.journal.write("error", where=self.phase, message=str(exc), fatal=True)
+        except Exception as exc:  # noqa: BLE001 - a crash still rolls back and leaves a verdict
+            log.exception("run_crashed")
+            self.journal.write("error", where=self.phase, message=f"{type(exc).__name__}: {exc}", fatal=True)
+        finally:
+            await self._rollback()
+        records = self.journal.snapshot()
+        if self.options.dry_run or spec.guardrails.dry_run:
+            self.verdict = Verdict("aborted" if self.abort_reason else ("error" if any(r["kind"] == "error" for r in records) else "passed"),
+                                   self.abort_reason or "dry run: planned only", [])
+        else:
+            self.verdict = verdict(spec, records)
+        self.journal.write("verdict", **self.verdict.as_dict())
+        self.journal.close()
+        return self.verdict
+
+    async def _connect(self) -> None:
+        self._phase("connect", target=self.spec.target.kind)
+        target = self.spec.target
+        if target.kind == "eks":
+            conn = await asyncio.to_thread(eks, target)
+        elif target.simulator.state_dir:
+            conn = await asyncio.to_thread(running_simulator, Path(target.simulator.state_dir))
+        else:
+            sim_dir = self.options.report_dir / "simulator"
+            conn = await asyncio.to_thread(start_simulator, target, sim_dir, self.options.report_dir / "simulator.log")
+        self.state.conn = conn
+        self.clock.start(conn.speed, conn.cluster_epoch)
+        self.journal.write("connected", target=target.kind, speed=conn.speed, region=conn.endpoints.region,
+                           started_simulator=conn.started_simulator, kube_context=conn.endpoints.kube_context)
+        self._phase("guardrails")
+        facts = await asyncio.to_thread(check_guardrails, target, conn)
+        self.journal.write("guardrails", **facts)
+        self.state.faults = AwsFaults(conn.aws, conn.endpoints.region)
+        if conn.endpoints.extra.get("control_url"):
+            self.state.metadata = MetadataMock(conn.endpoints.extra["control_url"])
+
+    async def _provision(self) -> None:
+        conn = self.state.conn
+        assert conn is not None
+        cluster = self.spec.cluster
+        from chaos import provisioning as p
+        from cluster.manifests.serving import predict_path
+
+        if cluster.profile is not None:
+            if conn.endpoints.target == "eks":
+                raise TargetError("provisioning EKS from an experiment is not available: set cluster.profile: null and name the service in cluster.service")
+            self._phase("provision", profile=cluster.profile)
+            from cluster.profiles import ProfileError, load_profile
+
+            try:
+                profile = load_profile(cluster.profile, cluster.name, cluster.overrides)
+            except ProfileError as exc:
+                raise TargetError(f"cluster: {exc}") from None
+            quiet = Console(file=io.StringIO())
+            try:
+                url = await asyncio.to_thread(p.provision_local, profile, conn.endpoints, PROVISION_TIMEOUT, quiet)
+            except p.ProvisioningFailed as exc:
+                raise TargetError(f"provisioning {profile.profile}: {exc}") from None
+            self.state.provisioned = profile
+            self.service = (profile.serving.namespace, profile.serving.name, profile.serving.service_name, predict_path(profile.serving))
+            self.cluster_name = profile.name
+            self.journal.write("provisioned", profile=profile.profile, cluster=profile.name, url=url)
+        else:
+            svc = cluster.service
+            assert svc is not None
+            self.service = (svc.namespace, svc.deployment, svc.ingress, svc.path)
+            self.cluster_name = cluster.name
+            url = None
+        if self.spec.traffic.url:
+            url = self.spec.traffic.url
+        elif url is None:
+            from kubernetes import client
+
+            from cluster.provision import ingress_url
+
+            net = client.NetworkingV1Api(conn.kube())
+            url = await asyncio.to_thread(ingress_url, net, self.service[0], self.service[2], self.service[3])
+            if url is None:
+                raise TargetError(f"the Ingress {self.service[0]}/{self.service[2]} has no address yet; give traffic.url or wait for the ALB")
+        self.state.url = url
+
+    async def _observe_start(self) -> None:
+        conn = self.state.conn
+        assert conn is not None
+        self._phase("observe")
+        stop = self.state.stop_threads
+        self.state.watches = kube_watches(conn.kube(), self.journal, stop, self.service[0], self.service[1])
+        cluster = self.cluster_name if conn.endpoints.target == "eks" else None
+        # real seconds between polls: a few cluster seconds' resolution, without loading the API
+        period = max(0.5, 2.0 / conn.speed)
+        self.state.fis = FisExperiments(conn.aws("fis"), self.journal, self.clock.run_time_of)
+        instances = Instances(conn.aws("ec2"), self.journal, cluster)
+        instances.watched = lambda: [r["instance"] for r in self.state.injected]
+        self.state.pollers = [
+            Poller("targets", period, TargetHealth(conn.aws("elbv2"), self.journal, cluster), stop),
+            Poller("instances", period, instances, stop),
+            Poller("activities", max(3.0, period * 4), ScalingActivities(conn.aws("autoscaling"), self.journal, cluster), stop),
+            Poller("fis", period * 2, self.state.fis, stop),
+        ]
+        for t in [*self.state.watches, *self.state.pollers]:
+            t.start()
+        try:
+            await until(lambda: all(t.synced.is_set() for t in [*self.state.watches, *self.state.pollers]), SYNC_TIMEOUT, "observers to sync", interval=0.05)
+        except WaitTimeout:
+            missing = [t.name for t in [*self.state.watches, *self.state.pollers] if not t.synced.is_set()]
+            raise TargetError(f"observers could not read the cluster within {SYNC_TIMEOUT:g}s: {', '.join(missing)}") from None
+
+    def _nodes(self) -> list[Candidate]:
+        return candidates(r for r in self.journal.snapshot() if r["kind"] == "node")
+
+    def _plan(self) -> list[dict[str, Any]]:
+        self._phase("plan")
+        nodes = self._nodes()
+        taken: set[str] = set()
+        plan = []
+        total_nodes = len(nodes)
+        worst_case = 0
+        for i, inj in enumerate(self.spec.injections):
+            where = f"injections[{i}]"
+            if inj.kind == "capacity-error":
+                plan.append({"injection": inj.label(i), "via": inj.via, "kind": inj.kind, "node_group": inj.select.node_group, "at": inj.at,
+                             "waves": inj.waves, "duration": inj.duration})
+                continue
+            chosen = choose(inj.select, nodes, taken, f"{self.spec.name}/{i}/0", where)
+            taken |= {c.instance for c in chosen}
+            worst_case += len(chosen) * inj.waves
+            plan.append({"injection": inj.label(i), "via": inj.via, "kind": inj.kind, "at": inj.at, "waves": inj.waves, "every": inj.every,
+                         "first_wave": [c.as_dict() for c in chosen]})
+        share = worst_case / total_nodes if total_nodes else 1.0
+        self.journal.write("plan", injections=plan, nodes=total_nodes, interrupted_at_most=worst_case, share=round(share, 4), url=self.state.url)
+        limit = self.spec.guardrails.max_interrupted_share
+        if share > limit:
+            raise GuardrailError(f"the experiment would interrupt {worst_case} of {total_nodes} nodes ({share:.0%}), over guardrails.max_interrupted_share "
+                                 f"{limit:.0%}: select fewer nodes or raise the limit")
+        return plan
+
+    # ------------------------------------------------------------------ the experiment proper
+    async def _experiment(self) -> None:
+        spec, st = self.spec, self.state
+        assert st.url is not None
+        self._phase("steady-state")
+        longest = spec.traffic.warmup + spec.duration + spec.traffic.tail
+        st.traffic = TrafficRun(spec.traffic, st.url, self.journal, self.clock, longest)
+        warm_start = self.clock.now()
+        st.traffic_task = asyncio.create_task(st.traffic.run())
+        await self._wait_cluster(spec.traffic.warmup, traffic_task=st.traffic_task)
+        # the warm-up's traffic is judged once its seconds are recorded (a second settles late)
+        warm_end = warm_start + spec.traffic.warmup
+        try:
+            await until(lambda: st.traffic_task is not None and (st.traffic_task.done() or any(
+                r["kind"] == "traffic" and r["end_t"] >= warm_end for r in self.journal.snapshot())), WARMUP_SETTLE_TIMEOUT, "warm-up traffic")
+        except WaitTimeout:
+            pass
+        if st.traffic_task.done() and st.traffic_task.exception() is not None:
+            raise TargetError(f"traffic to {st.url} failed: {st.traffic_task.exception()}")
+        self._steady_state("before", warm_start)
+        if self.abort_reason:
+            return
+        self._phase("inject")
+        st.inject_start = self.clock.now()
+        for i, inj in enumerate(spec.injections):
+            st.inject_tasks.append(asyncio.create_task(self._waves(i, inj)))
+        deadline = st.inject_start + spec.duration
+        self._phase("observe-until-decided")
+        while self.clock.now() < deadline and not self.abort_reason:
+            await self.clock.sleep_real(TICK)
+            self._check_stop_conditions()
+            for task in st.inject_tasks:
+                if task.done() and task.exception() is not None:
+                    exc = task.exception()
+                    raise exc if isinstance(exc, ChaosError) else InjectionError(f"injection failed: {exc}")
+            if self._decided():
+                break
+        if not self.abort_reason:
+            self._phase("tail")
+            await self._wait_cluster(spec.traffic.tail, traffic_task=st.traffic_task)
+        self._phase("stop-traffic")
+        await self._stop_traffic()
+        self._steady_state("after", st.inject_start)
+
+    async def _wait_cluster(self, seconds: float, traffic_task: asyncio.Task[Any] | None) -> None:
+        end = self.clock.now() + seconds
+        while self.clock.now() < end and not self.abort_reason:
+            await self.clock.sleep_real(min(TICK, self.clock.real_seconds(end - self.clock.now()) + 0.001))
+            if traffic_task is not None and traffic_task.done() and traffic_task.exception() is not None:
+                raise TargetError(f"traffic to {self.state.url} failed: {traffic_task.exception()}")
+            self._check_stop_conditions()
+
+    def _decided(self) -> bool:
+        st = self.state
+        if not st.inject_tasks or not all(t.done() for t in st.inject_tasks):
+            return False
+        records = self.journal.snapshot()
+        now = self.clock.now()
+        results = evaluate(self.spec, records, now, final=False)
+        if not node_checks_decided(results):
+            return False
+        # let traffic see each reclaim (or its expected time) before ending
+        for inj in st.injected:
+            if inj["action"] == "spot-interruption" and inj.get("reclaim_t") is not None:
+                reclaimed = any(r["kind"] == "instance" and r["instance"] == inj["instance"] and r["t"] >= inj["t"]
+                                and r.get("state") in ("shutting-down", "terminated", "stopped", "stopping") for r in records)
+                if not reclaimed and now < inj["reclaim_t"] + RECLAIM_GRACE:
+                    return False
+        return True
+
+    def _steady_state(self, when: str, since: float) -> None:
+        records = self.journal.snapshot()
+        deployments = [r for r in records if r["kind"] == "deployment"]
+        ready = deployments[-1] if deployments else None
+        stats = traffic_stats([r for r in records if r["kind"] == "traffic" and r["start_t"] >= since])
+        limit = min([h.max for h in self.spec.hypotheses if h.check == "error-rate"] or [0.05])
+        problems = []
+        if ready is None or ready["ready"] < ready["desired"]:
+            problems.append(f"serving replicas Ready {ready['ready'] if ready else 0}/{ready['desired'] if ready else '?'}")
+        if when == "before" and stats.requests and stats.error_rate > limit:
+            problems.append(f"error rate {stats.error_rate:.2%} over the warm-up is above {limit:.2%}")
+        if when == "before" and not stats.requests:
+            problems.append("no request was answered during the warm-up")
+        self.journal.write("steady_state", when=when, ok=not problems, problems=problems, requests=stats.requests, error_rate=round(stats.error_rate, 6),
+                           ready=ready["ready"] if ready else None, desired=ready["desired"] if ready else None)
+        if problems and when == "before":
+            self.abort("steady state does not hold before injecting: " + "; ".join(problems))
+
+    def _check_stop_conditions(self) -> None:
+        conds = [c for c in self.spec.stop_conditions if c.error_rate is not None]
+        st = self.state
+        if st.fis is not None:
+            for eid, state in list(st.fis.last.items()):
+                if state in ("stopped", "failed") and not self.abort_reason and self.phase not in ("rollback",):
+                    reason = next((r.get("reason") for r in reversed(self.journal.snapshot()) if r["kind"] == "fis" and r["experiment"] == eid), "")
+                    self.abort(f"FIS experiment {eid} {state}: {reason}")
+        if not conds:
+            return
+        stats = traffic_stats(self.journal.snapshot())
+        if not stats.seconds:
+            return
+        for c in conds:
+            width = max(stats.seconds[-1].end_t - stats.seconds[-1].start_t, 1e-9)
+            k = max(1, round(c.window / width))
+            recent = stats.seconds[-k:]
+            n = sum(s.requests for s in recent)
+            rate = sum(s.errors for s in recent) / n if n else 0.0
+            if n and rate > (c.error_rate or 0):
+                self.abort(f"stop condition: error rate {rate:.2%} over the last {c.window:g}s is above {c.error_rate:.2%}")
+
+    # ------------------------------------------------------------------ injections
+    async def _waves(self, index: int, inj: Injection) -> None:
+        st = self.state
+        assert st.inject_start is not None
+        for wave in range(inj.waves):
+            when = st.inject_start + inj.at + wave * inj.every
+            while self.clock.now() < when:
+                if self.abort_reason:
+                    return
+                await self.clock.sleep_real(min(TICK, self.clock.real_seconds(when - self.clock.now()) + 0.001))
+            if self.abort_reason:
+                return
+            await self._inject(index, inj, wave)
+
+    async def _inject(self, index: int, inj: Injection, wave: int) -> None:
+        st = self.state
+        faults, conn = st.faults, st.conn
+        assert faults is not None and conn is not None
+        name = inj.label(index)
+        if inj.kind == "capacity-error":
+            role = await self._fis_role()
+            arn, azs = await asyncio.to_thread(faults.asg_arn, inj.select.node_group or "", self.cluster_name or "")
+            chosen_azs = [inj.select.az] if inj.select.az else azs
+            template = capacity_error_template(arn, chosen_azs, inj.duration, inj.percentage, role, self._alarms(), {"spotchaos:experiment": self.spec.name})
+            eid = await asyncio.to_thread(faults.start_fis, template)
+            assert st.fis is not None
+            st.fis.add(eid)
+            self.journal.write("injected", injection=name, via="fis", action="capacity-error", wave=wave, fis_experiment=eid,
+                               group=inj.select.node_group, azs=chosen_azs, until_t=round(self.clock.now() + inj.duration, 3))
+            return
+        taken = {r["instance"] for r in st.injected}
+        chosen = choose(inj.select, self._nodes(), taken, f"{self.spec.name}/{index}/{wave}", f"injections[{index}]")
+        extra: dict[str, Any] = {}
+        if inj.via == "fis":
+            role = await self._fis_role()
+            arns = [faults.instance_arn(c.instance) for c in chosen]
+            eid = await asyncio.to_thread(faults.start_fis, spot_template(arns, inj.notice, role, self._alarms(), {"spotchaos:experiment": self.spec.name}))
+            assert st.fis is not None
+            st.fis.add(eid)
+            extra["fis_experiment"] = eid
+        elif inj.via == "metadata":
+            if st.metadata is None:
+                raise InjectionError("via metadata needs the local simulator's metadata mock (its control API)")
+            for c in chosen:
+                if inj.kind == "spot-interruption":
+                    await st.metadata.spot_interruption(c.instance, inj.notice)
+                else:
+                    await st.metadata.rebalance(c.instance)
+        else:
+            queue = await self._queue_url()
+            account = await asyncio.to_thread(faults.account)
+            for c in chosen:
+                make = spot_warning_event if inj.kind == "spot-interruption" else rebalance_event
+                await asyncio.to_thread(faults.send_event, queue, make(c.instance, account, conn.endpoints.region, self.clock.cluster_iso()))
+                if inj.kind == "spot-interruption":
+                    st.pending_reclaims[c.instance] = asyncio.create_task(self._reclaim_later(c.instance, inj.notice))
+        # the notice goes out once the call returned (FIS: when its action starts, from FIS itself)
+        now = self.clock.now()
+        reclaim_t = round(now + inj.notice, 3) if inj.kind == "spot-interruption" else None
+        for c in chosen:
+            record = self.journal.write("injected", t=now, injection=name, via=inj.via, action=inj.kind, wave=wave, instance=c.instance, node=c.node,
+                                        group=c.group, az=c.az, type=c.type, reclaim_t=reclaim_t, **extra)
+            st.injected.append(record)
+
+    async def _reclaim_later(self, instance: str, notice: float) -> None:
+        """After a notice put on the queue, the reclaim EC2 would do: the instance is terminated."""
+        await self.clock.sleep(notice)
+        assert self.state.faults is not None
+        await asyncio.to_thread(self.state.faults.terminate, instance)
+        self.journal.write("reclaim_sent", instance=instance)
+        self.state.pending_reclaims.pop(instance, None)
+
+    def _alarms(self) -> list[str]:
+        return [c.cloudwatch_alarm for c in self.spec.stop_conditions if c.cloudwatch_alarm]
+
+    async def _fis_role(self) -> str:
+        st = self.state
+        if st.role_arn is None:
+            assert st.faults is not None
+            st.role_arn = self.spec.target.fis_role_arn or await asyncio.to_thread(st.faults.ensure_fis_role)
+        return st.role_arn
+
+    async def _queue_url(self) -> str:
+        st = self.state
+        if st.queue_url is None:
+            from kubernetes import client
+
+            assert st.conn is not None
+            apps = client.AppsV1Api(st.conn.kube())
+
+            def find() -> str | None:
+                for d in apps.list_deployment_for_all_namespaces().items:
+                    for c in d.spec.template.spec.containers:
+                        for env in c.env or []:
+                            if env.name == "QUEUE_URL" and env.value:
+                                return str(env.value)
+                return None
+
+            st.queue_url = await asyncio.to_thread(find)
+            if st.queue_url is None:
+                raise InjectionError("via sqs: no NTH Deployment with QUEUE_URL (queue mode) in the cluster; use a profile with nth.mode: queue")
+        return st.queue_url
+
+    # ------------------------------------------------------------------ the end
+    async def _stop_traffic(self) -> None:
+        st = self.state
+        if st.traffic is not None and st.traffic_task is not None:
+            st.traffic.stop.set()
+            try:
+                summary = await asyncio.wait_for(st.traffic_task, timeout=st.traffic.spec.timeout + 5)
+                self.journal.write("traffic_summary", **{k: v for k, v in summary.items() if k != "per_second"})
+            except Exception as exc:  # noqa: BLE001
+                self.journal.write("error", where="traffic", message=f"{type(exc).__name__}: {exc}", fatal=False)
+            st.traffic_task = None
+
+    async def _rollback(self) -> None:
+        self._phase("rollback")
+        st = self.state
+
+        async def step(name: str, action: Callable[[], Any]) -> None:
+            try:
+                result = action()
+                if asyncio.iscoroutine(result):
+                    result = await result
+                self.journal.write("rollback", step=name, ok=True, detail=str(result or "done"))
+            except Exception as exc:  # noqa: BLE001 - record and go on with the rest
+                self.journal.write("rollback", step=name, ok=False, detail=f"{type(exc).__name__}: {exc}")
+
+        for task in st.inject_tasks:
+            task.cancel()
+        for instance, task in list(st.pending_reclaims.items()):
+            task.cancel()
+            self.journal.write("rollback", step=f"cancel queued reclaim of {instance}", ok=True, detail="cancelled")
+        if st.fis is not None and st.faults is not None:
+            faults = st.faults
+            for eid in st.fis.running():
+                await step(f"stop FIS experiment {eid}", lambda eid=eid: asyncio.to_thread(faults.stop_fis, eid))
+        if st.metadata is not None:
+            metadata = st.metadata
+            live = [r["instance"] for r in st.injected if r["via"] == "metadata" and not self._reclaimed(r["instance"])]
+            for iid in live:
+                await step(f"withdraw metadata notice of {iid}", lambda iid=iid: metadata.withdraw(iid))
+        await step("stop traffic", self._stop_traffic)
+        st.stop_threads.set()
+        conn = st.conn
+        if conn is not None and st.provisioned is not None and self.spec.cluster.teardown and not conn.started_simulator:
+            from chaos import provisioning as p
+
+            quiet = Console(file=io.StringIO())
+            profile = st.provisioned
+            await step(f"tear down {profile.name}", lambda: asyncio.to_thread(p.teardown_local, profile, conn.endpoints, PROVISION_TIMEOUT, quiet))
+        if conn is not None and conn.started_simulator:
+            await step("stop the simulator", lambda: asyncio.to_thread(conn.stop))
+
+    def _reclaimed(self, instance: str) -> bool:
+        return any(r["kind"] == "instance" and r["instance"] == instance and r.get("state") in ("shutting-down", "terminated") for r in self.journal.snapshot())
+
+
+async def run_experiment(spec: Experiment, options: RunOptions) -> tuple[Verdict, Run]:
+    run = Run(spec, options)
+    return await run.execute(), run

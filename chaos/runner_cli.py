@@ -1,0 +1,69 @@
+"""`spotchaos run` on a terminal: the run as an asyncio task that Ctrl-C or SIGTERM cancels (the
+run then rolls back), a live view, and the reports written at the end."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import signal
+from datetime import UTC, datetime
+from pathlib import Path
+
+from rich.console import Console
+from rich.live import Live
+
+from chaos import event_loop
+from chaos.live import view
+from chaos.report.write import write_reports
+from chaos.run import Run, RunOptions
+from chaos.spec import Experiment
+
+
+def default_report_dir(name: str) -> Path:
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    return Path("spotchaos-runs") / f"{re.sub(r'[^A-Za-z0-9._-]', '-', name)}-{stamp}"
+
+
+async def _main(run: Run, live: Live | None) -> None:
+    loop = asyncio.get_running_loop()
+    task = asyncio.current_task()
+    assert task is not None
+    body = asyncio.create_task(run.execute())
+    signals = {"n": 0}
+
+    def interrupt(sig: signal.Signals) -> None:
+        signals["n"] += 1
+        if signals["n"] == 1:
+            run.abort(f"{sig.name} received")
+            body.cancel()
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, interrupt, sig)
+    try:
+        while not body.done():
+            await asyncio.wait({body}, timeout=0.25)
+            if live is not None:
+                live.update(view(run.spec.name, run.phase, run.journal.snapshot()))
+        await body
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+
+
+def execute(spec: Experiment, report_dir: Path | None, dry_run: bool, show_live: bool, out: Console, err: Console) -> int:
+    directory = report_dir or default_report_dir(spec.name)
+    run = Run(spec, RunOptions(directory, dry_run=dry_run))
+    err.print(f"running {spec.name}; journal: {run.journal.path}", highlight=False, soft_wrap=True)
+    if show_live:
+        with Live(console=err, refresh_per_second=4, transient=False) as live:
+            event_loop.run(_main(run, live))
+    else:
+        event_loop.run(_main(run, None))
+    data, paths = write_reports(run.journal.path)
+    v = data.verdict
+    style = {"passed": "green", "failed": "red", "aborted": "yellow", "error": "red"}[v.status]
+    out.print(f"[{style}]{v.status.upper()}[/{style}] {spec.name}: {v.reason}", soft_wrap=True, highlight=False)
+    for h in v.hypotheses:
+        out.print(f"  {h.status:9} {h.name}: {h.measured} (bound {h.bound})", highlight=False, soft_wrap=True)
+    out.print(f"reports: {paths['html']} {paths['json']} {paths['junit']} {paths['markdown']}", highlight=False, soft_wrap=True)
+    return v.exit_code

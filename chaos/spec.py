@@ -1,0 +1,357 @@
+"""The experiment spec: what users write in YAML, validated so that every mistake is one line that
+names the field and the fix, and published as JSON Schema for editors (docs/experiment.schema.json).
+
+Control-plane durations (offsets, bounds, windows) are in cluster seconds: on the local simulator
+they run `speed` times faster than real time, on EKS they are real seconds.  Request latency and
+the request rate are real (the data plane is real HTTP)."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
+
+from chaos.errors import SpecError
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
+_UNITS = {"ms": 0.001, "s": 1.0, None: 1.0, "m": 60.0, "h": 3600.0}
+
+
+def _seconds(value: Any) -> Any:
+    if isinstance(value, bool):
+        raise ValueError("must be a duration such as 30s, 2m or 500ms, not true/false")
+    if isinstance(value, int | float):
+        return float(value)
+    if isinstance(value, str):
+        if value.strip().startswith("-"):
+            raise ValueError(f"'{value}' is negative; durations are 0 or more")
+        m = _DURATION.match(value)
+        if not m:
+            raise ValueError(f"'{value}' is not a duration; write e.g. 30s, 2m or 500ms")
+        return float(m.group(1)) * _UNITS[m.group(2)]
+    return value
+
+
+Duration = Annotated[float, BeforeValidator(_seconds), Field(ge=0, json_schema_extra={"type": ["string", "number"], "examples": ["30s", "2m", "500ms"]})]
+Share = Annotated[float, Field(ge=0, le=1)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+# --------------------------------------------------------------------------- target and cluster
+
+class LocalSimulator(Strict):
+    config: str | None = Field(None, description="Simulator config YAML (timings, capacity pools, address range), as for `spotchaos sim up --config`.")
+    state_dir: str | None = Field(None, description="Use the simulator already running from this state directory instead of starting one.")
+
+
+class Target(Strict):
+    kind: Literal["local", "eks"] = Field("local", description="local: the simulator, started for the run; eks: a real cluster.")
+    speed: float = Field(10.0, gt=0, le=1000, description="local: cluster time runs this many times faster than real time.")
+    simulator: LocalSimulator = Field(default_factory=LocalSimulator)
+    context: str | None = Field(None, description="eks: the kubeconfig context to use.")
+    kubeconfig: str | None = Field(None, description="eks: kubeconfig file (default: $KUBECONFIG or ~/.kube/config).")
+    region: str | None = Field(None, description="eks: AWS region.")
+    allowed_accounts: list[str] = Field(default_factory=list, description="eks: AWS account ids this experiment may touch (guardrail).")
+    allowed_contexts: list[str] = Field(default_factory=list, description="eks: kubeconfig contexts this experiment may touch (guardrail).")
+    fis_role_arn: str | None = Field(None, description="The IAM role FIS experiments run as (local: created for the run when not given).")
+
+    @model_validator(mode="after")
+    def _eks_allow_list(self) -> Target:
+        if self.kind == "eks":
+            if not self.allowed_accounts:
+                raise ValueError("an eks target needs allowed_accounts: the AWS account ids this experiment may touch")
+            if not self.allowed_contexts:
+                raise ValueError("an eks target needs allowed_contexts: the kubeconfig contexts this experiment may touch")
+            if any(not re.fullmatch(r"\d{12}", a) for a in self.allowed_accounts):
+                raise ValueError("allowed_accounts: AWS account ids are 12 digits")
+        return self
+
+
+class Service(Strict):
+    namespace: str = "default"
+    deployment: str = "resnet-v1"
+    ingress: str = Field("resnet-service", description="The Ingress whose status holds the ALB's address.")
+    path: str = "/v1/models/resnet:predict"
+
+
+class Cluster(Strict):
+    profile: str | None = Field("hardened", description="Provision this profile (seed, hardened or a profile YAML) before the run; null: use the cluster as it is.")
+    name: str | None = Field(None, description="Cluster name (default TensorFlowServingCluster).")
+    overrides: dict[str, Any] = Field(default_factory=dict, description="Profile fields to change, merged into the profile (e.g. serving: {pdb_max_unavailable: null}).")
+    teardown: bool = Field(True, description="Tear down what the run provisioned when it ends.")
+    service: Service | None = Field(None, description="The service under test when the cluster is not provisioned by the run.")
+
+
+# --------------------------------------------------------------------------- traffic
+
+class Traffic(Strict):
+    url: str | None = Field(None, description="Where to send requests; default: the service's Ingress address (the ALB) and its predict path.")
+    rate: float = Field(400.0, gt=0, le=100_000, description="Requests per second (real time), held open-loop.")
+    ramp_to: float | None = Field(None, gt=0, description="Ramp linearly from `rate` to this over the experiment.")
+    body: str = Field("image", description="image (a JPEG as base64, like the seed's client) | tensor | none | @FILE")
+    timeout: Duration = Field(10.0, gt=0, description="Per-request timeout (real seconds).")
+    warmup: Duration = Field(20.0, description="Traffic before the first injection; the steady state is checked over it.")
+    tail: Duration = Field(30.0, description="Traffic after every node and capacity hypothesis is decided.")
+
+
+# --------------------------------------------------------------------------- injections
+
+class Selection(Strict):
+    count: int | None = Field(None, ge=1, description="Interrupt this many nodes.")
+    percent: float | None = Field(None, gt=0, le=100, description="Interrupt this share of the matching nodes (rounded up).")
+    node_group: str | None = Field(None, description="Only nodes of this node group (eks.amazonaws.com/nodegroup).")
+    az: str | None = Field(None, description="Only nodes in this availability zone.")
+    instance_type: str | None = None
+    capacity_type: Literal["SPOT", "ON_DEMAND"] | None = Field("SPOT", description="Only SPOT (default) or ON_DEMAND nodes.")
+    instances: list[str] = Field(default_factory=list, description="Exactly these instance ids.")
+
+    @model_validator(mode="after")
+    def _one_way(self) -> Selection:
+        ways = [w for w, v in (("count", self.count), ("percent", self.percent), ("instances", self.instances or None)) if v is not None]
+        if len(ways) > 1:
+            raise ValueError(f"choose nodes one way: {' or '.join(ways)}, not both")
+        if any(not re.fullmatch(r"i-[0-9a-f]{8,17}", i) for i in self.instances):
+            raise ValueError("instances: instance ids look like i-0123456789abcdef0")
+        return self
+
+
+class Injection(Strict):
+    name: str | None = None
+    via: Literal["fis", "metadata", "sqs"] = Field(description="fis: an AWS FIS experiment; metadata: notices on the instances' metadata; sqs: EventBridge events on NTH's queue.")
+    kind: Literal["spot-interruption", "rebalance", "capacity-error"] = "spot-interruption"
+    select: Selection = Field(default_factory=lambda: Selection(count=1))
+    at: Duration = Field(0.0, description="When, after the warm-up (cluster time).")
+    waves: int = Field(1, ge=1, le=50, description="Repeat the injection this many times ...")
+    every: Duration = Field(60.0, gt=0, description="... this far apart.")
+    notice: Duration = Field(120.0, ge=120, le=900, description="spot-interruption: time from the notice to the reclaim (FIS durationBeforeInterruption, at least 2 minutes).")
+    duration: Duration = Field(300.0, gt=0, le=43200, description="capacity-error: how long launches fail.")
+    percentage: int = Field(100, ge=1, le=100, description="capacity-error: share of launches that fail.")
+
+    @model_validator(mode="after")
+    def _combination(self) -> Injection:
+        if self.kind == "rebalance" and self.via == "fis":
+            raise ValueError("FIS has no rebalance-only action: use via metadata or sqs for a rebalance recommendation")
+        if self.kind == "capacity-error" and self.via != "fis":
+            raise ValueError("capacity errors are injected through FIS (aws:ec2:asg-insufficient-instance-capacity-error): use via fis")
+        if self.kind == "capacity-error" and not self.select.node_group:
+            raise ValueError("a capacity-error needs select.node_group: the node group whose launches fail")
+        return self
+
+    @property
+    def last_offset(self) -> float:
+        return self.at + (self.waves - 1) * self.every
+
+    def label(self, index: int) -> str:
+        return self.name or f"injection-{index + 1}"
+
+
+# --------------------------------------------------------------------------- hypotheses
+
+class _Hypothesis(Strict):
+    name: str | None = None
+
+
+class CordonedWithin(_Hypothesis):
+    check: Literal["cordoned-within"]
+    max: Duration = Field(description="Each interrupted node is cordoned at most this long after its notice.")
+
+
+class TaintedWithin(_Hypothesis):
+    check: Literal["tainted-within"]
+    max: Duration
+
+
+class DrainedBeforeReclaim(_Hypothesis):
+    check: Literal["drained-before-reclaim"]
+    min_margin: Duration = Field(0.0, description="Every pod is gone at least this long before the instance is reclaimed.")
+
+
+class DrainingBeforeReclaim(_Hypothesis):
+    check: Literal["targets-draining-before-reclaim"]
+    min_margin: Duration = Field(0.0, description="The node's load balancer targets start draining this long before the reclaim.")
+
+
+class DeregisteredBeforeReclaim(_Hypothesis):
+    check: Literal["targets-deregistered-before-reclaim"]
+    min_margin: Duration = Field(0.0, description="The node's targets are gone from the target group this long before the reclaim.")
+
+
+class ReplacementReadyWithin(_Hypothesis):
+    check: Literal["replacement-ready-within"]
+    max: Duration = Field(description="A replacement node is Ready at most this long after the notice.")
+
+
+class ReplicasRestoredWithin(_Hypothesis):
+    check: Literal["replicas-restored-within"]
+    max: Duration = Field(description="Ready serving replicas are back to desired at most this long after the notice.")
+
+
+class MinReadyReplicas(_Hypothesis):
+    check: Literal["min-ready-replicas"]
+    min: Share = Field(description="Ready replicas never fall below this share of desired after the first injection.")
+
+
+class ErrorRate(_Hypothesis):
+    check: Literal["error-rate"]
+    max: Share = Field(description="Failed requests / requests over the whole experiment.")
+
+
+class WindowErrorRate(_Hypothesis):
+    check: Literal["window-error-rate"]
+    max: Share
+    window: Duration = Field(10.0, gt=0, description="Over any window this long (at least one real second of traffic).")
+
+
+class P99Latency(_Hypothesis):
+    check: Literal["p99-latency"]
+    max: Duration = Field(description="p99 request latency (real time) over the experiment, e.g. 800ms.")
+
+
+class ErrorBudget(_Hypothesis):
+    check: Literal["error-budget"]
+    slo: float = Field(gt=0, lt=1, description="Availability objective, e.g. 0.999.")
+    max_burn: float = Field(1.0, gt=0, description="Share of the error budget (1 - slo) the experiment may burn.")
+
+
+Hypothesis = Annotated[
+    CordonedWithin | TaintedWithin | DrainedBeforeReclaim | DrainingBeforeReclaim | DeregisteredBeforeReclaim
+    | ReplacementReadyWithin | ReplicasRestoredWithin | MinReadyReplicas | ErrorRate | WindowErrorRate | P99Latency | ErrorBudget,
+    Field(discriminator="check"),
+]
+CHECKS = ("cordoned-within", "tainted-within", "drained-before-reclaim", "targets-draining-before-reclaim", "targets-deregistered-before-reclaim",
+          "replacement-ready-within", "replicas-restored-within", "min-ready-replicas", "error-rate", "window-error-rate", "p99-latency", "error-budget")
+TRAFFIC_CHECKS = ("error-rate", "window-error-rate", "p99-latency", "error-budget")
+
+
+# --------------------------------------------------------------------------- stop conditions, guardrails
+
+class StopCondition(Strict):
+    error_rate: Share | None = Field(None, description="Abort when the error rate over `window` passes this.")
+    window: Duration = Field(10.0, gt=0)
+    cloudwatch_alarm: str | None = Field(None, description="A CloudWatch alarm ARN; FIS stops its experiment when it goes into ALARM.")
+
+    @model_validator(mode="after")
+    def _one(self) -> StopCondition:
+        if (self.error_rate is None) == (self.cloudwatch_alarm is None):
+            raise ValueError("a stop condition is either error_rate (with window) or cloudwatch_alarm")
+        if self.cloudwatch_alarm is not None and not self.cloudwatch_alarm.startswith("arn:aws:cloudwatch:"):
+            raise ValueError("cloudwatch_alarm must be an alarm ARN (arn:aws:cloudwatch:REGION:ACCOUNT:alarm:NAME)")
+        return self
+
+
+class Guardrails(Strict):
+    max_interrupted_share: Share = Field(0.5, description="Refuse to interrupt more than this share of the cluster's nodes.")
+    dry_run: bool = Field(False, description="Plan only: show what would be interrupted and stop.")
+
+
+class Experiment(Strict):
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+    description: str = ""
+    target: Target = Field(default_factory=Target)
+    cluster: Cluster = Field(default_factory=Cluster)
+    traffic: Traffic = Field(default_factory=Traffic)
+    injections: list[Injection] = Field(min_length=1)
+    hypotheses: list[Hypothesis] = Field(min_length=1)
+    stop_conditions: list[StopCondition] = Field(default_factory=list)
+    guardrails: Guardrails = Field(default_factory=Guardrails)
+    duration: Duration = Field(900.0, gt=0, description="The longest the experiment may run after the warm-up (cluster time); hypotheses still open then are undecided.")
+
+    @model_validator(mode="after")
+    def _timing(self) -> Experiment:
+        for i, inj in enumerate(self.injections):
+            if inj.last_offset >= self.duration:
+                raise ValueError(f"injections[{i}] ends at {inj.last_offset:g}s (at + (waves-1) x every), past the experiment's duration {self.duration:g}s: "
+                                 "move it earlier or make the duration longer")
+        if self.target.kind == "eks" and self.target.fis_role_arn is None and any(i.via == "fis" for i in self.injections):
+            raise ValueError("target.fis_role_arn is needed for FIS injections on eks: the IAM role FIS runs as (`spotchaos provision --target eks` creates one)")
+        if self.target.kind == "eks" and any(i.via == "metadata" for i in self.injections):
+            raise ValueError("via metadata puts notices on the local simulator's instance metadata; on eks use via fis or via sqs")
+        if self.cluster.profile is None and self.cluster.service is None:
+            self.cluster.service = Service()
+        names = [h.name or h.check for h in self.hypotheses]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"hypotheses named twice: {', '.join(dupes)}; give each a distinct name")
+        return self
+
+
+def hypothesis_name(h: Any) -> str:
+    return h.name or h.check
+
+
+# --------------------------------------------------------------------------- loading
+
+_HINTS = {
+    "missing": "add it",
+    "extra_forbidden": "remove it or check its spelling (docs/experiment.md lists every key)",
+    "union_tag_invalid": f"use one of: {', '.join(CHECKS)}",
+    "union_tag_not_found": f"add check: one of {', '.join(CHECKS)}",
+}
+
+
+def _field(loc: tuple[Any, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif part in CHECKS:
+            continue  # the discriminator's branch, not a key the user wrote
+        else:
+            out += ("." if out else "") + str(part)
+    return out or "experiment"
+
+
+def explain(exc: ValidationError, source: str) -> str:
+    err = exc.errors()[0]
+    field = _field(tuple(err["loc"]))
+    message = str(err["msg"]).removeprefix("Value error, ")
+    if err["type"] == "union_tag_invalid":
+        message = f"unknown check '{err.get('ctx', {}).get('tag')}'"
+    hint = _HINTS.get(err["type"])
+    given = err.get("input")
+    shown = "" if err["type"] in ("missing", "union_tag_not_found", "union_tag_invalid") or isinstance(given, dict | list) else f" (got {given!r})"
+    return f"{source}: {field}: {message}{shown}" + (f"; {hint}" if hint else "")
+
+
+def parse_experiment(data: Any, source: str = "experiment") -> Experiment:
+    if not isinstance(data, dict):
+        raise SpecError(f"{source}: an experiment is a mapping with name, injections and hypotheses")
+    try:
+        return Experiment.model_validate(data)
+    except ValidationError as exc:
+        raise SpecError(explain(exc, source)) from None
+
+
+def load_experiment(path: Path) -> Experiment:
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise SpecError(f"{path}: cannot read the experiment: {exc.strerror or exc}") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        raise SpecError(f"{path}: not valid YAML: {exc.problem}{where}") from None
+    except yaml.YAMLError as exc:
+        raise SpecError(f"{path}: not valid YAML: {exc}") from None
+    return parse_experiment(data, str(path))
+
+
+def json_schema() -> dict[str, Any]:
+    schema = Experiment.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["$id"] = "https://spotchaos.dev/experiment.schema.json"
+    schema["title"] = "spotchaos experiment"
+    return schema
+
+
+def schema_text() -> str:
+    return json.dumps(json_schema(), indent=2, sort_keys=True) + "\n"

@@ -1,0 +1,135 @@
+"""Where an experiment runs: the local simulator (started for the run as its own process, or one
+already running from a state directory) or a real EKS cluster (a kubeconfig context and an AWS
+region).  Either way the rest of the harness gets Endpoints and the cluster's clock speed."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import boto3
+import structlog
+
+from chaos.errors import GuardrailError, TargetError
+from chaos.spec import Target
+from cluster.endpoints import Endpoints
+from cluster.waiting import WaitTimeout, wait_for
+
+log = structlog.get_logger("target")
+
+SIM_START_TIMEOUT = 60.0
+SIM_STOP_TIMEOUT = 20.0
+
+
+@dataclass
+class Connection:
+    endpoints: Endpoints
+    speed: float
+    cluster_epoch: float | None
+    process: subprocess.Popen[bytes] | None = None
+    state_dir: Path | None = None
+
+    def aws(self, service: str) -> Any:
+        return boto3.client(service, **self.endpoints.aws_client_kwargs())
+
+    def kube(self) -> Any:
+        from kubernetes import config
+
+        return config.new_client_from_config(config_file=self.endpoints.kubeconfig, context=self.endpoints.kube_context)
+
+    @property
+    def started_simulator(self) -> bool:
+        return self.process is not None
+
+    def stop(self) -> str:
+        """Stop the simulator this run started (SIGTERM, then SIGKILL); '' when there was none."""
+        proc = self.process
+        if proc is None or proc.poll() is not None:
+            return ""
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=SIM_STOP_TIMEOUT)
+            return f"simulator pid {proc.pid} stopped"
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+            return f"simulator pid {proc.pid} killed after {SIM_STOP_TIMEOUT:g}s"
+
+
+def _sim_clock(endpoints: Endpoints) -> tuple[float, float | None]:
+    from kubernetes import client, config
+
+    api = client.CoreV1Api(config.new_client_from_config(config_file=endpoints.kubeconfig))
+    data = api.read_namespaced_config_map("spotchaos-sim", "kube-system").data or {}
+    start = data.get("clockStartUnix")
+    return float(data.get("clockSpeed", endpoints.clock_speed)), (float(start) if start else None)
+
+
+def start_simulator(target: Target, state_dir: Path, log_path: Path) -> Connection:
+    state_dir.mkdir(parents=True, exist_ok=True)
+    (state_dir / "endpoints.json").unlink(missing_ok=True)
+    cmd = [sys.executable, "-m", "chaos.cli", "sim", "up", "--speed", str(target.speed), "--state-dir", str(state_dir), "--log-format", "json"]
+    if target.simulator.config:
+        cmd += ["--config", target.simulator.config]
+    with log_path.open("ab") as out:
+        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, start_new_session=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    try:
+        wait_for(lambda: proc.poll() is not None or (state_dir / "endpoints.json").exists(), SIM_START_TIMEOUT, "the simulator to start")
+    except WaitTimeout:
+        proc.kill()
+        raise TargetError(f"the simulator did not start within {SIM_START_TIMEOUT:g}s; see {log_path}") from None
+    if proc.poll() is not None:
+        tail = log_path.read_text(errors="replace").strip().splitlines()[-1:] or ["(no output)"]
+        raise TargetError(f"the simulator exited at start ({tail[0][:300]}); see {log_path}")
+    endpoints = Endpoints.read(state_dir)
+    speed, epoch = _sim_clock(endpoints)
+    return Connection(endpoints, speed, epoch, process=proc, state_dir=state_dir)
+
+
+def running_simulator(state_dir: Path) -> Connection:
+    try:
+        endpoints = Endpoints.read(state_dir)
+    except (OSError, ValueError, TypeError):
+        raise TargetError(f"no running simulator in {state_dir}: start one with `spotchaos sim up --state-dir {state_dir}`, "
+                          "or leave target.simulator.state_dir out to let the run start its own") from None
+    if endpoints.pid is not None:
+        try:
+            os.kill(endpoints.pid, 0)
+        except OSError:
+            raise TargetError(f"the simulator recorded in {state_dir} (pid {endpoints.pid}) is not running") from None
+    speed, epoch = _sim_clock(endpoints)
+    return Connection(endpoints, speed, epoch, state_dir=state_dir)
+
+
+def eks(target: Target) -> Connection:
+    from kubernetes import config
+
+    kubeconfig = target.kubeconfig or os.environ.get("KUBECONFIG", str(Path.home() / ".kube" / "config"))
+    try:
+        contexts, current = config.list_kube_config_contexts(config_file=kubeconfig)
+    except Exception as exc:  # noqa: BLE001 - any unreadable kubeconfig is the same problem to the user
+        raise TargetError(f"cannot read kubeconfig {kubeconfig}: {exc}") from None
+    context = target.context or (current or {}).get("name")
+    if context not in {c["name"] for c in contexts}:
+        raise TargetError(f"kubeconfig {kubeconfig} has no context '{context}'")
+    region = target.region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+    if not region:
+        raise TargetError("target.region is needed on eks (or AWS_REGION)")
+    return Connection(Endpoints(target="eks", aws_endpoint_url=None, region=region, kubeconfig=kubeconfig, kube_context=context), 1.0, None)
+
+
+def check_guardrails(target: Target, conn: Connection) -> dict[str, str]:
+    """eks: the account and context must be on the experiment's allow-lists."""
+    if target.kind != "eks":
+        return {"target": "local"}
+    account = str(conn.aws("sts").get_caller_identity()["Account"])
+    if account not in target.allowed_accounts:
+        raise GuardrailError(f"AWS account {account} is not in target.allowed_accounts ({', '.join(target.allowed_accounts)}); refusing to run")
+    if conn.endpoints.kube_context not in target.allowed_contexts:
+        raise GuardrailError(f"kubeconfig context {conn.endpoints.kube_context} is not in target.allowed_contexts; refusing to run")
+    return {"target": "eks", "account": account, "context": str(conn.endpoints.kube_context)}

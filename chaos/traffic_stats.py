@@ -1,0 +1,92 @@
+"""The experiment's traffic as the journal holds it (one record per real second of requests,
+superseded while late answers still come in): totals, error rate per window, merged latency
+percentiles and the error budget burned.  Pure."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from hdrh.histogram import HdrHistogram
+
+from chaos.journal import Record
+
+ERROR_CLASSES = ("balancer_5xx", "backend_5xx", "connection", "timeout", "other")
+
+
+@dataclass
+class Second:
+    second: int
+    start_t: float
+    end_t: float
+    requests: int
+    errors: int
+    by_class: dict[str, int]
+    p99_ms: float | None
+    max_ms: float | None
+    hist: str | None = None
+
+    @property
+    def error_rate(self) -> float:
+        return self.errors / self.requests if self.requests else 0.0
+
+
+@dataclass
+class TrafficStats:
+    seconds: list[Second] = field(default_factory=list)
+
+    @property
+    def requests(self) -> int:
+        return sum(s.requests for s in self.seconds)
+
+    @property
+    def errors(self) -> int:
+        return sum(s.errors for s in self.seconds)
+
+    @property
+    def error_rate(self) -> float:
+        return self.errors / self.requests if self.requests else 0.0
+
+    def by_class(self) -> dict[str, int]:
+        return {c: sum(s.by_class.get(c, 0) for s in self.seconds) for c in ERROR_CLASSES}
+
+    def percentiles_ms(self) -> dict[str, float | None]:
+        hist = HdrHistogram(1, 3_600_000_000, 3)
+        for s in self.seconds:
+            if s.hist:
+                hist.decode_and_add(s.hist.encode())
+        if hist.get_total_count() == 0:
+            return {"p50": None, "p99": None, "max": None}
+        return {"p50": hist.get_value_at_percentile(50) / 1000, "p99": hist.get_value_at_percentile(99) / 1000, "max": hist.get_max_value() / 1000}
+
+    def worst_window(self, window: float) -> tuple[float, float | None]:
+        """(highest error rate over any `window` cluster seconds, its start); a window covers at
+        least one second of traffic."""
+        if not self.seconds:
+            return 0.0, None
+        width = max(self.seconds[0].end_t - self.seconds[0].start_t, 1e-9)
+        k = max(1, round(window / width))
+        worst, at = 0.0, self.seconds[0].start_t
+        for i in range(max(1, len(self.seconds) - k + 1)):
+            chunk = self.seconds[i: i + k]
+            n = sum(s.requests for s in chunk)
+            rate = sum(s.errors for s in chunk) / n if n else 0.0
+            if rate > worst:
+                worst, at = rate, chunk[0].start_t
+        return worst, at
+
+    def between(self, start: float, end: float) -> TrafficStats:
+        return TrafficStats([s for s in self.seconds if s.start_t >= start and s.end_t <= end + 1e-6])
+
+
+def traffic_stats(records: list[Record]) -> TrafficStats:
+    latest: dict[int, Record] = {}
+    for r in records:
+        if r["kind"] == "traffic":
+            latest[r["second"]] = r
+    seconds = [
+        Second(second=r["second"], start_t=r["start_t"], end_t=r["end_t"], requests=r["requests"],
+               errors=sum(r.get(c, 0) for c in ERROR_CLASSES), by_class={c: r.get(c, 0) for c in ERROR_CLASSES},
+               p99_ms=r.get("p99_ms"), max_ms=r.get("max_ms"), hist=r.get("hist"))
+        for _, r in sorted(latest.items())
+    ]
+    return TrafficStats(seconds)

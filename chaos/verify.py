@@ -1,0 +1,201 @@
+"""Verdicts: each hypothesis measured against its bound over the journal, pass / fail / undecided,
+and the experiment's outcome (passed 0, failed 1, aborted 2, error 3).  Pure functions; `now` is
+the run time the journal reaches (for "not cordoned yet, and it is already too late")."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from chaos.journal import Record
+from chaos.milestones import NodeMilestones, node_milestones, ready_share
+from chaos.spec import TRAFFIC_CHECKS, Experiment, hypothesis_name
+from chaos.traffic_stats import TrafficStats, traffic_stats
+
+PASS, FAIL, UNDECIDED, NOT_APPLICABLE = "pass", "fail", "undecided", "n/a"
+EXIT_CODES = {"passed": 0, "failed": 1, "aborted": 2, "error": 3}
+
+
+@dataclass
+class NodeResult:
+    node: str | None
+    instance: str
+    value: float | None
+    status: str
+    note: str = ""
+
+
+@dataclass
+class HypothesisResult:
+    name: str
+    check: str
+    bound: str
+    measured: str
+    value: float | None
+    status: str
+    detail: str = ""
+    nodes: list[NodeResult] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class Verdict:
+    status: str
+    reason: str
+    hypotheses: list[HypothesisResult]
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_CODES[self.status]
+
+    @property
+    def breached(self) -> list[HypothesisResult]:
+        return [h for h in self.hypotheses if h.status in (FAIL, UNDECIDED)]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"status": self.status, "exit_code": self.exit_code, "reason": self.reason, "hypotheses": [h.as_dict() for h in self.hypotheses]}
+
+
+def _s(v: float | None) -> str:
+    return "-" if v is None else f"{v:.1f}s"
+
+
+def _pct(v: float | None) -> str:
+    return "-" if v is None else f"{v * 100:.3g}%"
+
+
+# --------------------------------------------------------------------------- per node
+
+def _within(nodes: list[NodeMilestones], milestone: str, bound: float, now: float, final: bool) -> list[NodeResult]:
+    out = []
+    for m in nodes:
+        took = m.since_notice(milestone)
+        if took is not None:
+            out.append(NodeResult(m.node, m.instance, took, PASS if took <= bound else FAIL))
+        elif now - m.notice > bound:
+            out.append(NodeResult(m.node, m.instance, None, FAIL, f"no {milestone.replace('_', ' ')} within {bound:g}s"))
+        else:
+            out.append(NodeResult(m.node, m.instance, None, FAIL if final else UNDECIDED, f"no {milestone.replace('_', ' ')} seen"))
+    return out
+
+
+def _before_reclaim(nodes: list[NodeMilestones], milestone: str, margin: float, now: float, final: bool, what: str) -> list[NodeResult]:
+    out = []
+    for m in nodes:
+        if m.action != "spot-interruption":
+            out.append(NodeResult(m.node, m.instance, None, NOT_APPLICABLE, "no reclaim for this injection"))
+            continue
+        if milestone.startswith("target") and not m.targets_at_notice and m.target_draining is None:
+            out.append(NodeResult(m.node, m.instance, None, NOT_APPLICABLE, "the node had no load balancer targets"))
+            continue
+        done = getattr(m, milestone)
+        if m.reclaimed is not None:
+            if done is None or done > m.reclaimed:
+                out.append(NodeResult(m.node, m.instance, None if done is None else round(m.reclaimed - done, 3), FAIL, f"reclaimed before {what}"))
+            else:
+                gap = round(m.reclaimed - done, 3)
+                out.append(NodeResult(m.node, m.instance, gap, PASS if gap >= margin else FAIL))
+        elif done is not None and now - done >= margin:
+            out.append(NodeResult(m.node, m.instance, round(now - done, 3), PASS, "not reclaimed yet"))
+        else:
+            out.append(NodeResult(m.node, m.instance, None, FAIL if final else UNDECIDED, "not reclaimed yet" if done is not None else f"not {what} yet"))
+    return out
+
+
+def _aggregate(name: str, check: str, bound: str, results: list[NodeResult], worst: str) -> HypothesisResult:
+    counted = [r for r in results if r.status != NOT_APPLICABLE]
+    if not results:
+        return HypothesisResult(name, check, bound, "no node interrupted", None, UNDECIDED, "nothing was interrupted", results)
+    if not counted:
+        return HypothesisResult(name, check, bound, "n/a", None, PASS, results[0].note, results)
+    values = [r.value for r in counted if r.value is not None]
+    value = (max(values) if worst == "max" else min(values)) if values else None
+    if any(r.status == FAIL for r in counted):
+        status = FAIL
+    elif any(r.status == UNDECIDED for r in counted):
+        status = UNDECIDED
+    else:
+        status = PASS
+    bad = [r for r in counted if r.status != PASS]
+    detail = "; ".join(f"{r.node or r.instance}: {r.note or _s(r.value)}" for r in bad[:5])
+    measured = f"{'worst' if len(counted) > 1 else ''} {_s(value)}".strip() if value is not None else (bad[0].note if bad else "-")
+    return HypothesisResult(name, check, bound, measured, value, status, detail, results)
+
+
+# --------------------------------------------------------------------------- traffic
+
+def _traffic(h: Any, stats: TrafficStats, final: bool) -> tuple[str, str, float | None, str, str]:
+    """(bound, measured, value, status, detail)"""
+    if stats.requests == 0:
+        return (str(getattr(h, "max", "")), "no requests", None, FAIL if final else UNDECIDED, "no traffic was measured")
+    status_of = (lambda ok: PASS if ok else FAIL) if final else (lambda ok: UNDECIDED if ok else FAIL)
+    if h.check == "error-rate":
+        rate = stats.error_rate
+        return f"<= {_pct(h.max)}", f"{_pct(rate)} ({stats.errors}/{stats.requests})", rate, status_of(rate <= h.max), ""
+    if h.check == "window-error-rate":
+        rate, at = stats.worst_window(h.window)
+        return f"<= {_pct(h.max)} over {h.window:g}s", f"{_pct(rate)}", rate, status_of(rate <= h.max), (f"worst window from t={at:.0f}s" if at is not None else "")
+    if h.check == "p99-latency":
+        p99 = stats.percentiles_ms()["p99"]
+        limit = h.max * 1000
+        return f"<= {limit:g} ms", "-" if p99 is None else f"{p99:.1f} ms", p99, status_of(p99 is not None and p99 <= limit), ""
+    budget = 1 - h.slo
+    burn = stats.error_rate / budget
+    return (f"<= {h.max_burn:g} x budget ({_pct(budget)})", f"{burn:.2f} x budget", burn, status_of(burn <= h.max_burn),
+            f"{stats.errors} failed of {stats.requests}; SLO {h.slo}")
+
+
+# --------------------------------------------------------------------------- all together
+
+def evaluate(spec: Experiment, records: list[Record], now: float, final: bool) -> list[HypothesisResult]:
+    nodes = node_milestones(records)
+    stats = traffic_stats(records)
+    first = min((r["t"] for r in records if r["kind"] == "injected"), default=None)
+    out: list[HypothesisResult] = []
+    for h in spec.hypotheses:
+        name = hypothesis_name(h)
+        if h.check in TRAFFIC_CHECKS:
+            bound, measured, value, status, detail = _traffic(h, stats, final)
+            out.append(HypothesisResult(name, h.check, bound, measured, value, status, detail))
+        elif h.check == "min-ready-replicas":
+            share, at = ready_share(records, first) if first is not None else (None, None)
+            if share is None:
+                out.append(HypothesisResult(name, h.check, f">= {_pct(h.min)}", "-", None, FAIL if final else UNDECIDED, "the serving Deployment was not observed"))
+            else:
+                status = (PASS if share >= h.min else FAIL) if final else (UNDECIDED if share >= h.min else FAIL)
+                out.append(HypothesisResult(name, h.check, f">= {_pct(h.min)} of desired", _pct(share), share, status, f"lowest at t={at:.0f}s"))
+        elif h.check in ("cordoned-within", "tainted-within", "replacement-ready-within", "replicas-restored-within"):
+            milestone = {"cordoned-within": "cordon", "tainted-within": "taint", "replacement-ready-within": "replacement_ready", "replicas-restored-within": "replicas_restored"}[h.check]
+            scope = [m for m in nodes if milestone != "replacement_ready" or m.action == "spot-interruption"]
+            out.append(_aggregate(name, h.check, f"<= {h.max:g}s after the notice", _within(scope, milestone, h.max, now, final), "max"))
+        else:
+            milestone, what = {"drained-before-reclaim": ("drained", "drained"), "targets-draining-before-reclaim": ("target_draining", "draining"),
+                               "targets-deregistered-before-reclaim": ("targets_gone", "deregistered")}[h.check]
+            out.append(_aggregate(name, h.check, f">= {h.min_margin:g}s before the reclaim", _before_reclaim(nodes, milestone, h.min_margin, now, final, what), "min"))
+        if final and out[-1].status == UNDECIDED:
+            out[-1].detail = out[-1].detail or "still open when the experiment ended"
+    return out
+
+
+def node_checks_decided(results: list[HypothesisResult]) -> bool:
+    return all(r.status != UNDECIDED for r in results if r.check not in TRAFFIC_CHECKS and r.check != "min-ready-replicas")
+
+
+def verdict(spec: Experiment, records: list[Record]) -> Verdict:
+    now = max((r["t"] for r in records), default=0.0)
+    results = evaluate(spec, records, now, final=True)
+    errors = [r for r in records if r["kind"] == "error" and r.get("fatal")]
+    aborts = [r for r in records if r["kind"] == "abort"]
+    if errors:
+        return Verdict("error", f"{errors[0].get('where', 'run')}: {errors[0].get('message', '')}", results)
+    if aborts:
+        return Verdict("aborted", str(aborts[0].get("reason", "aborted")), results)
+    if not any(r["kind"] == "injected" for r in records):
+        return Verdict("error", "nothing was injected", results)
+    breached = [h for h in results if h.status != PASS]
+    if breached:
+        names = ", ".join(f"{h.name} ({h.measured}, bound {h.bound})" for h in breached)
+        return Verdict("failed", f"breached: {names}", results)
+    return Verdict("passed", "every hypothesis held", results)
