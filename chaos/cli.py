@@ -338,7 +338,7 @@ def _load(file: Path, target: str | None = None, speed: float | None = None) -> 
 def validate_experiment(file: ExperimentFile) -> None:
     """Check an experiment file; exit 3 with the field and the fix when it is wrong."""
     spec = _load(file)
-    out.print(f"{file}: valid experiment '{spec.name}' ({len(spec.injections)} injections, {len(spec.hypotheses)} hypotheses)", highlight=False)  # type: ignore[attr-defined]
+    out.print(f"{file}: valid experiment '{spec.name}' ({len(spec.injections)} injections, {len(spec.hypotheses)} hypotheses)", highlight=False, soft_wrap=True)  # type: ignore[attr-defined]
 
 
 @app.command("schema")

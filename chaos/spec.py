@@ -251,6 +251,14 @@ class Guardrails(Strict):
     dry_run: bool = Field(False, description="Plan only: show what would be interrupted and stop.")
 
 
+class Expectation(Strict):
+    """What a known-bad experiment is for: the verdict it must reach and the hypotheses it must breach
+    (the pytest plugin checks it; the run's own verdict and exit code are unchanged)."""
+
+    verdict: Literal["passed", "failed", "aborted"] = "passed"
+    breached: list[str] = Field(default_factory=list, description="Hypotheses that must fail.")
+
+
 class Experiment(Strict):
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
     description: str = ""
@@ -262,6 +270,7 @@ class Experiment(Strict):
     stop_conditions: list[StopCondition] = Field(default_factory=list)
     guardrails: Guardrails = Field(default_factory=Guardrails)
     duration: Duration = Field(900.0, gt=0, description="The longest the experiment may run after the warm-up (cluster time); hypotheses still open then are undecided.")
+    expect: Expectation = Field(default_factory=Expectation, description="The outcome this experiment is written to reach (known-bad configurations expect failed).")
 
     @model_validator(mode="after")
     def _timing(self) -> Experiment:
@@ -276,6 +285,9 @@ class Experiment(Strict):
         if self.cluster.profile is None and self.cluster.service is None:
             self.cluster.service = Service()
         names = [h.name or h.check for h in self.hypotheses]
+        unknown = [b for b in self.expect.breached if b not in names]
+        if unknown:
+            raise ValueError(f"expect.breached names {', '.join(unknown)}, which is not a hypothesis here: use one of {', '.join(names)}")
         dupes = sorted({n for n in names if names.count(n) > 1})
         if dupes:
             raise ValueError(f"hypotheses named twice: {', '.join(dupes)}; give each a distinct name")

@@ -14,6 +14,7 @@ from typing import Any
 
 import boto3
 import structlog
+from botocore.config import Config
 
 from chaos.errors import GuardrailError, TargetError
 from chaos.spec import Target
@@ -35,7 +36,9 @@ class Connection:
     state_dir: Path | None = None
 
     def aws(self, service: str) -> Any:
-        return boto3.client(service, **self.endpoints.aws_client_kwargs())
+        # short timeouts: a poll that hangs would blind an observer for botocore's default minute
+        config = Config(connect_timeout=3, read_timeout=10, retries={"mode": "standard", "max_attempts": 3})
+        return boto3.client(service, config=config, **self.endpoints.aws_client_kwargs())
 
     def kube(self) -> Any:
         from kubernetes import config

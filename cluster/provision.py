@@ -48,10 +48,15 @@ class Plan:
         return out
 
 
+NTH_MANAGED_TAG = "aws-node-termination-handler/managed"
+
+
 def node_group_specs(profile: ClusterProfile) -> list[NodeGroupSpec]:
+    # queue-mode NTH drains only instances of groups carrying its managed tag (CHECK_TAG_BEFORE_DRAINING)
+    tags = {OWNER_TAG: profile.name} | ({NTH_MANAGED_TAG: ""} if profile.nth.mode == "queue" else {})
     return [
         NodeGroupSpec(g.name, profile.name, tuple(g.instance_types), desired=g.desired, min_size=g.min_size, max_size=g.max_size,
-                      spot=g.spot, labels=dict(g.labels), extra_tags={OWNER_TAG: profile.name})
+                      spot=g.spot, labels=dict(g.labels), extra_tags=dict(tags))
         for g in profile.node_groups
     ]
 

@@ -24,6 +24,7 @@ class Poller(threading.Thread):
         self.poll = poll
         self.stop_event = stop
         self.polls = 0
+        self.failures = 0
         self.synced = threading.Event()
 
     def run(self) -> None:
@@ -33,7 +34,11 @@ class Poller(threading.Thread):
                 self.polls += 1
                 self.synced.set()
             except (BotoCoreError, ClientError) as exc:
+                self.failures += 1
                 log.info("poll_failed", poller=self.name, error=str(exc)[:200])
+            except Exception as exc:  # noqa: BLE001 - an observer must outlive a surprise; the next poll tries again
+                self.failures += 1
+                log.warning("poll_crashed", poller=self.name, error=repr(exc)[:300])
             self.stop_event.wait(self.period)
 
 

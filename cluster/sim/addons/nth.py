@@ -60,7 +60,9 @@ class NodeTerminationHandler(Controller):
         self.imds_port = imds_port
         self.pod_rt, self.node_rt = ctx.api.rt("Pod"), ctx.api.rt("Node")
         self.monitors: dict[str, tuple[asyncio.Task[None], NthConfig]] = {}
-        self.events: dict[str, str] = {}  # event id -> "pending" | "draining" | "done"
+        # (node, event id) -> "pending" | "draining" | "done": each NTH pod of the DaemonSet keeps its
+        # own event store, so the same notice text on two nodes is two events
+        self.events: dict[tuple[str | None, str], str] = {}
         self.workloads = AddonWorkloads(ctx.api, ("DaemonSet", "Deployment"), IMAGE_MARK, lambda c: parse_env(container_env(c)),
                                         "nth_config_invalid", "NTH exits at start; nothing reacts")
         self._tasks: set[asyncio.Task[None]] = set()
@@ -218,9 +220,9 @@ class NodeTerminationHandler(Controller):
 
     # ---- handling an interruption --------------------------------------------------------------
     def _submit(self, ev: ne.InterruptionEvent, cfg: NthConfig, sqs: Any = None) -> None:
-        if ev.event_id in self.events:
+        if (ev.node_name, ev.event_id) in self.events:
             return
-        self.events[ev.event_id] = "pending"
+        self.events[(ev.node_name, ev.event_id)] = "pending"
         task = asyncio.get_running_loop().create_task(self._handle(ev, cfg, sqs))
         self._tasks.add(task)
         task.add_done_callback(self._handled)
@@ -243,13 +245,13 @@ class NodeTerminationHandler(Controller):
         reason = {"SPOT_ITN": "SpotInterruption", "REBALANCE_RECOMMENDATION": "RebalanceRecommendation", "SCHEDULED_EVENT": "ScheduledEvent"}.get(ev.kind, "SQSTermination")
         self._record(cfg, node, reason, ev.description.strip())
         if node is None:
-            self.events[ev.event_id] = "done"
+            self.events[(ev.node_name, ev.event_id)] = "done"
             return
         if cfg.dry_run:
             log.info("nth_dry_run", node=ev.node_name, event_id=ev.event_id, would="cordon and drain")
-            self.events[ev.event_id] = "done"
+            self.events[(ev.node_name, ev.event_id)] = "done"
             return
-        self.events[ev.event_id] = "draining"
+        self.events[(ev.node_name, ev.event_id)] = "draining"
         # pre-drain: taint; then the event-id label (and the load balancer exclusion), cordon
         event_value = ne.cut(ev.event_id)
 
@@ -281,10 +283,10 @@ class NodeTerminationHandler(Controller):
         else:
             log.warning("nth_drain_failed", node=ev.node_name, event_id=ev.event_id, error=problem)
             self._record(cfg, node, "CordonAndDrainError", f"There was a problem while trying to cordon and drain the node: {problem}", warning=True)
-            del self.events[ev.event_id]  # retried on the next poll, as NTH re-adds a dropped event
+            del self.events[(ev.node_name, ev.event_id)]  # retried on the next poll, as NTH re-adds a dropped event
 
     def _finish(self, ev: ne.InterruptionEvent, cfg: NthConfig, sqs: Any) -> None:
-        self.events[ev.event_id] = "done"
+        self.events[(ev.node_name, ev.event_id)] = "done"
         if sqs is not None and ev.receipt_handle:
             handle = ev.receipt_handle
 

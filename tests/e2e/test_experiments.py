@@ -1,0 +1,125 @@
+"""Whole experiments through the CLI, each on a simulator the run starts itself: the seed
+single-node experiment passes and its reports agree with its journal; a known-bad configuration
+fails naming the breached hypothesis; Ctrl-C in the middle rolls back (FIS experiment stopped,
+simulator gone) and leaves a readable journal."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+import yaml
+
+from chaos.journal import read_journal
+from cluster.waiting import wait_for
+
+ROOT = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.e2e
+
+
+def _experiment(tmp_path: Path, name: str, octet: int, imds_port: int, **changes) -> Path:
+    """A shipped experiment on a simulator with its own address range (another may be running)."""
+    config = tmp_path / "sim.yaml"
+    config.write_text(yaml.safe_dump({"node_address_octet": octet, "imds": {"port": imds_port}}))
+    data = yaml.safe_load((ROOT / "experiments" / f"{name}.yaml").read_text())
+    data.setdefault("target", {})["simulator"] = {"config": str(config)}
+    data.update(changes)
+    path = tmp_path / f"{name}.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return path
+
+
+def _run(path: Path, report_dir: Path, timeout: float = 240) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+    return subprocess.run([sys.executable, "-m", "chaos.cli", "run", str(path), "--report-dir", str(report_dir), "--no-live"],
+                          capture_output=True, text=True, timeout=timeout, env=env, cwd=ROOT)
+
+
+def _last(records, kind):
+    return [r for r in records if r["kind"] == kind][-1]
+
+
+def _pid_gone(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except OSError:
+        return True
+    return False
+
+
+def test_seed_single_node_experiment_passes_with_reports_matching_the_journal(tmp_path):
+    out = tmp_path / "run"
+    proc = _run(_experiment(tmp_path, "single-spot-node-fis", 130, 1343), out)
+    assert proc.returncode == 0, proc.stdout + proc.stderr[-3000:]
+    records = read_journal(out / "journal.jsonl")
+    verdict = _last(records, "verdict")
+    assert verdict["status"] == "passed"
+    report = json.loads((out / "report.json").read_text())
+    assert report["verdict"]["status"] == "passed" and report["complete"]
+    # the report's numbers are the journal's
+    latest = {}
+    for r in records:
+        if r["kind"] == "traffic":
+            latest[r["second"]] = r
+    assert report["traffic"]["requests"] == sum(r["requests"] for r in latest.values()) > 0
+    assert {h["name"]: h["value"] for h in report["verdict"]["hypotheses"]} == {h["name"]: h["value"] for h in verdict["hypotheses"]}
+    (node,) = report["nodes"]
+    injected = _last(records, "injected")
+    assert node["instance"] == injected["instance"]
+    assert node["notice"] < node["cordon"] < node["drained"] < node["reclaimed"] < node["replacement_ready"]
+    assert any(r["kind"] == "fis_action" and r["action_id"] == "aws:ec2:send-spot-instance-interruptions" for r in records)
+    suite = ET.parse(out / "junit.xml").getroot()
+    assert suite.get("failures") == "0" and len(suite.findall("testcase")) == len(verdict["hypotheses"])
+    assert "data:image/png;base64," in (out / "report.html").read_text()
+    # rollback stopped the simulator this run started
+    assert any(r["kind"] == "rollback" and r["step"] == "stop the simulator" and r["ok"] for r in records)
+    sim_pid = json.loads((out / "simulator" / "endpoints.json").read_text())["pid"]
+    assert _pid_gone(sim_pid)
+    # the report rebuilds from the journal alone, with the verdict's exit code
+    again = subprocess.run([sys.executable, "-m", "chaos.cli", "report", str(out / "journal.jsonl"), "--out", str(tmp_path / "again")],
+                           capture_output=True, text=True, timeout=60)
+    assert again.returncode == 0 and json.loads((tmp_path / "again" / "report.json").read_text())["verdict"] == report["verdict"]
+
+
+def test_cordon_only_nth_fails_naming_the_drain(tmp_path):
+    out = tmp_path / "run"
+    proc = _run(_experiment(tmp_path, "bad-nth-cordon-only", 140, 1344, traffic={"rate": 200, "warmup": "20s", "tail": "10s"}), out)
+    assert proc.returncode == 1, proc.stdout + proc.stderr[-3000:]
+    assert "drained-before-reclaim" in proc.stdout.splitlines()[0]
+    verdict = _last(read_journal(out / "journal.jsonl"), "verdict")
+    by = {h["name"]: h["status"] for h in verdict["hypotheses"]}
+    assert by == {"cordoned-within": "pass", "drained-before-reclaim": "fail"}
+
+
+def test_ctrl_c_mid_experiment_rolls_back_and_leaves_a_readable_journal(tmp_path):
+    out = tmp_path / "run"
+    path = _experiment(tmp_path, "single-spot-node-fis", 150, 1345, traffic={"rate": 100, "warmup": "20s", "tail": "10s"})
+    env = {**os.environ, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+    proc = subprocess.Popen([sys.executable, "-m", "chaos.cli", "run", str(path), "--report-dir", str(out), "--no-live"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT)
+    journal = out / "journal.jsonl"
+    try:
+        # interrupt once FIS is running the interruption
+        wait_for(lambda: journal.exists() and '"kind":"fis","experiment"' in journal.read_text() and '"state":"running"' in journal.read_text(),
+                 120, "the FIS experiment to run")
+        proc.send_signal(signal.SIGINT)
+        stdout, stderr = proc.communicate(timeout=90)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 2, stdout + stderr[-3000:]
+    records = read_journal(journal)
+    assert _last(records, "verdict")["status"] == "aborted"
+    assert "SIGINT" in _last(records, "abort")["reason"]
+    steps = {r["step"]: r["ok"] for r in records if r["kind"] == "rollback"}
+    assert any(step.startswith("stop FIS experiment") and ok for step, ok in steps.items()), steps
+    assert steps.get("stop the simulator") is True
+    sim_pid = json.loads((out / "simulator" / "endpoints.json").read_text())["pid"]
+    assert _pid_gone(sim_pid)
+    assert (out / "report.html").exists() and "ABORTED" in stdout

@@ -1,0 +1,114 @@
+"""The experiment spec: every malformed experiment gets one line naming the field (and exit 3
+from the CLI, before anything is touched); the published JSON Schema is the model's."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from chaos.errors import SpecError
+from chaos.spec import load_experiment, parse_experiment, schema_text
+
+ROOT = Path(__file__).resolve().parents[2]
+GOOD = {"name": "x", "injections": [{"via": "fis"}], "hypotheses": [{"check": "error-rate", "max": 0.01}]}
+
+
+def _with(**changes):
+    data = json.loads(json.dumps(GOOD))
+    data.update(changes)
+    return data
+
+
+@pytest.mark.parametrize("data, field, words", [
+    (_with(injections=[{"via": "fis", "select": {"percent": 150}}]), "injections[0].select.percent", "less than or equal to 100"),
+    (_with(hypotheses=[{"check": "error-rate"}]), "hypotheses[0].max", "Field required"),
+    (_with(hypotheses=[{"check": "cordoned-within"}]), "hypotheses[0].max", "Field required"),
+    (_with(injections=[{"via": "fis", "at": "-3s"}]), "injections[0].at", "negative"),
+    (_with(injections=[{"via": "fis", "at": -3}]), "injections[0].at", "greater than or equal to 0"),
+    (_with(injections=[{"via": "fis", "at": "20m"}]), "experiment", "past the experiment's duration"),
+    (_with(injections=[{"via": "fis", "at": "1m", "waves": 20, "every": "1m"}]), "experiment", "past the experiment's duration"),
+    (_with(injections=[{"via": "fis", "bogus": 1}]), "injections[0].bogus", "remove it"),
+    (_with(colour="blue"), "colour", "remove it"),
+    (_with(hypotheses=[{"check": "nope", "max": 1}]), "hypotheses[0]", "unknown check 'nope'"),
+    (_with(target={"kind": "eks"}), "target", "allowed_accounts"),
+    (_with(target={"kind": "eks", "allowed_accounts": ["123456789012"]}), "target", "allowed_contexts"),
+    (_with(hypotheses=[{"check": "error-rate", "max": "abc"}]), "hypotheses[0].max", "valid number"),
+    (_with(injections=[{"via": "fis", "notice": "soon"}]), "injections[0].notice", "not a duration"),
+    (_with(injections=[{"via": "fis", "kind": "rebalance"}]), "injections[0]", "no rebalance-only action"),
+    (_with(injections=[{"via": "metadata", "kind": "capacity-error", "select": {"node_group": "a"}}]), "injections[0]", "use via fis"),
+    (_with(injections=[{"via": "fis", "select": {"count": 1, "percent": 5}}]), "injections[0].select", "one way"),
+    (_with(injections=[]), "injections", "at least 1"),
+    (_with(name="has space"), "name", "pattern"),
+    (_with(hypotheses=[{"check": "error-rate", "max": 0.1}, {"check": "error-rate", "max": 0.2}]), "experiment", "named twice"),
+])
+def test_each_mistake_is_one_line_naming_the_field(data, field, words):
+    with pytest.raises(SpecError) as caught:
+        parse_experiment(data, "exp.yaml")
+    message = str(caught.value)
+    assert message.startswith(f"exp.yaml: {field}:"), message
+    assert words in message and "\n" not in message
+
+
+def test_not_a_mapping_and_bad_yaml(tmp_path):
+    with pytest.raises(SpecError, match="is a mapping"):
+        parse_experiment(["a"], "exp.yaml")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: [unclosed\n")
+    with pytest.raises(SpecError, match=r"not valid YAML.*line 2"):
+        load_experiment(bad)
+    with pytest.raises(SpecError, match="cannot read"):
+        load_experiment(tmp_path / "missing.yaml")
+
+
+def test_durations_read_as_cluster_seconds():
+    spec = parse_experiment(_with(injections=[{"via": "fis", "at": "1.5m", "notice": "3m"}],
+                                  hypotheses=[{"check": "p99-latency", "max": "800ms"}]), "x")
+    assert spec.injections[0].at == 90 and spec.injections[0].notice == 180
+    assert spec.hypotheses[0].max == pytest.approx(0.8)
+
+
+def test_every_shipped_experiment_is_valid():
+    files = sorted((ROOT / "experiments").glob("*.yaml"))
+    assert len(files) >= 9
+    for f in files:
+        load_experiment(f)
+
+
+def test_published_schema_is_the_models():
+    published = (ROOT / "docs" / "experiment.schema.json").read_text()
+    assert published == schema_text(), "docs/experiment.schema.json is stale: run `spotchaos schema > docs/experiment.schema.json`"
+    schema = json.loads(published)
+    assert {"name", "injections", "hypotheses"} <= set(schema["required"])
+
+
+def test_validate_cli_exits_3_before_touching_anything(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(yaml.safe_dump(_with(injections=[{"via": "fis", "select": {"percent": 101}}])))
+    for command in ("validate", "run", "plan"):
+        proc = subprocess.run([sys.executable, "-m", "chaos.cli", command, str(bad)], capture_output=True, text=True, timeout=60, cwd=tmp_path)
+        assert proc.returncode == 3, proc.stderr
+        assert "injections[0].select.percent" in proc.stderr and "Traceback" not in proc.stderr
+        assert not (tmp_path / "spotchaos-runs").exists()
+
+
+_scalars = st.one_of(st.none(), st.booleans(), st.integers(-10**6, 10**6), st.floats(allow_nan=True), st.text(max_size=12))
+_values = st.recursive(_scalars, lambda inner: st.one_of(st.lists(inner, max_size=3), st.dictionaries(st.text(max_size=8), inner, max_size=3)), max_leaves=8)
+_keys = st.sampled_from(["name", "target", "cluster", "traffic", "injections", "hypotheses", "stop_conditions", "guardrails", "duration", "extra"])
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.dictionaries(_keys, _values, max_size=6), st.booleans())
+def test_fuzzed_experiments_give_one_clear_error_or_a_valid_spec(data, start_from_good):
+    if start_from_good:
+        data = {**GOOD, **data}
+    try:
+        parse_experiment(data, "fuzz.yaml")
+    except SpecError as exc:
+        assert str(exc).startswith("fuzz.yaml: ") and "\n" not in str(exc)
