@@ -154,7 +154,8 @@ class Run:
         self.state.conn = conn
         self.clock.start(conn.speed, conn.cluster_epoch)
         self.journal.write("connected", target=target.kind, speed=conn.speed, region=conn.endpoints.region,
-                           started_simulator=conn.started_simulator, kube_context=conn.endpoints.kube_context)
+                           started_simulator=conn.started_simulator, simulator_pid=conn.process.pid if conn.process else conn.endpoints.pid,
+                           kube_context=conn.endpoints.kube_context)
         self._phase("guardrails")
         facts = await asyncio.to_thread(check_guardrails, target, conn)
         self.journal.write("guardrails", **facts)

@@ -14,6 +14,10 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+# uvloop keeps time in whole milliseconds and may fire a timer up to 1 ms early: a callback that
+# checks "is the deadline reached?" on the clock must not run before it
+TIMER_SLACK = 0.002
+
 
 class SimClock:
     """Cluster time = the wall time at start + speed x real time elapsed since start."""
@@ -60,7 +64,8 @@ class SimClock:
         return max(floor, self.real_seconds(cluster_seconds))
 
     async def sleep(self, cluster_seconds: float) -> None:
-        await asyncio.sleep(self.real_seconds(cluster_seconds))
+        delay = self.real_seconds(cluster_seconds)
+        await asyncio.sleep(delay + TIMER_SLACK if delay else 0)
 
     async def sleep_real(self, seconds: float) -> None:
         """Sleep in real seconds (data-plane pacing, yielding to the loop with 0)."""
@@ -68,7 +73,7 @@ class SimClock:
 
     def call_later(self, cluster_seconds: float, callback: Callable[..., Any], *args: Any) -> asyncio.TimerHandle:
         loop = asyncio.get_running_loop()
-        return loop.call_later(self.real_seconds(cluster_seconds), callback, *args)
+        return loop.call_later(self.real_seconds(cluster_seconds) + TIMER_SLACK, callback, *args)
 
     def after(self, cluster_seconds: float) -> float:
         """The cluster timestamp `cluster_seconds` from now."""

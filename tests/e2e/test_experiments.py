@@ -79,8 +79,7 @@ def test_seed_single_node_experiment_passes_with_reports_matching_the_journal(tm
     assert "data:image/png;base64," in (out / "report.html").read_text()
     # rollback stopped the simulator this run started
     assert any(r["kind"] == "rollback" and r["step"] == "stop the simulator" and r["ok"] for r in records)
-    sim_pid = json.loads((out / "simulator" / "endpoints.json").read_text())["pid"]
-    assert _pid_gone(sim_pid)
+    assert _pid_gone(_last(records, "connected")["simulator_pid"])
     # the report rebuilds from the journal alone, with the verdict's exit code
     again = subprocess.run([sys.executable, "-m", "chaos.cli", "report", str(out / "journal.jsonl"), "--out", str(tmp_path / "again")],
                            capture_output=True, text=True, timeout=60)
@@ -120,6 +119,5 @@ def test_ctrl_c_mid_experiment_rolls_back_and_leaves_a_readable_journal(tmp_path
     steps = {r["step"]: r["ok"] for r in records if r["kind"] == "rollback"}
     assert any(step.startswith("stop FIS experiment") and ok for step, ok in steps.items()), steps
     assert steps.get("stop the simulator") is True
-    sim_pid = json.loads((out / "simulator" / "endpoints.json").read_text())["pid"]
-    assert _pid_gone(sim_pid)
+    assert _pid_gone(_last(records, "connected")["simulator_pid"])
     assert (out / "report.html").exists() and "ABORTED" in stdout
