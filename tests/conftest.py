@@ -92,3 +92,14 @@ def sim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimProcess]:
     handle = start_sim(tmp_path_factory.mktemp("sim"))
     yield handle
     handle.stop()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The generator latency test first, on a quiet machine (before any simulator or experiment
+    has run), then the whole experiments, then the rest."""
+
+    def rank(item: pytest.Item) -> int:
+        path = str(item.path)
+        return 0 if path.endswith("test_generator_latency.py") else 1 if "/e2e/" in path else 2
+
+    items.sort(key=rank)
