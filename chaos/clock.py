@@ -60,15 +60,3 @@ class RunClock:
 
     async def sleep(self, cluster_seconds: float) -> None:
         await asyncio.sleep(self.real_seconds(cluster_seconds))
-
-    async def sleep_until(self, t: float, stop: asyncio.Event | None = None) -> bool:
-        """Wait until run time `t`; False when `stop` was set first."""
-        delay = self.real_seconds(t - self.now())
-        if stop is None:
-            await asyncio.sleep(delay)
-            return True
-        try:
-            await asyncio.wait_for(stop.wait(), timeout=delay)
-        except TimeoutError:
-            return True
-        return False

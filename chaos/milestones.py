@@ -187,10 +187,8 @@ def _replicas(result: list[NodeMilestones], ordered: list[Record]) -> None:
             elif dipped:
                 m.replicas_restored = r["t"]
                 break
-        if not dipped and deployments and any(r["t"] >= start for r in deployments):
-            m.replicas_restored = start
-        elif not dipped and deployments and deployments[-1]["ready"] >= deployments[-1]["desired"]:
-            m.replicas_restored = start
+        if not dipped and deployments and deployments[-1]["ready"] >= deployments[-1]["desired"]:
+            m.replicas_restored = start  # no replica was lost
 
 
 def ready_share(records: list[Record], since: float) -> tuple[float | None, float | None]:

@@ -32,6 +32,7 @@ from chaos.inject.aws_faults import (
 from chaos.inject.metadata_mock import MetadataMock
 from chaos.inject.selection import Candidate, candidates, choose
 from chaos.journal import Journal
+from chaos.milestones import GONE_STATES
 from chaos.observe.aws import FisExperiments, Instances, Poller, ScalingActivities, TargetHealth
 from chaos.observe.kube import KubeWatch, kube_watches
 from chaos.observe.traffic import TrafficRun
@@ -328,7 +329,7 @@ class Run:
         for inj in st.injected:
             if inj["action"] == "spot-interruption" and inj.get("reclaim_t") is not None:
                 reclaimed = any(r["kind"] == "instance" and r["instance"] == inj["instance"] and r["t"] >= inj["t"]
-                                and r.get("state") in ("shutting-down", "terminated", "stopped", "stopping") for r in records)
+                                and r.get("state") in GONE_STATES for r in records)
                 if not reclaimed and now < inj["reclaim_t"] + RECLAIM_GRACE:
                     return False
         return True
@@ -362,14 +363,8 @@ class Run:
         if not conds:
             return
         stats = traffic_stats(self.journal.snapshot())
-        if not stats.seconds:
-            return
         for c in conds:
-            width = max(stats.seconds[-1].end_t - stats.seconds[-1].start_t, 1e-9)
-            k = max(1, round(c.window / width))
-            recent = stats.seconds[-k:]
-            n = sum(s.requests for s in recent)
-            rate = sum(s.errors for s in recent) / n if n else 0.0
+            rate, n = stats.recent_rate(c.window)
             if n and rate > (c.error_rate or 0):
                 self.abort(f"stop condition: error rate {rate:.2%} over the last {c.window:g}s is above {c.error_rate:.2%}")
 
@@ -528,7 +523,7 @@ class Run:
             await step("stop the simulator", lambda: asyncio.to_thread(conn.stop))
 
     def _reclaimed(self, instance: str) -> bool:
-        return any(r["kind"] == "instance" and r["instance"] == instance and r.get("state") in ("shutting-down", "terminated") for r in self.journal.snapshot())
+        return any(r["kind"] == "instance" and r["instance"] == instance and r.get("state") in GONE_STATES for r in self.journal.snapshot())
 
 
 async def run_experiment(spec: Experiment, options: RunOptions) -> tuple[Verdict, Run]:

@@ -16,9 +16,7 @@ import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
 from chaos.errors import SpecError
-
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
-_UNITS = {"ms": 0.001, "s": 1.0, None: 1.0, "m": 60.0, "h": 3600.0}
+from chaos.load.profile import duration_seconds
 
 
 def _seconds(value: Any) -> Any:
@@ -29,10 +27,10 @@ def _seconds(value: Any) -> Any:
     if isinstance(value, str):
         if value.strip().startswith("-"):
             raise ValueError(f"'{value}' is negative; durations are 0 or more")
-        m = _DURATION.match(value)
-        if not m:
+        seconds = duration_seconds(value)
+        if seconds is None:
             raise ValueError(f"'{value}' is not a duration; write e.g. 30s, 2m or 500ms")
-        return float(m.group(1)) * _UNITS[m.group(2)]
+        return seconds
     return value
 
 

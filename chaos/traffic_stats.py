@@ -9,8 +9,9 @@ from dataclasses import dataclass, field
 from hdrh.histogram import HdrHistogram
 
 from chaos.journal import Record
+from chaos.load.stats import ERRORS
 
-ERROR_CLASSES = ("balancer_5xx", "backend_5xx", "connection", "timeout", "other")
+ERROR_CLASSES = tuple(o.value for o in ERRORS)
 
 
 @dataclass
@@ -74,8 +75,15 @@ class TrafficStats:
                 worst, at = rate, chunk[0].start_t
         return worst, at
 
-    def between(self, start: float, end: float) -> TrafficStats:
-        return TrafficStats([s for s in self.seconds if s.start_t >= start and s.end_t <= end + 1e-6])
+    def recent_rate(self, window: float) -> tuple[float, int]:
+        """(error rate, requests) over the last `window` cluster seconds (at least one second)."""
+        if not self.seconds:
+            return 0.0, 0
+        width = max(self.seconds[-1].end_t - self.seconds[-1].start_t, 1e-9)
+        recent = self.seconds[-max(1, round(window / width)):]
+        n = sum(s.requests for s in recent)
+        return (sum(s.errors for s in recent) / n if n else 0.0), n
+
 
 
 def traffic_stats(records: list[Record]) -> TrafficStats:

@@ -101,13 +101,20 @@ def _check(rate: float, duration: float) -> None:
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
 
 
-def parse_duration(text: str, field: str = "--duration") -> float:
-    """'90', '90s', '1.5m', '250ms' -> seconds."""
+def duration_seconds(text: str) -> float | None:
+    """'90', '90s', '1.5m', '250ms' -> seconds; None when it is not a duration."""
     m = _DURATION.match(str(text))
     if not m:
+        return None
+    return float(m.group(1)) * {"ms": 0.001, "s": 1, None: 1, "m": 60, "h": 3600}[m.group(2)]
+
+
+def parse_duration(text: str, field: str = "--duration") -> float:
+    """'90', '90s', '1.5m', '250ms' -> seconds."""
+    seconds = duration_seconds(text)
+    if seconds is None:
         raise ProfileError(f"{field}: '{text}' is not a duration; write e.g. 60s, 2m or 500ms")
-    value = float(m.group(1))
-    return value * {"ms": 0.001, "s": 1, None: 1, "m": 60, "h": 3600}[m.group(2)]
+    return seconds
 
 
 def parse_steps(text: str) -> list[tuple[float, float]]:

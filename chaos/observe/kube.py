@@ -105,8 +105,6 @@ class KubeWatch(threading.Thread):
         self.stop_event = stop
         self.last: dict[str, Obj] = {}
         self.synced = threading.Event()
-        self.resumes = 0
-        self.relists = 0
 
     def _emit(self, obj: Obj, deleted: bool) -> None:
         converted = self.convert(obj, deleted)
@@ -144,7 +142,6 @@ class KubeWatch(threading.Thread):
             try:
                 if version is None:
                     version = self._list()
-                    self.relists += 1
                 stream = watch.Watch().stream(self.list_call, resource_version=version, timeout_seconds=WATCH_SECONDS,
                                               allow_watch_bookmarks=True, deserialize=False)
                 for event in stream:
@@ -164,7 +161,6 @@ class KubeWatch(threading.Thread):
                 log.warning("watch_failed", kind=self.kind, status=exc.status, reason=exc.reason)
             except Exception as exc:  # noqa: BLE001 - a dropped connection: resume from the last version
                 failures += 1
-                self.resumes += 1
                 log.info("watch_resumed", kind=self.kind, error=type(exc).__name__)
             if failures:
                 self.stop_event.wait(min(2.0, 0.1 * 2 ** min(failures, 5)))
