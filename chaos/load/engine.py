@@ -96,13 +96,14 @@ class _Conn(asyncio.Protocol):
 
 
 class LoadEngine:
-    def __init__(self, target: Target, profile: Profile, request: bytes, *, timeout: float = 30.0, max_connections: int = 2000) -> None:
+    def __init__(self, target: Target, profile: Profile, request: bytes, *, timeout: float = 30.0, max_connections: int = 2000,
+                 per_second_histograms: bool = False) -> None:
         self.target = target
         self.profile = profile
         self.request = request
         self.timeout = timeout
         self.max_connections = max_connections
-        self.recorder = Recorder()
+        self.recorder = Recorder(per_second_histograms)
         warm_up()
         self.idle: list[_Conn] = []
         self.conns: set[_Conn] = set()

@@ -24,6 +24,7 @@ class LoadSpec:
     method: str | None = None
     timeout: float = 30.0
     max_connections: int = 2000
+    per_second_histograms: bool = False  # a latency histogram per second (the harness's timeline)
 
     @property
     def http_method(self) -> str:
@@ -75,7 +76,8 @@ async def run_load(spec: LoadSpec, on_progress: Callable[[Snapshot], None] | Non
     """Run the load and return its summary.  Raises LoadError when the target cannot be reached.
     `on_flush` sees the engine after each fold of the measurements into per-second buckets."""
     target = Target.parse(spec.url)
-    engine = LoadEngine(target, spec.profile, request_bytes(target, spec.http_method, spec.body), timeout=spec.timeout, max_connections=spec.max_connections)
+    engine = LoadEngine(target, spec.profile, request_bytes(target, spec.http_method, spec.body), timeout=spec.timeout, max_connections=spec.max_connections,
+                        per_second_histograms=spec.per_second_histograms)
     await engine.preflight()
     loop = asyncio.get_running_loop()
     task = loop.create_task(engine.run())

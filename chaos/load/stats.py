@@ -65,7 +65,7 @@ class Bucket:
     counts: dict[Outcome, int] = field(default_factory=lambda: dict.fromkeys(Outcome, 0))
     latency_sum_us: int = 0
     latency_max_us: int = 0
-    hist: HdrHistogram = field(default_factory=_second_histogram)
+    hist: HdrHistogram | None = None  # kept only when the recorder is asked for per-second histograms
 
     @property
     def total(self) -> int:
@@ -84,12 +84,12 @@ class Bucket:
             "error_rate": round(self.errors / n, 6) if n else 0.0,
             "latency_mean_ms": round(self.latency_sum_us / n / 1000, 3) if n else None,
             "latency_max_ms": round(self.latency_max_us / 1000, 3) if n else None,
-            "latency_p99_ms": self.hist.get_value_at_percentile(99) / 1000 if n else None,
+            "latency_p99_ms": self.hist.get_value_at_percentile(99) / 1000 if n and self.hist is not None else None,
         }
 
     def encoded_histogram(self) -> str:
         """The second's latency histogram, HdrHistogram's compressed base64 form (mergeable)."""
-        return self.hist.encode().decode("ascii")
+        return self.hist.encode().decode("ascii") if self.hist is not None else ""
 
 
 OUTCOMES = tuple(Outcome)
@@ -101,7 +101,10 @@ class Recorder:
     """Hot path: four array appends per request.  `flush` folds them (numpy) into the per-second
     buckets, the status counts and the HDR histograms."""
 
-    def __init__(self) -> None:
+    def __init__(self, per_second_histograms: bool = False) -> None:
+        # per-second histograms cost the flush ~1 ms a second on the generator's loop: only the
+        # experiment harness (which plots p99 per second and merges them) asks for them
+        self.per_second_histograms = per_second_histograms
         self.buckets: dict[int, Bucket] = {}
         self.ok_latency = _histogram()
         self.all_latency = _histogram()
@@ -135,16 +138,17 @@ class Recorder:
             mask = second == sec
             b = self.buckets.get(sec)
             if b is None:
-                b = self.buckets[sec] = Bucket(sec)
+                b = self.buckets[sec] = Bucket(sec, hist=_second_histogram() if self.per_second_histograms else None)
             codes = np.bincount(outcome[mask], minlength=len(OUTCOMES))
             for i, o in enumerate(OUTCOMES):
                 b.counts[o] += int(codes[i])
             lat = us[mask]
             b.latency_sum_us += int(lat.sum())
             b.latency_max_us = max(b.latency_max_us, int(lat.max()))
-            v, c = np.unique(np.minimum(lat, SECOND_MAX_US), return_counts=True)
-            for value, count in zip(v.tolist(), c.tolist(), strict=True):
-                b.hist.record_value(value, count)
+            if b.hist is not None:
+                v, c = np.unique(np.minimum(lat, SECOND_MAX_US), return_counts=True)
+                for value, count in zip(v.tolist(), c.tolist(), strict=True):
+                    b.hist.record_value(value, count)
         for values, hist in ((us[outcome == OK_CODE], self.ok_latency), (us, self.all_latency)):
             v, c = np.unique(np.minimum(values, MAX_LATENCY_US), return_counts=True)
             for value, count in zip(v.tolist(), c.tolist(), strict=True):

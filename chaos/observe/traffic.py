@@ -22,7 +22,7 @@ class TrafficRun:
     def __init__(self, traffic: Traffic, url: str, journal: Journal, clock: RunClock, longest_cluster_seconds: float) -> None:
         real = max(1.0, clock.real_seconds(longest_cluster_seconds))
         profile = ramp(traffic.rate, traffic.ramp_to, real) if traffic.ramp_to else constant(traffic.rate, real)
-        self.spec = LoadSpec(url, profile, body=body_for(traffic.body), timeout=traffic.timeout)
+        self.spec = LoadSpec(url, profile, body=body_for(traffic.body), timeout=traffic.timeout, per_second_histograms=True)
         self.journal = journal
         self.clock = clock
         self.stop = asyncio.Event()

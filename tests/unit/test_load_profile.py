@@ -55,3 +55,21 @@ def test_recorder_buckets_by_scheduled_second() -> None:
     assert [b.total for _, b in sorted(r.buckets.items())] == [4, 4, 3]
     assert r.buckets[2].counts[Outcome.BALANCER_5XX] == 1 and r.statuses == {200: 10, 502: 1}
     assert r.ok_latency.get_total_count() == 10 and r.all_latency.get_max_value() >= 499_000
+
+
+def test_per_second_histograms_only_when_asked_and_mergeable():
+    from hdrh.histogram import HdrHistogram
+
+    from chaos.load.stats import Outcome, Recorder
+
+    plain, kept = Recorder(), Recorder(per_second_histograms=True)
+    for r in (plain, kept):
+        for i in range(100):
+            r.record(0.5, 0.010 if i < 98 else 0.900, Outcome.OK, 200)
+        r.flush()
+    assert plain.buckets[0].hist is None and plain.buckets[0].as_dict()["latency_p99_ms"] is None
+    second = kept.buckets[0].as_dict()
+    assert second["latency_p99_ms"] == pytest.approx(900, rel=0.01)
+    merged = HdrHistogram(1, 3_600_000_000, 3)
+    merged.decode_and_add(kept.buckets[0].encoded_histogram().encode())
+    assert merged.get_total_count() == 100 and merged.get_value_at_percentile(50) == pytest.approx(10_000, rel=0.01)
