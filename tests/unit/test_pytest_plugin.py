@@ -1,0 +1,40 @@
+"""The pytest plugin: YAML experiments under experiments/ are collected as one item each (other
+YAML is left alone), and an item passes only when the run reaches what the experiment expects."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from chaos.expectation import unmet
+from chaos.spec import parse_experiment
+from chaos.verify import HypothesisResult, Verdict
+
+ROOT = Path(__file__).resolve().parents[2]
+pytest_plugins = ["pytester"]
+
+
+def test_yaml_experiments_are_collected_one_item_each(pytester):
+    folder = pytester.path / "experiments"
+    folder.mkdir()
+    for name in ("single-spot-node-fis.yaml", "bad-no-pdb.yaml"):
+        shutil.copy(ROOT / "experiments" / name, folder / name)
+    (folder / "values.yaml").write_text("replicas: 3\n")  # not an experiment
+    result = pytester.runpytest("--collect-only", "-q", "experiments")
+    result.stdout.fnmatch_lines(["experiments/bad-no-pdb.yaml::bad-no-pdb", "experiments/single-spot-node-fis.yaml::single-spot-node-fis", "2 tests collected*"])
+
+
+def _verdict(status: str, failing: list[str]) -> Verdict:
+    hs = [HypothesisResult(n, "error-rate", "<= 1%", "5%", 0.05, "fail" if n in failing else "pass") for n in ("a", "b")]
+    return Verdict(status, "x", hs)
+
+
+def test_expectations():
+    base = {"name": "x", "injections": [{"via": "fis"}], "hypotheses": [{"check": "error-rate", "max": 0.01, "name": "a"}, {"check": "error-rate", "max": 0.02, "name": "b"}]}
+    good = parse_experiment(base)
+    assert unmet(good, _verdict("passed", [])) == []
+    assert unmet(good, _verdict("failed", ["a"]))  # a good experiment that failed
+    bad = parse_experiment({**base, "expect": {"verdict": "failed", "breached": ["a"]}})
+    assert unmet(bad, _verdict("failed", ["a"])) == []
+    assert unmet(bad, _verdict("failed", ["b"])) == ["expected a to be breached, but it held"]
+    assert unmet(bad, _verdict("passed", []))
