@@ -46,9 +46,11 @@ def test_percentiles_match_a_fixed_20ms_target(fixed_delay_url: str) -> None:
     assert summary["completed"] == 600
     assert summary["outcomes"]["ok"] == 600
     lat = summary["latency_ms"]
-    assert abs(lat["p50"] - 20.0) <= 2.0, lat
-    assert abs(lat["p99"] - 20.0) <= 2.0, lat
-    assert lat["p50"] >= 20.0  # nothing can answer faster than the delay
+    # nothing can answer faster than the delay; the median sits on it.  The tail gets 6 ms: on a shared 2-core CI
+    # runner one scheduler hiccup lands in the 6 slowest of 600 samples (22.9 ms seen there).  A generator that
+    # timed the wrong span or in the wrong unit would still miss these bounds.
+    assert 20.0 <= lat["p50"] <= 22.0, lat
+    assert 20.0 <= lat["p99"] <= 26.0, lat
     assert summary["rate_held"], summary["generator_lateness_ms"]
     assert summary["achieved_rps"] == pytest.approx(150, rel=0.01)
     assert [b["requests"] for b in summary["per_second"]] == [150, 150, 150, 150], summary["per_second"]
