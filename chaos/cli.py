@@ -151,8 +151,15 @@ ClusterName = Annotated[str | None, typer.Option("--name", help="Cluster name (d
 def _target(target: str) -> None:
     if target not in ("local", "eks"):
         _fail(f"--target must be local or eks, got '{target}'")
+
+
+def _endpoints_for(target: str, cluster: object, state_dir: Path | None) -> object:
+    from chaos import provisioning as p
+
+    _target(target)
     if target == "eks":
-        _fail("--target eks: provisioning real EKS is not available yet; use --dry-run to see the plan, or --target local")
+        return p.eks_endpoints(cluster, state_dir)  # type: ignore[arg-type]
+    return p.local_endpoints(state_dir or default_state_dir())
 
 
 @app.command("provision")
@@ -163,6 +170,8 @@ def provision(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the AWS calls and manifests; change nothing.")] = False,
     state_dir: StateDir = None,
     timeout: Annotated[float, typer.Option("--timeout", help="Seconds to wait for nodes, replicas and the ALB.")] = 300.0,
+    ami: Annotated[str | None, typer.Option("--ami", help="eks: node AMI id (default: the EKS-optimized AL2023 AMI from SSM).")] = None,
+    aws_only: Annotated[bool, typer.Option("--aws-only", help="Create the AWS side (and, on eks, the kubeconfig) but apply no manifests.")] = False,
 ) -> None:
     """Create the serving cluster from a profile and wait until it serves predictions."""
     from chaos import provisioning as p
@@ -170,14 +179,15 @@ def provision(
     try:
         cluster = p.resolve(profile, name)
         if dry_run:
+            _target(target)
             p.dry_run(cluster, out)
             return
-        _target(target)
-        endpoints = p.local_endpoints(state_dir or default_state_dir())
-        url = p.provision_local(cluster, endpoints, timeout, out)
+        endpoints = _endpoints_for(target, cluster, state_dir)
+        url = p.provision(cluster, endpoints, timeout, out, ami=ami, aws_only=aws_only)  # type: ignore[arg-type]
     except p.ProvisioningFailed as exc:
         _fail(str(exc))
-    out.print(f"{cluster.name} ({cluster.profile}) is serving: POST {url}", soft_wrap=True)
+    if url:
+        out.print(f"{cluster.name} ({cluster.profile}) is serving: POST {url}", soft_wrap=True)
 
 
 @app.command("teardown")
@@ -186,16 +196,15 @@ def teardown(
     target: Target = "local",
     name: ClusterName = None,
     state_dir: StateDir = None,
-    timeout: Annotated[float, typer.Option("--timeout", help="Seconds to wait for the nodes to go.")] = 300.0,
+    timeout: Annotated[float, typer.Option("--timeout", help="Seconds to wait for the ALB, instances and nodes to go.")] = 300.0,
 ) -> None:
     """Delete what `provision` created (found by its spotchaos:cluster tag and the rendered objects)."""
     from chaos import provisioning as p
 
     try:
         cluster = p.resolve(profile, name)
-        _target(target)
-        endpoints = p.local_endpoints(state_dir or default_state_dir())
-        done = p.teardown_local(cluster, endpoints, timeout, out)
+        endpoints = _endpoints_for(target, cluster, state_dir)
+        done = p.teardown(cluster, endpoints, timeout, out)  # type: ignore[arg-type]
     except p.ProvisioningFailed as exc:
         _fail(str(exc))
     out.print(f"{cluster.name}: {len(done)} resources deleted")
@@ -206,6 +215,7 @@ def render_profile(
     profile: ProfileName = "seed",
     name: ClusterName = None,
     out_dir: Annotated[Path, typer.Option("--out", help="Directory to write cluster.yaml (eksctl) and manifests.yaml into.")] = Path("spotchaos-cluster"),
+    account: Annotated[str, typer.Option("--account", help="AWS account id for the IRSA role ARNs and NTH's queue URL.")] = "123456789012",
 ) -> None:
     """Write a profile as an eksctl ClusterConfig and Kubernetes manifests, for `eksctl create cluster -f` and `kubectl apply -f`."""
     import yaml
@@ -215,8 +225,10 @@ def render_profile(
     from cluster.manifests.render import ManifestError, render, validate
 
     try:
+        if not (account.isdigit() and len(account) == 12):
+            _fail(f"--account must be a 12-digit AWS account id, got '{account}'")
         cluster = p.resolve(profile, name)
-        objects = render(cluster)
+        objects = render(cluster, account)
         validate(objects, cluster.kubernetes_version)
     except (p.ProvisioningFailed, ManifestError) as exc:
         _fail(str(exc))
@@ -233,9 +245,16 @@ def doctor(
     target: Annotated[str | None, typer.Option("--target", help="Check a running cluster: local (the simulator) or eks.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the findings as JSON.")] = False,
     state_dir: StateDir = None,
+    context: Annotated[str | None, typer.Option("--context", help="eks: kubeconfig context (default: the current one).")] = None,
+    kubeconfig: Annotated[str | None, typer.Option("--kubeconfig", help="eks: kubeconfig file (default: $KUBECONFIG or ~/.kube/config).")] = None,
+    region: Annotated[str | None, typer.Option("--region", help="eks: AWS region of the node groups (default: $AWS_REGION).")] = None,
 ) -> None:
     """Static Spot-readiness checks; exit 1 when an error-level finding exists."""
+    from botocore.exceptions import BotoCoreError, ClientError
+    from urllib3.exceptions import MaxRetryError
+
     from chaos import doctor as d
+    from chaos.errors import ChaosError
 
     chosen = [x for x in (manifests, profile, target) if x is not None]
     if len(chosen) > 1:
@@ -251,13 +270,17 @@ def doctor(
             cluster = p.resolve(profile, None)
             objects = render(cluster)
             groups = [d.NodeGroupFacts(s.name, tuple(s.instance_types), s.spot, s.max_size, s.tags()) for s in node_group_specs(cluster)]
+        elif target == "eks":
+            from chaos.target import context_endpoints
+
+            objects, groups = d.from_cluster(context_endpoints(kubeconfig, context, region))
         else:
             _target(target or "local")
             from chaos import provisioning as p
 
             objects, groups = d.from_cluster(p.local_endpoints(state_dir or default_state_dir()))
-    except (d.DoctorInputError, ValueError, RuntimeError) as exc:
-        _fail(str(exc))
+    except (d.DoctorInputError, ValueError, RuntimeError, ChaosError, BotoCoreError, ClientError, MaxRetryError) as exc:
+        _fail(f"cannot read the cluster: {exc}" if isinstance(exc, MaxRetryError | BotoCoreError | ClientError) else str(exc))
     findings = d.run(objects, groups)
     d.show(findings, out, as_json)
     if any(f.level == "error" for f in findings):

@@ -1,15 +1,20 @@
 """`spotchaos provision` and `spotchaos teardown`: a profile applied to the running local
-simulator (found through its state directory) or to AWS, with progress while it comes up."""
+simulator (found through its state directory) or to AWS (EKS), with progress while it comes up."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
+import yaml
+from botocore.exceptions import BotoCoreError, ClientError, WaiterError
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from cluster import provision as prov
-from cluster.endpoints import Endpoints
+from cluster.aws import control_plane
+from cluster.aws.node_bootstrap import BootstrapError
+from cluster.endpoints import Endpoints, default_state_dir
 from cluster.manifests.render import ManifestError, render
 from cluster.profiles import ClusterProfile, ProfileError, load_profile
 
@@ -25,6 +30,26 @@ def local_endpoints(state_dir: Path) -> Endpoints:
         raise ProvisioningFailed(f"no running simulator in {state_dir}: start one with `spotchaos sim up` (or give --state-dir)") from None
 
 
+def eks_state_dir(name: str) -> Path:
+    """Where the kubeconfig of a provisioned EKS cluster is kept: beside the simulator's default."""
+    return default_state_dir().parent / "eks" / name
+
+
+def eks_endpoints(profile: ClusterProfile, state_dir: Path | None = None) -> Endpoints:
+    """AWS as the environment configures boto3 (profile, credentials, AWS_ENDPOINT_URL), in the profile's region."""
+    directory = state_dir or eks_state_dir(profile.name)
+    return Endpoints(target="eks", aws_endpoint_url=None, region=profile.region, kubeconfig=str(directory / "kubeconfig"), kube_context=profile.name)
+
+
+def write_kubeconfig(endpoints: Endpoints, cluster: dict[str, object]) -> Path:
+    path = Path(endpoints.kubeconfig)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump(control_plane.kubeconfig(cluster, endpoints.region), sort_keys=False))
+    path.chmod(0o600)
+    endpoints.write(path.parent)
+    return path
+
+
 def resolve(profile_name: str, name: str | None) -> ClusterProfile:
     try:
         return load_profile(profile_name, name)
@@ -32,25 +57,53 @@ def resolve(profile_name: str, name: str | None) -> ClusterProfile:
         raise ProvisioningFailed(str(exc)) from None
 
 
-def dry_run(profile: ClusterProfile, console: Console) -> None:
+def _plan(profile: ClusterProfile, account: str | None = None) -> prov.Plan:
     try:
-        plan = prov.plan(profile)
+        return prov.plan(profile, account) if account else prov.plan(profile)
     except ManifestError as exc:
         raise ProvisioningFailed(f"a rendered manifest is not valid Kubernetes: {exc}") from None
-    for line in plan.lines():
+
+
+def dry_run(profile: ClusterProfile, console: Console) -> None:
+    for line in _plan(profile).lines():
         console.print(line, highlight=False, soft_wrap=True)
 
 
-def provision_local(profile: ClusterProfile, endpoints: Endpoints, timeout: float, console: Console) -> str | None:
-    """Apply the profile to the simulator; returns the service's URL once predictions answer."""
+def _aws_failure(exc: Exception) -> ProvisioningFailed:
+    if isinstance(exc, ClientError):
+        err = exc.response.get("Error", {})
+        return ProvisioningFailed(f"AWS refused {exc.operation_name}: {err.get('Code')}: {err.get('Message')}")
+    return ProvisioningFailed(f"AWS: {exc}")
+
+
+def provision(profile: ClusterProfile, endpoints: Endpoints, timeout: float, console: Console, *,
+              ami: str | None = None, aws_only: bool = False, wait_delay: float = 30.0) -> str | None:
+    """Apply the profile; returns the service's URL once predictions answer (None with aws_only)."""
+    _plan(profile)  # the manifests are checked before anything is created
     try:
-        plan = prov.plan(profile)
-    except ManifestError as exc:
-        raise ProvisioningFailed(f"a rendered manifest is not valid Kubernetes: {exc}") from None
-    groups = prov.apply_aws(profile, endpoints)
-    console.print(f"created {len(groups)} Auto Scaling groups for {profile.name} ({profile.profile} profile)")
-    created = prov.apply_objects(plan.objects, endpoints)
+        aws = prov.apply_aws(profile, endpoints, ami=ami, wait_delay=wait_delay)
+    except BootstrapError as exc:
+        raise ProvisioningFailed(str(exc)) from None
+    except (ClientError, BotoCoreError, WaiterError) as exc:
+        raise _aws_failure(exc) from None
+    console.print(f"AWS ready for {profile.name} ({profile.profile} profile): EKS cluster, {len(aws.roles)} IAM roles, "
+                  f"{len(aws.made_groups)} Auto Scaling groups created" + (f", NTH queue {aws.queue_url}" if aws.queue_url else ""), soft_wrap=True)
+    if endpoints.target == "eks":
+        console.print(f"kubeconfig for {profile.name}: {write_kubeconfig(endpoints, aws.cluster)}", soft_wrap=True)
+    if aws_only:
+        return None
+    created = prov.apply_objects(_plan(profile, aws.account).objects, endpoints)
     console.print(f"applied {created} Kubernetes objects")
+    _wait_with_bars(prov.readiness_checks(profile, endpoints), timeout, console)
+    from kubernetes import client
+
+    from cluster.manifests.serving import predict_path
+
+    net = client.NetworkingV1Api(prov.kube_client(endpoints))
+    return prov.ingress_url(net, profile.serving.namespace, profile.serving.service_name, predict_path(profile.serving))
+
+
+def _wait_with_bars(checks: list[tuple[str, Callable[[], tuple[int, int]]]], timeout: float, console: Console) -> None:
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console, transient=False) as bar:
         tasks: dict[str, int] = {}
 
@@ -60,36 +113,52 @@ def provision_local(profile: ClusterProfile, endpoints: Endpoints, timeout: floa
             bar.update(tasks[what], completed=done, total=total)
 
         try:
-            prov.wait_until(prov.readiness_checks(profile, endpoints), timeout, progress)
+            prov.wait_until(checks, timeout, progress)
         except prov.ProvisionError as exc:
             raise ProvisioningFailed(str(exc)) from None
+
+
+def _kubernetes_reachable(endpoints: Endpoints) -> bool:
     from kubernetes import client
-
-    from cluster.manifests.serving import predict_path
-
-    net = client.NetworkingV1Api(prov.kube_client(endpoints))
-    return prov.ingress_url(net, profile.serving.namespace, profile.serving.service_name, predict_path(profile.serving))
-
-
-def teardown_local(profile: ClusterProfile, endpoints: Endpoints, timeout: float, console: Console) -> list[str]:
-    done = prov.delete_objects(render(profile), endpoints)
-    done += prov.teardown_aws(profile.name, endpoints)
-    # the instances go with their groups; subnets and the VPC once nothing runs in them
-    from kubernetes import client
-
-    core = client.CoreV1Api(prov.kube_client(endpoints))
-    groups = {f"eks-{profile.name}-{g.name}" for g in profile.node_groups}
-    names = {g.name for g in profile.node_groups}
-
-    def nodes_gone() -> tuple[int, int]:
-        left = [n for n in core.list_node().items if (n.metadata.labels or {}).get("eks.amazonaws.com/nodegroup") in names | groups]
-        return (0 if left else 1), 1
 
     try:
-        prov.wait_until([("nodes removed", nodes_gone)], timeout)
-    except prov.ProvisionError as exc:
-        raise ProvisioningFailed(str(exc)) from None
-    done += prov.teardown_network(profile.name, endpoints)
+        client.VersionApi(prov.kube_client(endpoints)).get_code(_request_timeout=10)
+        return True
+    except Exception:  # noqa: BLE001 - gone, unreachable or never made: there is nothing to delete there
+        return False
+
+
+def teardown(profile: ClusterProfile, endpoints: Endpoints, timeout: float, console: Console, *, wait_delay: float = 30.0) -> list[str]:
+    """Kubernetes objects first (so the load balancer controller removes the ALB), then the node
+    groups, then, once their instances are gone, the control plane, IAM, NTH's queue and the network."""
+    name, sp = profile.name, profile.serving
+    done: list[str] = []
+    try:
+        if endpoints.target == "eks" and not Path(endpoints.kubeconfig).exists():
+            _kubeconfig_from_aws(profile, endpoints)
+        reachable = _kubernetes_reachable(endpoints)
+        if reachable:
+            done += prov.delete_objects(render(profile), endpoints)
+            _wait_with_bars([("ALB removed by the controller", lambda: (0 if prov.load_balancers_left(endpoints, sp.namespace, sp.service_name) else 1, 1))],
+                            timeout, console)
+        else:
+            console.print(f"the Kubernetes API of {name} does not answer: skipping its objects", highlight=False)
+        done += prov.delete_node_groups(name, endpoints)
+        gone = [("instances terminated", lambda: (0 if prov.instances_left(name, endpoints) else 1, 1))]
+        if reachable:
+            gone.append(("nodes removed", lambda: (0 if prov.nodes_left(profile, endpoints) else 1, 1)))
+        _wait_with_bars(gone, timeout, console)
+        done += prov.delete_control_plane_and_rest(name, endpoints, wait_delay)
+    except (ClientError, BotoCoreError, WaiterError) as exc:
+        raise _aws_failure(exc) from None
     for line in done:
         console.print(f"deleted {line}", highlight=False)
     return done
+
+
+def _kubeconfig_from_aws(profile: ClusterProfile, endpoints: Endpoints) -> None:
+    eks = prov.clients_for(endpoints)["eks"]
+    try:
+        write_kubeconfig(endpoints, eks.describe_cluster(name=profile.name)["cluster"])
+    except eks.exceptions.ResourceNotFoundException:
+        pass

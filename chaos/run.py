@@ -183,7 +183,7 @@ class Run:
                 raise TargetError(f"cluster: {exc}") from None
             quiet = Console(file=io.StringIO())
             try:
-                url = await asyncio.to_thread(p.provision_local, profile, conn.endpoints, PROVISION_TIMEOUT, quiet)
+                url = await asyncio.to_thread(p.provision, profile, conn.endpoints, PROVISION_TIMEOUT, quiet)
             except p.ProvisioningFailed as exc:
                 raise TargetError(f"provisioning {profile.profile}: {exc}") from None
             self.state.provisioned = profile
@@ -518,7 +518,7 @@ class Run:
 
             quiet = Console(file=io.StringIO())
             profile = st.provisioned
-            await step(f"tear down {profile.name}", lambda: asyncio.to_thread(p.teardown_local, profile, conn.endpoints, PROVISION_TIMEOUT, quiet))
+            await step(f"tear down {profile.name}", lambda: asyncio.to_thread(p.teardown, profile, conn.endpoints, PROVISION_TIMEOUT, quiet))
         if conn is not None and conn.started_simulator:
             await step("stop the simulator", lambda: asyncio.to_thread(conn.stop))
 

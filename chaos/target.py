@@ -109,21 +109,26 @@ def running_simulator(state_dir: Path) -> Connection:
     return Connection(endpoints, speed, epoch, state_dir=state_dir)
 
 
-def eks(target: Target) -> Connection:
+def context_endpoints(kubeconfig: str | None, context: str | None, region: str | None) -> Endpoints:
+    """A real cluster: a kubeconfig context (default: the current one) and an AWS region."""
     from kubernetes import config
 
-    kubeconfig = target.kubeconfig or os.environ.get("KUBECONFIG", str(Path.home() / ".kube" / "config"))
+    kubeconfig = kubeconfig or os.environ.get("KUBECONFIG", str(Path.home() / ".kube" / "config"))
     try:
         contexts, current = config.list_kube_config_contexts(config_file=kubeconfig)
     except Exception as exc:  # noqa: BLE001 - any unreadable kubeconfig is the same problem to the user
         raise TargetError(f"cannot read kubeconfig {kubeconfig}: {exc}") from None
-    context = target.context or (current or {}).get("name")
+    context = context or (current or {}).get("name")
     if context not in {c["name"] for c in contexts}:
         raise TargetError(f"kubeconfig {kubeconfig} has no context '{context}'")
-    region = target.region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+    region = region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
     if not region:
-        raise TargetError("target.region is needed on eks (or AWS_REGION)")
-    return Connection(Endpoints(target="eks", aws_endpoint_url=None, region=region, kubeconfig=kubeconfig, kube_context=context), 1.0, None)
+        raise TargetError("an AWS region is needed on eks: give it (target.region, --region) or set AWS_REGION")
+    return Endpoints(target="eks", aws_endpoint_url=None, region=region, kubeconfig=kubeconfig, kube_context=context)
+
+
+def eks(target: Target) -> Connection:
+    return Connection(context_endpoints(target.kubeconfig, target.context, target.region), 1.0, None)
 
 
 def check_guardrails(target: Target, conn: Connection) -> dict[str, str]:

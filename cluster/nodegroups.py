@@ -26,6 +26,7 @@ class NodeGroupSpec:
     labels: Mapping[str, str] = field(default_factory=dict)
     taints: Mapping[str, str] = field(default_factory=dict)  # key -> "value:Effect"
     extra_tags: Mapping[str, str] = field(default_factory=dict)  # e.g. spotchaos:cluster=<name>
+    launch: Mapping[str, Any] = field(default_factory=dict)  # more LaunchTemplateData: AMI, user data, instance profile, groups
 
     def tags(self) -> dict[str, str]:
         tags = {
@@ -42,7 +43,7 @@ class NodeGroupSpec:
 
 
 def ensure_network(ec2: Any, cluster: str, azs: Sequence[str], cidr: str = "10.0.0.0/16", extra_tags: Mapping[str, str] | None = None) -> list[str]:
-    """A VPC with one private subnet per AZ, tagged for the cluster; returns the subnet ids."""
+    """A VPC with one subnet per AZ, tagged for the cluster and for internet-facing load balancers; returns the subnet ids."""
     found = ec2.describe_subnets(Filters=[{"Name": f"tag:kubernetes.io/cluster/{cluster}", "Values": ["owned", "shared"]}])["Subnets"]
     if found:
         return [s["SubnetId"] for s in sorted(found, key=lambda s: s["AvailabilityZone"])]
@@ -53,7 +54,7 @@ def ensure_network(ec2: Any, cluster: str, azs: Sequence[str], cidr: str = "10.0
     for i, az in enumerate(azs):
         sn = ec2.create_subnet(
             VpcId=vpc["VpcId"], CidrBlock=f"{base[0]}.{base[1]}.{i * 32}.0/19", AvailabilityZone=az,
-            TagSpecifications=[{"ResourceType": "subnet", "Tags": [{"Key": f"kubernetes.io/cluster/{cluster}", "Value": "owned"}, {"Key": "kubernetes.io/role/internal-elb", "Value": "1"}, *more]}],
+            TagSpecifications=[{"ResourceType": "subnet", "Tags": [{"Key": f"kubernetes.io/cluster/{cluster}", "Value": "owned"}, {"Key": "kubernetes.io/role/elb", "Value": "1"}, *more]}],
         )["Subnet"]
         subnets.append(sn["SubnetId"])
     return subnets
@@ -64,7 +65,7 @@ def create_node_group(ec2: Any, autoscaling: Any, spec: NodeGroupSpec, subnet_id
     lt_name = f"{spec.cluster}-{spec.name}"
     ec2.create_launch_template(
         LaunchTemplateName=lt_name,
-        LaunchTemplateData={"ImageId": EKS_AMI, "InstanceType": spec.instance_types[0]},
+        LaunchTemplateData={"ImageId": EKS_AMI, "InstanceType": spec.instance_types[0], **spec.launch},
         TagSpecifications=[{"ResourceType": "launch-template", "Tags": [{"Key": k, "Value": v} for k, v in spec.extra_tags.items()]}] if spec.extra_tags else [],
     )
     asg_name = f"eks-{spec.cluster}-{spec.name}"

@@ -1,5 +1,6 @@
-"""Provisioning a profile: the AWS resources (network, node groups, NTH's queue and rules), every
-one tagged `spotchaos:cluster=<name>`, then the Kubernetes objects; waiting until nodes and
+"""Provisioning a profile: the AWS resources (network, IAM roles, the EKS control plane and its
+OIDC provider, node groups, NTH's queue and rules), every one tagged `spotchaos:cluster=<name>`,
+then the Kubernetes objects; waiting until nodes and
 replicas are Ready and the ALB answers; and tearing down exactly what was made, found by tag,
 in dependency order, idempotently.  The same calls go to the local simulator's moto endpoint
 or to AWS."""
@@ -14,22 +15,21 @@ from typing import Any
 
 import structlog
 
+from cluster.aws import control_plane, iam_roles, names, network, node_bootstrap, nth_queue
+from cluster.aws.owner import OWNER_TAG, owned_by
 from cluster.endpoints import Endpoints
 from cluster.manifests.render import render, validate
 from cluster.manifests.serving import predict_path
-from cluster.nodegroups import NodeGroupSpec, create_node_group, ensure_network
+from cluster.nodegroups import EKS_AMI, NodeGroupSpec, create_node_group, ensure_network
 from cluster.profiles import ClusterProfile
 from cluster.waiting import WaitTimeout, wait_for
 
 log = structlog.get_logger("provision")
 
-OWNER_TAG = "spotchaos:cluster"
-NTH_EVENT_PATTERN = {
-    "source": ["aws.ec2"],
-    "detail-type": ["EC2 Spot Instance Interruption Warning", "EC2 Instance Rebalance Recommendation", "EC2 Instance State-change Notification"],
-}
-
 Progress = Callable[[str, int, int], None]  # (what, done, total)
+
+NTH_MANAGED_TAG = "aws-node-termination-handler/managed"
+NTH_EVENT_PATTERN = {"source": ["aws.ec2"], "detail-type": [nth_queue.NTH_RULES[k]["detail-type"][0] for k in ("spot-interruption", "rebalance", "state-change")]}
 
 
 class ProvisionError(RuntimeError):
@@ -48,105 +48,146 @@ class Plan:
         return out
 
 
-NTH_MANAGED_TAG = "aws-node-termination-handler/managed"
+@dataclass
+class AwsResult:
+    """What the AWS side came to: the account, the EKS cluster as described, role ARNs by purpose,
+    NTH's queue (queue mode) and the Auto Scaling groups made by this call."""
+
+    account: str
+    cluster: dict[str, Any]
+    roles: dict[str, str]
+    queue_url: str | None
+    made_groups: list[str]
 
 
-def node_group_specs(profile: ClusterProfile) -> list[NodeGroupSpec]:
+def node_group_specs(profile: ClusterProfile, launch: dict[str, Any] | None = None, cluster: dict[str, Any] | None = None) -> list[NodeGroupSpec]:
+    """The profile's groups as ASG specs; with `launch` and the described `cluster`, each group's
+    launch template also carries the bootstrap user data with its labels."""
     # queue-mode NTH drains only instances of groups carrying its managed tag (CHECK_TAG_BEFORE_DRAINING)
     tags = {OWNER_TAG: profile.name} | ({NTH_MANAGED_TAG: ""} if profile.nth.mode == "queue" else {})
-    return [
-        NodeGroupSpec(g.name, profile.name, tuple(g.instance_types), desired=g.desired, min_size=g.min_size, max_size=g.max_size,
-                      spot=g.spot, labels=dict(g.labels), extra_tags=dict(tags))
-        for g in profile.node_groups
-    ]
+    specs = []
+    for g in profile.node_groups:
+        more: dict[str, Any] = dict(launch or {})
+        if cluster is not None:
+            node_labels = {**g.labels, "eks.amazonaws.com/nodegroup": g.name, "eks.amazonaws.com/capacityType": "SPOT" if g.spot else "ON_DEMAND"}
+            more["UserData"] = node_bootstrap.user_data(cluster, node_labels)
+        specs.append(NodeGroupSpec(g.name, profile.name, tuple(g.instance_types), desired=g.desired, min_size=g.min_size, max_size=g.max_size,
+                                   spot=g.spot, labels=dict(g.labels), extra_tags=dict(tags), launch=more))
+    return specs
 
 
-def plan(profile: ClusterProfile) -> Plan:
+def plan(profile: ClusterProfile, account: str = names.DEFAULT_ACCOUNT) -> Plan:
     """What provisioning does, as data (printed by --dry-run); the manifests are schema-checked."""
-    objects = render(profile)
+    objects = render(profile, account)
     validate(objects, profile.kubernetes_version)
     p = Plan(objects=objects)
-    p.aws.append(f"ec2 CreateVpc + CreateSubnet x{len(profile.azs)} ({', '.join(profile.azs)}) tagged {OWNER_TAG}={profile.name}")
+    owner = f"{OWNER_TAG}={profile.name}"
+    p.aws.append(f"ec2 CreateVpc + CreateSubnet x{len(profile.azs)} ({', '.join(profile.azs)}) + internet gateway and route table, tagged {owner}")
+    p.aws.append(f"ec2 CreateSecurityGroup {profile.name}-nodes")
+    p.aws += [r.describe(profile.name) for r in iam_roles.service_roles()]
+    p.aws.append(f"eks CreateCluster {profile.name} (Kubernetes {profile.kubernetes_version}, API_AND_CONFIG_MAP) and wait until ACTIVE")
+    p.aws.append("iam CreateOpenIDConnectProvider for the cluster's issuer (IRSA)")
+    p.aws += [r.describe(profile.name) for r in iam_roles.irsa_roles(profile, account, "https://oidc.eks.<region>.amazonaws.com/id/<cluster>")]
+    p.aws.append(f"ssm GetParameter {node_bootstrap.AMI_PARAMETER.format(version=profile.kubernetes_version)} (the node AMI)")
     for g in profile.node_groups:
         kind = f"Spot {', '.join(g.instance_types)} capacity-optimized" if g.spot else f"on-demand {g.instance_types[0]}"
-        p.aws.append(f"ec2 CreateLaunchTemplate + autoscaling CreateAutoScalingGroup eks-{profile.name}-{g.name}: {kind}, "
+        p.aws.append(f"ec2 CreateLaunchTemplate (nodeadm user data) + autoscaling CreateAutoScalingGroup eks-{profile.name}-{g.name}: {kind}, "
                      f"min {g.min_size} / desired {g.desired} / max {g.max_size}, labels {g.labels}")
     if profile.nth.mode == "queue":
-        p.aws.append(f"sqs CreateQueue {profile.name}-nth + events PutRule/PutTargets {profile.name}-nth (Spot warning, rebalance, state change)")
+        p.aws += nth_queue.plan_lines(profile.name)
     return p
 
 
 # ---- AWS ------------------------------------------------------------------------------------
-def _clients(endpoints: Endpoints) -> dict[str, Any]:
+def clients_for(endpoints: Endpoints) -> dict[str, Any]:
     import boto3
 
     kw: dict[str, Any] = endpoints.aws_client_kwargs()
     if endpoints.target == "local":
         kw.update(aws_access_key_id="testing", aws_secret_access_key="testing")
-    return {s: boto3.client(s, **kw) for s in ("ec2", "autoscaling", "sqs", "events")}
+    return {s: boto3.client(s, **kw) for s in ("ec2", "autoscaling", "sqs", "events", "iam", "eks", "ssm", "sts", "elbv2")}
 
 
-def apply_aws(profile: ClusterProfile, endpoints: Endpoints) -> list[str]:
-    c = _clients(endpoints)
-    owner = {OWNER_TAG: profile.name}
-    subnets = ensure_network(c["ec2"], profile.name, profile.azs, extra_tags=owner)
+def apply_aws(profile: ClusterProfile, endpoints: Endpoints, ami: str | None = None, wait_delay: float = 30.0) -> AwsResult:
+    """Create the AWS side; every step finds what a previous run made and keeps it."""
+    c = clients_for(endpoints)
+    name = profile.name
+    account = str(c["sts"].get_caller_identity()["Account"])
+    if ami is None:  # first: a region without the AMI gets nothing created
+        ami = EKS_AMI if endpoints.target == "local" else node_bootstrap.eks_ami(c["ssm"], profile.kubernetes_version, endpoints.region)
+    subnets = ensure_network(c["ec2"], name, profile.azs, extra_tags={OWNER_TAG: name})
+    vpc = network.vpc_of(c["ec2"], subnets)
+    network.ensure_internet_route(c["ec2"], name, vpc, subnets)
+    node_sg = network.ensure_node_security_group(c["ec2"], name, vpc)
+    roles = iam_roles.ensure_roles(c["iam"], name, iam_roles.service_roles())
+    cluster = control_plane.ensure_cluster(c["eks"], name, profile.kubernetes_version, roles[names.CLUSTER_ROLE], subnets, wait_delay)
+    issuer = cluster["identity"]["oidc"]["issuer"]
+    control_plane.ensure_oidc_provider(c["iam"], name, issuer)
+    roles |= iam_roles.ensure_roles(c["iam"], name, iam_roles.irsa_roles(profile, account, issuer))
+    cluster_sg = (cluster.get("resourcesVpcConfig") or {}).get("clusterSecurityGroupId")
+    launch = {"ImageId": ami, "IamInstanceProfile": {"Arn": iam_roles.instance_profile_arn(c["iam"], name)},
+              "SecurityGroupIds": [node_sg, *([cluster_sg] if cluster_sg else [])],
+              "MetadataOptions": {"HttpTokens": "required", "HttpPutResponseHopLimit": 2}}
     existing = {g["AutoScalingGroupName"] for g in c["autoscaling"].describe_auto_scaling_groups()["AutoScalingGroups"]}
-    made = []
-    for spec in node_group_specs(profile):
-        if f"eks-{profile.name}-{spec.name}" in existing:
-            continue
-        made.append(create_node_group(c["ec2"], c["autoscaling"], spec, subnets))
-    if profile.nth.mode == "queue":
-        url = c["sqs"].create_queue(QueueName=f"{profile.name}-nth", tags=owner)["QueueUrl"]
-        arn = c["sqs"].get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-        c["events"].put_rule(Name=f"{profile.name}-nth", EventPattern=json.dumps(NTH_EVENT_PATTERN), Tags=[{"Key": OWNER_TAG, "Value": profile.name}])
-        c["events"].put_targets(Rule=f"{profile.name}-nth", Targets=[{"Id": "nth", "Arn": arn}])
-    return made
+    made = [create_node_group(c["ec2"], c["autoscaling"], spec, subnets) for spec in node_group_specs(profile, launch, cluster)
+            if f"eks-{name}-{spec.name}" not in existing]
+    queue_url = nth_queue.ensure_queue_and_rules(c["sqs"], c["events"], name) if profile.nth.mode == "queue" else None
+    return AwsResult(account, cluster, roles, queue_url, made)
 
 
-def teardown_aws(name: str, endpoints: Endpoints) -> list[str]:
-    """Delete what carries `spotchaos:cluster=<name>`, dependents first; missing things are fine."""
-    c = _clients(endpoints)
+def delete_node_groups(name: str, endpoints: Endpoints) -> list[str]:
+    """The cluster's Auto Scaling groups (their instances go with them) and launch templates."""
+    c = clients_for(endpoints)
     done: list[str] = []
     asg = c["autoscaling"]
     for g in asg.describe_auto_scaling_groups()["AutoScalingGroups"]:
-        if any(t["Key"] == OWNER_TAG and t.get("Value") == name for t in g.get("Tags", [])):
+        if owned_by(g.get("Tags"), name) and g.get("Status") != "Delete in progress":
             asg.delete_auto_scaling_group(AutoScalingGroupName=g["AutoScalingGroupName"], ForceDelete=True)
             done.append(f"autoscaling group {g['AutoScalingGroupName']}")
     ec2 = c["ec2"]
-    tag_filter = [{"Name": f"tag:{OWNER_TAG}", "Values": [name]}]
-    for lt in ec2.describe_launch_templates(Filters=tag_filter).get("LaunchTemplates", []):
+    for lt in ec2.describe_launch_templates(Filters=[{"Name": f"tag:{OWNER_TAG}", "Values": [name]}]).get("LaunchTemplates", []):
         ec2.delete_launch_template(LaunchTemplateId=lt["LaunchTemplateId"])
         done.append(f"launch template {lt['LaunchTemplateName']}")
-    events = c["events"]
-    for rule in events.list_rules(NamePrefix=name).get("Rules", []):
-        tags = events.list_tags_for_resource(ResourceARN=rule["Arn"]).get("Tags", [])
-        if {"Key": OWNER_TAG, "Value": name} in tags:
-            ids = [t["Id"] for t in events.list_targets_by_rule(Rule=rule["Name"]).get("Targets", [])]
-            if ids:
-                events.remove_targets(Rule=rule["Name"], Ids=ids)
-            events.delete_rule(Name=rule["Name"])
-            done.append(f"eventbridge rule {rule['Name']}")
-    sqs = c["sqs"]
-    for url in sqs.list_queues(QueueNamePrefix=name).get("QueueUrls", []):
-        if sqs.list_queue_tags(QueueUrl=url).get("Tags", {}).get(OWNER_TAG) == name:
-            sqs.delete_queue(QueueUrl=url)
-            done.append(f"sqs queue {url.rsplit('/', 1)[-1]}")
     return done
 
 
-def teardown_network(name: str, endpoints: Endpoints) -> list[str]:
-    """Subnets and the VPC go last, once the instances in them are gone."""
-    ec2 = _clients(endpoints)["ec2"]
-    tag_filter = [{"Name": f"tag:{OWNER_TAG}", "Values": [name]}]
-    done = []
-    for sn in ec2.describe_subnets(Filters=tag_filter)["Subnets"]:
-        ec2.delete_subnet(SubnetId=sn["SubnetId"])
-        done.append(f"subnet {sn['SubnetId']}")
-    for vpc in ec2.describe_vpcs(Filters=tag_filter)["Vpcs"]:
-        ec2.delete_vpc(VpcId=vpc["VpcId"])
-        done.append(f"vpc {vpc['VpcId']}")
+def instances_left(name: str, endpoints: Endpoints) -> int:
+    """Instances of the cluster's groups not yet terminated."""
+    ec2 = clients_for(endpoints)["ec2"]
+    filters = [{"Name": f"tag:kubernetes.io/cluster/{name}", "Values": ["owned"]},
+               {"Name": "instance-state-name", "Values": ["pending", "running", "shutting-down", "stopping", "stopped"]}]
+    return sum(len(r["Instances"]) for r in ec2.describe_instances(Filters=filters)["Reservations"])
+
+
+def delete_control_plane_and_rest(name: str, endpoints: Endpoints, wait_delay: float = 30.0) -> list[str]:
+    """After the instances are gone: the EKS cluster, its OIDC provider, the IAM roles, NTH's
+    queue and rules, and the network last."""
+    c = clients_for(endpoints)
+    done = control_plane.delete_cluster(c["eks"], name, wait_delay)
+    done += control_plane.delete_oidc_providers(c["iam"], name)
+    done += iam_roles.delete_roles(c["iam"], name)
+    done += nth_queue.delete_queue_and_rules(c["sqs"], c["events"], name)
+    done += network.delete_network(c["ec2"], name)
     return done
+
+
+def nodes_left(profile: ClusterProfile, endpoints: Endpoints) -> int:
+    from kubernetes import client
+
+    groups = {g.name for g in profile.node_groups}
+    core = client.CoreV1Api(kube_client(endpoints))
+    return sum(1 for n in core.list_node().items if (n.metadata.labels or {}).get("eks.amazonaws.com/nodegroup") in groups)
+
+
+def load_balancers_left(endpoints: Endpoints, namespace: str, ingress: str) -> int:
+    """ALBs the load balancer controller still keeps for the Ingress (it deletes them once the Ingress is gone)."""
+    elbv2 = clients_for(endpoints)["elbv2"]
+    arns = [lb["LoadBalancerArn"] for lb in elbv2.describe_load_balancers().get("LoadBalancers", [])]
+    left = 0
+    for i in range(0, len(arns), 20):
+        for desc in elbv2.describe_tags(ResourceArns=arns[i:i + 20])["TagDescriptions"]:
+            left += any(t["Key"] == "ingress.k8s.aws/stack" and t["Value"] == f"{namespace}/{ingress}" for t in desc["Tags"])
+    return left
 
 
 # ---- Kubernetes ----------------------------------------------------------------------------------
@@ -218,7 +259,7 @@ def readiness_checks(profile: ClusterProfile, endpoints: Endpoints) -> list[tupl
 
     api = kube_client(endpoints)
     core, apps, net = client.CoreV1Api(api), client.AppsV1Api(api), client.NetworkingV1Api(api)
-    autoscaling = _clients(endpoints)["autoscaling"]
+    autoscaling = clients_for(endpoints)["autoscaling"]
     sp = profile.serving
     groups = {g.name for g in profile.node_groups}
     asg_names = [f"eks-{profile.name}-{g.name}" for g in profile.node_groups]

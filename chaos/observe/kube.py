@@ -105,6 +105,8 @@ class KubeWatch(threading.Thread):
         self.stop_event = stop
         self.last: dict[str, Obj] = {}
         self.synced = threading.Event()
+        self.lists = 0  # full lists: the first, then one after each 410 Gone
+        self.resumes = 0  # watches resumed from the last version after a dropped connection
 
     def _emit(self, obj: Obj, deleted: bool) -> None:
         converted = self.convert(obj, deleted)
@@ -121,6 +123,7 @@ class KubeWatch(threading.Thread):
 
     def _list(self) -> str:
         resp = self.list_call(_preload_content=False)
+        self.lists += 1
         body = json.loads(resp.data)
         seen = set()
         for item in body.get("items") or []:
@@ -155,12 +158,14 @@ class KubeWatch(threading.Thread):
                 failures = 0
             except ApiException as exc:
                 if exc.status == 410:
+                    log.info("watch_relist", kind=self.kind, version=version)
                     version = None  # too old: list again and report the difference
                     continue
                 failures += 1
                 log.warning("watch_failed", kind=self.kind, status=exc.status, reason=exc.reason)
             except Exception as exc:  # noqa: BLE001 - a dropped connection: resume from the last version
                 failures += 1
+                self.resumes += 1
                 log.info("watch_resumed", kind=self.kind, error=type(exc).__name__)
             if failures:
                 self.stop_event.wait(min(2.0, 0.1 * 2 ** min(failures, 5)))

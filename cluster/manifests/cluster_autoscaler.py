@@ -13,7 +13,8 @@ NAME = "cluster-autoscaler"
 
 
 def deployment(cluster: str, *, namespace: str = "kube-system", flags: dict[str, str | bool] | None = None,
-               discovery_tags: tuple[str, ...] | None = None, node_selector: dict[str, str] | None = None) -> dict[str, Any]:
+               discovery_tags: tuple[str, ...] | None = None, node_selector: dict[str, str] | None = None,
+               region: str = "us-east-1") -> dict[str, Any]:
     tags = discovery_tags or ("k8s.io/cluster-autoscaler/enabled", f"k8s.io/cluster-autoscaler/{cluster}")
     settings: dict[str, str | bool] = {
         "cloud-provider": "aws", "v": "4", "stderrthreshold": "info", "skip-nodes-with-local-storage": False,
@@ -27,7 +28,7 @@ def deployment(cluster: str, *, namespace: str = "kube-system", flags: dict[str,
         "priorityClassName": "system-cluster-critical",
         "containers": [{
             "name": "aws-cluster-autoscaler", "image": IMAGE, "command": command,
-            "env": [{"name": "AWS_REGION", "value": "us-east-1"}],
+            "env": [{"name": "AWS_REGION", "value": region}],
             "resources": {"requests": {"cpu": "100m", "memory": "300Mi"}},
         }],
     }

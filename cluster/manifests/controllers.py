@@ -7,6 +7,8 @@ from typing import Any
 
 LBC_IMAGE = "public.ecr.aws/eks/aws-load-balancer-controller:v2.9.2"
 METRICS_SERVER_IMAGE = "registry.k8s.io/metrics-server/metrics-server:v0.7.2"
+LBC_NAME = "aws-load-balancer-controller"
+METRICS_SERVER_NAME = "metrics-server"
 
 
 def _deployment(name: str, labels: dict[str, str], container: dict[str, Any], node_selector: dict[str, str], replicas: int = 1) -> dict[str, Any]:
@@ -18,14 +20,14 @@ def _deployment(name: str, labels: dict[str, str], container: dict[str, Any], no
     }
 
 
-def load_balancer_controller(cluster: str, node_selector: dict[str, str]) -> list[dict[str, Any]]:
-    container = {"name": "aws-load-balancer-controller", "image": LBC_IMAGE,
-                 "args": [f"--cluster-name={cluster}", "--ingress-class=alb"],
+def load_balancer_controller(cluster: str, node_selector: dict[str, str], region: str = "us-east-1") -> list[dict[str, Any]]:
+    container = {"name": LBC_NAME, "image": LBC_IMAGE,
+                 "args": [f"--cluster-name={cluster}", "--ingress-class=alb", f"--aws-region={region}"],
                  "resources": {"requests": {"cpu": "100m", "memory": "128Mi"}}}
     labels = {"app.kubernetes.io/name": "aws-load-balancer-controller"}
     ingress_class = {"apiVersion": "networking.k8s.io/v1", "kind": "IngressClass", "metadata": {"name": "alb"},
                      "spec": {"controller": "ingress.k8s.aws/alb"}}
-    return [ingress_class, _deployment("aws-load-balancer-controller", labels, container, node_selector, replicas=2)]
+    return [ingress_class, _deployment(LBC_NAME, labels, container, node_selector, replicas=2)]
 
 
 def metrics_server(node_selector: dict[str, str]) -> list[dict[str, Any]]:
@@ -33,4 +35,4 @@ def metrics_server(node_selector: dict[str, str]) -> list[dict[str, Any]]:
                  "args": ["--cert-dir=/tmp", "--secure-port=10250", "--kubelet-preferred-address-types=InternalIP,ExternalIP,Hostname",
                           "--kubelet-use-node-status-port", "--metric-resolution=15s"],
                  "resources": {"requests": {"cpu": "100m", "memory": "200Mi"}}}
-    return [_deployment("metrics-server", {"k8s-app": "metrics-server"}, container, node_selector)]
+    return [_deployment(METRICS_SERVER_NAME, {"k8s-app": "metrics-server"}, container, node_selector)]

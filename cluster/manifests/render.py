@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from cluster.manifests import cluster_autoscaler, controllers, nth, serving
+from cluster.aws import names
+from cluster.manifests import cluster_autoscaler, controllers, identity, nth, serving
 from cluster.profiles import ClusterProfile
 
 Obj = dict[str, Any]
@@ -15,18 +16,21 @@ class ManifestError(ValueError):
     """A rendered object the Kubernetes schema rejects (names the object and the field)."""
 
 
-def render(profile: ClusterProfile) -> list[Obj]:
+def render(profile: ClusterProfile, account: str = names.DEFAULT_ACCOUNT) -> list[Obj]:
+    """The objects for `profile` in the AWS account `account` (IRSA role ARNs, NTH's queue URL)."""
     sp = profile.serving
     on_demand = next((g.labels for g in profile.node_groups if not g.spot), {})
     control = {"lifecycle": on_demand["lifecycle"]} if "lifecycle" in on_demand else {}
     objects: list[Obj | None] = [
         serving.namespace(sp),
-        *controllers.load_balancer_controller(profile.name, control),
+        identity.aws_auth(account, profile.name),
+        *identity.add_on_identities(profile.name, account, profile.nth.mode == "queue", profile.metrics_server),
+        *controllers.load_balancer_controller(profile.name, control, profile.region),
         *(controllers.metrics_server(control) if profile.metrics_server else []),
         nth.imds_daemonset(profile.nth.settings) if profile.nth.mode == "imds"
-        else nth.queue_deployment(f"https://sqs.{profile.region}.amazonaws.com/123456789012/{profile.name}-nth", profile.nth.settings),
-        cluster_autoscaler.deployment(profile.name, flags=dict(profile.cluster_autoscaler_flags), node_selector=control or None),
-        serving.credentials(sp, profile.name),
+        else nth.queue_deployment(names.nth_queue_url(profile.region, account, profile.name), profile.nth.settings),
+        cluster_autoscaler.deployment(profile.name, flags=dict(profile.cluster_autoscaler_flags), node_selector=control or None, region=profile.region),
+        serving.credentials(sp, profile.name, account),
         serving.deployment(sp, profile.region),
         serving.service(sp),
         serving.pdb(sp),
@@ -36,7 +40,8 @@ def render(profile: ClusterProfile) -> list[Obj]:
     if "priority" in str(profile.cluster_autoscaler_flags.get("expander", "")):
         spot = [f".*{g.name}.*" for g in profile.spot_groups]
         od = [f".*{g.name}.*" for g in profile.node_groups if not g.spot]
-        objects.insert(5, cluster_autoscaler.priority_expander_configmap({50: spot, 10: od}))
+        ca_at = next(i for i, o in enumerate(objects) if o and o["kind"] == "Deployment" and o["metadata"]["name"] == cluster_autoscaler.NAME)
+        objects.insert(ca_at, cluster_autoscaler.priority_expander_configmap({50: spot, 10: od}))
     return [o for o in objects if o is not None]
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from cluster.aws import names
 from cluster.profiles import ServingProfile
 
 ALB = "alb.ingress.kubernetes.io/"
@@ -25,11 +26,11 @@ def namespace(sp: ServingProfile) -> dict[str, Any] | None:
     return {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": sp.namespace, "labels": labels}}
 
 
-def credentials(sp: ServingProfile, cluster: str, account: str = "123456789012") -> dict[str, Any]:
+def credentials(sp: ServingProfile, cluster: str, account: str = names.DEFAULT_ACCOUNT) -> dict[str, Any]:
     if sp.s3_credentials == "irsa":
         return {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {
             "name": SERVICE_ACCOUNT, "namespace": sp.namespace,
-            "annotations": {"eks.amazonaws.com/role-arn": f"arn:aws:iam::{account}:role/{cluster}-resnet-s3-read"}}}
+            "annotations": {"eks.amazonaws.com/role-arn": names.role_arn(account, cluster, names.MODEL_READ_ROLE)}}}
     # the walkthrough's static keys; placeholders here, never real keys (doctor flags this pattern)
     return {"apiVersion": "v1", "kind": "Secret", "type": "Opaque", "metadata": {"name": S3_SECRET, "namespace": sp.namespace},
             "stringData": {"AWS_ACCESS_KEY_ID": "REPLACE-WITH-ACCESS-KEY-ID", "AWS_SECRET_ACCESS_KEY": "REPLACE-WITH-SECRET-ACCESS-KEY"}}

@@ -6,6 +6,7 @@ refused in one line with nothing created."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -26,8 +27,8 @@ def own_sim(tmp_path_factory):
     handle.stop()
 
 
-def spotchaos(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "chaos.cli", *args], capture_output=True, text=True, timeout=300)
+def spotchaos(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "chaos.cli", *args], capture_output=True, text=True, timeout=300, env={**os.environ, **(env or {})})
 
 
 def _owned_groups(sim) -> list[str]:
@@ -60,6 +61,20 @@ def test_seed_profile_comes_up_serves_and_goes_away(own_sim):
     assert check.returncode == 1, check.stderr
     found = {f["check"] for f in json.loads(check.stdout)["findings"]}
     assert {"no-readiness-probe", "dereg-delay-exceeds-notice", "static-credentials", "nth-keeps-lb-traffic"} <= found
+    # the same from a kubeconfig context and AWS as the environment configures it, as on EKS
+    # (the simulator's kubeconfig and moto endpoint stand in for a real cluster's)
+    env = {"AWS_ENDPOINT_URL": own_sim.endpoints.aws_endpoint_url, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+    on_eks = spotchaos("doctor", "--target", "eks", "--kubeconfig", own_sim.endpoints.kubeconfig, "--region", own_sim.endpoints.region, "--json", env=env)
+    assert on_eks.returncode == 1, on_eks.stderr
+    assert {f["check"] for f in json.loads(on_eks.stdout)["findings"]} == found
+    # the same AWS calls as on EKS: the control plane, its OIDC provider and the roles exist, tagged
+    eks, iam = own_sim.aws("eks"), own_sim.aws("iam")
+    assert eks.describe_cluster(name=NAME)["cluster"]["tags"][OWNER_TAG] == NAME
+    roles = [r["RoleName"] for r in iam.list_roles()["Roles"] if r["RoleName"].startswith(NAME)]
+    assert {f"{NAME}-eks-cluster", f"{NAME}-node", f"{NAME}-fis", f"{NAME}-cluster-autoscaler"} <= set(roles)
+    # the add-ons' identities: service accounts with IRSA role ARNs, RBAC bound to them
+    sa = core.read_namespaced_service_account("cluster-autoscaler", "kube-system")
+    assert sa.metadata.annotations["eks.amazonaws.com/role-arn"] == iam.get_role(RoleName=f"{NAME}-cluster-autoscaler")["Role"]["Arn"]
     # running it again changes nothing and still succeeds
     again = spotchaos("provision", "--profile", "seed", "--name", NAME, "--state-dir", str(own_sim.state_dir), "--timeout", "60")
     assert again.returncode == 0, again.stderr
@@ -72,6 +87,10 @@ def test_seed_profile_comes_up_serves_and_goes_away(own_sim):
     assert _owned_groups(own_sim) == []
     assert ec2.describe_launch_templates(Filters=owned)["LaunchTemplates"] == []
     assert ec2.describe_subnets(Filters=owned)["Subnets"] == [] and ec2.describe_vpcs(Filters=owned)["Vpcs"] == []
+    assert ec2.describe_internet_gateways(Filters=owned)["InternetGateways"] == [] and ec2.describe_security_groups(Filters=owned)["SecurityGroups"] == []
+    assert eks.list_clusters()["clusters"] == [] and not [r for r in iam.list_roles()["Roles"] if r["RoleName"].startswith(NAME)]
+    assert iam.list_open_id_connect_providers()["OpenIDConnectProviderList"] == []
+    assert own_sim.aws("elbv2").describe_load_balancers()["LoadBalancers"] == []
     running = ec2.describe_instances(Filters=[{"Name": "instance-state-name", "Values": ["pending", "running"]}])["Reservations"]
     assert running == []
     assert core.list_node().items == []

@@ -84,3 +84,19 @@ def test_render_writes_what_eksctl_and_kubectl_take_and_doctor_reads_it(tmp_path
     assert doctor("--manifests", str(tmp_path))[0] == 0
     runner.invoke(app, ["render", "--profile", "seed", "--out", str(tmp_path)])
     assert doctor("--manifests", str(tmp_path))[0] == 1
+
+
+def test_render_with_an_account_points_every_irsa_annotation_at_it(tmp_path):
+    import yaml
+
+    result = runner.invoke(app, ["render", "--profile", "hardened", "--name", "prod-serving", "--account", "210987654321", "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    objects = list(yaml.safe_load_all((tmp_path / "manifests.yaml").read_text()))
+    arns = {o["metadata"]["name"]: o["metadata"].get("annotations", {}).get("eks.amazonaws.com/role-arn") for o in objects if o["kind"] == "ServiceAccount"}
+    assert arns["cluster-autoscaler"] == "arn:aws:iam::210987654321:role/prod-serving-cluster-autoscaler"
+    assert arns["aws-load-balancer-controller"] == "arn:aws:iam::210987654321:role/prod-serving-aws-load-balancer-controller"
+    assert arns["resnet-serving"] == "arn:aws:iam::210987654321:role/prod-serving-resnet-s3-read"
+    auth = next(o for o in objects if o["kind"] == "ConfigMap" and o["metadata"]["name"] == "aws-auth")
+    assert "arn:aws:iam::210987654321:role/prod-serving-node" in auth["data"]["mapRoles"]
+    bad = runner.invoke(app, ["render", "--account", "12345", "--out", str(tmp_path)])
+    assert bad.exit_code == 3 and "--account" in bad.output

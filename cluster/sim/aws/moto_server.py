@@ -3,6 +3,7 @@ controllers so they never read moto's models while a request is changing them.""
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -43,6 +44,9 @@ class MotoServer:
         return f"http://{self.host}:{self.port}"
 
     def start(self) -> None:
+        # AWS's managed policies exist in every account (AmazonEKSClusterPolicy, FIS's EC2 access...);
+        # moto loads them (about a second, once, at the first IAM call) only when asked
+        os.environ.setdefault("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
         app = _Serialized(DomainDispatcherApplication(create_backend_app), self.lock)
         self._server = make_server(self.host, self.port, app, threaded=True, request_handler=MotoRequestHandler)
         self.port = self._server.server_address[1]
