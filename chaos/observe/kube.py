@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import structlog
-from kubernetes import client, watch
+from kubernetes import client
 from kubernetes.client.rest import ApiException
 
 from chaos.journal import Journal
@@ -92,6 +92,26 @@ def event_record(obj: Obj, deleted: bool) -> tuple[str, Obj] | None:
     }
 
 
+def watch_events(list_call: Callable[..., Any], version: str) -> Iterator[Obj]:
+    """One watch request from `version`, its events as dicts (ERROR events included).
+
+    Read line by line here rather than through kubernetes.watch.Watch: with deserialize=False that
+    helper fails on an ERROR event (it looks for a `raw_object` key it did not set) and so turns
+    a 410 Gone into a KeyError."""
+    resp = list_call(watch=True, resource_version=version, timeout_seconds=WATCH_SECONDS, allow_watch_bookmarks=True, _preload_content=False)
+    try:
+        buffer = b""
+        for chunk in resp.stream(amt=None, decode_content=False):
+            buffer += chunk
+            *lines, buffer = buffer.split(b"\n")
+            for line in lines:
+                if line.strip():
+                    yield json.loads(line)
+    finally:
+        resp.close()
+        resp.release_conn()
+
+
 class KubeWatch(threading.Thread):
     """One resource kind: list + watch, written to the journal as `kind` records."""
 
@@ -145,10 +165,10 @@ class KubeWatch(threading.Thread):
             try:
                 if version is None:
                     version = self._list()
-                stream = watch.Watch().stream(self.list_call, resource_version=version, timeout_seconds=WATCH_SECONDS,
-                                              allow_watch_bookmarks=True, deserialize=False)
-                for event in stream:
-                    obj = event.get("raw_object") or event.get("object") or {}
+                for event in watch_events(self.list_call, version):
+                    obj = event.get("object") or {}
+                    if event.get("type") == "ERROR":
+                        raise ApiException(status=int(obj.get("code") or 500), reason=f"{obj.get('reason')}: {obj.get('message')}")
                     version = str((obj.get("metadata") or {}).get("resourceVersion") or version)
                     if event["type"] == "BOOKMARK":
                         continue
