@@ -53,6 +53,7 @@ def sim_up(
     config: Annotated[Path | None, typer.Option("--config", help="Simulator config YAML (timings, capacity pools).")] = None,
     demo_nodes: Annotated[int, typer.Option("--demo-nodes", help="Create a Spot node group with this many nodes once up.")] = 0,
     demo_replicas: Annotated[int, typer.Option("--demo-replicas", help="With --demo-nodes: a TF Serving service of this many replicas behind an ALB (0: none).")] = 5,
+    exit_with: Annotated[int | None, typer.Option("--exit-with", help="Stop when the process with this pid exits (the harness passes its own).")] = None,
     log_format: LogFormat = "console",
 ) -> None:
     """Run the simulator in the foreground until Ctrl-C or SIGTERM."""
@@ -97,7 +98,7 @@ def sim_up(
 
     from chaos.event_loop import run
 
-    failures = run(serve(cfg, directory, ready))
+    failures = run(serve(cfg, directory, ready, exit_with=exit_with))
     if failures:
         _fail(f"simulator tasks failed: {failures}", 2)
 

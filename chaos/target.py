@@ -76,7 +76,8 @@ def _sim_clock(endpoints: Endpoints) -> tuple[float, float | None]:
 def start_simulator(target: Target, state_dir: Path, log_path: Path) -> Connection:
     state_dir.mkdir(parents=True, exist_ok=True)
     (state_dir / "endpoints.json").unlink(missing_ok=True)
-    cmd = [sys.executable, "-m", "chaos.cli", "sim", "up", "--speed", str(target.speed), "--state-dir", str(state_dir), "--log-format", "json"]
+    cmd = [sys.executable, "-m", "chaos.cli", "sim", "up", "--speed", str(target.speed), "--state-dir", str(state_dir), "--log-format", "json",
+           "--exit-with", str(os.getpid())]
     if target.simulator.config:
         cmd += ["--config", target.simulator.config]
     with log_path.open("ab") as out:

@@ -280,7 +280,7 @@ def readiness_checks(profile: ClusterProfile, endpoints: Endpoints) -> list[tupl
         except Exception:
             return 0, sp.replicas
         # the HPA owns the replica count once the Deployment exists
-        return d.status.ready_replicas or 0, d.spec.replicas if d.spec.replicas is not None else sp.replicas
+        return (d.status.ready_replicas if d.status else 0) or 0, d.spec.replicas if d.spec.replicas is not None else sp.replicas
 
     def alb() -> tuple[int, int]:
         url = ingress_url(net, sp.namespace, sp.service_name, predict_path(sp))

@@ -3,18 +3,51 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 from collections.abc import Callable
 from pathlib import Path
+
+import structlog
 
 from cluster.endpoints import Endpoints
 from cluster.sim.config import SimConfig
 from cluster.sim.simulator import Simulator
 
+log = structlog.get_logger("sim.runner")
+PARENT_POLL_SECONDS = 0.5
 
-async def serve(config: SimConfig, state_dir: Path, on_ready: Callable[[Endpoints], None] | None = None) -> list[tuple[str, str]]:
-    """Start, call `on_ready`, wait for a stop signal, stop; returns the background-task failures."""
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+async def _stop_when_gone(pid: int, stop: asyncio.Event) -> None:
+    """Set `stop` once process `pid` has exited: a harness killed with SIGKILL cannot stop the
+    simulator it started, so the simulator stops itself."""
+    while not stop.is_set():
+        if not _alive(pid):
+            log.warning("owner_gone", pid=pid)
+            stop.set()
+            return
+        try:
+            await asyncio.wait_for(stop.wait(), PARENT_POLL_SECONDS)
+        except TimeoutError:
+            pass
+
+
+async def serve(config: SimConfig, state_dir: Path, on_ready: Callable[[Endpoints], None] | None = None,
+                exit_with: int | None = None) -> list[tuple[str, str]]:
+    """Start, call `on_ready`, wait for a stop signal (or for process `exit_with` to exit), stop;
+    returns the background-task failures."""
     stop = asyncio.Event()
+    watcher = asyncio.create_task(_stop_when_gone(exit_with, stop)) if exit_with is not None else None
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
@@ -26,6 +59,8 @@ async def serve(config: SimConfig, state_dir: Path, on_ready: Callable[[Endpoint
             on_ready(sim.endpoints)
         await stop.wait()
     finally:
+        if watcher is not None:
+            watcher.cancel()
         await sim.stop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)

@@ -121,3 +121,77 @@ def test_ctrl_c_mid_experiment_rolls_back_and_leaves_a_readable_journal(tmp_path
     assert steps.get("stop the simulator") is True
     assert _pid_gone(_last(records, "connected")["simulator_pid"])
     assert (out / "report.html").exists() and "ABORTED" in stdout
+
+
+def _start(path: Path, out: Path) -> subprocess.Popen[str]:
+    env = {**os.environ, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+    return subprocess.Popen([sys.executable, "-m", "chaos.cli", "run", str(path), "--report-dir", str(out), "--no-live"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT)
+
+
+def _journal_has(journal: Path, *needles: str) -> bool:
+    text = journal.read_text() if journal.exists() else ""
+    return all(n in text for n in needles)
+
+
+def test_ctrl_c_while_provisioning_rolls_back_and_stops_the_simulator(tmp_path):
+    out = tmp_path / "run"
+    proc = _start(_experiment(tmp_path, "single-spot-node-fis", 160, 1346), out)
+    journal = out / "journal.jsonl"
+    try:
+        wait_for(lambda: _journal_has(journal, '"phase":"provision"'), 120, "the provision phase")
+        proc.send_signal(signal.SIGINT)
+        stdout, stderr = proc.communicate(timeout=90)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 2, stdout + stderr[-3000:]
+    records = read_journal(journal)
+    assert _last(records, "verdict")["status"] == "aborted"
+    assert not any(r["kind"] == "phase" and r["phase"] == "inject" for r in records)
+    assert {r["step"]: r["ok"] for r in records if r["kind"] == "rollback"}.get("stop the simulator") is True
+    assert _pid_gone(_last(records, "connected")["simulator_pid"])
+
+
+def test_a_killed_run_leaves_no_simulator_and_its_journal_still_reports(tmp_path):
+    """SIGKILL leaves the harness no chance to roll back: the simulator it started notices its
+    owner is gone and stops by itself, and the journal written so far still makes a report."""
+    out = tmp_path / "run"
+    proc = _start(_experiment(tmp_path, "single-spot-node-fis", 170, 1347), out)
+    journal = out / "journal.jsonl"
+    try:
+        wait_for(lambda: _journal_has(journal, '"kind":"connected"'), 120, "the run to start its simulator")
+        sim_pid = _last(read_journal(journal), "connected")["simulator_pid"]
+        proc.kill()
+        proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    wait_for(lambda: _pid_gone(sim_pid), 30, f"simulator pid {sim_pid} to exit after its run was killed")
+    again = subprocess.run([sys.executable, "-m", "chaos.cli", "report", str(journal), "--out", str(tmp_path / "report")],
+                           capture_output=True, text=True, timeout=60)
+    assert again.returncode == 2, again.stdout + again.stderr  # no verdict recorded: reported as aborted
+    report = json.loads((tmp_path / "report" / "report.json").read_text())
+    assert not report["complete"] and report["verdict"]["status"] == "aborted"
+
+
+def test_an_error_rate_stop_condition_aborts_the_run_and_rolls_back(tmp_path):
+    """The seed profile keeps a reclaimed node behind the ALB for 300 s: requests to it fail, the
+    error rate over 5 s passes 0.2 % and the run aborts itself before its hypotheses are decided."""
+    out = tmp_path / "run"
+    path = _experiment(tmp_path, "bad-seed-dereg-300s", 180, 1348, traffic={"rate": 200, "body": "image", "warmup": "20s", "tail": "60s"},
+                       stop_conditions=[{"error_rate": 0.002, "window": "5s"}])
+    data = yaml.safe_load(path.read_text())
+    data.pop("expect")
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    proc = _run(path, out)
+    assert proc.returncode == 2, proc.stdout + proc.stderr[-3000:]
+    records = read_journal(out / "journal.jsonl")
+    assert _last(records, "verdict")["status"] == "aborted"
+    reason = _last(records, "abort")["reason"]
+    assert reason.startswith("stop condition: error rate") and "over the last 5s" in reason, reason
+    injected = _last(records, "injected")
+    abort_t = _last(records, "abort")["t"]
+    assert abort_t > injected["t"]  # the breach came from the interruption, not the warm-up
+    steps = {r["step"]: r["ok"] for r in records if r["kind"] == "rollback"}
+    assert steps.get("stop traffic") is True and steps.get("stop the simulator") is True, steps

@@ -66,6 +66,25 @@ def test_patches_merge_strategic_and_json(sim, apps_group):
     assert "patched" not in core.read_node(node).metadata.labels
 
 
+def test_new_workloads_carry_the_status_the_real_server_gives_them(sim):
+    """Before its controller writes one, a new object has a status whose required fields are zeros,
+    as the real API server serializes them: clients that read status right after a create (the
+    official client's models require some of these fields) must not find it missing."""
+    core, apps, _, _ = sim.kube()
+    ns = namespace(core, "initial-status")
+    template = {"metadata": {"labels": {"app": "x"}}, "spec": {"nodeSelector": {"no-such-node": "true"}, "containers": [{"name": "c", "image": "busybox"}]}}
+    spec = {"selector": {"matchLabels": {"app": "x"}}, "template": template}
+    created = {
+        "Deployment": apps.create_namespaced_deployment(ns, {"metadata": {"name": "d"}, "spec": {**spec, "replicas": 0}}, _preload_content=False),
+        "ReplicaSet": apps.create_namespaced_replica_set(ns, {"metadata": {"name": "r"}, "spec": {**spec, "replicas": 0}}, _preload_content=False),
+        "DaemonSet": apps.create_namespaced_daemon_set(ns, {"metadata": {"name": "ds"}, "spec": spec}, _preload_content=False),
+    }
+    status = {kind: json.loads(resp.data)["status"] for kind, resp in created.items()}
+    assert status == {"Deployment": {}, "ReplicaSet": {"replicas": 0},
+                      "DaemonSet": {"currentNumberScheduled": 0, "numberMisscheduled": 0, "desiredNumberScheduled": 0, "numberReady": 0}}
+    assert apps.read_namespaced_daemon_set("ds", ns).status.number_ready == 0  # the model's required fields are there
+
+
 def test_update_with_stale_resource_version_conflicts(sim):
     core, *_ = sim.kube()
     cm = core.create_namespaced_config_map("default", {"metadata": {"name": "conflict"}, "data": {"a": "1"}})

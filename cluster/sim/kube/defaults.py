@@ -49,8 +49,20 @@ def _default_template(spec: dict[str, Any]) -> None:
     default_pod_spec(template.setdefault("spec", {}))
 
 
+# the status a new object has before its controller writes one: the real API server serializes the
+# fields that are not omitempty (zeros), so a client that requires them finds them
+INITIAL_STATUS: dict[str, dict[str, Any]] = {
+    "Deployment": {},
+    "ReplicaSet": {"replicas": 0},
+    "DaemonSet": {"currentNumberScheduled": 0, "numberMisscheduled": 0, "desiredNumberScheduled": 0, "numberReady": 0},
+    "HorizontalPodAutoscaler": {"currentReplicas": 0, "desiredReplicas": 0},
+}
+
+
 def apply_defaults(rt: ResourceType, obj: dict[str, Any]) -> None:
     spec = obj.get("spec")
+    if rt.kind in INITIAL_STATUS and not obj.get("status"):
+        obj["status"] = dict(INITIAL_STATUS[rt.kind])
     if rt.kind == "Pod":
         default_pod_spec(obj.setdefault("spec", {}))
         status = obj.setdefault("status", {})
