@@ -195,3 +195,45 @@ def test_an_error_rate_stop_condition_aborts_the_run_and_rolls_back(tmp_path):
     assert abort_t > injected["t"]  # the breach came from the interruption, not the warm-up
     steps = {r["step"]: r["ok"] for r in records if r["kind"] == "rollback"}
     assert steps.get("stop traffic") is True and steps.get("stop the simulator") is True, steps
+
+
+def test_a_cloudwatch_alarm_stops_fis_and_the_run_aborts(tmp_path):
+    """The FIS stop condition: the experiment names a CloudWatch alarm; when the alarm goes into
+    ALARM mid-run, FIS stops its experiment and the run aborts naming it, then tears down what it
+    provisioned.  The run uses a simulator the test started, so the test can create the alarm and
+    set its state through CloudWatch as an operator (or a metric) would."""
+    from tests.conftest import start_sim
+
+    sim = start_sim(tmp_path / "sim", speed=10.0, node_address_octet=190, imds={"port": 1349})
+    try:
+        cw = sim.aws("cloudwatch")
+        cw.put_metric_alarm(AlarmName="serving-5xx", MetricName="HTTPCode_ELB_5XX_Count", Namespace="AWS/ApplicationELB", Statistic="Sum",
+                            Period=60, EvaluationPeriods=1, Threshold=10, ComparisonOperator="GreaterThanThreshold")
+        alarm = cw.describe_alarms(AlarmNames=["serving-5xx"])["MetricAlarms"][0]["AlarmArn"]
+        data = yaml.safe_load((ROOT / "experiments" / "single-spot-node-fis.yaml").read_text())
+        data["target"] = {"simulator": {"state_dir": str(sim.state_dir)}}
+        data["traffic"].update({"rate": 100, "warmup": "20s", "tail": "10s"})
+        data["stop_conditions"] = [{"cloudwatch_alarm": alarm}]
+        path = tmp_path / "alarm.yaml"
+        path.write_text(yaml.safe_dump(data, sort_keys=False))
+        out = tmp_path / "run"
+        proc = _start(path, out)
+        journal = out / "journal.jsonl"
+        try:
+            wait_for(lambda: _journal_has(journal, '"kind":"fis","experiment"', '"state":"running"'), 150, "the FIS experiment to run")
+            cw.set_alarm_state(AlarmName="serving-5xx", StateValue="ALARM", StateReason="5xx over the SLO")
+            stdout, stderr = proc.communicate(timeout=120)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+        assert proc.returncode == 2, stdout + stderr[-3000:]
+        records = read_journal(journal)
+        reason = _last(records, "abort")["reason"]
+        assert reason.startswith("FIS experiment") and "stopped" in reason, reason
+        (eid,) = {r["experiment"] for r in records if r["kind"] == "fis"}
+        assert sim.aws("fis").get_experiment(id=eid)["experiment"]["state"]["status"] == "stopped"
+        steps = {r["step"]: r["ok"] for r in records if r["kind"] == "rollback"}
+        assert any(step.startswith("tear down") and ok for step, ok in steps.items()), steps
+        assert sim.proc.poll() is None  # a simulator the run did not start is left running
+    finally:
+        sim.stop()
