@@ -27,6 +27,11 @@ class ReportData:
     summary: dict[str, Any] | None
 
     @property
+    def steady_state(self) -> list[Record]:
+        """The steady-state checks, before injecting and after traffic stopped."""
+        return [r for r in self.records if r["kind"] == "steady_state"]
+
+    @property
     def injections(self) -> list[Record]:
         return [r for r in self.records if r["kind"] == "injected"]
 

@@ -7,7 +7,7 @@ from html import escape
 
 from chaos.milestones import MILESTONES
 from chaos.report.data import ReportData
-from chaos.report.markdown import milestone_rows
+from chaos.report.markdown import milestone_rows, steady_state_line
 from chaos.report.plot import timeline_png
 
 STYLE = """body{font-family:system-ui,sans-serif;margin:2em;max-width:1200px}table{border-collapse:collapse;margin:1em 0}
@@ -45,6 +45,8 @@ def render(data: ReportData) -> str:
         _table(["node", "instance", "injection", "via", *MILESTONES], milestone_rows(data)),
         "<h2>Phases</h2>", _table(["t", "phase"], [[f"{t:.1f}", p] for t, p in data.phases]),
     ]
+    if data.steady_state:
+        parts.append("<h2>Steady state</h2><ul>" + "".join(f"<li>{escape(steady_state_line(r))}</li>" for r in data.steady_state) + "</ul>")
     if data.rollback:
         parts.append("<h2>Rollback</h2>" + _table(["step", "ok", "detail"], [[r["step"], r["ok"], r["detail"]] for r in data.rollback]))
     parts.append("</body></html>")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from chaos.journal import Record
 from chaos.milestones import MILESTONES
 from chaos.report.data import ReportData
 
@@ -17,6 +18,12 @@ def milestone_rows(data: ReportData) -> list[list[str]]:
     for m in data.nodes:
         rows.append([m.node or "-", m.instance, m.injection, m.via] + [_t(m.since_notice(k)) if k != "notice" else _t(m.notice) for k in MILESTONES])
     return rows
+
+
+def steady_state_line(r: Record) -> str:
+    held = "held" if r["ok"] else "did not hold: " + "; ".join(r.get("problems") or [])
+    seen = f"serving replicas Ready {r.get('ready')}/{r.get('desired')}, {r.get('requests', 0)} requests, error rate {r.get('error_rate', 0):.3%}"
+    return f"{'before injecting' if r['when'] == 'before' else 'after traffic stopped'}: {held} ({seen})"
 
 
 def render(data: ReportData) -> str:
@@ -56,6 +63,8 @@ def render(data: ReportData) -> str:
     worst, at = tr.worst_window(10 * data.speed if data.speed > 1 else 10)
     if at is not None:
         out.append(f"Worst window error rate {worst:.2%} from t={at:.0f}s.")
+    if data.steady_state:
+        out += ["", "## Steady state", ""] + [f"- {steady_state_line(r)}" for r in data.steady_state]
     out += ["", "## Phases", ""]
     out += [f"- t={t:.1f}s {phase}" for t, phase in data.phases]
     if data.rollback:

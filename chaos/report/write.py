@@ -22,6 +22,7 @@ def as_json(data: ReportData) -> dict[str, object]:
                     "errors_by_class": data.traffic.by_class(), "latency_ms": pct,
                     "per_second": [{"t": s.start_t, "requests": s.requests, "errors": s.errors, "p99_ms": s.p99_ms} for s in data.traffic.seconds]},
         "phases": [{"t": t, "phase": p} for t, p in data.phases],
+        "steady_state": [{k: r.get(k) for k in ("when", "ok", "problems", "ready", "desired", "requests", "error_rate")} for r in data.steady_state],
         "rollback": data.rollback,
     }
 

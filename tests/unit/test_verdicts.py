@@ -176,6 +176,23 @@ def test_reports_from_a_journal_match_it(tmp_path):
     assert "| PASS | cordoned-within |" in paths["markdown"].read_text()
 
 
+def test_reports_show_the_steady_state_before_and_after(tmp_path):
+    journal = tmp_path / "journal.jsonl"
+    checks = [
+        {"t": 119.0, "kind": "steady_state", "when": "before", "ok": True, "problems": [], "requests": 1900, "error_rate": 0.0, "ready": 10, "desired": 10},
+        {"t": 360.0, "kind": "steady_state", "when": "after", "ok": False, "problems": ["serving replicas Ready 9/10"], "requests": 600,
+         "error_rate": 0.005, "ready": 9, "desired": 10},
+    ]
+    _write(journal, sorted(good_journal() + checks, key=lambda r: r["t"]))
+    _, paths = write_reports(journal)
+    report = json.loads(paths["json"].read_text())
+    assert [(c["when"], c["ok"], c["ready"]) for c in report["steady_state"]] == [("before", True, 10), ("after", False, 9)]
+    md = paths["markdown"].read_text()
+    assert "- before injecting: held (serving replicas Ready 10/10, 1900 requests, error rate 0.000%)" in md
+    assert "- after traffic stopped: did not hold: serving replicas Ready 9/10" in md
+    assert "after traffic stopped: did not hold" in paths["html"].read_text()
+
+
 def test_a_killed_run_still_gives_a_report(tmp_path):
     journal = tmp_path / "journal.jsonl"
     records = [r for r in good_journal() if r["t"] <= 200.0]
