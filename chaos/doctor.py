@@ -61,8 +61,6 @@ def from_cluster(endpoints: Endpoints) -> tuple[list[Obj], list[NodeGroupFacts]]
             obj.setdefault("kind", kind)
             objects.append(obj)
     kw: dict[str, Any] = endpoints.aws_client_kwargs()
-    if endpoints.target == "local":
-        kw.update(aws_access_key_id="testing", aws_secret_access_key="testing")
     asg = boto3.client("autoscaling", **kw)
     groups = []
     for g in asg.describe_auto_scaling_groups()["AutoScalingGroups"]:

@@ -132,12 +132,7 @@ class Run:
             self.journal.write("error", where=self.phase, message=f"{type(exc).__name__}: {exc}", fatal=True)
         finally:
             await self._rollback()
-        records = self.journal.snapshot()
-        if self.options.dry_run or spec.guardrails.dry_run:
-            self.verdict = Verdict("aborted" if self.abort_reason else ("error" if any(r["kind"] == "error" for r in records) else "passed"),
-                                   self.abort_reason or "dry run: planned only", [])
-        else:
-            self.verdict = verdict(spec, records)
+        self.verdict = verdict(spec, self.journal.snapshot())
         self.journal.write("verdict", **self.verdict.as_dict())
         self.journal.close()
         return self.verdict

@@ -192,6 +192,8 @@ def verdict(spec: Experiment, records: list[Record]) -> Verdict:
         return Verdict("error", f"{errors[0].get('where', 'run')}: {errors[0].get('message', '')}", results)
     if aborts:
         return Verdict("aborted", str(aborts[0].get("reason", "aborted")), results)
+    if any(r["kind"] == "dry_run" for r in records):
+        return Verdict("passed", "dry run: planned only, nothing injected", [])
     if not any(r["kind"] == "injected" for r in records):
         return Verdict("error", "nothing was injected", results)
     breached = [h for h in results if h.status != PASS]

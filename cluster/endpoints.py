@@ -14,6 +14,9 @@ from pathlib import Path
 
 ENDPOINTS_FILE = "endpoints.json"
 KUBECONFIG_FILE = "kubeconfig"
+# the simulator (moto) accepts any credentials; these are what every client of it uses
+SIMULATOR_KEY_ID = "testing"
+SIMULATOR_SECRET = "testing"
 
 
 def default_state_dir() -> Path:
@@ -54,8 +57,12 @@ class Endpoints:
         return cls(**data)
 
     def aws_client_kwargs(self) -> dict[str, str]:
-        """Keyword arguments for boto3.client(...): endpoint and region (credentials come from the environment)."""
+        """Keyword arguments for boto3.client(...): endpoint and region.  On EKS credentials come
+        from the environment (profile, SSO, instance role); the local simulator gets fixed test
+        credentials, so it works on a machine with none and real ones never go to it."""
         kwargs = {"region_name": self.region}
         if self.aws_endpoint_url:
             kwargs["endpoint_url"] = self.aws_endpoint_url
+        if self.target == "local":
+            kwargs.update(aws_access_key_id=SIMULATOR_KEY_ID, aws_secret_access_key=SIMULATOR_SECRET)
         return kwargs

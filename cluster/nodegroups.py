@@ -8,6 +8,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from cluster.endpoints import SIMULATOR_KEY_ID, SIMULATOR_SECRET
+
 SEED_4VCPU = ("m5.xlarge", "m5d.xlarge", "m4.xlarge", "t3.xlarge", "t3a.xlarge", "m5a.xlarge", "t2.xlarge")
 SEED_8VCPU = ("m5.2xlarge", "m5n.2xlarge", "m5d.2xlarge", "m5dn.2xlarge", "m5a.2xlarge", "m4.2xlarge")
 EKS_AMI = "ami-0eks00000000000a1"  # any id: moto does not check AMIs unless asked
@@ -101,7 +103,7 @@ def aws_clients(endpoint_url: str | None, region: str) -> tuple[Any, Any]:
 
     kw: dict[str, Any] = {"region_name": region}
     if endpoint_url:
-        kw.update(endpoint_url=endpoint_url, aws_access_key_id="testing", aws_secret_access_key="testing")
+        kw.update(endpoint_url=endpoint_url, aws_access_key_id=SIMULATOR_KEY_ID, aws_secret_access_key=SIMULATOR_SECRET)
     return boto3.client("ec2", **kw), boto3.client("autoscaling", **kw)
 
 

@@ -103,8 +103,6 @@ def clients_for(endpoints: Endpoints) -> dict[str, Any]:
     import boto3
 
     kw: dict[str, Any] = endpoints.aws_client_kwargs()
-    if endpoints.target == "local":
-        kw.update(aws_access_key_id="testing", aws_secret_access_key="testing")
     return {s: boto3.client(s, **kw) for s in ("ec2", "autoscaling", "sqs", "events", "iam", "eks", "ssm", "sts", "elbv2")}
 
 

@@ -35,8 +35,14 @@ def _experiment(tmp_path: Path, name: str, octet: int, imds_port: int, **changes
     return path
 
 
+def fresh_machine_env() -> dict[str, str]:
+    """The environment of a machine that has never seen AWS: no credentials, no profile, no region
+    (the local simulator must need none of them)."""
+    return {k: v for k, v in os.environ.items() if not k.startswith("AWS_")} | {"HOME": os.environ.get("HOME", "/root")}
+
+
 def _run(path: Path, report_dir: Path, timeout: float = 240) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+    env = fresh_machine_env()
     return subprocess.run([sys.executable, "-m", "chaos.cli", "run", str(path), "--report-dir", str(report_dir), "--no-live"],
                           capture_output=True, text=True, timeout=timeout, env=env, cwd=ROOT)
 
@@ -99,7 +105,7 @@ def test_cordon_only_nth_fails_naming_the_drain(tmp_path):
 def test_ctrl_c_mid_experiment_rolls_back_and_leaves_a_readable_journal(tmp_path):
     out = tmp_path / "run"
     path = _experiment(tmp_path, "single-spot-node-fis", 150, 1345, traffic={"rate": 100, "warmup": "20s", "tail": "10s"})
-    env = {**os.environ, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+    env = fresh_machine_env()
     proc = subprocess.Popen([sys.executable, "-m", "chaos.cli", "run", str(path), "--report-dir", str(out), "--no-live"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT)
     journal = out / "journal.jsonl"
@@ -124,7 +130,7 @@ def test_ctrl_c_mid_experiment_rolls_back_and_leaves_a_readable_journal(tmp_path
 
 
 def _start(path: Path, out: Path) -> subprocess.Popen[str]:
-    env = {**os.environ, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+    env = fresh_machine_env()
     return subprocess.Popen([sys.executable, "-m", "chaos.cli", "run", str(path), "--report-dir", str(out), "--no-live"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT)
 

@@ -11,6 +11,7 @@ from typing import Any
 
 import structlog
 
+from cluster.sim.addons.workloads import containers_with_image
 from cluster.sim.alb.annotations import (
     FINALIZER,
     AnnotationError,
@@ -34,6 +35,23 @@ log = structlog.get_logger("sim.lbc")
 Obj = dict[str, Any]
 ADDRESS_TAG = "sim.spotchaos.io/address"
 LB_SUBNET = "127.200"
+
+
+LBC_IMAGE_MARK = "aws-load-balancer-controller"
+
+
+def cluster_name_flag(workloads: Iterable[Obj]) -> str | None:
+    """`--cluster-name` of a deployed Load Balancer Controller (found by its image), as the real
+    controller tags what it creates with the cluster it was told it runs in."""
+    for d in workloads:
+        for c in containers_with_image(d, LBC_IMAGE_MARK):
+            args = [str(a) for a in (c.get("command") or []) + (c.get("args") or [])]
+            for i, arg in enumerate(args):
+                if arg.startswith("--cluster-name="):
+                    return arg.split("=", 1)[1]
+                if arg == "--cluster-name" and i + 1 < len(args):
+                    return args[i + 1]
+    return None
 
 
 class BuildError(Exception):
@@ -108,12 +126,15 @@ class LoadBalancerController(Controller):
             o["metadata"]["finalizers"] = [f for f in o["metadata"].get("finalizers") or [] if f != FINALIZER]
         self.api.mutate(self.ing_rt, ing["metadata"]["namespace"], ing["metadata"]["name"], drop)
 
+    def _cluster_name(self) -> str | None:
+        return cluster_name_flag(self.api.store.iter(self.api.rt("Deployment"))) or self.ctx.config.cluster_name
+
     def _subnets(self, scheme: str) -> list[str]:
         ec2 = backend("ec2", self.ctx.config.region)
         role = "kubernetes.io/role/elb" if scheme == "internet-facing" else "kubernetes.io/role/internal-elb"
         subnets = [s for s in ec2.describe_subnets() if s.get_tags() and any(t["key"] == role for t in s.get_tags())]
         if not subnets:
-            cluster = self.ctx.config.cluster_name
+            cluster = self._cluster_name()
             subnets = [s for s in ec2.describe_subnets() if any(t["key"].startswith(f"kubernetes.io/cluster/{cluster or ''}") for t in s.get_tags() or [])]
         if not subnets:
             raise BuildError(f"couldn't auto-discover subnets: unable to resolve at least one subnet (0 match VPC and tags: [{role}])")
@@ -130,7 +151,7 @@ class LoadBalancerController(Controller):
         if lb is None:
             lb = elbv2.create_load_balancer(
                 name=lb_name, security_groups=[], subnet_ids=self._subnets(cfg.scheme), scheme=cfg.scheme, loadbalancer_type="application",
-                tags=[{"Key": "elbv2.k8s.aws/cluster", "Value": self.ctx.config.cluster_name or ""}, {"Key": "ingress.k8s.aws/stack", "Value": f"{ns}/{name}"}],
+                tags=[{"Key": "elbv2.k8s.aws/cluster", "Value": self._cluster_name() or ""}, {"Key": "ingress.k8s.aws/stack", "Value": f"{ns}/{name}"}],
             )
             lb.state = "active"
             log.info("lbc_created_load_balancer", ingress=f"{ns}/{name}", name=lb_name)
@@ -171,7 +192,7 @@ class LoadBalancerController(Controller):
                 healthcheck_interval_seconds=cfg.hc_interval, healthcheck_timeout_seconds=cfg.hc_timeout,
                 healthy_threshold_count=str(cfg.healthy), unhealthy_threshold_count=str(cfg.unhealthy),
                 matcher={"HttpCode": cfg.success_codes},
-                tags=[{"Key": "elbv2.k8s.aws/cluster", "Value": self.ctx.config.cluster_name or ""}, {"Key": "service.k8s.aws/resource", "Value": f"{ns}/{svc['metadata']['name']}:{port.get('port')}"}],
+                tags=[{"Key": "elbv2.k8s.aws/cluster", "Value": self._cluster_name() or ""}, {"Key": "service.k8s.aws/resource", "Value": f"{ns}/{svc['metadata']['name']}:{port.get('port')}"}],
             )
             log.info("lbc_created_target_group", name=tg_name, target_type=cfg.target_type, port=traffic_port)
         attributes = {k: v for k, v in cfg.tg_attributes.items() if str(tg.attributes.get(k)) != v}
