@@ -47,6 +47,30 @@ def _run(path: Path, report_dir: Path, timeout: float = 240) -> subprocess.Compl
                           capture_output=True, text=True, timeout=timeout, env=env, cwd=ROOT)
 
 
+def _start(path: Path, out: Path) -> subprocess.Popen[str]:
+    env = fresh_machine_env()
+    return subprocess.Popen([sys.executable, "-m", "chaos.cli", "run", str(path), "--report-dir", str(out), "--no-live"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT)
+
+
+def _journal_has(journal: Path, *needles: str) -> bool:
+    text = journal.read_text() if journal.exists() else ""
+    return all(n in text for n in needles)
+
+
+def _interrupt(path: Path, out: Path, needles: tuple[str, ...], what: str) -> tuple[subprocess.Popen[str], str, str]:
+    """Start a run, press Ctrl-C once its journal holds every needle; (process, stdout, stderr)."""
+    proc = _start(path, out)
+    try:
+        wait_for(lambda: _journal_has(out / "journal.jsonl", *needles), 120, what)
+        proc.send_signal(signal.SIGINT)
+        stdout, stderr = proc.communicate(timeout=90)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    return proc, stdout, stderr
+
+
 def _last(records, kind):
     return [r for r in records if r["kind"] == kind][-1]
 
@@ -105,19 +129,9 @@ def test_cordon_only_nth_fails_naming_the_drain(tmp_path):
 def test_ctrl_c_mid_experiment_rolls_back_and_leaves_a_readable_journal(tmp_path):
     out = tmp_path / "run"
     path = _experiment(tmp_path, "single-spot-node-fis", 150, 1345, traffic={"rate": 100, "warmup": "20s", "tail": "10s"})
-    env = fresh_machine_env()
-    proc = subprocess.Popen([sys.executable, "-m", "chaos.cli", "run", str(path), "--report-dir", str(out), "--no-live"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT)
     journal = out / "journal.jsonl"
-    try:
-        # interrupt once FIS is running the interruption
-        wait_for(lambda: journal.exists() and '"kind":"fis","experiment"' in journal.read_text() and '"state":"running"' in journal.read_text(),
-                 120, "the FIS experiment to run")
-        proc.send_signal(signal.SIGINT)
-        stdout, stderr = proc.communicate(timeout=90)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
+    # interrupt once FIS is running the interruption
+    proc, stdout, stderr = _interrupt(path, out, ('"kind":"fis","experiment"', '"state":"running"'), "the FIS experiment to run")
     assert proc.returncode == 2, stdout + stderr[-3000:]
     records = read_journal(journal)
     assert _last(records, "verdict")["status"] == "aborted"
@@ -129,28 +143,10 @@ def test_ctrl_c_mid_experiment_rolls_back_and_leaves_a_readable_journal(tmp_path
     assert (out / "report.html").exists() and "ABORTED" in stdout
 
 
-def _start(path: Path, out: Path) -> subprocess.Popen[str]:
-    env = fresh_machine_env()
-    return subprocess.Popen([sys.executable, "-m", "chaos.cli", "run", str(path), "--report-dir", str(out), "--no-live"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT)
-
-
-def _journal_has(journal: Path, *needles: str) -> bool:
-    text = journal.read_text() if journal.exists() else ""
-    return all(n in text for n in needles)
-
-
 def test_ctrl_c_while_provisioning_rolls_back_and_stops_the_simulator(tmp_path):
     out = tmp_path / "run"
-    proc = _start(_experiment(tmp_path, "single-spot-node-fis", 160, 1346), out)
     journal = out / "journal.jsonl"
-    try:
-        wait_for(lambda: _journal_has(journal, '"phase":"provision"'), 120, "the provision phase")
-        proc.send_signal(signal.SIGINT)
-        stdout, stderr = proc.communicate(timeout=90)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
+    proc, stdout, stderr = _interrupt(_experiment(tmp_path, "single-spot-node-fis", 160, 1346), out, ('"phase":"provision"',), "the provision phase")
     assert proc.returncode == 2, stdout + stderr[-3000:]
     records = read_journal(journal)
     assert _last(records, "verdict")["status"] == "aborted"

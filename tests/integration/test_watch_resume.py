@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from urllib.parse import urlparse
 
 import pytest
@@ -56,21 +57,26 @@ def last_state(journal: Journal) -> dict[str, bool]:
     return out
 
 
-def start_watch(api: client.CoreV1Api, journal: Journal, stop: threading.Event) -> KubeWatch:
+@contextmanager
+def watching(api: client.CoreV1Api, direct: client.CoreV1Api, tmp_path, first: list[str]) -> Iterator[tuple[KubeWatch, Journal]]:
+    """A pod watch through `api` into a journal, once it has seen the pods `first` created."""
+    journal, stop = Journal(tmp_path / "j.jsonl", RunClock()), threading.Event()
     watcher = KubeWatch("pod", lambda **kw: api.list_namespaced_pod(NS, **kw), pod_record, journal, stop)
     watcher.start()
-    assert watcher.synced.wait(10)
-    return watcher
+    try:
+        assert watcher.synced.wait(10)
+        for name in first:
+            direct.create_namespaced_pod(NS, pod(name))
+        wait_for(lambda: len(last_state(journal)) == len(first), 10, "the first pods in the journal")
+        yield watcher, journal
+    finally:
+        stop.set()
+        watcher.join(10)
 
 
 def test_a_cut_stream_resumes_from_its_version_and_misses_nothing(proxied, tmp_path) -> None:
     proxy, through, direct = proxied
-    journal, stop = Journal(tmp_path / "j.jsonl", RunClock()), threading.Event()
-    watcher = start_watch(through, journal, stop)
-    try:
-        for i in range(10):
-            direct.create_namespaced_pod(NS, pod(f"before-{i}"))
-        wait_for(lambda: len(last_state(journal)) == 10, 10, "the first pods in the journal")
+    with watching(through, direct, tmp_path, [f"before-{i}" for i in range(10)]) as (watcher, journal):
         proxy.cut()
         for i in range(5):
             direct.delete_namespaced_pod(f"before-{i}", NS, grace_period_seconds=0)
@@ -80,19 +86,11 @@ def test_a_cut_stream_resumes_from_its_version_and_misses_nothing(proxied, tmp_p
         want = {**{f"before-{i}": i < 5 for i in range(10)}, **{f"during-{i}": False for i in range(5)}}
         wait_for(lambda: last_state(journal) == want, 15, f"the journal to catch up: {last_state(journal)}")
         assert watcher.lists == 1  # resumed from its version: no list was needed
-    finally:
-        stop.set()
-        watcher.join(10)
 
 
 def test_a_compacted_version_gets_410_and_a_relist_reports_the_deletions(proxied, tmp_path) -> None:
     proxy, through, direct = proxied
-    journal, stop = Journal(tmp_path / "j.jsonl", RunClock()), threading.Event()
-    watcher = start_watch(through, journal, stop)
-    try:
-        for i in range(6):
-            direct.create_namespaced_pod(NS, pod(f"old-{i}"))
-        wait_for(lambda: len(last_state(journal)) == 6, 10, "the first pods in the journal")
+    with watching(through, direct, tmp_path, [f"old-{i}" for i in range(6)]) as (watcher, journal):
         proxy.cut()
         for i in range(3):
             direct.delete_namespaced_pod(f"old-{i}", NS, grace_period_seconds=0)
@@ -105,6 +103,3 @@ def test_a_compacted_version_gets_410_and_a_relist_reports_the_deletions(proxied
         want = {**{f"old-{i}": i < 3 for i in range(6)}, "new-0": False}
         wait_for(lambda: last_state(journal) == want, 20, f"the journal to catch up: {last_state(journal)}")
         assert watcher.lists == 2  # the server answered 410 and the watch listed again
-    finally:
-        stop.set()
-        watcher.join(10)
