@@ -80,6 +80,7 @@ class SimConfig(BaseModel):
     node_address_octet: int = Field(16, ge=16, le=190, description="Nodes get 127.<this + n/256>.<n%256>.0/24 (pods inside); give a second simulator on the machine another range.")
     watch_history: int = Field(20_000, ge=100, description="Events kept for watches that resume from a resourceVersion (older: 410 Gone).")
     bookmark_interval: float = Field(10.0, gt=0, description="Real seconds between BOOKMARK events on idle watches.")
+    freeze_gc_survivors: bool = Field(True, description="Freeze what survives each full garbage collection, so that the next one is short (cluster/sim/gc_pauses.py); false: CPython's default.")
 
 
 class ConfigError(ValueError):

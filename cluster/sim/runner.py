@@ -11,6 +11,7 @@ from pathlib import Path
 import structlog
 
 from cluster.endpoints import Endpoints
+from cluster.sim import gc_pauses
 from cluster.sim.config import SimConfig
 from cluster.sim.simulator import Simulator
 
@@ -52,6 +53,8 @@ async def serve(config: SimConfig, state_dir: Path, on_ready: Callable[[Endpoint
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     sim = Simulator(config, state_dir)
+    if config.freeze_gc_survivors:
+        gc_pauses.install()
     try:
         await sim.start()
         assert sim.endpoints is not None
@@ -62,6 +65,7 @@ async def serve(config: SimConfig, state_dir: Path, on_ready: Callable[[Endpoint
         if watcher is not None:
             watcher.cancel()
         await sim.stop()
+        gc_pauses.uninstall()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)
     return sim.tasks.failures
