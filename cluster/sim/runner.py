@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import faulthandler
 import os
 import signal
 from collections.abc import Callable
@@ -17,6 +18,9 @@ from cluster.sim.simulator import Simulator
 
 log = structlog.get_logger("sim.runner")
 PARENT_POLL_SECONDS = 0.5
+# a stop that takes longer than this is stuck: every thread's stack goes to stderr and the process
+# exits anyway, so that Ctrl-C or SIGTERM never leaves a simulator behind
+STOP_DEADLINE_SECONDS = 15.0
 
 
 def _alive(pid: int) -> bool:
@@ -64,7 +68,11 @@ async def serve(config: SimConfig, state_dir: Path, on_ready: Callable[[Endpoint
     finally:
         if watcher is not None:
             watcher.cancel()
-        await sim.stop()
+        faulthandler.dump_traceback_later(STOP_DEADLINE_SECONDS, exit=True)
+        try:
+            await sim.stop()
+        finally:
+            faulthandler.cancel_dump_traceback_later()
         gc_pauses.uninstall()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)

@@ -1,6 +1,6 @@
 """ALB timeouts on their own simulator (the idle timeout shortened to 0.5 s): a target that
-stays silent past it gets the client a 504 from the balancer.  This module runs before the shared simulator starts
-(its name sorts first): two simulators at once would hand out the same loopback pod addresses."""
+stays silent past it gets the client a 504 from the balancer.  Its simulator has its own node
+address range, so pod addresses do not collide with the shared simulator's."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture(scope="module")
 def short_idle_sim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimProcess]:
-    handle = start_sim(tmp_path_factory.mktemp("alb-timeouts"), alb={"idle_timeout": 0.5})
+    handle = start_sim(tmp_path_factory.mktemp("alb-timeouts"), alb={"idle_timeout": 0.5}, node_address_octet=90)
     yield handle
     handle.stop()
 

@@ -64,7 +64,7 @@ def test_empty_capacity_pool_gives_insufficient_capacity_activity(tmp_path):
     from tests.integration.helpers import node_group as make_group
 
     pools = [{"instance_type": "m5.xlarge", "availability_zone": az, "spare": 1} for az in ("us-east-1a", "us-east-1b", "us-east-1c")]
-    handle = start_sim(tmp_path, pools=pools)
+    handle = start_sim(tmp_path, pools=pools, node_address_octet=70)
     try:
         name = make_group(handle, "tiny", ("m5.xlarge",), desired=5)
         asg = handle.aws("autoscaling")

@@ -19,7 +19,7 @@ def _port_open(url: str) -> bool:
 
 
 def test_sigterm_stops_cleanly_leaving_no_process_or_port(tmp_path):
-    handle = start_sim(tmp_path)
+    handle = start_sim(tmp_path, node_address_octet=80)
     ep = handle.endpoints
     assert (handle.state_dir / "kubeconfig").read_text().count(ep.kube_api_url) == 1
     assert Endpoints.read(handle.state_dir).clock_speed == 20.0

@@ -54,7 +54,7 @@ def _life_cycle(handle) -> list[str]:
 def test_same_order_at_speed_1_and_20(tmp_path):
     orders = {}
     for speed in (1.0, 20.0):
-        handle = start_sim(tmp_path / f"speed{speed:g}", speed=speed, timings=TIMINGS, imds={"port": 1339})
+        handle = start_sim(tmp_path / f"speed{speed:g}", speed=speed, timings=TIMINGS, imds={"port": 1339}, node_address_octet=60)
         try:
             orders[speed] = _life_cycle(handle)
         finally:
