@@ -112,8 +112,9 @@ def test_imds_mode_nth_drains_before_the_reclaim_and_the_asg_replaces(sim):
     assert taint.effect == "NoSchedule" and taint.value.startswith("spot-itn-") and len(taint.value) <= 63
     assert node.metadata.labels["aws-node-termination-handler/event-id"] == taint.value
     assert "node.kubernetes.io/exclude-from-external-load-balancers" not in node.metadata.labels  # off by default
-    reasons = node_events(core, victim.metadata.name)
-    assert {"SpotInterruption", "PreDrain", "CordonAndDrain"} <= set(reasons)
+    # NTH records CordonAndDrain once its drain call has returned, which may be just after the last pod is gone
+    wait_for(lambda: {"SpotInterruption", "PreDrain", "CordonAndDrain"} <= set(node_events(core, victim.metadata.name)), 10,
+             "NTH's events on the node", describe=lambda: node_events(core, victim.metadata.name))
     # the NTH DaemonSet pod itself stays (DaemonSet pods are not drained)
     assert any(p.metadata.labels.get("app.kubernetes.io/name") == "aws-node-termination-handler" for p in pods_on(core, ns, victim.metadata.name))
     wait_running(core, ns, "web", 4)
@@ -150,7 +151,7 @@ def test_without_a_drain_pods_run_until_the_instance_dies(sim, setup):
 
     if setup == "cordon-only":
         wait_for(lambda: core.read_node(node.metadata.name).spec.unschedulable, 20, "node cordoned by NTH")
-        assert "Cordon" in node_events(core, node.metadata.name)
+        wait_for(lambda: "Cordon" in node_events(core, node.metadata.name), 10, "NTH's Cordon event")
     if setup == "dry-run":  # NTH saw the notice (its event) and only logged what it would do
         wait_for(lambda: "SpotInterruption" in node_events(core, node.metadata.name), 20, "NTH saw the notice")
         wait_for(lambda: f'"node": "{node.metadata.name}"' in sim.log_path.read_text() and "nth_dry_run" in sim.log_path.read_text(), 20, "dry-run log line")
