@@ -31,7 +31,9 @@ class NodeMilestones:
     target_draining: float | None = None
     targets_gone: float | None = None
     reclaimed: float | None = None
+    group: str | None = None  # the Auto Scaling group the interrupted instance belonged to
     replacement_instance: str | None = None
+    replacement_group: str | None = None
     replacement_requested: float | None = None
     replacement_ready: float | None = None
     replicas_restored: float | None = None
@@ -147,10 +149,13 @@ def _replacements(result: list[NodeMilestones], ordered: list[Record]) -> None:
         return
     seen_before: set[str] = set()
     new: list[tuple[float, str]] = []
+    groups: dict[str, str] = {}
     for r in ordered:
         if r["kind"] != "instance":
             continue
         iid = r["instance"]
+        if r.get("group"):
+            groups.setdefault(iid, r["group"])
         if r["t"] < first_injection:
             seen_before.add(iid)
         elif iid not in seen_before and r.get("state") in ("pending", "running"):
@@ -160,13 +165,15 @@ def _replacements(result: list[NodeMilestones], ordered: list[Record]) -> None:
     for r in ordered:
         if r["kind"] == "node" and r.get("ready") and r.get("instance") and r["instance"] not in ready:
             ready[r["instance"]] = r["t"]
+    for m in result:
+        m.group = groups.get(m.instance)
     taken: set[str] = set()
     for m in sorted((m for m in result if m.action == "spot-interruption"), key=lambda m: (m.reclaimed if m.reclaimed is not None else float("inf"), m.notice)):
         for t, iid in new:
             if iid in taken or t < m.notice:
                 continue
             taken.add(iid)
-            m.replacement_instance, m.replacement_requested = iid, t
+            m.replacement_instance, m.replacement_requested, m.replacement_group = iid, t, groups.get(iid)
             if iid in ready and ready[iid] >= t:
                 m.replacement_ready = ready[iid]
             break

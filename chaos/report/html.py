@@ -7,7 +7,7 @@ from html import escape
 
 from chaos.milestones import MILESTONES
 from chaos.report.data import ReportData
-from chaos.report.markdown import milestone_rows, steady_state_line
+from chaos.report.markdown import milestone_rows, replacement_line, steady_state_line
 from chaos.report.plot import timeline_png
 
 STYLE = """body{font-family:system-ui,sans-serif;margin:2em;max-width:1200px}table{border-collapse:collapse;margin:1em 0}
@@ -43,6 +43,7 @@ def render(data: ReportData) -> str:
         f"<p>{tr.requests} requests, {tr.errors} errors ({tr.error_rate:.3%}); p50 {pct['p50']} ms, p99 {pct['p99']} ms, max {pct['max']} ms.</p>",
         "<h2>Interrupted nodes</h2><p>Seconds after each node's notice (notice: run time).</p>",
         _table(["node", "instance", "injection", "via", *MILESTONES], milestone_rows(data)),
+        "".join(f"<p>{escape(str(m.node))}: {escape(replacement_line(m))}.</p>" for m in data.nodes if m.replacement_instance),
         "<h2>Phases</h2>", _table(["t", "phase"], [[f"{t:.1f}", p] for t, p in data.phases]),
     ]
     if data.steady_state:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from chaos.journal import Record
-from chaos.milestones import MILESTONES
+from chaos.milestones import MILESTONES, NodeMilestones
 from chaos.report.data import ReportData
 
 ICON = {"pass": "PASS", "fail": "FAIL", "undecided": "UNDECIDED", "n/a": "n/a"}
@@ -18,6 +18,15 @@ def milestone_rows(data: ReportData) -> list[list[str]]:
     for m in data.nodes:
         rows.append([m.node or "-", m.instance, m.injection, m.via] + [_t(m.since_notice(k)) if k != "notice" else _t(m.notice) for k in MILESTONES])
     return rows
+
+
+def replacement_line(m: NodeMilestones) -> str:
+    line = f"replaced by {m.replacement_instance}"
+    if m.replacement_group and m.replacement_group != m.group:
+        line += f" from another group, {m.replacement_group} (it was in {m.group or 'an unknown group'})"
+    elif m.replacement_group:
+        line += f" from its own group, {m.replacement_group}"
+    return line
 
 
 def steady_state_line(r: Record) -> str:
@@ -48,7 +57,7 @@ def render(data: ReportData) -> str:
             out.append("| " + " | ".join(row) + " |")
         for m in data.nodes:
             if m.replacement_instance:
-                out.append(f"\n{m.node}: replaced by {m.replacement_instance}.")
+                out.append(f"\n{m.node}: {replacement_line(m)}.")
     else:
         out.append("No node was interrupted.")
     other = [r for r in data.injections if not r.get("instance")]

@@ -88,6 +88,18 @@ def test_milestones_of_a_drained_node():
     assert m.replicas_restored == 152.0
 
 
+def test_a_replacement_from_another_group_is_named_in_the_report(tmp_path):
+    records = [dict(r, group="spot-4vcpu") if r["kind"] == "instance" and r["instance"] == IID else
+               dict(r, group="spot-8vcpu") if r["kind"] == "instance" else r for r in good_journal()]
+    (m,) = node_milestones(records)
+    assert (m.group, m.replacement_group) == ("spot-4vcpu", "spot-8vcpu")
+    journal = tmp_path / "journal.jsonl"
+    _write(journal, records)
+    _, paths = write_reports(journal)
+    assert f"{NODE}: replaced by i-0bbbbbbbbbbbbbbb2 from another group, spot-8vcpu (it was in spot-4vcpu)." in paths["markdown"].read_text()
+    assert json.loads(paths["json"].read_text())["nodes"][0]["replacement_group"] == "spot-8vcpu"
+
+
 def test_a_good_timeline_passes_every_hypothesis():
     spec = parse_experiment(SPEC)
     v = verdict(spec, good_journal())
