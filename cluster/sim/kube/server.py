@@ -287,6 +287,10 @@ class KubeHttp:
                     if line is None:
                         break
                 except TimeoutError:
+                    # A BOOKMARK promises that every event up to its version was sent: events that
+                    # reached the queue while the wait above was being cancelled go out first.
+                    if not watcher.queue.empty():
+                        continue
                     if bookmarks:
                         bm = {"type": "BOOKMARK", "object": {"kind": rt.kind, "apiVersion": rt.api_version, "metadata": {"resourceVersion": str(self.api.store.resource_version)}}}
                         await resp.write(orjson.dumps(bm) + b"\n")
