@@ -30,7 +30,7 @@ from chaos.inject.aws_faults import (
     spot_warning_event,
 )
 from chaos.inject.metadata_mock import MetadataMock
-from chaos.inject.selection import Candidate, candidates, choose
+from chaos.inject.selection import Candidate, candidates, choose, serving_pods_per_node
 from chaos.journal import Journal
 from chaos.milestones import GONE_STATES
 from chaos.observe.aws import FisExperiments, Instances, Poller, ScalingActivities, TargetHealth
@@ -231,7 +231,9 @@ class Run:
             raise TargetError(f"observers could not read the cluster within {SYNC_TIMEOUT:g}s: {', '.join(missing)}") from None
 
     def _nodes(self) -> list[Candidate]:
-        return candidates(r for r in self.journal.snapshot() if r["kind"] == "node")
+        records = self.journal.snapshot()
+        serving = serving_pods_per_node((r for r in records if r["kind"] == "pod"), self.service[0], self.service[1])
+        return candidates((r for r in records if r["kind"] == "node"), serving)
 
     def _plan(self) -> list[dict[str, Any]]:
         self._phase("plan")

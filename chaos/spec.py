@@ -108,6 +108,7 @@ class Selection(Strict):
     az: str | None = Field(None, description="Only nodes in this availability zone.")
     instance_type: str | None = None
     capacity_type: Literal["SPOT", "ON_DEMAND"] | None = Field("SPOT", description="Only SPOT (default) or ON_DEMAND nodes.")
+    serving_pods: bool = Field(False, description="Only nodes that run at least one Ready pod of the service under test.")
     instances: list[str] = Field(default_factory=list, description="Exactly these instance ids.")
 
     @model_validator(mode="after")

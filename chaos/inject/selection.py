@@ -22,17 +22,34 @@ class Candidate:
     az: str | None
     type: str | None
     capacity: str | None
+    serving_pods: int = 0  # Ready pods of the service under test on the node
 
     def as_dict(self) -> dict[str, Any]:
-        return {"node": self.node, "instance": self.instance, "group": self.group, "az": self.az, "type": self.type, "capacity": self.capacity}
+        return {"node": self.node, "instance": self.instance, "group": self.group, "az": self.az, "type": self.type, "capacity": self.capacity,
+                "serving_pods": self.serving_pods}
 
 
-def candidates(node_records: Iterable[dict[str, Any]]) -> list[Candidate]:
+def serving_pods_per_node(pod_records: Iterable[dict[str, Any]], namespace: str, deployment: str) -> dict[str, int]:
+    """Ready, live pods of `deployment` per node, from the latest pod records (its pods are named
+    `<deployment>-<replicaset hash>-<suffix>`)."""
+    prefix = f"{namespace}/{deployment}-"
+    latest: dict[str, dict[str, Any]] = {}
+    for r in pod_records:
+        if r["pod"].startswith(prefix):
+            latest[r["pod"]] = r
+    counts: dict[str, int] = {}
+    for r in latest.values():
+        if r.get("node") and r.get("ready") and not r.get("terminating") and not r.get("deleted"):
+            counts[r["node"]] = counts.get(r["node"], 0) + 1
+    return counts
+
+
+def candidates(node_records: Iterable[dict[str, Any]], serving: dict[str, int] | None = None) -> list[Candidate]:
     """Ready, schedulable nodes with an instance behind them, from the latest node records."""
     latest: dict[str, dict[str, Any]] = {}
     for r in node_records:
         latest[r["node"]] = r
-    return sorted((Candidate(r["node"], r["instance"], r.get("group"), r.get("az"), r.get("type"), r.get("capacity"))
+    return sorted((Candidate(r["node"], r["instance"], r.get("group"), r.get("az"), r.get("type"), r.get("capacity"), (serving or {}).get(r["node"], 0))
                    for r in latest.values() if r.get("ready") and not r.get("deleted") and not r.get("unschedulable") and r.get("instance")),
                   key=lambda c: c.node)
 
@@ -42,7 +59,8 @@ def matching(sel: Selection, nodes: list[Candidate]) -> list[Candidate]:
             if (sel.node_group is None or c.group == sel.node_group)
             and (sel.az is None or c.az == sel.az)
             and (sel.instance_type is None or c.type == sel.instance_type)
-            and (sel.capacity_type is None or c.capacity == sel.capacity_type)]
+            and (sel.capacity_type is None or c.capacity == sel.capacity_type)
+            and (not sel.serving_pods or c.serving_pods > 0)]
 
 
 def how_many(sel: Selection, available: int) -> int:
@@ -63,7 +81,8 @@ def choose(sel: Selection, nodes: list[Candidate], exclude: set[str], seed: str,
     pool = [c for c in matching(sel, nodes) if c.instance not in exclude]
     wanted = how_many(sel, len(pool))
     if wanted > len(pool):
-        filters = ", ".join(f"{k}={v}" for k, v in (("node_group", sel.node_group), ("az", sel.az), ("instance_type", sel.instance_type), ("capacity_type", sel.capacity_type)) if v)
+        filters = ", ".join(f"{k}={v}" for k, v in (("node_group", sel.node_group), ("az", sel.az), ("instance_type", sel.instance_type), ("capacity_type", sel.capacity_type),
+                                                    ("serving_pods", sel.serving_pods)) if v)
         raise InjectionError(f"{where}.select: wants {wanted} nodes but only {len(pool)} Ready nodes match ({filters or 'no filter'}); "
                              "select fewer or widen the filters")
     return sorted(random.Random(seed).sample(pool, wanted), key=lambda c: c.node)
