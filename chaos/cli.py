@@ -14,7 +14,7 @@ from rich.console import Console
 
 from chaos import __version__
 from chaos.logs import configure
-from cluster.endpoints import Endpoints, default_state_dir
+from cluster.endpoints import Endpoints, default_state_dir, process_alive
 
 app = typer.Typer(help="Spot-interruption chaos and resilience harness for model serving on Kubernetes.", no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
 sim_app = typer.Typer(help="The local Spot EKS simulator.", no_args_is_help=True)
@@ -112,11 +112,7 @@ def _running(directory: Path) -> Endpoints | None:
         ep = Endpoints.read(directory)
     except (OSError, ValueError, TypeError):
         return None
-    if ep.pid is None:
-        return None
-    try:
-        os.kill(ep.pid, 0)
-    except OSError:
+    if ep.pid is None or not process_alive(ep.pid):
         return None
     return ep
 

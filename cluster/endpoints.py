@@ -19,6 +19,17 @@ SIMULATOR_KEY_ID = "testing"
 SIMULATOR_SECRET = "testing"
 
 
+def process_alive(pid: int) -> bool:
+    """Whether a process with this pid exists (a simulator recorded in a state directory, say)."""
+    try:
+        os.kill(pid, 0)
+    except PermissionError:
+        return True  # it exists, as another user's
+    except OSError:
+        return False
+    return True
+
+
 def default_state_dir() -> Path:
     """Per-user default: $SPOTCHAOS_STATE_DIR, else $XDG_STATE_HOME/spotchaos/sim, else ~/.local/state/spotchaos/sim."""
     env = os.environ.get("SPOTCHAOS_STATE_DIR")

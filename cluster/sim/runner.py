@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import faulthandler
-import os
 import signal
 from collections.abc import Callable
 from pathlib import Path
 
 import structlog
 
-from cluster.endpoints import Endpoints
+from cluster.endpoints import Endpoints, process_alive
 from cluster.sim import gc_pauses
 from cluster.sim.config import SimConfig
 from cluster.sim.simulator import Simulator
@@ -23,21 +22,11 @@ PARENT_POLL_SECONDS = 0.5
 STOP_DEADLINE_SECONDS = 15.0
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 async def _stop_when_gone(pid: int, stop: asyncio.Event) -> None:
     """Set `stop` once process `pid` has exited: a harness killed with SIGKILL cannot stop the
     simulator it started, so the simulator stops itself."""
     while not stop.is_set():
-        if not _alive(pid):
+        if not process_alive(pid):
             log.warning("owner_gone", pid=pid)
             stop.set()
             return

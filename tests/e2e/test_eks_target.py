@@ -8,7 +8,6 @@ run would take minutes.  A foreign account is refused before anything is touched
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -18,6 +17,7 @@ import yaml
 
 from chaos.journal import read_journal
 from tests.conftest import SimProcess, start_sim
+from tests.e2e.test_experiments import fresh_machine_env
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.e2e
@@ -41,8 +41,8 @@ def _eks_run(sim: SimProcess, tmp_path: Path, accounts: list[str]) -> tuple[subp
     data["cluster"] = {"profile": None, "name": "TensorFlowServingCluster", "service": {"namespace": "serving"}}
     path = tmp_path / "eks.yaml"
     path.write_text(yaml.safe_dump(data, sort_keys=False))
-    env = {**os.environ, "AWS_ENDPOINT_URL": sim.endpoints.aws_endpoint_url, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
-    env.pop("AWS_PROFILE", None)
+    # on eks credentials come from the environment, as they would from a profile or a role
+    env = fresh_machine_env() | {"AWS_ENDPOINT_URL": str(sim.endpoints.aws_endpoint_url), "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
     out = tmp_path / "run"
     proc = subprocess.run([sys.executable, "-m", "chaos.cli", "run", str(path), "--dry-run", "--report-dir", str(out), "--no-live"],
                           capture_output=True, text=True, timeout=120, env=env, cwd=ROOT)

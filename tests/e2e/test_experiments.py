@@ -17,6 +17,7 @@ import pytest
 import yaml
 
 from chaos.journal import read_journal
+from cluster.endpoints import process_alive
 from cluster.waiting import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -76,11 +77,7 @@ def _last(records, kind):
 
 
 def _pid_gone(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except OSError:
-        return True
-    return False
+    return not process_alive(pid)
 
 
 def test_seed_single_node_experiment_passes_with_reports_matching_the_journal(tmp_path):
