@@ -9,6 +9,8 @@ from typing import Any
 
 import yaml
 from rich.console import Console
+from rich.markup import escape
+from rich.padding import Padding
 from rich.table import Table
 
 from cluster.doctor import Finding, NodeGroupFacts, diagnose
@@ -17,7 +19,8 @@ from cluster.endpoints import Endpoints
 
 Obj = dict[str, Any]
 KINDS = (("apps/v1", "Deployment"), ("apps/v1", "DaemonSet"), ("networking.k8s.io/v1", "Ingress"), ("policy/v1", "PodDisruptionBudget"),
-         ("autoscaling/v2", "HorizontalPodAutoscaler"), ("v1", "Secret"))
+         ("autoscaling/v2", "HorizontalPodAutoscaler"), ("v1", "Secret"), ("v1", "Service"))
+WIDE_TABLE = 140  # columns below which the six-column table wraps into unreadable slivers
 
 
 class DoctorInputError(ValueError):
@@ -87,9 +90,32 @@ def show(findings: list[Finding], console: Console, as_json: bool) -> None:
     if not findings:
         console.print("[green]no findings: Spot-ready as far as the manifests show[/green]")
         return
+    ordered = sorted(findings, key=lambda f: (f.level != "error", f.check))
+    if console.width < WIDE_TABLE:
+        _blocks(ordered, console)
+        return
     table = Table(title="Spot-readiness findings", show_lines=True)
     for col in ("level", "check", "subject", "problem", "why it matters", "fix"):
         table.add_column(col, overflow="fold")
-    for f in sorted(findings, key=lambda f: (f.level != "error", f.check)):
-        table.add_row("[red]error[/red]" if f.level == "error" else "[yellow]warning[/yellow]", f.check, f.subject, f.problem, f.why, f.fix)
+    for f in ordered:
+        table.add_row(_level(f), escape(f.check), escape(f.subject), escape(f.problem), escape(f.why), escape(f.fix))
     console.print(table)
+
+
+def _level(f: Finding) -> str:
+    return "[red]error[/red]" if f.level == "error" else "[yellow]warning[/yellow]"
+
+
+def _blocks(findings: list[Finding], console: Console) -> None:
+    """One block per finding: readable in an 80-column terminal, where the table would wrap."""
+    for f in findings:
+        console.print(f"{_level(f)} [bold]{escape(f.check)}[/bold]  {escape(f.subject)}", soft_wrap=False)
+        grid = Table.grid(padding=(0, 1))
+        grid.add_column(style="dim", no_wrap=True)
+        grid.add_column(overflow="fold")
+        for label, text in (("problem", f.problem), ("why", f.why), ("fix", f.fix)):
+            grid.add_row(label, escape(text))
+        console.print(Padding(grid, (0, 0, 0, 2)))
+        console.print()
+    errors = sum(f.level == "error" for f in findings)
+    console.print(f"{errors} errors, {len(findings) - errors} warnings")

@@ -307,6 +307,16 @@ _HINTS = {
 }
 
 
+_PLAIN_KEY = re.compile(r"[A-Za-z0-9_-]{1,64}")
+SHOWN_CHARS = 80  # the most of a user's value an error line echoes
+
+
+def shown(value: Any) -> str:
+    """A value as an error line may echo it: one line, at most SHOWN_CHARS characters."""
+    text = repr(value)
+    return text if len(text) <= SHOWN_CHARS else text[: SHOWN_CHARS - 3] + "..."
+
+
 def _field(loc: tuple[Any, ...]) -> str:
     out = ""
     for part in loc:
@@ -315,20 +325,21 @@ def _field(loc: tuple[Any, ...]) -> str:
         elif part in CHECKS:
             continue  # the discriminator's branch, not a key the user wrote
         else:
-            out += ("." if out else "") + str(part)
+            key = str(part)
+            out += ("." if out else "") + (key if _PLAIN_KEY.fullmatch(key) else shown(key))
     return out or "experiment"
 
 
 def explain(exc: ValidationError, source: str) -> str:
     err = exc.errors()[0]
     field = _field(tuple(err["loc"]))
-    message = str(err["msg"]).removeprefix("Value error, ")
+    message = " ".join(str(err["msg"]).removeprefix("Value error, ").split())
     if err["type"] == "union_tag_invalid":
         message = f"unknown check '{err.get('ctx', {}).get('tag')}'"
     hint = _HINTS.get(err["type"])
     given = err.get("input")
-    shown = "" if err["type"] in ("missing", "union_tag_not_found", "union_tag_invalid") or isinstance(given, dict | list) else f" (got {given!r})"
-    return f"{source}: {field}: {message}{shown}" + (f"; {hint}" if hint else "")
+    echoed = "" if err["type"] in ("missing", "union_tag_not_found", "union_tag_invalid") or isinstance(given, dict | list) else f" (got {shown(given)})"
+    return f"{source}: {field}: {message}{echoed}" + (f"; {hint}" if hint else "")
 
 
 def parse_experiment(data: Any, source: str = "experiment") -> Experiment:

@@ -17,6 +17,7 @@ import structlog
 
 from cluster.aws import control_plane, iam_roles, names, network, node_bootstrap, nth_queue
 from cluster.aws.owner import OWNER_TAG, owned_by
+from cluster.components.nth import MANAGED_TAG
 from cluster.endpoints import Endpoints
 from cluster.manifests.render import render, validate
 from cluster.manifests.serving import predict_path
@@ -28,7 +29,6 @@ log = structlog.get_logger("provision")
 
 Progress = Callable[[str, int, int], None]  # (what, done, total)
 
-NTH_MANAGED_TAG = "aws-node-termination-handler/managed"
 NTH_EVENT_PATTERN = {"source": ["aws.ec2"], "detail-type": [nth_queue.NTH_RULES[k]["detail-type"][0] for k in ("spot-interruption", "rebalance", "state-change")]}
 
 
@@ -64,7 +64,7 @@ def node_group_specs(profile: ClusterProfile, launch: dict[str, Any] | None = No
     """The profile's groups as ASG specs; with `launch` and the described `cluster`, each group's
     launch template also carries the bootstrap user data with its labels."""
     # queue-mode NTH drains only instances of groups carrying its managed tag (CHECK_TAG_BEFORE_DRAINING)
-    tags = {OWNER_TAG: profile.name} | ({NTH_MANAGED_TAG: ""} if profile.nth.mode == "queue" else {})
+    tags = {OWNER_TAG: profile.name} | ({MANAGED_TAG: ""} if profile.nth.mode == "queue" else {})
     specs = []
     for g in profile.node_groups:
         more: dict[str, Any] = dict(launch or {})

@@ -15,6 +15,7 @@ from botocore.exceptions import ConnectionError as BotoConnectionError
 from tenacity import retry, retry_if_exception, stop_after_attempt, wait_exponential
 
 from chaos.errors import InjectionError
+from cluster.components.fis import TERMINAL_STATES
 
 log = structlog.get_logger("inject.aws")
 T = TypeVar("T")
@@ -117,7 +118,7 @@ class AwsFaults:
     def stop_fis(self, experiment_id: str) -> str:
         fis = self.client("fis")
         state = fis.get_experiment(id=experiment_id)["experiment"]["state"]["status"]
-        if state in ("completed", "stopped", "failed", "cancelled"):
+        if state in TERMINAL_STATES:
             return state
         fis.stop_experiment(id=experiment_id)
         return "stopping"

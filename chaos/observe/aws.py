@@ -13,6 +13,7 @@ import structlog
 from botocore.exceptions import BotoCoreError, ClientError
 
 from chaos.journal import Journal
+from cluster.components.fis import TERMINAL_STATES
 
 log = structlog.get_logger("observe.aws")
 
@@ -167,7 +168,7 @@ class FisExperiments:
 
     def running(self) -> list[str]:
         with self.lock:
-            return [i for i in self.ids if self.last.get(i) not in ("completed", "stopped", "failed", "cancelled")]
+            return [i for i in self.ids if self.last.get(i) not in TERMINAL_STATES]
 
     def __call__(self) -> None:
         with self.lock:

@@ -100,3 +100,18 @@ def test_render_with_an_account_points_every_irsa_annotation_at_it(tmp_path):
     assert "arn:aws:iam::210987654321:role/prod-serving-node" in auth["data"]["mapRoles"]
     bad = runner.invoke(app, ["render", "--account", "12345", "--out", str(tmp_path)])
     assert bad.exit_code == 3 and "--account" in bad.output
+
+
+def test_findings_stay_readable_in_an_80_column_terminal():
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "COLUMNS": "80"}
+    result = subprocess.run([sys.executable, "-m", "chaos.cli", "doctor", "--profile", "seed"], capture_output=True, text=True, env=env, timeout=60)
+    assert result.returncode == 1
+    lines = result.stdout.splitlines()
+    assert lines and max(len(line) for line in lines) <= 80
+    for check in ("alb-health-check-fails", "dereg-delay-exceeds-notice", "no-readiness-probe"):
+        assert any(line.startswith("error " + check) for line in lines), check
+    assert any("fix" in line and "/v1/models/resnet" in line for line in lines)

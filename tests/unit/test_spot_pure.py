@@ -6,9 +6,10 @@ import random
 
 import pytest
 
+from cluster.components.cluster_autoscaler import CaFlagError, parse_flags
+from cluster.components.go_values import parse_duration as parse_go_duration
+from cluster.components.nth import NthConfigError, parse_env
 from cluster.sim.addons import ca_planning as plan
-from cluster.sim.addons.ca_flags import CaFlagError, parse_flags, parse_go_duration
-from cluster.sim.addons.nth_config import NthConfigError, parse_env
 from cluster.sim.addons.nth_events import (
     UnsupportedEvent,
     cut,

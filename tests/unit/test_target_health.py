@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from cluster.sim.alb.annotations import AnnotationError, node_is_target, settings
+from cluster.components.lbc import AnnotationError, matches_codes, node_is_target, settings
 from cluster.sim.alb.proxy import Route, path_patterns
-from cluster.sim.alb.target_health import CheckResult, TargetGroupHealth, matches_codes
+from cluster.sim.alb.target_health import CheckResult, TargetGroupHealth
 
 OK, TIMEOUT = CheckResult(True), CheckResult(False, "Target.Timeout")
 

@@ -6,7 +6,8 @@ import base64
 import json
 
 from chaos.load.bodies import sample_jpeg
-from cluster.sim.serving.tfserving import ServingArgs, handle, serving_args
+from cluster.components.tf_serving import ServingArgs, serving_args
+from cluster.sim.serving.tfserving import handle
 
 ARGS = ServingArgs("resnet", 8500, 9000, "s3://b/resnet/")
 

@@ -12,9 +12,9 @@ from typing import Any
 
 import structlog
 
+from cluster.components.cluster_autoscaler import IMAGE_MARK, CaConfig, container_argv, parse_flags
 from cluster.instance_types import allocatable, lookup
 from cluster.sim.addons import ca_planning as plan
-from cluster.sim.addons.ca_flags import IMAGE_MARK, CaConfig, parse_flags
 from cluster.sim.addons.workloads import AddonWorkloads
 from cluster.sim.aws.moto_server import backend
 from cluster.sim.controllers.base import Controller, SimContext
@@ -52,7 +52,7 @@ class ClusterAutoscaler(Controller):
         self.pod_rt, self.node_rt = ctx.api.rt("Pod"), ctx.api.rt("Node")
         self.region = ctx.config.region
         self._loop_task: asyncio.Task[None] | None = None
-        self.workloads = AddonWorkloads(ctx.api, ("Deployment",), IMAGE_MARK, lambda c: parse_flags([str(a) for a in (c.get("command") or []) + (c.get("args") or [])]),
+        self.workloads = AddonWorkloads(ctx.api, ("Deployment",), IMAGE_MARK, lambda c: parse_flags(container_argv(c)),
                                         "cluster_autoscaler_flags_invalid", "Cluster Autoscaler exits at start; nothing scales")
         self._config: CaConfig | None = None
         self._rng = random.Random()

@@ -13,14 +13,14 @@ import aiohttp
 import boto3
 import structlog
 
-from cluster.sim.addons import nth_events as ne
-from cluster.sim.addons.nth_config import (
+from cluster.components.nth import (
     DEFAULT_METADATA_URL,
     IMAGE_MARK,
     NthConfig,
     container_env,
     parse_env,
 )
+from cluster.sim.addons import nth_events as ne
 from cluster.sim.addons.workloads import AddonWorkloads
 from cluster.sim.controllers.base import Controller, SimContext
 from cluster.sim.controllers.kubelet import LOOPBACK_ANNOTATION

@@ -11,8 +11,7 @@ from typing import Any
 
 import structlog
 
-from cluster.sim.addons.workloads import containers_with_image
-from cluster.sim.alb.annotations import (
+from cluster.components.lbc import (
     FINALIZER,
     AnnotationError,
     IngressSettings,
@@ -23,6 +22,7 @@ from cluster.sim.alb.annotations import (
     settings,
     target_group_name,
 )
+from cluster.sim.addons.workloads import containers_with_image
 from cluster.sim.alb.proxy import AlbProxy, Balancer, Route, path_patterns
 from cluster.sim.alb.runtime import AlbRuntime
 from cluster.sim.aws.moto_server import backend

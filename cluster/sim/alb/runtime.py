@@ -18,12 +18,12 @@ import aiohttp
 import structlog
 from moto.elbv2.models import ELBv2Backend, FakeHealthStatus
 
+from cluster.components.lbc import matches_codes
 from cluster.sim.alb.target_health import (
     CheckResult,
     TargetGroupHealth,
     TargetHealth,
     TargetKey,
-    matches_codes,
 )
 from cluster.sim.clock import SimClock
 

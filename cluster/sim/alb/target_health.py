@@ -132,16 +132,3 @@ class TargetGroupHealth:
         if healthy:
             return healthy
         return [t for t in self.targets.values() if t.state == "unhealthy"]
-
-
-def matches_codes(matcher: str, code: int) -> bool:
-    """ALB success codes: '200', '200,202', '200-399'."""
-    for part in matcher.split(","):
-        part = part.strip()
-        if "-" in part:
-            lo, hi = part.split("-", 1)
-            if int(lo) <= code <= int(hi):
-                return True
-        elif part and int(part) == code:
-            return True
-    return False

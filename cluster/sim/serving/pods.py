@@ -20,11 +20,12 @@ import structlog
 from aiohttp import web
 from aiohttp.web_server import Server
 
+from cluster.components.tf_serving import ServingArgs, serving_args
 from cluster.pod_lifecycle import ignores_sigterm, prestop_seconds
 from cluster.sim.controllers.base import SimContext
 from cluster.sim.controllers.kubelet import Kubelets
 from cluster.sim.net import reset
-from cluster.sim.serving.tfserving import ServingArgs, handle, serving_args
+from cluster.sim.serving.tfserving import handle
 
 log = structlog.get_logger("sim.serving")
 

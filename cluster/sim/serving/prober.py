@@ -12,9 +12,9 @@ from typing import Any
 import aiohttp
 import structlog
 
+from cluster.components.tf_serving import serving_args
 from cluster.sim.controllers.base import SimContext
 from cluster.sim.controllers.kubelet import Kubelets
-from cluster.sim.serving.tfserving import serving_args
 
 log = structlog.get_logger("sim.prober")
 

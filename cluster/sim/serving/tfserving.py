@@ -10,73 +10,12 @@ from __future__ import annotations
 
 import base64
 import binascii
-import re
-import shlex
-from dataclasses import dataclass
 from typing import Any
 
 import orjson
 
+from cluster.components.tf_serving import MODEL_VERSION, PATH, ServingArgs
 from cluster.sim.serving.model import CLASSES, classify, tensor_bytes
-
-MODEL_VERSION = "1"
-_PATH = re.compile(r"^/v1/models/(?P<name>[^/:]+)(?:/versions/(?P<version>[^/:]+)|/labels/(?P<label>[^/:]+))?(?P<rest>/metadata|:[a-z]+)?$")
-
-
-@dataclass(frozen=True)
-class ServingArgs:
-    model_name: str
-    rest_port: int
-    grpc_port: int
-    model_base_path: str
-
-
-def _flags(words: list[str]) -> dict[str, str]:
-    out: dict[str, str] = {}
-    i = 0
-    while i < len(words):
-        w = words[i]
-        if w.startswith("--"):
-            if "=" in w:
-                k, v = w[2:].split("=", 1)
-            elif i + 1 < len(words) and not words[i + 1].startswith("--"):
-                k, v = w[2:], words[i + 1]
-                i += 1
-            else:
-                k, v = w[2:], "true"
-            out[k] = v
-        i += 1
-    return out
-
-
-def serving_args(container: dict[str, Any]) -> ServingArgs | None:
-    """How a container runs TF Serving, or None when it does not.
-
-    The official image's entrypoint runs `tensorflow_model_server --port=8500
-    --rest_api_port=8501 --model_name=$MODEL_NAME --model_base_path=$MODEL_BASE_PATH/$MODEL_NAME`;
-    an explicit command (as in the seed) gives its own flags.
-    """
-    image = str(container.get("image", ""))
-    parts = (container.get("command") or []) + (container.get("args") or [])
-    if "tensorflow" not in image and not any("tensorflow_model_server" in str(p) for p in parts):
-        return None  # the common case, decided without parsing
-    words: list[str] = []
-    for part in parts:
-        words.extend(shlex.split(str(part)) if " " in str(part) else [str(part)])
-    runs_server = any(w.endswith("tensorflow_model_server") for w in words)
-    is_image = image.startswith("tensorflow/serving") or "/tensorflow/serving" in image
-    if not runs_server and not is_image:
-        return None
-    env = {e.get("name"): e.get("value", "") for e in container.get("env") or []}
-    if not runs_server:
-        name = env.get("MODEL_NAME") or "model"
-        base = env.get("MODEL_BASE_PATH") or "/models"
-        return ServingArgs(name, 8501, 8500, f"{base}/{name}")
-    flags = _flags(words)
-    rest = int(flags.get("rest_api_port", "0") or 0)
-    if rest == 0:
-        return None  # the REST API is off unless --rest_api_port is given
-    return ServingArgs(flags.get("model_name", "default"), rest, int(flags.get("port", "8500")), flags.get("model_base_path", ""))
 
 
 def _error(status: int, message: str) -> tuple[int, bytes]:
@@ -159,7 +98,7 @@ def predict(body: bytes) -> tuple[int, bytes]:
 
 def handle(args: ServingArgs, method: str, path: str, body: bytes) -> tuple[int, bytes]:
     """The status and JSON body TF Serving answers with (the service time is the caller's)."""
-    m = _PATH.match(path.split("?", 1)[0])
+    m = PATH.match(path.split("?", 1)[0])
     if m is None:
         return _error(404 if method == "GET" else 400, f"Malformed request: {method} {path}")
     name, version, rest = m.group("name"), m.group("version"), m.group("rest") or ""

@@ -14,6 +14,7 @@ import structlog
 from moto.core.exceptions import JsonRESTError
 from moto.fis.models import Experiment, FISBackend
 
+from cluster.components.fis import TERMINAL_STATES
 from cluster.sim.aws.autoscaling import AutoScalingSim, LaunchBlock
 from cluster.sim.aws.moto_server import backend, instances_by_id
 from cluster.sim.clock import SimClock
@@ -129,7 +130,7 @@ class FisRunner:
 
         def sync_state(exp: Experiment) -> str:
             status = exp._status or "pending"
-            if status in ("completed", "stopped", "failed", "cancelled") and exp.end_time is None:
+            if status in TERMINAL_STATES and exp.end_time is None:
                 exp.end_time = runner.clock.timestamp()
             return status
 
@@ -285,7 +286,7 @@ class FisRunner:
 
     def _stop_locked(self, run: _Run, reason: str) -> None:
         exp = run.experiment
-        if exp._status in ("completed", "stopped", "failed", "cancelled"):
+        if exp._status in TERMINAL_STATES:
             return
         now = self.clock.timestamp()
         for name in exp.actions:

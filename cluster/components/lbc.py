@@ -131,3 +131,16 @@ def node_is_target(node: dict[str, Any], node_labels: dict[str, str]) -> bool:
 def instance_id(node: dict[str, Any]) -> str | None:
     provider = node.get("spec", {}).get("providerID") or ""
     return provider.rsplit("/", 1)[-1] if provider.startswith("aws://") else None
+
+
+def matches_codes(matcher: str, code: int) -> bool:
+    """An ELBv2 target group's success-code matcher (`success-codes`): '200', '200,202', '200-399'."""
+    for part in matcher.split(","):
+        part = part.strip()
+        if "-" in part:
+            lo, hi = part.split("-", 1)
+            if int(lo) <= code <= int(hi):
+                return True
+        elif part and int(part) == code:
+            return True
+    return False

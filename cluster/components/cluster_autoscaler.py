@@ -3,33 +3,17 @@ config/flags.go and FAQ), parsed from its container's command and args; pure."""
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
+from typing import Any
+
+from cluster.components.go_values import parse_bool, parse_duration
 
 IMAGE_MARK = "cluster-autoscaler"
 EXPANDERS = ("random", "least-waste", "most-pods", "priority", "price", "grpc")
-_DURATION = re.compile(r"(\d+(?:\.\d+)?)(h|ms|m|s)")
 
 
 class CaFlagError(ValueError):
     """A flag Cluster Autoscaler would refuse at start-up (it exits; nothing scales)."""
-
-
-def parse_go_duration(value: str) -> float:
-    """Go's time.ParseDuration for the units CA flags use: 10s, 15m, 1h30m, 500ms."""
-    text = value.strip()
-    if text in ("0", ""):
-        return 0.0
-    pos, total = 0, 0.0
-    for m in _DURATION.finditer(text):
-        if m.start() != pos:
-            break
-        n, unit = float(m.group(1)), m.group(2)
-        total += n * {"h": 3600, "m": 60, "s": 1, "ms": 0.001}[unit]
-        pos = m.end()
-    if pos != len(text):
-        raise ValueError(f"'{value}' is not a duration such as 10s, 15m or 1h")
-    return total
 
 
 @dataclass(frozen=True)
@@ -88,13 +72,22 @@ _BOOLS = {
 
 
 def _bool(flag: str, value: str | None) -> bool:
+    """A Go bool flag: `--flag` alone is true, `--flag=v` takes strconv.ParseBool's spellings."""
     if value is None:
         return True
-    if value.lower() in ("true", "1", "t"):
-        return True
-    if value.lower() in ("false", "0", "f"):
-        return False
-    raise CaFlagError(f"--{flag}={value}: must be true or false")
+    try:
+        return parse_bool(value)
+    except ValueError:
+        raise CaFlagError(f"--{flag}={value}: must be true or false") from None
+
+
+def is_cluster_autoscaler(container: dict[str, Any]) -> bool:
+    return IMAGE_MARK in str(container.get("image", ""))
+
+
+def container_argv(container: dict[str, Any]) -> list[str]:
+    """The words CA's flag parser sees: its command and args, in order."""
+    return [str(w) for w in (container.get("command") or []) + (container.get("args") or [])]
 
 
 def parse_flags(argv: list[str]) -> CaConfig:
@@ -109,7 +102,7 @@ def parse_flags(argv: list[str]) -> CaConfig:
         val = value if eq else None
         try:
             if flag in _DURATIONS:
-                values[_DURATIONS[flag]] = parse_go_duration(val or "")
+                values[_DURATIONS[flag]] = parse_duration(val or "")
             elif flag in _BOOLS:
                 values[_BOOLS[flag]] = _bool(flag, val)
             elif flag == "expander":

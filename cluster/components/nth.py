@@ -1,10 +1,16 @@
 """aws-node-termination-handler's configuration, read from the env vars of its container exactly
-as pkg/config/config.go reads them (names and defaults), pure."""
+as pkg/config/config.go reads them (names and defaults), pure.
+
+config.go's getEnv gives the default for an empty value; getBoolEnv uses strconv.ParseBool and
+getIntEnv strconv.Atoi, and both panic on anything else (NTH exits at start: the pod crash-loops).
+Env var names are case-sensitive: `cordon_only` is not CORDON_ONLY."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
+
+from cluster.components.go_values import atoi, parse_bool
 
 IMAGE_MARK = "aws-node-termination-handler"
 DEFAULT_METADATA_URL = "http://169.254.169.254"
@@ -70,20 +76,24 @@ def container_env(container: dict[str, Any]) -> dict[str, str]:
     return {e["name"]: str(e.get("value", "")) for e in container.get("env") or [] if "name" in e and "valueFrom" not in e}
 
 
+def is_nth(container: dict[str, Any]) -> bool:
+    return IMAGE_MARK in str(container.get("image", ""))
+
+
 def parse_env(env: dict[str, str]) -> NthConfig:
     values: dict[str, Any] = {}
     for var, attr in _BOOLS.items():
-        if var in env:
-            raw = env[var].strip().lower()
-            if raw not in ("true", "false", "1", "0", "t", "f"):
-                raise NthConfigError(f"{var}={env[var]!r}: must be true or false")
-            values[attr] = raw in ("true", "1", "t")
-    for var, attr in _INTS.items():
-        if var in env:
+        if env.get(var):
             try:
-                values[attr] = int(env[var])
+                values[attr] = parse_bool(env[var])
             except ValueError:
-                raise NthConfigError(f"{var}={env[var]!r}: must be a whole number of seconds") from None
+                raise NthConfigError(f"{var}={env[var]!r}: must be either true or false (NTH panics at start)") from None
+    for var, attr in _INTS.items():
+        if env.get(var):
+            try:
+                values[attr] = atoi(env[var])
+            except ValueError:
+                raise NthConfigError(f"{var}={env[var]!r}: must be an integer (NTH panics at start)") from None
     for var, attr in _STRS.items():
         if env.get(var):
             values[attr] = env[var]
