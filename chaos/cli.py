@@ -11,10 +11,11 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from chaos import __version__
 from chaos.logs import configure
-from cluster.endpoints import Endpoints, default_state_dir, process_alive
+from cluster.endpoints import Endpoints, default_state_dir, is_recorded_simulator
 
 app = typer.Typer(help="Spot-interruption chaos and resilience harness for model serving on Kubernetes.", no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
 sim_app = typer.Typer(help="The local Spot EKS simulator.", no_args_is_help=True)
@@ -27,8 +28,17 @@ LogFormat = Annotated[str, typer.Option("--log-format", help="console or json")]
 
 
 def _fail(message: str, code: int = 3) -> None:
-    err.print(f"[red]error:[/red] {message}", soft_wrap=True, highlight=False)
+    """One line naming the problem (the message is text, never markup: it may quote user input)."""
+    err.print(f"[red]error:[/red] {escape(message)}", soft_wrap=True, highlight=False)
     raise typer.Exit(code)
+
+
+def _writable(path: Path) -> bool:
+    """Whether a file can be written at `path` (checked before work whose results go there)."""
+    if path.exists():
+        return path.is_file() and os.access(path, os.W_OK)
+    parent = path.parent if str(path.parent) else Path(".")
+    return parent.is_dir() and os.access(parent, os.W_OK)
 
 
 def _env_lines(ep: Endpoints) -> list[str]:
@@ -70,6 +80,12 @@ def sim_up(
     except ConfigError as exc:
         _fail(str(exc))
     directory = state_dir or default_state_dir()
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        _fail(f"--state-dir {directory}: cannot create it: {exc.strerror or exc}")
+    if not os.access(directory, os.W_OK):
+        _fail(f"--state-dir {directory}: not writable; give another --state-dir")
     running = _running(directory)
     if running is not None:
         _fail(f"a simulator is already running from {directory} (pid {running.pid}); stop it with `spotchaos sim down` or use another --state-dir")
@@ -112,8 +128,8 @@ def _running(directory: Path) -> Endpoints | None:
         ep = Endpoints.read(directory)
     except (OSError, ValueError, TypeError):
         return None
-    if ep.pid is None or not process_alive(ep.pid):
-        return None
+    if not is_recorded_simulator(ep):
+        return None  # gone, or its pid now belongs to another process: never signal that one
     return ep
 
 
@@ -143,6 +159,23 @@ def sim_down(state_dir: StateDir = None) -> None:
 ProfileName = Annotated[str, typer.Option("--profile", help="seed (the walkthrough's cluster) or hardened (made Spot-ready)")]
 Target = Annotated[str, typer.Option("--target", help="local (the running simulator) or eks")]
 ClusterName = Annotated[str | None, typer.Option("--name", help="Cluster name (default TensorFlowServingCluster)")]
+
+
+KubeContext = Annotated[str | None, typer.Option("--context", help="eks: kubeconfig context (default: the current one).")]
+KubeconfigFile = Annotated[str | None, typer.Option("--kubeconfig", help="eks: kubeconfig file (default: $KUBECONFIG or ~/.kube/config).")]
+Region = Annotated[str | None, typer.Option("--region", help="eks: AWS region (default: $AWS_REGION).")]
+
+
+def _account_endpoints(target: str, state_dir: Path | None, kubeconfig: str | None, context: str | None, region: str | None) -> Endpoints:
+    """Where an account-level command goes: the running simulator, or an EKS kubeconfig context and region."""
+    _target(target)
+    if target == "eks":
+        from chaos.target import context_endpoints
+
+        return context_endpoints(kubeconfig, context, region)
+    from chaos import provisioning as p
+
+    return p.local_endpoints(state_dir or default_state_dir())
 
 
 def _target(target: str) -> None:
@@ -229,9 +262,12 @@ def render_profile(
         validate(objects, cluster.kubernetes_version)
     except (p.ProvisioningFailed, ManifestError) as exc:
         _fail(str(exc))
-    out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / "cluster.yaml").write_text(yaml.safe_dump(cluster_config(cluster), sort_keys=False))
-    (out_dir / "manifests.yaml").write_text(yaml.safe_dump_all(objects, sort_keys=False))
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        (out_dir / "cluster.yaml").write_text(yaml.safe_dump(cluster_config(cluster), sort_keys=False))
+        (out_dir / "manifests.yaml").write_text(yaml.safe_dump_all(objects, sort_keys=False))
+    except OSError as exc:
+        _fail(f"--out {out_dir}: cannot write there: {exc.strerror or exc}")
     out.print(f"wrote {out_dir / 'cluster.yaml'} and {out_dir / 'manifests.yaml'} ({len(objects)} objects)", soft_wrap=True)
 
 
@@ -242,9 +278,9 @@ def doctor(
     target: Annotated[str | None, typer.Option("--target", help="Check a running cluster: local (the simulator) or eks.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the findings as JSON.")] = False,
     state_dir: StateDir = None,
-    context: Annotated[str | None, typer.Option("--context", help="eks: kubeconfig context (default: the current one).")] = None,
-    kubeconfig: Annotated[str | None, typer.Option("--kubeconfig", help="eks: kubeconfig file (default: $KUBECONFIG or ~/.kube/config).")] = None,
-    region: Annotated[str | None, typer.Option("--region", help="eks: AWS region of the node groups (default: $AWS_REGION).")] = None,
+    context: KubeContext = None,
+    kubeconfig: KubeconfigFile = None,
+    region: Region = None,
 ) -> None:
     """Static Spot-readiness checks; exit 1 when an error-level finding exists."""
     from botocore.exceptions import BotoCoreError, ClientError
@@ -276,9 +312,14 @@ def doctor(
             from chaos import provisioning as p
 
             objects, groups = d.from_cluster(p.local_endpoints(state_dir or default_state_dir()))
+    except typer.Exit:
+        raise
     except (d.DoctorInputError, ValueError, RuntimeError, ChaosError, BotoCoreError, ClientError, MaxRetryError) as exc:
         _fail(f"cannot read the cluster: {exc}" if isinstance(exc, MaxRetryError | BotoCoreError | ClientError) else str(exc))
-    findings = d.run(objects, groups)
+    try:
+        findings = d.run(objects, groups)
+    except ValueError as exc:
+        _fail(str(exc))
     d.show(findings, out, as_json)
     if any(f.level == "error" for f in findings):
         raise typer.Exit(1)
@@ -304,8 +345,16 @@ def load(
     from chaos.load.profile import steps as step_profile
     from chaos.load.report import print_summary, run_with_progress
     from chaos.load.run import LoadError, LoadSpec
+    from chaos.spec import url_problem
 
     try:
+        problem = url_problem(url)
+        if problem:
+            raise ProfileError(f"URL: {problem}")
+        if not 1 <= max_connections <= 100_000:
+            raise ProfileError(f"--max-connections must be from 1 to 100000 (got {max_connections})")
+        if json_out is not None and not _writable(json_out):
+            raise ProfileError(f"--json {json_out}: cannot write there (the results would be lost after the run)")
         seconds = parse_duration(duration)
         if profile == "constant":
             prof = constant(rps, seconds)
@@ -358,7 +407,7 @@ def _load(file: Path, target: str | None = None, speed: float | None = None) -> 
 def validate_experiment(file: ExperimentFile) -> None:
     """Check an experiment file; exit 3 with the field and the fix when it is wrong."""
     spec = _load(file)
-    out.print(f"{file}: valid experiment '{spec.name}' ({len(spec.injections)} injections, {len(spec.hypotheses)} hypotheses)", highlight=False, soft_wrap=True)  # type: ignore[attr-defined]
+    out.print(f"{file}: valid experiment '{spec.name}' ({len(spec.injections)} injections, {len(spec.hypotheses)} hypotheses)", highlight=False, soft_wrap=True, markup=False)  # type: ignore[attr-defined]
 
 
 @app.command("schema")
@@ -376,7 +425,7 @@ def plan_experiment(file: ExperimentFile, target: Annotated[str | None, typer.Op
 
     spec = _load(file, target)
     for line in plan_lines(spec):  # type: ignore[arg-type]
-        out.print(line, highlight=False, soft_wrap=True)
+        out.print(line, highlight=False, soft_wrap=True, markup=False)
 
 
 @app.command("run")
@@ -412,14 +461,140 @@ def rebuild_report(
     except JournalError as exc:
         _fail(str(exc))
         return
-    out.print(f"{data.spec.name}: {data.verdict.status} - {data.verdict.reason}", highlight=False, soft_wrap=True)
+    except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as exc:
+        _fail(f"{journal}: a record holds a value of the wrong shape, so no report can be built ({type(exc).__name__}: {str(exc)[:200]})")
+        return
+    except OSError as exc:
+        _fail(f"cannot write the reports: {exc.strerror or exc}")
+        return
+    out.print(f"{data.spec.name}: {data.verdict.status} - {data.verdict.reason}", highlight=False, soft_wrap=True, markup=False)
     for kind, path in paths.items():
-        out.print(f"  {kind}: {path}", highlight=False, soft_wrap=True)
+        out.print(f"  {kind}: {path}", highlight=False, soft_wrap=True, markup=False)
     raise typer.Exit(data.verdict.exit_code)
 
 
+@app.command("cleanup")
+def cleanup(
+    run_dir: Annotated[Path | None, typer.Argument(help="A run's directory (or its journal.jsonl): undo what its undo log says is left.")] = None,
+    run_id: Annotated[str | None, typer.Option("--run-id", help="With the journal gone: undo what carries this run id (its tags, its notices).")] = None,
+    all_stale: Annotated[bool, typer.Option("--all-stale", help="List runs on this machine whose owner process is gone; with --yes, clean each.")] = False,
+    yes: Annotated[bool, typer.Option("--yes", help="With --all-stale: clean them, not just list them.")] = False,
+    force: Annotated[bool, typer.Option("--force", help="Clean even though the run's owner process still runs.")] = False,
+    target: Target = "local",
+    state_dir: StateDir = None,
+    context: KubeContext = None,
+    kubeconfig: KubeconfigFile = None,
+    region: Region = None,
+) -> None:
+    """Undo what a run left behind (FIS experiments and templates, IAM roles, metadata notices, a provisioned cluster); exit 0 when nothing is left."""
+    from chaos import run_registry
+    from chaos.cleanup import CleanupError, Undone, cleanup_run_dir, cleanup_run_id
+    from chaos.errors import ChaosError
+    from chaos.event_loop import run
+
+    if sum(x for x in (run_dir is not None, run_id is not None, all_stale)) != 1:
+        _fail("give one of RUN_DIR, --run-id ID or --all-stale")
+
+    def show(title: str, done: list[Undone]) -> bool:
+        out.print(escape(title), highlight=False, soft_wrap=True)
+        for u in done:
+            mark = "[green]undone[/green]" if u.ok else "[red]FAILED[/red]"
+            out.print(f"  {mark} {escape(u.step)}: {escape(u.detail)}", highlight=False, soft_wrap=True)
+        return all(u.ok for u in done)
+
+    try:
+        if run_dir is not None:
+            rid, done = run(cleanup_run_dir(run_dir, force=force))
+            ok = show(f"run {rid}: " + (f"{len(done)} left behind" if done else "nothing left to undo"), done)
+        elif run_id is not None:
+            endpoints = _account_endpoints(target, state_dir, kubeconfig, context, region)
+            ok = show(f"run {run_id} (found by its run id):", run(cleanup_run_id(run_id, endpoints)))
+        else:
+            stale = run_registry.stale()
+            if not stale:
+                out.print("no stale runs: every run this machine started has ended and undone its faults")
+                return
+            ok = True
+            for entry in stale:
+                if not yes:
+                    out.print(f"{escape(entry.run_id)}  owner pid {entry.owner.pid} gone  {escape(entry.report_dir)}", highlight=False, soft_wrap=True)
+                    continue
+                try:
+                    rid, done = run(cleanup_run_dir(Path(entry.report_dir)))
+                    ok = show(f"run {rid}: " + (f"{len(done)} left behind" if done else "nothing left to undo"), done) and ok
+                except CleanupError as exc:
+                    ok = False
+                    err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
+            if not yes:
+                out.print("clean them with: spotchaos cleanup --all-stale --yes")
+    except ChaosError as exc:
+        _fail(str(exc))
+    if not ok:
+        raise typer.Exit(3)
+
+
+@app.command("safety-lever")
+def safety_lever(
+    action: Annotated[str, typer.Argument(help="status, engage or release")] = "status",
+    reason: Annotated[str | None, typer.Option("--reason", help="engage/release: why (FIS requires a reason; it is shown to everyone).")] = None,
+    target: Target = "local",
+    state_dir: StateDir = None,
+    context: KubeContext = None,
+    kubeconfig: KubeconfigFile = None,
+    region: Region = None,
+) -> None:
+    """The account's FIS safety lever: engage stops every running FIS experiment in the Region and
+    cancels new ones (a game day's big red button); release lets experiments run again."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from chaos.errors import ChaosError
+    from chaos.inject.aws_faults import AwsFaults
+    from chaos.target import Connection
+
+    if action not in ("status", "engage", "release"):
+        _fail(f"safety-lever takes status, engage or release, not '{action}'")
+    if action != "status" and not reason:
+        _fail(f"safety-lever {action} needs --reason: FIS records why the lever moved")
+    try:
+        endpoints = _account_endpoints(target, state_dir, kubeconfig, context, region)
+        faults = AwsFaults(Connection(endpoints, 1.0, None).aws, endpoints.region)
+        if action == "status":
+            status, why = faults.safety_lever()
+        else:
+            status, why = faults.set_safety_lever("engaged" if action == "engage" else "disengaged", reason or "")
+    except ChaosError as exc:
+        _fail(str(exc))
+        return
+    except (BotoCoreError, ClientError) as exc:
+        _fail(f"FIS refused: {exc}")
+        return
+    out.print(f"safety lever ({endpoints.region}): {status}" + (f" - {why}" if why else ""), highlight=False, soft_wrap=True)
+    if status == "unknown":
+        raise typer.Exit(3)
+
+
 def main() -> None:
-    app()
+    """Exit codes: a command's own; a usage error (unknown option, a value of the wrong type) is an
+    input error like any other, 3: click's 2 would read as "aborted" for `run`."""
+    try:
+        code = app(standalone_mode=False)
+    except typer.TyperException as exc:  # typer's click: usage errors and bad parameter values
+        show = getattr(exc, "show", None)
+        if callable(show):
+            show()
+        else:
+            err.print(f"error: {escape(str(exc))}", highlight=False)
+        sys.exit(3)
+    except typer.Abort:
+        err.print("aborted")
+        sys.exit(2)
+    except Exception as exc:  # noqa: BLE001 - the last net: one line, the traceback only when asked for
+        if os.environ.get("SPOTCHAOS_DEBUG"):
+            raise
+        err.print(f"[red]error:[/red] unexpected {type(exc).__name__}: {escape(str(exc).splitlines()[0][:300] if str(exc) else '')} "
+                  "(set SPOTCHAOS_DEBUG=1 for the traceback)", highlight=False, soft_wrap=True)
+        sys.exit(3)
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 if __name__ == "__main__":

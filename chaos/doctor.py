@@ -16,6 +16,7 @@ from rich.table import Table
 from cluster.doctor import Finding, NodeGroupFacts, diagnose
 from cluster.eksctl import node_group_facts
 from cluster.endpoints import Endpoints
+from cluster.user_yaml import YamlProblem, read_limited
 
 Obj = dict[str, Any]
 KINDS = (("apps/v1", "Deployment"), ("apps/v1", "DaemonSet"), ("networking.k8s.io/v1", "Ingress"), ("policy/v1", "PodDisruptionBudget"),
@@ -34,9 +35,11 @@ def from_manifests(directory: Path) -> tuple[list[Obj], list[NodeGroupFacts] | N
     groups: list[NodeGroupFacts] | None = None
     for path in sorted(p for p in directory.rglob("*") if p.suffix in (".yaml", ".yml", ".json")):
         try:
-            docs = list(yaml.safe_load_all(path.read_text()))
-        except (OSError, yaml.YAMLError) as exc:
-            raise DoctorInputError(f"{path}: cannot read it as YAML: {str(exc).splitlines()[0]}") from None
+            docs = list(yaml.safe_load_all(read_limited(path)))
+        except YamlProblem as exc:
+            raise DoctorInputError(f"{path}: {exc}") from None
+        except (yaml.YAMLError, RecursionError) as exc:
+            raise DoctorInputError(f"{path}: cannot read it as YAML: {(str(exc).splitlines() or ['too deeply nested'])[0]}") from None
         for doc in docs:
             if not isinstance(doc, dict):
                 continue

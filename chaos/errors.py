@@ -23,3 +23,7 @@ class TargetError(ChaosError):
 
 class InjectionError(ChaosError):
     """A fault could not be injected."""
+
+
+class SafetyLeverEngaged(ChaosError):
+    """The account's FIS safety lever is engaged (or engaging): no experiment may start."""

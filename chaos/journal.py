@@ -5,6 +5,7 @@ run still leaves a readable record.  Every record has `t` (cluster seconds since
 from __future__ import annotations
 
 import json
+import os
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -21,23 +22,33 @@ class JournalError(ChaosError):
 
 
 class Journal:
-    """Thread-safe: observers write from their own threads."""
+    """Thread-safe: observers write from their own threads.  A run's journal is its own: it is
+    created new (never appended to an existing one), except by `append_to` for cleanup's records."""
 
-    def __init__(self, path: Path, clock: RunClock) -> None:
+    def __init__(self, path: Path, clock: RunClock, *, append: bool = False) -> None:
         self.path = path
         self.clock = clock
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._file = path.open("a", encoding="utf-8")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._file = path.open("a" if append else "x", encoding="utf-8")
+        except FileExistsError:
+            raise JournalError(f"{path} already holds a run's journal; give each run its own --report-dir") from None
+        except OSError as exc:
+            raise JournalError(f"{path}: cannot write the journal: {exc.strerror or exc}") from None
         self._lock = threading.Lock()
         self.records: list[Record] = []
         self.listeners: list[Callable[[Record], None]] = []
 
-    def write(self, kind: str, t: float | None = None, **fields: Any) -> Record:
+    def write(self, kind: str, t: float | None = None, *, durable: bool = False, **fields: Any) -> Record:
+        """Append a record; `durable` also fsyncs it, for the undo log's intents, which must be on
+        disk before the action they announce."""
         record: Record = {"t": round(self.clock.now() if t is None else t, 3), "wall": self.clock.wall(), "kind": kind, **fields}
         line = json.dumps(record, default=str, separators=(",", ":"))
         with self._lock:
             self._file.write(line + "\n")
             self._file.flush()
+            if durable:
+                os.fsync(self._file.fileno())
             self.records.append(record)
         for listener in list(self.listeners):
             listener(record)
@@ -54,24 +65,23 @@ class Journal:
 
 
 def read_journal(path: Path) -> list[Record]:
-    """Every complete record; a last line cut short by a killed run is skipped."""
+    """Every readable record.  A line that is not a JSON record with a numeric `t` and a `kind`
+    (cut short by a killed run, garbled on disk) is skipped, not fatal: what was recorded around it
+    still reports.  The first record must be the experiment."""
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        raw = path.read_bytes()
     except OSError as exc:
         raise JournalError(f"{path}: cannot read the journal: {exc.strerror or exc}") from None
     records: list[Record] = []
-    for number, line in enumerate(lines, 1):
+    for line in raw.decode("utf-8", errors="replace").splitlines():
         if not line.strip():
             continue
         try:
             record = json.loads(line)
-        except json.JSONDecodeError:
-            if number == len(lines):
-                break  # the run was killed while writing it
-            raise JournalError(f"{path}: line {number} is not JSON; is this a spotchaos journal?") from None
-        if not isinstance(record, dict) or "kind" not in record or "t" not in record:
-            raise JournalError(f"{path}: line {number} is not a journal record (needs t and kind)")
-        records.append(record)
+        except (json.JSONDecodeError, RecursionError):
+            continue
+        if isinstance(record, dict) and isinstance(record.get("kind"), str) and isinstance(record.get("t"), int | float) and not isinstance(record["t"], bool):
+            records.append(record)
     if not records or records[0]["kind"] != "experiment":
         raise JournalError(f"{path}: does not start with an experiment record; is this a spotchaos journal?")
     return records

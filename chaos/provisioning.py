@@ -11,6 +11,7 @@ from botocore.exceptions import BotoCoreError, ClientError, WaiterError
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from chaos.errors import ChaosError
 from cluster import provision as prov
 from cluster.aws import control_plane
 from cluster.aws.node_bootstrap import BootstrapError
@@ -19,7 +20,7 @@ from cluster.manifests.render import ManifestError, render
 from cluster.profiles import ClusterProfile, ProfileError, load_profile
 
 
-class ProvisioningFailed(RuntimeError):
+class ProvisioningFailed(ChaosError):
     """One line for the user: what went wrong and what to do."""
 
 
@@ -147,6 +148,7 @@ def teardown(profile: ClusterProfile, endpoints: Endpoints, timeout: float, cons
         gone = [("instances terminated", lambda: (0 if prov.instances_left(name, endpoints) else 1, 1))]
         if reachable:
             gone.append(("nodes removed", lambda: (0 if prov.nodes_left(profile, endpoints) else 1, 1)))
+            gone.append(("namespaces deleted", lambda: (0 if prov.namespaces_left(profile, endpoints) else 1, 1)))
         _wait_with_bars(gone, timeout, console)
         done += prov.delete_control_plane_and_rest(name, endpoints, wait_delay)
     except (ClientError, BotoCoreError, WaiterError) as exc:

@@ -22,6 +22,7 @@ import yaml
 from chaos.expectation import describe, unmet
 from chaos.journal import Record
 from chaos.report.data import ReportData
+from chaos.run_identity import new_run_id
 from chaos.spec import Experiment, load_experiment, parse_experiment
 from chaos.verify import Verdict
 
@@ -85,7 +86,7 @@ def spot_experiment(spot_options: dict[str, Any], spot_report_dir: Path) -> Iter
     async def run(source: str | Path | dict[str, Any], **changes: Any) -> Outcome:
         spec = load_experiment(Path(source)) if isinstance(source, str | Path) else parse_experiment(copy.deepcopy(source), "experiment")
         spec = _override(spec, spot_options["target"], spot_options["speed"], changes)
-        return await run_outcome(spec, spot_report_dir / spec.name)
+        return await run_outcome(spec, spot_report_dir / new_run_id(spec.name))
 
     yield run
 
@@ -119,7 +120,8 @@ class ExperimentItem(pytest.Item):
         spec = load_experiment(self.path)
         spec = _override(spec, self.config.getoption("--spot-target"), self.config.getoption("--spot-speed"))
         base = self.config.getoption("--spot-report-dir")
-        report_dir = Path(base) / spec.name if base else self.config._tmp_path_factory.mktemp(spec.name)  # type: ignore[attr-defined]
+        # each run its own directory: a rerun into the same --spot-report-dir keeps the earlier journal
+        report_dir = Path(base) / new_run_id(spec.name) if base else self.config._tmp_path_factory.mktemp(spec.name)  # type: ignore[attr-defined]
         outcome = event_loop.run(run_outcome(spec, report_dir))
         self.user_properties.append(("report", str(report_dir / "report.html")))
         problems = unmet(spec, outcome.verdict)

@@ -13,15 +13,16 @@ import asyncio
 import io
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import structlog
 from rich.console import Console
 
+from chaos import run_registry
 from chaos.clock import RunClock
-from chaos.errors import ChaosError, GuardrailError, InjectionError, TargetError
+from chaos.errors import ChaosError, GuardrailError, InjectionError, SafetyLeverEngaged, TargetError
 from chaos.inject.aws_faults import (
     AwsFaults,
     capacity_error_template,
@@ -33,12 +34,23 @@ from chaos.inject.metadata_mock import MetadataMock
 from chaos.inject.selection import Candidate, candidates, choose, serving_pods_per_node
 from chaos.journal import Journal
 from chaos.milestones import GONE_STATES
-from chaos.observe.aws import FisExperiments, Instances, Poller, ScalingActivities, TargetHealth
+from chaos.observe.aws import (
+    FisExperiments,
+    Instances,
+    Poller,
+    SafetyLeverWatch,
+    ScalingActivities,
+    TargetHealth,
+)
 from chaos.observe.kube import KubeWatch, kube_watches
 from chaos.observe.traffic import TrafficRun
+from chaos.run_identity import RUN_ID_TAG, Owner, new_run_id
 from chaos.spec import Experiment, Injection
 from chaos.target import Connection, check_guardrails, eks, running_simulator, start_simulator
 from chaos.traffic_stats import traffic_stats
+from chaos.undo_log import Stage, UndoOp, pending, undo_step_name
+from chaos.undo_steps import Undoer
+from chaos.undo_writer import UndoWriter
 from chaos.verify import Verdict, evaluate, node_checks_decided, verdict
 from cluster.waiting import WaitTimeout, until
 
@@ -56,6 +68,7 @@ class RunOptions:
     report_dir: Path
     dry_run: bool = False
     on_phase: Callable[[str], None] | None = None
+    run_id: str | None = None
 
 
 @dataclass
@@ -66,6 +79,7 @@ class _State:
     faults: AwsFaults | None = None
     metadata: MetadataMock | None = None
     fis: FisExperiments | None = None
+    lever: SafetyLeverWatch | None = None
     watches: list[KubeWatch] = field(default_factory=list)
     pollers: list[Poller] = field(default_factory=list)
     stop_threads: threading.Event = field(default_factory=threading.Event)
@@ -77,6 +91,9 @@ class _State:
     inject_start: float | None = None
     role_arn: str | None = None
     queue_url: str | None = None
+    provision_task: asyncio.Future[Any] | None = None
+    undoer: Undoer | None = None
+    reclaim_intents: dict[str, int] = field(default_factory=dict)
 
 
 class Run:
@@ -84,8 +101,9 @@ class Run:
         self.spec = spec
         self.options = options
         self.clock = RunClock(started=False)
-        options.report_dir.mkdir(parents=True, exist_ok=True)
+        self.run_id = options.run_id or new_run_id(spec.name)
         self.journal = Journal(options.report_dir / "journal.jsonl", self.clock)
+        self.undo = UndoWriter(self.journal)
         self.state = _State()
         self.phase = "created"
         self.abort_reason: str | None = None
@@ -110,7 +128,8 @@ class Run:
     # ------------------------------------------------------------------ life cycle
     async def execute(self) -> Verdict:
         spec = self.spec
-        self.journal.write("experiment", name=spec.name, spec=spec.model_dump(mode="json"), dry_run=self.options.dry_run)
+        self.journal.write("experiment", name=spec.name, spec=spec.model_dump(mode="json"), dry_run=self.options.dry_run, run_id=self.run_id,
+                           owner=Owner.me().as_dict(), report_dir=str(self.options.report_dir.resolve()))
         try:
             await self._connect()
             await self._provision()
@@ -135,6 +154,8 @@ class Run:
         self.verdict = verdict(spec, self.journal.snapshot())
         self.journal.write("verdict", **self.verdict.as_dict())
         self.journal.close()
+        if not pending(self.journal.snapshot()):
+            run_registry.unregister(self.run_id)
         return self.verdict
 
     async def _connect(self) -> None:
@@ -151,13 +172,30 @@ class Run:
         self.clock.start(conn.speed, conn.cluster_epoch)
         self.journal.write("connected", target=target.kind, speed=conn.speed, region=conn.endpoints.region,
                            started_simulator=conn.started_simulator, simulator_pid=conn.process.pid if conn.process else conn.endpoints.pid,
-                           kube_context=conn.endpoints.kube_context)
+                           kube_context=conn.endpoints.kube_context, endpoints=asdict(conn.endpoints),
+                           state_dir=str(conn.state_dir.resolve()) if conn.state_dir else None)
+        if not conn.started_simulator:  # a simulator the run started takes what the run made with it when it stops
+            run_registry.register(run_registry.RunEntry(self.run_id, str(self.options.report_dir.resolve()), Owner.me(), self.cluster_key()))
         self._phase("guardrails")
         facts = await asyncio.to_thread(check_guardrails, target, conn)
         self.journal.write("guardrails", **facts)
         self.state.faults = AwsFaults(conn.aws, conn.endpoints.region)
         if conn.endpoints.extra.get("control_url"):
             self.state.metadata = MetadataMock(conn.endpoints.extra["control_url"])
+        self.state.undoer = Undoer(self.run_id, self.state.faults, self.state.metadata, conn.endpoints)
+        status, reason = await asyncio.to_thread(self.state.faults.safety_lever)
+        self.journal.write("safety_lever", status=status, reason=reason)
+        if status in ("engaged", "engaging"):
+            raise SafetyLeverEngaged(f"the account's FIS safety lever is {status} ({reason}): no experiment may start; "
+                                     "`spotchaos safety-lever release` disengages it")
+        if status == "unknown":
+            log.warning("safety_lever_unreadable", reason=reason)
+
+    def cluster_key(self) -> str:
+        conn = self.state.conn
+        assert conn is not None
+        where = conn.endpoints.aws_endpoint_url or conn.endpoints.kube_context
+        return run_registry.cluster_key(conn.endpoints.target, where, self.spec.cluster.name)
 
     async def _provision(self) -> None:
         conn = self.state.conn
@@ -177,11 +215,20 @@ class Run:
             except ProfileError as exc:
                 raise TargetError(f"cluster: {exc}") from None
             quiet = Console(file=io.StringIO())
+            if cluster.teardown and not conn.started_simulator:
+                number = self.undo.intent(f"provision {profile.name} ({profile.profile})", UndoOp.TEAR_DOWN_CLUSTER, Stage.SETUP,
+                                          profile=cluster.profile, cluster=cluster.name, overrides=cluster.overrides)
+            else:
+                number = None
+            self.state.provisioned = profile
+            # a thread cannot be cancelled: rollback waits for it before tearing down what it made
+            self.state.provision_task = asyncio.ensure_future(asyncio.to_thread(p.provision, profile, conn.endpoints, PROVISION_TIMEOUT, quiet))
             try:
-                url = await asyncio.to_thread(p.provision, profile, conn.endpoints, PROVISION_TIMEOUT, quiet)
+                url = await asyncio.shield(self.state.provision_task)
             except p.ProvisioningFailed as exc:
                 raise TargetError(f"provisioning {profile.profile}: {exc}") from None
-            self.state.provisioned = profile
+            if number is not None:
+                self.undo.done(number, cluster=profile.name)
             self.service = (profile.serving.namespace, profile.serving.name, profile.serving.service_name, predict_path(profile.serving))
             self.cluster_name = profile.name
             self.journal.write("provisioned", profile=profile.profile, cluster=profile.name, url=url)
@@ -222,6 +269,9 @@ class Run:
             Poller("activities", max(3.0, period * 4), ScalingActivities(conn.aws("autoscaling"), self.journal, cluster), stop),
             Poller("fis", period * 2, self.state.fis, stop),
         ]
+        assert self.state.faults is not None
+        self.state.lever = SafetyLeverWatch(self.state.faults.safety_lever, self.journal)
+        self.state.pollers.append(Poller("safety-lever", period * 2, self.state.lever, stop))
         for t in [*self.state.watches, *self.state.pollers]:
             t.start()
         try:
@@ -352,6 +402,8 @@ class Run:
     def _check_stop_conditions(self) -> None:
         conds = [c for c in self.spec.stop_conditions if c.error_rate is not None]
         st = self.state
+        if st.lever is not None and st.lever.engaged and not self.abort_reason and st.lever.last is not None:
+            self.abort(f"the FIS safety lever was {st.lever.last[0]} mid-run ({st.lever.last[1]}): FIS stops every experiment")
         if st.fis is not None:
             for eid, state in list(st.fis.last.items()):
                 if state in ("stopped", "failed") and not self.abort_reason and self.phase not in ("rollback",):
@@ -388,10 +440,8 @@ class Run:
             role = await self._fis_role()
             arn, azs = await asyncio.to_thread(faults.asg_arn, inj.select.node_group or "", self.cluster_name or "")
             chosen_azs = [inj.select.az] if inj.select.az else azs
-            template = capacity_error_template(arn, chosen_azs, inj.duration, inj.percentage, role, self._alarms(), {"spotchaos:experiment": self.spec.name})
-            eid = await asyncio.to_thread(faults.start_fis, template)
-            assert st.fis is not None
-            st.fis.add(eid)
+            template = capacity_error_template(arn, chosen_azs, inj.duration, inj.percentage, role, self._alarms(), self._tags())
+            eid = await self._start_fis(template, f"{name} wave {wave}")
             self.journal.write("injected", injection=name, via="fis", action="capacity-error", wave=wave, fis_experiment=eid,
                                group=inj.select.node_group, azs=chosen_azs, until_t=round(self.clock.now() + inj.duration, 3))
             return
@@ -401,25 +451,32 @@ class Run:
         if inj.via == "fis":
             role = await self._fis_role()
             arns = [faults.instance_arn(c.instance) for c in chosen]
-            eid = await asyncio.to_thread(faults.start_fis, spot_template(arns, inj.notice, role, self._alarms(), {"spotchaos:experiment": self.spec.name}))
-            assert st.fis is not None
-            st.fis.add(eid)
+            eid = await self._start_fis(spot_template(arns, inj.notice, role, self._alarms(), self._tags()), f"{name} wave {wave}")
             extra["fis_experiment"] = eid
         elif inj.via == "metadata":
             if st.metadata is None:
                 raise InjectionError("via metadata needs the local simulator's metadata mock (its control API)")
             for c in chosen:
+                number = self.undo.intent(f"{inj.kind} notice on the metadata of {c.instance}", UndoOp.WITHDRAW_METADATA_NOTICE, Stage.FAULT,
+                                          instance=c.instance)
                 if inj.kind == "spot-interruption":
-                    await st.metadata.spot_interruption(c.instance, inj.notice)
+                    await st.metadata.spot_interruption(c.instance, inj.notice, owner=self.run_id)
                 else:
                     await st.metadata.rebalance(c.instance)
+                self.undo.done(number, instance=c.instance)
         else:
             queue = await self._queue_url()
             account = await asyncio.to_thread(faults.account)
             for c in chosen:
                 make = spot_warning_event if inj.kind == "spot-interruption" else rebalance_event
-                await asyncio.to_thread(faults.send_event, queue, make(c.instance, account, conn.endpoints.region, self.clock.cluster_iso()))
+                number = self.undo.intent(f"{inj.kind} event for {c.instance} on NTH's queue", UndoOp.REPORT_ONLY, Stage.FAULT, instance=c.instance, node=c.node,
+                                          note=f"a notice on NTH's queue cannot be taken back: NTH drains {c.node} for it; "
+                                               f"`kubectl uncordon {c.node}` once the experiment is over, or let the node be replaced")
+                message = await asyncio.to_thread(faults.send_event, queue, make(c.instance, account, conn.endpoints.region, self.clock.cluster_iso()))
+                self.undo.done(number, message_id=message)
                 if inj.kind == "spot-interruption":
+                    st.reclaim_intents[c.instance] = self.undo.intent(f"reclaim {c.instance} {inj.notice:g}s after its queued notice", UndoOp.CANCEL_RECLAIM,
+                                                                      Stage.FAULT, instance=c.instance)
                     st.pending_reclaims[c.instance] = asyncio.create_task(self._reclaim_later(c.instance, inj.notice))
         # the notice goes out once the call returned (FIS: when its action starts, from FIS itself)
         now = self.clock.now()
@@ -436,15 +493,41 @@ class Run:
         await asyncio.to_thread(self.state.faults.terminate, instance)
         self.journal.write("reclaim_sent", instance=instance)
         self.state.pending_reclaims.pop(instance, None)
+        number = self.state.reclaim_intents.pop(instance, None)
+        if number is not None:
+            self.undo.undone(number, True, "reclaimed as planned: nothing to undo", by="run")
+
+    def _tags(self) -> dict[str, str]:
+        return {"spotchaos:experiment": self.spec.name, RUN_ID_TAG: self.run_id}
+
+    async def _start_fis(self, template: dict[str, Any], what: str) -> str:
+        """Create the template and start the experiment, each announced in the undo log first."""
+        st = self.state
+        assert st.faults is not None and st.fis is not None
+        faults = st.faults
+        number = self.undo.intent(f"create FIS template for {what}", UndoOp.DELETE_FIS_TEMPLATE, Stage.FAULT)
+        template_id = await asyncio.to_thread(faults.create_template, template, f"{self.run_id}-{number}"[-64:])
+        self.undo.done(number, template_id=template_id)
+        number = self.undo.intent(f"start FIS experiment from {template_id}", UndoOp.STOP_FIS_EXPERIMENT, Stage.FAULT, template_id=template_id)
+        eid = await asyncio.to_thread(faults.start_experiment, template_id, template.get("tags", {}), f"{self.run_id}-{number}"[-64:])
+        self.undo.done(number, experiment_id=eid)
+        st.fis.add(eid)
+        return eid
 
     def _alarms(self) -> list[str]:
         return [c.cloudwatch_alarm for c in self.spec.stop_conditions if c.cloudwatch_alarm]
 
     async def _fis_role(self) -> str:
         st = self.state
+        if st.role_arn is None and self.spec.target.fis_role_arn:
+            st.role_arn = self.spec.target.fis_role_arn
         if st.role_arn is None:
             assert st.faults is not None
-            st.role_arn = self.spec.target.fis_role_arn or await asyncio.to_thread(st.faults.ensure_fis_role)
+            name = f"spotchaos-fis-{self.run_id[-6:]}"  # the run id's random part: a role of this run's own
+            number = self.undo.intent(f"create IAM role {name} for FIS", UndoOp.DELETE_IAM_ROLE, Stage.FAULT, role_name=name)
+            arn, _ = await asyncio.to_thread(st.faults.ensure_fis_role, name, {RUN_ID_TAG: self.run_id})
+            self.undo.done(number, role_arn=arn)
+            st.role_arn = arn
         return st.role_arn
 
     async def _queue_url(self) -> str:
@@ -481,6 +564,9 @@ class Run:
             st.traffic_task = None
 
     async def _rollback(self) -> None:
+        """Undo what the undo log says the run did, faults first (newest first), then stop traffic and
+        observers, then the setup (the cluster it provisioned), then the simulator it started.  A
+        failing step is journaled and the others still run; `spotchaos cleanup` retries what is left."""
         self._phase("rollback")
         st = self.state
 
@@ -495,32 +581,35 @@ class Run:
 
         for task in st.inject_tasks:
             task.cancel()
-        for instance, task in list(st.pending_reclaims.items()):
+        for task in list(st.pending_reclaims.values()):
             task.cancel()
-            self.journal.write("rollback", step=f"cancel queued reclaim of {instance}", ok=True, detail="cancelled")
-        if st.fis is not None and st.faults is not None:
-            faults = st.faults
-            for eid in st.fis.running():
-                await step(f"stop FIS experiment {eid}", lambda eid=eid: asyncio.to_thread(faults.stop_fis, eid))
-        if st.metadata is not None:
-            metadata = st.metadata
-            live = [r["instance"] for r in st.injected if r["via"] == "metadata" and not self._reclaimed(r["instance"])]
-            for iid in live:
-                await step(f"withdraw metadata notice of {iid}", lambda iid=iid: metadata.withdraw(iid))
+        await self._undo(Stage.FAULT)
         await step("stop traffic", self._stop_traffic)
         st.stop_threads.set()
+        if st.provision_task is not None and not st.provision_task.done():
+            # provisioning runs in a thread that cannot be cancelled: let it finish, then tear down all it made
+            await asyncio.wait({st.provision_task}, timeout=PROVISION_TIMEOUT)
+        await self._undo(Stage.SETUP)
         conn = st.conn
-        if conn is not None and st.provisioned is not None and self.spec.cluster.teardown and not conn.started_simulator:
-            from chaos import provisioning as p
-
-            quiet = Console(file=io.StringIO())
-            profile = st.provisioned
-            await step(f"tear down {profile.name}", lambda: asyncio.to_thread(p.teardown, profile, conn.endpoints, PROVISION_TIMEOUT, quiet))
         if conn is not None and conn.started_simulator:
             await step("stop the simulator", lambda: asyncio.to_thread(conn.stop))
 
-    def _reclaimed(self, instance: str) -> bool:
-        return any(r["kind"] == "instance" and r["instance"] == instance and r.get("state") in GONE_STATES for r in self.journal.snapshot())
+    async def _undo(self, stage: Stage) -> None:
+        for intent in pending(self.journal.snapshot(), stage):
+            name = undo_step_name(intent)
+            if intent.undo == UndoOp.CANCEL_RECLAIM:
+                self.state.reclaim_intents.pop(str(intent.args.get("instance")), None)
+                self.journal.write("rollback", step=name, ok=True, detail="cancelled")
+                self.undo.undone(intent.id, True, "cancelled", by="rollback")
+                continue
+            try:
+                assert self.state.undoer is not None
+                detail = await self.state.undoer.undo(intent)
+                ok = True
+            except Exception as exc:  # noqa: BLE001 - record and go on with the rest
+                detail, ok = f"{type(exc).__name__}: {exc}", False
+            self.journal.write("rollback", step=name, ok=ok, detail=detail)
+            self.undo.undone(intent.id, ok, detail, by="rollback")
 
 
 async def run_experiment(spec: Experiment, options: RunOptions) -> tuple[Verdict, Run]:

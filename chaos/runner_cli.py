@@ -4,24 +4,21 @@ run then rolls back), a live view, and the reports written at the end."""
 from __future__ import annotations
 
 import asyncio
-import re
 import signal
-from datetime import UTC, datetime
 from pathlib import Path
 
 from rich.console import Console
 from rich.live import Live
+from rich.markup import escape
 
-from chaos import event_loop
+from chaos import event_loop, run_registry
+from chaos.journal import JournalError
 from chaos.live import view
 from chaos.report.write import write_reports
 from chaos.run import Run, RunOptions
+from chaos.run_identity import default_report_dir, new_run_id
 from chaos.spec import Experiment
-
-
-def default_report_dir(name: str) -> Path:
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    return Path("spotchaos-runs") / f"{re.sub(r'[^A-Za-z0-9._-]', '-', name)}-{stamp}"
+from chaos.verify import left_behind
 
 
 async def _main(run: Run, live: Live | None) -> None:
@@ -51,9 +48,17 @@ async def _main(run: Run, live: Live | None) -> None:
 
 
 def execute(spec: Experiment, report_dir: Path | None, dry_run: bool, show_live: bool, out: Console, err: Console) -> int:
-    directory = report_dir or default_report_dir(spec.name)
-    run = Run(spec, RunOptions(directory, dry_run=dry_run))
-    err.print(f"running {spec.name}; journal: {run.journal.path}", highlight=False, soft_wrap=True)
+    run_id = new_run_id(spec.name)
+    directory = report_dir or default_report_dir(run_id)
+    try:
+        run = Run(spec, RunOptions(directory, dry_run=dry_run, run_id=run_id))
+    except JournalError as exc:
+        err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
+        return 3
+    for entry in run_registry.stale():
+        err.print(f"[yellow]warning:[/yellow] run {escape(entry.run_id)} (pid {entry.owner.pid}) ended without undoing its faults; "
+                  f"`spotchaos cleanup {escape(entry.report_dir)}` undoes them", highlight=False, soft_wrap=True)
+    err.print(f"running {spec.name} (run {run_id}); journal: {run.journal.path}", highlight=False, soft_wrap=True, markup=False)
     if show_live:
         with Live(console=err, refresh_per_second=4, transient=False) as live:
             event_loop.run(_main(run, live))
@@ -62,8 +67,14 @@ def execute(spec: Experiment, report_dir: Path | None, dry_run: bool, show_live:
     data, paths = write_reports(run.journal.path)
     v = data.verdict
     style = {"passed": "green", "failed": "red", "aborted": "yellow", "error": "red"}[v.status]
-    out.print(f"[{style}]{v.status.upper()}[/{style}] {spec.name}: {v.reason}", soft_wrap=True, highlight=False)
+    out.print(f"[{style}]{v.status.upper()}[/{style}] {escape(spec.name)}: {escape(v.reason)}", soft_wrap=True, highlight=False)
     for h in v.hypotheses:
-        out.print(f"  {h.status:9} {h.name}: {h.measured} (bound {h.bound})", highlight=False, soft_wrap=True)
-    out.print(f"reports: {paths['html']} {paths['json']} {paths['junit']} {paths['markdown']}", highlight=False, soft_wrap=True)
+        out.print(f"  {h.status:9} {h.name}: {h.measured} (bound {h.bound})", highlight=False, soft_wrap=True, markup=False)
+    out.print(f"reports: {paths['html']} {paths['json']} {paths['junit']} {paths['markdown']}", highlight=False, soft_wrap=True, markup=False)
+    left = left_behind(data.records)
+    if left:
+        err.print(f"[red]rollback left {len(left)} in place:[/red]", highlight=False)
+        for line in left:
+            err.print(f"  {escape(line)}", highlight=False, soft_wrap=True)
+        err.print(f"undo them with: spotchaos cleanup {escape(str(directory))}", highlight=False, soft_wrap=True)
     return v.exit_code

@@ -12,11 +12,12 @@ import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
 from chaos.errors import SpecError
+from chaos.load.bodies import MAX_BODY_BYTES
 from chaos.load.profile import duration_seconds
+from cluster.user_yaml import YamlProblem, load_file
 
 
 def _seconds(value: Any) -> Any:
@@ -34,12 +35,13 @@ def _seconds(value: Any) -> Any:
     return value
 
 
-Duration = Annotated[float, BeforeValidator(_seconds), Field(ge=0, json_schema_extra={"type": ["string", "number"], "examples": ["30s", "2m", "500ms"]})]
+MAX_SECONDS = 7 * 86400  # no duration in an experiment is longer than a week
+Duration = Annotated[float, BeforeValidator(_seconds), Field(ge=0, le=MAX_SECONDS, json_schema_extra={"type": ["string", "number"], "examples": ["30s", "2m", "500ms"]})]
 Share = Annotated[float, Field(ge=0, le=1)]
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, allow_inf_nan=False)
 
 
 # --------------------------------------------------------------------------- target and cluster
@@ -48,10 +50,18 @@ class LocalSimulator(Strict):
     config: str | None = Field(None, description="Simulator config YAML (timings, capacity pools, address range), as for `spotchaos sim up --config`.")
     state_dir: str | None = Field(None, description="Use the simulator already running from this state directory instead of starting one.")
 
+    @model_validator(mode="after")
+    def _paths(self) -> LocalSimulator:
+        if self.config is not None and not Path(self.config).is_file():
+            raise ValueError(f"config: no file {self.config!r}; give a simulator config YAML or leave config out")
+        if self.state_dir is not None and not Path(self.state_dir).is_dir():
+            raise ValueError(f"state_dir: no directory {self.state_dir!r}; start a simulator with `spotchaos sim up --state-dir DIR`")
+        return self
+
 
 class Target(Strict):
     kind: Literal["local", "eks"] = Field("local", description="local: the simulator, started for the run; eks: a real cluster.")
-    speed: float = Field(10.0, gt=0, le=1000, description="local: cluster time runs this many times faster than real time.")
+    speed: float = Field(10.0, ge=0.1, le=1000, description="local: cluster time runs this many times faster than real time.")
     simulator: LocalSimulator = Field(default_factory=LocalSimulator)
     context: str | None = Field(None, description="eks: the kubeconfig context to use.")
     kubeconfig: str | None = Field(None, description="eks: kubeconfig file (default: $KUBECONFIG or ~/.kube/config).")
@@ -86,6 +96,18 @@ class Cluster(Strict):
     teardown: bool = Field(True, description="Tear down what the run provisioned when it ends.")
     service: Service | None = Field(None, description="The service under test when the cluster is not provisioned by the run.")
 
+    @model_validator(mode="after")
+    def _profile(self) -> Cluster:
+        """The profile, its name and overrides, checked as provisioning will read them."""
+        if self.profile is not None:
+            from cluster.profiles import ProfileError, load_profile
+
+            try:
+                load_profile(self.profile, self.name, self.overrides)
+            except ProfileError as exc:
+                raise ValueError(str(exc)) from None
+        return self
+
 
 # --------------------------------------------------------------------------- traffic
 
@@ -97,6 +119,39 @@ class Traffic(Strict):
     timeout: Duration = Field(10.0, gt=0, description="Per-request timeout (real seconds).")
     warmup: Duration = Field(20.0, description="Traffic before the first injection; the steady state is checked over it.")
     tail: Duration = Field(30.0, description="Traffic after every node and capacity hypothesis is decided.")
+
+    @model_validator(mode="after")
+    def _where_and_what(self) -> Traffic:
+        if self.url is not None:
+            problem = url_problem(self.url)
+            if problem:
+                raise ValueError(f"url: {problem}")
+        if self.body not in ("image", "tensor", "none"):
+            path = Path(self.body[1:]) if self.body.startswith("@") else None
+            if path is None:
+                raise ValueError(f"body: use image, tensor, none or @FILE, not {shown(self.body)}")
+            if not path.is_file():
+                raise ValueError(f"body: {shown(self.body)} is not a regular file")
+            if path.stat().st_size > MAX_BODY_BYTES:
+                raise ValueError(f"body: {shown(self.body)} is larger than {MAX_BODY_BYTES // (1024 * 1024)} MiB")
+        return self
+
+
+
+def url_problem(url: str) -> str | None:
+    """Why `url` is not an http(s) URL a request can go to, or None."""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as exc:
+        return f"{shown(url)} is not a URL ({exc})"
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return f"{shown(url)} is not an http:// or https:// URL with a host"
+    if port is not None and not 0 < port < 65536:
+        return f"port {port} is out of range"
+    return None
 
 
 # --------------------------------------------------------------------------- injections
@@ -353,17 +408,9 @@ def parse_experiment(data: Any, source: str = "experiment") -> Experiment:
 
 def load_experiment(path: Path) -> Experiment:
     try:
-        text = path.read_text()
-    except OSError as exc:
-        raise SpecError(f"{path}: cannot read the experiment: {exc.strerror or exc}") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
-        raise SpecError(f"{path}: not valid YAML: {exc.problem}{where}") from None
-    except yaml.YAMLError as exc:
-        raise SpecError(f"{path}: not valid YAML: {exc}") from None
+        data = load_file(path)
+    except YamlProblem as exc:
+        raise SpecError(f"{path}: {exc}") from None
     return parse_experiment(data, str(path))
 
 

@@ -18,7 +18,7 @@ from botocore.config import Config
 
 from chaos.errors import GuardrailError, TargetError
 from chaos.spec import Target
-from cluster.endpoints import Endpoints, process_alive
+from cluster.endpoints import Endpoints, is_recorded_simulator
 from cluster.waiting import WaitTimeout, wait_for
 
 log = structlog.get_logger("target")
@@ -101,7 +101,7 @@ def running_simulator(state_dir: Path) -> Connection:
     except (OSError, ValueError, TypeError):
         raise TargetError(f"no running simulator in {state_dir}: start one with `spotchaos sim up --state-dir {state_dir}`, "
                           "or leave target.simulator.state_dir out to let the run start its own") from None
-    if endpoints.pid is not None and not process_alive(endpoints.pid):
+    if endpoints.pid is not None and not is_recorded_simulator(endpoints):
         raise TargetError(f"the simulator recorded in {state_dir} (pid {endpoints.pid}) is not running")
     speed, epoch = _sim_clock(endpoints)
     return Connection(endpoints, speed, epoch, state_dir=state_dir)

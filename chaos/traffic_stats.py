@@ -54,7 +54,10 @@ class TrafficStats:
         hist = HdrHistogram(1, 3_600_000_000, 3)
         for s in self.seconds:
             if s.hist:
-                hist.decode_and_add(s.hist.encode())
+                try:
+                    hist.decode_and_add(s.hist.encode())
+                except Exception:  # noqa: BLE001 - a garbled histogram on disk: that second's latencies are lost, not the report
+                    continue
         if hist.get_total_count() == 0:
             return {"p50": None, "p99": None, "max": None}
         return {"p50": hist.get_value_at_percentile(50) / 1000, "p99": hist.get_value_at_percentile(99) / 1000, "max": hist.get_max_value() / 1000}

@@ -11,6 +11,7 @@ from chaos.journal import Record
 from chaos.milestones import NodeMilestones, node_milestones, ready_share
 from chaos.spec import TRAFFIC_CHECKS, Experiment, hypothesis_name
 from chaos.traffic_stats import TrafficStats, traffic_stats
+from chaos.undo_log import failed_undos, intents
 
 PASS, FAIL, UNDECIDED, NOT_APPLICABLE = "pass", "fail", "undecided", "n/a"
 EXIT_CODES = {"passed": 0, "failed": 1, "aborted": 2, "error": 3}
@@ -184,6 +185,26 @@ def node_checks_decided(results: list[HypothesisResult]) -> bool:
 
 
 def verdict(spec: Experiment, records: list[Record]) -> Verdict:
+    """The experiment's outcome, then what its rollback left behind: a run that left faults or
+    resources in place is never `passed` (an error naming them), whatever its hypotheses said."""
+    outcome = _outcome(spec, records)
+    left = left_behind(records)
+    if not left:
+        return outcome
+    what = f"rollback left {len(left)} in place ({'; '.join(left[:3])}{'; ...' if len(left) > 3 else ''}); `spotchaos cleanup RUN_DIR` removes them"
+    if outcome.status == "passed":
+        return Verdict("error", what, outcome.hypotheses)
+    return Verdict(outcome.status, f"{outcome.reason}; {what}", outcome.hypotheses)
+
+
+def left_behind(records: list[Record]) -> list[str]:
+    """What failed to be undone and was not undone since, one line each."""
+    latest: dict[int, Record] = {r["intent"]: r for r in failed_undos(records)}
+    actions = {i.id: i.action for i in intents(records)}
+    return [f"{actions.get(n, f'intent {n}')}: {r.get('detail', '')}" for n, r in latest.items()]
+
+
+def _outcome(spec: Experiment, records: list[Record]) -> Verdict:
     now = max((r["t"] for r in records), default=0.0)
     results = evaluate(spec, records, now, final=True)
     errors = [r for r in records if r["kind"] == "error" and r.get("fatal")]

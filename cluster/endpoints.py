@@ -30,13 +30,46 @@ def process_alive(pid: int) -> bool:
     return True
 
 
-def default_state_dir() -> Path:
-    """Per-user default: $SPOTCHAOS_STATE_DIR, else $XDG_STATE_HOME/spotchaos/sim, else ~/.local/state/spotchaos/sim."""
-    env = os.environ.get("SPOTCHAOS_STATE_DIR")
+def process_start_ticks(pid: int) -> int | None:
+    """The process's start time in clock ticks since boot (/proc/PID/stat field 22), or None: with
+    the pid it names one process, where a pid alone may have been reused."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    try:
+        return int(stat.rsplit(")", 1)[1].split()[19])
+    except (IndexError, ValueError):
+        return None
+
+
+def is_recorded_simulator(ep: Endpoints) -> bool:
+    """Whether the simulator an endpoints.json names still runs: its pid alive and, when recorded,
+    the same process start time (a stale file must never name an unrelated process that got the pid)."""
+    if ep.pid is None or not process_alive(ep.pid):
+        return False
+    recorded = ep.extra.get("pid_start_ticks")
+    if recorded is not None:
+        return recorded == str(process_start_ticks(ep.pid))
+    try:
+        cmdline = Path(f"/proc/{ep.pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return True  # no /proc: the pid check alone
+    return b"sim" in cmdline and b"up" in cmdline
+
+
+def user_state_dir(name: str, override_env: str) -> Path:
+    """$override_env, else $XDG_STATE_HOME/spotchaos/NAME, else ~/.local/state/spotchaos/NAME."""
+    env = os.environ.get(override_env)
     if env:
         return Path(env)
     base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
-    return Path(base) / "spotchaos" / "sim"
+    return Path(base) / "spotchaos" / name
+
+
+def default_state_dir() -> Path:
+    """Per-user default: $SPOTCHAOS_STATE_DIR, else $XDG_STATE_HOME/spotchaos/sim, else ~/.local/state/spotchaos/sim."""
+    return user_state_dir("sim", "SPOTCHAOS_STATE_DIR")
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,8 @@ from cluster.aws import control_plane, iam_roles, names, network, node_bootstrap
 from cluster.aws.owner import OWNER_TAG, owned_by
 from cluster.components.nth import MANAGED_TAG
 from cluster.endpoints import Endpoints
+from cluster.kube_retry import call as kube_call
+from cluster.kube_retry import transient
 from cluster.manifests.render import render, validate
 from cluster.manifests.serving import predict_path
 from cluster.nodegroups import EKS_AMI, NodeGroupSpec, create_node_group, ensure_network
@@ -177,6 +179,16 @@ def nodes_left(profile: ClusterProfile, endpoints: Endpoints) -> int:
     return sum(1 for n in core.list_node().items if (n.metadata.labels or {}).get("eks.amazonaws.com/nodegroup") in groups)
 
 
+def namespaces_left(profile: ClusterProfile, endpoints: Endpoints) -> int:
+    """The profile's own namespaces still there (terminating until their objects are gone): a
+    provision into a terminating namespace is refused (403), so teardown waits them out."""
+    from kubernetes import client
+
+    own = {o["metadata"]["name"] for o in render(profile) if o["kind"] == "Namespace"} - {"default", "kube-system"}
+    core = client.CoreV1Api(kube_client(endpoints))
+    return sum(1 for n in core.list_namespace().items if n.metadata.name in own)
+
+
 def load_balancers_left(endpoints: Endpoints, namespace: str, ingress: str) -> int:
     """ALBs the load balancer controller still keeps for the Ingress (it deletes them once the Ingress is gone)."""
     elbv2 = clients_for(endpoints)["elbv2"]
@@ -204,7 +216,7 @@ def apply_objects(objects: list[dict[str, Any]], endpoints: Endpoints) -> int:
     created = 0
     for obj in objects:
         try:
-            utils.create_from_dict(api, obj, namespace=obj["metadata"].get("namespace", "default"))
+            kube_call(utils.create_from_dict, api, obj, namespace=obj["metadata"].get("namespace", "default"))
             created += 1
         except FailToCreateError as exc:
             if all(getattr(e, "status", None) == 409 for e in exc.api_exceptions):
@@ -217,15 +229,15 @@ def delete_objects(objects: list[dict[str, Any]], endpoints: Endpoints) -> list[
     from kubernetes import dynamic
     from kubernetes.client.exceptions import ApiException
 
-    client = dynamic.DynamicClient(kube_client(endpoints))
+    client = kube_call(dynamic.DynamicClient, kube_client(endpoints))
     done = []
     for obj in reversed(objects):
         if obj["kind"] == "Namespace" and obj["metadata"]["name"] in ("default", "kube-system"):
             continue
         try:
-            resource = client.resources.get(api_version=obj["apiVersion"], kind=obj["kind"])
+            resource = kube_call(client.resources.get, api_version=obj["apiVersion"], kind=obj["kind"])
             ns = obj["metadata"].get("namespace") if resource.namespaced else None
-            resource.delete(name=obj["metadata"]["name"], namespace=ns)
+            kube_call(resource.delete, name=obj["metadata"]["name"], namespace=ns)
             done.append(f"{obj['kind']} {obj['metadata']['name']}")
         except ApiException as exc:
             if exc.status != 404:
@@ -238,8 +250,16 @@ def wait_until(checks: list[tuple[str, Callable[[], tuple[int, int]]]], timeout:
     """Poll each (what, check -> (done, total)) until all are complete; on timeout say what is missing."""
     last: list[str] = []
 
+    def probe(what: str, check: Callable[[], tuple[int, int]]) -> tuple[str, int, int]:
+        try:
+            return (what, *check())
+        except Exception as exc:
+            if not transient(exc):
+                raise
+            return what, 0, 1  # the API failed this once: not known to be done, look again
+
     def complete() -> bool:
-        states = [(what, *check()) for what, check in checks]
+        states = [probe(what, check) for what, check in checks]
         if progress is not None:
             for what, done, total in states:
                 progress(what, done, total)

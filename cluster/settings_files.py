@@ -6,20 +6,17 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import ValidationError
+
+from cluster.user_yaml import YamlProblem, load_file
 
 
 def load_mapping(path: Path, what: str, error: type[ValueError]) -> dict[str, Any]:
     """The YAML mapping in `path`; `error` naming the file for anything else."""
     try:
-        loaded = yaml.safe_load(path.read_text()) or {}
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
-        raise error(f"{path}: not valid YAML: {exc.problem}{where}") from None
-    except (OSError, yaml.YAMLError) as exc:
-        raise error(f"{path}: cannot read the {what}: {exc}") from None
+        loaded = load_file(path) or {}
+    except YamlProblem as exc:
+        raise error(f"{path}: the {what} {exc}" if str(exc).startswith(("is ", "cannot")) else f"{path}: {exc}") from None
     if not isinstance(loaded, dict):
         raise error(f"{path}: the {what} must be a mapping of settings")
     return loaded

@@ -5,9 +5,9 @@ Blocking boto3 calls, retried with tenacity on throttling and dropped connection
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import Callable
 from typing import Any, TypeVar
+from uuid import uuid4
 
 import structlog
 from botocore.exceptions import ClientError, EndpointConnectionError
@@ -15,12 +15,13 @@ from botocore.exceptions import ConnectionError as BotoConnectionError
 from tenacity import retry, retry_if_exception, stop_after_attempt, wait_exponential
 
 from chaos.errors import InjectionError
-from cluster.components.fis import TERMINAL_STATES
+from cluster.components.fis import SAFETY_LEVER_ID, TERMINAL_STATES
 
 log = structlog.get_logger("inject.aws")
 T = TypeVar("T")
 
 FIS_ROLE_NAME = "spotchaos-fis"
+ROLE_PATH = "/spotchaos/"  # roles the harness creates, listed by this path
 FIS_TRUST = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "fis.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
 MAX_ARNS_PER_TARGET = 5  # FIS's limit on resourceArns in one target
 THROTTLING = ("Throttling", "ThrottlingException", "RequestLimitExceeded", "TooManyRequestsException", "ServiceUnavailable", "InternalError")
@@ -33,6 +34,17 @@ def _transient(exc: BaseException) -> bool:
 
 
 aws_retry = retry(retry=retry_if_exception(_transient), stop=stop_after_attempt(5), wait=wait_exponential(multiplier=0.2, max=3), reraise=True)
+
+
+def _delete_once(call: Callable[[], object], gone_code: str) -> str:
+    """An idempotent delete: a resource already gone is success."""
+    try:
+        call()
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") == gone_code:
+            return "already gone"
+        raise
+    return "deleted"
 
 
 def iso_duration(seconds: float) -> str:
@@ -64,13 +76,13 @@ def capacity_error_template(asg_arn: str, azs: list[str], duration: float, perce
 
 def spot_warning_event(instance_id: str, account: str, region: str, time: str) -> dict[str, Any]:
     """EventBridge's "EC2 Spot Instance Interruption Warning", as delivered to an SQS target."""
-    return {"version": "0", "id": str(uuid.uuid4()), "detail-type": "EC2 Spot Instance Interruption Warning", "source": "aws.ec2",
+    return {"version": "0", "id": str(uuid4()), "detail-type": "EC2 Spot Instance Interruption Warning", "source": "aws.ec2",
             "account": account, "time": time, "region": region, "resources": [f"arn:aws:ec2:{region}:{account}:instance/{instance_id}"],
             "detail": {"instance-id": instance_id, "instance-action": "terminate"}}
 
 
 def rebalance_event(instance_id: str, account: str, region: str, time: str) -> dict[str, Any]:
-    return {"version": "0", "id": str(uuid.uuid4()), "detail-type": "EC2 Instance Rebalance Recommendation", "source": "aws.ec2",
+    return {"version": "0", "id": str(uuid4()), "detail-type": "EC2 Instance Rebalance Recommendation", "source": "aws.ec2",
             "account": account, "time": time, "region": region, "resources": [f"arn:aws:ec2:{region}:{account}:instance/{instance_id}"],
             "detail": {"instance-id": instance_id}}
 
@@ -91,28 +103,49 @@ class AwsFaults:
         return f"arn:aws:ec2:{self.region}:{self.account()}:instance/{instance_id}"
 
     @aws_retry
-    def ensure_fis_role(self) -> str:
+    def ensure_fis_role(self, name: str = FIS_ROLE_NAME, tags: dict[str, str] | None = None) -> tuple[str, bool]:
+        """(the role's ARN, whether this call created it)."""
         iam = self.client("iam")
         try:
-            return str(iam.get_role(RoleName=FIS_ROLE_NAME)["Role"]["Arn"])
+            return str(iam.get_role(RoleName=name)["Role"]["Arn"]), False
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") != "NoSuchEntity":
                 raise
-        role = iam.create_role(RoleName=FIS_ROLE_NAME, AssumeRolePolicyDocument=json.dumps(FIS_TRUST), Tags=[{"Key": "spotchaos:managed", "Value": "true"}])
-        return str(role["Role"]["Arn"])
+        role = iam.create_role(RoleName=name, Path=ROLE_PATH, AssumeRolePolicyDocument=json.dumps(FIS_TRUST),
+                               Tags=[{"Key": "spotchaos:managed", "Value": "true"}] + [{"Key": k, "Value": v} for k, v in (tags or {}).items()])
+        return str(role["Role"]["Arn"]), True
 
     @aws_retry
-    def start_fis(self, template: dict[str, Any]) -> str:
-        fis = self.client("fis")
+    def delete_role(self, name: str) -> str:
+        return _delete_once(lambda: self.client("iam").delete_role(RoleName=name), "NoSuchEntity")
+
+    @aws_retry
+    def roles_tagged(self, key: str, value: str) -> list[str]:
+        iam = self.client("iam")
+        names = [r["RoleName"] for page in iam.get_paginator("list_roles").paginate(PathPrefix=ROLE_PATH) for r in page["Roles"]]
+        return [n for n in names if {t["Key"]: t["Value"] for t in iam.list_role_tags(RoleName=n)["Tags"]}.get(key) == value]
+
+    def _refused(self, exc: ClientError) -> InjectionError:
+        return InjectionError(f"FIS refused the experiment: {exc.response.get('Error', {}).get('Message', exc)}")
+
+    @aws_retry
+    def create_template(self, template: dict[str, Any], client_token: str) -> str:
+        """The client token makes a retried call create one template, not two."""
         try:
-            created = fis.create_experiment_template(clientToken=str(uuid.uuid4()), **template)
-            tid = created["experimentTemplate"]["id"]
-            started = fis.start_experiment(clientToken=str(uuid.uuid4()), experimentTemplateId=tid, tags=template.get("tags", {}))
+            return str(self.client("fis").create_experiment_template(clientToken=client_token, **template)["experimentTemplate"]["id"])
         except ClientError as exc:
             if _transient(exc):
                 raise
-            raise InjectionError(f"FIS refused the experiment: {exc.response.get('Error', {}).get('Message', exc)}") from None
-        return str(started["experiment"]["id"])
+            raise self._refused(exc) from None
+
+    @aws_retry
+    def start_experiment(self, template_id: str, tags: dict[str, str], client_token: str) -> str:
+        try:
+            return str(self.client("fis").start_experiment(clientToken=client_token, experimentTemplateId=template_id, tags=tags)["experiment"]["id"])
+        except ClientError as exc:
+            if _transient(exc):
+                raise
+            raise self._refused(exc) from None
 
     @aws_retry
     def stop_fis(self, experiment_id: str) -> str:
@@ -122,6 +155,45 @@ class AwsFaults:
             return state
         fis.stop_experiment(id=experiment_id)
         return "stopping"
+
+    @aws_retry
+    def delete_template(self, template_id: str) -> str:
+        return _delete_once(lambda: self.client("fis").delete_experiment_template(id=template_id), "ResourceNotFoundException")
+
+    def _fis_listing(self, operation: str, key: str) -> list[dict[str, Any]]:
+        fis, out, token = self.client("fis"), [], None
+        while True:
+            page = getattr(fis, operation)(**({"nextToken": token} if token else {}))
+            out += page.get(key, [])
+            token = page.get("nextToken")
+            if not token:
+                return out
+
+    @aws_retry
+    def experiments_tagged(self, key: str, value: str) -> list[tuple[str, str]]:
+        """(id, state) of the FIS experiments carrying the tag."""
+        return [(e["id"], e["state"]["status"]) for e in self._fis_listing("list_experiments", "experiments") if (e.get("tags") or {}).get(key) == value]
+
+    @aws_retry
+    def templates_tagged(self, key: str, value: str) -> list[str]:
+        return [t["id"] for t in self._fis_listing("list_experiment_templates", "experimentTemplates") if (t.get("tags") or {}).get(key) == value]
+
+    @aws_retry
+    def safety_lever(self) -> tuple[str, str]:
+        """(status, reason) of the account's FIS safety lever in this Region; status `unknown` when
+        the lever cannot be read (no permission for fis:GetSafetyLever, say)."""
+        try:
+            state = self.client("fis").get_safety_lever(id=SAFETY_LEVER_ID)["safetyLever"]["state"]
+        except ClientError as exc:
+            if _transient(exc):
+                raise
+            return "unknown", str(exc.response.get("Error", {}).get("Message", exc))[:300]
+        return str(state.get("status", "")), str(state.get("reason", ""))
+
+    @aws_retry
+    def set_safety_lever(self, status: str, reason: str) -> tuple[str, str]:
+        state = self.client("fis").update_safety_lever_state(id=SAFETY_LEVER_ID, state={"status": status, "reason": reason})["safetyLever"]["state"]
+        return str(state.get("status", "")), str(state.get("reason", ""))
 
     @aws_retry
     def asg_arn(self, node_group: str, cluster: str) -> tuple[str, list[str]]:

@@ -25,13 +25,17 @@ class MetadataMock:
         except aiohttp.ClientError as exc:
             raise InjectionError(f"the metadata mock at {self.url} cannot be reached: {exc}") from None
 
-    async def spot_interruption(self, instance_id: str, notice: float) -> dict[str, Any]:
-        # reclaim: a real Spot interruption takes the instance at the notice's end
+    async def spot_interruption(self, instance_id: str, notice: float, owner: str | None = None) -> dict[str, Any]:
+        # reclaim: a real Spot interruption takes the instance at the notice's end; owner: the run id, listed back
         return await self._call("POST", f"/v1/instances/{instance_id}/spot-interruption",
-                                {"seconds_before_interruption": notice, "rebalance": False, "reclaim": True})
+                                {"seconds_before_interruption": notice, "rebalance": False, "reclaim": True, "owner": owner})
 
     async def rebalance(self, instance_id: str) -> dict[str, Any]:
         return await self._call("POST", f"/v1/instances/{instance_id}/rebalance-recommendation")
+
+    async def instances(self) -> list[dict[str, Any]]:
+        """Every instance the mock serves, with `notice` (shown now) and `notice_owner`."""
+        return list((await self._call("GET", "/v1/instances")).get("instances", []))
 
     async def withdraw(self, instance_id: str) -> bool:
         return bool((await self._call("DELETE", f"/v1/instances/{instance_id}/spot-interruption")).get("cleared"))

@@ -11,6 +11,7 @@ from pathlib import Path
 from chaos.load.engine import LoadError
 
 BODY_KINDS = "image | tensor | none | @FILE"
+MAX_BODY_BYTES = 16 * 1024 * 1024
 
 
 def sample_jpeg() -> bytes:
@@ -36,7 +37,11 @@ def body_for(kind: str) -> bytes | None:
     if kind.startswith("@"):
         path = Path(kind[1:])
         try:
-            return path.read_bytes()
+            with path.open("rb") as f:
+                data = f.read(MAX_BODY_BYTES + 1)
         except OSError as exc:
             raise LoadError(f"--body {kind}: cannot read {path}: {exc.strerror}") from None
+        if len(data) > MAX_BODY_BYTES:
+            raise LoadError(f"--body {kind}: larger than {MAX_BODY_BYTES // (1024 * 1024)} MiB; a request body that size is not a predict request")
+        return data
     raise LoadError(f"--body '{kind}': use one of {BODY_KINDS}")

@@ -71,9 +71,9 @@ def constant(rate: float, duration: float) -> Profile:
 
 
 def ramp(rate_from: float, rate_to: float, duration: float) -> Profile:
+    if not (_rate_ok(rate_from) and _rate_ok(rate_to)):
+        raise ProfileError(f"load profile 'ramp': rates must be from 0 to {MAX_RATE:,.0f} (got {rate_from} to {rate_to})")
     _check(max(rate_from, rate_to), duration)
-    if rate_from < 0 or rate_to < 0:
-        raise ProfileError("load profile 'ramp': rates must be >= 0")
     return Profile((Segment(0.0, duration, rate_from, rate_to),))
 
 
@@ -82,8 +82,8 @@ def steps(stages: list[tuple[float, float]]) -> Profile:
     segs = []
     t = 0.0
     for i, (d, r) in enumerate(stages):
-        if d <= 0 or r < 0:
-            raise ProfileError(f"load profile 'step' stage {i + 1}: duration must be > 0 and rate >= 0 (got {d}s at {r} rps)")
+        if not (0 < d <= MAX_DURATION) or not _rate_ok(r):
+            raise ProfileError(f"load profile 'step' stage {i + 1}: duration must be > 0 and rate from 0 to {MAX_RATE:,.0f} (got {d}s at {r} rps)")
         segs.append(Segment(t, t + d, r, r))
         t += d
     if not segs:
@@ -91,11 +91,19 @@ def steps(stages: list[tuple[float, float]]) -> Profile:
     return Profile(tuple(segs))
 
 
+MAX_RATE = 1_000_000.0  # requests per second: far past what one machine can send
+MAX_DURATION = 7 * 86400.0
+
+
+def _rate_ok(rate: float) -> bool:
+    return math.isfinite(rate) and 0 <= rate <= MAX_RATE
+
+
 def _check(rate: float, duration: float) -> None:
-    if rate <= 0:
-        raise ProfileError(f"--rps must be > 0 (got {rate})")
-    if duration <= 0:
-        raise ProfileError(f"--duration must be > 0 (got {duration}s)")
+    if not _rate_ok(rate) or rate == 0:
+        raise ProfileError(f"--rps must be more than 0 and at most {MAX_RATE:,.0f} (got {rate})")
+    if not (math.isfinite(duration) and 0 < duration <= MAX_DURATION):
+        raise ProfileError(f"--duration must be more than 0 and at most a week (got {duration}s)")
 
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
@@ -112,8 +120,8 @@ def duration_seconds(text: str) -> float | None:
 def parse_duration(text: str, field: str = "--duration") -> float:
     """'90', '90s', '1.5m', '250ms' -> seconds."""
     seconds = duration_seconds(text)
-    if seconds is None:
-        raise ProfileError(f"{field}: '{text}' is not a duration; write e.g. 60s, 2m or 500ms")
+    if seconds is None or seconds > MAX_DURATION:
+        raise ProfileError(f"{field}: {str(text)[:40]!r} is not a duration up to a week; write e.g. 60s, 2m or 500ms")
     return seconds
 
 
@@ -127,6 +135,6 @@ def parse_steps(text: str) -> list[tuple[float, float]]:
         try:
             rate = float(r)
         except ValueError:
-            raise ProfileError(f"--steps: rate '{r}' in '{part}' is not a number") from None
+            raise ProfileError(f"--steps: rate {r[:20]!r} in {part[:40]!r} is not a number") from None
         out.append((parse_duration(d, "--steps"), rate))
     return out

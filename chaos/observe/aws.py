@@ -13,7 +13,7 @@ import structlog
 from botocore.exceptions import BotoCoreError, ClientError
 
 from chaos.journal import Journal
-from cluster.components.fis import TERMINAL_STATES
+from cluster.components.fis import TERMINAL_STATES, SafetyLeverStatus
 
 log = structlog.get_logger("observe.aws")
 
@@ -185,3 +185,23 @@ class FisExperiments:
             if self.last.get(eid) != state:
                 self.last[eid] = state
                 self.journal.write("fis", experiment=eid, state=state, reason=exp["state"].get("reason"))
+
+
+class SafetyLeverWatch:
+    """The account's FIS safety lever (one per account and Region): a record when its state
+    changes; the run aborts once it is anything but disengaged."""
+
+    def __init__(self, read: Callable[[], tuple[str, str]], journal: Journal) -> None:
+        self.read = read  # (status, reason); status `unknown` when the lever cannot be read
+        self.journal = journal
+        self.last: tuple[str, str] | None = None
+
+    def __call__(self) -> None:
+        now = self.read()
+        if now != self.last:
+            self.last = now
+            self.journal.write("safety_lever", status=now[0], reason=now[1])
+
+    @property
+    def engaged(self) -> bool:
+        return self.last is not None and self.last[0] in (SafetyLeverStatus.ENGAGING, SafetyLeverStatus.ENGAGED)

@@ -8,7 +8,18 @@ from collections.abc import Callable
 from cluster.doctor import cluster_autoscaler, credentials, load_balancer, node_groups, nth, serving
 from cluster.doctor.findings import Finding, Inventory, Level, NodeGroupFacts, Obj
 
-__all__ = ["CHECKERS", "Finding", "Inventory", "Level", "NodeGroupFacts", "diagnose"]
+__all__ = ["CHECKERS", "Finding", "Inventory", "Level", "MalformedObject", "NodeGroupFacts", "diagnose"]
+
+
+class MalformedObject(ValueError):
+    """An object doctor was given is not shaped as Kubernetes defines it; names the object."""
+
+
+def _shape_problem(obj: Obj) -> str | None:
+    for key in ("metadata", "spec", "data", "stringData"):
+        if key in obj and obj[key] is not None and not isinstance(obj[key], dict):
+            return f"{key} must be a mapping, not {type(obj[key]).__name__}"
+    return None
 
 CHECKERS: tuple[Callable[[Inventory], list[Finding]], ...] = (
     nth.check, serving.check, load_balancer.check, node_groups.check, cluster_autoscaler.check, credentials.check,
@@ -16,5 +27,18 @@ CHECKERS: tuple[Callable[[Inventory], list[Finding]], ...] = (
 
 
 def diagnose(objects: list[Obj], groups: list[NodeGroupFacts] | None = None) -> list[Finding]:
-    inv = Inventory(tuple(o for o in objects if isinstance(o, dict)), None if groups is None else tuple(groups))
-    return [f for checker in CHECKERS for f in checker(inv)]
+    kept = tuple(o for o in objects if isinstance(o, dict))
+    for o in kept:
+        problem = _shape_problem(o)
+        if problem:
+            meta = o.get("metadata") if isinstance(o.get("metadata"), dict) else {}
+            raise MalformedObject(f"{o.get('kind', 'an object')} {meta.get('name', '(unnamed)')}: {problem}")
+    inv = Inventory(kept, None if groups is None else tuple(groups))
+    findings = []
+    for checker in CHECKERS:
+        try:
+            findings += checker(inv)
+        except (AttributeError, TypeError, ValueError, KeyError) as exc:
+            raise MalformedObject(f"the objects are not shaped as Kubernetes defines them ({checker.__module__.rsplit('.', 1)[-1]} checks: "
+                                  f"{type(exc).__name__}: {str(exc)[:120]})") from None
+    return findings

@@ -27,6 +27,7 @@ class SpotNotice(BaseModel):
     rebalance: bool = Field(False, description="Send a rebalance recommendation first (as FIS does).")
     reclaim: bool = Field(False, description="Really take the instance at the end; false: the notice only, as amazon-ec2-metadata-mock gives.")
     action: str = Field("terminate", pattern="^(" + "|".join(ACTIONS) + ")$")
+    owner: str | None = Field(None, max_length=200, description="Who gave the notice (a harness run id), listed back by GET /v1/instances.")
 
 
 class ScheduledEvent(BaseModel):
@@ -85,6 +86,7 @@ class ControlApi:
             out.append({
                 "instance_id": info.instance_id, "node": agent.name, "instance_type": info.instance_type, "az": info.az,
                 "spot": info.spot, "alive": agent.alive, "node_address": agent.loopback, "metadata_url": self.metadata.url(info.instance_id),
+                "notice": self.interruptions.shows_notice(info.instance_id), "notice_owner": self.interruptions.owner_of(info.instance_id),
             })
         return web.json_response({"instances": out})
 
@@ -95,7 +97,7 @@ class ControlApi:
         assert isinstance(body, SpotNotice)
         try:
             plan = self.interruptions.interrupt(request.match_info["id"], body.seconds_before_interruption,
-                                                rebalance=body.rebalance, reclaim=body.reclaim, action=body.action)
+                                                rebalance=body.rebalance, reclaim=body.reclaim, action=body.action, owner=body.owner)
         except InterruptionError as exc:
             return _error(409, str(exc))
         return web.json_response({"instance_id": plan.instance_id, "interruption_time": self.interruptions.clock.isoformat(plan.deadline),

@@ -12,7 +12,7 @@ import structlog
 import yaml
 from aiohttp import web
 
-from cluster.endpoints import KUBECONFIG_FILE, Endpoints
+from cluster.endpoints import KUBECONFIG_FILE, Endpoints, process_start_ticks
 from cluster.sim.addons.cluster_autoscaler import ClusterAutoscaler
 from cluster.sim.addons.nth import NodeTerminationHandler
 from cluster.sim.alb.controller import LoadBalancerController
@@ -186,7 +186,7 @@ class Simulator:
             clock_speed=self.config.speed,
             kube_api_url=self.kube_url,
             pid=os.getpid(),
-            extra={"control_url": self.control.url, "metadata_port": str(self.config.imds.port)},
+            extra={"control_url": self.control.url, "metadata_port": str(self.config.imds.port), "pid_start_ticks": str(process_start_ticks(os.getpid()))},
         )
         if self.state_dir is not None:
             self.endpoints.write(self.state_dir)

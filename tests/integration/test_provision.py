@@ -96,6 +96,10 @@ def test_seed_profile_comes_up_serves_and_goes_away(own_sim):
     assert core.list_node().items == []
     assert apps.list_namespaced_deployment("default").items == []
     assert apps.list_namespaced_daemon_set("kube-system").items == []
+    from kubernetes import client
+
+    # the controller's finalizer came off once the ALB was gone, so the Ingress is gone (not left terminating)
+    assert client.NetworkingV1Api(own_sim.kube()[3]).list_ingress_for_all_namespaces().items == []
     # tearing down twice is fine
     assert spotchaos("teardown", "--name", NAME, "--state-dir", str(own_sim.state_dir), "--timeout", "30").returncode == 0
 

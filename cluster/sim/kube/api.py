@@ -197,6 +197,11 @@ class KubeApi:
             return old
         if rt.bump_generation and old.get("spec") != new.get("spec"):
             new["metadata"]["generation"] = int(old["metadata"].get("generation", 1)) + 1
+        meta = new["metadata"]
+        if meta.get("deletionTimestamp") and not meta.get("finalizers") and rt.kind != "Pod":
+            # as the API server does on any write: an object being deleted goes with its last finalizer
+            self.store.replace(rt, new)
+            return self.store.remove(rt, meta.get("namespace", ""), meta["name"])
         return self.store.replace(rt, new)
 
     # ---- delete ---------------------------------------------------------

@@ -20,6 +20,7 @@ from cluster.sim.aws.moto_server import backend, instances_by_id
 from cluster.sim.clock import SimClock
 from cluster.sim.spot import fis_templates as ft
 from cluster.sim.spot.interruptions import Interruptions, Plan
+from cluster.sim.spot.safety_lever import CANCELLED_REASON, STOPPED_REASON, LeverError, SafetyLever
 
 log = structlog.get_logger("sim.fis")
 
@@ -44,6 +45,12 @@ class ValidationException(JsonRESTError):
 
     def __init__(self, message: str) -> None:
         super().__init__("ValidationException", message)
+
+
+class _LeverRefused(JsonRESTError):
+    def __init__(self, exc: LeverError) -> None:
+        super().__init__(exc.code, str(exc))
+        self.code = {"ConflictException": 409, "ResourceNotFoundException": 404}.get(exc.code, 400)
 
 
 @dataclass
@@ -80,6 +87,7 @@ class FisRunner:
         self.autoscaling = autoscaling
         self.interruptions = interruptions
         self.runs: dict[str, _Run] = {}
+        self.lever = SafetyLever()
         self.resolved: dict[str, list[Any]] = {}  # experiment id -> moto ResolvedTargets
         self._loop: asyncio.AbstractEventLoop | None = None
         self._rng = random.Random()
@@ -117,7 +125,13 @@ class FisRunner:
                 exp.creation_time = exp.start_time = now
                 _set_state(exp, "pending")
                 runner.runs[exp.id] = _Run(exp)
-                loop.call_soon_threadsafe(runner._begin, exp.id)
+                if runner.lever.blocks_starts:  # created, then cancelled: FIS refuses no call, it cancels the experiment
+                    for name in exp.actions:
+                        _set_action(exp, name, "cancelled", "Action was cancelled.", now)
+                    _set_state(exp, "cancelled", CANCELLED_REASON)
+                    exp.end_time = now
+                else:
+                    loop.call_soon_threadsafe(runner._begin, exp.id)
             return exp.to_dict(tags=backend_.tagger.get_tag_dict_for_resource(exp.arn))
 
         def status_get(exp: Experiment) -> str:
@@ -144,6 +158,7 @@ class FisRunner:
 
             return to_dict
 
+        self._install_lever(loop)
         FISBackend.create_experiment_template = checked_create  # type: ignore[assignment]
         FISBackend.update_experiment_template = checked_update  # type: ignore[assignment]
         FISBackend.start_experiment = start_and_run  # type: ignore[assignment]
@@ -153,6 +168,49 @@ class FisRunner:
         Experiment.to_dict = with_reason(Experiment.to_dict)  # type: ignore[assignment]
         Experiment.to_summary_dict = with_reason(Experiment.to_summary_dict)  # type: ignore[assignment]
         Experiment.resolved_targets = lambda exp: runner.resolved.get(exp.id, [])  # type: ignore[assignment]
+
+    def _install_lever(self, loop: asyncio.AbstractEventLoop) -> None:
+        """GetSafetyLever and UpdateSafetyLeverState, which moto lacks, on FIS's own paths."""
+        import json
+
+        from moto.fis import urls
+        from moto.fis.responses import FISResponse
+
+        runner = self
+        urls.url_paths.setdefault("{0}/safetyLevers/(?P<id>[^/]+)/state$", FISResponse.dispatch)
+        urls.url_paths.setdefault("{0}/safetyLevers/(?P<id>[^/]+)$", FISResponse.dispatch)
+
+        def get_safety_lever(resp: FISResponse) -> str:
+            try:
+                SafetyLever.check_id(resp._get_param("id"))
+            except LeverError as exc:
+                raise _LeverRefused(exc) from None
+            return json.dumps({"safetyLever": runner.lever.describe(resp.region, resp.current_account)})
+
+        def update_safety_lever_state(resp: FISResponse) -> str:
+            state = resp._get_param("state") or {}
+            try:
+                SafetyLever.check_id(resp._get_param("id"))
+                status = runner.lever.request(str(state.get("status", "")), str(state.get("reason", "")), len(runner.live()))
+            except LeverError as exc:
+                raise _LeverRefused(exc) from None
+            log.info("fis_safety_lever", status=str(status), reason=runner.lever.reason)
+            if status == "engaging":
+                loop.call_soon_threadsafe(runner._engage)
+            return json.dumps({"safetyLever": runner.lever.describe(resp.region, resp.current_account)})
+
+        FISResponse.get_safety_lever = get_safety_lever  # type: ignore[attr-defined]
+        FISResponse.update_safety_lever_state = update_safety_lever_state  # type: ignore[attr-defined]
+
+    def live(self) -> list[_Run]:
+        return [r for r in self.runs.values() if r.experiment._status not in TERMINAL_STATES]
+
+    def _engage(self) -> None:
+        """The lever engaging: every running experiment stops, then the lever reads engaged."""
+        with self.lock:
+            for run in self.live():
+                self._stop_locked(run, STOPPED_REASON)
+            self.lever.settle(len(self.live()))
 
     # ---- the life cycle of one experiment ------------------------------------------------------
     def _begin(self, exp_id: str) -> None:

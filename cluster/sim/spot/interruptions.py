@@ -36,6 +36,7 @@ class Plan:
 
     instance_id: str
     deadline: float  # cluster time the instance is reclaimed (or would be)
+    owner: str | None = None  # who asked for it through the control API (a harness run id)
     handles: list[asyncio.TimerHandle] = field(default_factory=list)
     done: list[str] = field(default_factory=list)
 
@@ -130,13 +131,22 @@ class Interruptions:
         return plan is not None or shown
 
     # ---- a whole interruption ------------------------------------------------------------
-    def interrupt(self, instance_id: str, before: float = NOTICE_SECONDS, *, rebalance: bool = True, reclaim: bool = True, action: str = "terminate") -> Plan:
+    def shows_notice(self, instance_id: str) -> bool:
+        meta = self.metadata.get(instance_id)
+        return instance_id in self.plans or (meta is not None and (meta.instance_action is not None or meta.rebalance is not None))
+
+    def owner_of(self, instance_id: str) -> str | None:
+        plan = self.plans.get(instance_id)
+        return plan.owner if plan is not None else None
+
+    def interrupt(self, instance_id: str, before: float = NOTICE_SECONDS, *, rebalance: bool = True, reclaim: bool = True, action: str = "terminate",
+                  owner: str | None = None) -> Plan:
         """FIS's send-spot-instance-interruptions: rebalance now, the notice `before - 120 s` from
         now (at once when `before` <= 120 s), the reclaim `before` from now."""
         with self.lock:
             self._instance(instance_id)
         deadline = self.clock.after(before)
-        plan = Plan(instance_id, deadline)
+        plan = Plan(instance_id, deadline, owner=owner)
         self.plans[instance_id] = plan
 
         def step(name: str, fn: object, *args: object) -> None:

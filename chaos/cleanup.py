@@ -1,0 +1,136 @@
+"""`spotchaos cleanup`: undo what a run left behind after it could not roll back itself (kill -9,
+a lost CI runner, a closed laptop), from its journal's undo log, or, with the journal gone, from
+what carries its run id (the `spotchaos:run-id` tag on FIS experiments, templates and IAM roles,
+the owner of metadata notices).  Each undo is recorded in the same journal."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from chaos import run_registry
+from chaos.clock import RunClock
+from chaos.errors import ChaosError
+from chaos.inject.aws_faults import AwsFaults
+from chaos.inject.metadata_mock import MetadataMock
+from chaos.journal import Journal, JournalError, Record, read_journal
+from chaos.run_identity import RUN_ID_TAG, Owner
+from chaos.target import Connection
+from chaos.undo_log import Intent, RecordKind, Stage, UndoOp, pending, undo_step_name
+from chaos.undo_steps import Undoer
+from cluster.endpoints import Endpoints, is_recorded_simulator
+
+
+class CleanupError(ChaosError):
+    """Cleanup cannot start (no journal, a run still going, no way to reach its cluster)."""
+
+
+@dataclass(frozen=True)
+class Undone:
+    step: str
+    ok: bool
+    detail: str
+
+
+def journal_path(run_dir: Path) -> Path:
+    return run_dir if run_dir.is_file() else run_dir / "journal.jsonl"
+
+
+def _gone_with_simulator(connected: Record) -> str | None:
+    """Why nothing is left, when everything the run did lived in a simulator that is gone."""
+    if connected.get("target") != "local":
+        return None
+    try:
+        endpoints = Endpoints(**connected["endpoints"])
+    except TypeError:
+        return None
+    if not is_recorded_simulator(endpoints):
+        return f"gone with the simulator it lived in (pid {endpoints.pid} has exited)"
+    return None
+
+
+def _undoer(run_id: str, endpoints: Endpoints) -> Undoer:
+    conn = Connection(endpoints, 1.0, None)
+    metadata = MetadataMock(endpoints.extra["control_url"]) if endpoints.extra.get("control_url") else None
+    return Undoer(run_id, AwsFaults(conn.aws, endpoints.region), metadata, endpoints)
+
+
+async def _replay(todo: list[Intent], undoer: Undoer | None, gone: str | None, record: Callable[[Intent, bool, str], None]) -> list[Undone]:
+    out = []
+    for intent in todo:
+        if gone is not None:
+            ok, detail = True, gone
+        elif intent.undo == UndoOp.CANCEL_RECLAIM:
+            ok, detail = True, "the reclaim was the run's own: it ended with the run"
+        else:
+            try:
+                assert undoer is not None
+                ok, detail = True, await undoer.undo(intent)
+            except Exception as exc:  # noqa: BLE001 - say it and go on with the rest
+                ok, detail = False, f"{type(exc).__name__}: {exc}"
+        record(intent, ok, detail)
+        out.append(Undone(undo_step_name(intent), ok, detail))
+    return out
+
+
+async def cleanup_run_dir(run_dir: Path, *, force: bool = False) -> tuple[str, list[Undone]]:
+    """(run id, each undo) for a run directory (or its journal.jsonl)."""
+    path = journal_path(run_dir)
+    records = read_journal(path)
+    first = records[0]
+    run_id = first.get("run_id")
+    if not isinstance(run_id, str):
+        raise CleanupError(f"{path}: written by a version of spotchaos without an undo log; nothing to replay")
+    owner = Owner.from_dict(first.get("owner"))
+    if owner is not None and owner.alive() and not force:
+        raise CleanupError(f"run {run_id} is still going (pid {owner.pid}); stop it (Ctrl-C rolls back) or give --force")
+    todo = pending(records)
+    if not todo:
+        run_registry.unregister(run_id)
+        return run_id, []
+    connected = next((r for r in reversed(records) if r.get("kind") == "connected"), None)
+    if connected is None or not isinstance(connected.get("endpoints"), dict):
+        raise CleanupError(f"{path}: the run recorded no connection to its cluster; nothing it did can be found from here")
+    gone = _gone_with_simulator(connected)
+    undoer = None
+    if gone is None:
+        try:
+            undoer = _undoer(run_id, Endpoints(**connected["endpoints"]))
+        except TypeError:
+            raise CleanupError(f"{path}: the connected record's endpoints are not readable") from None
+    last_t = max((r["t"] for r in records if isinstance(r.get("t"), int | float)), default=0.0)
+    try:
+        journal = Journal(path, RunClock(), append=True)
+    except JournalError as exc:
+        raise CleanupError(str(exc)) from None
+    try:
+        def record(intent: Intent, ok: bool, detail: str) -> None:
+            journal.write(RecordKind.UNDONE, t=last_t, durable=True, intent=intent.id, ok=ok, detail=detail, by="cleanup")
+
+        done = await _replay(todo, undoer, gone, record)
+    finally:
+        journal.close()
+    if all(u.ok for u in done):
+        run_registry.unregister(run_id)
+    return run_id, done
+
+
+async def cleanup_run_id(run_id: str, endpoints: Endpoints) -> list[Undone]:
+    """With the journal gone: find what carries the run id and undo it."""
+    undoer = _undoer(run_id, endpoints)
+    assert undoer.faults is not None
+    todo = [Intent(0, "FIS experiments of the run", UndoOp.STOP_FIS_EXPERIMENT, Stage.FAULT),
+            Intent(0, "FIS templates of the run", UndoOp.DELETE_FIS_TEMPLATE, Stage.FAULT)]
+    if undoer.metadata is not None:
+        notices: list[dict[str, Any]] = await undoer.metadata.instances()
+        todo += [Intent(0, f"metadata notice of {i['instance_id']}", UndoOp.WITHDRAW_METADATA_NOTICE, Stage.FAULT, {"instance": i["instance_id"]})
+                 for i in notices if i.get("notice_owner") == run_id and i.get("notice") and i.get("alive", True)]
+    roles = await asyncio.to_thread(undoer.faults.roles_tagged, RUN_ID_TAG, run_id)
+    todo += [Intent(0, f"IAM role {r}", UndoOp.DELETE_IAM_ROLE, Stage.FAULT, {"role_name": r}) for r in roles]
+    done = await _replay(todo, undoer, None, lambda i, ok, d: None)
+    if all(u.ok for u in done):
+        run_registry.unregister(run_id)
+    return done

@@ -1,0 +1,55 @@
+"""Who a run is: its id (unique: name, UTC second and random bits), its default directory, and its
+owner process (pid, host and the process's start time, so a reused pid is not taken for it)."""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import socket
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from cluster.endpoints import process_start_ticks
+
+RUN_ID_TAG = "spotchaos:run-id"  # on every AWS resource a run creates
+RUN_ID_LABEL = "spotchaos.dev/run-id"  # on Kubernetes objects a run touches
+
+
+def new_run_id(name: str) -> str:
+    slug = re.sub(r"[^A-Za-z0-9._-]", "-", name)[:60]
+    return f"{slug}-{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}-{secrets.token_hex(3)}"
+
+
+def default_report_dir(run_id: str) -> Path:
+    return Path("spotchaos-runs") / run_id
+
+
+@dataclass(frozen=True)
+class Owner:
+    pid: int
+    host: str
+    start_ticks: int | None
+
+    @classmethod
+    def me(cls) -> Owner:
+        return cls(os.getpid(), socket.gethostname(), process_start_ticks(os.getpid()))
+
+    @classmethod
+    def from_dict(cls, data: Any) -> Owner | None:
+        if not isinstance(data, dict) or not isinstance(data.get("pid"), int):
+            return None
+        ticks = data.get("start_ticks")
+        return cls(data["pid"], str(data.get("host", "")), ticks if isinstance(ticks, int) else None)
+
+    def alive(self) -> bool | None:
+        """True: the owner still runs; False: it is gone; None: it ran on another host (unknown)."""
+        if self.host != socket.gethostname():
+            return None
+        ticks = process_start_ticks(self.pid)
+        return ticks is not None and (self.start_ticks is None or ticks == self.start_ticks)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)

@@ -1,0 +1,169 @@
+"""Crash safety on an account that outlives the harness.  `spotchaos run` killed with SIGKILL (no rollback at all) at points across its
+phases, then `spotchaos cleanup`, leaves nothing of the run on the cluster: no FIS experiment
+running, no template or IAM role carrying its run id, no metadata notice it gave, no cluster it
+provisioned; and its journal still reports.  The same with `--run-id` after the run directory is
+deleted.  The FIS safety lever: engaged, it refuses a run before anything is touched; engaged
+mid-run, it stops the experiment and the run aborts naming it.  The runs use a simulator the test
+started (one the run started would take everything with it when it exits)."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+import yaml
+
+from chaos.journal import read_journal
+from chaos.run_identity import RUN_ID_TAG
+from cluster.waiting import wait_for
+from tests.conftest import SimProcess, start_sim
+from tests.e2e.test_experiments import ROOT, _journal_has, _start, fresh_machine_env
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def sim(tmp_path_factory: pytest.TempPathFactory):
+    handle = start_sim(tmp_path_factory.mktemp("crash-sim"), speed=10.0, node_address_octet=110, imds={"port": 1352})
+    yield handle
+    handle.stop()
+
+
+def _experiment(tmp_path: Path, sim: SimProcess, via: str) -> Path:
+    data = yaml.safe_load((ROOT / "experiments" / "single-spot-node-fis.yaml").read_text())
+    data["target"] = {"simulator": {"state_dir": str(sim.state_dir)}}
+    data["traffic"].update({"rate": 50, "warmup": "10s", "tail": "10s"})
+    data["injections"][0]["via"] = via
+    path = tmp_path / f"{via}.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return path
+
+
+def _kill_at(path: Path, out: Path, needles: tuple[str, ...], also: Callable[[], bool] = lambda: True) -> str:
+    """Start the run, SIGKILL it once its journal holds every needle (and `also` holds); the run id."""
+    proc = _start(path, out)
+    journal = out / "journal.jsonl"
+    try:
+        wait_for(lambda: (_journal_has(journal, *needles) and also()) or proc.poll() is not None, 180, f"the journal to hold {needles}")
+        assert proc.poll() is None, "the run ended before the kill point"
+        proc.kill()
+        proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    return str(read_journal(journal)[0]["run_id"])
+
+
+def _cli(*args: str, timeout: float = 400) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "chaos.cli", *args], capture_output=True, text=True, timeout=timeout, env=fresh_machine_env(), cwd=ROOT)
+
+
+def _left_of(sim: SimProcess, run_id: str) -> dict[str, list[str]]:
+    """What on the simulator still carries the run's id, through the real APIs."""
+    fis, iam = sim.aws("fis"), sim.aws("iam")
+    running = [e["id"] for e in fis.list_experiments()["experiments"]
+               if (e.get("tags") or {}).get(RUN_ID_TAG) == run_id and e["state"]["status"] not in ("completed", "stopped", "failed", "cancelled")]
+    templates = [t["id"] for t in fis.list_experiment_templates()["experimentTemplates"] if (t.get("tags") or {}).get(RUN_ID_TAG) == run_id]
+    roles = [r["RoleName"] for r in iam.list_roles(PathPrefix="/spotchaos/")["Roles"]
+             if {t["Key"]: t["Value"] for t in iam.list_role_tags(RoleName=r["RoleName"])["Tags"]}.get(RUN_ID_TAG) == run_id]
+    import json
+    import urllib.request
+
+    with urllib.request.urlopen(sim.endpoints.extra["control_url"].rstrip("/") + "/v1/instances", timeout=10) as resp:
+        notices = [i["instance_id"] for i in json.load(resp)["instances"] if i.get("notice_owner") == run_id and i.get("notice") and i.get("alive")]
+    return {"running experiments": running, "templates": templates, "roles": roles, "notices": notices}
+
+
+def _cluster_instances(sim: SimProcess) -> list[str]:
+    """Live instances (the simulator holds no other cluster than the runs')."""
+    reservations = sim.aws("ec2").describe_instances(Filters=[{"Name": "instance-state-name", "Values": ["pending", "running"]}])["Reservations"]
+    return [i["InstanceId"] for r in reservations for i in r["Instances"]]
+
+
+def test_sigkill_mid_fis_then_cleanup_leaves_nothing(sim, tmp_path):
+    out = tmp_path / "run"
+    run_id = _kill_at(_experiment(tmp_path, sim, "fis"), out, ('"kind":"intent_done"', '"experiment_id"'))
+    left = _left_of(sim, run_id)
+    assert left["running experiments"] or left["templates"], left  # the kill really left the fault in place
+    cleaned = _cli("cleanup", str(out))
+    assert cleaned.returncode == 0, cleaned.stdout + cleaned.stderr
+    assert "stop FIS experiment" in cleaned.stdout and "tear down" in cleaned.stdout
+    assert _left_of(sim, run_id) == {"running experiments": [], "templates": [], "roles": [], "notices": []}
+    assert _cluster_instances(sim) == []
+    records = read_journal(out / "journal.jsonl")
+    assert [r for r in records if r["kind"] == "undone" and r["by"] == "cleanup" and r["ok"]]
+    report = _cli("report", str(out / "journal.jsonl"), "--out", str(tmp_path / "report"), timeout=60)
+    assert report.returncode == 2 and "Traceback" not in report.stderr  # killed: aborted, incomplete
+    again = _cli("cleanup", str(out))
+    assert again.returncode == 0 and "nothing left to undo" in again.stdout
+
+
+def test_sigkill_with_a_metadata_notice_then_cleanup_by_run_id_after_the_directory_is_gone(sim, tmp_path):
+    out = tmp_path / "run"
+    run_id = _kill_at(_experiment(tmp_path, sim, "metadata"), out, ('"kind":"injected"',))
+    assert _left_of(sim, run_id)["notices"], "the kill left the notice on the metadata"
+    shutil.rmtree(out)
+    cleaned = _cli("cleanup", "--run-id", run_id, "--state-dir", str(sim.state_dir))
+    assert cleaned.returncode == 0, cleaned.stdout + cleaned.stderr
+    assert _left_of(sim, run_id) == {"running experiments": [], "templates": [], "roles": [], "notices": []}
+    # without its journal the provisioned cluster is found by its own tag: teardown removes it
+    down = _cli("teardown", "--profile", "hardened", "--state-dir", str(sim.state_dir))
+    assert down.returncode == 0, down.stdout + down.stderr
+    assert _cluster_instances(sim) == []
+
+
+def test_sigkill_while_provisioning_then_cleanup_tears_the_cluster_down(sim, tmp_path):
+    out = tmp_path / "run"
+    # killed once the provisioning has launched instances, before it is done: a half-made cluster
+    _kill_at(_experiment(tmp_path, sim, "fis"), out, ('"phase":"provision"',), also=lambda: _cluster_instances(sim) != [])
+    assert not _journal_has(out / "journal.jsonl", '"kind":"provisioned"')
+    cleaned = _cli("cleanup", str(out))
+    assert cleaned.returncode == 0, cleaned.stdout + cleaned.stderr
+    assert "tear down" in cleaned.stdout
+    assert _cluster_instances(sim) == []
+
+
+def _set_lever(sim: SimProcess, status: str) -> None:
+    fis = sim.aws("fis")
+    if status == "disengaged":
+        wait_for(lambda: fis.get_safety_lever(id="default")["safetyLever"]["state"]["status"] != "engaging", 20, "the lever to settle")
+    fis.update_safety_lever_state(id="default", state={"status": status, "reason": f"test: {status}"})
+
+
+def test_an_engaged_safety_lever_refuses_the_run_before_anything_is_touched(sim, tmp_path):
+    _set_lever(sim, "engaged")
+    try:
+        proc = subprocess.run([sys.executable, "-m", "chaos.cli", "run", str(_experiment(tmp_path, sim, "fis")), "--report-dir", str(tmp_path / "run"),
+                               "--no-live"], capture_output=True, text=True, timeout=120, env=fresh_machine_env(), cwd=ROOT)
+    finally:
+        _set_lever(sim, "disengaged")
+    assert proc.returncode == 3, proc.stdout + proc.stderr
+    assert "safety lever is engaged" in proc.stdout and "Traceback" not in proc.stderr
+    records = read_journal(tmp_path / "run" / "journal.jsonl")
+    assert not any(r["kind"] in ("intent", "provisioned") for r in records)
+    assert _cluster_instances(sim) == []
+
+
+def test_engaging_the_safety_lever_mid_run_aborts_it_naming_the_lever(sim, tmp_path):
+    out = tmp_path / "run"
+    proc = _start(_experiment(tmp_path, sim, "fis"), out)
+    try:
+        wait_for(lambda: _journal_has(out / "journal.jsonl", '"kind":"fis","experiment"', '"state":"running"'), 180, "the FIS experiment to run")
+        _set_lever(sim, "engaged")
+        stdout, stderr = proc.communicate(timeout=240)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        _set_lever(sim, "disengaged")
+    assert proc.returncode == 2, stdout + stderr[-3000:]
+    records = read_journal(out / "journal.jsonl")
+    abort = [r for r in records if r["kind"] == "abort"][0]["reason"]
+    assert "safety lever" in abort, abort
+    (eid,) = {r["experiment"] for r in records if r["kind"] == "fis"}
+    assert sim.aws("fis").get_experiment(id=eid)["experiment"]["state"]["status"] == "stopped"
+    assert [r for r in records if r["kind"] == "rollback" and r["step"].startswith("tear down") and r["ok"]]
+    assert _cluster_instances(sim) == []

@@ -1,0 +1,81 @@
+"""The undo log's pure reading (what is still to undo, newest first; what rollback left behind),
+the verdict of a run whose rollback failed, a journal that is never shared by two runs, and run
+identity (unique ids, an owner that is alive or gone)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from chaos.clock import RunClock
+from chaos.journal import Journal, JournalError
+from chaos.run_identity import Owner, new_run_id
+from chaos.spec import parse_experiment
+from chaos.undo_log import Stage, UndoOp, intents, pending, undo_step_name
+from chaos.undo_writer import UndoWriter
+from chaos.verify import left_behind, verdict
+
+SPEC = parse_experiment({"name": "x", "injections": [{"via": "fis"}], "hypotheses": [{"check": "error-rate", "max": 0.5}]})
+
+
+def _journal(tmp_path):
+    j = Journal(tmp_path / "journal.jsonl", RunClock())
+    j.write("experiment", name="x", run_id="x-1")
+    return j, UndoWriter(j)
+
+
+def test_pending_is_newest_first_and_undone_ones_drop_out(tmp_path):
+    j, undo = _journal(tmp_path)
+    role = undo.intent("create role", UndoOp.DELETE_IAM_ROLE, Stage.FAULT, role_name="r")
+    undo.done(role, role_arn="arn:r")
+    cluster = undo.intent("provision", UndoOp.TEAR_DOWN_CLUSTER, Stage.SETUP, profile="hardened")
+    template = undo.intent("create template", UndoOp.DELETE_FIS_TEMPLATE, Stage.FAULT)  # the run died before the answer
+    assert [i.id for i in pending(j.snapshot())] == [template, cluster, role]
+    assert [i.id for i in pending(j.snapshot(), Stage.FAULT)] == [template, role]
+    by_id = {i.id: i for i in intents(j.snapshot())}
+    assert by_id[role].args == {"role_name": "r", "role_arn": "arn:r"} and by_id[template].result is None
+    assert undo_step_name(by_id[template]) == "delete FIS template (found by tag)"
+    undo.undone(template, True, "deleted", by="rollback")
+    assert [i.id for i in pending(j.snapshot())] == [cluster, role]
+
+
+def test_a_failed_undo_is_left_behind_until_a_later_undo_succeeds(tmp_path):
+    j, undo = _journal(tmp_path)
+    n = undo.intent("start FIS experiment", UndoOp.STOP_FIS_EXPERIMENT, Stage.FAULT)
+    j.write("injected", instance="i-0123456789abcdef0")
+    j.write("traffic", second=0, start_t=0.0, end_t=1.0, requests=100)  # every hypothesis holds
+    undo.undone(n, False, "ServiceUnavailable", by="rollback")
+    j.write("verdict")
+    assert left_behind(j.snapshot()) == ["start FIS experiment: ServiceUnavailable"]
+    v = verdict(SPEC, j.snapshot())
+    assert v.status == "error" and "spotchaos cleanup" in v.reason and v.exit_code == 3  # never 'passed' with a fault left running
+    undo.undone(n, True, "stopped", by="cleanup")
+    assert left_behind(j.snapshot()) == [] and pending(j.snapshot()) == []
+
+
+def test_an_undo_op_this_version_does_not_know_is_skipped_not_fatal(tmp_path):
+    j, _ = _journal(tmp_path)
+    j.write("intent", intent=1, action="future thing", undo="delete-spaceship", stage="fault", params={})
+    assert pending(j.snapshot()) == []
+
+
+def test_a_run_never_appends_to_another_runs_journal(tmp_path):
+    _journal(tmp_path)
+    with pytest.raises(JournalError, match="already holds a run's journal"):
+        Journal(tmp_path / "journal.jsonl", RunClock())
+    cleanup = Journal(tmp_path / "journal.jsonl", RunClock(), append=True)  # cleanup adds its undone records
+    cleanup.write("undone", intent=1, ok=True, detail="", by="cleanup")
+    cleanup.close()
+    assert (tmp_path / "journal.jsonl").read_text().count("\n") == 2
+
+
+def test_run_ids_do_not_collide_within_a_second_and_owners_are_alive_or_gone():
+    assert len({new_run_id("same name") for _ in range(200)}) == 200
+    me = Owner.me()
+    assert me.alive() is True
+    done = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True, check=True)
+    gone = Owner(int(done.stdout), me.host, None)
+    assert gone.alive() is False
+    assert Owner(me.pid, me.host, (me.start_ticks or 0) + 1).alive() is False  # a reused pid is not the owner
