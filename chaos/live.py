@@ -9,20 +9,19 @@ from rich.text import Text
 
 from chaos.journal import Record
 from chaos.milestones import node_milestones
-from chaos.traffic_stats import traffic_stats
+from chaos.traffic_fold import TrafficFold
 
 SHOWN = ("taint", "cordon", "first_eviction", "drained", "target_draining", "reclaimed", "replacement_ready", "replicas_restored")
 
 
-def view(name: str, phase: str, records: list[Record]) -> Group:
-    now = max((r["t"] for r in records), default=0.0)
-    stats = traffic_stats(records)
-    recent = stats.seconds[-5:]
+def view(name: str, phase: str, records: list[Record], traffic: TrafficFold) -> Group:
+    now = records[-1]["t"] if records else 0.0
+    recent = traffic.recent(5)
     n = sum(s.requests for s in recent)
     rate = sum(s.errors for s in recent) / n if n else 0.0
     p99 = max((s.p99_ms or 0 for s in recent), default=0.0)
     head = Text.assemble((f"{name}", "bold"), f"  phase {phase}  t={now:.0f}s  ",
-                         (f"errors {rate:.2%}", "red" if rate else "green"), f"  p99 {p99:.0f} ms  requests {stats.requests}")
+                         (f"errors {rate:.2%}", "red" if rate else "green"), f"  p99 {p99:.0f} ms  requests {traffic.requests}")
     table = Table("node", "notice", *SHOWN, box=None, pad_edge=False)
     for m in node_milestones(records):
         table.add_row(m.node or m.instance, f"{m.notice:.0f}", *[("-" if m.since_notice(k) is None else f"+{m.since_notice(k):.0f}s") for k in SHOWN])

@@ -47,7 +47,7 @@ from chaos.observe.traffic import TrafficRun
 from chaos.run_identity import RUN_ID_TAG, Owner, new_run_id
 from chaos.spec import Experiment, Injection
 from chaos.target import Connection, check_guardrails, eks, running_simulator, start_simulator
-from chaos.traffic_stats import traffic_stats
+from chaos.traffic_fold import TrafficFold
 from chaos.undo_log import Stage, UndoOp, pending, undo_step_name
 from chaos.undo_steps import Undoer
 from chaos.undo_writer import UndoWriter
@@ -104,6 +104,8 @@ class Run:
         self.run_id = options.run_id or new_run_id(spec.name)
         self.journal = Journal(options.report_dir / "journal.jsonl", self.clock)
         self.undo = UndoWriter(self.journal)
+        self.traffic = TrafficFold()  # kept as records arrive: the checks made each tick cost O(window)
+        self.journal.listeners.append(self.traffic.add)
         self.state = _State()
         self.phase = "created"
         self.abort_reason: str | None = None
@@ -324,8 +326,8 @@ class Run:
         # the warm-up's traffic is judged once its seconds are recorded (a second settles late)
         warm_end = warm_start + spec.traffic.warmup
         try:
-            await until(lambda: st.traffic_task is not None and (st.traffic_task.done() or any(
-                r["kind"] == "traffic" and r["end_t"] >= warm_end for r in self.journal.snapshot())), WARMUP_SETTLE_TIMEOUT, "warm-up traffic")
+            await until(lambda: st.traffic_task is not None and (st.traffic_task.done() or self.traffic.last_end_t >= warm_end),
+                        WARMUP_SETTLE_TIMEOUT, "warm-up traffic")
         except WaitTimeout:
             pass
         if st.traffic_task.done() and st.traffic_task.exception() is not None:
@@ -385,7 +387,7 @@ class Run:
         records = self.journal.snapshot()
         deployments = [r for r in records if r["kind"] == "deployment"]
         ready = deployments[-1] if deployments else None
-        stats = traffic_stats([r for r in records if r["kind"] == "traffic" and r["start_t"] >= since])
+        stats = self.traffic.since(since)
         limit = min([h.max for h in self.spec.hypotheses if h.check == "error-rate"] or [0.05])
         problems = []
         if ready is None or ready["ready"] < ready["desired"]:
@@ -411,9 +413,8 @@ class Run:
                     self.abort(f"FIS experiment {eid} {state}: {reason}")
         if not conds:
             return
-        stats = traffic_stats(self.journal.snapshot())
         for c in conds:
-            rate, n = stats.recent_rate(c.window)
+            rate, n = self.traffic.recent_rate(c.window)
             if n and rate > (c.error_rate or 0):
                 self.abort(f"stop condition: error rate {rate:.2%} over the last {c.window:g}s is above {c.error_rate:.2%}")
 

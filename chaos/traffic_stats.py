@@ -89,15 +89,15 @@ class TrafficStats:
 
 
 
+def second_of(r: Record) -> Second:
+    return Second(second=r["second"], start_t=r["start_t"], end_t=r["end_t"], requests=r["requests"],
+                  errors=sum(r.get(c, 0) for c in ERROR_CLASSES), by_class={c: r.get(c, 0) for c in ERROR_CLASSES},
+                  p99_ms=r.get("p99_ms"), max_ms=r.get("max_ms"), hist=r.get("hist"))
+
+
 def traffic_stats(records: list[Record]) -> TrafficStats:
     latest: dict[int, Record] = {}
     for r in records:
         if r["kind"] == "traffic":
             latest[r["second"]] = r
-    seconds = [
-        Second(second=r["second"], start_t=r["start_t"], end_t=r["end_t"], requests=r["requests"],
-               errors=sum(r.get(c, 0) for c in ERROR_CLASSES), by_class={c: r.get(c, 0) for c in ERROR_CLASSES},
-               p99_ms=r.get("p99_ms"), max_ms=r.get("max_ms"), hist=r.get("hist"))
-        for _, r in sorted(latest.items())
-    ]
-    return TrafficStats(seconds)
+    return TrafficStats([second_of(r) for _, r in sorted(latest.items())])
