@@ -24,6 +24,7 @@ class NodeMilestones:
     action: str
     notice: float
     expected_reclaim: float | None = None
+    reclaims: bool = True  # the injection takes the instance at the notice's end (its injector says so in the record)
     taint: float | None = None
     cordon: float | None = None
     first_eviction: float | None = None
@@ -76,7 +77,9 @@ def node_milestones(records: list[Record]) -> list[NodeMilestones]:
     for r in injected(ordered):
         notice, reclaim = _notice(r, fis_started)
         result.append(NodeMilestones(instance=r["instance"], node=r.get("node"), injection=r.get("injection", ""), via=r.get("via", ""),
-                                     action=r.get("action", "spot-interruption"), notice=notice, expected_reclaim=reclaim))
+                                     action=r.get("action", "spot-interruption"), notice=notice, expected_reclaim=reclaim,
+                                     # journals from before `reclaims` was recorded: Spot interruptions were the ones reclaimed
+                                     reclaims=bool(r.get("reclaims", r.get("action", "spot-interruption") == "spot-interruption"))))
     for m in result:
         _follow(m, ordered)
     _replacements(result, ordered)
@@ -168,7 +171,7 @@ def _replacements(result: list[NodeMilestones], ordered: list[Record]) -> None:
     for m in result:
         m.group = groups.get(m.instance)
     taken: set[str] = set()
-    for m in sorted((m for m in result if m.action == "spot-interruption"), key=lambda m: (m.reclaimed if m.reclaimed is not None else float("inf"), m.notice)):
+    for m in sorted((m for m in result if m.reclaims), key=lambda m: (m.reclaimed if m.reclaimed is not None else float("inf"), m.notice)):
         for t, iid in new:
             if iid in taken or t < m.notice:
                 continue

@@ -2,14 +2,8 @@
 
 from __future__ import annotations
 
+from chaos.inject import injector_for
 from chaos.spec import Experiment, hypothesis_name
-
-
-def _select(inj) -> str:  # type: ignore[no-untyped-def]
-    s = inj.select
-    how = f"{s.count} node(s)" if s.count else f"{s.percent:g}% of the nodes" if s.percent else f"instances {', '.join(s.instances)}"
-    filters = ", ".join(f"{k} {v}" for k, v in (("node group", s.node_group), ("AZ", s.az), ("type", s.instance_type), ("capacity", s.capacity_type)) if v)
-    return how + (f" ({filters})" if filters else "")
 
 
 def plan_lines(spec: Experiment) -> list[str]:
@@ -28,9 +22,7 @@ def plan_lines(spec: Experiment) -> list[str]:
     lines.append("4. inject (cluster seconds after the warm-up):")
     for i, inj in enumerate(spec.injections):
         waves = f", {inj.waves} waves {inj.every:g}s apart" if inj.waves > 1 else ""
-        what = f"capacity error on {inj.select.node_group} for {inj.duration:g}s ({inj.percentage}% of launches)" if inj.kind == "capacity-error" else f"{inj.kind} on {_select(inj)}"
-        notice = f", reclaim {inj.notice:g}s after the notice" if inj.kind == "spot-interruption" else ""
-        lines.append(f"   - {inj.label(i)}: at {inj.at:g}s via {inj.via}: {what}{notice}{waves}")
+        lines.append(f"   - {inj.label(i)}: at {inj.at:g}s via {inj.via}: {injector_for(inj).describe(inj)}{waves}")
     lines.append(f"5. observe until every hypothesis is decided (at most {spec.duration:g}s), then {tr.tail:g}s more traffic:")
     for h in spec.hypotheses:
         bound = {k: v for k, v in h.model_dump().items() if k not in ("check", "name")}

@@ -23,13 +23,8 @@ from rich.console import Console
 from chaos import run_registry
 from chaos.clock import RunClock
 from chaos.errors import ChaosError, GuardrailError, InjectionError, SafetyLeverEngaged, TargetError
-from chaos.inject.aws_faults import (
-    AwsFaults,
-    capacity_error_template,
-    rebalance_event,
-    spot_template,
-    spot_warning_event,
-)
+from chaos.inject import FireContext, injector_for
+from chaos.inject.aws_faults import AwsFaults
 from chaos.inject.metadata_mock import MetadataMock
 from chaos.inject.selection import Candidate, candidates, choose, serving_pods_per_node
 from chaos.journal import Journal
@@ -45,7 +40,7 @@ from chaos.observe.aws import (
 from chaos.observe.kube import KubeWatch, kube_watches
 from chaos.observe.traffic import TrafficRun
 from chaos.run_identity import RUN_ID_TAG, Owner, new_run_id
-from chaos.spec import Experiment, Injection
+from chaos.spec import Experiment, Injection, Scope
 from chaos.target import Connection, check_guardrails, eks, running_simulator, start_simulator
 from chaos.traffic_fold import TrafficFold
 from chaos.undo_log import Stage, UndoOp, pending, undo_step_name
@@ -295,16 +290,11 @@ class Run:
         total_nodes = len(nodes)
         worst_case = 0
         for i, inj in enumerate(self.spec.injections):
-            where = f"injections[{i}]"
-            if inj.kind == "capacity-error":
-                plan.append({"injection": inj.label(i), "via": inj.via, "kind": inj.kind, "node_group": inj.select.node_group, "at": inj.at,
-                             "waves": inj.waves, "duration": inj.duration})
-                continue
-            chosen = choose(inj.select, nodes, taken, f"{self.spec.name}/{i}/0", where)
+            injector = injector_for(inj)
+            chosen = choose(inj.select, nodes, taken, f"{self.spec.name}/{i}/0", f"injections[{i}]") if injector.takes_nodes else []
             taken |= {c.instance for c in chosen}
             worst_case += len(chosen) * inj.waves
-            plan.append({"injection": inj.label(i), "via": inj.via, "kind": inj.kind, "at": inj.at, "waves": inj.waves, "every": inj.every,
-                         "first_wave": [c.as_dict() for c in chosen]})
+            plan.append(injector.plan(inj, i, chosen))
         share = worst_case / total_nodes if total_nodes else 1.0
         self.journal.write("plan", injections=plan, nodes=total_nodes, interrupted_at_most=worst_case, share=round(share, 4), url=self.state.url)
         limit = self.spec.guardrails.max_interrupted_share
@@ -371,12 +361,12 @@ class Run:
             return False
         records = self.journal.snapshot()
         now = self.clock.now()
-        results = evaluate(self.spec, records, now, final=False)
+        results = evaluate(self.spec, records, now, final=False, scopes=frozenset({Scope.NODE}))
         if not node_checks_decided(results):
             return False
         # let traffic see each reclaim (or its expected time) before ending
         for inj in st.injected:
-            if inj["action"] == "spot-interruption" and inj.get("reclaim_t") is not None:
+            if inj.get("reclaim_t") is not None:
                 reclaimed = any(r["kind"] == "instance" and r["instance"] == inj["instance"] and r["t"] >= inj["t"]
                                 and r.get("state") in GONE_STATES for r in records)
                 if not reclaimed and now < inj["reclaim_t"] + RECLAIM_GRACE:
@@ -434,58 +424,21 @@ class Run:
 
     async def _inject(self, index: int, inj: Injection, wave: int) -> None:
         st = self.state
-        faults, conn = st.faults, st.conn
-        assert faults is not None and conn is not None
-        name = inj.label(index)
-        if inj.kind == "capacity-error":
-            role = await self._fis_role()
-            arn, azs = await asyncio.to_thread(faults.asg_arn, inj.select.node_group or "", self.cluster_name or "")
-            chosen_azs = [inj.select.az] if inj.select.az else azs
-            template = capacity_error_template(arn, chosen_azs, inj.duration, inj.percentage, role, self._alarms(), self._tags())
-            eid = await self._start_fis(template, f"{name} wave {wave}")
-            self.journal.write("injected", injection=name, via="fis", action="capacity-error", wave=wave, fis_experiment=eid,
-                               group=inj.select.node_group, azs=chosen_azs, until_t=round(self.clock.now() + inj.duration, 3))
-            return
-        taken = {r["instance"] for r in st.injected}
-        chosen = choose(inj.select, self._nodes(), taken, f"{self.spec.name}/{index}/{wave}", f"injections[{index}]")
-        extra: dict[str, Any] = {}
-        if inj.via == "fis":
-            role = await self._fis_role()
-            arns = [faults.instance_arn(c.instance) for c in chosen]
-            eid = await self._start_fis(spot_template(arns, inj.notice, role, self._alarms(), self._tags()), f"{name} wave {wave}")
-            extra["fis_experiment"] = eid
-        elif inj.via == "metadata":
-            if st.metadata is None:
-                raise InjectionError("via metadata needs the local simulator's metadata mock (its control API)")
-            for c in chosen:
-                number = self.undo.intent(f"{inj.kind} notice on the metadata of {c.instance}", UndoOp.WITHDRAW_METADATA_NOTICE, Stage.FAULT,
-                                          instance=c.instance)
-                if inj.kind == "spot-interruption":
-                    await st.metadata.spot_interruption(c.instance, inj.notice, owner=self.run_id)
-                else:
-                    await st.metadata.rebalance(c.instance)
-                self.undo.done(number, instance=c.instance)
-        else:
-            queue = await self._queue_url()
-            account = await asyncio.to_thread(faults.account)
-            for c in chosen:
-                make = spot_warning_event if inj.kind == "spot-interruption" else rebalance_event
-                number = self.undo.intent(f"{inj.kind} event for {c.instance} on NTH's queue", UndoOp.REPORT_ONLY, Stage.FAULT, instance=c.instance, node=c.node,
-                                          note=f"a notice on NTH's queue cannot be taken back: NTH drains {c.node} for it; "
-                                               f"`kubectl uncordon {c.node}` once the experiment is over, or let the node be replaced")
-                message = await asyncio.to_thread(faults.send_event, queue, make(c.instance, account, conn.endpoints.region, self.clock.cluster_iso()))
-                self.undo.done(number, message_id=message)
-                if inj.kind == "spot-interruption":
-                    st.reclaim_intents[c.instance] = self.undo.intent(f"reclaim {c.instance} {inj.notice:g}s after its queued notice", UndoOp.CANCEL_RECLAIM,
-                                                                      Stage.FAULT, instance=c.instance)
-                    st.pending_reclaims[c.instance] = asyncio.create_task(self._reclaim_later(c.instance, inj.notice))
-        # the notice goes out once the call returned (FIS: when its action starts, from FIS itself)
-        now = self.clock.now()
-        reclaim_t = round(now + inj.notice, 3) if inj.kind == "spot-interruption" else None
-        for c in chosen:
-            record = self.journal.write("injected", t=now, injection=name, via=inj.via, action=inj.kind, wave=wave, instance=c.instance, node=c.node,
-                                        group=c.group, az=c.az, type=c.type, reclaim_t=reclaim_t, **extra)
-            st.injected.append(record)
+        assert st.faults is not None and st.conn is not None
+        ctx = FireContext(
+            run_id=self.run_id, experiment=self.spec.name, journal=self.journal, undo=self.undo, clock=self.clock, faults=st.faults,
+            metadata=st.metadata, region=st.conn.endpoints.region, cluster_name=self.cluster_name, tags=self._tags(), alarms=self._alarms(),
+            nodes=self._nodes, taken={r["instance"] for r in st.injected}, fis_role=self._fis_role, start_fis=self._start_fis,
+            queue_url=self._queue_url, schedule_reclaim=self._schedule_reclaim,
+        )
+        st.injected.extend(await injector_for(inj).fire(ctx, inj, index, wave))
+
+    def _schedule_reclaim(self, instance: str, notice: float) -> None:
+        """The reclaim a notice put on NTH's queue promises, which only the harness can send."""
+        st = self.state
+        st.reclaim_intents[instance] = self.undo.intent(f"reclaim {instance} {notice:g}s after its queued notice", UndoOp.CANCEL_RECLAIM,
+                                                        Stage.FAULT, instance=instance)
+        st.pending_reclaims[instance] = asyncio.create_task(self._reclaim_later(instance, notice))
 
     async def _reclaim_later(self, instance: str, notice: float) -> None:
         """After a notice put on the queue, the reclaim EC2 would do: the instance is terminated."""

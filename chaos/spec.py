@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import json
 import re
+from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal, Union, get_args
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
@@ -208,80 +209,109 @@ class Injection(Strict):
 
 # --------------------------------------------------------------------------- hypotheses
 
+class Scope(StrEnum):
+    """What a check judges, and so when it can be decided while the run goes."""
+
+    NODE = "node"  # each interrupted node's milestones: decided once every node's is seen (or too late)
+    CAPACITY = "capacity"  # the serving Deployment's replicas over the experiment
+    TRAFFIC = "traffic"  # the experiment's requests: decided at the end
+
+
 class _Hypothesis(Strict):
+    scope: ClassVar[Scope]
     name: str | None = None
 
 
 class CordonedWithin(_Hypothesis):
+    scope: ClassVar[Scope] = Scope.NODE
     check: Literal["cordoned-within"]
     max: Duration = Field(description="Each interrupted node is cordoned at most this long after its notice.")
 
 
 class TaintedWithin(_Hypothesis):
+    scope: ClassVar[Scope] = Scope.NODE
     check: Literal["tainted-within"]
     max: Duration
 
 
 class DrainedBeforeReclaim(_Hypothesis):
+    scope: ClassVar[Scope] = Scope.NODE
     check: Literal["drained-before-reclaim"]
     min_margin: Duration = Field(0.0, description="Every pod is gone at least this long before the instance is reclaimed.")
 
 
 class DrainingBeforeReclaim(_Hypothesis):
+    scope: ClassVar[Scope] = Scope.NODE
     check: Literal["targets-draining-before-reclaim"]
     min_margin: Duration = Field(0.0, description="The node's load balancer targets start draining this long before the reclaim.")
 
 
 class DeregisteredBeforeReclaim(_Hypothesis):
+    scope: ClassVar[Scope] = Scope.NODE
     check: Literal["targets-deregistered-before-reclaim"]
     min_margin: Duration = Field(0.0, description="The node's targets are gone from the target group this long before the reclaim.")
 
 
 class ReplacementReadyWithin(_Hypothesis):
+    scope: ClassVar[Scope] = Scope.NODE
     check: Literal["replacement-ready-within"]
     max: Duration = Field(description="A replacement node is Ready at most this long after the notice.")
 
 
 class ReplicasRestoredWithin(_Hypothesis):
+    scope: ClassVar[Scope] = Scope.NODE
     check: Literal["replicas-restored-within"]
     max: Duration = Field(description="Ready serving replicas are back to desired at most this long after the notice.")
 
 
 class MinReadyReplicas(_Hypothesis):
+    scope: ClassVar[Scope] = Scope.CAPACITY
     check: Literal["min-ready-replicas"]
     min: Share = Field(description="Ready replicas never fall below this share of desired after the first injection.")
 
 
 class ErrorRate(_Hypothesis):
+    scope: ClassVar[Scope] = Scope.TRAFFIC
     check: Literal["error-rate"]
     max: Share = Field(description="Failed requests / requests over the whole experiment.")
 
 
 class WindowErrorRate(_Hypothesis):
+    scope: ClassVar[Scope] = Scope.TRAFFIC
     check: Literal["window-error-rate"]
     max: Share
     window: Duration = Field(10.0, gt=0, description="Over any window this long (at least one real second of traffic).")
 
 
+class ErrorWindow(_Hypothesis):
+    scope: ClassVar[Scope] = Scope.TRAFFIC
+    check: Literal["error-window"]
+    max: Duration = Field(description="The longest run of consecutive seconds whose error rate is over `threshold` (cluster time).")
+    threshold: Share = Field(0.01, description="A second counts as failing when more than this share of its requests failed.")
+
+
 class P99Latency(_Hypothesis):
+    scope: ClassVar[Scope] = Scope.TRAFFIC
     check: Literal["p99-latency"]
     max: Duration = Field(description="p99 request latency (real time) over the experiment, e.g. 800ms.")
 
 
 class ErrorBudget(_Hypothesis):
+    scope: ClassVar[Scope] = Scope.TRAFFIC
     check: Literal["error-budget"]
     slo: float = Field(gt=0, lt=1, description="Availability objective, e.g. 0.999.")
     max_burn: float = Field(1.0, gt=0, description="Share of the error budget (1 - slo) the experiment may burn.")
 
 
-Hypothesis = Annotated[
-    CordonedWithin | TaintedWithin | DrainedBeforeReclaim | DrainingBeforeReclaim | DeregisteredBeforeReclaim
-    | ReplacementReadyWithin | ReplicasRestoredWithin | MinReadyReplicas | ErrorRate | WindowErrorRate | P99Latency | ErrorBudget,
-    Field(discriminator="check"),
-]
-CHECKS = ("cordoned-within", "tainted-within", "drained-before-reclaim", "targets-draining-before-reclaim", "targets-deregistered-before-reclaim",
-          "replacement-ready-within", "replicas-restored-within", "min-ready-replicas", "error-rate", "window-error-rate", "p99-latency", "error-budget")
-TRAFFIC_CHECKS = ("error-rate", "window-error-rate", "p99-latency", "error-budget")
+# A new check is one class here (its `check` literal and scope) and one judge in chaos/verify.py.
+HYPOTHESIS_TYPES: tuple[type[_Hypothesis], ...] = (
+    CordonedWithin, TaintedWithin, DrainedBeforeReclaim, DrainingBeforeReclaim, DeregisteredBeforeReclaim, ReplacementReadyWithin,
+    ReplicasRestoredWithin, MinReadyReplicas, ErrorRate, WindowErrorRate, ErrorWindow, P99Latency, ErrorBudget,
+)
+Hypothesis = Annotated[Union[HYPOTHESIS_TYPES], Field(discriminator="check")]  # noqa: UP007 - a Union built from the tuple
+CHECK_SCOPES: dict[str, Scope] = {get_args(t.model_fields["check"].annotation)[0]: t.scope for t in HYPOTHESIS_TYPES}
+CHECKS = tuple(CHECK_SCOPES)
+TRAFFIC_CHECKS = tuple(c for c, scope in CHECK_SCOPES.items() if scope == Scope.TRAFFIC)
 
 
 # --------------------------------------------------------------------------- stop conditions, guardrails

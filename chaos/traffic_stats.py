@@ -78,6 +78,24 @@ class TrafficStats:
                 worst, at = rate, chunk[0].start_t
         return worst, at
 
+    def longest_run_over(self, threshold: float) -> tuple[float, float | None]:
+        """(cluster seconds, start) of the longest run of consecutive seconds whose error rate is
+        over `threshold` (a second with no request breaks a run)."""
+        best, best_at = 0.0, None
+        length, at, previous = 0.0, None, None
+        for s in self.seconds:
+            failing = s.requests > 0 and s.error_rate > threshold
+            if failing and previous is not None and s.second == previous + 1 and length > 0:
+                length += s.end_t - s.start_t
+            elif failing:
+                length, at = s.end_t - s.start_t, s.start_t
+            else:
+                length = 0.0
+            if length > best:
+                best, best_at = length, at
+            previous = s.second
+        return round(best, 3), best_at
+
     def recent_rate(self, window: float) -> tuple[float, int]:
         """(error rate, requests) over the last `window` cluster seconds (at least one second)."""
         if not self.seconds:

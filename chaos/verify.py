@@ -4,12 +4,32 @@ the run time the journal reaches (for "not cordoned yet, and it is already too l
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from functools import cached_property
 from typing import Any
 
 from chaos.journal import Record
 from chaos.milestones import NodeMilestones, node_milestones, ready_share
-from chaos.spec import TRAFFIC_CHECKS, Experiment, hypothesis_name
+from chaos.spec import (
+    CHECK_SCOPES,
+    CordonedWithin,
+    DeregisteredBeforeReclaim,
+    DrainedBeforeReclaim,
+    DrainingBeforeReclaim,
+    ErrorBudget,
+    ErrorRate,
+    ErrorWindow,
+    Experiment,
+    MinReadyReplicas,
+    P99Latency,
+    ReplacementReadyWithin,
+    ReplicasRestoredWithin,
+    Scope,
+    TaintedWithin,
+    WindowErrorRate,
+    hypothesis_name,
+)
 from chaos.traffic_stats import TrafficStats, traffic_stats
 from chaos.undo_log import failed_undos, intents
 
@@ -85,7 +105,7 @@ def _within(nodes: list[NodeMilestones], milestone: str, bound: float, now: floa
 def _before_reclaim(nodes: list[NodeMilestones], milestone: str, margin: float, now: float, final: bool, what: str) -> list[NodeResult]:
     out = []
     for m in nodes:
-        if m.action != "spot-interruption":
+        if not m.reclaims:
             out.append(NodeResult(m.node, m.instance, None, NOT_APPLICABLE, "no reclaim for this injection"))
             continue
         if milestone.startswith("target") and not m.targets_at_notice and m.target_draining is None:
@@ -125,63 +145,133 @@ def _aggregate(name: str, check: str, bound: str, results: list[NodeResult], wor
     return HypothesisResult(name, check, bound, measured, value, status, detail, results)
 
 
-# --------------------------------------------------------------------------- traffic
+# --------------------------------------------------------------------------- evidence
 
-def _traffic(h: Any, stats: TrafficStats, final: bool) -> tuple[str, str, float | None, str, str]:
-    """(bound, measured, value, status, detail)"""
-    if stats.requests == 0:
-        return (str(getattr(h, "max", "")), "no requests", None, FAIL if final else UNDECIDED, "no traffic was measured")
-    status_of = (lambda ok: PASS if ok else FAIL) if final else (lambda ok: UNDECIDED if ok else FAIL)
-    if h.check == "error-rate":
-        rate = stats.error_rate
-        return f"<= {_pct(h.max)}", f"{_pct(rate)} ({stats.errors}/{stats.requests})", rate, status_of(rate <= h.max), ""
-    if h.check == "window-error-rate":
-        rate, at = stats.worst_window(h.window)
-        return f"<= {_pct(h.max)} over {h.window:g}s", f"{_pct(rate)}", rate, status_of(rate <= h.max), (f"worst window from t={at:.0f}s" if at is not None else "")
-    if h.check == "p99-latency":
-        p99 = stats.percentiles_ms()["p99"]
-        limit = h.max * 1000
-        return f"<= {limit:g} ms", "-" if p99 is None else f"{p99:.1f} ms", p99, status_of(p99 is not None and p99 <= limit), ""
+@dataclass
+class Evidence:
+    """What the judges read: the journal so far and where the run is; milestones and traffic are
+    computed once, and only when a judge asks."""
+
+    records: list[Record]
+    now: float
+    final: bool
+
+    @cached_property
+    def nodes(self) -> list[NodeMilestones]:
+        return node_milestones(self.records)
+
+    @cached_property
+    def traffic(self) -> TrafficStats:
+        return traffic_stats(self.records)
+
+    @cached_property
+    def first_injection(self) -> float | None:
+        return min((r["t"] for r in self.records if r["kind"] == "injected"), default=None)
+
+    def status_of(self, ok: bool) -> str:
+        """A bound over the whole experiment: broken is failed at once, held is passed only at the end."""
+        return (PASS if ok else FAIL) if self.final else (UNDECIDED if ok else FAIL)
+
+
+Judge = Callable[[Any, str, Evidence], HypothesisResult]
+
+
+# --------------------------------------------------------------------------- the judges, one per check
+
+def _within_judge(milestone: str, spot_only: bool = False) -> Judge:
+    def judge(h: Any, name: str, ev: Evidence) -> HypothesisResult:
+        scope = [m for m in ev.nodes if not spot_only or m.reclaims]
+        return _aggregate(name, h.check, f"<= {h.max:g}s after the notice", _within(scope, milestone, h.max, ev.now, ev.final), "max")
+    return judge
+
+
+def _before_reclaim_judge(milestone: str, what: str) -> Judge:
+    def judge(h: Any, name: str, ev: Evidence) -> HypothesisResult:
+        return _aggregate(name, h.check, f">= {h.min_margin:g}s before the reclaim", _before_reclaim(ev.nodes, milestone, h.min_margin, ev.now, ev.final, what), "min")
+    return judge
+
+
+def _min_ready(h: MinReadyReplicas, name: str, ev: Evidence) -> HypothesisResult:
+    share, at = ready_share(ev.records, ev.first_injection) if ev.first_injection is not None else (None, None)
+    if share is None:
+        return HypothesisResult(name, h.check, f">= {_pct(h.min)}", "-", None, FAIL if ev.final else UNDECIDED, "the serving Deployment was not observed")
+    return HypothesisResult(name, h.check, f">= {_pct(h.min)} of desired", _pct(share), share, ev.status_of(share >= h.min), f"lowest at t={at:.0f}s")
+
+
+def _traffic_judge(measure: Callable[[Any, TrafficStats], tuple[str, str, float | None, bool, str]]) -> Judge:
+    """A traffic check: `measure` gives (bound, measured, value, holds, detail) over the requests."""
+    def judge(h: Any, name: str, ev: Evidence) -> HypothesisResult:
+        stats = ev.traffic
+        if stats.requests == 0:
+            return HypothesisResult(name, h.check, str(getattr(h, "max", "")), "no requests", None, FAIL if ev.final else UNDECIDED, "no traffic was measured")
+        bound, measured, value, holds, detail = measure(h, stats)
+        return HypothesisResult(name, h.check, bound, measured, value, ev.status_of(holds), detail)
+    return judge
+
+
+def _error_rate(h: ErrorRate, stats: TrafficStats) -> tuple[str, str, float | None, bool, str]:
+    rate = stats.error_rate
+    return f"<= {_pct(h.max)}", f"{_pct(rate)} ({stats.errors}/{stats.requests})", rate, rate <= h.max, ""
+
+
+def _window_error_rate(h: WindowErrorRate, stats: TrafficStats) -> tuple[str, str, float | None, bool, str]:
+    rate, at = stats.worst_window(h.window)
+    return f"<= {_pct(h.max)} over {h.window:g}s", _pct(rate), rate, rate <= h.max, (f"worst window from t={at:.0f}s" if at is not None else "")
+
+
+def _error_window(h: ErrorWindow, stats: TrafficStats) -> tuple[str, str, float | None, bool, str]:
+    length, at = stats.longest_run_over(h.threshold)
+    return (f"<= {h.max:g}s over {_pct(h.threshold)} errors", f"{length:.0f}s", length, length <= h.max,
+            f"from t={at:.0f}s" if at is not None else "no second over the threshold")
+
+
+def _p99(h: P99Latency, stats: TrafficStats) -> tuple[str, str, float | None, bool, str]:
+    p99 = stats.percentiles_ms()["p99"]
+    limit = h.max * 1000
+    return f"<= {limit:g} ms", "-" if p99 is None else f"{p99:.1f} ms", p99, p99 is not None and p99 <= limit, ""
+
+
+def _error_budget(h: ErrorBudget, stats: TrafficStats) -> tuple[str, str, float | None, bool, str]:
     budget = 1 - h.slo
     burn = stats.error_rate / budget
-    return (f"<= {h.max_burn:g} x budget ({_pct(budget)})", f"{burn:.2f} x budget", burn, status_of(burn <= h.max_burn),
-            f"{stats.errors} failed of {stats.requests}; SLO {h.slo}")
+    return f"<= {h.max_burn:g} x budget ({_pct(budget)})", f"{burn:.2f} x budget", burn, burn <= h.max_burn, f"{stats.errors} failed of {stats.requests}; SLO {h.slo}"
+
+
+JUDGES: dict[type, Judge] = {
+    CordonedWithin: _within_judge("cordon"),
+    TaintedWithin: _within_judge("taint"),
+    ReplacementReadyWithin: _within_judge("replacement_ready", spot_only=True),
+    ReplicasRestoredWithin: _within_judge("replicas_restored"),
+    DrainedBeforeReclaim: _before_reclaim_judge("drained", "drained"),
+    DrainingBeforeReclaim: _before_reclaim_judge("target_draining", "draining"),
+    DeregisteredBeforeReclaim: _before_reclaim_judge("targets_gone", "deregistered"),
+    MinReadyReplicas: _min_ready,
+    ErrorRate: _traffic_judge(_error_rate),
+    WindowErrorRate: _traffic_judge(_window_error_rate),
+    ErrorWindow: _traffic_judge(_error_window),
+    P99Latency: _traffic_judge(_p99),
+    ErrorBudget: _traffic_judge(_error_budget),
+}
 
 
 # --------------------------------------------------------------------------- all together
 
-def evaluate(spec: Experiment, records: list[Record], now: float, final: bool) -> list[HypothesisResult]:
-    nodes = node_milestones(records)
-    stats = traffic_stats(records)
-    first = min((r["t"] for r in records if r["kind"] == "injected"), default=None)
+def evaluate(spec: Experiment, records: list[Record], now: float, final: bool, scopes: frozenset[Scope] | None = None) -> list[HypothesisResult]:
+    """Each hypothesis (of `scopes`, default all) judged over the journal so far."""
+    ev = Evidence(records, now, final)
     out: list[HypothesisResult] = []
     for h in spec.hypotheses:
-        name = hypothesis_name(h)
-        if h.check in TRAFFIC_CHECKS:
-            bound, measured, value, status, detail = _traffic(h, stats, final)
-            out.append(HypothesisResult(name, h.check, bound, measured, value, status, detail))
-        elif h.check == "min-ready-replicas":
-            share, at = ready_share(records, first) if first is not None else (None, None)
-            if share is None:
-                out.append(HypothesisResult(name, h.check, f">= {_pct(h.min)}", "-", None, FAIL if final else UNDECIDED, "the serving Deployment was not observed"))
-            else:
-                status = (PASS if share >= h.min else FAIL) if final else (UNDECIDED if share >= h.min else FAIL)
-                out.append(HypothesisResult(name, h.check, f">= {_pct(h.min)} of desired", _pct(share), share, status, f"lowest at t={at:.0f}s"))
-        elif h.check in ("cordoned-within", "tainted-within", "replacement-ready-within", "replicas-restored-within"):
-            milestone = {"cordoned-within": "cordon", "tainted-within": "taint", "replacement-ready-within": "replacement_ready", "replicas-restored-within": "replicas_restored"}[h.check]
-            scope = [m for m in nodes if milestone != "replacement_ready" or m.action == "spot-interruption"]
-            out.append(_aggregate(name, h.check, f"<= {h.max:g}s after the notice", _within(scope, milestone, h.max, now, final), "max"))
-        else:
-            milestone, what = {"drained-before-reclaim": ("drained", "drained"), "targets-draining-before-reclaim": ("target_draining", "draining"),
-                               "targets-deregistered-before-reclaim": ("targets_gone", "deregistered")}[h.check]
-            out.append(_aggregate(name, h.check, f">= {h.min_margin:g}s before the reclaim", _before_reclaim(nodes, milestone, h.min_margin, now, final, what), "min"))
-        if final and out[-1].status == UNDECIDED:
-            out[-1].detail = out[-1].detail or "still open when the experiment ended"
+        if scopes is not None and h.scope not in scopes:
+            continue
+        result = JUDGES[type(h)](h, hypothesis_name(h), ev)
+        if final and result.status == UNDECIDED:
+            result.detail = result.detail or "still open when the experiment ended"
+        out.append(result)
     return out
 
 
 def node_checks_decided(results: list[HypothesisResult]) -> bool:
-    return all(r.status != UNDECIDED for r in results if r.check not in TRAFFIC_CHECKS and r.check != "min-ready-replicas")
+    return all(r.status != UNDECIDED for r in results if CHECK_SCOPES[r.check] == Scope.NODE)
 
 
 def verdict(spec: Experiment, records: list[Record]) -> Verdict:

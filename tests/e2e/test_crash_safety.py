@@ -36,7 +36,7 @@ def sim(tmp_path_factory: pytest.TempPathFactory):
 def _experiment(tmp_path: Path, sim: SimProcess, via: str) -> Path:
     data = yaml.safe_load((ROOT / "experiments" / "single-spot-node-fis.yaml").read_text())
     data["target"] = {"simulator": {"state_dir": str(sim.state_dir)}}
-    data["traffic"].update({"rate": 50, "warmup": "10s", "tail": "10s"})
+    data["traffic"].update({"rate": 50, "warmup": "20s", "tail": "10s"})  # a full warm-up: the steady state must hold on a busy runner
     data["injections"][0]["via"] = via
     path = tmp_path / f"{via}.yaml"
     path.write_text(yaml.safe_dump(data, sort_keys=False))
@@ -152,7 +152,9 @@ def test_engaging_the_safety_lever_mid_run_aborts_it_naming_the_lever(sim, tmp_p
     out = tmp_path / "run"
     proc = _start(_experiment(tmp_path, sim, "fis"), out)
     try:
-        wait_for(lambda: _journal_has(out / "journal.jsonl", '"kind":"fis","experiment"', '"state":"running"'), 180, "the FIS experiment to run")
+        wait_for(lambda: _journal_has(out / "journal.jsonl", '"kind":"fis","experiment"', '"state":"running"') or proc.poll() is not None,
+                 150, "the FIS experiment to run")
+        assert proc.poll() is None, f"the run ended before its FIS experiment ran: {(out / 'journal.jsonl').read_text()[-1500:]}"
         _set_lever(sim, "engaged")
         stdout, stderr = proc.communicate(timeout=240)
     finally:

@@ -37,7 +37,7 @@ def _one_clear_line(result, *words: str) -> None:
     assert result.exit_code == 3, text
     assert "Traceback" not in text and result.exception is None or isinstance(result.exception, SystemExit), text
     lines = [line for line in text.splitlines() if line.strip()]
-    assert len(lines) == 1 and len(lines[0]) < 400, text
+    assert len(lines) == 1 and len(lines[0]) < 600, text
     for w in words:
         assert w in text, text
 

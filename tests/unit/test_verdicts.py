@@ -215,3 +215,27 @@ def test_a_killed_run_still_gives_a_report(tmp_path):
     suite = ET.parse(paths["junit"]).getroot()
     assert suite.find("testcase[@name='experiment']/error") is not None
     assert "killed" in paths["markdown"].read_text()
+
+
+def test_every_check_has_a_judge_and_a_scope_and_the_lists_come_from_the_classes():
+    from chaos.spec import CHECK_SCOPES, CHECKS, HYPOTHESIS_TYPES, TRAFFIC_CHECKS, Scope
+    from chaos.verify import JUDGES
+
+    assert set(JUDGES) == set(HYPOTHESIS_TYPES)
+    assert len(CHECKS) == len(HYPOTHESIS_TYPES) and set(CHECKS) == set(CHECK_SCOPES)
+    assert set(TRAFFIC_CHECKS) == {c for c, s in CHECK_SCOPES.items() if s == Scope.TRAFFIC} and "error-window" in TRAFFIC_CHECKS
+
+
+def test_error_window_is_the_longest_run_of_failing_seconds():
+    from chaos.spec import parse_experiment
+    from chaos.verify import evaluate
+
+    spec = parse_experiment({"name": "w", "cluster": {"profile": None}, "injections": [{"via": "fis"}],
+                             "hypotheses": [{"check": "error-window", "max": "3s", "threshold": 0.05}]})
+    rates = [0, 0.1, 0.2, 0, 0.5, 0.5, 0.5, 0.5, 0.01, 0.3]  # runs of 2 s and 4 s over 5 %
+    records = [{"t": float(i), "kind": "traffic", "second": i, "start_t": float(i), "end_t": i + 1.0, "requests": 100, "backend_5xx": int(r * 100)}
+               for i, r in enumerate(rates)]
+    (result,) = evaluate(spec, records, 10.0, final=True)
+    assert (result.value, result.status, result.detail) == (4.0, "fail", "from t=4s")
+    (early,) = evaluate(spec, records[:4], 4.0, final=False)
+    assert (early.value, early.status) == (2.0, "undecided")  # held so far: decided only at the end

@@ -1,0 +1,34 @@
+"""Insufficient capacity through AWS FIS (aws:ec2:asg-insufficient-instance-capacity-error): a node
+group's launches fail in the chosen AZs for a while; no node is interrupted by it."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from chaos.inject.aws_faults import capacity_error_template
+from chaos.inject.base import FireContext
+from chaos.inject.selection import Candidate
+from chaos.journal import Record
+from chaos.spec import Injection
+
+
+class FisCapacityError:
+    takes_nodes = False
+
+    def describe(self, inj: Injection) -> str:
+        return f"capacity error on {inj.select.node_group} for {inj.duration:g}s ({inj.percentage}% of launches)"
+
+    def plan(self, inj: Injection, index: int, chosen: list[Candidate]) -> dict[str, Any]:
+        return {"injection": inj.label(index), "via": inj.via, "kind": inj.kind, "node_group": inj.select.node_group, "at": inj.at,
+                "waves": inj.waves, "duration": inj.duration}
+
+    async def fire(self, ctx: FireContext, inj: Injection, index: int, wave: int) -> list[Record]:
+        role = await ctx.fis_role()
+        arn, azs = await asyncio.to_thread(ctx.faults.asg_arn, inj.select.node_group or "", ctx.cluster_name or "")
+        chosen_azs = [inj.select.az] if inj.select.az else azs
+        template = capacity_error_template(arn, chosen_azs, inj.duration, inj.percentage, role, ctx.alarms, ctx.tags)
+        eid = await ctx.start_fis(template, f"{inj.label(index)} wave {wave}")
+        ctx.journal.write("injected", injection=inj.label(index), via="fis", action="capacity-error", wave=wave, fis_experiment=eid,
+                          group=inj.select.node_group, azs=chosen_azs, until_t=round(ctx.clock.now() + inj.duration, 3))
+        return []

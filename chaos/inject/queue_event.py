@@ -1,0 +1,35 @@
+"""EventBridge events put on NTH's SQS queue (queue-processor mode): the Spot interruption warning
+(then the reclaim the harness itself sends at the notice's end) or a rebalance recommendation.  A
+message NTH may already have read cannot be taken back: its intent is reported, not undone."""
+
+from __future__ import annotations
+
+import asyncio
+
+from chaos.inject.aws_faults import rebalance_event, spot_warning_event
+from chaos.inject.base import FireContext, NodeInjector, select_text
+from chaos.journal import Record
+from chaos.spec import Injection
+from chaos.undo_log import Stage, UndoOp
+
+
+class QueueEvent(NodeInjector):
+    def describe(self, inj: Injection) -> str:
+        tail = f", reclaim {inj.notice:g}s after the notice" if inj.kind == "spot-interruption" else ""
+        return f"{inj.kind} on {select_text(inj.select)}{tail}"
+
+    async def fire(self, ctx: FireContext, inj: Injection, index: int, wave: int) -> list[Record]:
+        chosen = ctx.choose(inj, index, wave)
+        queue = await ctx.queue_url()
+        account = await asyncio.to_thread(ctx.faults.account)
+        spot = inj.kind == "spot-interruption"
+        for c in chosen:
+            make = spot_warning_event if spot else rebalance_event
+            number = ctx.undo.intent(f"{inj.kind} event for {c.instance} on NTH's queue", UndoOp.REPORT_ONLY, Stage.FAULT, instance=c.instance, node=c.node,
+                                     note=f"a notice on NTH's queue cannot be taken back: NTH drains {c.node} for it; "
+                                          f"`kubectl uncordon {c.node}` once the experiment is over, or let the node be replaced")
+            message = await asyncio.to_thread(ctx.faults.send_event, queue, make(c.instance, account, ctx.region, ctx.clock.cluster_iso()))
+            ctx.undo.done(number, message_id=message)
+            if spot:
+                ctx.schedule_reclaim(c.instance, inj.notice)
+        return ctx.injected(inj, index, wave, chosen, reclaim_in=inj.notice if spot else None)
