@@ -488,7 +488,7 @@ def cleanup(
 ) -> None:
     """Undo what a run left behind (FIS experiments and templates, IAM roles, metadata notices, a provisioned cluster); exit 0 when nothing is left."""
     from chaos import run_registry
-    from chaos.cleanup import CleanupError, Undone, cleanup_run_dir, cleanup_run_id
+    from chaos.cleanup import Undone, cleanup_run_dir, cleanup_run_id
     from chaos.errors import ChaosError
     from chaos.event_loop import run
 
@@ -516,13 +516,20 @@ def cleanup(
                 return
             ok = True
             for entry in stale:
+                gone = not entry.journal().is_file()
                 if not yes:
-                    out.print(f"{escape(entry.run_id)}  owner pid {entry.owner.pid} gone  {escape(entry.report_dir)}", highlight=False, soft_wrap=True)
+                    where = "its journal is gone" if gone else escape(entry.report_dir)
+                    out.print(f"{escape(entry.run_id)}  owner pid {entry.owner.pid} gone  {where}", highlight=False, soft_wrap=True)
+                    continue
+                if gone:  # nothing here can say where it ran: point at the tag search and stop listing it
+                    out.print(f"run {escape(entry.run_id)}: its journal is gone; `spotchaos cleanup --run-id {escape(entry.run_id)}` "
+                              "against its cluster finds what it left", highlight=False, soft_wrap=True)
+                    run_registry.unregister(entry.run_id)
                     continue
                 try:
                     rid, done = run(cleanup_run_dir(Path(entry.report_dir)))
                     ok = show(f"run {rid}: " + (f"{len(done)} left behind" if done else "nothing left to undo"), done) and ok
-                except CleanupError as exc:
+                except ChaosError as exc:
                     ok = False
                     err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
             if not yes:

@@ -56,6 +56,8 @@ def execute(spec: Experiment, report_dir: Path | None, dry_run: bool, show_live:
         err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
         return 3
     for entry in run_registry.stale():
+        if not entry.journal().is_file():
+            continue  # not actionable from its directory: `spotchaos cleanup --all-stale` lists it
         err.print(f"[yellow]warning:[/yellow] run {escape(entry.run_id)} (pid {entry.owner.pid}) ended without undoing its faults; "
                   f"`spotchaos cleanup {escape(entry.report_dir)}` undoes them", highlight=False, soft_wrap=True)
     err.print(f"running {spec.name} (run {run_id}); journal: {run.journal.path}", highlight=False, soft_wrap=True, markup=False)

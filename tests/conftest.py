@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +19,8 @@ from cluster.endpoints import Endpoints
 from cluster.waiting import wait_for
 
 os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
+# runs the tests start register in a directory of their own, not in the user's list of runs
+os.environ.setdefault("SPOTCHAOS_RUNS_DIR", tempfile.mkdtemp(prefix="spotchaos-test-runs-"))
 os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
 
 # Compressed control-plane timings so that tests finish quickly at speed 20 (cluster seconds).

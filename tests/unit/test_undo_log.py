@@ -79,3 +79,37 @@ def test_run_ids_do_not_collide_within_a_second_and_owners_are_alive_or_gone():
     gone = Owner(int(done.stdout), me.host, None)
     assert gone.alive() is False
     assert Owner(me.pid, me.host, (me.start_ticks or 0) + 1).alive() is False  # a reused pid is not the owner
+
+
+def test_cleanup_all_stale_lists_then_cleans_runs_whose_owner_is_gone(tmp_path, monkeypatch):
+    """A run killed with its faults on a simulator that has since exited: listed, then cleaned
+    ("gone with the simulator"); a stale run whose directory was deleted is pointed at --run-id and
+    no longer listed."""
+    from typer.testing import CliRunner
+
+    from chaos import run_registry
+    from chaos.cli import app
+    from chaos.journal import read_journal
+
+    monkeypatch.setenv("SPOTCHAOS_RUNS_DIR", str(tmp_path / "runs"))
+    done = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True, check=True)
+    dead = int(done.stdout)
+    owner = {"pid": dead, "host": Owner.me().host, "start_ticks": None}
+    run_dir = tmp_path / "run"
+    j = Journal(run_dir / "journal.jsonl", RunClock())
+    j.write("experiment", name="x", run_id="x-1", owner=owner)
+    j.write("connected", target="local", simulator_pid=dead,
+            endpoints={"target": "local", "aws_endpoint_url": "http://127.0.0.1:9", "region": "us-east-1", "kubeconfig": "k", "pid": dead, "extra": {}})
+    UndoWriter(j).intent("start FIS experiment", UndoOp.STOP_FIS_EXPERIMENT, Stage.FAULT)
+    j.close()
+    for run_id, directory in (("x-1", run_dir), ("y-2", tmp_path / "deleted")):
+        run_registry.register(run_registry.RunEntry(run_id, str(directory), Owner(dead, owner["host"], None), "local||"))
+    runner = CliRunner()
+    listed = runner.invoke(app, ["cleanup", "--all-stale"])
+    assert listed.exit_code == 0 and "x-1" in listed.output and "y-2" in listed.output and "journal is gone" in listed.output
+    cleaned = runner.invoke(app, ["cleanup", "--all-stale", "--yes"])
+    assert cleaned.exit_code == 0, cleaned.output
+    assert "gone with the simulator" in cleaned.output and "--run-id y-2" in cleaned.output
+    assert run_registry.entries() == []
+    assert pending(read_journal(run_dir / "journal.jsonl")) == []
+    assert "no stale runs" in runner.invoke(app, ["cleanup", "--all-stale"]).output
