@@ -7,6 +7,7 @@ Env var names are case-sensitive: `cordon_only` is not CORDON_ONLY."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -82,18 +83,15 @@ def is_nth(container: dict[str, Any]) -> bool:
 
 def parse_env(env: dict[str, str]) -> NthConfig:
     values: dict[str, Any] = {}
-    for var, attr in _BOOLS.items():
-        if env.get(var):
-            try:
-                values[attr] = parse_bool(env[var])
-            except ValueError:
-                raise NthConfigError(f"{var}={env[var]!r}: must be either true or false (NTH panics at start)") from None
-    for var, attr in _INTS.items():
-        if env.get(var):
-            try:
-                values[attr] = atoi(env[var])
-            except ValueError:
-                raise NthConfigError(f"{var}={env[var]!r}: must be an integer (NTH panics at start)") from None
+    typed: tuple[tuple[dict[str, str], Callable[[str], Any], str], ...] = (
+        (_BOOLS, parse_bool, "must be either true or false"), (_INTS, atoi, "must be an integer"))
+    for table, parse, rule in typed:
+        for var, attr in table.items():
+            if env.get(var):
+                try:
+                    values[attr] = parse(env[var])
+                except ValueError:
+                    raise NthConfigError(f"{var}={env[var]!r}: {rule} (NTH panics at start)") from None
     for var, attr in _STRS.items():
         if env.get(var):
             values[attr] = env[var]
