@@ -70,7 +70,6 @@ class RunOptions:
 class _State:
     conn: Connection | None = None
     url: str | None = None
-    provisioned: Any = None
     faults: AwsFaults | None = None
     metadata: MetadataMock | None = None
     fis: FisExperiments | None = None
@@ -217,7 +216,6 @@ class Run:
                                           profile=cluster.profile, cluster=cluster.name, overrides=cluster.overrides)
             else:
                 number = None
-            self.state.provisioned = profile
             # a thread cannot be cancelled: rollback waits for it before tearing down what it made
             self.state.provision_task = asyncio.ensure_future(asyncio.to_thread(p.provision, profile, conn.endpoints, PROVISION_TIMEOUT, quiet))
             try:

@@ -20,7 +20,6 @@ from cluster.components.fis import SAFETY_LEVER_ID, TERMINAL_STATES
 log = structlog.get_logger("inject.aws")
 T = TypeVar("T")
 
-FIS_ROLE_NAME = "spotchaos-fis"
 ROLE_PATH = "/spotchaos/"  # roles the harness creates, listed by this path
 FIS_TRUST = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "fis.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
 MAX_ARNS_PER_TARGET = 5  # FIS's limit on resourceArns in one target
@@ -103,7 +102,7 @@ class AwsFaults:
         return f"arn:aws:ec2:{self.region}:{self.account()}:instance/{instance_id}"
 
     @aws_retry
-    def ensure_fis_role(self, name: str = FIS_ROLE_NAME, tags: dict[str, str] | None = None) -> tuple[str, bool]:
+    def ensure_fis_role(self, name: str, tags: dict[str, str] | None = None) -> tuple[str, bool]:
         """(the role's ARN, whether this call created it)."""
         iam = self.client("iam")
         try:
