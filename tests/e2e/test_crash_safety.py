@@ -148,7 +148,17 @@ def test_an_engaged_safety_lever_refuses_the_run_before_anything_is_touched(sim,
     assert _cluster_instances(sim) == []
 
 
-def test_engaging_the_safety_lever_mid_run_aborts_it_naming_the_lever(sim, tmp_path):
+@pytest.fixture
+def fresh_sim(tmp_path_factory: pytest.TempPathFactory):
+    """A simulator no earlier kill has touched: this run must reach its injection, so its steady
+    state may not depend on what the kills and cleanups before it left on the shared one."""
+    handle = start_sim(tmp_path_factory.mktemp("lever-sim"), speed=10.0, node_address_octet=50, imds={"port": 1354})
+    yield handle
+    handle.stop()
+
+
+def test_engaging_the_safety_lever_mid_run_aborts_it_naming_the_lever(fresh_sim, tmp_path):
+    sim = fresh_sim
     out = tmp_path / "run"
     proc = _start(_experiment(tmp_path, sim, "fis"), out)
     try:
