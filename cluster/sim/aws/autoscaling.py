@@ -248,6 +248,10 @@ class AutoScalingSim:
             for state in gone:
                 group.instance_states.remove(state)
                 iid = state.instance.id
+                if state.instance.state in ("stopping", "stopped"):
+                    # an unhealthy instance is terminated, not only forgotten (EC2 Auto Scaling user guide,
+                    # "Health checks": a stopped instance fails the EC2 status check and is replaced)
+                    backend("ec2", self.region).terminate_instances([iid])
                 self._release(iid)
                 cause = (
                     "an instance was taken out of service in response to an EC2 health check indicating it has been terminated or stopped"

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,6 +19,7 @@ from cluster.components.fis import TERMINAL_STATES
 from cluster.sim.aws.autoscaling import AutoScalingSim, LaunchBlock
 from cluster.sim.aws.moto_server import backend, instances_by_id
 from cluster.sim.clock import SimClock
+from cluster.sim.spot import eventbridge
 from cluster.sim.spot import fis_templates as ft
 from cluster.sim.spot.interruptions import Interruptions, Plan
 from cluster.sim.spot.safety_lever import CANCELLED_REASON, STOPPED_REASON, LeverError, SafetyLever
@@ -62,6 +64,7 @@ class _Run:
     started: set[str] = field(default_factory=set)
     finished: set[str] = field(default_factory=set)
     targets: dict[str, list[str]] = field(default_factory=dict)  # target name -> resolved ARNs
+    post: dict[str, Callable[[], None]] = field(default_factory=dict)  # action -> its post action (restart what it stopped)
 
 
 def _set_state(exp: Experiment, status: str, reason: str | None = None) -> None:
@@ -276,7 +279,7 @@ class FisRunner:
             _set_action(exp, name, "running", "Action is running.", now)
         log.info("fis_action_started", experiment=exp.id, action=name, action_id=action_id, targets=arns)
         try:
-            length = self._execute(run, action_id, params, arns)
+            length = self._execute(run, name, action_id, params, arns)
         except Exception as exc:
             with self.lock:
                 _set_action(exp, name, "failed", f"Action failed: {exc}", self.clock.timestamp())
@@ -284,7 +287,7 @@ class FisRunner:
             return
         run.timers.append(self.clock.call_later(length, self._action_done, run.experiment.id, name))
 
-    def _execute(self, run: _Run, action_id: str, params: dict[str, Any], arns: list[str]) -> float:
+    def _execute(self, run: _Run, name: str, action_id: str, params: dict[str, Any], arns: list[str]) -> float:
         """Carry out one action; returns how long (cluster seconds) it runs."""
         if action_id == ft.SEND_SPOT_INTERRUPTIONS:
             before = ft.parse_iso_duration(params["durationBeforeInterruption"])
@@ -299,18 +302,61 @@ class FisRunner:
             self.autoscaling.blocks.append(block)
             run.blocks.append(block)
             return length
+        ids = [a.rsplit("/", 1)[-1] for a in arns]
         if action_id == ft.TERMINATE_INSTANCES:
-            with self.lock:
-                backend("ec2", self.region).terminate_instances([a.rsplit("/", 1)[-1] for a in arns])
+            self._change_states(ids, "shutting-down", "terminated", backend("ec2", self.region).terminate_instances)
             return 0.0
+        if action_id == ft.STOP_INSTANCES:
+            with self.lock:
+                found = instances_by_id(self.region)
+                refused = [r for r in (ft.stop_refusal(i, getattr(found.get(i), "lifecycle", None)) for i in ids) if r]
+            if refused:
+                raise ValueError(refused[0])
+            self._change_states(ids, "stopping", "stopped", backend("ec2", self.region).stop_instances)
+            after = params.get("startInstancesAfterDuration")
+            if after is None:
+                return 0.0
+            complete = str(params.get("completeIfInstancesTerminated", "false")).lower() == "true"
+            run.post[name] = lambda: self._restart(ids, complete)
+            return ft.parse_iso_duration(after)
         if action_id == ft.WAIT:
             return ft.parse_iso_duration(params["duration"])
         raise ValueError(f"action {action_id} is not executed by the simulator")
+
+    def _change_states(self, ids: list[str], going: str, gone: str, change: Callable[[list[str]], Any]) -> None:
+        """Stop or terminate instances as EC2 does, with EventBridge's state-change notifications."""
+        now = self.clock.timestamp()
+        with self.lock:
+            for iid in ids:
+                eventbridge.deliver(self.region, eventbridge.state_change(self.region, iid, going, now))
+            change(ids)
+            for iid in ids:
+                eventbridge.deliver(self.region, eventbridge.state_change(self.region, iid, gone, now))
+        log.info("fis_instances_changed", instances=ids, state=gone)
+
+    def _restart(self, ids: list[str], complete_if_terminated: bool) -> None:
+        with self.lock:
+            found = instances_by_id(self.region)
+            start, failure = ft.restart_plan({i: getattr(found.get(i), "state", None) for i in ids}, complete_if_terminated)
+            if start:
+                backend("ec2", self.region).start_instances(start)
+        log.info("fis_instances_restarted", instances=start)
+        if failure:
+            raise ValueError(failure)
 
     def _action_done(self, exp_id: str, name: str) -> None:
         run = self.runs[exp_id]
         if run.experiment._status != "running":
             return
+        post = run.post.pop(name, None)
+        if post is not None:
+            try:
+                post()
+            except Exception as exc:
+                with self.lock:
+                    _set_action(run.experiment, name, "failed", f"Action failed: {exc}", self.clock.timestamp())
+                    self._finish(run, "failed", f"Action {name} failed: {exc}")
+                return
         with self.lock:
             _set_action(run.experiment, name, "completed", "Action was completed.", self.clock.timestamp())
         run.finished.add(name)
@@ -357,6 +403,13 @@ class FisRunner:
         self._finish(run, "stopped", reason)
 
     def _finish(self, run: _Run, status: str, reason: str | None = None) -> None:
+        # a stopped experiment completes its actions' post actions first (FIS user guide, "Stop an experiment")
+        for name, post in list(run.post.items()):
+            run.post.pop(name, None)
+            try:
+                post()
+            except Exception as exc:  # noqa: BLE001 - the experiment is ending either way; say what its post action could not do
+                log.warning("fis_post_action_failed", experiment=run.experiment.id, action=name, error=str(exc))
         for t in run.timers:
             t.cancel()
         run.timers.clear()

@@ -17,6 +17,7 @@ SEND_SPOT_INTERRUPTIONS = "aws:ec2:send-spot-instance-interruptions"
 ASG_ICE = "aws:ec2:asg-insufficient-instance-capacity-error"
 API_ICE = "aws:ec2:api-insufficient-instance-capacity-error"
 TERMINATE_INSTANCES = "aws:ec2:terminate-instances"
+STOP_INSTANCES = "aws:ec2:stop-instances"
 WAIT = "aws:fis:wait"
 
 ALARM_SOURCE = "aws:cloudwatch:alarm"
@@ -36,6 +37,7 @@ CATALOG: dict[str, ActionSpec] = {
     ASG_ICE: ActionSpec("AutoScalingGroups", ASG, ("availabilityZoneIdentifiers", "duration"), ("percentage",)),
     API_ICE: ActionSpec("Roles", IAM_ROLE, ("availabilityZoneIdentifiers", "duration"), ("percentage",)),
     TERMINATE_INSTANCES: ActionSpec("Instances", INSTANCE, ()),
+    STOP_INSTANCES: ActionSpec("Instances", INSTANCE, (), ("startInstancesAfterDuration", "completeIfInstancesTerminated")),
     WAIT: ActionSpec(None, None, ("duration",)),
 }
 
@@ -125,8 +127,12 @@ def validate_template(actions: dict[str, Any] | None, targets: dict[str, Any] | 
             raise TemplateError(f"{where}.parameters: {', '.join(sorted(unknown))} is not a parameter of {action_id}")
         if action_id == SEND_SPOT_INTERRUPTIONS:
             _check_duration(f"{where}.parameters.durationBeforeInterruption", params["durationBeforeInterruption"], 120, 900, "PT2M", "PT15M")
+        elif action_id == STOP_INSTANCES and "startInstancesAfterDuration" in params:
+            _check_duration(f"{where}.parameters.startInstancesAfterDuration", params["startInstancesAfterDuration"], 60, 43200, "PT1M", "PT12H")
         elif "duration" in params:
             _check_duration(f"{where}.parameters.duration", params["duration"], 1, 43200, "PT1S", "PT12H")
+        if str(params.get("completeIfInstancesTerminated", "false")).lower() not in ("true", "false"):
+            raise TemplateError(f"{where}.parameters.completeIfInstancesTerminated: '{params['completeIfInstancesTerminated']}' must be true or false")
         if "percentage" in params:
             try:
                 pct = int(params["percentage"])
@@ -160,6 +166,28 @@ def validate_template(actions: dict[str, Any] | None, targets: dict[str, Any] | 
             raise TemplateError(f"stopConditions[{i}].source: '{source}' must be {ALARM_SOURCE} or none")
         if not str(cond.get("value", "")).startswith("arn:aws:cloudwatch:"):
             raise TemplateError(f"stopConditions[{i}].value: give the ARN of a CloudWatch alarm (arn:aws:cloudwatch:<region>:<account>:alarm:<name>)")
+
+
+def stop_refusal(instance_id: str, lifecycle: str | None) -> str | None:
+    """EC2's answer when StopInstances cannot stop the instance, or None.  Every Spot instance an
+    Auto Scaling group launches comes from a one-time request, which EC2 will not stop (EC2 API
+    reference, StopInstances; the error users see is UnsupportedOperation)."""
+    if lifecycle == "spot":
+        return (f"UnsupportedOperation: You can't stop the Spot Instance '{instance_id}' because it is associated with a one-time Spot Instance "
+                "request. You can only stop Spot Instances associated with persistent Spot Instance requests.")
+    return None
+
+
+def restart_plan(states: dict[str, str | None], complete_if_terminated: bool) -> tuple[list[str], str | None]:
+    """At the end of aws:ec2:stop-instances: (instances to start, why the action fails or None).
+    `states` maps each target instance to its state now (None: no longer described).  An instance
+    terminated meanwhile (an Auto Scaling group replaced it) fails the action unless
+    completeIfInstancesTerminated (FIS actions reference)."""
+    gone = sorted(i for i, st in states.items() if st in (None, "shutting-down", "terminated"))
+    start = sorted(i for i, st in states.items() if st in ("stopping", "stopped"))
+    if gone and not complete_if_terminated:
+        return start, f"instances {', '.join(gone)} were terminated and cannot be started; set completeIfInstancesTerminated to true"
+    return start, None
 
 
 def az_names(identifiers: str, region: str) -> frozenset[str]:
