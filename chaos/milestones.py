@@ -11,7 +11,7 @@ from typing import Any
 from chaos.journal import Record
 
 GONE_STATES = ("shutting-down", "terminated", "stopping", "stopped")
-MILESTONES = ("notice", "taint", "cordon", "first_eviction", "drained", "target_draining", "targets_gone",
+MILESTONES = ("notice", "taint", "cordon", "first_eviction", "drained", "target_draining", "targets_out", "targets_gone",
               "reclaimed", "replacement_requested", "replacement_ready", "replicas_restored")
 
 
@@ -25,12 +25,14 @@ class NodeMilestones:
     notice: float
     expected_reclaim: float | None = None
     reclaims: bool = True  # the injection takes the instance at the notice's end (its injector says so in the record)
+    warned: bool = True  # the node got a notice (False: lost without one, the "notice" is the loss)
     taint: float | None = None
     cordon: float | None = None
     first_eviction: float | None = None
     drained: float | None = None
     target_draining: float | None = None
     targets_gone: float | None = None
+    targets_out: float | None = None  # every target healthy at the notice has left `healthy`
     reclaimed: float | None = None
     group: str | None = None  # the Auto Scaling group the interrupted instance belonged to
     replacement_instance: str | None = None
@@ -40,6 +42,7 @@ class NodeMilestones:
     replicas_restored: float | None = None
     pods_at_notice: int = 0
     targets_at_notice: list[str] = field(default_factory=list)
+    healthy_at_notice: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -58,8 +61,8 @@ def injected(records: Iterable[Record]) -> list[Record]:
 
 
 def _notice(r: Record, fis_started: dict[str, float]) -> tuple[float, float | None]:
-    """(notice, expected reclaim): FIS sends the notice when its action starts, not when the
-    harness asked for the experiment."""
+    """(notice, expected reclaim): FIS acts (sends the notice, stops or terminates) when its
+    experiment's actions start, not when the harness asked for the experiment."""
     started = fis_started.get(r.get("fis_experiment") or "")
     if started is None or started < r["t"]:
         return r["t"], r.get("reclaim_t")
@@ -71,15 +74,16 @@ def node_milestones(records: list[Record]) -> list[NodeMilestones]:
     ordered = _ordered(records)
     fis_started: dict[str, float] = {}
     for r in ordered:
-        if r["kind"] == "fis_action" and r.get("action_id") in ("aws:ec2:send-spot-instance-interruptions", None):
-            fis_started.setdefault(r["experiment"], r["started_t"])
+        if r["kind"] == "fis_action" and r.get("started_t") is not None:
+            fis_started[r["experiment"]] = min(r["started_t"], fis_started.get(r["experiment"], r["started_t"]))
     result = []
     for r in injected(ordered):
         notice, reclaim = _notice(r, fis_started)
         result.append(NodeMilestones(instance=r["instance"], node=r.get("node"), injection=r.get("injection", ""), via=r.get("via", ""),
                                      action=r.get("action", "spot-interruption"), notice=notice, expected_reclaim=reclaim,
                                      # journals from before `reclaims` was recorded: Spot interruptions were the ones reclaimed
-                                     reclaims=bool(r.get("reclaims", r.get("action", "spot-interruption") == "spot-interruption"))))
+                                     reclaims=bool(r.get("reclaims", r.get("action", "spot-interruption") == "spot-interruption")),
+                                     warned=bool(r.get("warned", True))))
     for m in result:
         _follow(m, ordered)
     _replacements(result, ordered)
@@ -93,6 +97,7 @@ def _follow(m: NodeMilestones, ordered: list[Record]) -> None:
     targets: dict[str, str] = {}  # target id -> last state
     node_targets: set[str] = {m.instance}
     gone_at: dict[str, float] = {}
+    out_at: dict[str, float] = {}  # target -> when it first left `healthy` after the notice
     drain_started = False
     for r in ordered:
         kind, t = r["kind"], r["t"]
@@ -127,6 +132,8 @@ def _follow(m: NodeMilestones, ordered: list[Record]) -> None:
                 targets[tid] = r["state"]
                 continue
             targets[tid] = r["state"]
+            if r["state"] != "healthy":
+                out_at.setdefault(tid, t)
             if r["state"] == "draining" and m.target_draining is None:
                 m.target_draining = t
             if r["state"] == "gone":
@@ -137,8 +144,11 @@ def _follow(m: NodeMilestones, ordered: list[Record]) -> None:
         if t < m.notice:
             m.pods_at_notice = len(live)
             m.targets_at_notice = sorted(k for k, s in targets.items() if s != "gone")
+            m.healthy_at_notice = sorted(k for k, s in targets.items() if s == "healthy")
     if m.drained is None and not m.pods_at_notice and m.cordon is not None:
         m.drained = m.cordon  # nothing to evict: drained once cordoned
+    if m.healthy_at_notice and set(m.healthy_at_notice) <= set(out_at):
+        m.targets_out = max(out_at[k] for k in m.healthy_at_notice)
     watched = set(m.targets_at_notice)
     if watched and watched <= set(gone_at):
         m.targets_gone = max(gone_at[k] for k in watched)
@@ -183,22 +193,27 @@ def _replacements(result: list[NodeMilestones], ordered: list[Record]) -> None:
 
 
 def _replicas(result: list[NodeMilestones], ordered: list[Record]) -> None:
+    """When the serving Deployment is back to its desired Ready replicas after the node's pods went:
+    from their eviction (or the reclaim), or from the loss itself for a node lost without notice.
+    The Deployment's state just before counts: a dip that began earlier is a dip."""
     deployments = [r for r in ordered if r["kind"] == "deployment"]
     for m in result:
-        start = m.first_eviction if m.first_eviction is not None else m.reclaimed
+        start = m.notice if not m.warned else m.first_eviction if m.first_eviction is not None else m.reclaimed
         if start is None:
             continue
+        before = [r for r in deployments if r["t"] < start]
+        window = before[-1:] + [r for r in deployments if r["t"] >= start]
         dipped = False
-        for r in deployments:
-            if r["t"] < start:
-                continue
+        for r in window:
             if r["ready"] < r["desired"]:
                 dipped = True
             elif dipped:
-                m.replicas_restored = r["t"]
+                m.replicas_restored = max(r["t"], start)
                 break
-        if not dipped and deployments and deployments[-1]["ready"] >= deployments[-1]["desired"]:
-            m.replicas_restored = start  # no replica was lost
+        # no replica was lost: only once the node's pods are gone (a dead kubelet's pods look Ready for a while)
+        settled = not m.pods_at_notice or m.drained is not None
+        if not dipped and settled and window and window[-1]["ready"] >= window[-1]["desired"]:
+            m.replicas_restored = start
 
 
 def ready_share(records: list[Record], since: float) -> tuple[float | None, float | None]:

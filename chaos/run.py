@@ -26,7 +26,7 @@ from chaos.errors import ChaosError, GuardrailError, InjectionError, SafetyLever
 from chaos.inject import FireContext, injector_for
 from chaos.inject.aws_faults import AwsFaults
 from chaos.inject.metadata_mock import MetadataMock
-from chaos.inject.selection import Candidate, candidates, choose, serving_pods_per_node
+from chaos.inject.selection import Candidate, candidates, serving_pods_per_node
 from chaos.journal import Journal
 from chaos.milestones import GONE_STATES
 from chaos.observe.aws import (
@@ -289,7 +289,7 @@ class Run:
         worst_case = 0
         for i, inj in enumerate(self.spec.injections):
             injector = injector_for(inj)
-            chosen = choose(inj.select, nodes, taken, f"{self.spec.name}/{i}/0", f"injections[{i}]") if injector.takes_nodes else []
+            chosen = injector.choose(inj, nodes, taken, f"{self.spec.name}/{i}/0", f"injections[{i}]")
             taken |= {c.instance for c in chosen}
             worst_case += len(chosen) * inj.waves
             plan.append(injector.plan(inj, i, chosen))

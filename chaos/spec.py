@@ -180,14 +180,18 @@ class Selection(Strict):
 class Injection(Strict):
     name: str | None = None
     via: Literal["fis", "metadata", "sqs"] = Field(description="fis: an AWS FIS experiment; metadata: notices on the instances' metadata; sqs: EventBridge events on NTH's queue.")
-    kind: Literal["spot-interruption", "rebalance", "capacity-error"] = "spot-interruption"
+    kind: Literal["spot-interruption", "rebalance", "capacity-error", "instance-loss", "az-power-interruption"] = Field(
+        "spot-interruption", description="instance-loss: instances terminated with no notice; az-power-interruption: every instance in select.az "
+                                         "stops and the cluster's groups cannot launch there for `duration` (FIS's AZ power interruption, EC2 part).")
     select: Selection = Field(default_factory=lambda: Selection(count=1))
     at: Duration = Field(0.0, description="When, after the warm-up (cluster time).")
     waves: int = Field(1, ge=1, le=50, description="Repeat the injection this many times ...")
     every: Duration = Field(60.0, gt=0, description="... this far apart.")
     notice: Duration = Field(120.0, ge=120, le=900, description="spot-interruption: time from the notice to the reclaim (FIS durationBeforeInterruption, at least 2 minutes).")
-    duration: Duration = Field(300.0, gt=0, le=43200, description="capacity-error: how long launches fail.")
+    duration: Duration = Field(300.0, gt=0, le=43200, description="capacity-error, az-power-interruption: how long launches fail (and instances stay stopped).")
     percentage: int = Field(100, ge=1, le=100, description="capacity-error: share of launches that fail.")
+    spot_notice: bool = Field(False, description="az-power-interruption: send the AZ's Spot instances FIS's Spot interruption (`notice` before the reclaim) "
+                                                 "instead of terminating them without one (EC2 cannot stop a one-time Spot instance).")
 
     @model_validator(mode="after")
     def _combination(self) -> Injection:
@@ -197,7 +201,28 @@ class Injection(Strict):
             raise ValueError("capacity errors are injected through FIS (aws:ec2:asg-insufficient-instance-capacity-error): use via fis")
         if self.kind == "capacity-error" and not self.select.node_group:
             raise ValueError("a capacity-error needs select.node_group: the node group whose launches fail")
+        if self.kind in ("instance-loss", "az-power-interruption") and self.via != "fis":
+            raise ValueError(f"{self.kind} is injected through FIS: use via fis")
+        if self.kind == "az-power-interruption":
+            if not self.select.az:
+                raise ValueError("an az-power-interruption needs select.az: the availability zone that loses power")
+            if self.select.percent is not None or self.select.instances or self.select.count is not None:
+                raise ValueError("an az-power-interruption takes every node in select.az: drop select.count, percent and instances")
+            if "capacity_type" not in self.select.model_fields_set:
+                # the whole AZ loses power: on-demand and Spot nodes alike, unless the experiment narrows it
+                self.select = self.select.model_copy(update={"capacity_type": None})
+            if self.duration < 60:
+                raise ValueError("duration: an az-power-interruption restarts its instances after at least 1m (FIS startInstancesAfterDuration PT1M-PT12H)")
+        elif self.kind != "capacity-error" and self.select.count is None and self.select.percent is None and not self.select.instances:
+            raise ValueError("select: say how many nodes: count, percent or instances")
+        if self.spot_notice and self.kind != "az-power-interruption":
+            raise ValueError("spot_notice is an option of az-power-interruption; a spot-interruption always sends its notice")
         return self
+
+    @property
+    def warns(self) -> bool:
+        """Whether the nodes it takes get a notice first (an instance loss is its own notice)."""
+        return self.kind in ("spot-interruption", "rebalance") or (self.kind == "az-power-interruption" and self.spot_notice)
 
     @property
     def last_offset(self) -> float:
@@ -219,37 +244,50 @@ class Scope(StrEnum):
 
 class _Hypothesis(Strict):
     scope: ClassVar[Scope]
+    needs_notice: ClassVar[bool] = False  # it measures the response to a notice: n/a for nodes lost without one
     name: str | None = None
 
 
 class CordonedWithin(_Hypothesis):
     scope: ClassVar[Scope] = Scope.NODE
+    needs_notice: ClassVar[bool] = True
     check: Literal["cordoned-within"]
     max: Duration = Field(description="Each interrupted node is cordoned at most this long after its notice.")
 
 
 class TaintedWithin(_Hypothesis):
     scope: ClassVar[Scope] = Scope.NODE
+    needs_notice: ClassVar[bool] = True
     check: Literal["tainted-within"]
     max: Duration
 
 
 class DrainedBeforeReclaim(_Hypothesis):
     scope: ClassVar[Scope] = Scope.NODE
+    needs_notice: ClassVar[bool] = True
     check: Literal["drained-before-reclaim"]
     min_margin: Duration = Field(0.0, description="Every pod is gone at least this long before the instance is reclaimed.")
 
 
 class DrainingBeforeReclaim(_Hypothesis):
     scope: ClassVar[Scope] = Scope.NODE
+    needs_notice: ClassVar[bool] = True
     check: Literal["targets-draining-before-reclaim"]
     min_margin: Duration = Field(0.0, description="The node's load balancer targets start draining this long before the reclaim.")
 
 
 class DeregisteredBeforeReclaim(_Hypothesis):
     scope: ClassVar[Scope] = Scope.NODE
+    needs_notice: ClassVar[bool] = True
     check: Literal["targets-deregistered-before-reclaim"]
     min_margin: Duration = Field(0.0, description="The node's targets are gone from the target group this long before the reclaim.")
+
+
+class TargetsUnhealthyWithin(_Hypothesis):
+    scope: ClassVar[Scope] = Scope.NODE
+    check: Literal["targets-unhealthy-within"]
+    max: Duration = Field(description="Every load balancer target of the node that was healthy at the notice (or the loss) is out of service "
+                                      "(unhealthy, draining or gone) at most this long after it.")
 
 
 class ReplacementReadyWithin(_Hypothesis):
@@ -305,7 +343,7 @@ class ErrorBudget(_Hypothesis):
 
 # A new check is one class here (its `check` literal and scope) and one judge in chaos/verify.py.
 HYPOTHESIS_TYPES: tuple[type[_Hypothesis], ...] = (
-    CordonedWithin, TaintedWithin, DrainedBeforeReclaim, DrainingBeforeReclaim, DeregisteredBeforeReclaim, ReplacementReadyWithin,
+    CordonedWithin, TaintedWithin, DrainedBeforeReclaim, DrainingBeforeReclaim, DeregisteredBeforeReclaim, TargetsUnhealthyWithin, ReplacementReadyWithin,
     ReplicasRestoredWithin, MinReadyReplicas, ErrorRate, WindowErrorRate, ErrorWindow, P99Latency, ErrorBudget,
 )
 Hypothesis = Annotated[Union[HYPOTHESIS_TYPES], Field(discriminator="check")]  # noqa: UP007 - a Union built from the tuple
@@ -368,6 +406,11 @@ class Experiment(Strict):
             raise ValueError("via metadata puts notices on the local simulator's instance metadata; on eks use via fis or via sqs")
         if self.cluster.profile is None and self.cluster.service is None:
             self.cluster.service = Service()
+        if not any(i.warns for i in self.injections):
+            blind = [h.name or h.check for h in self.hypotheses if h.needs_notice]
+            if blind:
+                raise ValueError(f"{', '.join(blind)} measure the response to a notice, and {' and '.join(sorted({i.kind for i in self.injections}))} "
+                                 "sends none: use targets-unhealthy-within, error-window or replicas-restored-within")
         names = [h.name or h.check for h in self.hypotheses]
         unknown = [b for b in self.expect.breached if b not in names]
         if unknown:

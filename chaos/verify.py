@@ -27,6 +27,7 @@ from chaos.spec import (
     ReplicasRestoredWithin,
     Scope,
     TaintedWithin,
+    TargetsUnhealthyWithin,
     WindowErrorRate,
     hypothesis_name,
 )
@@ -89,9 +90,15 @@ def _pct(v: float | None) -> str:
 
 # --------------------------------------------------------------------------- per node
 
-def _within(nodes: list[NodeMilestones], milestone: str, bound: float, now: float, final: bool) -> list[NodeResult]:
+UNWARNED = "lost without notice"
+
+
+def _within(nodes: list[NodeMilestones], milestone: str, bound: float, now: float, final: bool, needs_notice: bool = True) -> list[NodeResult]:
     out = []
     for m in nodes:
+        if needs_notice and not m.warned:
+            out.append(NodeResult(m.node, m.instance, None, NOT_APPLICABLE, UNWARNED))
+            continue
         took = m.since_notice(milestone)
         if took is not None:
             out.append(NodeResult(m.node, m.instance, took, PASS if took <= bound else FAIL))
@@ -107,6 +114,9 @@ def _before_reclaim(nodes: list[NodeMilestones], milestone: str, margin: float, 
     for m in nodes:
         if not m.reclaims:
             out.append(NodeResult(m.node, m.instance, None, NOT_APPLICABLE, "no reclaim for this injection"))
+            continue
+        if not m.warned:
+            out.append(NodeResult(m.node, m.instance, None, NOT_APPLICABLE, f"{UNWARNED}: nothing could act before the loss"))
             continue
         if milestone.startswith("target") and not m.targets_at_notice and m.target_draining is None:
             out.append(NodeResult(m.node, m.instance, None, NOT_APPLICABLE, "the node had no load balancer targets"))
@@ -181,8 +191,22 @@ Judge = Callable[[Any, str, Evidence], HypothesisResult]
 def _within_judge(milestone: str, spot_only: bool = False) -> Judge:
     def judge(h: Any, name: str, ev: Evidence) -> HypothesisResult:
         scope = [m for m in ev.nodes if not spot_only or m.reclaims]
-        return _aggregate(name, h.check, f"<= {h.max:g}s after the notice", _within(scope, milestone, h.max, ev.now, ev.final), "max")
+        return _aggregate(name, h.check, f"<= {h.max:g}s after the notice", _within(scope, milestone, h.max, ev.now, ev.final, h.needs_notice), "max")
     return judge
+
+
+def _targets_unhealthy(h: TargetsUnhealthyWithin, name: str, ev: Evidence) -> HypothesisResult:
+    """How long the load balancer kept a lost or interrupted node's healthy targets in service."""
+    results: list[NodeResult] = []
+    for m in ev.nodes:
+        if not m.targets_at_notice and m.target_draining is None:
+            results.append(NodeResult(m.node, m.instance, None, NOT_APPLICABLE, "the node had no load balancer targets"))
+        elif not m.healthy_at_notice:
+            results.append(NodeResult(m.node, m.instance, None, FAIL, f"none of its {len(m.targets_at_notice)} targets was healthy at the notice: the health "
+                                      "check never passes, so the load balancer fails open and cannot take this node's targets out by health"))
+        else:
+            results.extend(_within([m], "targets_out", h.max, ev.now, ev.final, needs_notice=False))
+    return _aggregate(name, h.check, f"<= {h.max:g}s after the notice", results, "max")
 
 
 def _before_reclaim_judge(milestone: str, what: str) -> Judge:
@@ -245,6 +269,7 @@ JUDGES: dict[type, Judge] = {
     DrainedBeforeReclaim: _before_reclaim_judge("drained", "drained"),
     DrainingBeforeReclaim: _before_reclaim_judge("target_draining", "draining"),
     DeregisteredBeforeReclaim: _before_reclaim_judge("targets_gone", "deregistered"),
+    TargetsUnhealthyWithin: _targets_unhealthy,
     MinReadyReplicas: _min_ready,
     ErrorRate: _traffic_judge(_error_rate),
     WindowErrorRate: _traffic_judge(_window_error_rate),

@@ -52,25 +52,43 @@ def iso_duration(seconds: float) -> str:
     return "PT" + (f"{minutes}M" if minutes else "") + (f"{secs}S" if secs or not minutes else "")
 
 
-def spot_template(instance_arns: list[str], notice: float, role_arn: str, alarms: list[str], tags: dict[str, str]) -> dict[str, Any]:
-    targets, actions = {}, {}
-    for i in range(0, len(instance_arns), MAX_ARNS_PER_TARGET):
-        n = i // MAX_ARNS_PER_TARGET + 1
-        targets[f"SpotInstances{n}"] = {"resourceType": "aws:ec2:spot-instance", "resourceArns": instance_arns[i: i + MAX_ARNS_PER_TARGET], "selectionMode": "ALL"}
-        actions[f"interrupt{n}"] = {"actionId": "aws:ec2:send-spot-instance-interruptions",
-                                    "parameters": {"durationBeforeInterruption": iso_duration(notice)}, "targets": {"SpotInstances": f"SpotInstances{n}"}}
-    return {"description": "spotchaos: Spot interruption", "targets": targets, "actions": actions, "roleArn": role_arn,
+def fis_template(description: str, targets: dict[str, Any], actions: dict[str, Any], role_arn: str, alarms: list[str], tags: dict[str, str]) -> dict[str, Any]:
+    """An experiment template: the alarms as its stop conditions (FIS wants `none` when there are none)."""
+    return {"description": description, "targets": targets, "actions": actions, "roleArn": role_arn,
             "stopConditions": [{"source": "aws:cloudwatch:alarm", "value": a} for a in alarms] or [{"source": "none"}], "tags": tags}
 
 
+def instance_batches(instance_arns: list[str], name: str) -> list[tuple[str, list[str]]]:
+    """Instance ARNs in targets of at most MAX_ARNS_PER_TARGET: [(target name, ARNs)]."""
+    return [(f"{name}{i // MAX_ARNS_PER_TARGET + 1}", instance_arns[i: i + MAX_ARNS_PER_TARGET]) for i in range(0, len(instance_arns), MAX_ARNS_PER_TARGET)]
+
+
+def spot_actions(instance_arns: list[str], notice: float) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(targets, actions) that send each instance FIS's Spot interruption with `notice` before the reclaim."""
+    targets, actions = {}, {}
+    for n, (name, arns) in enumerate(instance_batches(instance_arns, "SpotInstances"), start=1):
+        targets[name] = {"resourceType": "aws:ec2:spot-instance", "resourceArns": arns, "selectionMode": "ALL"}
+        actions[f"interrupt{n}"] = {"actionId": "aws:ec2:send-spot-instance-interruptions",
+                                    "parameters": {"durationBeforeInterruption": iso_duration(notice)}, "targets": {"SpotInstances": name}}
+    return targets, actions
+
+
+def spot_template(instance_arns: list[str], notice: float, role_arn: str, alarms: list[str], tags: dict[str, str]) -> dict[str, Any]:
+    targets, actions = spot_actions(instance_arns, notice)
+    return fis_template("spotchaos: Spot interruption", targets, actions, role_arn, alarms, tags)
+
+
+def capacity_error_action(asg_arns: list[str], azs: list[str], duration: float, percentage: int, name: str = "ice") -> tuple[dict[str, Any], dict[str, Any]]:
+    """(targets, actions): launches of the groups fail with InsufficientInstanceCapacity in `azs`."""
+    target = f"{name}-groups"
+    return ({target: {"resourceType": "aws:ec2:autoscaling-group", "resourceArns": asg_arns, "selectionMode": "ALL"}},
+            {name: {"actionId": "aws:ec2:asg-insufficient-instance-capacity-error", "targets": {"AutoScalingGroups": target},
+                    "parameters": {"availabilityZoneIdentifiers": ",".join(azs), "duration": iso_duration(duration), "percentage": str(percentage)}}})
+
+
 def capacity_error_template(asg_arn: str, azs: list[str], duration: float, percentage: int, role_arn: str, alarms: list[str], tags: dict[str, str]) -> dict[str, Any]:
-    return {
-        "description": "spotchaos: insufficient capacity",
-        "targets": {"Groups": {"resourceType": "aws:ec2:autoscaling-group", "resourceArns": [asg_arn], "selectionMode": "ALL"}},
-        "actions": {"ice": {"actionId": "aws:ec2:asg-insufficient-instance-capacity-error", "targets": {"AutoScalingGroups": "Groups"},
-                            "parameters": {"availabilityZoneIdentifiers": ",".join(azs), "duration": iso_duration(duration), "percentage": str(percentage)}}},
-        "roleArn": role_arn, "stopConditions": [{"source": "aws:cloudwatch:alarm", "value": a} for a in alarms] or [{"source": "none"}], "tags": tags,
-    }
+    targets, actions = capacity_error_action([asg_arn], azs, duration, percentage)
+    return fis_template("spotchaos: insufficient capacity", targets, actions, role_arn, alarms, tags)
 
 
 def spot_warning_event(instance_id: str, account: str, region: str, time: str) -> dict[str, Any]:
@@ -204,6 +222,13 @@ class AwsFaults:
             if owned and node_group in (tags.get("alpha.eksctl.io/nodegroup-name"), tags.get("eks:nodegroup-name"), g["AutoScalingGroupName"]):
                 return str(g["AutoScalingGroupARN"]), list(g.get("AvailabilityZones", []))
         raise InjectionError(f"no Auto Scaling group for node group '{node_group}' in cluster {cluster}: check select.node_group")
+
+    @aws_retry
+    def cluster_groups(self, cluster: str, az: str) -> list[str]:
+        """ARNs of the cluster's Auto Scaling groups that launch into `az`."""
+        pages = self.client("autoscaling").get_paginator("describe_auto_scaling_groups").paginate()
+        return [str(g["AutoScalingGroupARN"]) for page in pages for g in page["AutoScalingGroups"]
+                if az in g.get("AvailabilityZones", []) and any(t["Key"] == f"kubernetes.io/cluster/{cluster}" for t in g.get("Tags", []))]
 
     @aws_retry
     def send_event(self, queue_url: str, event: dict[str, Any]) -> str:

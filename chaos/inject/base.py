@@ -39,8 +39,10 @@ class FireContext:
     schedule_reclaim: Callable[[str, float], None]  # (instance, after cluster seconds): the reclaim a queued notice promises
     extra: dict[str, Any] = field(default_factory=dict)
 
-    def choose(self, inj: Injection, index: int, wave: int) -> list[Candidate]:
-        return choose(inj.select, self.nodes(), self.taken, f"{self.experiment}/{index}/{wave}", f"injections[{index}]")
+    def choose(self, inj: Injection, index: int, wave: int, injector: Injector | None = None) -> list[Candidate]:
+        """The nodes this wave takes, by the injector's own rule (the selection's, unless it says otherwise)."""
+        pick = injector.choose if injector is not None else NodeInjector.choose
+        return pick(inj, self.nodes(), self.taken, f"{self.experiment}/{index}/{wave}", f"injections[{index}]")
 
     def injected(self, inj: Injection, index: int, wave: int, chosen: list[Candidate], *, reclaim_in: float | None, **fields: Any) -> list[Record]:
         """The `injected` records, one per node, written when the notice went out."""
@@ -58,7 +60,9 @@ def select_text(s: Selection) -> str:
 
 
 class Injector(Protocol):
-    takes_nodes: bool  # it interrupts chosen nodes (False: it acts on a node group's capacity)
+    def choose(self, inj: Injection, nodes: list[Candidate], taken: set[str], seed: str, where: str) -> list[Candidate]:
+        """The nodes it would take from the cluster's Ready nodes (pure and seeded: the plan's choice is the run's)."""
+        ...
 
     def describe(self, inj: Injection) -> str:
         """What it does, for the plan text (`spotchaos plan`)."""
@@ -76,7 +80,9 @@ class Injector(Protocol):
 class NodeInjector:
     """Shared by injectors that interrupt chosen nodes."""
 
-    takes_nodes = True
+    @staticmethod
+    def choose(inj: Injection, nodes: list[Candidate], taken: set[str], seed: str, where: str) -> list[Candidate]:
+        return choose(inj.select, nodes, taken, seed, where)
 
     def plan(self, inj: Injection, index: int, chosen: list[Candidate]) -> dict[str, Any]:
         return {"injection": inj.label(index), "via": inj.via, "kind": inj.kind, "at": inj.at, "waves": inj.waves, "every": inj.every,

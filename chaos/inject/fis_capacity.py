@@ -14,7 +14,9 @@ from chaos.spec import Injection
 
 
 class FisCapacityError:
-    takes_nodes = False
+    @staticmethod
+    def choose(inj: Injection, nodes: list[Candidate], taken: set[str], seed: str, where: str) -> list[Candidate]:
+        return []
 
     def describe(self, inj: Injection) -> str:
         return f"capacity error on {inj.select.node_group} for {inj.duration:g}s ({inj.percentage}% of launches)"

@@ -112,3 +112,11 @@ def test_fuzzed_experiments_give_one_clear_error_or_a_valid_spec(data, start_fro
         parse_experiment(data, "fuzz.yaml")
     except SpecError as exc:
         assert str(exc).startswith("fuzz.yaml: ") and "\n" not in str(exc)
+
+
+def test_every_shipped_experiment_reads_back_from_its_journal_record():
+    """The run writes the parsed experiment into its journal; reports parse it again from there."""
+    for path in sorted((ROOT / "experiments").glob("*.yaml")):
+        spec = load_experiment(path)
+        again = parse_experiment(json.loads(json.dumps(spec.model_dump(mode="json"))))
+        assert again == spec, path.name

@@ -18,12 +18,15 @@ from chaos.spec import Injection
 def _valid_pairs():
     vias = get_args(Injection.model_fields["via"].annotation)
     kinds = get_args(Injection.model_fields["kind"].annotation)
+    selections = ({"count": 1, "node_group": "g", "az": "us-east-1a"}, {"node_group": "g", "az": "us-east-1a"})
     for via in vias:
         for kind in kinds:
-            try:
-                yield Injection(via=via, kind=kind, select={"count": 1, "node_group": "g"})
-            except ValidationError:
-                continue
+            for select in selections:
+                try:
+                    yield Injection(via=via, kind=kind, select=select)
+                    break
+                except ValidationError:
+                    continue
 
 
 def test_every_injection_an_experiment_may_name_has_an_injector():
@@ -33,12 +36,47 @@ def test_every_injection_an_experiment_may_name_has_an_injector():
     for inj in _valid_pairs():
         injector = injector_for(inj)
         assert injector.describe(inj)
-        entry = injector.plan(inj, 0, nodes[:1] if injector.takes_nodes else [])
+        chosen = injector.choose(inj, nodes, set(), "seed", "injections[0]")
+        entry = injector.plan(inj, 0, chosen)
         assert entry["injection"] == "injection-1" and entry["via"] == inj.via and entry["kind"] == inj.kind
-        assert ("first_wave" in entry) == injector.takes_nodes
+        # capacity errors act on a node group, everything else on the nodes it chose
+        assert ("first_wave" in entry) == (inj.kind != "capacity-error")
+        assert bool(chosen) == (inj.kind != "capacity-error")
 
 
 def test_an_unknown_pair_names_the_valid_ones():
     bogus = Injection.model_construct(via="carrier-pigeon", kind="spot-interruption")
     with pytest.raises(SpecError, match="spot-interruption via fis"):
         injector_for(bogus)
+
+
+def test_a_power_interruption_takes_every_node_in_its_az_and_builds_the_scenario():
+    from chaos.inject.az_power import FisAzPowerInterruption, power_interruption_template
+
+    nodes = [Candidate(f"n{i}", f"i-{i:017x}", "g", f"us-east-1{'ab'[i % 2]}", "m5.xlarge", "SPOT" if i < 4 else "ON_DEMAND") for i in range(6)]
+    inj = Injection(via="fis", kind="az-power-interruption", select={"az": "us-east-1a"}, duration="10m")
+    chosen = FisAzPowerInterruption.choose(inj, nodes, {nodes[2].instance}, "seed", "injections[0]")
+    assert [c.node for c in chosen] == ["n0", "n4"]  # Spot and on-demand alike, minus what an earlier injection took
+    groups = [f"arn:aws:autoscaling:us-east-1:1:autoScalingGroup:x:autoScalingGroupName/g{i}" for i in range(7)]
+    t = power_interruption_template(["arn:od"], ["arn:spot"], groups, inj, "arn:role", [], {"k": "v"})
+    by_action: dict[str, list[str]] = {}
+    for a in t["actions"].values():
+        by_action.setdefault(a["actionId"], []).append(a)
+    (stop,) = by_action["aws:ec2:stop-instances"]
+    assert stop["parameters"] == {"startInstancesAfterDuration": "PT10M", "completeIfInstancesTerminated": "true"}
+    assert {"path": "Placement.AvailabilityZone", "values": ["us-east-1a"]} in t["targets"][stop["targets"]["Instances"]]["filters"]
+    assert len(by_action["aws:ec2:terminate-instances"]) == 1 and "aws:ec2:send-spot-instance-interruptions" not in by_action
+    ice = by_action["aws:ec2:asg-insufficient-instance-capacity-error"]
+    assert [len(t["targets"][a["targets"]["AutoScalingGroups"]]["resourceArns"]) for a in ice] == [5, 2]  # FIS: 5 groups per action
+    notice = power_interruption_template(["arn:od"], ["arn:spot"], groups[:1], inj.model_copy(update={"spot_notice": True}), "arn:role", [], {})
+    assert {a["actionId"] for a in notice["actions"].values()} >= {"aws:ec2:send-spot-instance-interruptions", "aws:ec2:stop-instances"}
+
+
+def test_a_power_interruption_in_an_empty_az_says_where_the_nodes_are():
+    from chaos.errors import InjectionError
+    from chaos.inject.az_power import FisAzPowerInterruption
+
+    nodes = [Candidate("n0", "i-00000000000000000", "g", "us-east-1b", "m5.xlarge", "SPOT")]
+    inj = Injection(via="fis", kind="az-power-interruption", select={"az": "us-east-1z"})
+    with pytest.raises(InjectionError, match=r"no Ready node .* in us-east-1z.*us-east-1b"):
+        FisAzPowerInterruption.choose(inj, nodes, set(), "seed", "injections[0]")
