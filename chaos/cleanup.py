@@ -36,7 +36,11 @@ class Undone:
 
 
 def journal_path(run_dir: Path) -> Path:
-    return run_dir if run_dir.is_file() else run_dir / "journal.jsonl"
+    try:
+        is_file = run_dir.is_file()
+    except OSError:  # a name the system cannot even look up (too long): reading it says why
+        is_file = False
+    return run_dir if is_file else run_dir / "journal.jsonl"
 
 
 def _gone_with_simulator(connected: Record) -> str | None:

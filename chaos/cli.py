@@ -35,10 +35,11 @@ def _fail(message: str, code: int = 3) -> None:
 
 def _writable(path: Path) -> bool:
     """Whether a file can be written at `path` (checked before work whose results go there)."""
-    if path.exists():
-        return path.is_file() and os.access(path, os.W_OK)
+    # os.path's tests answer False for names the system cannot look up (too long), pathlib's raise
+    if os.path.lexists(path):
+        return os.path.isfile(path) and os.access(path, os.W_OK)
     parent = path.parent if str(path.parent) else Path(".")
-    return parent.is_dir() and os.access(parent, os.W_OK)
+    return os.path.isdir(parent) and os.access(parent, os.W_OK)
 
 
 def _env_lines(ep: Endpoints) -> list[str]:

@@ -4,6 +4,7 @@ or a running cluster) and how findings are shown (a rich table or JSON)."""
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,7 @@ from rich.markup import escape
 from rich.padding import Padding
 from rich.table import Table
 
+from chaos.errors import shown
 from cluster.doctor import Finding, NodeGroupFacts, diagnose
 from cluster.eksctl import node_group_facts
 from cluster.endpoints import Endpoints
@@ -29,8 +31,8 @@ class DoctorInputError(ValueError):
 
 
 def from_manifests(directory: Path) -> tuple[list[Obj], list[NodeGroupFacts] | None]:
-    if not directory.is_dir():
-        raise DoctorInputError(f"--manifests {directory}: not a directory of YAML or JSON manifests")
+    if not os.path.isdir(directory):
+        raise DoctorInputError(f"--manifests {shown(str(directory))}: not a directory of YAML or JSON manifests")
     objects: list[Obj] = []
     groups: list[NodeGroupFacts] | None = None
     for path in sorted(p for p in directory.rglob("*") if p.suffix in (".yaml", ".yml", ".json")):

@@ -2,6 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+SHOWN_CHARS = 80  # the most of a user's value an error line echoes
+
+
+def shown(value: Any) -> str:
+    """A value as an error line may echo it: one line, at most SHOWN_CHARS characters."""
+    text = repr(value)
+    return text if len(text) <= SHOWN_CHARS else text[: SHOWN_CHARS - 3] + "..."
+
 
 class ChaosError(Exception):
     """Base of every error the harness reports to a user."""

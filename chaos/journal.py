@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from chaos.clock import RunClock
-from chaos.errors import ChaosError
+from chaos.errors import ChaosError, shown
 
 Record = dict[str, Any]
 
@@ -68,10 +68,12 @@ def read_journal(path: Path) -> list[Record]:
     """Every readable record.  A line that is not a JSON record with a numeric `t` and a `kind`
     (cut short by a killed run, garbled on disk) is skipped, not fatal: what was recorded around it
     still reports.  The first record must be the experiment."""
+    if os.path.exists(path) and not os.path.isfile(path):  # a device or a pipe would never end
+        raise JournalError(f"{shown(str(path))}: not a regular file; give a run's directory or its journal.jsonl")
     try:
         raw = path.read_bytes()
     except OSError as exc:
-        raise JournalError(f"{path}: cannot read the journal: {exc.strerror or exc}") from None
+        raise JournalError(f"{shown(str(path))}: cannot read the journal: {exc.strerror or exc}") from None
     records: list[Record] = []
     for line in raw.decode("utf-8", errors="replace").splitlines():
         if not line.strip():
@@ -83,5 +85,5 @@ def read_journal(path: Path) -> list[Record]:
         if isinstance(record, dict) and isinstance(record.get("kind"), str) and isinstance(record.get("t"), int | float) and not isinstance(record["t"], bool):
             records.append(record)
     if not records or records[0]["kind"] != "experiment":
-        raise JournalError(f"{path}: does not start with an experiment record; is this a spotchaos journal?")
+        raise JournalError(f"{shown(str(path))}: does not start with an experiment record; is this a spotchaos journal?")
     return records

@@ -8,6 +8,7 @@ the request rate are real (the data plane is real HTTP)."""
 from __future__ import annotations
 
 import json
+import os
 import re
 from enum import StrEnum
 from pathlib import Path
@@ -15,7 +16,7 @@ from typing import Annotated, Any, ClassVar, Literal, Union, get_args
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
-from chaos.errors import SpecError
+from chaos.errors import SpecError, shown
 from chaos.load.bodies import MAX_BODY_BYTES
 from chaos.load.profile import duration_seconds
 from cluster.user_yaml import YamlProblem, load_file
@@ -53,10 +54,10 @@ class LocalSimulator(Strict):
 
     @model_validator(mode="after")
     def _paths(self) -> LocalSimulator:
-        if self.config is not None and not Path(self.config).is_file():
-            raise ValueError(f"config: no file {self.config!r}; give a simulator config YAML or leave config out")
-        if self.state_dir is not None and not Path(self.state_dir).is_dir():
-            raise ValueError(f"state_dir: no directory {self.state_dir!r}; start a simulator with `spotchaos sim up --state-dir DIR`")
+        if self.config is not None and not os.path.isfile(self.config):
+            raise ValueError(f"config: no file {shown(self.config)}; give a simulator config YAML or leave config out")
+        if self.state_dir is not None and not os.path.isdir(self.state_dir):
+            raise ValueError(f"state_dir: no directory {shown(self.state_dir)}; start a simulator with `spotchaos sim up --state-dir DIR`")
         return self
 
 
@@ -131,7 +132,7 @@ class Traffic(Strict):
             path = Path(self.body[1:]) if self.body.startswith("@") else None
             if path is None:
                 raise ValueError(f"body: use image, tensor, none or @FILE, not {shown(self.body)}")
-            if not path.is_file():
+            if not os.path.isfile(path):
                 raise ValueError(f"body: {shown(self.body)} is not a regular file")
             if path.stat().st_size > MAX_BODY_BYTES:
                 raise ValueError(f"body: {shown(self.body)} is larger than {MAX_BODY_BYTES // (1024 * 1024)} MiB")
@@ -436,15 +437,6 @@ _HINTS = {
 
 
 _PLAIN_KEY = re.compile(r"[A-Za-z0-9_-]{1,64}")
-SHOWN_CHARS = 80  # the most of a user's value an error line echoes
-
-
-def shown(value: Any) -> str:
-    """A value as an error line may echo it: one line, at most SHOWN_CHARS characters."""
-    text = repr(value)
-    return text if len(text) <= SHOWN_CHARS else text[: SHOWN_CHARS - 3] + "..."
-
-
 def _field(loc: tuple[Any, ...]) -> str:
     out = ""
     for part in loc:

@@ -91,6 +91,8 @@ def test_an_injection_name_with_markup_plans(tmp_path):
     ["load", "http://127.0.0.1:1/", "--body", "@/dev/zero"], ["load", "http://127.0.0.1:1/", "--json", "/proc/nowhere/out.json"],
     ["load", "http://127.0.0.1:1/", "--duration", "9999999h"], ["doctor", "--target", "gke"],
     ["render", "--out", "/proc/nowhere"], ["sim", "up", "--state-dir", "/proc/nowhere"],
+    # found by tests/unit/test_cli_fuzz.py: names too long to look up, a device read to the end
+    ["cleanup", "a" * 5000], ["doctor", "--manifests", "a" * 5000], ["report", "a" * 5000], ["report", "/dev/zero"],
 ])
 def test_bad_command_lines_are_one_clear_line(args):
     _one_clear_line(runner.invoke(app, args))
