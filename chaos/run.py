@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import os
 import threading
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -64,6 +65,7 @@ class RunOptions:
     dry_run: bool = False
     on_phase: Callable[[str], None] | None = None
     run_id: str | None = None
+    on_warning: Callable[[str], None] | None = None  # a line for the user (the CLI prints it); always logged and journaled too
 
 
 @dataclass
@@ -172,6 +174,7 @@ class Run:
                            state_dir=str(conn.state_dir.resolve()) if conn.state_dir else None)
         if not conn.started_simulator:  # a simulator the run started takes what the run made with it when it stops
             run_registry.register(run_registry.RunEntry(self.run_id, str(self.options.report_dir.resolve()), Owner.me(), self.cluster_key()))
+            self._warn_of_stale_runs()
         self._phase("guardrails")
         facts = await asyncio.to_thread(check_guardrails, target, conn)
         self.journal.write("guardrails", **facts)
@@ -186,6 +189,21 @@ class Run:
                                      "`spotchaos safety-lever release` disengages it")
         if status == "unknown":
             log.warning("safety_lever_unreadable", reason=reason)
+
+    def _warn_of_stale_runs(self) -> None:
+        """Runs of this cluster whose owner died with their faults in place: named, with the command
+        that undoes them (the run goes on; what they left may skew its measurements)."""
+        key = self.cluster_key()
+        for entry in run_registry.stale():
+            if entry.cluster_key != key or entry.run_id == self.run_id:
+                continue
+            undo = (f"spotchaos cleanup {entry.report_dir}" if os.path.isfile(entry.journal())
+                    else f"spotchaos cleanup --run-id {entry.run_id} (its directory is gone; add --target/--state-dir as for this run)")
+            message = f"run {entry.run_id} (pid {entry.owner.pid}) on this cluster ended without undoing its faults; `{undo}` undoes them"
+            self.journal.write("stale_run", run_id=entry.run_id, pid=entry.owner.pid, report_dir=entry.report_dir, message=message)
+            log.warning("stale_run", run_id=entry.run_id, report_dir=entry.report_dir)
+            if self.options.on_warning is not None:
+                self.options.on_warning(message)
 
     def cluster_key(self) -> str:
         conn = self.state.conn

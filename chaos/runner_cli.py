@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.live import Live
 from rich.markup import escape
 
-from chaos import event_loop, run_registry
+from chaos import event_loop
 from chaos.journal import JournalError
 from chaos.live import view
 from chaos.report.write import write_reports
@@ -51,15 +51,11 @@ def execute(spec: Experiment, report_dir: Path | None, dry_run: bool, show_live:
     run_id = new_run_id(spec.name)
     directory = report_dir or default_report_dir(run_id)
     try:
-        run = Run(spec, RunOptions(directory, dry_run=dry_run, run_id=run_id))
+        run = Run(spec, RunOptions(directory, dry_run=dry_run, run_id=run_id,
+                                   on_warning=lambda line: err.print(f"[yellow]warning:[/yellow] {escape(line)}", highlight=False, soft_wrap=True)))
     except JournalError as exc:
         err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
         return 3
-    for entry in run_registry.stale():
-        if not entry.journal().is_file():
-            continue  # not actionable from its directory: `spotchaos cleanup --all-stale` lists it
-        err.print(f"[yellow]warning:[/yellow] run {escape(entry.run_id)} (pid {entry.owner.pid}) ended without undoing its faults; "
-                  f"`spotchaos cleanup {escape(entry.report_dir)}` undoes them", highlight=False, soft_wrap=True)
     err.print(f"running {spec.name} (run {run_id}); journal: {run.journal.path}", highlight=False, soft_wrap=True, markup=False)
     if show_live:
         with Live(console=err, refresh_per_second=4, transient=False) as live:

@@ -148,6 +148,35 @@ def test_an_engaged_safety_lever_refuses_the_run_before_anything_is_touched(sim,
     assert _cluster_instances(sim) == []
 
 
+def test_a_run_warns_of_stale_runs_on_its_own_cluster_only(sim, tmp_path):
+    """Stale runs registered by dead owners: one on this simulator, one elsewhere. The run names
+    the first (with the command that undoes it), in its output and its journal, not the second.
+    The engaged lever stops the run right after it connected, before anything is touched."""
+    from chaos import run_registry
+    from chaos.run_identity import Owner
+
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True, check=True)
+    owner = Owner(int(dead.stdout), __import__("socket").gethostname(), 1)
+    here = run_registry.cluster_key("local", sim.endpoints.aws_endpoint_url, None)
+    for d in ("old", "other"):
+        (tmp_path / d).mkdir()
+        (tmp_path / d / "journal.jsonl").write_text("")
+    run_registry.register(run_registry.RunEntry("same-cluster-run", str(tmp_path / "old"), owner, here))
+    run_registry.register(run_registry.RunEntry("other-cluster-run", str(tmp_path / "other"), owner, "local|http://127.0.0.1:1|"))
+    _set_lever(sim, "engaged")
+    try:
+        proc = subprocess.run([sys.executable, "-m", "chaos.cli", "run", str(_experiment(tmp_path, sim, "fis")), "--report-dir", str(tmp_path / "run"),
+                               "--no-live"], capture_output=True, text=True, timeout=120, env=fresh_machine_env(), cwd=ROOT)
+    finally:
+        _set_lever(sim, "disengaged")
+        run_registry.unregister("same-cluster-run")
+        run_registry.unregister("other-cluster-run")
+    assert "same-cluster-run" in proc.stderr and f"spotchaos cleanup {tmp_path / 'old'}" in proc.stderr, proc.stderr
+    assert "other-cluster-run" not in proc.stderr + proc.stdout
+    (record,) = [r for r in read_journal(tmp_path / "run" / "journal.jsonl") if r["kind"] == "stale_run"]
+    assert record["run_id"] == "same-cluster-run"
+
+
 @pytest.fixture
 def fresh_sim(tmp_path_factory: pytest.TempPathFactory):
     """A simulator no earlier kill has touched: this run must reach its injection, so its steady
