@@ -161,9 +161,19 @@ def _replacements(result: list[NodeMilestones], ordered: list[Record]) -> None:
     if first_injection is None:
         return
     seen_before: set[str] = set()
-    new: list[tuple[float, str]] = []
+    first_seen: dict[str, float] = {}  # a new instance, by its instance record or its Node's, whichever came first
     groups: dict[str, str] = {}
+    ready: dict[str, float] = {}
     for r in ordered:
+        if r["kind"] == "node" and r.get("instance"):
+            iid = r["instance"]
+            if r["t"] < first_injection:
+                seen_before.add(iid)
+            elif iid not in seen_before:
+                # the EC2 poller may see an instance later than its kubelet registers (a slow or failing API)
+                first_seen.setdefault(iid, r["t"])
+            if r.get("ready") and iid not in ready:
+                ready[iid] = r["t"]
         if r["kind"] != "instance":
             continue
         iid = r["instance"]
@@ -172,12 +182,8 @@ def _replacements(result: list[NodeMilestones], ordered: list[Record]) -> None:
         if r["t"] < first_injection:
             seen_before.add(iid)
         elif iid not in seen_before and r.get("state") in ("pending", "running"):
-            seen_before.add(iid)
-            new.append((r["t"], iid))
-    ready: dict[str, float] = {}
-    for r in ordered:
-        if r["kind"] == "node" and r.get("ready") and r.get("instance") and r["instance"] not in ready:
-            ready[r["instance"]] = r["t"]
+            first_seen.setdefault(iid, r["t"])
+    new = sorted((t, iid) for iid, t in first_seen.items() if iid not in seen_before)
     for m in result:
         m.group = groups.get(m.instance)
     taken: set[str] = set()

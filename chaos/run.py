@@ -21,7 +21,7 @@ from typing import Any
 import structlog
 from rich.console import Console
 
-from chaos import run_registry
+from chaos import api_errors, run_registry
 from chaos.clock import RunClock
 from chaos.errors import ChaosError, GuardrailError, InjectionError, SafetyLeverEngaged, TargetError
 from chaos.inject import FireContext, injector_for
@@ -48,6 +48,7 @@ from chaos.undo_log import Stage, UndoOp, pending, undo_step_name
 from chaos.undo_steps import Undoer
 from chaos.undo_writer import UndoWriter
 from chaos.verify import Verdict, evaluate, node_checks_decided, verdict
+from cluster.retry_tally import TALLY
 from cluster.waiting import WaitTimeout, until
 
 log = structlog.get_logger("run")
@@ -108,9 +109,20 @@ class Run:
         self.verdict: Verdict | None = None
         self.service: tuple[str, str, str, str] = ("default", "resnet-v1", "resnet-service", "/v1/models/resnet:predict")  # namespace, deployment, ingress, path
         self.cluster_name: str | None = None
+        self._retry_base = TALLY.snapshot()  # the tally is the process's: a run counts from its start
+        self._retries_written: dict[str, int] = {}
 
     # ------------------------------------------------------------------ helpers
+    def _journal_retries(self) -> None:
+        """The API calls retried since the run began, per API, when that changed (cumulative)."""
+        now = TALLY.snapshot()
+        counts = {api: n - self._retry_base.get(api, 0) for api, n in now.items() if n > self._retry_base.get(api, 0)}
+        if counts != self._retries_written:
+            self._retries_written = counts
+            self.journal.write("api_retries", counts=counts, total=sum(counts.values()))
+
     def _phase(self, phase: str, **fields: Any) -> None:
+        self._journal_retries()
         self.phase = phase
         self.journal.write("phase", phase=phase, **fields)
         log.info("phase", phase=phase, **fields)
@@ -146,9 +158,10 @@ class Run:
                 self.journal.write("error", where=self.phase, message=str(exc), fatal=True)
         except Exception as exc:  # noqa: BLE001 - a crash still rolls back and leaves a verdict
             log.exception("run_crashed")
-            self.journal.write("error", where=self.phase, message=f"{type(exc).__name__}: {exc}", fatal=True)
+            self.journal.write("error", where=self.phase, message=api_errors.describe(exc), fatal=True)
         finally:
             await self._rollback()
+            self._journal_retries()
         self.verdict = verdict(spec, self.journal.snapshot())
         self.journal.write("verdict", **self.verdict.as_dict())
         self.journal.close()

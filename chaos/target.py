@@ -19,6 +19,7 @@ from botocore.config import Config
 from chaos.errors import GuardrailError, TargetError
 from chaos.spec import Target
 from cluster.endpoints import Endpoints, is_recorded_simulator
+from cluster.retry_tally import TALLY
 from cluster.waiting import WaitTimeout, wait_for
 
 log = structlog.get_logger("target")
@@ -38,7 +39,9 @@ class Connection:
     def aws(self, service: str) -> Any:
         # short timeouts: a poll that hangs would blind an observer for botocore's default minute
         config = Config(connect_timeout=3, read_timeout=10, retries={"mode": "standard", "max_attempts": 3})
-        return boto3.client(service, config=config, **self.endpoints.aws_client_kwargs())
+        client = boto3.client(service, config=config, **self.endpoints.aws_client_kwargs())
+        client.meta.events.register("after-call", _count_retries)
+        return client
 
     def kube(self) -> Any:
         from kubernetes import config
@@ -62,6 +65,13 @@ class Connection:
             proc.kill()
             proc.wait()
             return f"simulator pid {proc.pid} killed after {SIM_STOP_TIMEOUT:g}s"
+
+
+def _count_retries(parsed: Any = None, model: Any = None, **_: Any) -> None:
+    """botocore's own retries (standard mode) of a call that then succeeded."""
+    attempts = ((parsed or {}).get("ResponseMetadata") or {}).get("RetryAttempts") or 0
+    if attempts and model is not None:
+        TALLY.add(f"aws {model.service_model.service_name}", int(attempts))
 
 
 def _sim_clock(endpoints: Endpoints) -> tuple[float, float | None]:

@@ -18,6 +18,8 @@ from tenacity import (
     wait_exponential,
 )
 
+from cluster.retry_tally import TALLY
+
 log = structlog.get_logger("kube.retry")
 T = TypeVar("T")
 RETRIED_STATUSES = frozenset({429, 500, 502, 503, 504})
@@ -60,6 +62,7 @@ def _wait(state: RetryCallState) -> float:
 
 def _log(state: RetryCallState) -> None:
     exc = state.outcome.exception() if state.outcome is not None else None
+    TALLY.add("kubernetes")
     log.info("kube_retry", attempt=state.attempt_number, error=f"{type(exc).__name__}: {str(exc)[:160]}")
 
 

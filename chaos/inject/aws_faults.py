@@ -16,6 +16,7 @@ from tenacity import retry, retry_if_exception, stop_after_attempt, wait_exponen
 
 from chaos.errors import InjectionError
 from cluster.components.fis import SAFETY_LEVER_ID, TERMINAL_STATES
+from cluster.retry_tally import TALLY
 
 log = structlog.get_logger("inject.aws")
 T = TypeVar("T")
@@ -32,7 +33,8 @@ def _transient(exc: BaseException) -> bool:
     return isinstance(exc, ClientError) and exc.response.get("Error", {}).get("Code") in THROTTLING
 
 
-aws_retry = retry(retry=retry_if_exception(_transient), stop=stop_after_attempt(5), wait=wait_exponential(multiplier=0.2, max=3), reraise=True)
+aws_retry = retry(retry=retry_if_exception(_transient), stop=stop_after_attempt(5), wait=wait_exponential(multiplier=0.2, max=3), reraise=True,
+                  before_sleep=lambda _state: TALLY.add("aws call"))
 
 
 def _delete_once(call: Callable[[], object], gone_code: str) -> str:

@@ -14,6 +14,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from chaos.journal import Journal
 from cluster.components.fis import TERMINAL_STATES, SafetyLeverStatus
+from cluster.retry_tally import TALLY
 
 log = structlog.get_logger("observe.aws")
 
@@ -36,6 +37,7 @@ class Poller(threading.Thread):
                 self.synced.set()
             except (BotoCoreError, ClientError) as exc:
                 self.failures += 1
+                TALLY.add(f"aws poll {self.name.removeprefix('poll-')}")
                 log.info("poll_failed", poller=self.name, error=str(exc)[:200])
             except Exception as exc:  # noqa: BLE001 - an observer must outlive a surprise; the next poll tries again
                 self.failures += 1

@@ -17,6 +17,7 @@ from kubernetes import client
 from kubernetes.client.rest import ApiException
 
 from chaos.journal import Journal
+from cluster.retry_tally import TALLY
 
 log = structlog.get_logger("observe.kube")
 
@@ -182,10 +183,12 @@ class KubeWatch(threading.Thread):
                     version = None  # too old: list again and report the difference
                     continue
                 failures += 1
+                TALLY.add("kubernetes watch")
                 log.warning("watch_failed", kind=self.kind, status=exc.status, reason=exc.reason)
             except Exception as exc:  # noqa: BLE001 - a dropped connection: resume from the last version
                 failures += 1
                 self.resumes += 1
+                TALLY.add("kubernetes watch")
                 log.info("watch_resumed", kind=self.kind, error=type(exc).__name__)
             if failures:
                 self.stop_event.wait(min(2.0, 0.1 * 2 ** min(failures, 5)))

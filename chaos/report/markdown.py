@@ -76,6 +76,10 @@ def render(data: ReportData) -> str:
         out += ["", "## Steady state", ""] + [f"- {steady_state_line(r)}" for r in data.steady_state]
     out += ["", "## Phases", ""]
     out += [f"- t={t:.1f}s {phase}" for t, phase in data.phases]
+    retries = [r for r in data.records if r["kind"] == "api_retries"]
+    if retries and isinstance(retries[-1].get("counts"), dict):
+        out.append("\nAPI calls retried (throttling, 5xx, dropped connections): "
+                   + ", ".join(f"{api} {n}" for api, n in retries[-1]["counts"].items()) + ".")
     if data.rollback:
         out += ["", "## Rollback", ""]
         out += [f"- {'ok' if r['ok'] else 'FAILED'}: {r['step']} — {r['detail']}" for r in data.rollback]

@@ -56,21 +56,32 @@ class FaultProxy:
                     return
                 if fault == "delay":
                     time.sleep(proxy.rng.uniform(1.0, 2.0))
-                up = http.client.HTTPConnection(*proxy.upstream, timeout=60)
+                up = http.client.HTTPConnection(*proxy.upstream, timeout=600)
                 try:
                     headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "connection")}
                     up.request(self.command, self.path, body=body or None, headers=headers)
                     resp = up.getresponse()
-                    data = resp.read()
+                    self.send_response(resp.status)
+                    for k, v in resp.getheaders():
+                        if k.lower() not in ("transfer-encoding", "connection", "content-length"):
+                            self.send_header(k, v)
+                    if resp.getheader("Content-Length") is not None:
+                        data = resp.read()
+                        self.send_header("Content-Length", str(len(data)))
+                        self.end_headers()
+                        self.wfile.write(data)
+                        return
+                    # a stream (a watch): passed on as it comes, never buffered
+                    self.send_header("Transfer-Encoding", "chunked")
+                    self.end_headers()
+                    while chunk := resp.read1(65536):
+                        self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+                        self.wfile.flush()
+                    self.wfile.write(b"0\r\n\r\n")
+                except OSError:
+                    self.close_connection = True  # the client or the server went away mid-stream
                 finally:
                     up.close()
-                self.send_response(resp.status)
-                for k, v in resp.getheaders():
-                    if k.lower() not in ("transfer-encoding", "connection", "content-length"):
-                        self.send_header(k, v)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
 
             do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = _any
 

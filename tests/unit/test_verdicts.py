@@ -239,3 +239,12 @@ def test_error_window_is_the_longest_run_of_failing_seconds():
     assert (result.value, result.status, result.detail) == (4.0, "fail", "from t=4s")
     (early,) = evaluate(spec, records[:4], 4.0, final=False)
     assert (early.value, early.status) == (2.0, "undecided")  # held so far: decided only at the end
+
+
+def test_a_replacement_the_ec2_poller_saw_only_after_its_node_was_ready_still_counts():
+    """With a slow or failing EC2 API the instance record can come after the Node's: the
+    replacement was there when its Node registered."""
+    records = [r for r in good_journal() if not (r["kind"] == "instance" and r["instance"] == "i-0bbbbbbbbbbbbbbb2")]
+    records.append({"t": 340.0, "kind": "instance", "instance": "i-0bbbbbbbbbbbbbbb2", "state": "running"})
+    (m,) = node_milestones(sorted(records, key=lambda x: x["t"]))
+    assert (m.replacement_instance, m.replacement_requested, m.replacement_ready) == ("i-0bbbbbbbbbbbbbbb2", 330.0, 330.0)

@@ -81,10 +81,19 @@ class ClusterAutoscaler(Controller):
                 self._loop_task.cancel()
                 self._loop_task = None
             self._config = found
+            self._forget()  # a Cluster Autoscaler that (re)starts remembers nothing of the one before
             if found is not None:
                 self._loop_task = asyncio.get_running_loop().create_task(self._loop(found))
                 log.info("cluster_autoscaler_running", scan_interval=found.scan_interval, expander=",".join(found.expander),
                          balance=found.balance_similar_node_groups, ignored_flags=list(found.ignored))
+
+    def _forget(self) -> None:
+        self.failures.clear()
+        self.backoff_until.clear()
+        self._scaled_up.clear()
+        self._last_scale_up = float("-inf")
+        self._last_scale_down_failure = float("-inf")
+        self._unneeded_since.clear()
 
     async def stop(self) -> None:
         for t in [self._loop_task, *self._tasks]:
@@ -104,6 +113,10 @@ class ClusterAutoscaler(Controller):
         assert self.ctx.moto is not None
         now = self.clock.timestamp()
         nodes = {n["metadata"]["name"]: n for n in self.api.store.iter(self.node_rt)}
+        # each loop recomputes the unneeded nodes from the nodes there are (ScaleDown.UpdateUnneededNodes):
+        # a node that went away forgets its time, so a later node given the same name starts afresh
+        for gone in [n for n in self._unneeded_since if n not in nodes]:
+            del self._unneeded_since[gone]
         ready_instances = {
             str(n["spec"].get("providerID", "")).rsplit("/", 1)[-1]
             for n in nodes.values()
