@@ -35,3 +35,12 @@ def describe(exc: BaseException) -> str:
     if isinstance(exc, BotoCoreError):
         return _first_line(f"an AWS call failed, retries exhausted: {type(exc).__name__}: {exc}")
     return _first_line(f"{type(exc).__name__}: {exc}")
+
+
+def sdk_errors() -> tuple[type[BaseException], ...]:
+    """The SDKs' error classes, for callers that catch them without importing the SDKs."""
+    from botocore.exceptions import BotoCoreError, ClientError
+    from kubernetes.client.exceptions import ApiException
+    from urllib3.exceptions import HTTPError as Urllib3Error
+
+    return (BotoCoreError, ClientError, ApiException, Urllib3Error)

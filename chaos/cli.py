@@ -253,15 +253,14 @@ def render_profile(
 
     from chaos import provisioning as p
     from cluster.eksctl import cluster_config
-    from cluster.manifests.render import ManifestError, render, validate
 
     try:
         if not (account.isdigit() and len(account) == 12):
             _fail(f"--account must be a 12-digit AWS account id, got '{account}'")
         cluster = p.resolve(profile, name)
-        objects = render(cluster, account)
-        validate(objects, cluster.kubernetes_version)
-    except (p.ProvisioningFailed, ManifestError) as exc:
+        objects = p.render(cluster, account)
+        p.validate(objects, cluster.kubernetes_version)
+    except (p.ProvisioningFailed, p.ManifestError) as exc:
         _fail(str(exc))
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
@@ -284,11 +283,10 @@ def doctor(
     region: Region = None,
 ) -> None:
     """Static Spot-readiness checks; exit 1 when an error-level finding exists."""
-    from botocore.exceptions import BotoCoreError, ClientError
-    from urllib3.exceptions import MaxRetryError
-
+    from chaos import api_errors
     from chaos import doctor as d
     from chaos.errors import ChaosError
+    from chaos.observe.cluster_objects import from_cluster
 
     chosen = [x for x in (manifests, profile, target) if x is not None]
     if len(chosen) > 1:
@@ -298,25 +296,25 @@ def doctor(
             objects, groups = d.from_manifests(manifests)
         elif profile is not None:
             from chaos import provisioning as p
-            from cluster.manifests.render import render
-            from cluster.provision import node_group_specs
 
             cluster = p.resolve(profile, None)
-            objects = render(cluster)
-            groups = [d.NodeGroupFacts(s.name, tuple(s.instance_types), s.spot, s.max_size, s.tags()) for s in node_group_specs(cluster)]
+            objects = p.render(cluster)
+            groups = [d.NodeGroupFacts(s.name, tuple(s.instance_types), s.spot, s.max_size, s.tags()) for s in p.node_group_specs(cluster)]
         elif target == "eks":
             from chaos.target import context_endpoints
 
-            objects, groups = d.from_cluster(context_endpoints(kubeconfig, context, region))
+            objects, groups = from_cluster(context_endpoints(kubeconfig, context, region))
         else:
             _target(target or "local")
             from chaos import provisioning as p
 
-            objects, groups = d.from_cluster(p.local_endpoints(state_dir or default_state_dir()))
+            objects, groups = from_cluster(p.local_endpoints(state_dir or default_state_dir()))
     except typer.Exit:
         raise
-    except (d.DoctorInputError, ValueError, RuntimeError, ChaosError, BotoCoreError, ClientError, MaxRetryError) as exc:
-        _fail(f"cannot read the cluster: {exc}" if isinstance(exc, MaxRetryError | BotoCoreError | ClientError) else str(exc))
+    except api_errors.sdk_errors() as exc:
+        _fail(f"cannot read the cluster: {api_errors.describe(exc)}")
+    except (d.DoctorInputError, ValueError, RuntimeError, ChaosError) as exc:
+        _fail(str(exc))
     try:
         findings = d.run(objects, groups)
     except ValueError as exc:
@@ -553,8 +551,7 @@ def safety_lever(
 ) -> None:
     """The account's FIS safety lever: engage stops every running FIS experiment in the Region and
     cancels new ones (a game day's big red button); release lets experiments run again."""
-    from botocore.exceptions import BotoCoreError, ClientError
-
+    from chaos import api_errors
     from chaos.errors import ChaosError
     from chaos.inject.aws_faults import AwsFaults
     from chaos.target import Connection
@@ -573,8 +570,8 @@ def safety_lever(
     except ChaosError as exc:
         _fail(str(exc))
         return
-    except (BotoCoreError, ClientError) as exc:
-        _fail(f"FIS refused: {exc}")
+    except api_errors.sdk_errors() as exc:
+        _fail(f"FIS refused: {api_errors.describe(exc)}")
         return
     out.print(f"safety lever ({endpoints.region}): {status}" + (f" - {why}" if why else ""), highlight=False, soft_wrap=True)
     if status == "unknown":

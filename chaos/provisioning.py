@@ -1,10 +1,13 @@
 """`spotchaos provision` and `spotchaos teardown`: a profile applied to the running local
-simulator (found through its state directory) or to AWS (EKS), with progress while it comes up."""
+simulator (found through its state directory) or to AWS (EKS), with progress while it comes up.
+The harness's one port to cluster.provision and cluster.manifests (an import-linter contract):
+the run, doctor and render reach them through here."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import yaml
 from botocore.exceptions import BotoCoreError, ClientError, WaiterError
@@ -16,8 +19,12 @@ from cluster import provision as prov
 from cluster.aws import control_plane
 from cluster.aws.node_bootstrap import BootstrapError
 from cluster.endpoints import Endpoints, default_state_dir
-from cluster.manifests.render import ManifestError, render
+from cluster.manifests.render import ManifestError as ManifestError  # re-exported: the port's names
+from cluster.manifests.render import render as render
+from cluster.manifests.render import validate as validate
+from cluster.manifests.serving import predict_path as predict_path
 from cluster.profiles import ClusterProfile, ProfileError, load_profile
+from cluster.provision import node_group_specs as node_group_specs
 
 
 class ProvisioningFailed(ChaosError):
@@ -96,12 +103,26 @@ def provision(profile: ClusterProfile, endpoints: Endpoints, timeout: float, con
     created = prov.apply_objects(_plan(profile, aws.account).objects, endpoints)
     console.print(f"applied {created} Kubernetes objects")
     _wait_with_bars(prov.readiness_checks(profile, endpoints), timeout, console)
+    return service_url(prov.kube_client(endpoints), profile.serving.namespace, profile.serving.service_name, predict_path(profile.serving))
+
+
+def service_url(kube_api: Any, namespace: str, ingress: str, path: str) -> str | None:
+    """The URL requests go to: the Ingress's load balancer address and the predict path (None until it has one)."""
     from kubernetes import client
 
-    from cluster.manifests.serving import predict_path
+    return prov.ingress_url(client.NetworkingV1Api(kube_api), namespace, ingress, path)
 
-    net = client.NetworkingV1Api(prov.kube_client(endpoints))
-    return prov.ingress_url(net, profile.serving.namespace, profile.serving.service_name, predict_path(profile.serving))
+
+def nth_queue_url(kube_api: Any) -> str | None:
+    """The SQS queue NTH reads in queue mode: its Deployment's QUEUE_URL (None without one)."""
+    from kubernetes import client
+
+    for d in client.AppsV1Api(kube_api).list_deployment_for_all_namespaces().items:
+        for c in d.spec.template.spec.containers:
+            for env in c.env or []:
+                if env.name == "QUEUE_URL" and env.value:
+                    return str(env.value)
+    return None
 
 
 def _wait_with_bars(checks: list[tuple[str, Callable[[], tuple[int, int]]]], timeout: float, console: Console) -> None:

@@ -229,7 +229,7 @@ class Run:
         assert conn is not None
         cluster = self.spec.cluster
         from chaos import provisioning as p
-        from cluster.manifests.serving import predict_path
+        from chaos.provisioning import predict_path
 
         if cluster.profile is not None:
             if conn.endpoints.target == "eks":
@@ -267,12 +267,9 @@ class Run:
         if self.spec.traffic.url:
             url = self.spec.traffic.url
         elif url is None:
-            from kubernetes import client
+            from chaos.provisioning import service_url
 
-            from cluster.provision import ingress_url
-
-            net = client.NetworkingV1Api(conn.kube())
-            url = await asyncio.to_thread(ingress_url, net, self.service[0], self.service[2], self.service[3])
+            url = await asyncio.to_thread(service_url, conn.kube(), self.service[0], self.service[2], self.service[3])
             if url is None:
                 raise TargetError(f"the Ingress {self.service[0]}/{self.service[2]} has no address yet; give traffic.url or wait for the ALB")
         self.state.url = url
@@ -516,20 +513,10 @@ class Run:
     async def _queue_url(self) -> str:
         st = self.state
         if st.queue_url is None:
-            from kubernetes import client
+            from chaos.provisioning import nth_queue_url
 
             assert st.conn is not None
-            apps = client.AppsV1Api(st.conn.kube())
-
-            def find() -> str | None:
-                for d in apps.list_deployment_for_all_namespaces().items:
-                    for c in d.spec.template.spec.containers:
-                        for env in c.env or []:
-                            if env.name == "QUEUE_URL" and env.value:
-                                return str(env.value)
-                return None
-
-            st.queue_url = await asyncio.to_thread(find)
+            st.queue_url = await asyncio.to_thread(nth_queue_url, st.conn.kube())
             if st.queue_url is None:
                 raise InjectionError("via sqs: no NTH Deployment with QUEUE_URL (queue mode) in the cluster; use a profile with nth.mode: queue")
         return st.queue_url

@@ -14,8 +14,8 @@ from cluster.instance_types import allocatable, lookup
 from cluster.pod_lifecycle import readiness_delay, stop_seconds
 from cluster.quantities import format_bytes_ki, format_millicores
 from cluster.sim.controllers.base import Controller, SimContext
-from cluster.sim.kube.server import KUBE_VERSION
 from cluster.sim.kube.store import StoredEvent
+from cluster.sim.kube.version import KUBE_VERSION
 
 log = structlog.get_logger("sim.kubelet")
 

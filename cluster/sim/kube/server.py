@@ -18,20 +18,10 @@ from cluster.sim.kube.resources import ResourceType
 from cluster.sim.kube.selectors import make_filter
 from cluster.sim.kube.store import Obj
 from cluster.sim.kube.tables import as_table, wants_table
+from cluster.sim.kube.version import KUBE_VERSION
 
 log = structlog.get_logger("sim.kube")
 
-KUBE_VERSION = {
-    "major": "1",
-    "minor": "31",
-    "gitVersion": "v1.31.2-eks-spotchaos",
-    "gitCommit": "0000000000000000000000000000000000000000",
-    "gitTreeState": "clean",
-    "buildDate": "2026-01-01T00:00:00Z",
-    "goVersion": "go1.22.8",
-    "compiler": "gc",
-    "platform": "linux/amd64",
-}
 _NAMESPACE_SUBRESOURCES = ("status", "finalize")
 
 
