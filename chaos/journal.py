@@ -8,6 +8,7 @@ import json
 import os
 import threading
 from collections.abc import Callable
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,55 @@ from chaos.clock import RunClock
 from chaos.errors import ChaosError, shown
 
 Record = dict[str, Any]
+
+
+class RecordKind(StrEnum):
+    """Every kind of record this version writes.  Readers ignore kinds they do not know (a newer
+    version wrote them); reports list them."""
+
+    EXPERIMENT = "experiment"  # first: the spec, run id, owner
+    PHASE = "phase"
+    CONNECTED = "connected"
+    GUARDRAILS = "guardrails"
+    SAFETY_LEVER = "safety_lever"
+    STALE_RUN = "stale_run"
+    INTENT = "intent"  # the undo log: announced before the side effect ...
+    INTENT_DONE = "intent_done"  # ... what it made ...
+    UNDONE = "undone"  # ... and its undo
+    PROVISIONED = "provisioned"
+    API_RETRIES = "api_retries"
+    NODE = "node"  # observers: Kubernetes
+    POD = "pod"
+    DEPLOYMENT = "deployment"
+    EVENT = "event"
+    TARGET = "target"  # observers: AWS
+    INSTANCE = "instance"
+    ASG_ACTIVITY = "asg_activity"
+    FIS = "fis"
+    FIS_ACTION = "fis_action"
+    TRAFFIC = "traffic"  # one per second of load
+    TRAFFIC_SUMMARY = "traffic_summary"
+    PLAN = "plan"
+    DRY_RUN = "dry_run"
+    STEADY_STATE = "steady_state"
+    INJECTED = "injected"
+    RECLAIM_SENT = "reclaim_sent"
+    ABORT = "abort"
+    ERROR = "error"
+    ROLLBACK = "rollback"
+    VERDICT = "verdict"
+
+
+KNOWN_KINDS = frozenset(RecordKind)
+
+
+def unknown_kinds(records: list[Record]) -> dict[str, int]:
+    """Kinds this version does not know, with how many records each (a newer version wrote them)."""
+    out: dict[str, int] = {}
+    for r in records:
+        if r["kind"] not in KNOWN_KINDS:
+            out[r["kind"]] = out.get(r["kind"], 0) + 1
+    return out
 
 
 class JournalError(ChaosError):

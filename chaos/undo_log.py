@@ -10,13 +10,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from chaos.journal import Record
-
-
-class RecordKind(StrEnum):
-    INTENT = "intent"
-    INTENT_DONE = "intent_done"
-    UNDONE = "undone"
+from chaos.journal import Record, RecordKind
 
 
 class UndoOp(StrEnum):

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from enum import StrEnum
 from functools import cached_property
 from typing import Any
 
@@ -34,8 +35,31 @@ from chaos.spec import (
 from chaos.traffic_stats import TrafficStats, traffic_stats
 from chaos.undo_log import failed_undos, intents
 
-PASS, FAIL, UNDECIDED, NOT_APPLICABLE = "pass", "fail", "undecided", "n/a"
-EXIT_CODES = {"passed": 0, "failed": 1, "aborted": 2, "error": 3}
+
+class Status(StrEnum):
+    """A hypothesis's (and a node's) status; equal to its string in JSON and comparisons."""
+
+    PASS = "pass"
+    FAIL = "fail"
+    UNDECIDED = "undecided"
+    NOT_APPLICABLE = "n/a"
+
+
+class Outcome(StrEnum):
+    """The experiment's verdict, and its exit code."""
+
+    PASSED = "passed"
+    FAILED = "failed"
+    ABORTED = "aborted"
+    ERROR = "error"
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_CODES[self]
+
+
+PASS, FAIL, UNDECIDED, NOT_APPLICABLE = Status.PASS, Status.FAIL, Status.UNDECIDED, Status.NOT_APPLICABLE
+EXIT_CODES = {Outcome.PASSED: 0, Outcome.FAILED: 1, Outcome.ABORTED: 2, Outcome.ERROR: 3}
 
 
 @dataclass
@@ -43,7 +67,7 @@ class NodeResult:
     node: str | None
     instance: str
     value: float | None
-    status: str
+    status: Status
     note: str = ""
 
 
@@ -54,7 +78,7 @@ class HypothesisResult:
     bound: str
     measured: str
     value: float | None
-    status: str
+    status: Status
     detail: str = ""
     nodes: list[NodeResult] = field(default_factory=list)
 
@@ -64,13 +88,13 @@ class HypothesisResult:
 
 @dataclass
 class Verdict:
-    status: str
+    status: Outcome
     reason: str
     hypotheses: list[HypothesisResult]
 
     @property
     def exit_code(self) -> int:
-        return EXIT_CODES[self.status]
+        return Outcome(self.status).exit_code
 
     @property
     def breached(self) -> list[HypothesisResult]:
@@ -307,8 +331,8 @@ def verdict(spec: Experiment, records: list[Record]) -> Verdict:
     if not left:
         return outcome
     what = f"rollback left {len(left)} in place ({'; '.join(left[:3])}{'; ...' if len(left) > 3 else ''}); `spotchaos cleanup RUN_DIR` removes them"
-    if outcome.status == "passed":
-        return Verdict("error", what, outcome.hypotheses)
+    if outcome.status == Outcome.PASSED:
+        return Verdict(Outcome.ERROR, what, outcome.hypotheses)
     return Verdict(outcome.status, f"{outcome.reason}; {what}", outcome.hypotheses)
 
 
@@ -325,15 +349,15 @@ def _outcome(spec: Experiment, records: list[Record]) -> Verdict:
     errors = [r for r in records if r["kind"] == "error" and r.get("fatal")]
     aborts = [r for r in records if r["kind"] == "abort"]
     if errors:
-        return Verdict("error", f"{errors[0].get('where', 'run')}: {errors[0].get('message', '')}", results)
+        return Verdict(Outcome.ERROR, f"{errors[0].get('where', 'run')}: {errors[0].get('message', '')}", results)
     if aborts:
-        return Verdict("aborted", str(aborts[0].get("reason", "aborted")), results)
+        return Verdict(Outcome.ABORTED, str(aborts[0].get("reason", "aborted")), results)
     if any(r["kind"] == "dry_run" for r in records):
-        return Verdict("passed", "dry run: planned only, nothing injected", [])
+        return Verdict(Outcome.PASSED, "dry run: planned only, nothing injected", [])
     if not any(r["kind"] == "injected" for r in records):
-        return Verdict("error", "nothing was injected", results)
+        return Verdict(Outcome.ERROR, "nothing was injected", results)
     breached = [h for h in results if h.status != PASS]
     if breached:
         names = ", ".join(f"{h.name} ({h.measured}, bound {h.bound})" for h in breached)
-        return Verdict("failed", f"breached: {names}", results)
-    return Verdict("passed", "every hypothesis held", results)
+        return Verdict(Outcome.FAILED, f"breached: {names}", results)
+    return Verdict(Outcome.PASSED, "every hypothesis held", results)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from chaos.journal import Record
+from chaos.journal import Record, unknown_kinds
 from chaos.milestones import MILESTONES, NodeMilestones
 from chaos.report.data import ReportData
 
@@ -76,6 +76,10 @@ def render(data: ReportData) -> str:
         out += ["", "## Steady state", ""] + [f"- {steady_state_line(r)}" for r in data.steady_state]
     out += ["", "## Phases", ""]
     out += [f"- t={t:.1f}s {phase}" for t, phase in data.phases]
+    unknown = unknown_kinds(data.records)
+    if unknown:
+        out.append("\nRecords of kinds this version does not know (a newer spotchaos wrote them), left out: "
+                   + ", ".join(f"{k} ({n})" for k, n in sorted(unknown.items())) + ".")
     retries = [r for r in data.records if r["kind"] == "api_retries"]
     if retries and isinstance(retries[-1].get("counts"), dict):
         out.append("\nAPI calls retried (throttling, 5xx, dropped connections): "

@@ -248,3 +248,19 @@ def test_a_replacement_the_ec2_poller_saw_only_after_its_node_was_ready_still_co
     records.append({"t": 340.0, "kind": "instance", "instance": "i-0bbbbbbbbbbbbbbb2", "state": "running"})
     (m,) = node_milestones(sorted(records, key=lambda x: x["t"]))
     assert (m.replacement_instance, m.replacement_requested, m.replacement_ready) == ("i-0bbbbbbbbbbbbbbb2", 330.0, 330.0)
+
+
+def test_a_journal_with_kinds_this_version_does_not_know_still_reports_and_lists_them(tmp_path):
+    from chaos.journal import KNOWN_KINDS
+
+    def report(name: str, records: list[dict]):
+        (tmp_path / name).mkdir()
+        journal = tmp_path / name / "journal.jsonl"
+        journal.write_text("\n".join(json.dumps(r) for r in sorted(records, key=lambda r: r["t"])) + "\n")
+        return write_reports(journal)
+
+    extra = [{"t": 200.0, "kind": "hologram", "x": 1}, {"t": 201.0, "kind": "hologram"}, {"t": 202.0, "kind": "wormhole"}]
+    data, paths = report("newer", good_journal() + extra)
+    assert data.verdict == report("plain", good_journal())[0].verdict  # the unknown records change nothing
+    assert "hologram (2), wormhole (1)" in paths["markdown"].read_text()
+    assert {"experiment", "injected", "api_retries", "intent"} <= KNOWN_KINDS
