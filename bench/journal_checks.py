@@ -1,9 +1,13 @@
 """What the run's in-flight checks cost as the journal grows: each tick (5 a second) the run
-evaluates its stop conditions, the live view's traffic line and whether every node hypothesis is
-decided.  Before: each rescanned the whole journal.  Now stop conditions and the traffic line read
-a fold kept record by record (chaos/traffic_fold.py); "decided" still rescans (not yet a fold).
+evaluates its stop conditions, the live view (traffic line and node table) and whether every node
+hypothesis is decided.  Before: each rescanned the whole journal.  Now each reads a fold kept
+record by record as the journal's listener: traffic (chaos/traffic_fold.py) and the interrupted
+nodes' milestones (MilestoneFold in chaos/milestones.py), whose cost is that of the interrupted
+nodes' own records, not the journal's.
 
-Prints the cost of one tick after one new record, at 10k and 100k journal records, side by side.
+The journal is a run's: 200 nodes with their pods and targets changing state, one traffic record
+a second, one node interrupted.  Prints the cost of one tick after one new record, at 10k and 100k
+journal records, side by side.
 
     .venv/bin/python bench/journal_checks.py
 """
@@ -17,7 +21,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from chaos.spec import parse_experiment  # noqa: E402
+from chaos.milestones import MilestoneFold, node_milestones  # noqa: E402
+from chaos.spec import Scope, parse_experiment  # noqa: E402
 from chaos.traffic_fold import TrafficFold  # noqa: E402
 from chaos.traffic_stats import traffic_stats  # noqa: E402
 from chaos.verify import evaluate  # noqa: E402
@@ -39,12 +44,15 @@ def journal(n: int) -> list[dict]:
             records.append({"t": t, "kind": "traffic", "second": second, "start_t": float(second), "end_t": second + 1.0, "requests": 400, "backend_5xx": rng.randint(0, 2)})
             second += 1
         kind = rng.choice(("pod", "target", "node"))
+        pod = rng.randint(0, 999)  # 1,000 pods, five a node, each on its own node and IP
+        node = pod // 5 + 1
         if kind == "pod":
-            records.append({"t": t, "kind": "pod", "pod": f"default/resnet-v1-x-{rng.randint(0, 40)}", "node": f"n{rng.randint(1, 20)}", "ready": True})
+            records.append({"t": t, "kind": "pod", "pod": f"default/resnet-v1-x-{pod}", "node": f"n{node}", "ip": f"10.0.{pod // 250}.{pod % 250}",
+                            "ready": rng.random() < 0.9})
         elif kind == "target":
-            records.append({"t": t, "kind": "target", "target": f"10.0.0.{rng.randint(1, 40)}", "state": "healthy"})
+            records.append({"t": t, "kind": "target", "target": f"10.0.{pod // 250}.{pod % 250}", "state": rng.choice(("healthy", "unhealthy"))})
         else:
-            records.append({"t": t, "kind": "node", "node": f"n{rng.randint(1, 20)}", "instance": f"i-{rng.randint(1, 20):016x}", "ready": True})
+            records.append({"t": t, "kind": "node", "node": f"n{node}", "instance": f"i-{node:016x}", "ready": True})
     return records
 
 
@@ -58,8 +66,10 @@ def per_tick(fn, repeat: int) -> float:
 def measure(n: int) -> None:
     records = journal(n)
     fold = TrafficFold()
+    nodes = MilestoneFold()
     for r in records:
         fold.add(r)
+        nodes.add(r)
     nxt = {"t": 1e9, "kind": "traffic", "second": 10**6, "start_t": 1e6, "end_t": 1e6 + 1, "requests": 400}
     repeat = 20 if n <= 10_000 else 5
 
@@ -77,13 +87,27 @@ def measure(n: int) -> None:
     def live_now() -> None:
         _ = (fold.recent(5), fold.requests)
 
-    def decided() -> None:
-        evaluate(SPEC, records, records[-1]["t"], final=False)
+    node_scope = frozenset({Scope.NODE})
+    pod_update = {"t": 1e9, "kind": "pod", "pod": "default/resnet-v1-x-999", "node": "n200", "ip": "10.0.3.249", "ready": True}
 
-    for name, before, now in (("stop conditions", stop_before, stop_now), ("live view traffic line", live_before, live_now), ("decided", decided, None)):
-        b = per_tick(before, repeat)
-        a = f"{per_tick(now, 2000):9.4f} ms" if now else "   (rescan)"
-        print(f"{n:>8,}  {name:<22} {b:13.3f} ms {a:>12}")
+    def decided_before() -> None:
+        evaluate(SPEC, records, records[-1]["t"], final=False, scopes=node_scope)
+
+    def decided_now() -> None:
+        nodes.add(pod_update)
+        evaluate(SPEC, [], records[-1]["t"], final=False, scopes=node_scope, nodes=nodes.milestones())
+
+    def table_before() -> None:
+        node_milestones(records)
+
+    def table_now() -> None:
+        nodes.add(pod_update)
+        nodes.milestones()
+
+    checks = (("stop conditions", stop_before, stop_now), ("live view traffic line", live_before, live_now),
+              ("live view node table", table_before, table_now), ("decided", decided_before, decided_now))
+    for name, before, now in checks:
+        print(f"{n:>8,}  {name:<22} {per_tick(before, repeat):13.3f} ms {per_tick(now, 500):9.4f} ms")
 
 
 def main() -> None:

@@ -1,5 +1,6 @@
 """The live view of a run on the terminal: phase, each interrupted node's milestones so far, and
-the traffic's latest error rate and p99.  Rebuilt from the journal a few times a second."""
+the traffic's latest error rate and p99.  Redrawn a few times a second from the run's folds
+(chaos/milestones.py, chaos/traffic_fold.py), never by rescanning the journal."""
 
 from __future__ import annotations
 
@@ -7,15 +8,13 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
-from chaos.journal import Record
-from chaos.milestones import node_milestones
+from chaos.milestones import NodeMilestones
 from chaos.traffic_fold import TrafficFold
 
 SHOWN = ("taint", "cordon", "first_eviction", "drained", "target_draining", "reclaimed", "replacement_ready", "replicas_restored")
 
 
-def view(name: str, phase: str, records: list[Record], traffic: TrafficFold) -> Group:
-    now = records[-1]["t"] if records else 0.0
+def view(name: str, phase: str, now: float, nodes: list[NodeMilestones], traffic: TrafficFold) -> Group:
     recent = traffic.recent(5)
     n = sum(s.requests for s in recent)
     rate = sum(s.errors for s in recent) / n if n else 0.0
@@ -23,6 +22,6 @@ def view(name: str, phase: str, records: list[Record], traffic: TrafficFold) -> 
     head = Text.assemble((f"{name}", "bold"), f"  phase {phase}  t={now:.0f}s  ",
                          (f"errors {rate:.2%}", "red" if rate else "green"), f"  p99 {p99:.0f} ms  requests {traffic.requests}")
     table = Table("node", "notice", *SHOWN, box=None, pad_edge=False)
-    for m in node_milestones(records):
+    for m in nodes:
         table.add_row(m.node or m.instance, f"{m.notice:.0f}", *[("-" if m.since_notice(k) is None else f"+{m.since_notice(k):.0f}s") for k in SHOWN])
     return Group(head, table)

@@ -4,6 +4,7 @@ serving replicas restored.  Pure: records in, milestones out (times in cluster s
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -70,25 +71,138 @@ def _notice(r: Record, fis_started: dict[str, float]) -> tuple[float, float | No
     return started, (r["reclaim_t"] + shift if r.get("reclaim_t") is not None else None)
 
 
+FOLLOWED = ("taint", "cordon", "first_eviction", "drained", "target_draining", "targets_gone", "targets_out", "reclaimed",
+            "pods_at_notice", "targets_at_notice", "healthy_at_notice")  # what _follow sets, from the node's own records
+
+
+class MilestoneFold:
+    """The records node milestones read, indexed as they arrive (a journal listener), so the
+    milestones of the interrupted nodes cost what those nodes' own records cost, not a rescan of
+    the whole journal: node and pod records by node, each pod's and each target's records, the
+    instances' records, and per instance when its Node was first seen and first Ready."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()  # records arrive from the observers' threads; the run reads on its own
+        self._seq = 0
+        self.injected: list[Record] = []
+        self.fis_started: dict[str, float] = {}
+        self.by_node: dict[str, list[tuple[float, int, Record]]] = {}  # node and pod records, by node name
+        self.by_pod: dict[str, list[tuple[float, int, Record]]] = {}
+        self.by_target: dict[str, list[tuple[float, int, Record]]] = {}
+        self.by_instance: dict[str, list[tuple[float, int, Record]]] = {}
+        self.instances: list[tuple[float, int, Record]] = []
+        self.node_first: dict[str, float] = {}  # instance -> its Node's first record
+        self.node_ready: dict[str, float] = {}  # instance -> its Node's first Ready record
+        self.deployments: list[tuple[float, int, Record]] = []
+        # which nodes a record can concern, so a node whose records did not change keeps its milestones
+        self._pod_nodes: dict[str, set[str]] = {}
+        self._ip_nodes: dict[str, set[str]] = {}
+        self._instance_node: dict[str, str] = {}
+        self._dirty: set[str] = set()
+        self._followed: dict[tuple[str | None, str, float], dict[str, Any]] = {}
+
+    @classmethod
+    def of(cls, records: Iterable[Record]) -> MilestoneFold:
+        fold = cls()
+        for r in records:
+            fold.add(r)
+        return fold
+
+    def add(self, r: Record) -> None:
+        with self._lock:
+            self._add(r)
+
+    def _add(self, r: Record) -> None:
+        kind, t = r["kind"], r["t"]
+        self._seq += 1
+        entry = (t, self._seq, r)
+        if kind == "pod":
+            self.by_pod.setdefault(r["pod"], []).append(entry)
+            on = self._pod_nodes.setdefault(r["pod"], set())
+            if r.get("node"):
+                self.by_node.setdefault(r["node"], []).append(entry)
+                on.add(r["node"])
+                if r.get("ip"):
+                    self._ip_nodes.setdefault(r["ip"], set()).add(r["node"])
+            self._dirty |= on
+        elif kind == "node":
+            if r.get("node"):
+                self.by_node.setdefault(r["node"], []).append(entry)
+                self._dirty.add(r["node"])
+            iid = r.get("instance")
+            if iid:
+                if r.get("node"):
+                    self._instance_node[iid] = r["node"]
+                self.node_first[iid] = min(t, self.node_first.get(iid, t))
+                if r.get("ready"):
+                    self.node_ready[iid] = min(t, self.node_ready.get(iid, t))
+        elif kind == "target":
+            self.by_target.setdefault(r["target"], []).append(entry)
+            self._dirty |= self._ip_nodes.get(r["target"], set())
+            if r["target"] in self._instance_node:
+                self._dirty.add(self._instance_node[r["target"]])
+        elif kind == "instance":
+            self.by_instance.setdefault(r["instance"], []).append(entry)
+            self.instances.append(entry)
+            if r["instance"] in self._instance_node:
+                self._dirty.add(self._instance_node[r["instance"]])
+        elif kind == "deployment":
+            self.deployments.append(entry)
+        elif kind == "injected" and r.get("instance"):
+            self.injected.append(r)
+            if r.get("node"):
+                self._instance_node.setdefault(r["instance"], r["node"])
+        elif kind == "fis_action" and r.get("started_t") is not None:
+            self.fis_started[r["experiment"]] = min(r["started_t"], self.fis_started.get(r["experiment"], r["started_t"]))
+
+    def node_records(self, m: NodeMilestones) -> list[Record]:
+        """Every record that can move the node's milestones, in journal order: its node and pod
+        records, the other records of pods once on it, its targets' (instance and pod IPs) and its instance's."""
+        entries = list(self.by_node.get(m.node or "", []))
+        pods = {e[2]["pod"] for e in entries if e[2]["kind"] == "pod"}
+        targets = {m.instance} | {e[2]["ip"] for e in entries if e[2]["kind"] == "pod" and e[2].get("ip")}
+        seen = {e[1] for e in entries}
+        for pod in pods:
+            entries += [e for e in self.by_pod.get(pod, []) if e[1] not in seen]
+        for tid in targets:
+            entries += self.by_target.get(tid, [])
+        entries += self.by_instance.get(m.instance, [])
+        return [e[2] for e in sorted(entries, key=lambda e: (e[0], e[1]))]
+
+    def reclaimed_since(self, instance: str, t: float) -> bool:
+        with self._lock:
+            return any(e[0] >= t and e[2].get("state") in GONE_STATES for e in self.by_instance.get(instance, []))
+
+    def milestones(self) -> list[NodeMilestones]:
+        with self._lock:
+            return self._milestones()
+
+    def _milestones(self) -> list[NodeMilestones]:
+        result = []
+        for r in sorted(self.injected, key=lambda r: r["t"]):
+            notice, reclaim = _notice(r, self.fis_started)
+            result.append(NodeMilestones(instance=r["instance"], node=r.get("node"), injection=r.get("injection", ""), via=r.get("via", ""),
+                                         action=r.get("action", "spot-interruption"), notice=notice, expected_reclaim=reclaim,
+                                         # journals from before `reclaims` was recorded: Spot interruptions were the ones reclaimed
+                                         reclaims=bool(r.get("reclaims", r.get("action", "spot-interruption") == "spot-interruption")),
+                                         warned=bool(r.get("warned", True))))
+        for m in result:
+            key = (m.node, m.instance, m.notice)
+            cached = self._followed.get(key)
+            if cached is not None and m.node and m.node not in self._dirty:
+                for name, value in cached.items():
+                    setattr(m, name, list(value) if isinstance(value, list) else value)
+                continue
+            _follow(m, self.node_records(m))
+            self._followed[key] = {name: getattr(m, name) for name in FOLLOWED}
+        self._dirty.clear()
+        _replacements(result, self)
+        _replicas(result, [e[2] for e in sorted(self.deployments, key=lambda e: (e[0], e[1]))])
+        return result
+
+
 def node_milestones(records: list[Record]) -> list[NodeMilestones]:
-    ordered = _ordered(records)
-    fis_started: dict[str, float] = {}
-    for r in ordered:
-        if r["kind"] == "fis_action" and r.get("started_t") is not None:
-            fis_started[r["experiment"]] = min(r["started_t"], fis_started.get(r["experiment"], r["started_t"]))
-    result = []
-    for r in injected(ordered):
-        notice, reclaim = _notice(r, fis_started)
-        result.append(NodeMilestones(instance=r["instance"], node=r.get("node"), injection=r.get("injection", ""), via=r.get("via", ""),
-                                     action=r.get("action", "spot-interruption"), notice=notice, expected_reclaim=reclaim,
-                                     # journals from before `reclaims` was recorded: Spot interruptions were the ones reclaimed
-                                     reclaims=bool(r.get("reclaims", r.get("action", "spot-interruption") == "spot-interruption")),
-                                     warned=bool(r.get("warned", True))))
-    for m in result:
-        _follow(m, ordered)
-    _replacements(result, ordered)
-    _replicas(result, ordered)
-    return result
+    return MilestoneFold.of(records).milestones()
 
 
 def _follow(m: NodeMilestones, ordered: list[Record]) -> None:
@@ -124,19 +238,14 @@ def _follow(m: NodeMilestones, ordered: list[Record]) -> None:
                 live.pop(key, None)  # moved (should not happen) or lost its node
             if after and m.drained is None and drain_started and not live:
                 m.drained = t
-        elif kind == "target":
+        elif kind == "target" and r["target"] in node_targets:
             tid = r["target"]
-            if tid not in node_targets:
-                continue
-            if not after:
-                targets[tid] = r["state"]
-                continue
             targets[tid] = r["state"]
-            if r["state"] != "healthy":
+            if after and r["state"] != "healthy":
                 out_at.setdefault(tid, t)
-            if r["state"] == "draining" and m.target_draining is None:
+            if after and r["state"] == "draining" and m.target_draining is None:
                 m.target_draining = t
-            if r["state"] == "gone":
+            if after and r["state"] == "gone":
                 gone_at.setdefault(tid, t)
         elif kind == "instance" and r.get("instance") == m.instance:
             if after and m.reclaimed is None and r.get("state") in GONE_STATES:
@@ -156,34 +265,30 @@ def _follow(m: NodeMilestones, ordered: list[Record]) -> None:
         m.targets_at_notice = sorted(set(gone_at) | {k for k, s in targets.items() if s == "draining"})
 
 
-def _replacements(result: list[NodeMilestones], ordered: list[Record]) -> None:
+def _replacements(result: list[NodeMilestones], fold: MilestoneFold) -> None:
     first_injection = min((m.notice for m in result), default=None)
     if first_injection is None:
         return
     seen_before: set[str] = set()
-    first_seen: dict[str, float] = {}  # a new instance, by its instance record or its Node's, whichever came first
+    # a new instance, by its instance record or its Node's, whichever came first: the EC2 poller may
+    # see an instance later than its kubelet registers (a slow or failing API)
+    first_seen: dict[str, float] = {}
+    for iid, t in fold.node_first.items():
+        if t < first_injection:
+            seen_before.add(iid)
+        else:
+            first_seen[iid] = t
     groups: dict[str, str] = {}
-    ready: dict[str, float] = {}
-    for r in ordered:
-        if r["kind"] == "node" and r.get("instance"):
-            iid = r["instance"]
-            if r["t"] < first_injection:
-                seen_before.add(iid)
-            elif iid not in seen_before:
-                # the EC2 poller may see an instance later than its kubelet registers (a slow or failing API)
-                first_seen.setdefault(iid, r["t"])
-            if r.get("ready") and iid not in ready:
-                ready[iid] = r["t"]
-        if r["kind"] != "instance":
-            continue
+    for t, _, r in sorted(fold.instances, key=lambda e: (e[0], e[1])):
         iid = r["instance"]
         if r.get("group"):
             groups.setdefault(iid, r["group"])
-        if r["t"] < first_injection:
+        if t < first_injection:
             seen_before.add(iid)
         elif iid not in seen_before and r.get("state") in ("pending", "running"):
-            first_seen.setdefault(iid, r["t"])
+            first_seen[iid] = min(t, first_seen.get(iid, t))
     new = sorted((t, iid) for iid, t in first_seen.items() if iid not in seen_before)
+    ready = fold.node_ready
     for m in result:
         m.group = groups.get(m.instance)
     taken: set[str] = set()

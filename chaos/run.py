@@ -29,7 +29,7 @@ from chaos.inject.aws_faults import AwsFaults
 from chaos.inject.metadata_mock import MetadataMock
 from chaos.inject.selection import Candidate, candidates, serving_pods_per_node
 from chaos.journal import Journal
-from chaos.milestones import GONE_STATES
+from chaos.milestones import MilestoneFold
 from chaos.observe.aws import (
     FisExperiments,
     Instances,
@@ -103,6 +103,8 @@ class Run:
         self.undo = UndoWriter(self.journal)
         self.traffic = TrafficFold()  # kept as records arrive: the checks made each tick cost O(window)
         self.journal.listeners.append(self.traffic.add)
+        self.milestones = MilestoneFold()  # likewise the interrupted nodes' milestones, for "decided" and the live view
+        self.journal.listeners.append(self.milestones.add)
         self.state = _State()
         self.phase = "created"
         self.abort_reason: str | None = None
@@ -385,16 +387,15 @@ class Run:
         st = self.state
         if not st.inject_tasks or not all(t.done() for t in st.inject_tasks):
             return False
-        records = self.journal.snapshot()
         now = self.clock.now()
-        results = evaluate(self.spec, records, now, final=False, scopes=frozenset({Scope.NODE}))
+        # node checks read only the node milestones, which the fold keeps: no rescan of the journal
+        results = evaluate(self.spec, [], now, final=False, scopes=frozenset({Scope.NODE}), nodes=self.milestones.milestones())
         if not node_checks_decided(results):
             return False
         # let traffic see each reclaim (or its expected time) before ending
         for inj in st.injected:
             if inj.get("reclaim_t") is not None:
-                reclaimed = any(r["kind"] == "instance" and r["instance"] == inj["instance"] and r["t"] >= inj["t"]
-                                and r.get("state") in GONE_STATES for r in records)
+                reclaimed = self.milestones.reclaimed_since(inj["instance"], inj["t"])
                 if not reclaimed and now < inj["reclaim_t"] + RECLAIM_GRACE:
                     return False
         return True

@@ -40,7 +40,7 @@ async def _main(run: Run, live: Live | None) -> None:
         while not body.done():
             await asyncio.wait({body}, timeout=0.25)
             if live is not None:
-                live.update(view(run.spec.name, run.phase, run.journal.snapshot(), run.traffic))
+                live.update(view(run.spec.name, run.phase, run.clock.now(), run.milestones.milestones(), run.traffic))
         await body
     finally:
         for sig in (signal.SIGINT, signal.SIGTERM):

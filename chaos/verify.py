@@ -189,10 +189,11 @@ class Evidence:
     records: list[Record]
     now: float
     final: bool
+    known_nodes: list[NodeMilestones] | None = None  # already folded (the run's MilestoneFold)
 
     @cached_property
     def nodes(self) -> list[NodeMilestones]:
-        return node_milestones(self.records)
+        return self.known_nodes if self.known_nodes is not None else node_milestones(self.records)
 
     @cached_property
     def traffic(self) -> TrafficStats:
@@ -305,9 +306,11 @@ JUDGES: dict[type, Judge] = {
 
 # --------------------------------------------------------------------------- all together
 
-def evaluate(spec: Experiment, records: list[Record], now: float, final: bool, scopes: frozenset[Scope] | None = None) -> list[HypothesisResult]:
-    """Each hypothesis (of `scopes`, default all) judged over the journal so far."""
-    ev = Evidence(records, now, final)
+def evaluate(spec: Experiment, records: list[Record], now: float, final: bool, scopes: frozenset[Scope] | None = None,
+             nodes: list[NodeMilestones] | None = None) -> list[HypothesisResult]:
+    """Each hypothesis (of `scopes`, default all) judged over the journal so far (`nodes`: its node
+    milestones when a fold already holds them)."""
+    ev = Evidence(records, now, final, nodes)
     out: list[HypothesisResult] = []
     for h in spec.hypotheses:
         if scopes is not None and h.scope not in scopes:

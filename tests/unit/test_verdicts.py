@@ -264,3 +264,19 @@ def test_a_journal_with_kinds_this_version_does_not_know_still_reports_and_lists
     assert data.verdict == report("plain", good_journal())[0].verdict  # the unknown records change nothing
     assert "hologram (2), wormhole (1)" in paths["markdown"].read_text()
     assert {"experiment", "injected", "api_retries", "intent"} <= KNOWN_KINDS
+
+
+def test_the_run_s_milestone_fold_asked_all_along_agrees_with_a_fresh_reading_at_every_record():
+    """The run keeps node milestones in a fold fed record by record (reusing a node's milestones
+    while its records do not change); asked after every record, it says what a fresh reading of
+    the journal so far says."""
+    from dataclasses import asdict
+
+    from chaos.milestones import MilestoneFold
+    from tests.unit.test_loss_checks import lost_journal
+
+    for records in (good_journal(), lost_journal(unhealthy_at=150.0), lost_journal(unhealthy_at=None, healthy_before=False)):
+        fold = MilestoneFold()
+        for i, r in enumerate(records):
+            fold.add(r)
+            assert [asdict(m) for m in fold.milestones()] == [asdict(m) for m in node_milestones(records[: i + 1])], (i, r)
