@@ -169,6 +169,11 @@ class MilestoneFold:
         entries += self.by_instance.get(m.instance, [])
         return [e[2] for e in sorted(entries, key=lambda e: (e[0], e[1]))]
 
+    def latest_deployment(self) -> Record | None:
+        """The serving Deployment's latest record (its Ready and desired replicas now)."""
+        with self._lock:
+            return self.deployments[-1][2] if self.deployments else None
+
     def reclaimed_since(self, instance: str, t: float) -> bool:
         with self._lock:
             return any(e[0] >= t and e[2].get("state") in GONE_STATES for e in self.by_instance.get(instance, []))

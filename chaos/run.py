@@ -15,6 +15,7 @@ import os
 import threading
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +43,7 @@ from chaos.observe.kube import KubeWatch, kube_watches
 from chaos.observe.traffic import TrafficRun
 from chaos.run_identity import RUN_ID_TAG, Owner, new_run_id
 from chaos.spec import Experiment, Injection, Scope
+from chaos.steady_state import DEFAULT_ERROR_LIMIT, steady_state_problems, stop_condition_breach
 from chaos.target import Connection, check_guardrails, eks, running_simulator, start_simulator
 from chaos.traffic_fold import TrafficFold
 from chaos.undo_log import Stage, UndoOp, pending, undo_step_name
@@ -58,6 +60,33 @@ SYNC_TIMEOUT = 30.0
 RECLAIM_GRACE = 30.0  # cluster seconds after an expected reclaim before observation may end without it
 PROVISION_TIMEOUT = 300.0
 WARMUP_SETTLE_TIMEOUT = 10.0  # real seconds
+
+
+class Phase(StrEnum):
+    """Where a run is, in order; journaled as `phase` records and named by aborts and errors."""
+
+    CREATED = "created"
+    CONNECT = "connect"
+    GUARDRAILS = "guardrails"
+    PROVISION = "provision"
+    OBSERVE = "observe"
+    PLAN = "plan"
+    STEADY_STATE = "steady-state"
+    INJECT = "inject"
+    OBSERVE_UNTIL_DECIDED = "observe-until-decided"
+    TAIL = "tail"
+    STOP_TRAFFIC = "stop-traffic"
+    ROLLBACK = "rollback"
+
+
+@dataclass(frozen=True)
+class ServiceRef:
+    """The service under test: where its pods run and where its requests go."""
+
+    namespace: str
+    deployment: str
+    ingress: str
+    path: str  # the predict path behind the Ingress
 
 
 @dataclass
@@ -106,10 +135,10 @@ class Run:
         self.milestones = MilestoneFold()  # likewise the interrupted nodes' milestones, for "decided" and the live view
         self.journal.listeners.append(self.milestones.add)
         self.state = _State()
-        self.phase = "created"
+        self.phase = Phase.CREATED
         self.abort_reason: str | None = None
         self.verdict: Verdict | None = None
-        self.service: tuple[str, str, str, str] = ("default", "resnet-v1", "resnet-service", "/v1/models/resnet:predict")  # namespace, deployment, ingress, path
+        self.service = ServiceRef("default", "resnet-v1", "resnet-service", "/v1/models/resnet:predict")
         self.cluster_name: str | None = None
         self._retry_base = TALLY.snapshot()  # the tally is the process's: a run counts from its start
         self._retries_written: dict[str, int] = {}
@@ -123,7 +152,7 @@ class Run:
             self._retries_written = counts
             self.journal.write("api_retries", counts=counts, total=sum(counts.values()))
 
-    def _phase(self, phase: str, **fields: Any) -> None:
+    def _phase(self, phase: Phase, **fields: Any) -> None:
         self._journal_retries()
         self.phase = phase
         self.journal.write("phase", phase=phase, **fields)
@@ -172,7 +201,7 @@ class Run:
         return self.verdict
 
     async def _connect(self) -> None:
-        self._phase("connect", target=self.spec.target.kind)
+        self._phase(Phase.CONNECT, target=self.spec.target.kind)
         target = self.spec.target
         if target.kind == "eks":
             conn = await asyncio.to_thread(eks, target)
@@ -190,7 +219,7 @@ class Run:
         if not conn.started_simulator:  # a simulator the run started takes what the run made with it when it stops
             run_registry.register(run_registry.RunEntry(self.run_id, str(self.options.report_dir.resolve()), Owner.me(), self.cluster_key()))
             self._warn_of_stale_runs()
-        self._phase("guardrails")
+        self._phase(Phase.GUARDRAILS)
         facts = await asyncio.to_thread(check_guardrails, target, conn)
         self.journal.write("guardrails", **facts)
         self.state.faults = AwsFaults(conn.aws, conn.endpoints.region)
@@ -236,7 +265,7 @@ class Run:
         if cluster.profile is not None:
             if conn.endpoints.target == "eks":
                 raise TargetError("provisioning EKS from an experiment is not available: set cluster.profile: null and name the service in cluster.service")
-            self._phase("provision", profile=cluster.profile)
+            self._phase(Phase.PROVISION, profile=cluster.profile)
             from cluster.profiles import ProfileError, load_profile
 
             try:
@@ -257,13 +286,13 @@ class Run:
                 raise TargetError(f"provisioning {profile.profile}: {exc}") from None
             if number is not None:
                 self.undo.done(number, cluster=profile.name)
-            self.service = (profile.serving.namespace, profile.serving.name, profile.serving.service_name, predict_path(profile.serving))
+            self.service = ServiceRef(profile.serving.namespace, profile.serving.name, profile.serving.service_name, predict_path(profile.serving))
             self.cluster_name = profile.name
             self.journal.write("provisioned", profile=profile.profile, cluster=profile.name, url=url)
         else:
             svc = cluster.service
             assert svc is not None
-            self.service = (svc.namespace, svc.deployment, svc.ingress, svc.path)
+            self.service = ServiceRef(svc.namespace, svc.deployment, svc.ingress, svc.path)
             self.cluster_name = cluster.name
             url = None
         if self.spec.traffic.url:
@@ -271,17 +300,17 @@ class Run:
         elif url is None:
             from chaos.provisioning import service_url
 
-            url = await asyncio.to_thread(service_url, conn.kube(), self.service[0], self.service[2], self.service[3])
+            url = await asyncio.to_thread(service_url, conn.kube(), self.service.namespace, self.service.ingress, self.service.path)
             if url is None:
-                raise TargetError(f"the Ingress {self.service[0]}/{self.service[2]} has no address yet; give traffic.url or wait for the ALB")
+                raise TargetError(f"the Ingress {self.service.namespace}/{self.service.ingress} has no address yet; give traffic.url or wait for the ALB")
         self.state.url = url
 
     async def _observe_start(self) -> None:
         conn = self.state.conn
         assert conn is not None
-        self._phase("observe")
+        self._phase(Phase.OBSERVE)
         stop = self.state.stop_threads
-        self.state.watches = kube_watches(conn.kube(), self.journal, stop, self.service[0], self.service[1])
+        self.state.watches = kube_watches(conn.kube(), self.journal, stop, self.service.namespace, self.service.deployment)
         cluster = self.cluster_name if conn.endpoints.target == "eks" else None
         # real seconds between polls: a few cluster seconds' resolution, without loading the API
         period = max(0.5, 2.0 / conn.speed)
@@ -307,11 +336,11 @@ class Run:
 
     def _nodes(self) -> list[Candidate]:
         records = self.journal.snapshot()
-        serving = serving_pods_per_node((r for r in records if r["kind"] == "pod"), self.service[0], self.service[1])
+        serving = serving_pods_per_node((r for r in records if r["kind"] == "pod"), self.service.namespace, self.service.deployment)
         return candidates((r for r in records if r["kind"] == "node"), serving)
 
     def _plan(self) -> list[dict[str, Any]]:
-        self._phase("plan")
+        self._phase(Phase.PLAN)
         nodes = self._nodes()
         taken: set[str] = set()
         plan = []
@@ -335,7 +364,7 @@ class Run:
     async def _experiment(self) -> None:
         spec, st = self.spec, self.state
         assert st.url is not None
-        self._phase("steady-state")
+        self._phase(Phase.STEADY_STATE)
         longest = spec.traffic.warmup + spec.duration + spec.traffic.tail
         st.traffic = TrafficRun(spec.traffic, st.url, self.journal, self.clock, longest)
         warm_start = self.clock.now()
@@ -353,12 +382,12 @@ class Run:
         self._steady_state("before", warm_start)
         if self.abort_reason:
             return
-        self._phase("inject")
+        self._phase(Phase.INJECT)
         st.inject_start = self.clock.now()
         for i, inj in enumerate(spec.injections):
             st.inject_tasks.append(asyncio.create_task(self._waves(i, inj)))
         deadline = st.inject_start + spec.duration
-        self._phase("observe-until-decided")
+        self._phase(Phase.OBSERVE_UNTIL_DECIDED)
         while self.clock.now() < deadline and not self.abort_reason:
             await self.clock.sleep_real(TICK)
             self._check_stop_conditions()
@@ -369,9 +398,9 @@ class Run:
             if self._decided():
                 break
         if not self.abort_reason:
-            self._phase("tail")
+            self._phase(Phase.TAIL)
             await self._wait_cluster(spec.traffic.tail, traffic_task=st.traffic_task)
-        self._phase("stop-traffic")
+        self._phase(Phase.STOP_TRAFFIC)
         await self._stop_traffic()
         self._steady_state("after", st.inject_start)
 
@@ -401,39 +430,27 @@ class Run:
         return True
 
     def _steady_state(self, when: str, since: float) -> None:
-        records = self.journal.snapshot()
-        deployments = [r for r in records if r["kind"] == "deployment"]
-        ready = deployments[-1] if deployments else None
+        ready = self.milestones.latest_deployment()
         stats = self.traffic.since(since)
-        limit = min([h.max for h in self.spec.hypotheses if h.check == "error-rate"] or [0.05])
-        problems = []
-        if ready is None or ready["ready"] < ready["desired"]:
-            problems.append(f"serving replicas Ready {ready['ready'] if ready else 0}/{ready['desired'] if ready else '?'}")
-        if when == "before" and stats.requests and stats.error_rate > limit:
-            problems.append(f"error rate {stats.error_rate:.2%} over the warm-up is above {limit:.2%}")
-        if when == "before" and not stats.requests:
-            problems.append("no request was answered during the warm-up")
+        limit = min([h.max for h in self.spec.hypotheses if h.check == "error-rate"] or [DEFAULT_ERROR_LIMIT])
+        problems = steady_state_problems(when == "before", ready, stats.requests, stats.error_rate, limit)
         self.journal.write("steady_state", when=when, ok=not problems, problems=problems, requests=stats.requests, error_rate=round(stats.error_rate, 6),
                            ready=ready["ready"] if ready else None, desired=ready["desired"] if ready else None)
         if problems and when == "before":
             self.abort("steady state does not hold before injecting: " + "; ".join(problems))
 
     def _check_stop_conditions(self) -> None:
-        conds = [c for c in self.spec.stop_conditions if c.error_rate is not None]
         st = self.state
         if st.lever is not None and st.lever.engaged and not self.abort_reason and st.lever.last is not None:
             self.abort(f"the FIS safety lever was {st.lever.last[0]} mid-run ({st.lever.last[1]}): FIS stops every experiment")
         if st.fis is not None:
             for eid, state in list(st.fis.last.items()):
-                if state in ("stopped", "failed") and not self.abort_reason and self.phase not in ("rollback",):
+                if state in ("stopped", "failed") and not self.abort_reason and self.phase != Phase.ROLLBACK:
                     reason = next((r.get("reason") for r in reversed(self.journal.snapshot()) if r["kind"] == "fis" and r["experiment"] == eid), "")
                     self.abort(f"FIS experiment {eid} {state}: {reason}")
-        if not conds:
-            return
-        for c in conds:
-            rate, n = self.traffic.recent_rate(c.window)
-            if n and rate > (c.error_rate or 0):
-                self.abort(f"stop condition: error rate {rate:.2%} over the last {c.window:g}s is above {c.error_rate:.2%}")
+        breach = stop_condition_breach(self.spec.stop_conditions, self.traffic.recent_rate)
+        if breach:
+            self.abort(breach)
 
     # ------------------------------------------------------------------ injections
     async def _waves(self, index: int, inj: Injection) -> None:
@@ -538,7 +555,7 @@ class Run:
         """Undo what the undo log says the run did, faults first (newest first), then stop traffic and
         observers, then the setup (the cluster it provisioned), then the simulator it started.  A
         failing step is journaled and the others still run; `spotchaos cleanup` retries what is left."""
-        self._phase("rollback")
+        self._phase(Phase.ROLLBACK)
         st = self.state
 
         async def step(name: str, action: Callable[[], Any]) -> None:
