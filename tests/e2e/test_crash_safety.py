@@ -134,13 +134,18 @@ def _set_lever(sim: SimProcess, status: str) -> None:
     fis.update_safety_lever_state(id="default", state={"status": status, "reason": f"test: {status}"})
 
 
-def test_an_engaged_safety_lever_refuses_the_run_before_anything_is_touched(sim, tmp_path):
+def _run_with_the_lever_engaged(sim: SimProcess, tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    """A run the engaged lever refuses right after it connected."""
     _set_lever(sim, "engaged")
     try:
-        proc = subprocess.run([sys.executable, "-m", "chaos.cli", "run", str(_experiment(tmp_path, sim, "fis")), "--report-dir", str(tmp_path / "run"),
+        return subprocess.run([sys.executable, "-m", "chaos.cli", "run", str(_experiment(tmp_path, sim, "fis")), "--report-dir", str(tmp_path / "run"),
                                "--no-live"], capture_output=True, text=True, timeout=120, env=fresh_machine_env(), cwd=ROOT)
     finally:
         _set_lever(sim, "disengaged")
+
+
+def test_an_engaged_safety_lever_refuses_the_run_before_anything_is_touched(sim, tmp_path):
+    proc = _run_with_the_lever_engaged(sim, tmp_path)
     assert proc.returncode == 3, proc.stdout + proc.stderr
     assert "safety lever is engaged" in proc.stdout and "Traceback" not in proc.stderr
     records = read_journal(tmp_path / "run" / "journal.jsonl")
@@ -163,12 +168,9 @@ def test_a_run_warns_of_stale_runs_on_its_own_cluster_only(sim, tmp_path):
         (tmp_path / d / "journal.jsonl").write_text("")
     run_registry.register(run_registry.RunEntry("same-cluster-run", str(tmp_path / "old"), owner, here))
     run_registry.register(run_registry.RunEntry("other-cluster-run", str(tmp_path / "other"), owner, "local|http://127.0.0.1:1|"))
-    _set_lever(sim, "engaged")
     try:
-        proc = subprocess.run([sys.executable, "-m", "chaos.cli", "run", str(_experiment(tmp_path, sim, "fis")), "--report-dir", str(tmp_path / "run"),
-                               "--no-live"], capture_output=True, text=True, timeout=120, env=fresh_machine_env(), cwd=ROOT)
+        proc = _run_with_the_lever_engaged(sim, tmp_path)
     finally:
-        _set_lever(sim, "disengaged")
         run_registry.unregister("same-cluster-run")
         run_registry.unregister("other-cluster-run")
     assert "same-cluster-run" in proc.stderr and f"spotchaos cleanup {tmp_path / 'old'}" in proc.stderr, proc.stderr
