@@ -17,7 +17,7 @@ from chaos.errors import ChaosError
 from chaos.inject.aws_faults import AwsFaults
 from chaos.inject.metadata_mock import MetadataMock
 from chaos.journal import Journal, JournalError, Record, read_journal
-from chaos.run_identity import RUN_ID_TAG, Owner
+from chaos.run_identity import PROFILE_TAG, RUN_ID_TAG, Owner
 from chaos.target import Connection
 from chaos.undo_log import Intent, RecordKind, Stage, UndoOp, pending, undo_step_name
 from chaos.undo_steps import Undoer
@@ -134,6 +134,10 @@ async def cleanup_run_id(run_id: str, endpoints: Endpoints) -> list[Undone]:
                  for i in notices if i.get("notice_owner") == run_id and i.get("notice") and i.get("alive", True)]
     roles = await asyncio.to_thread(undoer.faults.roles_tagged, RUN_ID_TAG, run_id)
     todo += [Intent(0, f"IAM role {r}", UndoOp.DELETE_IAM_ROLE, Stage.FAULT, {"role_name": r}) for r in roles]
+    # a cluster the run provisioned: its node groups carry the run id and the profile
+    clusters = await asyncio.to_thread(undoer.faults.clusters_tagged, RUN_ID_TAG, run_id, PROFILE_TAG)
+    todo += [Intent(0, f"cluster {name}", UndoOp.TEAR_DOWN_CLUSTER, Stage.SETUP, {"profile": profile, "cluster": name})
+             for name, profile in clusters if profile]
     done = await _replay(todo, undoer, None, lambda i, ok, d: None)
     if all(u.ok for u in done):
         run_registry.unregister(run_id)

@@ -27,18 +27,37 @@ class DoctorInputError(ValueError):
     """The input cannot be read; one line naming the file or source."""
 
 
+MAX_FILES_LOOKED_AT = 5000  # a manifests directory, not a file system
+
+
+def manifest_files(directory: Path) -> list[Path]:
+    """The YAML and JSON files under `directory`, without following links; refused when the
+    directory holds far more files than a cluster's manifests (`--manifests /`, a home directory)."""
+    found, seen = [], 0
+    for root, dirs, files in os.walk(directory):
+        dirs.sort()
+        seen += len(files) + len(dirs)
+        if seen > MAX_FILES_LOOKED_AT:
+            raise DoctorInputError(f"--manifests {shown(str(directory))}: more than {MAX_FILES_LOOKED_AT} files below it; "
+                                   "give the directory that holds the cluster's manifests")
+        found += [Path(root) / f for f in files if os.path.splitext(f)[1] in (".yaml", ".yml", ".json")]
+    return sorted(found)
+
+
 def from_manifests(directory: Path) -> tuple[list[Obj], list[NodeGroupFacts] | None]:
     if not os.path.isdir(directory):
         raise DoctorInputError(f"--manifests {shown(str(directory))}: not a directory of YAML or JSON manifests")
     objects: list[Obj] = []
     groups: list[NodeGroupFacts] | None = None
-    for path in sorted(p for p in directory.rglob("*") if p.suffix in (".yaml", ".yml", ".json")):
+    for path in manifest_files(directory):
         try:
             docs = list(yaml.safe_load_all(read_limited(path)))
         except YamlProblem as exc:
             raise DoctorInputError(f"{path}: {exc}") from None
         except (yaml.YAMLError, RecursionError) as exc:
             raise DoctorInputError(f"{path}: cannot read it as YAML: {(str(exc).splitlines() or ['too deeply nested'])[0]}") from None
+        except (ValueError, OverflowError) as exc:  # an impossible date such as 2024-13-45, unquoted
+            raise DoctorInputError(f"{path}: a value reads as an impossible date or number ({str(exc)[:100]}); quote it") from None
         for doc in docs:
             if not isinstance(doc, dict):
                 continue

@@ -41,7 +41,7 @@ from chaos.observe.aws import (
 )
 from chaos.observe.kube import KubeWatch, kube_watches
 from chaos.observe.traffic import TrafficRun
-from chaos.run_identity import RUN_ID_TAG, Owner, new_run_id
+from chaos.run_identity import PROFILE_TAG, RUN_ID_TAG, Owner, new_run_id
 from chaos.spec import Experiment, Injection, Scope
 from chaos.steady_state import DEFAULT_ERROR_LIMIT, steady_state_problems, stop_condition_breach
 from chaos.target import Connection, check_guardrails, eks, running_simulator, start_simulator
@@ -272,6 +272,8 @@ class Run:
                 profile = load_profile(cluster.profile, cluster.name, cluster.overrides)
             except ProfileError as exc:
                 raise TargetError(f"cluster: {exc}") from None
+            # found again by its run id when the journal is lost (`spotchaos cleanup --run-id`)
+            profile = profile.model_copy(update={"tags": {**profile.tags, RUN_ID_TAG: self.run_id, PROFILE_TAG: profile.profile}})
             quiet = Console(file=io.StringIO())
             if cluster.teardown and not conn.started_simulator:
                 number = self.undo.intent(f"provision {profile.name} ({profile.profile})", UndoOp.TEAR_DOWN_CLUSTER, Stage.SETUP,

@@ -15,6 +15,7 @@ from typing import Any
 from cluster.endpoints import process_start_ticks
 
 RUN_ID_TAG = "spotchaos:run-id"  # on every AWS resource a run creates
+PROFILE_TAG = "spotchaos:profile"  # with the run id on the node groups of a cluster a run provisioned: cleanup --run-id tears it down
 RUN_ID_LABEL = "spotchaos.dev/run-id"  # on Kubernetes objects a run touches
 
 

@@ -34,7 +34,7 @@ def cluster_config(profile: ClusterProfile) -> dict[str, Any]:
     return {
         "apiVersion": "eksctl.io/v1alpha5", "kind": "ClusterConfig",
         "metadata": {"name": profile.name, "region": profile.region, "version": profile.kubernetes_version,
-                     "tags": {"spotchaos:cluster": profile.name}},
+                     "tags": {**profile.tags, "spotchaos:cluster": profile.name}},
         "availabilityZones": list(profile.azs),
         "iam": {"withOIDC": True},
         "managedNodeGroups": on_demand,

@@ -109,6 +109,7 @@ class ClusterProfile(BaseModel):
     nth: NthProfile = Field(default_factory=NthProfile)
     cluster_autoscaler_flags: dict[str, str | bool] = Field(default_factory=dict)
     metrics_server: bool = True
+    tags: dict[str, str] = Field(default_factory=dict, description="More tags on the node groups (cost allocation; a run adds its run id)")
 
     @field_validator("name")
     @classmethod

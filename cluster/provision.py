@@ -66,7 +66,7 @@ def node_group_specs(profile: ClusterProfile, launch: dict[str, Any] | None = No
     """The profile's groups as ASG specs; with `launch` and the described `cluster`, each group's
     launch template also carries the bootstrap user data with its labels."""
     # queue-mode NTH drains only instances of groups carrying its managed tag (CHECK_TAG_BEFORE_DRAINING)
-    tags = {OWNER_TAG: profile.name} | ({MANAGED_TAG: ""} if profile.nth.mode == "queue" else {})
+    tags = {**profile.tags, OWNER_TAG: profile.name} | ({MANAGED_TAG: ""} if profile.nth.mode == "queue" else {})
     specs = []
     for g in profile.node_groups:
         more: dict[str, Any] = dict(launch or {})

@@ -89,6 +89,8 @@ def parse_yaml(text: str) -> Any:
         raise YamlProblem(f"not valid YAML: {str(exc).splitlines()[0][:200]}") from None
     except RecursionError:
         raise YamlProblem(f"nests deeper than {MAX_DEPTH} levels") from None
+    except (ValueError, OverflowError) as exc:  # a plain value YAML reads as a date that does not exist (2024-13-45)
+        raise YamlProblem(f"not valid YAML: a value reads as an impossible date or number ({str(exc)[:100]}); quote it") from None
 
 
 def load_file(path: Path) -> Any:

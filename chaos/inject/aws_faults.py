@@ -226,6 +226,18 @@ class AwsFaults:
         raise InjectionError(f"no Auto Scaling group for node group '{node_group}' in cluster {cluster}: check select.node_group")
 
     @aws_retry
+    def clusters_tagged(self, key: str, value: str, profile_key: str) -> list[tuple[str, str]]:
+        """(cluster name, profile) of the clusters whose node groups carry the tag."""
+        pages = self.client("autoscaling").get_paginator("describe_auto_scaling_groups").paginate()
+        found = set()
+        for page in pages:
+            for g in page["AutoScalingGroups"]:
+                tags = {t["Key"]: t.get("Value", "") for t in g.get("Tags", [])}
+                if tags.get(key) == value and tags.get("eks:cluster-name"):
+                    found.add((tags["eks:cluster-name"], tags.get(profile_key, "")))
+        return sorted(found)
+
+    @aws_retry
     def cluster_groups(self, cluster: str, az: str) -> list[str]:
         """ARNs of the cluster's Auto Scaling groups that launch into `az`."""
         pages = self.client("autoscaling").get_paginator("describe_auto_scaling_groups").paginate()

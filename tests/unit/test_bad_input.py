@@ -51,6 +51,7 @@ def _with(**changes) -> str:
     ("\xef\xbb\xbfname: [" * 1 + "]" * 0, ("not valid YAML",)),
     ("x: " + "[" * 5000 + "]" * 5000, ("nests deeper",)),
     (LAUGHS + "name: x\n", ("aliases",)),
+    ("name: x\ndescription: 2024-13-45\ninjections: [{via: fis}]\nhypotheses: [{check: error-rate, max: 0.1}]\n", ("impossible date", "quote it")),
     ("name: a\nname: b\ninjections: [{via: fis}]\nhypotheses: [{check: error-rate, max: 0.1}]\n", ("appears twice",)),
     (_with(duration=".inf"), ("duration",)),
     (yaml.safe_dump({**GOOD, "duration": float("inf")}), ("duration",)),
@@ -92,7 +93,7 @@ def test_an_injection_name_with_markup_plans(tmp_path):
     ["load", "http://127.0.0.1:1/", "--duration", "9999999h"], ["doctor", "--target", "gke"],
     ["render", "--out", "/proc/nowhere"], ["sim", "up", "--state-dir", "/proc/nowhere"],
     # found by tests/unit/test_cli_fuzz.py: names too long to look up, a device read to the end
-    ["cleanup", "a" * 5000], ["doctor", "--manifests", "a" * 5000], ["report", "a" * 5000], ["report", "/dev/zero"],
+    ["cleanup", "a" * 5000], ["doctor", "--manifests", "a" * 5000], ["report", "a" * 5000], ["report", "/dev/zero"], ["doctor", "--manifests", "/"],
 ])
 def test_bad_command_lines_are_one_clear_line(args):
     _one_clear_line(runner.invoke(app, args))

@@ -2,7 +2,9 @@
 arguments drawn from what users mistype and adversaries try (absurd numbers, markup, control
 characters, huge strings, device files, unwritable and missing paths, binary files), ends with
 one of the documented exit codes and a short message, never a traceback.  The fixed corpus of
-cases that once failed is tests/unit/test_bad_input.py."""
+cases that once failed is tests/unit/test_bad_input.py.  CI runs the same examples each time
+(derandomized: main stays green); to hunt for new cases, raise max_examples and drop derandomize
+locally, then add what it finds to the corpus."""
 
 from __future__ import annotations
 
@@ -61,7 +63,7 @@ def _clean_exit(result, args: list[str]) -> None:
     assert "Traceback" not in result.output, shown
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(max_examples=150, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(data=st.data())
 def test_offline_commands_take_any_arguments_without_a_traceback(tmp_path, monkeypatch, data):
     monkeypatch.chdir(tmp_path)
@@ -69,7 +71,7 @@ def test_offline_commands_take_any_arguments_without_a_traceback(tmp_path, monke
     _clean_exit(runner.invoke(app, args), args)
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(max_examples=25, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(opts=st.lists(st.tuples(st.sampled_from(["--rps", "--profile", "--ramp-to", "--steps", "--body", "--timeout", "--max-connections"]), VALUES), max_size=4))
 def test_load_takes_any_options_without_a_traceback_or_a_hang(tmp_path, opts):
     """Against a closed port for at most half a second: whatever the options, it ends."""
