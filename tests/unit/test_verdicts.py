@@ -280,3 +280,22 @@ def test_the_run_s_milestone_fold_asked_all_along_agrees_with_a_fresh_reading_at
         for i, r in enumerate(records):
             fold.add(r)
             assert [asdict(m) for m in fold.milestones()] == [asdict(m) for m in node_milestones(records[: i + 1])], (i, r)
+
+
+def test_the_live_view_draws_each_interrupted_node_from_the_fold():
+    import io
+
+    from rich.console import Console
+
+    from chaos.live import view
+    from chaos.milestones import MilestoneFold
+    from chaos.traffic_fold import TrafficFold
+
+    fold, traffic = MilestoneFold(), TrafficFold()
+    for r in good_journal():
+        fold.add(r)
+        traffic.add(r)
+    out = io.StringIO()
+    Console(file=out, width=200).print(view("unit", "observe-until-decided", 330.0, fold.milestones(), traffic))
+    text = out.getvalue()
+    assert "phase observe-until-decided" in text and NODE in text and "+5s" in text  # cordoned 5 s after the notice
