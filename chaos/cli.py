@@ -25,6 +25,7 @@ out = Console()
 
 StateDir = Annotated[Path | None, typer.Option("--state-dir", help="Where the simulator writes kubeconfig and endpoints.json (default: per-user state dir).")]
 LogFormat = Annotated[str, typer.Option("--log-format", help="console or json")]
+HistoryUrl = Annotated[str | None, typer.Option("--history", help="The run history: an SQLAlchemy URL, or off (default: $SPOTCHAOS_HISTORY, else SQLite in the user's data directory).")]
 
 
 def _fail(message: str, code: int = 3) -> None:
@@ -427,6 +428,62 @@ def plan_experiment(file: ExperimentFile, target: Annotated[str | None, typer.Op
         out.print(line, highlight=False, soft_wrap=True, markup=False)
 
 
+@app.command("history")
+def history_cmd(
+    args: Annotated[list[str] | None, typer.Argument(help="EXPERIMENT to list its runs, or: import RUN_DIR... to load runs from their journals.")] = None,
+    since: Annotated[str | None, typer.Option("--since", help="Only runs started at or after this ISO date or time, e.g. 2026-11-01.")] = None,
+    target: Annotated[str | None, typer.Option("--target", help="Only runs on local or eks.")] = None,
+    history: HistoryUrl = None,
+) -> None:
+    """The run history: a table of runs (newest first), or `history import DIR...` to load run directories from their journals."""
+    from rich.table import Table
+
+    from chaos.history_store import HistoryError, open_store, remember, runs
+    from chaos.journal import JournalError, read_journal
+    from chaos.report.data import build
+
+    words = list(args or [])
+    try:
+        engine = open_store(history)
+    except HistoryError as exc:
+        _fail(str(exc))
+        return
+    if words[:1] == ["import"]:
+        if len(words) < 2:
+            _fail("history import needs one or more run directories (or journal.jsonl files)")
+        failed = 0
+        for name in words[1:]:
+            path = Path(name)
+            journal = path if path.suffix == ".jsonl" else path / "journal.jsonl"
+            try:
+                data = build(read_journal(journal))
+            except (JournalError, OSError) as exc:
+                err.print(f"[red]skipped[/red] {escape(name)}: {escape(str(exc))}", highlight=False, soft_wrap=True)
+                failed += 1
+                continue
+            problem = remember(data, journal.parent, history or os.environ.get("SPOTCHAOS_HISTORY"))
+            if problem:
+                _fail(problem)
+            out.print(f"imported {escape(data.spec.name)} ({escape(str(data.verdict.status))}) from {escape(name)}", highlight=False, soft_wrap=True)
+        raise typer.Exit(3 if failed else 0)
+    if len(words) > 1:
+        _fail("give one EXPERIMENT name, or: history import RUN_DIR...")
+    rows = runs(engine, words[0] if words else None, since, target)
+    if not rows:
+        out.print("no runs recorded" + (f" for {escape(words[0])}" if words else "") + " yet", highlight=False)
+        return
+    table = Table(box=None)
+    table.add_column("started (UTC)", no_wrap=True)
+    for name in ("experiment", "target", "verdict", "errors", "p99 ms"):
+        table.add_column(name, overflow="fold")
+    table.add_column("run directory", overflow="fold")
+    for r in rows:
+        p99 = "-" if r["p99_ms"] is None else f"{r['p99_ms']:.0f}"
+        table.add_row(escape(r["started"][:16].replace("T", " ")), escape(r["experiment"]), escape(r["target"]), escape(r["verdict"]),
+                      f"{(r['error_rate'] or 0):.2%}", p99, escape(r["run_dir"]))
+    out.print(table)
+
+
 @app.command("run")
 def run_experiment(
     file: ExperimentFile,
@@ -435,6 +492,7 @@ def run_experiment(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Connect, provision and pick the nodes; inject nothing.")] = False,
     report_dir: Annotated[Path | None, typer.Option("--report-dir", help="Where the journal and reports go (default: spotchaos-runs/NAME-TIME).")] = None,
     live: Annotated[bool, typer.Option("--live/--no-live", help="Live view on the terminal.")] = True,
+    history: HistoryUrl = None,
     log_format: LogFormat = "console",
 ) -> None:
     """Run an experiment; exit 0 passed, 1 failed, 2 aborted, 3 error."""
@@ -442,7 +500,7 @@ def run_experiment(
     from chaos.runner_cli import execute
 
     spec = _load(file, target, speed)
-    code = execute(spec, report_dir, dry_run, live and err.is_terminal, out, err)  # type: ignore[arg-type]
+    code = execute(spec, report_dir, dry_run, live and err.is_terminal, out, err, history)  # type: ignore[arg-type]
     raise typer.Exit(code)
 
 

@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import copy
+import warnings
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -60,11 +61,15 @@ def _override(spec: Experiment, target: str | None, speed: float | None, changes
 
 
 async def run_outcome(spec: Experiment, report_dir: Path) -> Outcome:
+    from chaos.history_store import remember
     from chaos.report.write import write_reports
     from chaos.run import RunOptions, run_experiment
 
     _, run = await run_experiment(spec, RunOptions(report_dir))
     data, _ = write_reports(run.journal.path)
+    problem = remember(data, report_dir)
+    if problem:
+        warnings.warn(f"not recorded in the run history: {problem}", stacklevel=2)
     return Outcome(data.verdict, data.records, data, report_dir)
 
 

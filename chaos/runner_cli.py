@@ -47,7 +47,7 @@ async def _main(run: Run, live: Live | None) -> None:
             loop.remove_signal_handler(sig)
 
 
-def execute(spec: Experiment, report_dir: Path | None, dry_run: bool, show_live: bool, out: Console, err: Console) -> int:
+def execute(spec: Experiment, report_dir: Path | None, dry_run: bool, show_live: bool, out: Console, err: Console, history: str | None = None) -> int:
     run_id = new_run_id(spec.name)
     directory = report_dir or default_report_dir(run_id)
     try:
@@ -63,6 +63,12 @@ def execute(spec: Experiment, report_dir: Path | None, dry_run: bool, show_live:
     else:
         event_loop.run(_main(run, None))
     data, paths = write_reports(run.journal.path)
+    if not dry_run:
+        from chaos.history_store import remember
+
+        problem = remember(data, directory, history)
+        if problem:
+            err.print(f"[yellow]warning:[/yellow] not recorded in the run history: {escape(problem)}", highlight=False, soft_wrap=True)
     v = data.verdict
     style = {"passed": "green", "failed": "red", "aborted": "yellow", "error": "red"}[v.status]
     out.print(f"[{style}]{v.status.upper()}[/{style}] {escape(spec.name)}: {escape(v.reason)}", soft_wrap=True, highlight=False)

@@ -21,6 +21,7 @@ from cluster.waiting import wait_for
 os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
 # runs the tests start register in a directory of their own, not in the user's list of runs
 os.environ.setdefault("SPOTCHAOS_RUNS_DIR", tempfile.mkdtemp(prefix="spotchaos-test-runs-"))
+os.environ.setdefault("SPOTCHAOS_HISTORY", "sqlite:///" + tempfile.mkdtemp(prefix="spotchaos-test-history-") + "/history.sqlite")
 os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
 
 # Compressed control-plane timings so that tests finish quickly at speed 20 (cluster seconds).

@@ -1,0 +1,132 @@
+"""The results store: every run's rows in a database, SQLite in the user's data directory by
+default, any SQLAlchemy URL for a team ($SPOTCHAOS_HISTORY, `--history URL`; `off` records
+nothing).  A run is one
+transaction keyed by its run id: recording it again replaces it, and two runs finishing together
+both land (SQLite waits for the other writer)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Float,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    create_engine,
+    delete,
+    desc,
+    event,
+    insert,
+    select,
+)
+from sqlalchemy.engine import Engine
+
+from chaos.errors import ChaosError
+from chaos.history_rows import RunRows, run_rows
+from chaos.report.data import ReportData
+
+META = MetaData()
+RUNS = Table(
+    "runs", META,
+    Column("run_id", String(200), primary_key=True), Column("experiment", String(100), index=True), Column("content_hash", String(32)),
+    Column("profile", String(50)), Column("target", String(20)), Column("region", String(30)), Column("spotchaos_version", String(30)),
+    Column("started", String(40), index=True), Column("duration_s", Float), Column("verdict", String(20)), Column("exit_code", Integer),
+    Column("reason", Text), Column("complete", Boolean), Column("requests", Integer), Column("errors", Integer), Column("error_rate", Float),
+    Column("p50_ms", Float), Column("p99_ms", Float), Column("max_ms", Float), Column("run_dir", Text),
+)
+HYPOTHESES = Table(
+    "hypotheses", META,
+    Column("run_id", String(200), index=True), Column("name", String(100)), Column("check", String(60)), Column("status", String(20)),
+    Column("value", Float), Column("bound", String(100)), Column("measured", String(200)),
+)
+MILESTONE_ROWS = Table(
+    "milestones", META,
+    Column("run_id", String(200), index=True), Column("node", String(200)), Column("instance", String(40)), Column("milestone", String(40)),
+    Column("seconds", Float),
+)
+
+
+class HistoryError(ChaosError):
+    """The results store cannot be opened or written; names the URL (without its password)."""
+
+
+def default_url() -> str:
+    """$SPOTCHAOS_HISTORY, else SQLite at $XDG_DATA_HOME/spotchaos/history.sqlite (~/.local/share)."""
+    env = os.environ.get("SPOTCHAOS_HISTORY")
+    if env:
+        return env
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return f"sqlite:///{Path(base) / 'spotchaos' / 'history.sqlite'}"
+
+
+def _shown(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # noqa: BLE001 - not a URL at all: say so without echoing it whole
+        return url[:60]
+
+
+def open_store(url: str | None = None) -> Engine:
+    url = url or default_url()
+    try:
+        if url.startswith("sqlite:///"):
+            Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"timeout": 30} if url.startswith("sqlite") else {})
+        if url.startswith("sqlite"):
+            event.listen(engine, "connect", lambda conn, _: conn.execute("PRAGMA journal_mode=WAL"))
+        META.create_all(engine)
+    except Exception as exc:  # noqa: BLE001 - a bad URL, a missing driver, an unreachable server: one line naming it
+        raise HistoryError(f"history store {_shown(url)}: {type(exc).__name__}: {str(exc).splitlines()[0][:200]}") from None
+    return engine
+
+
+def record(engine: Engine, rows: RunRows) -> None:
+    run_id = rows.run["run_id"]
+    with engine.begin() as conn:
+        for table in (MILESTONE_ROWS, HYPOTHESES, RUNS):
+            conn.execute(delete(table).where(table.c.run_id == run_id))
+        conn.execute(insert(RUNS), [rows.run])
+        if rows.hypotheses:
+            conn.execute(insert(HYPOTHESES), rows.hypotheses)
+        if rows.milestones:
+            conn.execute(insert(MILESTONE_ROWS), rows.milestones)
+
+
+def runs(engine: Engine, experiment: str | None = None, since: str | None = None, target: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
+    """The runs, newest first (`since`: an ISO date or time, compared with when each started)."""
+    query = select(RUNS).order_by(desc(RUNS.c.started)).limit(limit)
+    if experiment:
+        query = query.where(RUNS.c.experiment == experiment)
+    if since:
+        query = query.where(RUNS.c.started >= since)
+    if target:
+        query = query.where(RUNS.c.target == target)
+    with engine.connect() as conn:
+        return [dict(r._mapping) for r in conn.execute(query)]
+
+
+def hypotheses_of(engine: Engine, run_id: str) -> list[dict[str, Any]]:
+    with engine.connect() as conn:
+        return [dict(r._mapping) for r in conn.execute(select(HYPOTHESES).where(HYPOTHESES.c.run_id == run_id))]
+
+
+def remember(data: ReportData, run_dir: Path, url: str | None = None) -> str | None:
+    """Record a finished run; a store that fails never fails the run: the reason comes back, to warn with."""
+    if url == "off" or (url is None and os.environ.get("SPOTCHAOS_HISTORY") == "off"):
+        return None
+    try:
+        record(open_store(url), run_rows(data, str(run_dir.resolve())))
+    except HistoryError as exc:
+        return str(exc)
+    except Exception as exc:  # noqa: BLE001 - the journal has the run; the store is a convenience
+        return f"history store {_shown(url or default_url())}: {type(exc).__name__}: {str(exc).splitlines()[0][:200]}"
+    return None
