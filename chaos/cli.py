@@ -484,6 +484,36 @@ def history_cmd(
     out.print(table)
 
 
+@app.command("trend")
+def trend_cmd(
+    experiment: Annotated[str, typer.Argument(help="The experiment's name, as the run history has it.")],
+    html_file: Annotated[Path | None, typer.Option("--html", help="Write the charts here (one per hypothesis against its bound).")] = None,
+    markdown_file: Annotated[Path | None, typer.Option("--markdown", help="Write the table here (pass rates, flaky hypotheses).")] = None,
+    since: Annotated[str | None, typer.Option("--since", help="Only runs started at or after this ISO date or time.")] = None,
+    target: Annotated[str | None, typer.Option("--target", help="Only runs on local or eks.")] = None,
+    history: HistoryUrl = None,
+) -> None:
+    """An experiment's hypotheses over its recorded runs: values against their bounds, pass rates, flaky ones."""
+    from chaos.history_store import HistoryError, hypothesis_history, open_store
+    from chaos.history_trend import trends
+    from chaos.report import trend_page
+
+    try:
+        items = trends(hypothesis_history(open_store(history), experiment, since, target))
+    except HistoryError as exc:
+        _fail(str(exc))
+        return
+    if not items:
+        _fail(f"no runs of {experiment} in the run history; `spotchaos history` lists what is there")
+    for path, text in ((html_file, trend_page.html_page), (markdown_file, trend_page.markdown_page)):
+        if path is None:
+            continue
+        if not _writable(path):
+            _fail(f"cannot write {path}: give a writable file")
+        path.write_text(text(experiment, items))
+    out.print(trend_page.markdown_page(experiment, items), highlight=False, markup=False, soft_wrap=True)
+
+
 @app.command("run")
 def run_experiment(
     file: ExperimentFile,

@@ -130,3 +130,17 @@ def remember(data: ReportData, run_dir: Path, url: str | None = None) -> str | N
     except Exception as exc:  # noqa: BLE001 - the journal has the run; the store is a convenience
         return f"history store {_shown(url or default_url())}: {type(exc).__name__}: {str(exc).splitlines()[0][:200]}"
     return None
+
+
+def hypothesis_history(engine: Engine, experiment: str, since: str | None = None, target: str | None = None) -> list[dict[str, Any]]:
+    """Every recorded hypothesis result of an experiment with its run's when, where and what
+    (content hash, profile, version), oldest first."""
+    query = (select(RUNS.c.run_id, RUNS.c.started, RUNS.c.content_hash, RUNS.c.profile, RUNS.c.spotchaos_version, RUNS.c.target, RUNS.c.run_dir,
+                    HYPOTHESES.c.name, HYPOTHESES.c.check, HYPOTHESES.c.status, HYPOTHESES.c.value, HYPOTHESES.c.bound)
+             .join(HYPOTHESES, HYPOTHESES.c.run_id == RUNS.c.run_id).where(RUNS.c.experiment == experiment).order_by(RUNS.c.started))
+    if since:
+        query = query.where(RUNS.c.started >= since)
+    if target:
+        query = query.where(RUNS.c.target == target)
+    with engine.connect() as conn:
+        return [dict(r._mapping) for r in conn.execute(query)]

@@ -12,8 +12,8 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from chaos.cli import app
-from chaos.history_store import HYPOTHESES, hypotheses_of, open_store, record, runs
 from chaos.history_rows import run_rows
+from chaos.history_store import HYPOTHESES, hypotheses_of, open_store, record, runs
 from chaos.journal import read_journal
 from chaos.report.data import build
 from tests.unit.test_loss_checks import lost_journal

@@ -1,0 +1,51 @@
+"""An experiment's hypotheses over its recorded runs (pure): each one's values against its bound,
+its pass rate, and whether it is flaky, meaning it both passed and failed on runs of the same
+experiment content, profile and spotchaos version (nothing that should change the answer
+changed)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class Point:
+    started: str
+    value: float | None
+    status: str
+    run_id: str
+    run_dir: str
+
+
+@dataclass
+class HypothesisTrend:
+    name: str
+    check: str
+    bound: str
+    points: list[Point] = field(default_factory=list)
+    flaky_on: list[str] = field(default_factory=list)  # "profile, version, content hash" where it both passed and failed
+
+    @property
+    def pass_rate(self) -> float:
+        decided = [p for p in self.points if p.status in ("pass", "fail")]
+        return sum(p.status == "pass" for p in decided) / len(decided) if decided else 0.0
+
+    @property
+    def flaky(self) -> bool:
+        return bool(self.flaky_on)
+
+
+def trends(rows: list[dict[str, Any]]) -> list[HypothesisTrend]:
+    """Rows of history_store.hypothesis_history, oldest first, into one trend per hypothesis."""
+    by_name: dict[str, HypothesisTrend] = {}
+    outcomes: dict[tuple[str, str, str, str], set[str]] = {}
+    for r in rows:
+        t = by_name.setdefault(r["name"], HypothesisTrend(r["name"], r["check"], r["bound"]))
+        t.bound = r["bound"]  # the latest bound
+        t.points.append(Point(r["started"], r["value"], r["status"], r["run_id"], r["run_dir"]))
+        outcomes.setdefault((r["name"], r["profile"], r["spotchaos_version"], r["content_hash"]), set()).add(r["status"])
+    for (name, profile, version, content), seen in outcomes.items():
+        if {"pass", "fail"} <= seen:
+            by_name[name].flaky_on.append(f"profile {profile or '-'}, spotchaos {version}, experiment {content}")
+    return list(by_name.values())

@@ -1,0 +1,67 @@
+"""An experiment's trend as HTML (a chart per hypothesis: its values over the runs against its
+bound, failures in red) and as Markdown (pass rates, flaky hypotheses, the runs)."""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import re
+
+from chaos.history_trend import HypothesisTrend
+from chaos.report.plot import plt
+
+
+def bound_value(bound: str) -> float | None:
+    """The number in a bound, in the unit of the measured values: '<= 10s after the notice' 10,
+    '>= 80% of desired' 0.8 (shares are measured as shares), '<= 2000 ms' 2000."""
+    m = re.search(r"(-?\d+(?:\.\d+)?)\s*(%)?", bound)
+    if not m:
+        return None
+    value = float(m.group(1))
+    return value / 100 if m.group(2) else value
+
+
+def chart_png(t: HypothesisTrend) -> bytes:
+    fig, ax = plt.subplots(figsize=(8, 2.6))
+    xs = list(range(len(t.points)))
+    values = [p.value for p in t.points]
+    ax.plot([x for x, v in zip(xs, values, strict=True) if v is not None], [v for v in values if v is not None], color="tab:blue", marker="o", markersize=3)
+    for x, p in zip(xs, t.points, strict=True):
+        if p.status == "fail" and p.value is not None:
+            ax.plot([x], [p.value], marker="o", color="tab:red")
+    limit = bound_value(t.bound)
+    if limit is not None:
+        ax.axhline(limit, color="tab:red", linestyle="--", linewidth=1, label=f"bound {t.bound}")
+        ax.legend(loc="upper left", fontsize=7)
+    ax.set_title(f"{t.name}: pass rate {t.pass_rate:.0%}" + ("  (flaky)" if t.flaky else ""), fontsize=9)
+    ax.set_xticks(xs[:: max(1, len(xs) // 8)])
+    ax.set_xticklabels([t.points[i].started[:10] for i in xs[:: max(1, len(xs) // 8)]], fontsize=7)
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=90)
+    plt.close(fig)
+    return buf.getvalue()
+
+
+def html_page(experiment: str, items: list[HypothesisTrend]) -> str:
+    parts = [f"<!doctype html><meta charset='utf-8'><title>{html.escape(experiment)}: trend</title>",
+             f"<h1>{html.escape(experiment)}: {len(items[0].points) if items else 0} runs</h1>"]
+    for t in items:
+        png = base64.b64encode(chart_png(t)).decode()
+        parts.append(f"<h2>{html.escape(t.name)}</h2><p>bound {html.escape(t.bound)}; pass rate {t.pass_rate:.0%}"
+                     + (f"; <b>flaky</b> on {html.escape('; '.join(t.flaky_on))}" if t.flaky else "") + "</p>")
+        parts.append(f"<img alt='{html.escape(t.name)}' src='data:image/png;base64,{png}'>")
+    if items:
+        parts.append("<h2>Runs</h2><ul>" + "".join(f"<li>{html.escape(p.started)} {html.escape(p.run_id)}: {html.escape(p.run_dir)}</li>"
+                                                    for p in items[0].points) + "</ul>")
+    return "\n".join(parts) + "\n"
+
+
+def markdown_page(experiment: str, items: list[HypothesisTrend]) -> str:
+    out = [f"# {experiment}: trend over {len(items[0].points) if items else 0} runs", "", "| hypothesis | bound | pass rate | latest | flaky |", "|---|---|---|---|---|"]
+    for t in items:
+        last = t.points[-1]
+        latest = f"{last.status} ({'-' if last.value is None else f'{last.value:g}'})"
+        out.append(f"| {t.name} | {t.bound} | {t.pass_rate:.0%} | {latest} | {'yes: ' + '; '.join(t.flaky_on) if t.flaky else 'no'} |")
+    return "\n".join(out) + "\n"

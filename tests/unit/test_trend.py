@@ -1,0 +1,57 @@
+"""An experiment's trend over its recorded runs: values against the bound, pass rate, and a
+hypothesis that passed and failed on the same experiment, profile and version is flaky (one that
+failed only after the experiment changed is not)."""
+
+from __future__ import annotations
+
+import base64
+import re
+
+from typer.testing import CliRunner
+
+from chaos.cli import app
+from chaos.history_rows import RunRows
+from chaos.history_store import open_store, record
+from chaos.report.trend_page import bound_value
+
+runner = CliRunner()
+
+
+def _run(n: int, margin: float, status: str, content: str = "c1") -> RunRows:
+    run_id = f"nightly-{n}"
+    run = {"run_id": run_id, "experiment": "nightly", "content_hash": content, "profile": "hardened", "target": "local", "region": "us-east-1",
+           "spotchaos_version": "0.1.0", "started": f"2026-11-{n:02d}T02:00:00Z", "duration_s": 400.0, "verdict": "passed" if status == "pass" else "failed",
+           "exit_code": 0 if status == "pass" else 1, "reason": "", "complete": True, "requests": 1000, "errors": 0, "error_rate": 0.0,
+           "p50_ms": 20.0, "p99_ms": 90.0, "max_ms": 120.0, "run_dir": f"/runs/{n}"}
+    hyps = [{"run_id": run_id, "name": "drained-before-reclaim", "check": "drained-before-reclaim", "status": status, "value": margin,
+             "bound": ">= 30s before the reclaim", "measured": f"{margin}s"},
+            {"run_id": run_id, "name": "error-rate", "check": "error-rate", "status": "pass", "value": 0.001, "bound": "<= 0.5%", "measured": "0.1%"}]
+    return RunRows(run, hyps, [])
+
+
+def test_trend_reports_values_pass_rates_and_flaky_hypotheses(tmp_path):
+    url = f"sqlite:///{tmp_path / 'h.sqlite'}"
+    engine = open_store(url)
+    for n, margin, status in ((1, 75.0, "pass"), (2, 60.0, "pass"), (3, 12.0, "fail"), (4, 70.0, "pass")):
+        record(engine, _run(n, margin, status))
+    record(engine, _run(5, 5.0, "fail", content="c2"))  # the experiment changed: not evidence of flakiness
+    result = runner.invoke(app, ["trend", "nightly", "--html", str(tmp_path / "t.html"), "--markdown", str(tmp_path / "t.md"), "--history", url])
+    assert result.exit_code == 0, result.output
+    md = (tmp_path / "t.md").read_text()
+    row = next(line for line in md.splitlines() if line.startswith("| drained-before-reclaim"))
+    assert "| 60% |" in row and "fail (5)" in row and "yes: profile hardened, spotchaos 0.1.0, experiment c1" in row, row
+    assert "| error-rate | <= 0.5% | 100% | pass (0.001) | no |" in md
+    page = (tmp_path / "t.html").read_text()
+    pngs = re.findall(r"data:image/png;base64,([A-Za-z0-9+/=]+)", page)
+    assert len(pngs) == 2 and all(base64.b64decode(p).startswith(b"\x89PNG") for p in pngs)
+    assert "/runs/3" in page
+
+
+def test_bounds_read_in_the_unit_values_are_measured_in():
+    assert bound_value("<= 10s after the notice") == 10 and bound_value(">= 80% of desired") == 0.8
+    assert bound_value("<= 2000 ms") == 2000 and bound_value("<= 0.5%") == 0.005 and bound_value("n/a") is None
+
+
+def test_an_experiment_with_no_runs_is_one_line(tmp_path):
+    result = runner.invoke(app, ["trend", "never", "--history", f"sqlite:///{tmp_path / 'h.sqlite'}"])
+    assert result.exit_code == 3 and "no runs of never" in result.output
