@@ -523,14 +523,15 @@ def run_experiment(
     report_dir: Annotated[Path | None, typer.Option("--report-dir", help="Where the journal and reports go (default: spotchaos-runs/NAME-TIME).")] = None,
     live: Annotated[bool, typer.Option("--live/--no-live", help="Live view on the terminal.")] = True,
     history: HistoryUrl = None,
+    fail_on_regression: Annotated[bool, typer.Option("--fail-on-regression", help="Exit 4 when the run passed but a measurement moved toward its bound beyond the tolerance, compared with the last passing runs.")] = False,
     log_format: LogFormat = "console",
 ) -> None:
-    """Run an experiment; exit 0 passed, 1 failed, 2 aborted, 3 error."""
+    """Run an experiment; exit 0 passed, 1 failed, 2 aborted, 3 error, 4 passed but regressed (with --fail-on-regression)."""
     configure(log_format, level="warning" if log_format == "console" else "info")
     from chaos.runner_cli import execute
 
     spec = _load(file, target, speed)
-    code = execute(spec, report_dir, dry_run, live and err.is_terminal, out, err, history)  # type: ignore[arg-type]
+    code = execute(spec, report_dir, dry_run, live and err.is_terminal, out, err, history, fail_on_regression)  # type: ignore[arg-type]
     raise typer.Exit(code)
 
 

@@ -144,3 +144,54 @@ def hypothesis_history(engine: Engine, experiment: str, since: str | None = None
         query = query.where(RUNS.c.target == target)
     with engine.connect() as conn:
         return [dict(r._mapping) for r in conn.execute(query)]
+
+
+def baseline(engine: Engine, run: dict[str, Any], count: int) -> list[list[dict[str, Any]]]:
+    """Hypothesis rows of the last `count` passing runs of the same experiment, target and profile
+    before `run` (newest first)."""
+    query = (select(RUNS.c.run_id).where(RUNS.c.experiment == run["experiment"], RUNS.c.target == run["target"], RUNS.c.profile == run["profile"],
+                                         RUNS.c.verdict == "passed", RUNS.c.run_id != run["run_id"], RUNS.c.started < run["started"])
+             .order_by(desc(RUNS.c.started)).limit(count))
+    with engine.connect() as conn:
+        ids = [r.run_id for r in conn.execute(query)]
+    return [hypotheses_of(engine, i) for i in ids]
+
+
+def compare(data: ReportData, run_dir: Path, url: str | None = None, runs_back: int = 10) -> tuple[list[Any], int] | None:
+    """(regressions, baseline runs) of a recorded run against its baseline; None when the store is off or unreadable."""
+    from chaos.history_regression import regressions
+
+    if url == "off" or (url is None and os.environ.get("SPOTCHAOS_HISTORY") == "off"):
+        return None
+    try:
+        engine = open_store(url)
+        rows = run_rows(data, str(run_dir.resolve()))
+        past = baseline(engine, rows.run, runs_back)
+    except Exception:  # noqa: BLE001 - the comparison is advice; the run's verdict stands without it
+        return None
+    return regressions(rows.hypotheses, past), len(past)
+
+
+def comparison_markdown(result: tuple[list[Any], int]) -> str:
+    regs, runs_back = result
+    lines = ["", f"## Compared with the last {runs_back} passing runs", ""]
+    if runs_back == 0:
+        lines.append("No earlier passing run of this experiment, target and profile in the run history yet.")
+    elif not regs:
+        lines.append("No measurement moved toward its bound beyond the tolerance.")
+    else:
+        lines += [f"- REGRESSED {r.line()}" for r in regs]
+    return "\n".join(lines) + "\n"
+
+
+def record_and_compare(data: ReportData, run_dir: Path, url: str | None, markdown: Path | None) -> tuple[str | None, list[Any]]:
+    """After a run: record it, compare it with its baseline, and add the comparison to its
+    Markdown report; (why it was not recorded or None, the regressions)."""
+    problem = remember(data, run_dir, url)
+    compared = None if problem else compare(data, run_dir, url)
+    if compared is None:
+        return problem, []
+    if markdown is not None:
+        with markdown.open("a") as md:
+            md.write(comparison_markdown(compared))
+    return problem, compared[0]

@@ -47,7 +47,11 @@ async def _main(run: Run, live: Live | None) -> None:
             loop.remove_signal_handler(sig)
 
 
-def execute(spec: Experiment, report_dir: Path | None, dry_run: bool, show_live: bool, out: Console, err: Console, history: str | None = None) -> int:
+REGRESSED_EXIT = 4  # passed, but a measurement regressed toward its bound (`--fail-on-regression`)
+
+
+def execute(spec: Experiment, report_dir: Path | None, dry_run: bool, show_live: bool, out: Console, err: Console, history: str | None = None,
+            fail_on_regression: bool = False) -> int:
     run_id = new_run_id(spec.name)
     directory = report_dir or default_report_dir(run_id)
     try:
@@ -63,12 +67,16 @@ def execute(spec: Experiment, report_dir: Path | None, dry_run: bool, show_live:
     else:
         event_loop.run(_main(run, None))
     data, paths = write_reports(run.journal.path)
+    regressed = False
     if not dry_run:
-        from chaos.history_store import remember
+        from chaos.history_store import record_and_compare
 
-        problem = remember(data, directory, history)
+        problem, regressions = record_and_compare(data, directory, history, paths["markdown"])
         if problem:
             err.print(f"[yellow]warning:[/yellow] not recorded in the run history: {escape(problem)}", highlight=False, soft_wrap=True)
+        for r in regressions:
+            err.print(f"[yellow]regressed:[/yellow] {escape(r.line())}", highlight=False, soft_wrap=True)
+        regressed = bool(regressions)
     v = data.verdict
     style = {"passed": "green", "failed": "red", "aborted": "yellow", "error": "red"}[v.status]
     out.print(f"[{style}]{v.status.upper()}[/{style}] {escape(spec.name)}: {escape(v.reason)}", soft_wrap=True, highlight=False)
@@ -81,4 +89,6 @@ def execute(spec: Experiment, report_dir: Path | None, dry_run: bool, show_live:
         for line in left:
             err.print(f"  {escape(line)}", highlight=False, soft_wrap=True)
         err.print(f"undo them with: spotchaos cleanup {escape(str(directory))}", highlight=False, soft_wrap=True)
+    if fail_on_regression and regressed and v.exit_code == 0:
+        return REGRESSED_EXIT
     return v.exit_code

@@ -1,0 +1,63 @@
+"""Regressions before failures (pure): the latest run's measurements against a baseline, the
+median and spread of the last passing runs of the same experiment, target and profile.  A
+measurement regressed when it moved toward its bound by more than `tolerance` of the headroom
+the baseline had, and by more than three times the baseline's spread (so noise is not a
+regression), even while it still passes."""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass
+from typing import Any
+
+DEFAULT_TOLERANCE = 0.5  # half the headroom between the baseline and the bound
+DEFAULT_BASELINE_RUNS = 10
+MIN_BASELINE_RUNS = 3
+
+
+@dataclass(frozen=True)
+class Regression:
+    name: str
+    bound: str
+    baseline: float  # median of the baseline runs
+    spread: float  # median absolute deviation
+    latest: float
+    runs: int  # baseline runs compared with
+
+    def line(self) -> str:
+        return (f"{self.name}: {self.latest:g}, was {self.baseline:g} (median of the last {self.runs} passing runs, spread {self.spread:g}); "
+                f"bound {self.bound}")
+
+
+def _direction(bound: str) -> int | None:
+    """+1 when larger is worse (a maximum: `<= ...`), -1 when smaller is worse (a minimum: `>= ...`)."""
+    if bound.startswith("<="):
+        return 1
+    if bound.startswith(">="):
+        return -1
+    return None
+
+
+def _limit(bound: str) -> float | None:
+    from chaos.report.trend_page import bound_value
+
+    return bound_value(bound)
+
+
+def regressions(latest: list[dict[str, Any]], baseline_runs: list[list[dict[str, Any]]], tolerance: float = DEFAULT_TOLERANCE) -> list[Regression]:
+    """`latest`: the run's hypothesis rows; `baseline_runs`: each earlier passing run's rows."""
+    out = []
+    for h in latest:
+        value, direction, limit = h.get("value"), _direction(h.get("bound") or ""), _limit(h.get("bound") or "")
+        if value is None or direction is None or limit is None:
+            continue
+        past = [r["value"] for run in baseline_runs for r in run if r["name"] == h["name"] and r.get("value") is not None]
+        if len(past) < MIN_BASELINE_RUNS:
+            continue
+        median = statistics.median(past)
+        spread = statistics.median(abs(v - median) for v in past)
+        headroom = (limit - median) * direction
+        moved = (value - median) * direction  # > 0: toward the bound
+        if headroom > 0 and moved > tolerance * headroom and moved > 3 * spread:
+            out.append(Regression(h["name"], h["bound"], round(median, 3), round(spread, 3), round(value, 3), len(past)))
+    return out

@@ -1,0 +1,61 @@
+"""Regressions before failures: a measurement that moved toward its bound beyond the tolerance
+and beyond the baseline's spread is flagged while it still passes; noise, a move away from the
+bound and too short a baseline are not."""
+
+from __future__ import annotations
+
+from chaos.history_regression import regressions
+
+
+def _rows(margin: float, p99: float) -> list[dict]:
+    return [{"name": "drained-before-reclaim", "bound": ">= 0s before the reclaim", "value": margin, "status": "pass"},
+            {"name": "p99-latency", "bound": "<= 2000 ms", "value": p99, "status": "pass"},
+            {"name": "cordoned-within", "bound": "n/a", "value": 1.0, "status": "pass"}]
+
+
+BASELINE = [_rows(m, p) for m, p in ((75, 100), (72, 110), (78, 95), (74, 105), (76, 100))]
+
+
+def test_a_margin_that_shrank_toward_its_bound_is_a_regression_while_it_still_passes():
+    (reg,) = regressions(_rows(12, 104), BASELINE)
+    assert (reg.name, reg.baseline, reg.latest, reg.runs) == ("drained-before-reclaim", 75, 12, 5)
+    assert "was 75 (median of the last 5 passing runs" in reg.line()
+
+
+def test_a_latency_that_grew_toward_its_bound_is_one_too():
+    assert [r.name for r in regressions(_rows(75, 1500), BASELINE)] == ["p99-latency"]
+
+
+def test_noise_a_better_value_and_a_short_baseline_are_not():
+    assert regressions(_rows(70, 120), BASELINE) == []  # within the spread
+    assert regressions(_rows(140, 20), BASELINE) == []  # away from the bounds
+    assert regressions(_rows(12, 104), BASELINE[:2]) == []  # two runs say nothing yet
+
+
+def test_after_a_run_it_is_recorded_compared_with_its_baseline_and_the_report_says_so(tmp_path):
+    import json
+
+    from chaos.history_rows import run_rows
+    from chaos.history_store import open_store, record, record_and_compare, runs
+    from chaos.journal import read_journal
+    from chaos.report.data import build
+    from tests.unit.test_verdicts import good_journal
+
+    url = f"sqlite:///{tmp_path / 'h.sqlite'}"
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    records = good_journal()
+    records[0] |= {"run_id": "today", "wall": "2026-11-27T02:00:00Z"}
+    (run_dir / "journal.jsonl").write_text("\n".join(json.dumps(r) for r in records) + "\n")
+    data = build(read_journal(run_dir / "journal.jsonl"))
+    today = run_rows(data, str(run_dir))
+    engine = open_store(url)
+    for day, margin in ((20, 150.0), (21, 148.0), (22, 152.0), (23, 151.0)):  # the margin used to be twice today's
+        hyps = [{**h, "run_id": f"day-{day}", "value": margin if h["name"] == "drained-before-reclaim" else h["value"]} for h in today.hypotheses]
+        record(engine, type(today)({**today.run, "run_id": f"day-{day}", "started": f"2026-11-{day}T02:00:00Z", "verdict": "passed"}, hyps))
+    report = run_dir / "report.md"
+    report.write_text("# report\n")
+    problem, regressed = record_and_compare(data, run_dir, url, report)
+    assert problem is None and [r.name for r in regressed] == ["drained-before-reclaim"]
+    assert "## Compared with the last 4 passing runs" in report.read_text() and "REGRESSED drained-before-reclaim" in report.read_text()
+    assert "today" in {r["run_id"] for r in runs(engine)}
