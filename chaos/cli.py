@@ -494,12 +494,14 @@ def trend_cmd(
     history: HistoryUrl = None,
 ) -> None:
     """An experiment's hypotheses over its recorded runs: values against their bounds, pass rates, flaky ones."""
-    from chaos.history_store import HistoryError, hypothesis_history, open_store
-    from chaos.history_trend import trends
+    from chaos.history_store import HistoryError, hypothesis_history, milestone_history, open_store
+    from chaos.history_trend import milestone_trends, trends
     from chaos.report import trend_page
 
     try:
-        items = trends(hypothesis_history(open_store(history), experiment, since, target))
+        engine = open_store(history)
+        items = trends(hypothesis_history(engine, experiment, since, target))
+        milestones = milestone_trends(milestone_history(engine, experiment, since, target))
     except HistoryError as exc:
         _fail(str(exc))
         return
@@ -510,8 +512,8 @@ def trend_cmd(
             continue
         if not _writable(path):
             _fail(f"cannot write {path}: give a writable file")
-        path.write_text(text(experiment, items))
-    out.print(trend_page.markdown_page(experiment, items), highlight=False, markup=False, soft_wrap=True)
+        path.write_text(text(experiment, items, milestones))
+    out.print(trend_page.markdown_page(experiment, items, milestones), highlight=False, markup=False, soft_wrap=True)
 
 
 @app.command("run")

@@ -195,3 +195,15 @@ def record_and_compare(data: ReportData, run_dir: Path, url: str | None, markdow
         with markdown.open("a") as md:
             md.write(comparison_markdown(compared))
     return problem, compared[0]
+
+
+def milestone_history(engine: Engine, experiment: str, since: str | None = None, target: str | None = None) -> list[dict[str, Any]]:
+    """Every recorded node milestone of an experiment with its run's start, oldest first."""
+    query = (select(RUNS.c.run_id, RUNS.c.started, MILESTONE_ROWS.c.node, MILESTONE_ROWS.c.milestone, MILESTONE_ROWS.c.seconds)
+             .join(MILESTONE_ROWS, MILESTONE_ROWS.c.run_id == RUNS.c.run_id).where(RUNS.c.experiment == experiment).order_by(RUNS.c.started))
+    if since:
+        query = query.where(RUNS.c.started >= since)
+    if target:
+        query = query.where(RUNS.c.target == target)
+    with engine.connect() as conn:
+        return [dict(r._mapping) for r in conn.execute(query)]

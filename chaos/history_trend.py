@@ -1,7 +1,7 @@
-"""An experiment's hypotheses over its recorded runs (pure): each one's values against its bound,
-its pass rate, and whether it is flaky, meaning it both passed and failed on runs of the same
-experiment content, profile and spotchaos version (nothing that should change the answer
-changed)."""
+"""An experiment's hypotheses and node milestones over its recorded runs (pure): each hypothesis's
+values against its bound, its pass rate, and whether it is flaky, meaning it both passed and
+failed on runs of the same experiment content, profile and spotchaos version (nothing that should
+change the answer changed); each milestone's slowest node per run."""
 
 from __future__ import annotations
 
@@ -49,3 +49,23 @@ def trends(rows: list[dict[str, Any]]) -> list[HypothesisTrend]:
         if {"pass", "fail"} <= seen:
             by_name[name].flaky_on.append(f"profile {profile or '-'}, spotchaos {version}, experiment {content}")
     return list(by_name.values())
+
+
+@dataclass
+class MilestoneTrend:
+    """A node milestone over the runs: per run the slowest interrupted node's seconds after its notice."""
+
+    milestone: str
+    points: list[tuple[str, float]] = field(default_factory=list)  # (started, seconds)
+
+
+def milestone_trends(rows: list[dict[str, Any]]) -> list[MilestoneTrend]:
+    """Rows of history_store.milestone_history, oldest first, into one trend per milestone."""
+    worst: dict[str, dict[tuple[str, str], float]] = {}
+    for r in rows:
+        if r["seconds"] is None:
+            continue
+        per_run = worst.setdefault(r["milestone"], {})
+        key = (r["started"], r["run_id"])
+        per_run[key] = max(r["seconds"], per_run.get(key, r["seconds"]))
+    return [MilestoneTrend(name, [(started, v) for (started, _), v in sorted(runs.items())]) for name, runs in worst.items()]

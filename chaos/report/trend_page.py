@@ -8,7 +8,7 @@ import html
 import io
 import re
 
-from chaos.history_trend import HypothesisTrend
+from chaos.history_trend import HypothesisTrend, MilestoneTrend
 from chaos.report.plot import plt
 
 
@@ -44,7 +44,22 @@ def chart_png(t: HypothesisTrend) -> bytes:
     return buf.getvalue()
 
 
-def html_page(experiment: str, items: list[HypothesisTrend]) -> str:
+def milestone_png(m: MilestoneTrend) -> bytes:
+    fig, ax = plt.subplots(figsize=(8, 2.2))
+    xs = list(range(len(m.points)))
+    ax.plot(xs, [v for _, v in m.points], color="tab:green", marker="o", markersize=3)
+    ax.set_ylabel("s after notice", fontsize=8)
+    ax.set_title(f"{m.milestone.replace('_', ' ')} (slowest node)", fontsize=9)
+    ax.set_xticks(xs[:: max(1, len(xs) // 8)])
+    ax.set_xticklabels([m.points[i][0][:10] for i in xs[:: max(1, len(xs) // 8)]], fontsize=7)
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=90)
+    plt.close(fig)
+    return buf.getvalue()
+
+
+def html_page(experiment: str, items: list[HypothesisTrend], milestones: list[MilestoneTrend] | None = None) -> str:
     parts = [f"<!doctype html><meta charset='utf-8'><title>{html.escape(experiment)}: trend</title>",
              f"<h1>{html.escape(experiment)}: {len(items[0].points) if items else 0} runs</h1>"]
     for t in items:
@@ -52,16 +67,26 @@ def html_page(experiment: str, items: list[HypothesisTrend]) -> str:
         parts.append(f"<h2>{html.escape(t.name)}</h2><p>bound {html.escape(t.bound)}; pass rate {t.pass_rate:.0%}"
                      + (f"; <b>flaky</b> on {html.escape('; '.join(t.flaky_on))}" if t.flaky else "") + "</p>")
         parts.append(f"<img alt='{html.escape(t.name)}' src='data:image/png;base64,{png}'>")
+    if milestones:
+        parts.append("<h2>Node milestones</h2>")
+        for m in milestones:
+            png = base64.b64encode(milestone_png(m)).decode()
+            parts.append(f"<img alt='{html.escape(m.milestone)}' src='data:image/png;base64,{png}'>")
     if items:
         parts.append("<h2>Runs</h2><ul>" + "".join(f"<li>{html.escape(p.started)} {html.escape(p.run_id)}: {html.escape(p.run_dir)}</li>"
                                                     for p in items[0].points) + "</ul>")
     return "\n".join(parts) + "\n"
 
 
-def markdown_page(experiment: str, items: list[HypothesisTrend]) -> str:
+def markdown_page(experiment: str, items: list[HypothesisTrend], milestones: list[MilestoneTrend] | None = None) -> str:
     out = [f"# {experiment}: trend over {len(items[0].points) if items else 0} runs", "", "| hypothesis | bound | pass rate | latest | flaky |", "|---|---|---|---|---|"]
     for t in items:
         last = t.points[-1]
         latest = f"{last.status} ({'-' if last.value is None else f'{last.value:g}'})"
         out.append(f"| {t.name} | {t.bound} | {t.pass_rate:.0%} | {latest} | {'yes: ' + '; '.join(t.flaky_on) if t.flaky else 'no'} |")
+    if milestones:
+        out += ["", "| node milestone (slowest node, s after notice) | median | latest |", "|---|---|---|"]
+        for m in milestones:
+            values = sorted(v for _, v in m.points)
+            out.append(f"| {m.milestone.replace('_', ' ')} | {values[len(values) // 2]:g} | {m.points[-1][1]:g} |")
     return "\n".join(out) + "\n"

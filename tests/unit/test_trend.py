@@ -55,3 +55,16 @@ def test_bounds_read_in_the_unit_values_are_measured_in():
 def test_an_experiment_with_no_runs_is_one_line(tmp_path):
     result = runner.invoke(app, ["trend", "never", "--history", f"sqlite:///{tmp_path / 'h.sqlite'}"])
     assert result.exit_code == 3 and "no runs of never" in result.output
+
+
+def test_node_milestones_trend_as_the_slowest_node_per_run(tmp_path):
+    url = f"sqlite:///{tmp_path / 'h.sqlite'}"
+    engine = open_store(url)
+    for n, drained in ((1, (40.0, 55.0)), (2, (42.0, 44.0)), (3, (90.0, 20.0))):
+        rows = _run(n, 60.0, "pass")
+        miles = [{"run_id": rows.run["run_id"], "node": f"n{i}", "instance": f"i-{i}", "milestone": "drained", "seconds": s} for i, s in enumerate(drained)]
+        record(engine, RunRows(rows.run, rows.hypotheses, miles))
+    result = runner.invoke(app, ["trend", "nightly", "--markdown", str(tmp_path / "t.md"), "--html", str(tmp_path / "t.html"), "--history", url])
+    assert result.exit_code == 0, result.output
+    assert "| drained | 55 | 90 |" in (tmp_path / "t.md").read_text()  # per run the slowest node: 55, 44, 90
+    assert "<h2>Node milestones</h2>" in (tmp_path / "t.html").read_text()
