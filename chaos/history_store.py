@@ -135,9 +135,14 @@ def remember(data: ReportData, run_dir: Path, url: str | None = None) -> str | N
 def hypothesis_history(engine: Engine, experiment: str, since: str | None = None, target: str | None = None) -> list[dict[str, Any]]:
     """Every recorded hypothesis result of an experiment with its run's when, where and what
     (content hash, profile, version), oldest first."""
-    query = (select(RUNS.c.run_id, RUNS.c.started, RUNS.c.content_hash, RUNS.c.profile, RUNS.c.spotchaos_version, RUNS.c.target, RUNS.c.run_dir,
-                    HYPOTHESES.c.name, HYPOTHESES.c.check, HYPOTHESES.c.status, HYPOTHESES.c.value, HYPOTHESES.c.bound)
-             .join(HYPOTHESES, HYPOTHESES.c.run_id == RUNS.c.run_id).where(RUNS.c.experiment == experiment).order_by(RUNS.c.started))
+    columns = (RUNS.c.run_id, RUNS.c.started, RUNS.c.content_hash, RUNS.c.profile, RUNS.c.spotchaos_version, RUNS.c.target, RUNS.c.run_dir,
+               HYPOTHESES.c.name, HYPOTHESES.c.check, HYPOTHESES.c.status, HYPOTHESES.c.value, HYPOTHESES.c.bound)
+    return _of_experiment(engine, HYPOTHESES, columns, experiment, since, target)
+
+
+def _of_experiment(engine: Engine, table: Table, columns: tuple[Any, ...], experiment: str, since: str | None, target: str | None) -> list[dict[str, Any]]:
+    """`columns` of a per-run table joined with its runs of `experiment`, oldest run first."""
+    query = select(*columns).join(table, table.c.run_id == RUNS.c.run_id).where(RUNS.c.experiment == experiment).order_by(RUNS.c.started)
     if since:
         query = query.where(RUNS.c.started >= since)
     if target:
@@ -199,11 +204,5 @@ def record_and_compare(data: ReportData, run_dir: Path, url: str | None, markdow
 
 def milestone_history(engine: Engine, experiment: str, since: str | None = None, target: str | None = None) -> list[dict[str, Any]]:
     """Every recorded node milestone of an experiment with its run's start, oldest first."""
-    query = (select(RUNS.c.run_id, RUNS.c.started, MILESTONE_ROWS.c.node, MILESTONE_ROWS.c.milestone, MILESTONE_ROWS.c.seconds)
-             .join(MILESTONE_ROWS, MILESTONE_ROWS.c.run_id == RUNS.c.run_id).where(RUNS.c.experiment == experiment).order_by(RUNS.c.started))
-    if since:
-        query = query.where(RUNS.c.started >= since)
-    if target:
-        query = query.where(RUNS.c.target == target)
-    with engine.connect() as conn:
-        return [dict(r._mapping) for r in conn.execute(query)]
+    columns = (RUNS.c.run_id, RUNS.c.started, MILESTONE_ROWS.c.node, MILESTONE_ROWS.c.milestone, MILESTONE_ROWS.c.seconds)
+    return _of_experiment(engine, MILESTONE_ROWS, columns, experiment, since, target)

@@ -7,6 +7,7 @@ import base64
 import html
 import io
 import re
+from typing import Any
 
 from chaos.history_trend import HypothesisTrend, MilestoneTrend
 from chaos.report.plot import plt
@@ -22,6 +23,18 @@ def bound_value(bound: str) -> float | None:
     return value / 100 if m.group(2) else value
 
 
+def _finish(fig: Any, ax: Any, started: list[str]) -> bytes:
+    """Dates under every few runs, then the chart as PNG."""
+    ticks = list(range(len(started)))[:: max(1, len(started) // 8)]
+    ax.set_xticks(ticks)
+    ax.set_xticklabels([started[i][:10] for i in ticks], fontsize=7)
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=90)
+    plt.close(fig)
+    return buf.getvalue()
+
+
 def chart_png(t: HypothesisTrend) -> bytes:
     fig, ax = plt.subplots(figsize=(8, 2.6))
     xs = list(range(len(t.points)))
@@ -35,13 +48,7 @@ def chart_png(t: HypothesisTrend) -> bytes:
         ax.axhline(limit, color="tab:red", linestyle="--", linewidth=1, label=f"bound {t.bound}")
         ax.legend(loc="upper left", fontsize=7)
     ax.set_title(f"{t.name}: pass rate {t.pass_rate:.0%}" + ("  (flaky)" if t.flaky else ""), fontsize=9)
-    ax.set_xticks(xs[:: max(1, len(xs) // 8)])
-    ax.set_xticklabels([t.points[i].started[:10] for i in xs[:: max(1, len(xs) // 8)]], fontsize=7)
-    fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=90)
-    plt.close(fig)
-    return buf.getvalue()
+    return _finish(fig, ax, [p.started for p in t.points])
 
 
 def milestone_png(m: MilestoneTrend) -> bytes:
@@ -50,13 +57,7 @@ def milestone_png(m: MilestoneTrend) -> bytes:
     ax.plot(xs, [v for _, v in m.points], color="tab:green", marker="o", markersize=3)
     ax.set_ylabel("s after notice", fontsize=8)
     ax.set_title(f"{m.milestone.replace('_', ' ')} (slowest node)", fontsize=9)
-    ax.set_xticks(xs[:: max(1, len(xs) // 8)])
-    ax.set_xticklabels([m.points[i][0][:10] for i in xs[:: max(1, len(xs) // 8)]], fontsize=7)
-    fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=90)
-    plt.close(fig)
-    return buf.getvalue()
+    return _finish(fig, ax, [started for started, _ in m.points])
 
 
 def html_page(experiment: str, items: list[HypothesisTrend], milestones: list[MilestoneTrend] | None = None) -> str:
