@@ -106,6 +106,11 @@ def runs(engine: Engine, experiment: str | None = None, since: str | None = None
     query = select(RUNS).order_by(desc(RUNS.c.started)).limit(limit)
     if experiment:
         query = query.where(RUNS.c.experiment == experiment)
+    return _rows(engine, query, since, target)
+
+
+def _rows(engine: Engine, query: Any, since: str | None, target: str | None) -> list[dict[str, Any]]:
+    """The query's rows, of runs started at or after `since` on `target` when given."""
     if since:
         query = query.where(RUNS.c.started >= since)
     if target:
@@ -143,12 +148,7 @@ def hypothesis_history(engine: Engine, experiment: str, since: str | None = None
 def _of_experiment(engine: Engine, table: Table, columns: tuple[Any, ...], experiment: str, since: str | None, target: str | None) -> list[dict[str, Any]]:
     """`columns` of a per-run table joined with its runs of `experiment`, oldest run first."""
     query = select(*columns).join(table, table.c.run_id == RUNS.c.run_id).where(RUNS.c.experiment == experiment).order_by(RUNS.c.started)
-    if since:
-        query = query.where(RUNS.c.started >= since)
-    if target:
-        query = query.where(RUNS.c.target == target)
-    with engine.connect() as conn:
-        return [dict(r._mapping) for r in conn.execute(query)]
+    return _rows(engine, query, since, target)
 
 
 def baseline(engine: Engine, run: dict[str, Any], count: int) -> list[list[dict[str, Any]]]:
