@@ -10,6 +10,8 @@ import statistics
 from dataclasses import dataclass
 from typing import Any
 
+from chaos.history_trend import bound_value
+
 DEFAULT_TOLERANCE = 0.5  # half the headroom between the baseline and the bound
 DEFAULT_BASELINE_RUNS = 10
 MIN_BASELINE_RUNS = 3
@@ -38,17 +40,11 @@ def _direction(bound: str) -> int | None:
     return None
 
 
-def _limit(bound: str) -> float | None:
-    from chaos.report.trend_page import bound_value
-
-    return bound_value(bound)
-
-
 def regressions(latest: list[dict[str, Any]], baseline_runs: list[list[dict[str, Any]]], tolerance: float = DEFAULT_TOLERANCE) -> list[Regression]:
     """`latest`: the run's hypothesis rows; `baseline_runs`: each earlier passing run's rows."""
     out = []
     for h in latest:
-        value, direction, limit = h.get("value"), _direction(h.get("bound") or ""), _limit(h.get("bound") or "")
+        value, direction, limit = h.get("value"), _direction(h.get("bound") or ""), bound_value(h.get("bound") or "")
         if value is None or direction is None or limit is None:
             continue
         past = [r["value"] for run in baseline_runs for r in run if r["name"] == h["name"] and r.get("value") is not None]

@@ -5,6 +5,7 @@ change the answer changed); each milestone's slowest node per run."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -69,3 +70,13 @@ def milestone_trends(rows: list[dict[str, Any]]) -> list[MilestoneTrend]:
         key = (r["started"], r["run_id"])
         per_run[key] = max(r["seconds"], per_run.get(key, r["seconds"]))
     return [MilestoneTrend(name, [(started, v) for (started, _), v in sorted(runs.items())]) for name, runs in worst.items()]
+
+
+def bound_value(bound: str) -> float | None:
+    """The number in a bound, in the unit of the measured values: '<= 10s after the notice' 10,
+    '>= 80% of desired' 0.8 (shares are measured as shares), '<= 2000 ms' 2000."""
+    m = re.search(r"(-?\d+(?:\.\d+)?)\s*(%)?", bound)
+    if not m:
+        return None
+    value = float(m.group(1))
+    return value / 100 if m.group(2) else value

@@ -6,21 +6,10 @@ from __future__ import annotations
 import base64
 import html
 import io
-import re
 from typing import Any
 
-from chaos.history_trend import HypothesisTrend, MilestoneTrend
+from chaos.history_trend import HypothesisTrend, MilestoneTrend, bound_value
 from chaos.report.plot import plt
-
-
-def bound_value(bound: str) -> float | None:
-    """The number in a bound, in the unit of the measured values: '<= 10s after the notice' 10,
-    '>= 80% of desired' 0.8 (shares are measured as shares), '<= 2000 ms' 2000."""
-    m = re.search(r"(-?\d+(?:\.\d+)?)\s*(%)?", bound)
-    if not m:
-        return None
-    value = float(m.group(1))
-    return value / 100 if m.group(2) else value
 
 
 def _finish(fig: Any, ax: Any, started: list[str]) -> bytes:

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from chaos.cli import app
 from chaos.history_rows import RunRows
 from chaos.history_store import open_store, record
-from chaos.report.trend_page import bound_value
+from chaos.history_trend import bound_value
 
 runner = CliRunner()
 
