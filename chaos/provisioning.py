@@ -5,7 +5,7 @@ the run, doctor and render reach them through here."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -85,8 +85,10 @@ def _aws_failure(exc: Exception) -> ProvisioningFailed:
 
 
 def provision(profile: ClusterProfile, endpoints: Endpoints, timeout: float, console: Console, *,
-              ami: str | None = None, aws_only: bool = False, wait_delay: float = 30.0) -> str | None:
-    """Apply the profile; returns the service's URL once predictions answer (None with aws_only)."""
+              ami: str | None = None, aws_only: bool = False, wait_delay: float = 30.0,
+              labels: Mapping[str, str] | None = None, annotations: Mapping[str, str] | None = None) -> str | None:
+    """Apply the profile; returns the service's URL once predictions answer (None with aws_only).
+    `labels` and `annotations` go on every Kubernetes object created (a run's id, say)."""
     _plan(profile)  # the manifests are checked before anything is created
     try:
         aws = prov.apply_aws(profile, endpoints, ami=ami, wait_delay=wait_delay)
@@ -100,7 +102,8 @@ def provision(profile: ClusterProfile, endpoints: Endpoints, timeout: float, con
         console.print(f"kubeconfig for {profile.name}: {write_kubeconfig(endpoints, aws.cluster)}", soft_wrap=True)
     if aws_only:
         return None
-    created = prov.apply_objects(_plan(profile, aws.account).objects, endpoints)
+    objects = _plan(profile, aws.account).objects
+    created = prov.apply_objects(prov.stamped(objects, labels, annotations) if labels else objects, endpoints)
     console.print(f"applied {created} Kubernetes objects")
     _wait_with_bars(prov.readiness_checks(profile, endpoints), timeout, console)
     return service_url(prov.kube_client(endpoints), profile.serving.namespace, profile.serving.service_name, predict_path(profile.serving))
@@ -150,9 +153,12 @@ def _kubernetes_reachable(endpoints: Endpoints) -> bool:
         return False
 
 
-def teardown(profile: ClusterProfile, endpoints: Endpoints, timeout: float, console: Console, *, wait_delay: float = 30.0) -> list[str]:
+def teardown(profile: ClusterProfile, endpoints: Endpoints, timeout: float, console: Console, *, wait_delay: float = 30.0,
+             selector: str | None = None) -> list[str]:
     """Kubernetes objects first (so the load balancer controller removes the ALB), then the node
-    groups, then, once their instances are gone, the control plane, IAM, NTH's queue and the network."""
+    groups, then, once their instances are gone, the control plane, IAM, NTH's queue and the network.
+    With `selector` (a run's label) the objects it matches go first, of the kinds the profile
+    renders: found so even when overrides the caller does not know renamed them."""
     name, sp = profile.name, profile.serving
     done: list[str] = []
     try:
@@ -160,6 +166,8 @@ def teardown(profile: ClusterProfile, endpoints: Endpoints, timeout: float, cons
             _kubeconfig_from_aws(profile, endpoints)
         reachable = _kubernetes_reachable(endpoints)
         if reachable:
+            if selector:
+                done += prov.delete_labelled([(o["apiVersion"], o["kind"]) for o in render(profile)], selector, endpoints)
             done += prov.delete_objects(render(profile), endpoints)
             _wait_with_bars([("ALB removed by the controller", lambda: (0 if prov.load_balancers_left(endpoints, sp.namespace, sp.service_name) else 1, 1))],
                             timeout, console)

@@ -41,7 +41,14 @@ from chaos.observe.aws import (
 )
 from chaos.observe.kube import KubeWatch, kube_watches
 from chaos.observe.traffic import TrafficRun
-from chaos.run_identity import PROFILE_TAG, RUN_ID_TAG, Owner, new_run_id
+from chaos.run_identity import (
+    PROFILE_TAG,
+    RUN_ID_ANNOTATION,
+    RUN_ID_TAG,
+    Owner,
+    new_run_id,
+    run_label,
+)
 from chaos.spec import Experiment, Injection, Scope
 from chaos.steady_state import DEFAULT_ERROR_LIMIT, steady_state_problems, stop_condition_breach
 from chaos.target import Connection, check_guardrails, eks, running_simulator, start_simulator
@@ -272,8 +279,10 @@ class Run:
                 profile = load_profile(cluster.profile, cluster.name, cluster.overrides)
             except ProfileError as exc:
                 raise TargetError(f"cluster: {exc}") from None
-            # found again by its run id when the journal is lost (`spotchaos cleanup --run-id`)
-            profile = profile.model_copy(update={"tags": {**profile.tags, RUN_ID_TAG: self.run_id, PROFILE_TAG: profile.profile}})
+            # found again by its run id when the journal is lost (`spotchaos cleanup --run-id`); the
+            # profile tag marks a cluster that cleanup may tear down: not one the experiment keeps
+            tags = {**profile.tags, RUN_ID_TAG: self.run_id, **({PROFILE_TAG: profile.profile} if cluster.teardown else {})}
+            profile = profile.model_copy(update={"tags": tags})
             quiet = Console(file=io.StringIO())
             if cluster.teardown and not conn.started_simulator:
                 number = self.undo.intent(f"provision {profile.name} ({profile.profile})", UndoOp.TEAR_DOWN_CLUSTER, Stage.SETUP,
@@ -281,7 +290,8 @@ class Run:
             else:
                 number = None
             # a thread cannot be cancelled: rollback waits for it before tearing down what it made
-            self.state.provision_task = asyncio.ensure_future(asyncio.to_thread(p.provision, profile, conn.endpoints, PROVISION_TIMEOUT, quiet))
+            self.state.provision_task = asyncio.ensure_future(asyncio.to_thread(
+                p.provision, profile, conn.endpoints, PROVISION_TIMEOUT, quiet, labels=run_label(self.run_id), annotations={RUN_ID_ANNOTATION: self.run_id}))
             try:
                 url = await asyncio.shield(self.state.provision_task)
             except p.ProvisioningFailed as exc:

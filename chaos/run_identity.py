@@ -16,12 +16,25 @@ from cluster.endpoints import process_start_ticks
 
 RUN_ID_TAG = "spotchaos:run-id"  # on every AWS resource a run creates
 PROFILE_TAG = "spotchaos:profile"  # with the run id on the node groups of a cluster a run provisioned: cleanup --run-id tears it down
-RUN_ID_LABEL = "spotchaos.dev/run-id"  # on Kubernetes objects a run touches
+RUN_ID_LABEL = "spotchaos.dev/run-id"  # on Kubernetes objects a run creates (a label value: see run_label)
+RUN_ID_ANNOTATION = "spotchaos.dev/run-id"  # the whole run id beside the label, which may be cut
+LABEL_VALUE_MAX = 63  # Kubernetes label values: at most 63 characters, alphanumeric at both ends
 
 
 def new_run_id(name: str) -> str:
     slug = re.sub(r"[^A-Za-z0-9._-]", "-", name)[:60]
     return f"{slug}-{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}-{secrets.token_hex(3)}"
+
+
+def run_label(run_id: str) -> dict[str, str]:
+    """The label that marks a run's Kubernetes objects.  A run id longer than a label value keeps its
+    end (the UTC second and the random bits, which make it unique)."""
+    value = re.sub(r"^[^A-Za-z0-9]+", "", run_id[-LABEL_VALUE_MAX:])
+    return {RUN_ID_LABEL: re.sub(r"[^A-Za-z0-9]+$", "", value)}
+
+
+def run_selector(run_id: str) -> str:
+    return ",".join(f"{k}={v}" for k, v in run_label(run_id).items())
 
 
 def default_report_dir(run_id: str) -> Path:

@@ -14,7 +14,7 @@ from rich.console import Console
 
 from chaos.inject.aws_faults import AwsFaults
 from chaos.inject.metadata_mock import MetadataMock
-from chaos.run_identity import RUN_ID_TAG
+from chaos.run_identity import RUN_ID_TAG, run_selector
 from chaos.undo_log import Intent, UndoOp
 from cluster.components.fis import TERMINAL_STATES
 from cluster.endpoints import Endpoints
@@ -90,5 +90,5 @@ class Undoer:
         args = intent.args
         profile = load_profile(args["profile"], args.get("cluster"), args.get("overrides") or {})
         endpoints = self.endpoints
-        done = await asyncio.to_thread(p.teardown, profile, endpoints, TEARDOWN_TIMEOUT, Console(file=io.StringIO()))
+        done = await asyncio.to_thread(p.teardown, profile, endpoints, TEARDOWN_TIMEOUT, Console(file=io.StringIO()), selector=run_selector(self.run_id))
         return f"{profile.name}: {len(done)} resources deleted"

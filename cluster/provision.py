@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -115,15 +115,16 @@ def apply_aws(profile: ClusterProfile, endpoints: Endpoints, ami: str | None = N
     account = str(c["sts"].get_caller_identity()["Account"])
     if ami is None:  # first: a region without the AMI gets nothing created
         ami = EKS_AMI if endpoints.target == "local" else node_bootstrap.eks_ami(c["ssm"], profile.kubernetes_version, endpoints.region)
-    subnets = ensure_network(c["ec2"], name, profile.azs, extra_tags={OWNER_TAG: name})
+    tags = profile.tags  # users' cost tags and, from a run, its id: on every resource made here
+    subnets = ensure_network(c["ec2"], name, profile.azs, extra_tags={**tags, OWNER_TAG: name})
     vpc = network.vpc_of(c["ec2"], subnets)
-    network.ensure_internet_route(c["ec2"], name, vpc, subnets)
-    node_sg = network.ensure_node_security_group(c["ec2"], name, vpc)
-    roles = iam_roles.ensure_roles(c["iam"], name, iam_roles.service_roles())
-    cluster = control_plane.ensure_cluster(c["eks"], name, profile.kubernetes_version, roles[names.CLUSTER_ROLE], subnets, wait_delay)
+    network.ensure_internet_route(c["ec2"], name, vpc, subnets, tags)
+    node_sg = network.ensure_node_security_group(c["ec2"], name, vpc, tags)
+    roles = iam_roles.ensure_roles(c["iam"], name, iam_roles.service_roles(), tags)
+    cluster = control_plane.ensure_cluster(c["eks"], name, profile.kubernetes_version, roles[names.CLUSTER_ROLE], subnets, wait_delay, tags)
     issuer = cluster["identity"]["oidc"]["issuer"]
-    control_plane.ensure_oidc_provider(c["iam"], name, issuer)
-    roles |= iam_roles.ensure_roles(c["iam"], name, iam_roles.irsa_roles(profile, account, issuer))
+    control_plane.ensure_oidc_provider(c["iam"], name, issuer, tags)
+    roles |= iam_roles.ensure_roles(c["iam"], name, iam_roles.irsa_roles(profile, account, issuer), tags)
     cluster_sg = (cluster.get("resourcesVpcConfig") or {}).get("clusterSecurityGroupId")
     launch = {"ImageId": ami, "IamInstanceProfile": {"Arn": iam_roles.instance_profile_arn(c["iam"], name)},
               "SecurityGroupIds": [node_sg, *([cluster_sg] if cluster_sg else [])],
@@ -131,7 +132,7 @@ def apply_aws(profile: ClusterProfile, endpoints: Endpoints, ami: str | None = N
     existing = {g["AutoScalingGroupName"] for g in c["autoscaling"].describe_auto_scaling_groups()["AutoScalingGroups"]}
     made = [create_node_group(c["ec2"], c["autoscaling"], spec, subnets) for spec in node_group_specs(profile, launch, cluster)
             if f"eks-{name}-{spec.name}" not in existing]
-    queue_url = nth_queue.ensure_queue_and_rules(c["sqs"], c["events"], name) if profile.nth.mode == "queue" else None
+    queue_url = nth_queue.ensure_queue_and_rules(c["sqs"], c["events"], name, tags) if profile.nth.mode == "queue" else None
     return AwsResult(account, cluster, roles, queue_url, made)
 
 
@@ -223,6 +224,42 @@ def apply_objects(objects: list[dict[str, Any]], endpoints: Endpoints) -> int:
                 continue
             raise ProvisionError(f"{obj['kind']} {obj['metadata']['name']}: {exc.api_exceptions[0].reason}: {exc.api_exceptions[0].body}") from None
     return created
+
+
+def stamped(objects: list[dict[str, Any]], labels: Mapping[str, str], annotations: Mapping[str, str] | None = None) -> list[dict[str, Any]]:
+    """Copies of `objects` carrying `labels` and `annotations` on their own metadata (not on pod
+    templates: selectors stay as rendered)."""
+    out = []
+    for obj in objects:
+        meta = {**obj["metadata"], "labels": {**(obj["metadata"].get("labels") or {}), **labels}}
+        if annotations:
+            meta["annotations"] = {**(obj["metadata"].get("annotations") or {}), **annotations}
+        out.append({**obj, "metadata": meta})
+    return out
+
+
+def delete_labelled(kinds: list[tuple[str, str]], selector: str, endpoints: Endpoints) -> list[str]:
+    """Every object of `kinds` ((apiVersion, kind), in creation order) that `selector` matches,
+    deleted in reverse order, namespaces last: what a run created, found without its manifests."""
+    from kubernetes import dynamic
+    from kubernetes.client.exceptions import ApiException
+
+    client = kube_call(dynamic.DynamicClient, kube_client(endpoints))
+    found: list[tuple[Any, dict[str, Any]]] = []
+    for api_version, kind in dict.fromkeys(kinds):
+        resource = kube_call(client.resources.get, api_version=api_version, kind=kind)
+        items = kube_call(resource.get, label_selector=selector).to_dict().get("items") or []
+        found += [(resource, item) for item in items]
+    done = []
+    for resource, item in sorted(reversed(found), key=lambda pair: pair[1].get("kind") == "Namespace" or not pair[0].namespaced):
+        meta = item["metadata"]
+        try:
+            kube_call(resource.delete, name=meta["name"], namespace=meta.get("namespace") if resource.namespaced else None)
+            done.append(f"{resource.kind} {meta['name']}")
+        except ApiException as exc:
+            if exc.status != 404:
+                raise
+    return done
 
 
 def delete_objects(objects: list[dict[str, Any]], endpoints: Endpoints) -> list[str]:

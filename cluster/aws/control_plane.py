@@ -3,23 +3,24 @@ a kubeconfig that reaches it through `aws eks get-token`, as `aws eks update-kub
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from cluster.aws.owner import owned_by, owner_tags
+from cluster.aws.owner import owned_by, owner_tag_map, owner_tags
 
 # The root CA thumbprint of EKS's OIDC issuers; IAM no longer checks it for them but the API
 # of older partitions still wants one.
 EKS_OIDC_THUMBPRINT = "9e99a48a9960b14926bb7f3b02e22da2b0ab7280"
 
 
-def ensure_cluster(eks: Any, name: str, version: str, role_arn: str, subnet_ids: Sequence[str], wait_delay: float = 30.0) -> dict[str, Any]:
+def ensure_cluster(eks: Any, name: str, version: str, role_arn: str, subnet_ids: Sequence[str], wait_delay: float = 30.0,
+                   extra_tags: Mapping[str, str] | None = None) -> dict[str, Any]:
     """Create the cluster unless it exists, then wait until it is ACTIVE; returns DescribeCluster's cluster."""
     try:
         eks.describe_cluster(name=name)
     except eks.exceptions.ResourceNotFoundException:
         eks.create_cluster(
-            name=name, version=version, roleArn=role_arn, tags={t["Key"]: t["Value"] for t in owner_tags(name)},
+            name=name, version=version, roleArn=role_arn, tags=owner_tag_map(name, extra_tags),
             resourcesVpcConfig={"subnetIds": list(subnet_ids), "endpointPublicAccess": True, "endpointPrivateAccess": True},
             accessConfig={"authenticationMode": "API_AND_CONFIG_MAP", "bootstrapClusterCreatorAdminPermissions": True},
         )
@@ -28,13 +29,13 @@ def ensure_cluster(eks: Any, name: str, version: str, role_arn: str, subnet_ids:
     return dict(eks.describe_cluster(name=name)["cluster"])
 
 
-def ensure_oidc_provider(iam: Any, cluster: str, issuer: str) -> str:
+def ensure_oidc_provider(iam: Any, cluster: str, issuer: str, extra_tags: Mapping[str, str] | None = None) -> str:
     host = issuer.removeprefix("https://")
     for p in iam.list_open_id_connect_providers()["OpenIDConnectProviderList"]:
         if p["Arn"].endswith(f"oidc-provider/{host}"):
             return str(p["Arn"])
     return str(iam.create_open_id_connect_provider(Url=issuer, ClientIDList=["sts.amazonaws.com"], ThumbprintList=[EKS_OIDC_THUMBPRINT],
-                                                   Tags=owner_tags(cluster))["OpenIDConnectProviderArn"])
+                                                   Tags=owner_tags(cluster, extra_tags))["OpenIDConnectProviderArn"])
 
 
 def kubeconfig(cluster: dict[str, Any], region: str) -> dict[str, Any]:

@@ -6,6 +6,7 @@ Autoscaler, the AWS Load Balancer Controller, NTH in queue mode, and the model's
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlparse
@@ -115,7 +116,7 @@ def irsa_roles(profile: ClusterProfile, account: str, issuer: str) -> list[RoleS
     return roles
 
 
-def ensure_roles(iam: Any, cluster: str, specs: list[RoleSpec]) -> dict[str, str]:
+def ensure_roles(iam: Any, cluster: str, specs: list[RoleSpec], extra_tags: Mapping[str, str] | None = None) -> dict[str, str]:
     """Create each role (an existing one of ours is kept); returns purpose -> role ARN."""
     arns: dict[str, str] = {}
     for spec in specs:
@@ -125,14 +126,14 @@ def ensure_roles(iam: Any, cluster: str, specs: list[RoleSpec]) -> dict[str, str
             continue
         except iam.exceptions.NoSuchEntityException:
             pass
-        role = iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(spec.trust), Tags=owner_tags(cluster),
+        role = iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(spec.trust), Tags=owner_tags(cluster, extra_tags),
                                Description=f"spotchaos {cluster}: {spec.purpose}")["Role"]
         for policy in spec.managed:
             iam.attach_role_policy(RoleName=name, PolicyArn=policy)
         if spec.inline:
             iam.put_role_policy(RoleName=name, PolicyName=spec.purpose, PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": spec.inline}))
         if spec.instance_profile:
-            iam.create_instance_profile(InstanceProfileName=name, Tags=owner_tags(cluster))
+            iam.create_instance_profile(InstanceProfileName=name, Tags=owner_tags(cluster, extra_tags))
             iam.add_role_to_instance_profile(InstanceProfileName=name, RoleName=name)
         arns[spec.purpose] = role["Arn"]
     return arns

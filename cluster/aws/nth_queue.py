@@ -4,10 +4,11 @@ SQS) may send to, and one EventBridge rule per event kind NTH acts on, each targ
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
 from cluster.aws import names
-from cluster.aws.owner import owned_by, owner_tags
+from cluster.aws.owner import owned_by, owner_tag_map, owner_tags
 
 NTH_RULES: dict[str, dict[str, Any]] = {
     "asg-termination": {"source": ["aws.autoscaling"], "detail-type": ["EC2 Instance-terminate Lifecycle Action"]},
@@ -35,15 +36,15 @@ def plan_lines(cluster: str) -> list[str]:
             *(f"events PutRule {rule_name(cluster, k)} + PutTargets -> queue" for k in NTH_RULES)]
 
 
-def ensure_queue_and_rules(sqs: Any, events: Any, cluster: str) -> str:
+def ensure_queue_and_rules(sqs: Any, events: Any, cluster: str, extra_tags: Mapping[str, str] | None = None) -> str:
     """Returns the queue URL; re-running leaves what exists as it is."""
-    url = sqs.create_queue(QueueName=names.nth_queue_name(cluster), tags={t["Key"]: t["Value"] for t in owner_tags(cluster)},
+    url = sqs.create_queue(QueueName=names.nth_queue_name(cluster), tags=owner_tag_map(cluster, extra_tags),
                            Attributes={"MessageRetentionPeriod": str(MESSAGE_RETENTION_SECONDS)})["QueueUrl"]
     arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     sqs.set_queue_attributes(QueueUrl=url, Attributes={"Policy": json.dumps(queue_policy(arn))})
     for kind, pattern in NTH_RULES.items():
         name = rule_name(cluster, kind)
-        events.put_rule(Name=name, EventPattern=json.dumps(pattern), Tags=owner_tags(cluster))
+        events.put_rule(Name=name, EventPattern=json.dumps(pattern), Tags=owner_tags(cluster, extra_tags))
         events.put_targets(Rule=name, Targets=[{"Id": "nth-queue", "Arn": arn}])
     return str(url)
 
