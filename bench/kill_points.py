@@ -1,9 +1,10 @@
 """SIGKILL `spotchaos run` at random points across its phases, then `spotchaos cleanup`, and count
 what is left of each run on the cluster (a simulator this script starts, as an account that
 outlives the harness): FIS experiments running, templates and IAM roles carrying the run id,
-metadata notices it gave, live instances of a cluster it provisioned; and whether its journal
-still reports.  Every other run also deletes the run directory and cleans by `--run-id` (then
-`teardown` removes the cluster by its tag).  Prints one row per kill and the totals, which must all
+metadata notices it gave, live instances of a cluster it provisioned and anything else of it
+marked with the run id (AWS tags, Kubernetes labels); and whether its journal still reports.
+Every fourth run also deletes the run directory and cleans by `--run-id`, which finds the
+cluster by its tags.  Prints one row per kill and the totals, which must all
 be 0.  The injection alternates between FIS and the metadata mock.
 
     .venv/bin/python bench/kill_points.py              # 20 kills, seed 1
@@ -29,6 +30,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from tests.conftest import start_sim  # noqa: E402 - after the path is set
+from tests.e2e.run_marks import marked_by_run  # noqa: E402
 from tests.e2e.test_experiments import fresh_machine_env  # noqa: E402
 
 RUN_ID_TAG = "spotchaos:run-id"
@@ -55,7 +57,8 @@ def left_of(sim, run_id: str) -> dict[str, int]:
         notices = sum(1 for i in json.load(resp)["instances"] if i.get("notice_owner") == run_id and i.get("notice") and i.get("alive"))
     reservations = ec2.describe_instances(Filters=[{"Name": "instance-state-name", "Values": ["pending", "running"]}])["Reservations"]
     instances = sum(len(r["Instances"]) for r in reservations)
-    return {"fis_running": running, "templates": templates, "roles": roles, "notices": notices, "instances": instances}
+    marked = sum(len(v) for v in marked_by_run(sim, run_id).values())  # anything else of a cluster it provisioned
+    return {"fis_running": running, "templates": templates, "roles": roles, "notices": notices, "instances": instances, "marked": marked}
 
 
 def cli(*args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
@@ -95,8 +98,7 @@ def main() -> None:
             elif by_id:
                 shutil.rmtree(out)
                 c = cli("cleanup", "--run-id", run_id, "--state-dir", str(sim.state_dir))
-                t = cli("teardown", "--profile", "hardened", "--state-dir", str(sim.state_dir))
-                cleaned = f"--run-id exit {c.returncode}, teardown exit {t.returncode}"
+                cleaned = f"--run-id exit {c.returncode}"
             else:
                 c = cli("cleanup", str(out))
                 cleaned = f"exit {c.returncode}"

@@ -12,9 +12,9 @@ from pathlib import Path
 from typing import Any
 
 from chaos import run_registry
+from chaos.aws.faults import AwsFaults
 from chaos.clock import RunClock
 from chaos.errors import ChaosError
-from chaos.inject.aws_faults import AwsFaults
 from chaos.inject.metadata_mock import MetadataMock
 from chaos.journal import Journal, JournalError, Record, read_journal
 from chaos.run_identity import PROFILE_TAG, RUN_ID_TAG, Owner

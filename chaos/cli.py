@@ -287,7 +287,6 @@ def doctor(
     from chaos import api_errors
     from chaos import doctor as d
     from chaos.errors import ChaosError
-    from chaos.observe.cluster_objects import from_cluster
 
     chosen = [x for x in (manifests, profile, target) if x is not None]
     if len(chosen) > 1:
@@ -304,12 +303,12 @@ def doctor(
         elif target == "eks":
             from chaos.target import context_endpoints
 
-            objects, groups = from_cluster(context_endpoints(kubeconfig, context, region))
+            objects, groups = d.from_cluster(context_endpoints(kubeconfig, context, region))
         else:
             _target(target or "local")
             from chaos import provisioning as p
 
-            objects, groups = from_cluster(p.local_endpoints(state_dir or default_state_dir()))
+            objects, groups = d.from_cluster(p.local_endpoints(state_dir or default_state_dir()))
     except typer.Exit:
         raise
     except api_errors.sdk_errors() as exc:
@@ -643,8 +642,8 @@ def safety_lever(
     """The account's FIS safety lever: engage stops every running FIS experiment in the Region and
     cancels new ones (a game day's big red button); release lets experiments run again."""
     from chaos import api_errors
+    from chaos.aws.faults import AwsFaults
     from chaos.errors import ChaosError
-    from chaos.inject.aws_faults import AwsFaults
     from chaos.target import Connection
 
     if action not in ("status", "engage", "release"):

@@ -17,6 +17,7 @@ from rich.table import Table
 from chaos.errors import shown
 from cluster.doctor import Finding, NodeGroupFacts, diagnose
 from cluster.eksctl import node_group_facts
+from cluster.endpoints import Endpoints
 from cluster.user_yaml import YamlProblem, read_limited
 
 Obj = dict[str, Any]
@@ -25,6 +26,14 @@ WIDE_TABLE = 140  # columns below which the six-column table wraps into unreadab
 
 class DoctorInputError(ValueError):
     """The input cannot be read; one line naming the file or source."""
+
+
+def from_cluster(endpoints: Endpoints) -> tuple[list[Obj], list[NodeGroupFacts]]:
+    """The objects doctor reads, listed from the cluster's Kubernetes API, and the node groups, from its ASGs."""
+    from chaos.aws.node_groups import node_groups
+    from chaos.kube.cluster_objects import cluster_objects
+
+    return cluster_objects(endpoints), node_groups(endpoints)
 
 
 MAX_FILES_LOOKED_AT = 5000  # a manifests directory, not a file system

@@ -23,15 +23,8 @@ import structlog
 from rich.console import Console
 
 from chaos import api_errors, run_registry
-from chaos.clock import RunClock
-from chaos.errors import ChaosError, GuardrailError, InjectionError, SafetyLeverEngaged, TargetError
-from chaos.inject import FireContext, injector_for
-from chaos.inject.aws_faults import AwsFaults
-from chaos.inject.metadata_mock import MetadataMock
-from chaos.inject.selection import Candidate, candidates, serving_pods_per_node
-from chaos.journal import Journal
-from chaos.milestones import MilestoneFold
-from chaos.observe.aws import (
+from chaos.aws.faults import AwsFaults
+from chaos.aws.observers import (
     FisExperiments,
     Instances,
     Poller,
@@ -39,7 +32,14 @@ from chaos.observe.aws import (
     ScalingActivities,
     TargetHealth,
 )
-from chaos.observe.kube import KubeWatch, kube_watches
+from chaos.clock import RunClock
+from chaos.errors import ChaosError, GuardrailError, InjectionError, SafetyLeverEngaged, TargetError
+from chaos.inject import FireContext, injector_for
+from chaos.inject.metadata_mock import MetadataMock
+from chaos.inject.selection import Candidate, candidates, serving_pods_per_node
+from chaos.journal import Journal
+from chaos.kube.watches import KubeWatch, kube_watches
+from chaos.milestones import MilestoneFold
 from chaos.observe.traffic import TrafficRun
 from chaos.run_identity import (
     PROFILE_TAG,

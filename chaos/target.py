@@ -12,14 +12,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import boto3
 import structlog
-from botocore.config import Config
 
+from chaos.aws import clients as aws_clients
 from chaos.errors import GuardrailError, TargetError
+from chaos.kube import clients as kube_clients
 from chaos.spec import Target
 from cluster.endpoints import Endpoints, is_recorded_simulator
-from cluster.retry_tally import TALLY
 from cluster.waiting import WaitTimeout, wait_for
 
 log = structlog.get_logger("target")
@@ -37,16 +36,10 @@ class Connection:
     state_dir: Path | None = None
 
     def aws(self, service: str) -> Any:
-        # short timeouts: a poll that hangs would blind an observer for botocore's default minute
-        config = Config(connect_timeout=3, read_timeout=10, retries={"mode": "standard", "max_attempts": 3})
-        client = boto3.client(service, config=config, **self.endpoints.aws_client_kwargs())
-        client.meta.events.register("after-call", _count_retries)
-        return client
+        return aws_clients.client(self.endpoints, service)
 
     def kube(self) -> Any:
-        from kubernetes import config
-
-        return config.new_client_from_config(config_file=self.endpoints.kubeconfig, context=self.endpoints.kube_context)
+        return kube_clients.api_client(self.endpoints)
 
     @property
     def started_simulator(self) -> bool:
@@ -67,22 +60,6 @@ class Connection:
             return f"simulator pid {proc.pid} killed after {SIM_STOP_TIMEOUT:g}s"
 
 
-def _count_retries(parsed: Any = None, model: Any = None, **_: Any) -> None:
-    """botocore's own retries (standard mode) of a call that then succeeded."""
-    attempts = ((parsed or {}).get("ResponseMetadata") or {}).get("RetryAttempts") or 0
-    if attempts and model is not None:
-        TALLY.add(f"aws {model.service_model.service_name}", int(attempts))
-
-
-def _sim_clock(endpoints: Endpoints) -> tuple[float, float | None]:
-    from kubernetes import client, config
-
-    api = client.CoreV1Api(config.new_client_from_config(config_file=endpoints.kubeconfig))
-    data = api.read_namespaced_config_map("spotchaos-sim", "kube-system").data or {}
-    start = data.get("clockStartUnix")
-    return float(data.get("clockSpeed", endpoints.clock_speed)), (float(start) if start else None)
-
-
 def start_simulator(target: Target, state_dir: Path, log_path: Path) -> Connection:
     state_dir.mkdir(parents=True, exist_ok=True)
     (state_dir / "endpoints.json").unlink(missing_ok=True)
@@ -101,7 +78,7 @@ def start_simulator(target: Target, state_dir: Path, log_path: Path) -> Connecti
         tail = log_path.read_text(errors="replace").strip().splitlines()[-1:] or ["(no output)"]
         raise TargetError(f"the simulator exited at start ({tail[0][:300]}); see {log_path}")
     endpoints = Endpoints.read(state_dir)
-    speed, epoch = _sim_clock(endpoints)
+    speed, epoch = kube_clients.sim_clock(endpoints)
     return Connection(endpoints, speed, epoch, process=proc, state_dir=state_dir)
 
 
@@ -113,17 +90,15 @@ def running_simulator(state_dir: Path) -> Connection:
                           "or leave target.simulator.state_dir out to let the run start its own") from None
     if endpoints.pid is not None and not is_recorded_simulator(endpoints):
         raise TargetError(f"the simulator recorded in {state_dir} (pid {endpoints.pid}) is not running")
-    speed, epoch = _sim_clock(endpoints)
+    speed, epoch = kube_clients.sim_clock(endpoints)
     return Connection(endpoints, speed, epoch, state_dir=state_dir)
 
 
 def context_endpoints(kubeconfig: str | None, context: str | None, region: str | None) -> Endpoints:
     """A real cluster: a kubeconfig context (default: the current one) and an AWS region."""
-    from kubernetes import config
-
     kubeconfig = kubeconfig or os.environ.get("KUBECONFIG", str(Path.home() / ".kube" / "config"))
     try:
-        contexts, current = config.list_kube_config_contexts(config_file=kubeconfig)
+        contexts, current = kube_clients.contexts(kubeconfig)
     except Exception as exc:  # noqa: BLE001 - any unreadable kubeconfig is the same problem to the user
         raise TargetError(f"cannot read kubeconfig {kubeconfig}: {exc}") from None
     context = context or (current or {}).get("name")

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from rich.console import Console
 
-from chaos.inject.aws_faults import AwsFaults
+from chaos.aws.faults import AwsFaults
 from chaos.inject.metadata_mock import MetadataMock
 from chaos.run_identity import RUN_ID_TAG, run_selector
 from chaos.undo_log import Intent, UndoOp

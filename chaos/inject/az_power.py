@@ -24,14 +24,14 @@ import asyncio
 from typing import Any
 
 from chaos.errors import InjectionError
-from chaos.inject.aws_faults import (
+from chaos.inject.base import FireContext, NodeInjector
+from chaos.inject.fis_documents import (
     capacity_error_action,
     fis_template,
     instance_batches,
     iso_duration,
     spot_actions,
 )
-from chaos.inject.base import FireContext, NodeInjector
 from chaos.inject.instance_loss import terminate_actions
 from chaos.inject.selection import Candidate, matching
 from chaos.journal import Record

@@ -9,8 +9,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from chaos.aws.faults import AwsFaults
 from chaos.clock import RunClock
-from chaos.inject.aws_faults import AwsFaults
 from chaos.inject.metadata_mock import MetadataMock
 from chaos.inject.selection import Candidate, choose
 from chaos.journal import Journal, Record

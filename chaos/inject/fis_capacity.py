@@ -6,8 +6,8 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from chaos.inject.aws_faults import capacity_error_template
 from chaos.inject.base import FireContext
+from chaos.inject.fis_documents import capacity_error_template
 from chaos.inject.selection import Candidate
 from chaos.journal import Record
 from chaos.spec import Injection

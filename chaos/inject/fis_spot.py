@@ -3,8 +3,8 @@ per wave; FIS sends the notice when its action starts and EC2 reclaims at the en
 
 from __future__ import annotations
 
-from chaos.inject.aws_faults import spot_template
 from chaos.inject.base import FireContext, NodeInjector, select_text
+from chaos.inject.fis_documents import spot_template
 from chaos.journal import Record
 from chaos.spec import Injection
 

@@ -4,8 +4,8 @@ load balancer keeps sending to the dead targets and the errors that causes."""
 
 from __future__ import annotations
 
-from chaos.inject.aws_faults import fis_template, instance_batches
 from chaos.inject.base import FireContext, NodeInjector, select_text
+from chaos.inject.fis_documents import fis_template, instance_batches
 from chaos.journal import Record
 from chaos.spec import Injection
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import asyncio
 
-from chaos.inject.aws_faults import rebalance_event, spot_warning_event
 from chaos.inject.base import FireContext, NodeInjector, select_text
+from chaos.inject.fis_documents import rebalance_event, spot_warning_event
 from chaos.journal import Record
 from chaos.spec import Injection
 from chaos.undo_log import Stage, UndoOp

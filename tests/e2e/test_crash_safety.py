@@ -18,9 +18,10 @@ import pytest
 import yaml
 
 from chaos.journal import read_journal
-from chaos.run_identity import RUN_ID_TAG, run_selector
+from chaos.run_identity import RUN_ID_TAG
 from cluster.waiting import wait_for
 from tests.conftest import SimProcess, start_sim
+from tests.e2e.run_marks import marked_by_run
 from tests.e2e.test_experiments import ROOT, _journal_has, _start, fresh_machine_env
 
 pytestmark = pytest.mark.e2e
@@ -78,39 +79,6 @@ def _left_of(sim: SimProcess, run_id: str) -> dict[str, list[str]]:
     return {"running experiments": running, "templates": templates, "roles": roles, "notices": notices}
 
 
-def _marked_by_run(sim: SimProcess, run_id: str) -> dict[str, list[str]]:
-    """What of the provisioned cluster carries the run's id: its tag on AWS resources, its label on Kubernetes objects."""
-    ec2, iam = sim.aws("ec2"), sim.aws("iam")
-    tagged = [{"Name": f"tag:{RUN_ID_TAG}", "Values": [run_id]}]
-
-    def mine(tags) -> bool:
-        return any(t["Key"] == RUN_ID_TAG and t["Value"] == run_id for t in tags or [])
-
-    found = {
-        "vpcs": [v["VpcId"] for v in ec2.describe_vpcs(Filters=tagged)["Vpcs"]],
-        "subnets": [v["SubnetId"] for v in ec2.describe_subnets(Filters=tagged)["Subnets"]],
-        "internet gateways": [v["InternetGatewayId"] for v in ec2.describe_internet_gateways(Filters=tagged)["InternetGateways"]],
-        "route tables": [v["RouteTableId"] for v in ec2.describe_route_tables(Filters=tagged)["RouteTables"]],
-        "security groups": [v["GroupId"] for v in ec2.describe_security_groups(Filters=tagged)["SecurityGroups"]],
-        "launch templates": [v["LaunchTemplateName"] for v in ec2.describe_launch_templates(Filters=tagged)["LaunchTemplates"]],
-        "auto scaling groups": [g["AutoScalingGroupName"] for g in sim.aws("autoscaling").describe_auto_scaling_groups()["AutoScalingGroups"] if mine(g["Tags"])],
-        "iam roles": [r["RoleName"] for r in iam.list_roles()["Roles"] if mine(iam.list_role_tags(RoleName=r["RoleName"])["Tags"])],
-        "instance profiles": [p["InstanceProfileName"] for p in iam.list_instance_profiles()["InstanceProfiles"] if mine(p.get("Tags"))],
-        "oidc providers": [p["Arn"] for p in iam.list_open_id_connect_providers()["OpenIDConnectProviderList"]
-                           if mine(iam.list_open_id_connect_provider_tags(OpenIDConnectProviderArn=p["Arn"])["Tags"])],
-    }
-    eks = sim.aws("eks")
-    found["eks clusters"] = [c for c in eks.list_clusters()["clusters"] if (eks.describe_cluster(name=c)["cluster"].get("tags") or {}).get(RUN_ID_TAG) == run_id]
-    from kubernetes import dynamic
-
-    client = dynamic.DynamicClient(sim.kube()[3])
-    for api_version, kind in (("apps/v1", "Deployment"), ("v1", "Service"), ("networking.k8s.io/v1", "Ingress"), ("v1", "ServiceAccount"),
-                              ("apps/v1", "DaemonSet"), ("policy/v1", "PodDisruptionBudget")):
-        items = client.resources.get(api_version=api_version, kind=kind).get(label_selector=run_selector(run_id)).items
-        found[f"kubernetes {kind}"] = [f"{i.metadata.namespace}/{i.metadata.name}" for i in items]
-    return found
-
-
 def _cluster_instances(sim: SimProcess) -> list[str]:
     """Live instances (the simulator holds no other cluster than the runs')."""
     reservations = sim.aws("ec2").describe_instances(Filters=[{"Name": "instance-state-name", "Values": ["pending", "running"]}])["Reservations"]
@@ -127,7 +95,7 @@ def test_sigkill_mid_fis_then_cleanup_leaves_nothing(sim, tmp_path):
     assert "stop FIS experiment" in cleaned.stdout and "tear down" in cleaned.stdout
     assert _left_of(sim, run_id) == {"running experiments": [], "templates": [], "roles": [], "notices": []}
     assert _cluster_instances(sim) == []
-    assert not any(_marked_by_run(sim, run_id).values()), _marked_by_run(sim, run_id)
+    assert not any(marked_by_run(sim, run_id).values()), marked_by_run(sim, run_id)
     records = read_journal(out / "journal.jsonl")
     assert [r for r in records if r["kind"] == "undone" and r["by"] == "cleanup" and r["ok"]]
     report = _cli("report", str(out / "journal.jsonl"), "--out", str(tmp_path / "report"), timeout=60)
@@ -140,7 +108,7 @@ def test_sigkill_with_a_metadata_notice_then_cleanup_by_run_id_after_the_directo
     out = tmp_path / "run"
     run_id = _kill_at(_experiment(tmp_path, sim, "metadata"), out, ('"kind":"injected"',))
     assert _left_of(sim, run_id)["notices"], "the kill left the notice on the metadata"
-    marked = _marked_by_run(sim, run_id)
+    marked = marked_by_run(sim, run_id)
     # every resource the run's provisioning created carries its id (the run's own FIS role and template aside)
     assert all(marked.values()), {k: v for k, v in marked.items() if not v}
     shutil.rmtree(out)
@@ -150,7 +118,7 @@ def test_sigkill_with_a_metadata_notice_then_cleanup_by_run_id_after_the_directo
     # without its journal the provisioned cluster is found by the run id on its node groups, and torn down
     assert "tear down" in cleaned.stdout, cleaned.stdout
     assert _cluster_instances(sim) == []
-    assert not any(_marked_by_run(sim, run_id).values()), _marked_by_run(sim, run_id)
+    assert not any(marked_by_run(sim, run_id).values()), marked_by_run(sim, run_id)
 
 
 def test_sigkill_while_provisioning_then_cleanup_tears_the_cluster_down(sim, tmp_path):

@@ -17,7 +17,7 @@ from kubernetes import client, config
 
 from chaos.clock import RunClock
 from chaos.journal import Journal
-from chaos.observe.kube import KubeWatch, pod_record
+from chaos.kube.watches import KubeWatch, pod_record
 from cluster.waiting import wait_for
 from tests.support.cutting_proxy import CuttingProxy
 

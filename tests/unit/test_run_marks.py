@@ -53,3 +53,18 @@ def test_nth_queue_and_rules_carry_the_run_tags():
     for rule in rules:
         tags = {t["Key"]: t["Value"] for t in events.list_tags_for_resource(ResourceARN=rule["Arn"])["Tags"]}
         assert tags["spotchaos:run-id"] == "run-1"
+
+
+@mock_aws
+def test_a_cluster_half_torn_down_is_still_found_by_its_run_id():
+    """Killed in its rollback after the node groups went: the VPC, made first and deleted last, still names the cluster and its profile."""
+    from chaos.aws.faults import AwsFaults
+    from chaos.run_identity import PROFILE_TAG, RUN_ID_TAG
+
+    ec2 = boto3.client("ec2", region_name="us-east-1")
+    faults = AwsFaults(lambda service: boto3.client(service, region_name="us-east-1"), "us-east-1")
+    assert faults.clusters_tagged(RUN_ID_TAG, "run-1", PROFILE_TAG) == []
+    tags = [{"Key": OWNER_TAG, "Value": "c1"}, {"Key": RUN_ID_TAG, "Value": "run-1"}, {"Key": PROFILE_TAG, "Value": "hardened"}]
+    ec2.create_vpc(CidrBlock="10.0.0.0/16", TagSpecifications=[{"ResourceType": "vpc", "Tags": tags}])
+    ec2.create_vpc(CidrBlock="10.1.0.0/16", TagSpecifications=[{"ResourceType": "vpc", "Tags": [{"Key": OWNER_TAG, "Value": "c2"}, {"Key": RUN_ID_TAG, "Value": "run-2"}]}])
+    assert faults.clusters_tagged(RUN_ID_TAG, "run-1", PROFILE_TAG) == [("c1", "hardened")]

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from typing import Any, TypeVar
-from uuid import uuid4
 
 import structlog
 from botocore.exceptions import ClientError, EndpointConnectionError
@@ -15,6 +14,7 @@ from botocore.exceptions import ConnectionError as BotoConnectionError
 from tenacity import retry, retry_if_exception, stop_after_attempt, wait_exponential
 
 from chaos.errors import InjectionError
+from cluster.aws.owner import OWNER_TAG
 from cluster.components.fis import SAFETY_LEVER_ID, TERMINAL_STATES
 from cluster.retry_tally import TALLY
 
@@ -23,7 +23,6 @@ T = TypeVar("T")
 
 ROLE_PATH = "/spotchaos/"  # roles the harness creates, listed by this path
 FIS_TRUST = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "fis.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
-MAX_ARNS_PER_TARGET = 5  # FIS's limit on resourceArns in one target
 THROTTLING = ("Throttling", "ThrottlingException", "RequestLimitExceeded", "TooManyRequestsException", "ServiceUnavailable", "InternalError")
 
 
@@ -46,64 +45,6 @@ def _delete_once(call: Callable[[], object], gone_code: str) -> str:
             return "already gone"
         raise
     return "deleted"
-
-
-def iso_duration(seconds: float) -> str:
-    whole = max(1, round(seconds))
-    minutes, secs = divmod(whole, 60)
-    return "PT" + (f"{minutes}M" if minutes else "") + (f"{secs}S" if secs or not minutes else "")
-
-
-def fis_template(description: str, targets: dict[str, Any], actions: dict[str, Any], role_arn: str, alarms: list[str], tags: dict[str, str]) -> dict[str, Any]:
-    """An experiment template: the alarms as its stop conditions (FIS wants `none` when there are none)."""
-    return {"description": description, "targets": targets, "actions": actions, "roleArn": role_arn,
-            "stopConditions": [{"source": "aws:cloudwatch:alarm", "value": a} for a in alarms] or [{"source": "none"}], "tags": tags}
-
-
-def instance_batches(instance_arns: list[str], name: str) -> list[tuple[str, list[str]]]:
-    """Instance ARNs in targets of at most MAX_ARNS_PER_TARGET: [(target name, ARNs)]."""
-    return [(f"{name}{i // MAX_ARNS_PER_TARGET + 1}", instance_arns[i: i + MAX_ARNS_PER_TARGET]) for i in range(0, len(instance_arns), MAX_ARNS_PER_TARGET)]
-
-
-def spot_actions(instance_arns: list[str], notice: float) -> tuple[dict[str, Any], dict[str, Any]]:
-    """(targets, actions) that send each instance FIS's Spot interruption with `notice` before the reclaim."""
-    targets, actions = {}, {}
-    for n, (name, arns) in enumerate(instance_batches(instance_arns, "SpotInstances"), start=1):
-        targets[name] = {"resourceType": "aws:ec2:spot-instance", "resourceArns": arns, "selectionMode": "ALL"}
-        actions[f"interrupt{n}"] = {"actionId": "aws:ec2:send-spot-instance-interruptions",
-                                    "parameters": {"durationBeforeInterruption": iso_duration(notice)}, "targets": {"SpotInstances": name}}
-    return targets, actions
-
-
-def spot_template(instance_arns: list[str], notice: float, role_arn: str, alarms: list[str], tags: dict[str, str]) -> dict[str, Any]:
-    targets, actions = spot_actions(instance_arns, notice)
-    return fis_template("spotchaos: Spot interruption", targets, actions, role_arn, alarms, tags)
-
-
-def capacity_error_action(asg_arns: list[str], azs: list[str], duration: float, percentage: int, name: str = "ice") -> tuple[dict[str, Any], dict[str, Any]]:
-    """(targets, actions): launches of the groups fail with InsufficientInstanceCapacity in `azs`."""
-    target = f"{name}-groups"
-    return ({target: {"resourceType": "aws:ec2:autoscaling-group", "resourceArns": asg_arns, "selectionMode": "ALL"}},
-            {name: {"actionId": "aws:ec2:asg-insufficient-instance-capacity-error", "targets": {"AutoScalingGroups": target},
-                    "parameters": {"availabilityZoneIdentifiers": ",".join(azs), "duration": iso_duration(duration), "percentage": str(percentage)}}})
-
-
-def capacity_error_template(asg_arn: str, azs: list[str], duration: float, percentage: int, role_arn: str, alarms: list[str], tags: dict[str, str]) -> dict[str, Any]:
-    targets, actions = capacity_error_action([asg_arn], azs, duration, percentage)
-    return fis_template("spotchaos: insufficient capacity", targets, actions, role_arn, alarms, tags)
-
-
-def spot_warning_event(instance_id: str, account: str, region: str, time: str) -> dict[str, Any]:
-    """EventBridge's "EC2 Spot Instance Interruption Warning", as delivered to an SQS target."""
-    return {"version": "0", "id": str(uuid4()), "detail-type": "EC2 Spot Instance Interruption Warning", "source": "aws.ec2",
-            "account": account, "time": time, "region": region, "resources": [f"arn:aws:ec2:{region}:{account}:instance/{instance_id}"],
-            "detail": {"instance-id": instance_id, "instance-action": "terminate"}}
-
-
-def rebalance_event(instance_id: str, account: str, region: str, time: str) -> dict[str, Any]:
-    return {"version": "0", "id": str(uuid4()), "detail-type": "EC2 Instance Rebalance Recommendation", "source": "aws.ec2",
-            "account": account, "time": time, "region": region, "resources": [f"arn:aws:ec2:{region}:{account}:instance/{instance_id}"],
-            "detail": {"instance-id": instance_id}}
 
 
 class AwsFaults:
@@ -227,15 +168,26 @@ class AwsFaults:
 
     @aws_retry
     def clusters_tagged(self, key: str, value: str, profile_key: str) -> list[tuple[str, str]]:
-        """(cluster name, profile) of the clusters whose node groups carry the tag."""
-        pages = self.client("autoscaling").get_paginator("describe_auto_scaling_groups").paginate()
-        found = set()
-        for page in pages:
+        """(cluster name, profile) of the clusters whose resources carry the tag: their node groups,
+        the EKS cluster or the VPC, so a cluster half torn down (its groups gone, say) is found
+        too; the VPC, made first and deleted last, stands while anything of the cluster does."""
+        found: set[tuple[str, str]] = set()
+
+        def take(tags: dict[str, str]) -> None:
+            if tags.get(key) == value and tags.get(OWNER_TAG):
+                found.add((tags[OWNER_TAG], tags.get(profile_key, "")))
+
+        for page in self.client("autoscaling").get_paginator("describe_auto_scaling_groups").paginate():
             for g in page["AutoScalingGroups"]:
-                tags = {t["Key"]: t.get("Value", "") for t in g.get("Tags", [])}
-                if tags.get(key) == value and tags.get("eks:cluster-name"):
-                    found.add((tags["eks:cluster-name"], tags.get(profile_key, "")))
-        return sorted(found)
+                take({t["Key"]: t.get("Value", "") for t in g.get("Tags", [])})
+        for vpc in self.client("ec2").describe_vpcs(Filters=[{"Name": f"tag:{key}", "Values": [value]}])["Vpcs"]:
+            take({t["Key"]: t.get("Value", "") for t in vpc.get("Tags", [])})
+        eks = self.client("eks")
+        for name in eks.list_clusters().get("clusters", []):
+            take(dict(eks.describe_cluster(name=name)["cluster"].get("tags") or {}))
+        # a profile is named once anything names it (the tag is on every resource or on none)
+        named = {c for c, prof in found if prof}
+        return sorted((c, prof) for c, prof in found if prof or c not in named)
 
     @aws_retry
     def cluster_groups(self, cluster: str, az: str) -> list[str]:

@@ -1,0 +1,27 @@
+"""What doctor reads from a live cluster's Kubernetes API: the objects it checks (the checks
+themselves are pure in cluster/doctor)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chaos.kube.clients import api_client
+from cluster.endpoints import Endpoints
+
+Obj = dict[str, Any]
+KINDS = (("apps/v1", "Deployment"), ("apps/v1", "DaemonSet"), ("networking.k8s.io/v1", "Ingress"), ("policy/v1", "PodDisruptionBudget"),
+         ("autoscaling/v2", "HorizontalPodAutoscaler"), ("v1", "Secret"), ("v1", "Service"))
+
+
+def cluster_objects(endpoints: Endpoints) -> list[Obj]:
+    from kubernetes import dynamic
+
+    client = dynamic.DynamicClient(api_client(endpoints))
+    objects: list[Obj] = []
+    for api_version, kind in KINDS:
+        for item in client.resources.get(api_version=api_version, kind=kind).get().items:
+            obj = item.to_dict()
+            obj.setdefault("apiVersion", api_version)
+            obj.setdefault("kind", kind)
+            objects.append(obj)
+    return objects
