@@ -1,0 +1,115 @@
+"""What a run is made of: its phases, the service under test, the caller's options, the frozen
+context every part of the run shares (the experiment, its id, clock, journal and undo log), and
+the mutable state of what it connected to and started."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from chaos.aws.faults import AwsFaults
+from chaos.aws.observers import FisExperiments, Poller, SafetyLeverWatch
+from chaos.clock import RunClock
+from chaos.inject.metadata_mock import MetadataMock
+from chaos.journal import Journal
+from chaos.kube.watches import KubeWatch
+from chaos.observe.traffic import TrafficRun
+from chaos.run_identity import RUN_ID_TAG
+from chaos.spec import Experiment
+from chaos.target import Connection
+from chaos.undo_steps import Undoer
+from chaos.undo_writer import UndoWriter
+
+TICK = 0.2  # real seconds between looks at the journal
+SYNC_TIMEOUT = 30.0
+RECLAIM_GRACE = 30.0  # cluster seconds after an expected reclaim before observation may end without it
+PROVISION_TIMEOUT = 300.0
+WARMUP_SETTLE_TIMEOUT = 10.0  # real seconds
+
+
+class Phase(StrEnum):
+    """Where a run is, in order; journaled as `phase` records and named by aborts and errors."""
+
+    CREATED = "created"
+    CONNECT = "connect"
+    GUARDRAILS = "guardrails"
+    PROVISION = "provision"
+    OBSERVE = "observe"
+    PLAN = "plan"
+    STEADY_STATE = "steady-state"
+    INJECT = "inject"
+    OBSERVE_UNTIL_DECIDED = "observe-until-decided"
+    TAIL = "tail"
+    STOP_TRAFFIC = "stop-traffic"
+    ROLLBACK = "rollback"
+
+
+@dataclass(frozen=True)
+class ServiceRef:
+    """The service under test: where its pods run and where its requests go."""
+
+    namespace: str
+    deployment: str
+    ingress: str
+    path: str  # the predict path behind the Ingress
+
+
+DEFAULT_SERVICE = ServiceRef("default", "resnet-v1", "resnet-service", "/v1/models/resnet:predict")
+
+
+@dataclass
+class RunOptions:
+    report_dir: Path
+    dry_run: bool = False
+    on_phase: Callable[[str], None] | None = None
+    run_id: str | None = None
+    on_warning: Callable[[str], None] | None = None  # a line for the user (the CLI prints it); always logged and journaled too
+
+
+@dataclass(frozen=True)
+class RunContext:
+    """What every part of a run shares and none may replace."""
+
+    spec: Experiment
+    options: RunOptions
+    run_id: str
+    clock: RunClock
+    journal: Journal
+    undo: UndoWriter
+
+    def tags(self) -> dict[str, str]:
+        """On every AWS resource a fault creates: found again by them when the journal is lost."""
+        return {"spotchaos:experiment": self.spec.name, RUN_ID_TAG: self.run_id}
+
+    def alarms(self) -> list[str]:
+        return [c.cloudwatch_alarm for c in self.spec.stop_conditions if c.cloudwatch_alarm]
+
+    def warn(self, message: str) -> None:
+        if self.options.on_warning is not None:
+            self.options.on_warning(message)
+
+
+@dataclass
+class RunState:
+    """What the run connected to, started and made, as it goes: read by its rollback."""
+
+    conn: Connection | None = None
+    url: str | None = None
+    service: ServiceRef = DEFAULT_SERVICE
+    cluster_name: str | None = None
+    faults: AwsFaults | None = None
+    metadata: MetadataMock | None = None
+    undoer: Undoer | None = None
+    fis: FisExperiments | None = None
+    lever: SafetyLeverWatch | None = None
+    watches: list[KubeWatch] = field(default_factory=list)
+    pollers: list[Poller] = field(default_factory=list)
+    stop_threads: threading.Event = field(default_factory=threading.Event)
+    traffic: TrafficRun | None = None
+    traffic_task: asyncio.Task[Any] | None = None
+    provision_task: asyncio.Future[Any] | None = None

@@ -1,0 +1,130 @@
+"""The faults of a run: each injection's waves at their times, fired through its injector with
+what the injectors need from the run (FIS templates and experiments, the FIS role, NTH's queue,
+the reclaim a queued notice promises), every side effect announced in the undo log first."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from chaos.errors import InjectionError
+from chaos.inject import FireContext, injector_for
+from chaos.inject.selection import Candidate
+from chaos.run.context import TICK, RunContext, RunState
+from chaos.run_identity import RUN_ID_TAG
+from chaos.spec import Injection
+from chaos.undo_log import Stage, UndoOp
+
+
+@dataclass
+class Injections:
+    ctx: RunContext
+    state: RunState
+    aborted: Callable[[], bool]
+    nodes: Callable[[], list[Candidate]]
+    injected: list[dict[str, Any]] = field(default_factory=list)  # one record per node hit
+    tasks: list[asyncio.Task[Any]] = field(default_factory=list)
+    start: float | None = None
+    pending_reclaims: dict[str, asyncio.Task[Any]] = field(default_factory=dict)
+    reclaim_intents: dict[str, int] = field(default_factory=dict)
+    role_arn: str | None = None
+    queue_url: str | None = None
+
+    def begin(self) -> None:
+        """Every injection's waves, as tasks, from now."""
+        self.start = self.ctx.clock.now()
+        for i, inj in enumerate(self.ctx.spec.injections):
+            self.tasks.append(asyncio.create_task(self._waves(i, inj)))
+
+    def all_fired(self) -> bool:
+        return bool(self.tasks) and all(t.done() for t in self.tasks)
+
+    def failure(self) -> BaseException | None:
+        return next((t.exception() for t in self.tasks if t.done() and not t.cancelled() and t.exception() is not None), None)
+
+    def cancel(self) -> None:
+        for task in [*self.tasks, *self.pending_reclaims.values()]:
+            task.cancel()
+
+    def forget_reclaim(self, instance: str) -> None:
+        self.reclaim_intents.pop(instance, None)
+
+    async def _waves(self, index: int, inj: Injection) -> None:
+        clock = self.ctx.clock
+        assert self.start is not None
+        for wave in range(inj.waves):
+            when = self.start + inj.at + wave * inj.every
+            while clock.now() < when:
+                if self.aborted():
+                    return
+                await clock.sleep_real(min(TICK, clock.real_seconds(when - clock.now()) + 0.001))
+            if self.aborted():
+                return
+            await self._fire(index, inj, wave)
+
+    async def _fire(self, index: int, inj: Injection, wave: int) -> None:
+        ctx, st = self.ctx, self.state
+        assert st.faults is not None and st.conn is not None
+        fire = FireContext(
+            run_id=ctx.run_id, experiment=ctx.spec.name, journal=ctx.journal, undo=ctx.undo, clock=ctx.clock, faults=st.faults,
+            metadata=st.metadata, region=st.conn.endpoints.region, cluster_name=st.cluster_name, tags=ctx.tags(), alarms=ctx.alarms(),
+            nodes=self.nodes, taken={r["instance"] for r in self.injected}, fis_role=self._fis_role, start_fis=self._start_fis,
+            queue_url=self._queue_url, schedule_reclaim=self._schedule_reclaim,
+        )
+        self.injected.extend(await injector_for(inj).fire(fire, inj, index, wave))
+
+    def _schedule_reclaim(self, instance: str, notice: float) -> None:
+        """The reclaim a notice put on NTH's queue promises, which only the harness can send."""
+        self.reclaim_intents[instance] = self.ctx.undo.intent(f"reclaim {instance} {notice:g}s after its queued notice", UndoOp.CANCEL_RECLAIM,
+                                                              Stage.FAULT, instance=instance)
+        self.pending_reclaims[instance] = asyncio.create_task(self._reclaim_later(instance, notice))
+
+    async def _reclaim_later(self, instance: str, notice: float) -> None:
+        """After a notice put on the queue, the reclaim EC2 would do: the instance is terminated."""
+        await self.ctx.clock.sleep(notice)
+        assert self.state.faults is not None
+        await asyncio.to_thread(self.state.faults.terminate, instance)
+        self.ctx.journal.write("reclaim_sent", instance=instance)
+        self.pending_reclaims.pop(instance, None)
+        number = self.reclaim_intents.pop(instance, None)
+        if number is not None:
+            self.ctx.undo.undone(number, True, "reclaimed as planned: nothing to undo", by="run")
+
+    async def _start_fis(self, template: dict[str, Any], what: str) -> str:
+        """Create the template and start the experiment, each announced in the undo log first."""
+        ctx, st = self.ctx, self.state
+        assert st.faults is not None and st.fis is not None
+        faults = st.faults
+        number = ctx.undo.intent(f"create FIS template for {what}", UndoOp.DELETE_FIS_TEMPLATE, Stage.FAULT)
+        template_id = await asyncio.to_thread(faults.create_template, template, f"{ctx.run_id}-{number}"[-64:])
+        ctx.undo.done(number, template_id=template_id)
+        number = ctx.undo.intent(f"start FIS experiment from {template_id}", UndoOp.STOP_FIS_EXPERIMENT, Stage.FAULT, template_id=template_id)
+        eid = await asyncio.to_thread(faults.start_experiment, template_id, template.get("tags", {}), f"{ctx.run_id}-{number}"[-64:])
+        ctx.undo.done(number, experiment_id=eid)
+        st.fis.add(eid)
+        return eid
+
+    async def _fis_role(self) -> str:
+        ctx = self.ctx
+        if self.role_arn is None and ctx.spec.target.fis_role_arn:
+            self.role_arn = ctx.spec.target.fis_role_arn
+        if self.role_arn is None:
+            assert self.state.faults is not None
+            name = f"spotchaos-fis-{ctx.run_id[-6:]}"  # the run id's random part: a role of this run's own
+            number = ctx.undo.intent(f"create IAM role {name} for FIS", UndoOp.DELETE_IAM_ROLE, Stage.FAULT, role_name=name)
+            arn, _ = await asyncio.to_thread(self.state.faults.ensure_fis_role, name, {RUN_ID_TAG: ctx.run_id})
+            ctx.undo.done(number, role_arn=arn)
+            self.role_arn = arn
+        return self.role_arn
+
+    async def _queue_url(self) -> str:
+        if self.queue_url is None:
+            from chaos.provisioning import nth_queue_url
+
+            assert self.state.conn is not None
+            self.queue_url = await asyncio.to_thread(nth_queue_url, self.state.conn.kube())
+            if self.queue_url is None:
+                raise InjectionError("via sqs: no NTH Deployment with QUEUE_URL (queue mode) in the cluster; use a profile with nth.mode: queue")
+        return self.queue_url

@@ -1,0 +1,278 @@
+"""One experiment, start to end: connect -> guardrails -> provision -> observe -> plan -> steady
+state (traffic warms up) -> inject (waves) -> observe until every node and capacity hypothesis is
+decided or the deadline passes -> stop traffic -> steady state again -> rollback -> verdict.
+
+Rollback always runs (also on Ctrl-C, SIGTERM or a crash): see chaos/run/rollback.py.  The
+verdict is a pure function of the journal (chaos/verify.py)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import structlog
+
+from chaos import api_errors, run_registry
+from chaos.clock import RunClock
+from chaos.errors import ChaosError, GuardrailError, InjectionError, TargetError
+from chaos.inject import injector_for
+from chaos.inject.selection import Candidate, candidates, serving_pods_per_node
+from chaos.journal import Journal
+from chaos.milestones import MilestoneFold
+from chaos.observe.traffic import TrafficRun
+from chaos.run.connect import connect
+from chaos.run.context import (
+    RECLAIM_GRACE,
+    TICK,
+    WARMUP_SETTLE_TIMEOUT,
+    Phase,
+    RunContext,
+    RunOptions,
+    RunState,
+    ServiceRef,
+)
+from chaos.run.injections import Injections
+from chaos.run.rollback import Rollback
+from chaos.run.setup import provision, start_observers
+from chaos.run_identity import Owner, new_run_id
+from chaos.spec import Experiment, Scope
+from chaos.steady_state import DEFAULT_ERROR_LIMIT, steady_state_problems, stop_condition_breach
+from chaos.traffic_fold import TrafficFold
+from chaos.undo_log import pending
+from chaos.undo_writer import UndoWriter
+from chaos.verify import Verdict, evaluate, node_checks_decided, verdict
+from cluster.retry_tally import TALLY
+from cluster.waiting import WaitTimeout, until
+
+log = structlog.get_logger("run")
+
+
+class Run:
+    def __init__(self, spec: Experiment, options: RunOptions) -> None:
+        clock = RunClock(started=False)
+        journal = Journal(options.report_dir / "journal.jsonl", clock)
+        self.ctx = RunContext(spec, options, options.run_id or new_run_id(spec.name), clock, journal, UndoWriter(journal))
+        self.traffic = TrafficFold()  # kept as records arrive: the checks made each tick cost O(window)
+        journal.listeners.append(self.traffic.add)
+        self.milestones = MilestoneFold()  # likewise the interrupted nodes' milestones, for "decided" and the live view
+        journal.listeners.append(self.milestones.add)
+        self.state = RunState()
+        self.injections = Injections(self.ctx, self.state, lambda: self.abort_reason is not None, self._nodes)
+        self.phase = Phase.CREATED
+        self.abort_reason: str | None = None
+        self.verdict: Verdict | None = None
+        self._retry_base = TALLY.snapshot()  # the tally is the process's: a run counts from its start
+        self._retries_written: dict[str, int] = {}
+
+    # the caller's view: what the CLI, the live view and the pytest plugin read
+    @property
+    def spec(self) -> Experiment:
+        return self.ctx.spec
+
+    @property
+    def run_id(self) -> str:
+        return self.ctx.run_id
+
+    @property
+    def clock(self) -> RunClock:
+        return self.ctx.clock
+
+    @property
+    def journal(self) -> Journal:
+        return self.ctx.journal
+
+    @property
+    def service(self) -> ServiceRef:
+        return self.state.service
+
+    def abort(self, reason: str) -> None:
+        if self.abort_reason is None:
+            self.abort_reason = reason
+            self.journal.write("abort", reason=reason)
+            log.warning("abort", reason=reason)
+
+    # ------------------------------------------------------------------ helpers
+    def _journal_retries(self) -> None:
+        """The API calls retried since the run began, per API, when that changed (cumulative)."""
+        now = TALLY.snapshot()
+        counts = {api: n - self._retry_base.get(api, 0) for api, n in now.items() if n > self._retry_base.get(api, 0)}
+        if counts != self._retries_written:
+            self._retries_written = counts
+            self.journal.write("api_retries", counts=counts, total=sum(counts.values()))
+
+    def _phase(self, phase: Phase, **fields: Any) -> None:
+        self._journal_retries()
+        self.phase = phase
+        self.journal.write("phase", phase=phase, **fields)
+        log.info("phase", phase=phase, **fields)
+        if self.ctx.options.on_phase is not None:
+            self.ctx.options.on_phase(phase)
+
+    # ------------------------------------------------------------------ life cycle
+    async def execute(self) -> Verdict:
+        spec, options = self.spec, self.ctx.options
+        self.journal.write("experiment", name=spec.name, spec=spec.model_dump(mode="json"), dry_run=options.dry_run, run_id=self.run_id,
+                           owner=Owner.me().as_dict(), report_dir=str(options.report_dir.resolve()))
+        try:
+            await connect(self.ctx, self.state, self._phase)
+            await provision(self.ctx, self.state, self._phase)
+            await start_observers(self.ctx, self.state, self._phase, lambda: [r["instance"] for r in self.injections.injected])
+            plan = self._plan()
+            if options.dry_run or spec.guardrails.dry_run:
+                self.journal.write("dry_run", message="planned only; nothing injected", plan=plan)
+            else:
+                await self._experiment()
+        except asyncio.CancelledError:
+            self.abort(f"interrupted during {self.phase}")
+        except ChaosError as exc:
+            if isinstance(exc, GuardrailError | InjectionError):
+                self.abort(str(exc))
+            else:
+                self.journal.write("error", where=self.phase, message=str(exc), fatal=True)
+        except Exception as exc:  # noqa: BLE001 - a crash still rolls back and leaves a verdict
+            log.exception("run_crashed")
+            self.journal.write("error", where=self.phase, message=api_errors.describe(exc), fatal=True)
+        finally:
+            self._phase(Phase.ROLLBACK)
+            await Rollback(self.ctx, self.state, self.injections, self._stop_traffic).run()
+            self._journal_retries()
+        self.verdict = verdict(spec, self.journal.snapshot())
+        self.journal.write("verdict", **self.verdict.as_dict())
+        self.journal.close()
+        if not pending(self.journal.snapshot()):
+            run_registry.unregister(self.run_id)
+        return self.verdict
+
+    def _nodes(self) -> list[Candidate]:
+        records = self.journal.snapshot()
+        serving = serving_pods_per_node((r for r in records if r["kind"] == "pod"), self.service.namespace, self.service.deployment)
+        return candidates((r for r in records if r["kind"] == "node"), serving)
+
+    def _plan(self) -> list[dict[str, Any]]:
+        self._phase(Phase.PLAN)
+        nodes = self._nodes()
+        taken: set[str] = set()
+        plan = []
+        total_nodes = len(nodes)
+        worst_case = 0
+        for i, inj in enumerate(self.spec.injections):
+            injector = injector_for(inj)
+            chosen = injector.choose(inj, nodes, taken, f"{self.spec.name}/{i}/0", f"injections[{i}]")
+            taken |= {c.instance for c in chosen}
+            worst_case += len(chosen) * inj.waves
+            plan.append(injector.plan(inj, i, chosen))
+        share = worst_case / total_nodes if total_nodes else 1.0
+        self.journal.write("plan", injections=plan, nodes=total_nodes, interrupted_at_most=worst_case, share=round(share, 4), url=self.state.url)
+        limit = self.spec.guardrails.max_interrupted_share
+        if share > limit:
+            raise GuardrailError(f"the experiment would interrupt {worst_case} of {total_nodes} nodes ({share:.0%}), over guardrails.max_interrupted_share "
+                                 f"{limit:.0%}: select fewer nodes or raise the limit")
+        return plan
+
+    # ------------------------------------------------------------------ the experiment proper
+    async def _experiment(self) -> None:
+        spec, st, clock = self.spec, self.state, self.clock
+        assert st.url is not None
+        self._phase(Phase.STEADY_STATE)
+        longest = spec.traffic.warmup + spec.duration + spec.traffic.tail
+        st.traffic = TrafficRun(spec.traffic, st.url, self.journal, clock, longest)
+        warm_start = clock.now()
+        traffic_task = st.traffic_task = asyncio.create_task(st.traffic.run())
+        await self._wait_cluster(spec.traffic.warmup)
+        # the warm-up's traffic is judged once its seconds are recorded (a second settles late)
+        warm_end = warm_start + spec.traffic.warmup
+        try:
+            await until(lambda: traffic_task.done() or self.traffic.last_end_t >= warm_end, WARMUP_SETTLE_TIMEOUT, "warm-up traffic")
+        except WaitTimeout:
+            pass
+        if traffic_task.done() and traffic_task.exception() is not None:
+            raise TargetError(f"traffic to {st.url} failed: {traffic_task.exception()}")
+        self._steady_state("before", warm_start)
+        if self.abort_reason:
+            return
+        self._phase(Phase.INJECT)
+        self.injections.begin()
+        assert self.injections.start is not None
+        inject_start = self.injections.start
+        deadline = inject_start + spec.duration
+        self._phase(Phase.OBSERVE_UNTIL_DECIDED)
+        while clock.now() < deadline and not self.abort_reason:
+            await clock.sleep_real(TICK)
+            self._check_stop_conditions()
+            failure = self.injections.failure()
+            if failure is not None:
+                raise failure if isinstance(failure, ChaosError) else InjectionError(f"injection failed: {failure}")
+            if self._decided():
+                break
+        if not self.abort_reason:
+            self._phase(Phase.TAIL)
+            await self._wait_cluster(spec.traffic.tail)
+        self._phase(Phase.STOP_TRAFFIC)
+        await self._stop_traffic()
+        self._steady_state("after", inject_start)
+
+    async def _wait_cluster(self, seconds: float) -> None:
+        clock, st = self.clock, self.state
+        end = clock.now() + seconds
+        while clock.now() < end and not self.abort_reason:
+            await clock.sleep_real(min(TICK, clock.real_seconds(end - clock.now()) + 0.001))
+            task = st.traffic_task
+            if task is not None and task.done() and task.exception() is not None:
+                raise TargetError(f"traffic to {st.url} failed: {task.exception()}")
+            self._check_stop_conditions()
+
+    def _decided(self) -> bool:
+        if not self.injections.all_fired():
+            return False
+        now = self.clock.now()
+        # node checks read only the node milestones, which the fold keeps: no rescan of the journal
+        results = evaluate(self.spec, [], now, final=False, scopes=frozenset({Scope.NODE}), nodes=self.milestones.milestones())
+        if not node_checks_decided(results):
+            return False
+        # let traffic see each reclaim (or its expected time) before ending
+        for inj in self.injections.injected:
+            if inj.get("reclaim_t") is not None:
+                reclaimed = self.milestones.reclaimed_since(inj["instance"], inj["t"])
+                if not reclaimed and now < inj["reclaim_t"] + RECLAIM_GRACE:
+                    return False
+        return True
+
+    def _steady_state(self, when: str, since: float) -> None:
+        ready = self.milestones.latest_deployment()
+        stats = self.traffic.since(since)
+        limit = min([h.max for h in self.spec.hypotheses if h.check == "error-rate"] or [DEFAULT_ERROR_LIMIT])
+        problems = steady_state_problems(when == "before", ready, stats.requests, stats.error_rate, limit)
+        self.journal.write("steady_state", when=when, ok=not problems, problems=problems, requests=stats.requests, error_rate=round(stats.error_rate, 6),
+                           ready=ready["ready"] if ready else None, desired=ready["desired"] if ready else None)
+        if problems and when == "before":
+            self.abort("steady state does not hold before injecting: " + "; ".join(problems))
+
+    def _check_stop_conditions(self) -> None:
+        st = self.state
+        if st.lever is not None and st.lever.engaged and not self.abort_reason and st.lever.last is not None:
+            self.abort(f"the FIS safety lever was {st.lever.last[0]} mid-run ({st.lever.last[1]}): FIS stops every experiment")
+        if st.fis is not None:
+            for eid, state in list(st.fis.last.items()):
+                if state in ("stopped", "failed") and not self.abort_reason and self.phase != Phase.ROLLBACK:
+                    reason = next((r.get("reason") for r in reversed(self.journal.snapshot()) if r["kind"] == "fis" and r["experiment"] == eid), "")
+                    self.abort(f"FIS experiment {eid} {state}: {reason}")
+        breach = stop_condition_breach(self.spec.stop_conditions, self.traffic.recent_rate)
+        if breach:
+            self.abort(breach)
+
+    # ------------------------------------------------------------------ the end
+    async def _stop_traffic(self) -> None:
+        st = self.state
+        if st.traffic is not None and st.traffic_task is not None:
+            st.traffic.stop.set()
+            try:
+                summary = await asyncio.wait_for(st.traffic_task, timeout=st.traffic.spec.timeout + 5)
+                self.journal.write("traffic_summary", **{k: v for k, v in summary.items() if k != "per_second"})
+            except Exception as exc:  # noqa: BLE001
+                self.journal.write("error", where="traffic", message=f"{type(exc).__name__}: {exc}", fatal=False)
+            st.traffic_task = None
+
+
+async def run_experiment(spec: Experiment, options: RunOptions) -> tuple[Verdict, Run]:
+    run = Run(spec, options)
+    return await run.execute(), run
