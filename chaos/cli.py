@@ -525,14 +525,28 @@ def run_experiment(
     live: Annotated[bool, typer.Option("--live/--no-live", help="Live view on the terminal.")] = True,
     history: HistoryUrl = None,
     fail_on_regression: Annotated[bool, typer.Option("--fail-on-regression", help="Exit 4 when the run passed but a measurement moved toward its bound beyond the tolerance, compared with the last passing runs.")] = False,
+    upload: Annotated[str | None, typer.Option("--upload", help="Put the journal and reports in S3 at s3://BUCKET/PREFIX/RUN_ID/ (boto3 as the environment configures it).")] = None,
+    notify: Annotated[str | None, typer.Option("--notify", help="POST a summary to this webhook (Slack, Teams or any JSON receiver) when the run did not pass or regressed.")] = None,
+    notify_always: Annotated[bool, typer.Option("--notify-always", help="With --notify: post after every run, passed ones too.")] = False,
     log_format: LogFormat = "console",
 ) -> None:
     """Run an experiment; exit 0 passed, 1 failed, 2 aborted, 3 error, 4 passed but regressed (with --fail-on-regression)."""
     configure(log_format, level="warning" if log_format == "console" else "info")
+    from chaos.errors import ChaosError
+    from chaos.results_upload import parse_s3_url
+    from chaos.run_results import Destinations
     from chaos.runner_cli import execute
+    from chaos.webhook import check_url
 
+    if notify_always and not notify:
+        _fail("--notify-always needs --notify URL")
+    try:  # checked before anything runs: a bad destination must not cost a run
+        to = Destinations(history, parse_s3_url(upload) if upload else None, check_url(notify) if notify else None, notify_always)
+    except ChaosError as exc:
+        _fail(str(exc))
+        return
     spec = _load(file, target, speed)
-    code = execute(spec, report_dir, dry_run, live and err.is_terminal, out, err, history, fail_on_regression)  # type: ignore[arg-type]
+    code = execute(spec, report_dir, dry_run, live and err.is_terminal, out, err, fail_on_regression, to)  # type: ignore[arg-type]
     raise typer.Exit(code)
 
 

@@ -52,6 +52,11 @@ MILESTONE_ROWS = Table(
     Column("seconds", Float),
 )
 
+UPLOADS = Table(  # where `--upload` put a run's files (kept when the run is imported again)
+    "uploads", META,
+    Column("run_id", String(200), index=True), Column("url", Text),
+)
+
 
 class HistoryError(ChaosError):
     """The results store cannot be opened or written; names the URL (without its password)."""
@@ -126,7 +131,7 @@ def hypotheses_of(engine: Engine, run_id: str) -> list[dict[str, Any]]:
 
 def remember(data: ReportData, run_dir: Path, url: str | None = None) -> str | None:
     """Record a finished run; a store that fails never fails the run: the reason comes back, to warn with."""
-    if url == "off" or (url is None and os.environ.get("SPOTCHAOS_HISTORY") == "off"):
+    if _off(url):
         return None
     try:
         record(open_store(url), run_rows(data, str(run_dir.resolve())))
@@ -135,6 +140,31 @@ def remember(data: ReportData, run_dir: Path, url: str | None = None) -> str | N
     except Exception as exc:  # noqa: BLE001 - the journal has the run; the store is a convenience
         return f"history store {_shown(url or default_url())}: {type(exc).__name__}: {str(exc).splitlines()[0][:200]}"
     return None
+
+
+def _off(url: str | None) -> bool:
+    return url == "off" or (url is None and os.environ.get("SPOTCHAOS_HISTORY") == "off")
+
+
+def record_uploads(run_id: str, urls: list[str], url: str | None = None) -> str | None:
+    """Where a run's files were uploaded; like `remember`, a failing store comes back as a reason."""
+    if _off(url) or not urls:
+        return None
+    try:
+        engine = open_store(url)
+        with engine.begin() as conn:
+            conn.execute(delete(UPLOADS).where(UPLOADS.c.run_id == run_id))
+            conn.execute(insert(UPLOADS), [{"run_id": run_id, "url": u} for u in urls])
+    except HistoryError as exc:
+        return str(exc)
+    except Exception as exc:  # noqa: BLE001 - the uploads happened; only their record is missing
+        return f"history store {_shown(url or default_url())}: {type(exc).__name__}: {str(exc).splitlines()[0][:200]}"
+    return None
+
+
+def uploads_of(engine: Engine, run_id: str) -> list[str]:
+    with engine.connect() as conn:
+        return [r.url for r in conn.execute(select(UPLOADS.c.url).where(UPLOADS.c.run_id == run_id).order_by(UPLOADS.c.url))]
 
 
 def hypothesis_history(engine: Engine, experiment: str, since: str | None = None, target: str | None = None) -> list[dict[str, Any]]:
@@ -166,7 +196,7 @@ def compare(data: ReportData, run_dir: Path, url: str | None = None, runs_back: 
     """(regressions, baseline runs) of a recorded run against its baseline; None when the store is off or unreadable."""
     from chaos.history_regression import regressions
 
-    if url == "off" or (url is None and os.environ.get("SPOTCHAOS_HISTORY") == "off"):
+    if _off(url):
         return None
     try:
         engine = open_store(url)

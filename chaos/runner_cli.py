@@ -17,6 +17,7 @@ from chaos.live import view
 from chaos.report.write import write_reports
 from chaos.run import Run, RunOptions
 from chaos.run_identity import default_report_dir, new_run_id
+from chaos.run_results import Destinations
 from chaos.spec import Experiment
 from chaos.verify import left_behind
 
@@ -50,8 +51,8 @@ async def _main(run: Run, live: Live | None) -> None:
 REGRESSED_EXIT = 4  # passed, but a measurement regressed toward its bound (`--fail-on-regression`)
 
 
-def execute(spec: Experiment, report_dir: Path | None, dry_run: bool, show_live: bool, out: Console, err: Console, history: str | None = None,
-            fail_on_regression: bool = False) -> int:
+def execute(spec: Experiment, report_dir: Path | None, dry_run: bool, show_live: bool, out: Console, err: Console,
+            fail_on_regression: bool = False, to: Destinations | None = None) -> int:
     run_id = new_run_id(spec.name)
     directory = report_dir or default_report_dir(run_id)
     try:
@@ -69,14 +70,16 @@ def execute(spec: Experiment, report_dir: Path | None, dry_run: bool, show_live:
     data, paths = write_reports(run.journal.path)
     regressed = False
     if not dry_run:
-        from chaos.history_store import record_and_compare
+        from chaos.run_results import deliver
 
-        problem, regressions = record_and_compare(data, directory, history, paths["markdown"])
-        if problem:
-            err.print(f"[yellow]warning:[/yellow] not recorded in the run history: {escape(problem)}", highlight=False, soft_wrap=True)
-        for r in regressions:
+        delivered = deliver(data, directory, paths, to or Destinations())
+        for line in delivered.warnings:
+            err.print(f"[yellow]warning:[/yellow] {escape(line)}", highlight=False, soft_wrap=True)
+        for r in delivered.regressions:
             err.print(f"[yellow]regressed:[/yellow] {escape(r.line())}", highlight=False, soft_wrap=True)
-        regressed = bool(regressions)
+        if delivered.uploaded:
+            err.print(f"uploaded {len(delivered.uploaded)} files to {escape(delivered.uploaded[0].rsplit('/', 1)[0])}/", highlight=False, soft_wrap=True)
+        regressed = bool(delivered.regressions)
     v = data.verdict
     style = {"passed": "green", "failed": "red", "aborted": "yellow", "error": "red"}[v.status]
     out.print(f"[{style}]{v.status.upper()}[/{style}] {escape(spec.name)}: {escape(v.reason)}", soft_wrap=True, highlight=False)

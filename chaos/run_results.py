@@ -1,0 +1,60 @@
+"""Where a finished run's results go besides its directory: the run history (and the comparison
+with its baseline), S3 (`--upload`) and a webhook (`--notify`).  None of them can change the
+verdict or lose the run: each failure comes back as a warning line, and the run's directory
+keeps everything (`spotchaos history import` records a run the store missed)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from chaos import api_errors
+from chaos.history_store import record_and_compare, record_uploads
+from chaos.notification import should_notify, summary
+from chaos.report.data import ReportData
+from chaos.results_upload import S3Destination
+from chaos.webhook import WebhookFailed, post_json
+
+
+@dataclass(frozen=True)
+class Destinations:
+    history: str | None = None  # an SQLAlchemy URL, "off", or None for the default store
+    upload: S3Destination | None = None
+    notify: str | None = None  # a webhook URL (checked by chaos.webhook.check_url)
+    notify_always: bool = False
+
+
+@dataclass
+class Delivered:
+    warnings: list[str] = field(default_factory=list)
+    regressions: list[Any] = field(default_factory=list)
+    uploaded: list[str] = field(default_factory=list)
+    notified: int | None = None  # the receiver's HTTP status
+
+
+def deliver(data: ReportData, directory: Path, reports: dict[str, Path], to: Destinations, s3_client: Any | None = None) -> Delivered:
+    out = Delivered()
+    run_id = str(data.records[0].get("run_id", directory.name)) if data.records else directory.name
+    problem, out.regressions = record_and_compare(data, directory, to.history, reports.get("markdown"))
+    if problem:
+        out.warnings.append(f"not recorded in the run history: {problem}")
+    if to.upload is not None:
+        files = {to.upload.key(run_id, p.name): p for p in [directory / "journal.jsonl", *reports.values()] if p.is_file()}
+        try:
+            from chaos.aws.uploads import put_files
+
+            out.uploaded = put_files(to.upload, files, s3_client)
+        except (*api_errors.sdk_errors(), OSError) as exc:
+            out.warnings.append(f"upload to s3://{to.upload.bucket}/{to.upload.prefix} failed: {api_errors.describe(exc)}; the files are in {directory}")
+        if out.uploaded:
+            problem = record_uploads(run_id, out.uploaded, to.history)
+            if problem:
+                out.warnings.append(f"uploads not recorded in the run history: {problem}")
+    if to.notify and should_notify(data.verdict.status, bool(out.regressions), to.notify_always):
+        html = to.upload.url(to.upload.key(run_id, "report.html")) if out.uploaded and to.upload else str(reports.get("html", directory).resolve())
+        try:
+            out.notified = post_json(to.notify, summary(data, out.regressions, html))
+        except WebhookFailed as exc:
+            out.warnings.append(f"notification not sent: {exc}")
+    return out
