@@ -246,18 +246,28 @@ def teardown(
 def render_profile(
     profile: ProfileName = "seed",
     name: ClusterName = None,
-    out_dir: Annotated[Path, typer.Option("--out", help="Directory to write cluster.yaml (eksctl) and manifests.yaml into.")] = Path("spotchaos-cluster"),
+    out_dir: Annotated[Path, typer.Option("--out", help="Directory to write cluster.yaml (eksctl) and manifests.yaml into (with --runner: the runner's files).")] = Path("spotchaos-cluster"),
     account: Annotated[str, typer.Option("--account", help="AWS account id for the IRSA role ARNs and NTH's queue URL.")] = "123456789012",
+    runner: Annotated[bool, typer.Option("--runner", help="Write the in-cluster runner instead: Dockerfile, runner.yaml (CronJob, RBAC, ServiceAccount, experiments), iam-policy.json.")] = False,
+    image: Annotated[str | None, typer.Option("--image", help="--runner: the harness image the CronJob runs (built from the Dockerfile written).")] = None,
+    experiment: Annotated[list[Path] | None, typer.Option("--experiment", help="--runner: an experiment file to run (repeat for more; run one after another).")] = None,
+    schedule: Annotated[str, typer.Option("--schedule", help="--runner: the CronJob's schedule (cron syntax, UTC).")] = "0 3 * * *",
+    region: Region = None,
+    upload: Annotated[str | None, typer.Option("--upload", help="--runner: s3://BUCKET/PREFIX the runs upload to (the policy allows putting there).")] = None,
+    oidc_issuer: Annotated[str | None, typer.Option("--oidc-issuer", help="--runner: the cluster's OIDC issuer URL, to write the role's trust policy.")] = None,
 ) -> None:
-    """Write a profile as an eksctl ClusterConfig and Kubernetes manifests, for `eksctl create cluster -f` and `kubectl apply -f`."""
+    """Write a profile as an eksctl ClusterConfig and Kubernetes manifests, for `eksctl create cluster -f` and `kubectl apply -f`; or, with --runner, the in-cluster runner."""
     import yaml
 
     from chaos import provisioning as p
     from cluster.eksctl import cluster_config
 
+    if not (account.isdigit() and len(account) == 12):
+        _fail(f"--account must be a 12-digit AWS account id, got '{account}'")
+    if runner:
+        _render_runner(out_dir, account, image, experiment or [], schedule, region, upload, oidc_issuer, name)
+        return
     try:
-        if not (account.isdigit() and len(account) == 12):
-            _fail(f"--account must be a 12-digit AWS account id, got '{account}'")
         cluster = p.resolve(profile, name)
         objects = p.render(cluster, account)
         p.validate(objects, cluster.kubernetes_version)
@@ -270,6 +280,29 @@ def render_profile(
     except OSError as exc:
         _fail(f"--out {out_dir}: cannot write there: {exc.strerror or exc}")
     out.print(f"wrote {out_dir / 'cluster.yaml'} and {out_dir / 'manifests.yaml'} ({len(objects)} objects)", soft_wrap=True)
+
+
+def _render_runner(out_dir: Path, account: str, image: str | None, experiments: list[Path], schedule: str, region: str | None,
+                   upload: str | None, oidc_issuer: str | None, cluster: str | None) -> None:
+    from chaos.errors import ChaosError
+    from chaos.runner_render import RunnerOptions, render_runner
+
+    if not image:
+        _fail("--runner needs --image: the harness image the CronJob runs (build it from the Dockerfile this writes)")
+    if not region:
+        _fail("--runner needs --region: the AWS region of the cluster")
+    if not cluster:
+        _fail("--runner needs --name: the EKS cluster's name (the runner may terminate only its instances)")
+    try:
+        written = render_runner(RunnerOptions(str(image), account, str(region), str(cluster), tuple(experiments), schedule,
+                                              upload=upload, oidc_issuer=oidc_issuer), out_dir)
+    except ChaosError as exc:
+        _fail(str(exc))
+        return
+    out.print("wrote " + " ".join(str(w) for w in written), soft_wrap=True, highlight=False, markup=False)
+    if not oidc_issuer:
+        out.print("the role's trust policy needs the cluster's OIDC issuer: give --oidc-issuer "
+                  "(aws eks describe-cluster --name CLUSTER --query cluster.identity.oidc.issuer)", soft_wrap=True, highlight=False, markup=False)
 
 
 @app.command("doctor")

@@ -95,8 +95,15 @@ def running_simulator(state_dir: Path) -> Connection:
 
 
 def context_endpoints(kubeconfig: str | None, context: str | None, region: str | None) -> Endpoints:
-    """A real cluster: a kubeconfig context (default: the current one) and an AWS region."""
-    kubeconfig = kubeconfig or os.environ.get("KUBECONFIG", str(Path.home() / ".kube" / "config"))
+    """A real cluster: a kubeconfig context (default: the current one) and an AWS region.  In a pod
+    without a kubeconfig (the in-cluster runner), its service account, as context `in-cluster`."""
+    region = region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+    if not region:
+        raise TargetError("an AWS region is needed on eks: give it (target.region, --region) or set AWS_REGION")
+    default = os.environ.get("KUBECONFIG", str(Path.home() / ".kube" / "config"))
+    if kubeconfig is None and context in (None, kube_clients.IN_CLUSTER) and not os.path.exists(default) and kube_clients.in_a_pod():
+        return Endpoints(target="eks", aws_endpoint_url=None, region=region, kubeconfig=kube_clients.IN_CLUSTER, kube_context=kube_clients.IN_CLUSTER)
+    kubeconfig = kubeconfig or default
     try:
         contexts, current = kube_clients.contexts(kubeconfig)
     except Exception as exc:  # noqa: BLE001 - any unreadable kubeconfig is the same problem to the user
@@ -104,9 +111,6 @@ def context_endpoints(kubeconfig: str | None, context: str | None, region: str |
     context = context or (current or {}).get("name")
     if context not in {c["name"] for c in contexts}:
         raise TargetError(f"kubeconfig {kubeconfig} has no context '{context}'")
-    region = region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
-    if not region:
-        raise TargetError("an AWS region is needed on eks: give it (target.region, --region) or set AWS_REGION")
     return Endpoints(target="eks", aws_endpoint_url=None, region=region, kubeconfig=kubeconfig, kube_context=context)
 
 

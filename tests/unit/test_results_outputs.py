@@ -42,3 +42,14 @@ def test_bad_destinations_are_refused_before_the_run(args, needle, tmp_path):
     result = CliRunner().invoke(app, ["run", EXPERIMENT, "--report-dir", str(tmp_path / "run"), *args])
     assert result.exit_code == 3 and needle in result.output, result.output
     assert "Traceback" not in result.output and not (tmp_path / "run").exists()  # nothing ran
+
+
+def test_cron_schedules_as_the_api_server_parses_them():
+    from chaos.cron_schedule import schedule_problem
+
+    for good in ("0 3 * * *", "*/15 * * * *", "30 2 * * 1-5", "0 0 1 JAN,jul *", "0 6 * * MON-FRI", "@daily", "0 0 * * 7", "5 4 * * sun"):
+        assert schedule_problem(good) is None, good
+    for bad, needle in (("every night", "2 fields"), ("60 * * * *", "minute '60'"), ("0 3 * * * *", "6 fields"), ("*/0 * * * *", "step of 0"),
+                        ("TZ=UTC 0 3 * * *", "time zone"), ("0 3 32 * *", "day of month '32'"), ("0 3 * FOO *", "month 'FOO'")):
+        problem = schedule_problem(bad)
+        assert problem is not None and needle in problem, (bad, problem)

@@ -68,6 +68,10 @@ RESOURCES: tuple[ResourceType, ...] = (
     ResourceType("rbac.authorization.k8s.io", "v1", "Role", "roles", True),
     ResourceType("rbac.authorization.k8s.io", "v1", "RoleBinding", "rolebindings", True),
     ResourceType("scheduling.k8s.io", "v1", "PriorityClass", "priorityclasses", False, ("pc",)),
+    # stored and served as the API server does; no controller runs them (the in-cluster runner's
+    # CronJob is applied to be checked, its image is not here)
+    ResourceType("batch", "v1", "CronJob", "cronjobs", True, ("cj",), True, ("status",), ("all",), bump_generation=True),
+    ResourceType("batch", "v1", "Job", "jobs", True, (), True, ("status",), ("all",), bump_generation=True),
 )
 
 # Kinds not stored but accepted as request bodies.

@@ -1,0 +1,100 @@
+"""`spotchaos render --runner`: the experiments read and checked for a run in the cluster, and
+the runner's files written — Dockerfile, runner.yaml (the Kubernetes objects, schema-checked),
+iam-policy.json and, given the cluster's OIDC issuer, trust-policy.json."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from chaos.cron_schedule import schedule_problem
+from chaos.errors import ChaosError, SpecError
+from chaos.kube.clients import IN_CLUSTER
+from chaos.results_upload import parse_s3_url
+from chaos.runner_manifests import DOCKERFILE, NAME, RunnerSpec, runner_objects
+from chaos.runner_policy import runner_policy
+from chaos.spec import Experiment, load_experiment, parse_experiment
+from cluster.aws.iam_roles import irsa_trust
+
+
+class RunnerInputError(ChaosError):
+    """An option or an experiment the runner cannot run; the message names it and the fix."""
+
+
+@dataclass(frozen=True)
+class RunnerOptions:
+    image: str
+    account: str
+    region: str
+    cluster: str
+    experiments: tuple[Path, ...]
+    schedule: str = "0 3 * * *"
+    namespace: str = "spotchaos"
+    upload: str | None = None
+    oidc_issuer: str | None = None
+    kubernetes_version: str = "1.31"
+
+
+def checked_experiment(path: Path, account: str) -> tuple[Experiment, str]:
+    """The experiment as the runner runs it (target eks, in the cluster), and its text."""
+    try:
+        spec = load_experiment(path)
+        data = spec.model_dump(mode="json", exclude_unset=True)
+        data.setdefault("target", {})["kind"] = "eks"
+        spec = parse_experiment(data, f"{path} (as the runner runs it, target eks)")
+    except SpecError as exc:
+        raise RunnerInputError(str(exc)) from None
+    if IN_CLUSTER not in spec.target.allowed_contexts:
+        raise RunnerInputError(f"{path}: target.allowed_contexts must name {IN_CLUSTER!r}, the context of a run in the cluster (its service account)")
+    if account not in spec.target.allowed_accounts:
+        raise RunnerInputError(f"{path}: target.allowed_accounts does not name --account {account}: the runner's account must be allowed")
+    if spec.cluster.profile is not None:
+        raise RunnerInputError(f"{path}: the runner runs against the cluster it lives in; set cluster.profile: null and name the service in cluster.service")
+    return spec, path.read_text()
+
+
+def render_runner(options: RunnerOptions, out_dir: Path) -> list[Path]:
+    from chaos import provisioning as p
+
+    problem = schedule_problem(options.schedule)
+    if problem:
+        raise RunnerInputError(f"--schedule {options.schedule[:60]!r}: {problem}")
+    if not options.experiments:
+        raise RunnerInputError("--experiment: give at least one experiment file for the runner to run")
+    experiments: dict[str, str] = {}
+    roles: set[str] = set()
+    for path in options.experiments:
+        spec, text = checked_experiment(path, options.account)
+        key = f"{spec.name}.yaml"
+        if key in experiments:
+            raise RunnerInputError(f"{path}: another experiment is also named {spec.name!r}; names must differ")
+        experiments[key] = text
+        if spec.target.fis_role_arn:
+            roles.add(spec.target.fis_role_arn)
+    upload = parse_s3_url(options.upload) if options.upload else None
+    spec = RunnerSpec(options.image, options.account, options.region, experiments, options.schedule, options.namespace, upload=options.upload)
+    objects = runner_objects(spec)
+    try:
+        p.validate(objects, options.kubernetes_version)
+    except p.ManifestError as exc:
+        raise RunnerInputError(f"a runner manifest is not valid Kubernetes (check --schedule and --image): {exc}") from None
+    policy = runner_policy(options.account, options.region, options.cluster, sorted(roles) or [f"arn:aws:iam::{options.account}:role/spotchaos-fis"], upload)
+    files = {
+        "Dockerfile": DOCKERFILE,
+        "runner.yaml": yaml.safe_dump_all(objects, sort_keys=False),
+        "iam-policy.json": json.dumps(policy, indent=2) + "\n",
+    }
+    if options.oidc_issuer:
+        files["trust-policy.json"] = json.dumps(irsa_trust(options.account, options.oidc_issuer, options.namespace, NAME), indent=2) + "\n"
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        written = []
+        for name, text in files.items():
+            (out_dir / name).write_text(text)
+            written.append(out_dir / name)
+    except OSError as exc:
+        raise RunnerInputError(f"--out {out_dir}: cannot write there: {exc.strerror or exc}") from None
+    return written

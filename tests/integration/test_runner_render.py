@@ -1,0 +1,116 @@
+"""`spotchaos render --runner`: the in-cluster runner's files.  The Kubernetes objects are
+schema-checked and applied to the simulator through the real client (the simulator stores the
+CronJob as the API server does; it runs no jobs: the harness image is not here); the IAM policy
+and trust policy are created in the simulator's IAM, which parses them; the Dockerfile is checked,
+not built (no container engine here).  An experiment the runner could not run is refused in one
+line.  In a pod, a run reaches the API server through its service account."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from chaos.cli import app
+from chaos.kube import clients as kube_clients
+from chaos.target import context_endpoints
+from cluster.endpoints import Endpoints
+from tests.e2e.test_experiments import ROOT
+
+ACCOUNT = "123456789012"
+FIS_ROLE = f"arn:aws:iam::{ACCOUNT}:role/spotchaos-fis"
+runner = CliRunner()
+
+
+def _experiment(tmp_path: Path, name: str = "nightly-spot", contexts: tuple[str, ...] = ("in-cluster",)) -> Path:
+    data = yaml.safe_load((ROOT / "experiments" / "single-spot-node-fis.yaml").read_text())
+    data["name"] = name
+    data["target"] = {"kind": "eks", "region": "us-east-1", "allowed_accounts": [ACCOUNT], "allowed_contexts": list(contexts), "fis_role_arn": FIS_ROLE}
+    data["cluster"] = {"profile": None, "service": {"namespace": "default", "deployment": "resnet-v1", "ingress": "resnet-service"}}
+    path = tmp_path / f"{name}.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return path
+
+
+def _render(tmp_path: Path, *extra: str) -> object:
+    return runner.invoke(app, ["render", "--runner", "--out", str(tmp_path / "runner"), "--account", ACCOUNT, "--region", "us-east-1",
+                               "--name", "prod", "--image", "registry.example/spotchaos:1.0", *extra])
+
+
+def test_the_runner_renders_applies_and_its_policies_parse(sim, tmp_path):
+    result = _render(tmp_path, "--experiment", str(_experiment(tmp_path)), "--experiment", str(_experiment(tmp_path, "nightly-two")),
+                     "--upload", "s3://chaos-results/nightly", "--oidc-issuer", "https://oidc.eks.us-east-1.amazonaws.com/id/ABC",
+                     "--schedule", "30 2 * * 1-5")
+    assert result.exit_code == 0, result.output
+    out = tmp_path / "runner"
+    assert sorted(p.name for p in out.iterdir()) == ["Dockerfile", "iam-policy.json", "runner.yaml", "trust-policy.json"]
+    objects = list(yaml.safe_load_all((out / "runner.yaml").read_text()))
+    by_kind = {o["kind"]: o for o in objects}
+    cron = by_kind["CronJob"]["spec"]
+    assert cron["schedule"] == "30 2 * * 1-5" and cron["concurrencyPolicy"] == "Forbid"
+    assert cron["jobTemplate"]["spec"]["activeDeadlineSeconds"] > 0 and cron["jobTemplate"]["spec"]["backoffLimit"] == 0
+    assert sorted(by_kind["ConfigMap"]["data"]) == ["nightly-spot.yaml", "nightly-two.yaml"]
+    verbs = {v for rule in by_kind["ClusterRole"]["rules"] for v in rule["verbs"]}
+    assert verbs <= {"get", "list", "watch"}  # a run changes nothing through the Kubernetes API
+    assert by_kind["ServiceAccount"]["metadata"]["annotations"]["eks.amazonaws.com/role-arn"] == f"arn:aws:iam::{ACCOUNT}:role/spotchaos-runner"
+
+    # applied to the simulator's API server with the real client, and read back
+    from kubernetes import client, utils
+
+    api = sim.kube()[3]
+    for obj in objects:
+        utils.create_from_dict(api, obj, namespace=obj["metadata"].get("namespace", "default"))
+    stored = client.BatchV1Api(api).read_namespaced_cron_job("spotchaos-runner", "spotchaos")
+    assert stored.spec.schedule == "30 2 * * 1-5" and stored.spec.job_template.spec.template.spec.service_account_name == "spotchaos-runner"
+    assert client.CoreV1Api(api).read_namespaced_config_map("spotchaos-experiments", "spotchaos").data["nightly-spot.yaml"].startswith("name: nightly-spot")
+
+    # the policies are valid IAM documents (the simulator's IAM parses them)
+    iam = sim.aws("iam")
+    policy = json.loads((out / "iam-policy.json").read_text())
+    arn = iam.create_policy(PolicyName="spotchaos-runner-test", PolicyDocument=json.dumps(policy))["Policy"]["Arn"]
+    iam.create_role(RoleName="spotchaos-runner-test", AssumeRolePolicyDocument=(out / "trust-policy.json").read_text())
+    iam.attach_role_policy(RoleName="spotchaos-runner-test", PolicyArn=arn)
+    statements = {s["Sid"]: s for s in policy["Statement"]}
+    assert statements["PassTheFisRole"]["Resource"] == [FIS_ROLE] and statements["UploadResults"]["Resource"] == "arn:aws:s3:::chaos-results/nightly/*"
+    trust = json.loads((out / "trust-policy.json").read_text())["Statement"][0]["Condition"]["StringEquals"]
+    assert trust["oidc.eks.us-east-1.amazonaws.com/id/ABC:sub"] == "system:serviceaccount:spotchaos:spotchaos-runner"
+
+    # the Dockerfile: what it copies exists here, it runs as a non-root user and its entry point is the CLI
+    lines = [line.split(None, 1) for line in (out / "Dockerfile").read_text().splitlines() if line and not line.startswith("#")]
+    copied = [args.split()[0] for op, args in lines if op == "COPY"]
+    assert copied and all((ROOT / c).exists() for c in copied)
+    assert ("USER", "10001") in [(op, args) for op, args in lines] and ("ENTRYPOINT", '["spotchaos"]') in [(op, args) for op, args in lines]
+
+
+@pytest.mark.parametrize(("make", "extra", "needle"), [
+    (lambda t: _experiment(t, contexts=("prod",)), [], "target.allowed_contexts must name 'in-cluster'"),
+    (lambda t: _experiment(t), ["--upload", "ftp://x"], "--upload"),
+    (lambda t: _experiment(t), ["--schedule", "every night"], "--schedule 'every night': 2 fields"),
+    (lambda t: _experiment(t), ["--schedule", "0 25 * * *"], "hour '25' is outside 0-23"),
+])
+def test_what_the_runner_cannot_run_is_refused_in_one_line(tmp_path, make, extra, needle):
+    result = _render(tmp_path, "--experiment", str(make(tmp_path)), *extra)
+    assert result.exit_code == 3 and needle in result.output and "Traceback" not in result.output, result.output
+    assert not (tmp_path / "runner").exists()
+    missing = runner.invoke(app, ["render", "--runner", "--out", str(tmp_path / "r2"), "--region", "us-east-1", "--name", "prod"])
+    assert missing.exit_code == 3 and "--runner needs --image" in missing.output
+
+
+def test_in_a_pod_a_run_uses_its_service_account(tmp_path, monkeypatch):
+    """No API server over TLS here: the test checks the client the run would use (host and token from the pod's mounts)."""
+    (tmp_path / "token").write_text("the-pods-token")
+    (tmp_path / "ca.crt").write_text("-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n")
+    monkeypatch.setattr(kube_clients, "SERVICE_ACCOUNT_DIR", tmp_path)  # where the kubelet would mount them
+    monkeypatch.setenv("KUBERNETES_SERVICE_HOST", "10.100.0.1")
+    monkeypatch.setenv("KUBERNETES_SERVICE_PORT", "443")
+    monkeypatch.setenv("HOME", str(tmp_path))  # no ~/.kube/config
+    monkeypatch.delenv("KUBECONFIG", raising=False)
+    endpoints = context_endpoints(None, None, "us-east-1")
+    assert (endpoints.kubeconfig, endpoints.kube_context) == ("in-cluster", "in-cluster")
+    api = kube_clients.api_client(endpoints)
+    assert api.configuration.host == "https://10.100.0.1:443"
+    assert api.configuration.api_key == {"BearerToken": "bearer the-pods-token"}  # refreshed from the file as it rotates
+    assert isinstance(endpoints, Endpoints)
