@@ -81,14 +81,21 @@ def _shown(url: str) -> str:
 
 
 def open_store(url: str | None = None) -> Engine:
+    """The store at `url`, at the current schema (migrated when it was older)."""
+    from chaos.history_migrate import StoreRefused, check_sqlite_file, upgrade
+
     url = url or default_url()
     try:
         if url.startswith("sqlite:///"):
-            Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+            path = Path(url.removeprefix("sqlite:///"))
+            check_sqlite_file(path)  # before anything writes to it
+            path.parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"timeout": 30} if url.startswith("sqlite") else {})
         if url.startswith("sqlite"):
             event.listen(engine, "connect", lambda conn, _: conn.execute("PRAGMA journal_mode=WAL"))
-        META.create_all(engine)
+        upgrade(engine)
+    except StoreRefused as exc:
+        raise HistoryError(f"history store {_shown(url)}: {exc}") from None
     except Exception as exc:  # noqa: BLE001 - a bad URL, a missing driver, an unreachable server: one line naming it
         raise HistoryError(f"history store {_shown(url)}: {type(exc).__name__}: {str(exc).splitlines()[0][:200]}") from None
     return engine

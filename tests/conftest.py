@@ -107,3 +107,22 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         return 0 if path.endswith("test_generator_latency.py") else 1 if "/e2e/" in path else 2
 
     items.sort(key=rank)
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[str]:
+    """A PostgreSQL server of the tests' own (tests/postgres.py); its base URL."""
+    from tests.postgres import postgres_server
+
+    with postgres_server() as url:
+        yield url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """An empty run history: an SQLite file, and a database on a real PostgreSQL server."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'history.sqlite'}"
+    from tests.postgres import fresh_database
+
+    return fresh_database(request.getfixturevalue("postgres"))

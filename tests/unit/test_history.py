@@ -31,8 +31,8 @@ def _run_dir(root: Path, name: str, records: list[dict], run_id: str, wall: str)
     return d
 
 
-def test_import_lists_and_reimport_replaces(tmp_path):
-    url = f"sqlite:///{tmp_path / 'h.sqlite'}"
+def test_import_lists_and_reimport_replaces(tmp_path, store_url):
+    url = store_url
     good = _run_dir(tmp_path, "good", good_journal(), "unit-1", "2026-11-01T10:00:00Z")
     lost = _run_dir(tmp_path, "lost", lost_journal(unhealthy_at=150.0), "loss-1", "2026-11-02T10:00:00Z")
     result = runner.invoke(app, ["history", "import", str(good), str(lost), str(tmp_path / "missing"), "--history", url])
@@ -49,8 +49,8 @@ def test_import_lists_and_reimport_replaces(tmp_path):
     assert "no runs recorded for nothing" in runner.invoke(app, ["history", "nothing", "--history", url]).output
 
 
-def test_writers_finishing_together_all_land(tmp_path):
-    url = f"sqlite:///{tmp_path / 'h.sqlite'}"
+def test_writers_finishing_together_all_land(tmp_path, store_url):
+    url = store_url
     journal = _run_dir(tmp_path, "good", good_journal(), "unit-1", "2026-11-01T10:00:00Z") / "journal.jsonl"
     rows = run_rows(build(read_journal(journal)), str(journal.parent))
     open_store(url)

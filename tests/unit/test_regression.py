@@ -32,7 +32,7 @@ def test_noise_a_better_value_and_a_short_baseline_are_not():
     assert regressions(_rows(12, 104), BASELINE[:2]) == []  # two runs say nothing yet
 
 
-def test_after_a_run_it_is_recorded_compared_with_its_baseline_and_the_report_says_so(tmp_path):
+def test_after_a_run_it_is_recorded_compared_with_its_baseline_and_the_report_says_so(tmp_path, store_url):
     import json
 
     from chaos.history_rows import run_rows
@@ -41,7 +41,7 @@ def test_after_a_run_it_is_recorded_compared_with_its_baseline_and_the_report_sa
     from chaos.report.data import build
     from tests.unit.test_verdicts import good_journal
 
-    url = f"sqlite:///{tmp_path / 'h.sqlite'}"
+    url = store_url
     run_dir = tmp_path / "run"
     run_dir.mkdir()
     records = good_journal()

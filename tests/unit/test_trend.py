@@ -29,8 +29,8 @@ def _run(n: int, margin: float, status: str, content: str = "c1") -> RunRows:
     return RunRows(run, hyps, [])
 
 
-def test_trend_reports_values_pass_rates_and_flaky_hypotheses(tmp_path):
-    url = f"sqlite:///{tmp_path / 'h.sqlite'}"
+def test_trend_reports_values_pass_rates_and_flaky_hypotheses(tmp_path, store_url):
+    url = store_url
     engine = open_store(url)
     for n, margin, status in ((1, 75.0, "pass"), (2, 60.0, "pass"), (3, 12.0, "fail"), (4, 70.0, "pass")):
         record(engine, _run(n, margin, status))
@@ -57,8 +57,8 @@ def test_an_experiment_with_no_runs_is_one_line(tmp_path):
     assert result.exit_code == 3 and "no runs of never" in result.output
 
 
-def test_node_milestones_trend_as_the_slowest_node_per_run(tmp_path):
-    url = f"sqlite:///{tmp_path / 'h.sqlite'}"
+def test_node_milestones_trend_as_the_slowest_node_per_run(tmp_path, store_url):
+    url = store_url
     engine = open_store(url)
     for n, drained in ((1, (40.0, 55.0)), (2, (42.0, 44.0)), (3, (90.0, 20.0))):
         rows = _run(n, 60.0, "pass")

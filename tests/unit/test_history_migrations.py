@@ -1,0 +1,92 @@
+"""The run history's schema is its Alembic migrations: a new store gets exactly today's tables,
+a store written before migrations existed is stamped and upgraded with its rows kept, stores
+opened together for the first time all come up, and an SQLite file that is corrupt or another
+program's is refused in one line without a byte of it changing.  Real SQLite files throughout."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from pathlib import Path
+
+import pytest
+from alembic.config import Config
+from alembic.script import ScriptDirectory
+from sqlalchemy import create_engine, inspect, text
+
+from chaos.history_migrate import HEAD
+from chaos.history_store import META, HistoryError, open_store, runs
+
+
+def _schema(engine) -> dict[str, tuple[set[str], set[str]]]:
+    found = inspect(engine)
+    return {t: ({c["name"] for c in found.get_columns(t)}, {i["name"] for i in found.get_indexes(t)})
+            for t in found.get_table_names() if t != "alembic_version"}
+
+
+def test_head_is_the_newest_migration():
+    config = Config()
+    config.set_main_option("script_location", "chaos:history_migrations")
+    assert ScriptDirectory.from_config(config).get_current_head() == HEAD
+
+
+def test_a_new_store_has_exactly_the_tables_the_code_uses(tmp_path):
+    migrated = open_store(f"sqlite:///{tmp_path / 'new.sqlite'}")
+    declared = create_engine(f"sqlite:///{tmp_path / 'declared.sqlite'}")
+    META.create_all(declared)
+    assert _schema(migrated) == _schema(declared)
+    with migrated.connect() as conn:
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == HEAD
+
+
+def test_a_store_from_before_migrations_is_upgraded_with_its_rows(tmp_path):
+    path = tmp_path / "old.sqlite"
+    old = create_engine(f"sqlite:///{path}")
+    META.tables["runs"].create(old)  # what an earlier version's create_all made: no uploads, no version
+    META.tables["hypotheses"].create(old)
+    META.tables["milestones"].create(old)
+    with old.begin() as conn:
+        conn.execute(META.tables["runs"].insert(), [{"run_id": "r1", "experiment": "e", "started": "2026-11-01T00:00:00Z", "verdict": "passed"}])
+    engine = open_store(f"sqlite:///{path}")
+    assert "uploads" in inspect(engine).get_table_names()
+    assert [r["run_id"] for r in runs(engine)] == ["r1"]
+    open_store(f"sqlite:///{path}")  # current now: nothing to do
+
+
+def test_stores_opened_together_for_the_first_time_all_come_up(tmp_path, store_url):
+    url = store_url
+    errors: list[BaseException] = []
+
+    def open_it() -> None:
+        try:
+            open_store(url)
+        except BaseException as exc:  # noqa: BLE001 - collected for the assertion
+            errors.append(exc)
+
+    threads = [threading.Thread(target=open_it) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+
+
+def _foreign(path: Path) -> None:
+    with sqlite3.connect(path) as db:
+        db.execute("CREATE TABLE invoices (id INTEGER PRIMARY KEY, amount REAL)")
+        db.execute("INSERT INTO invoices (amount) VALUES (42.0)")
+
+
+@pytest.mark.parametrize(("make", "needle"), [
+    (_foreign, "holds another program's tables (invoices)"),
+    (lambda p: p.write_bytes(b"SQLite format 3\x00" + b"\xff" * 200), "not a readable SQLite database"),
+    (lambda p: p.write_text("name,value\na,1\n"), "is not an SQLite database"),
+])
+def test_a_corrupt_or_foreign_sqlite_file_is_refused_untouched(tmp_path, make, needle):
+    path = tmp_path / "theirs.sqlite"
+    make(path)
+    before = path.read_bytes()
+    with pytest.raises(HistoryError, match="history store") as info:
+        open_store(f"sqlite:///{path}")
+    assert needle in str(info.value)
+    assert path.read_bytes() == before and sorted(p.name for p in tmp_path.iterdir()) == ["theirs.sqlite"]
