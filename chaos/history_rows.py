@@ -1,5 +1,5 @@
 """One run as rows of the results store (pure): the run itself (experiment and its content hash,
-profile, target, versions, verdict, traffic totals and percentiles, durations, where it ran), one
+profile, target, versions (spotchaos's; the cluster's Kubernetes, NTH, CA and LBC), verdict, traffic totals and percentiles, durations, where it ran), one
 row per hypothesis (measured value, bound, status) and one per node milestone (seconds after the
 notice).  Built from a journal's report data, so a run directory imports the same way a finished
 run records itself."""
@@ -23,6 +23,13 @@ class RunRows:
     milestones: list[dict[str, Any]] = field(default_factory=list)
 
 
+COMPONENT_PARTS = ("kubernetes", "nth", "cluster_autoscaler", "lbc")
+
+
+def _text(value: Any) -> str | None:
+    return str(value)[:60] if value else None
+
+
 def content_hash(spec: dict[str, Any]) -> str:
     """The experiment's content, without where it runs: the same experiment on another target or
     speed hashes the same."""
@@ -35,6 +42,7 @@ def run_rows(data: ReportData, run_dir: str) -> RunRows:
     connected = next((r for r in data.records if r["kind"] == "connected"), {})
     spec = data.spec.model_dump(mode="json")
     pct = data.traffic.percentiles_ms()
+    components = next((r for r in data.records if r["kind"] == "components"), {})
     run_id = str(head.get("run_id") or run_dir)
     end_t = max(r["t"] for r in data.records)
     run = {
@@ -44,6 +52,7 @@ def run_rows(data: ReportData, run_dir: str) -> RunRows:
         "verdict": str(data.verdict.status), "exit_code": data.verdict.exit_code, "reason": data.verdict.reason[:2000], "complete": data.complete,
         "requests": data.traffic.requests, "errors": data.traffic.errors, "error_rate": round(data.traffic.error_rate, 6),
         "p50_ms": pct.get("p50"), "p99_ms": pct.get("p99"), "max_ms": pct.get("max"), "run_dir": run_dir,
+        **{f"{part}_version": _text(components.get(part)) for part in COMPONENT_PARTS},
     }
     hypotheses = [{"run_id": run_id, "name": h.name, "check": h.check, "status": str(h.status), "value": h.value, "bound": h.bound,
                    "measured": h.measured} for h in data.verdict.hypotheses]

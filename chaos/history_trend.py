@@ -1,7 +1,7 @@
 """An experiment's hypotheses and node milestones over its recorded runs (pure): each hypothesis's
 values against its bound, its pass rate, and whether it is flaky, meaning it both passed and
-failed on runs of the same experiment content, profile and spotchaos version (nothing that should
-change the answer changed); each milestone's slowest node per run."""
+failed on runs of the same experiment content, profile, spotchaos version and versions of the
+cluster's Kubernetes, NTH, CA and LBC (nothing that should change the answer changed); each milestone's slowest node per run."""
 
 from __future__ import annotations
 
@@ -37,18 +37,26 @@ class HypothesisTrend:
         return bool(self.flaky_on)
 
 
+COMPONENT_COLUMNS = (("kubernetes_version", "Kubernetes"), ("nth_version", "NTH"), ("cluster_autoscaler_version", "CA"), ("lbc_version", "LBC"))
+
+
+def _components(row: dict[str, Any]) -> str:
+    """The cluster's component versions of a run, as one label ("" when not recorded)."""
+    return ", ".join(f"{label} {row[col]}" for col, label in COMPONENT_COLUMNS if row.get(col))
+
+
 def trends(rows: list[dict[str, Any]]) -> list[HypothesisTrend]:
     """Rows of history_store.hypothesis_history, oldest first, into one trend per hypothesis."""
     by_name: dict[str, HypothesisTrend] = {}
-    outcomes: dict[tuple[str, str, str, str], set[str]] = {}
+    outcomes: dict[tuple[str, str, str, str, str], set[str]] = {}
     for r in rows:
         t = by_name.setdefault(r["name"], HypothesisTrend(r["name"], r["check"], r["bound"]))
         t.bound = r["bound"]  # the latest bound
         t.points.append(Point(r["started"], r["value"], r["status"], r["run_id"], r["run_dir"]))
-        outcomes.setdefault((r["name"], r["profile"], r["spotchaos_version"], r["content_hash"]), set()).add(r["status"])
-    for (name, profile, version, content), seen in outcomes.items():
+        outcomes.setdefault((r["name"], r["profile"], r["spotchaos_version"], r["content_hash"], _components(r)), set()).add(r["status"])
+    for (name, profile, version, content, components), seen in outcomes.items():
         if {"pass", "fail"} <= seen:
-            by_name[name].flaky_on.append(f"profile {profile or '-'}, spotchaos {version}, experiment {content}")
+            by_name[name].flaky_on.append(f"profile {profile or '-'}, spotchaos {version}, experiment {content}" + (f", {components}" if components else ""))
     return list(by_name.values())
 
 

@@ -32,6 +32,7 @@ class RecordKind(StrEnum):
     INTENT_DONE = "intent_done"  # ... what it made ...
     UNDONE = "undone"  # ... and its undo
     PROVISIONED = "provisioned"
+    COMPONENTS = "components"  # the versions of Kubernetes, NTH, CA and LBC the run ran against
     API_RETRIES = "api_retries"
     NODE = "node"  # observers: Kubernetes
     POD = "pod"

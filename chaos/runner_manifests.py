@@ -13,11 +13,11 @@ NAME = "spotchaos-runner"
 HISTORY_SECRET = "spotchaos-history"  # optional: key `url`, an SQLAlchemy URL (PostgreSQL for a team)
 NOTIFY_SECRET = "spotchaos-notify"  # optional: key `url`, the webhook (its path is its secret)
 
-# What a run reads through the Kubernetes API (chaos/kube/watches.py, chaos/provisioning.py's
+# What a run reads through the Kubernetes API (chaos/kube/watches.py, chaos/kube/workloads.py, chaos/provisioning.py's
 # lookups): it creates, changes and deletes nothing there.
 READS = [
     {"apiGroups": [""], "resources": ["nodes", "pods", "events"], "verbs": ["get", "list", "watch"]},
-    {"apiGroups": ["apps"], "resources": ["deployments"], "verbs": ["get", "list", "watch"]},
+    {"apiGroups": ["apps"], "resources": ["deployments", "daemonsets"], "verbs": ["get", "list", "watch"]},
     {"apiGroups": ["networking.k8s.io"], "resources": ["ingresses"], "verbs": ["get", "list"]},
 ]
 

@@ -33,7 +33,7 @@ from chaos.run.context import (
 )
 from chaos.run.injections import Injections
 from chaos.run.rollback import Rollback
-from chaos.run.setup import provision, start_observers
+from chaos.run.setup import provision, record_components, start_observers
 from chaos.run_identity import Owner, new_run_id
 from chaos.spec import Experiment, Scope
 from chaos.steady_state import DEFAULT_ERROR_LIMIT, steady_state_problems, stop_condition_breach
@@ -117,6 +117,7 @@ class Run:
             await connect(self.ctx, self.state, self._phase)
             await provision(self.ctx, self.state, self._phase)
             await start_observers(self.ctx, self.state, self._phase, lambda: [r["instance"] for r in self.injections.injected])
+            await record_components(self.ctx, self.state)
             plan = self._plan()
             if options.dry_run or spec.guardrails.dry_run:
                 self.journal.write("dry_run", message="planned only; nothing injected", plan=plan)

@@ -119,3 +119,19 @@ async def start_observers(ctx: RunContext, state: RunState, phase: Callable[...,
     except WaitTimeout:
         missing = [t.name for t in observers if not t.synced.is_set()]
         raise TargetError(f"observers could not read the cluster within {SYNC_TIMEOUT:g}s: {', '.join(missing)}") from None
+
+
+async def record_components(ctx: RunContext, state: RunState) -> None:
+    """The versions of Kubernetes, NTH, Cluster Autoscaler and the Load Balancer Controller the run
+    ran against, journaled for the run history; a cluster that does not say is noted, not fatal."""
+    from chaos import api_errors
+    from chaos.component_versions import component_versions
+    from chaos.kube.workloads import versions_and_images
+
+    assert state.conn is not None
+    try:
+        version, images = await asyncio.to_thread(versions_and_images, state.conn.kube())
+    except api_errors.sdk_errors() as exc:
+        ctx.journal.write("components", error=api_errors.describe(exc))
+        return
+    ctx.journal.write("components", **component_versions(version, images))

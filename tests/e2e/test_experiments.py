@@ -101,6 +101,10 @@ def test_seed_single_node_experiment_passes_with_reports_matching_the_journal(tm
     assert node["instance"] == injected["instance"]
     assert node["notice"] < node["cordon"] < node["drained"] < node["reclaimed"] < node["replacement_ready"]
     assert any(r["kind"] == "fis_action" and r["action_id"] == "aws:ec2:send-spot-instance-interruptions" for r in records)
+    # the versions the run ran against, read from the cluster, as the run history records them
+    components = _last(records, "components")
+    assert components["kubernetes"].startswith("v1.") and components["nth"] == "v1.22.0"
+    assert components["cluster_autoscaler"].startswith("v1.") and components["lbc"].startswith("v2.")
     suite = ET.parse(out / "junit.xml").getroot()
     assert suite.get("failures") == "0" and len(suite.findall("testcase")) == len(verdict["hypotheses"])
     assert "data:image/png;base64," in (out / "report.html").read_text()

@@ -10,6 +10,7 @@ import threading
 from pathlib import Path
 
 import pytest
+from alembic import command
 from alembic.config import Config
 from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, inspect, text
@@ -42,13 +43,17 @@ def test_a_new_store_has_exactly_the_tables_the_code_uses(tmp_path):
 def test_a_store_from_before_migrations_is_upgraded_with_its_rows(tmp_path):
     path = tmp_path / "old.sqlite"
     old = create_engine(f"sqlite:///{path}")
-    META.tables["runs"].create(old)  # what an earlier version's create_all made: no uploads, no version
-    META.tables["hypotheses"].create(old)
-    META.tables["milestones"].create(old)
-    with old.begin() as conn:
-        conn.execute(META.tables["runs"].insert(), [{"run_id": "r1", "experiment": "e", "started": "2026-11-01T00:00:00Z", "verdict": "passed"}])
+    with old.begin() as conn:  # what the version before migrations made: the first schema, no version table
+        config = Config()
+        config.set_main_option("script_location", "chaos:history_migrations")
+        config.attributes["connection"] = conn
+        command.upgrade(config, "0001")
+        conn.execute(text("DROP TABLE alembic_version"))
+        conn.execute(text("INSERT INTO runs (run_id, experiment, started, verdict) VALUES ('r1', 'e', '2026-11-01T00:00:00Z', 'passed')"))
+    assert "kubernetes_version" not in {c["name"] for c in inspect(old).get_columns("runs")}
     engine = open_store(f"sqlite:///{path}")
     assert "uploads" in inspect(engine).get_table_names()
+    assert "kubernetes_version" in {c["name"] for c in inspect(engine).get_columns("runs")}
     assert [r["run_id"] for r in runs(engine)] == ["r1"]
     open_store(f"sqlite:///{path}")  # current now: nothing to do
 
