@@ -2,7 +2,9 @@
 median and spread of the last passing runs of the same experiment, target and profile.  A
 measurement regressed when it moved toward its bound by more than `tolerance` of the headroom
 the baseline had, and by more than three times the baseline's spread (so noise is not a
-regression), even while it still passes."""
+regression), even while it still passes.  Node milestones have no bound: one regressed when the
+slowest interrupted node reached it later than its baseline by more than `tolerance` of the
+baseline, three times its spread and MIN_SLOWDOWN_S."""
 
 from __future__ import annotations
 
@@ -15,6 +17,9 @@ from chaos.history_trend import bound_value
 DEFAULT_TOLERANCE = 0.5  # half the headroom between the baseline and the bound
 DEFAULT_BASELINE_RUNS = 10
 MIN_BASELINE_RUNS = 3
+MIN_SLOWDOWN_S = 2.0  # cluster seconds: below the observers' resolution a milestone has not moved
+# milestones whose time the fault sets, not the system under test
+FIXED_MILESTONES = frozenset({"notice", "reclaimed"})
 
 
 @dataclass(frozen=True)
@@ -56,4 +61,30 @@ def regressions(latest: list[dict[str, Any]], baseline_runs: list[list[dict[str,
         moved = (value - median) * direction  # > 0: toward the bound
         if headroom > 0 and moved > tolerance * headroom and moved > 3 * spread:
             out.append(Regression(h["name"], h["bound"], round(median, 3), round(spread, 3), round(value, 3), len(past)))
+    return out
+
+
+def _slowest(rows: list[dict[str, Any]]) -> dict[str, float]:
+    """Per milestone, the slowest node's seconds after its notice in one run."""
+    out: dict[str, float] = {}
+    for r in rows:
+        if r.get("seconds") is not None and r["milestone"] not in FIXED_MILESTONES:
+            out[r["milestone"]] = max(float(r["seconds"]), out.get(r["milestone"], float("-inf")))
+    return out
+
+
+def milestone_regressions(latest: list[dict[str, Any]], baseline_runs: list[list[dict[str, Any]]],
+                          tolerance: float = DEFAULT_TOLERANCE) -> list[Regression]:
+    """`latest`: the run's milestone rows; `baseline_runs`: each earlier passing run's."""
+    past_runs = [_slowest(run) for run in baseline_runs]
+    out = []
+    for name, value in sorted(_slowest(latest).items()):
+        past = [run[name] for run in past_runs if name in run]
+        if len(past) < MIN_BASELINE_RUNS:
+            continue
+        median = statistics.median(past)
+        spread = statistics.median(abs(v - median) for v in past)
+        if value - median > max(tolerance * abs(median), 3 * spread, MIN_SLOWDOWN_S):
+            out.append(Regression(f"milestone {name}", "none: slower than its baseline (seconds after the notice, slowest node)",
+                                  round(median, 3), round(spread, 3), round(value, 3), len(past)))
     return out

@@ -190,30 +190,41 @@ def _of_experiment(engine: Engine, table: Table, columns: tuple[Any, ...], exper
     return _rows(engine, query, since, target)
 
 
-def baseline(engine: Engine, run: dict[str, Any], count: int) -> list[list[dict[str, Any]]]:
-    """Hypothesis rows of the last `count` passing runs of the same experiment, target and profile
-    before `run` (newest first)."""
+def baseline_ids(engine: Engine, run: dict[str, Any], count: int) -> list[str]:
+    """The last `count` passing runs of the same experiment, target and profile before `run` (newest first)."""
     query = (select(RUNS.c.run_id).where(RUNS.c.experiment == run["experiment"], RUNS.c.target == run["target"], RUNS.c.profile == run["profile"],
                                          RUNS.c.verdict == "passed", RUNS.c.run_id != run["run_id"], RUNS.c.started < run["started"])
              .order_by(desc(RUNS.c.started)).limit(count))
     with engine.connect() as conn:
-        ids = [r.run_id for r in conn.execute(query)]
-    return [hypotheses_of(engine, i) for i in ids]
+        return [r.run_id for r in conn.execute(query)]
+
+
+def baseline(engine: Engine, run: dict[str, Any], count: int) -> list[list[dict[str, Any]]]:
+    """Hypothesis rows of each baseline run (newest first)."""
+    return [hypotheses_of(engine, i) for i in baseline_ids(engine, run, count)]
+
+
+def milestones_of(engine: Engine, run_id: str) -> list[dict[str, Any]]:
+    with engine.connect() as conn:
+        return [dict(r._mapping) for r in conn.execute(select(MILESTONE_ROWS).where(MILESTONE_ROWS.c.run_id == run_id))]
 
 
 def compare(data: ReportData, run_dir: Path, url: str | None = None, runs_back: int = 10) -> tuple[list[Any], int] | None:
-    """(regressions, baseline runs) of a recorded run against its baseline; None when the store is off or unreadable."""
-    from chaos.history_regression import regressions
+    """(regressions, baseline runs) of a recorded run against its baseline: its hypotheses'
+    measurements, then its node milestones; None when the store is off or unreadable."""
+    from chaos.history_regression import milestone_regressions, regressions
 
     if _off(url):
         return None
     try:
         engine = open_store(url)
         rows = run_rows(data, str(run_dir.resolve()))
-        past = baseline(engine, rows.run, runs_back)
+        ids = baseline_ids(engine, rows.run, runs_back)
+        past = [hypotheses_of(engine, i) for i in ids]
+        past_milestones = [milestones_of(engine, i) for i in ids]
     except Exception:  # noqa: BLE001 - the comparison is advice; the run's verdict stands without it
         return None
-    return regressions(rows.hypotheses, past), len(past)
+    return regressions(rows.hypotheses, past) + milestone_regressions(rows.milestones, past_milestones), len(ids)
 
 
 def comparison_markdown(result: tuple[list[Any], int]) -> str:

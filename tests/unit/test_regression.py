@@ -52,10 +52,28 @@ def test_after_a_run_it_is_recorded_compared_with_its_baseline_and_the_report_sa
     engine = open_store(url)
     for day, margin in ((20, 150.0), (21, 148.0), (22, 152.0), (23, 151.0)):  # the margin used to be twice today's
         hyps = [{**h, "run_id": f"day-{day}", "value": margin if h["name"] == "drained-before-reclaim" else h["value"]} for h in today.hypotheses]
-        record(engine, type(today)({**today.run, "run_id": f"day-{day}", "started": f"2026-11-{day}T02:00:00Z", "verdict": "passed"}, hyps))
+        nodes = [{**m, "run_id": f"day-{day}", "seconds": m["seconds"] / 3 if m["milestone"] == "drained" else m["seconds"]} for m in today.milestones]
+        record(engine, type(today)({**today.run, "run_id": f"day-{day}", "started": f"2026-11-{day}T02:00:00Z", "verdict": "passed"}, hyps, nodes))
     report = run_dir / "report.md"
     report.write_text("# report\n")
     problem, regressed = record_and_compare(data, run_dir, url, report)
-    assert problem is None and [r.name for r in regressed] == ["drained-before-reclaim"]
+    assert problem is None and [r.name for r in regressed] == ["drained-before-reclaim", "milestone drained"]  # drained three times later
     assert "## Compared with the last 4 passing runs" in report.read_text() and "REGRESSED drained-before-reclaim" in report.read_text()
     assert "today" in {r["run_id"] for r in runs(engine)}
+
+
+def test_node_milestones_regress_when_the_slowest_node_is_later_than_its_baseline():
+    from chaos.history_regression import milestone_regressions
+
+    def run(drained: float, cordon: float = 3.0, reclaimed: float = 120.0) -> list[dict]:
+        return [{"node": "a", "milestone": "drained", "seconds": drained}, {"node": "b", "milestone": "drained", "seconds": drained - 5},
+                {"node": "a", "milestone": "cordon", "seconds": cordon}, {"node": "a", "milestone": "reclaimed", "seconds": reclaimed}]
+
+    past = [run(40.0), run(42.0), run(39.0), run(41.0)]
+    (slower,) = milestone_regressions(run(75.0, reclaimed=30.0), past)  # the reclaim time is the fault's: never a regression
+    assert slower.name == "milestone drained" and slower.baseline == 40.5 and slower.latest == 75.0 and slower.runs == 4
+    assert milestone_regressions(run(50.0), past) == []  # within half the baseline
+    assert milestone_regressions(run(4.9, cordon=4.9), [run(40.0, cordon=3.0)] * 4) == []  # under the observers' resolution
+    assert milestone_regressions(run(75.0), past[:2]) == []  # too few runs to say
+    noisy = [run(20.0), run(60.0), run(25.0), run(55.0)]
+    assert milestone_regressions(run(75.0), noisy) == []  # within three times the spread
