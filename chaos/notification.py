@@ -12,8 +12,12 @@ from chaos.report.data import ReportData
 MAX_LISTED = 10  # hypotheses named in the text; the structured part lists them all
 
 
-def should_notify(status: str, regressed: bool, always: bool) -> bool:
-    return always or regressed or status != "passed"
+def should_notify(status: str, regressed: bool, always: bool, as_expected: bool | None = None) -> bool:
+    """`as_expected`: whether the run reached what its experiment expects (a known-bad experiment
+    expects to fail: its failure is no news), when the caller judges that."""
+    if always or regressed:
+        return True
+    return not as_expected if as_expected is not None else status != "passed"
 
 
 def summary(data: ReportData, regressions: list[Any], report: str) -> dict[str, Any]:

@@ -4,6 +4,9 @@
   experiment: it passes when the run reaches what the experiment expects (`expect`, passed by
   default), and a failure shows every hypothesis with its measured value and bound.
 - `--spot-target local|eks` and `--spot-speed N` override every experiment's target.
+- `--spot-history URL`, `--spot-upload s3://BUCKET/PREFIX`, `--spot-notify URL` (and
+  `--spot-notify-always`): where each run's results go, as `spotchaos run`'s options; a
+  notification goes out when a run did not reach what its experiment expects, or regressed.
 - Fixtures for Python suites (async, with pytest-asyncio): `spot_options`, `spot_report_dir`,
   and `spot_experiment`, an async callable that runs an experiment (a file or a mapping with
   overrides) and returns its outcome (verdict, journal records, report data)."""
@@ -15,7 +18,7 @@ import warnings
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 import yaml
@@ -27,12 +30,45 @@ from chaos.run_identity import new_run_id
 from chaos.spec import Experiment, load_experiment, parse_experiment
 from chaos.verify import Verdict
 
+if TYPE_CHECKING:
+    from chaos.run_results import Destinations
+
+DESTINATIONS = pytest.StashKey["Destinations | None"]()
+
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("spotchaos")
     group.addoption("--spot-target", choices=("local", "eks"), default=None, help="Run experiments against local (a simulator per run) or eks.")
     group.addoption("--spot-speed", type=float, default=None, help="Cluster clock speed of local simulators.")
     group.addoption("--spot-report-dir", default=None, help="Where runs leave journals and reports (default: pytest's tmp dir).")
+    group.addoption("--spot-history", default=None, help="The run history: an SQLAlchemy URL, or off (default: $SPOTCHAOS_HISTORY or SQLite).")
+    group.addoption("--spot-upload", default=None, help="Put each run's journal and reports in S3 at s3://BUCKET/PREFIX/RUN_ID/.")
+    group.addoption("--spot-notify", default=None, help="POST a summary to this webhook when a run does not reach what it expects, or regressed.")
+    group.addoption("--spot-notify-always", action="store_true", default=False, help="With --spot-notify: after every run.")
+
+
+def destinations(config: pytest.Config) -> Destinations | None:
+    """The results' destinations from the options, checked once (a usage error names the option);
+    None when none is given (the defaults: the run history only)."""
+    upload, notify, history = config.getoption("--spot-upload"), config.getoption("--spot-notify"), config.getoption("--spot-history")
+    if not (upload or notify or history or config.getoption("--spot-notify-always")):
+        return None
+    from chaos.errors import ChaosError
+    from chaos.results_upload import parse_s3_url
+    from chaos.run_results import Destinations
+    from chaos.webhook import check_url
+
+    if config.getoption("--spot-notify-always") and not notify:
+        raise pytest.UsageError("--spot-notify-always needs --spot-notify URL")
+    try:
+        return Destinations(history, parse_s3_url(upload) if upload else None,
+                            check_url(notify) if notify else None, config.getoption("--spot-notify-always"))
+    except ChaosError as exc:
+        raise pytest.UsageError(str(exc).replace("--upload", "--spot-upload").replace("--notify", "--spot-notify")) from None
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.stash[DESTINATIONS] = destinations(config)
 
 
 @dataclass
@@ -60,16 +96,16 @@ def _override(spec: Experiment, target: str | None, speed: float | None, changes
     return parse_experiment(data, spec.name)
 
 
-async def run_outcome(spec: Experiment, report_dir: Path) -> Outcome:
-    from chaos.history_store import remember
+async def run_outcome(spec: Experiment, report_dir: Path, to: Destinations | None = None) -> Outcome:
     from chaos.report.write import write_reports
     from chaos.run import RunOptions, run_experiment
+    from chaos.run_results import Destinations, deliver
 
     _, run = await run_experiment(spec, RunOptions(report_dir))
-    data, _ = write_reports(run.journal.path)
-    problem = remember(data, report_dir)
-    if problem:
-        warnings.warn(f"not recorded in the run history: {problem}", stacklevel=2)
+    data, reports = write_reports(run.journal.path)
+    delivered = deliver(data, report_dir, reports, to or Destinations(), as_expected=not unmet(spec, data.verdict))
+    for line in delivered.warnings + [f"regressed: {r.line()}" for r in delivered.regressions]:
+        warnings.warn(line, stacklevel=2)
     return Outcome(data.verdict, data.records, data, report_dir)
 
 
@@ -85,13 +121,13 @@ def spot_report_dir(request: pytest.FixtureRequest, tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def spot_experiment(spot_options: dict[str, Any], spot_report_dir: Path) -> Iterator[Callable[..., Awaitable[Outcome]]]:
+def spot_experiment(request: pytest.FixtureRequest, spot_options: dict[str, Any], spot_report_dir: Path) -> Iterator[Callable[..., Awaitable[Outcome]]]:
     """`outcome = await spot_experiment("experiments/x.yaml", traffic={"rate": 100})`."""
 
     async def run(source: str | Path | dict[str, Any], **changes: Any) -> Outcome:
         spec = load_experiment(Path(source)) if isinstance(source, str | Path) else parse_experiment(copy.deepcopy(source), "experiment")
         spec = _override(spec, spot_options["target"], spot_options["speed"], changes)
-        return await run_outcome(spec, spot_report_dir / new_run_id(spec.name))
+        return await run_outcome(spec, spot_report_dir / new_run_id(spec.name), request.config.stash[DESTINATIONS])
 
     yield run
 
@@ -127,7 +163,7 @@ class ExperimentItem(pytest.Item):
         base = self.config.getoption("--spot-report-dir")
         # each run its own directory: a rerun into the same --spot-report-dir keeps the earlier journal
         report_dir = Path(base) / new_run_id(spec.name) if base else self.config._tmp_path_factory.mktemp(spec.name)  # type: ignore[attr-defined]
-        outcome = event_loop.run(run_outcome(spec, report_dir))
+        outcome = event_loop.run(run_outcome(spec, report_dir, self.config.stash[DESTINATIONS]))
         self.user_properties.append(("report", str(report_dir / "report.html")))
         problems = unmet(spec, outcome.verdict)
         if problems:

@@ -33,7 +33,9 @@ class Delivered:
     notified: int | None = None  # the receiver's HTTP status
 
 
-def deliver(data: ReportData, directory: Path, reports: dict[str, Path], to: Destinations, s3_client: Any | None = None) -> Delivered:
+def deliver(data: ReportData, directory: Path, reports: dict[str, Path], to: Destinations, s3_client: Any | None = None,
+            as_expected: bool | None = None) -> Delivered:
+    """`as_expected`: see notification.should_notify (the pytest plugin judges runs by their `expect`)."""
     out = Delivered()
     run_id = str(data.records[0].get("run_id", directory.name)) if data.records else directory.name
     problem, out.regressions = record_and_compare(data, directory, to.history, reports.get("markdown"))
@@ -51,7 +53,7 @@ def deliver(data: ReportData, directory: Path, reports: dict[str, Path], to: Des
             problem = record_uploads(run_id, out.uploaded, to.history)
             if problem:
                 out.warnings.append(f"uploads not recorded in the run history: {problem}")
-    if to.notify and should_notify(data.verdict.status, bool(out.regressions), to.notify_always):
+    if to.notify and should_notify(data.verdict.status, bool(out.regressions), to.notify_always, as_expected):
         html = to.upload.url(to.upload.key(run_id, "report.html")) if out.uploaded and to.upload else str(reports.get("html", directory).resolve())
         try:
             out.notified = post_json(to.notify, summary(data, out.regressions, html))

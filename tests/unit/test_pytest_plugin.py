@@ -38,3 +38,23 @@ def test_expectations():
     assert unmet(bad, _verdict("failed", ["a"])) == []
     assert unmet(bad, _verdict("failed", ["b"])) == ["expected a to be breached, but it held"]
     assert unmet(bad, _verdict("passed", []))
+
+
+def test_results_destinations_are_checked_before_any_experiment_runs(pytester):
+    folder = pytester.path / "experiments"
+    folder.mkdir()
+    shutil.copy(ROOT / "experiments" / "single-spot-node-fis.yaml", folder / "single-spot-node-fis.yaml")
+    bad_upload = pytester.runpytest("--spot-upload", "http://bucket/x", "experiments")
+    assert bad_upload.ret == 4  # a usage error: nothing ran
+    bad_upload.stderr.fnmatch_lines(["*--spot-upload: 'http://bucket/x' is not an S3 URL*"])
+    alone = pytester.runpytest("--spot-notify-always", "experiments")
+    assert alone.ret == 4
+    alone.stderr.fnmatch_lines(["*--spot-notify-always needs --spot-notify URL*"])
+
+
+def test_a_suite_notifies_on_unmet_expectations_not_on_known_bad_failures():
+    from chaos.notification import should_notify
+
+    assert not should_notify("failed", False, False, as_expected=True)  # a known-bad experiment failed, as it should
+    assert should_notify("passed", False, False, as_expected=False)  # ... and one that passed is the news
+    assert should_notify("failed", True, False, as_expected=True)  # regressed
