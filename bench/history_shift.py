@@ -8,11 +8,13 @@ change flagged (`drained-before-reclaim` margin, the `drained` milestone), none 
 
     .venv/bin/python bench/history_shift.py                  # 30 runs, the change after 15
     .venv/bin/python bench/history_shift.py --runs 8 --change-at 5
+    .venv/bin/python bench/history_shift.py --postgres        # the same, the history on PostgreSQL
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import re
 import subprocess
 import sys
@@ -47,16 +49,28 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=30)
     ap.add_argument("--change-at", type=int, default=15, help="runs before the change")
     ap.add_argument("--out", type=Path, default=None, help="where the history and the trend report go (default: a temporary directory)")
+    ap.add_argument("--postgres", action="store_true", help="record into a PostgreSQL server this script starts (Debian's binaries)")
     args = ap.parse_args()
     work = args.out or Path(tempfile.mkdtemp(prefix="history-shift-"))
     work.mkdir(parents=True, exist_ok=True)
-    history = f"sqlite:///{work / 'history.sqlite'}"
+    with contextlib.ExitStack() as stack:
+        if args.postgres:
+            from tests.postgres import fresh_database, postgres_server
+
+            history = fresh_database(stack.enter_context(postgres_server()))
+        else:
+            history = f"sqlite:///{work / 'history.sqlite'}"
+        print(f"run history: {history}", flush=True)
+        shift(args.runs, args.change_at, work, history)
+
+
+def shift(runs: int, change_at: int, work: Path, history: str) -> None:
     env = {**fresh_machine_env(), "SPOTCHAOS_HISTORY": history}
     sim = start_sim(work / "sim", speed=10.0, node_address_octet=115, imds={"port": 1355})
     flagged_at: list[int] = []
     try:
-        for k in range(args.runs):
-            changed = k >= args.change_at
+        for k in range(runs):
+            changed = k >= change_at
             proc = subprocess.run([sys.executable, "-m", "chaos.cli", "run", str(experiment(work, sim.state_dir, changed)),
                                    "--report-dir", str(work / f"run-{k:02d}"), "--no-live"], capture_output=True, text=True, env=env, cwd=ROOT, timeout=900)
             verdict = (proc.stdout.strip().splitlines() or ["?"])[0].split(" ", 1)[0]
@@ -70,7 +84,7 @@ def main() -> None:
     trend = subprocess.run([sys.executable, "-m", "chaos.cli", "trend", "history-shift", "--history", history,
                             "--html", str(work / "trend.html"), "--markdown", str(work / "trend.md")], capture_output=True, text=True, env=env, cwd=ROOT)
     print(trend.stdout)
-    print(f"runs flagged as regressed: {flagged_at} (the change came before run {args.change_at})")
+    print(f"runs flagged as regressed: {flagged_at} (the change came before run {change_at})")
     print(f"trend report: {work / 'trend.html'}")
 
 

@@ -255,6 +255,7 @@ def render_profile(
     region: Region = None,
     upload: Annotated[str | None, typer.Option("--upload", help="--runner: s3://BUCKET/PREFIX the runs upload to (the policy allows putting there).")] = None,
     oidc_issuer: Annotated[str | None, typer.Option("--oidc-issuer", help="--runner: the cluster's OIDC issuer URL, to write the role's trust policy.")] = None,
+    create_role: Annotated[bool, typer.Option("--create-role", help="--runner: also create (or update) the runner's IAM role, with AWS as the environment configures it.")] = False,
 ) -> None:
     """Write a profile as an eksctl ClusterConfig and Kubernetes manifests, for `eksctl create cluster -f` and `kubectl apply -f`; or, with --runner, the in-cluster runner."""
     import yaml
@@ -265,7 +266,7 @@ def render_profile(
     if not (account.isdigit() and len(account) == 12):
         _fail(f"--account must be a 12-digit AWS account id, got '{account}'")
     if runner:
-        _render_runner(out_dir, account, image, experiment or [], schedule, region, upload, oidc_issuer, name)
+        _render_runner(out_dir, account, image, experiment or [], schedule, region, upload, oidc_issuer, name, create_role)
         return
     try:
         cluster = p.resolve(profile, name)
@@ -283,7 +284,7 @@ def render_profile(
 
 
 def _render_runner(out_dir: Path, account: str, image: str | None, experiments: list[Path], schedule: str, region: str | None,
-                   upload: str | None, oidc_issuer: str | None, cluster: str | None) -> None:
+                   upload: str | None, oidc_issuer: str | None, cluster: str | None, create_role: bool) -> None:
     from chaos.errors import ChaosError
     from chaos.runner_render import RunnerOptions, render_runner
 
@@ -295,12 +296,14 @@ def _render_runner(out_dir: Path, account: str, image: str | None, experiments: 
         _fail("--runner needs --name: the EKS cluster's name (the runner may terminate only its instances)")
     try:
         written = render_runner(RunnerOptions(str(image), account, str(region), str(cluster), tuple(experiments), schedule,
-                                              upload=upload, oidc_issuer=oidc_issuer), out_dir)
+                                              upload=upload, oidc_issuer=oidc_issuer, create_role=create_role), out_dir)
     except ChaosError as exc:
         _fail(str(exc))
         return
     out.print("wrote " + " ".join(str(w) for w in written), soft_wrap=True, highlight=False, markup=False)
-    if not oidc_issuer:
+    if create_role:
+        out.print(f"IAM role spotchaos-runner created or updated in account {account}", soft_wrap=True, highlight=False, markup=False)
+    elif not oidc_issuer:
         out.print("the role's trust policy needs the cluster's OIDC issuer: give --oidc-issuer "
                   "(aws eks describe-cluster --name CLUSTER --query cluster.identity.oidc.issuer)", soft_wrap=True, highlight=False, markup=False)
 

@@ -39,15 +39,18 @@ UPLOAD = "s3:PutObject"  # --upload
 
 # what the harness calls but a run on EKS never does: action -> why it stays out of the policy
 NOT_IN_A_RUN: dict[str, str] = {
-    "iam:CreateRole": "the FIS role is created for a run on the simulator only; on eks target.fis_role_arn is required",
-    "iam:GetRole": "likewise",
+    "iam:CreateRole": "the FIS role is created for a run on the simulator only (on eks target.fis_role_arn is required), "
+                      "and the runner's role by `render --runner --create-role`",
+    "iam:GetRole": "likewise, and `render --runner --create-role`",
     "iam:DeleteRole": "likewise, and `spotchaos cleanup`",
     "iam:ListRoles": "`spotchaos cleanup --run-id` (a person's command, with their credentials)",
     "iam:ListRoleTags": "likewise",
     "ec2:DescribeVpcs": "`spotchaos cleanup --run-id` finds a cluster it provisioned",
     "eks:ListClusters": "likewise",
-    "eks:DescribeCluster": "likewise",
+    "eks:DescribeCluster": "likewise, and `render --runner --create-role` (the OIDC issuer)",
     "fis:UpdateSafetyLeverState": "`spotchaos safety-lever engage|release` is for a person running a game day",
+    "iam:UpdateAssumeRolePolicy": "`render --runner --create-role`, run by a person setting the runner up",
+    "iam:PutRolePolicy": "likewise",
 }
 # names in the harness's code that look like AWS operations and are not: (file, name) -> what they are
 NOT_AWS: dict[tuple[str, str], str] = {

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -36,6 +37,7 @@ class RunnerOptions:
     upload: str | None = None
     oidc_issuer: str | None = None
     kubernetes_version: str = "1.31"
+    create_role: bool = False  # create (or update) the runner's IAM role with boto3 as the environment configures it
 
 
 def checked_experiment(path: Path, account: str) -> tuple[Experiment, str]:
@@ -87,8 +89,11 @@ def render_runner(options: RunnerOptions, out_dir: Path) -> list[Path]:
         "runner.yaml": yaml.safe_dump_all(objects, sort_keys=False),
         "iam-policy.json": json.dumps(policy, indent=2) + "\n",
     }
-    if options.oidc_issuer:
-        files["trust-policy.json"] = json.dumps(irsa_trust(options.account, options.oidc_issuer, options.namespace, NAME), indent=2) + "\n"
+    issuer = options.oidc_issuer
+    if options.create_role and not issuer:
+        issuer = _issuer_of(options.cluster, options.region)
+    if issuer:
+        files["trust-policy.json"] = json.dumps(irsa_trust(options.account, issuer, options.namespace, NAME), indent=2) + "\n"
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
         written = []
@@ -97,4 +102,29 @@ def render_runner(options: RunnerOptions, out_dir: Path) -> list[Path]:
             written.append(out_dir / name)
     except OSError as exc:
         raise RunnerInputError(f"--out {out_dir}: cannot write there: {exc.strerror or exc}") from None
+    if options.create_role:
+        assert issuer is not None
+        _create_role(options, irsa_trust(options.account, issuer, options.namespace, NAME), policy)
     return written
+
+
+def _issuer_of(cluster: str, region: str) -> str:
+    from chaos import api_errors
+    from chaos.aws.runner_role import oidc_issuer
+
+    try:
+        return oidc_issuer(cluster, region)
+    except api_errors.sdk_errors() as exc:
+        raise RunnerInputError(f"--create-role: the OIDC issuer of EKS cluster {cluster} could not be read: {api_errors.describe(exc)}; "
+                               "give --oidc-issuer") from None
+
+
+def _create_role(options: RunnerOptions, trust: dict[str, Any], policy: dict[str, Any]) -> str:
+    from chaos import api_errors
+    from chaos.aws.runner_role import ensure_runner_role
+
+    try:
+        arn, _ = ensure_runner_role(NAME, trust, policy, {"spotchaos:cluster": options.cluster, "spotchaos:managed": "true"}, options.region)
+        return arn
+    except api_errors.sdk_errors() as exc:
+        raise RunnerInputError(f"--create-role: {api_errors.describe(exc)}") from None

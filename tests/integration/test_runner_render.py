@@ -114,3 +114,33 @@ def test_in_a_pod_a_run_uses_its_service_account(tmp_path, monkeypatch):
     assert api.configuration.host == "https://10.100.0.1:443"
     assert api.configuration.api_key == {"BearerToken": "bearer the-pods-token"}  # refreshed from the file as it rotates
     assert isinstance(endpoints, Endpoints)
+
+
+def test_create_role_makes_the_runners_role_from_the_clusters_oidc_issuer(sim, tmp_path, monkeypatch):
+    """AWS as the environment configures it, pointed at the simulator: its EKS gives the issuer, its IAM gets the role."""
+    monkeypatch.setenv("AWS_ENDPOINT_URL", sim.endpoints.aws_endpoint_url)
+    eks, iam = sim.aws("eks"), sim.aws("iam")
+    eks.create_cluster(name="runner-home", roleArn=f"arn:aws:iam::{ACCOUNT}:role/eks", resourcesVpcConfig={"subnetIds": []})
+    issuer = eks.describe_cluster(name="runner-home")["cluster"]["identity"]["oidc"]["issuer"]
+    try:
+        for _ in range(2):  # again: updated in place, not duplicated
+            result = runner.invoke(app, ["render", "--runner", "--out", str(tmp_path / "runner"), "--account", ACCOUNT, "--region", sim.endpoints.region,
+                                         "--name", "runner-home", "--image", "registry.example/spotchaos:1.0", "--experiment", str(_experiment(tmp_path)),
+                                         "--create-role"])
+            assert result.exit_code == 0 and "IAM role spotchaos-runner created or updated" in result.output, result.output
+        role = iam.get_role(RoleName="spotchaos-runner")["Role"]
+        trust = role["AssumeRolePolicyDocument"]
+        trust = json.loads(trust) if isinstance(trust, str) else trust
+        host = issuer.removeprefix("https://")
+        assert trust["Statement"][0]["Condition"]["StringEquals"][f"{host}:sub"] == "system:serviceaccount:spotchaos:spotchaos-runner"
+        inline = iam.get_role_policy(RoleName="spotchaos-runner", PolicyName="spotchaos-runner")["PolicyDocument"]
+        inline = json.loads(inline) if isinstance(inline, str) else inline
+        assert inline == json.loads((tmp_path / "runner" / "iam-policy.json").read_text())
+        assert json.loads((tmp_path / "runner" / "trust-policy.json").read_text()) == trust
+        missing = runner.invoke(app, ["render", "--runner", "--out", str(tmp_path / "r2"), "--account", ACCOUNT, "--region", sim.endpoints.region,
+                                      "--name", "no-such-cluster", "--image", "i:1", "--experiment", str(_experiment(tmp_path)), "--create-role"])
+        assert missing.exit_code == 3 and "OIDC issuer of EKS cluster no-such-cluster could not be read" in missing.output, missing.output
+    finally:
+        iam.delete_role_policy(RoleName="spotchaos-runner", PolicyName="spotchaos-runner")
+        iam.delete_role(RoleName="spotchaos-runner")
+        eks.delete_cluster(name="runner-home")
