@@ -73,7 +73,8 @@ def test_node_milestones_regress_when_the_slowest_node_is_later_than_its_baselin
     (slower,) = milestone_regressions(run(75.0, reclaimed=30.0), past)  # the reclaim time is the fault's: never a regression
     assert slower.name == "milestone drained" and slower.baseline == 40.5 and slower.latest == 75.0 and slower.runs == 4
     assert milestone_regressions(run(50.0), past) == []  # within half the baseline
-    assert milestone_regressions(run(4.9, cordon=4.9), [run(40.0, cordon=3.0)] * 4) == []  # under the observers' resolution
+    assert milestone_regressions(run(40.0, cordon=4.5), [run(40.0, cordon=0.2)] * 4) == []  # under the observers' resolution
+    assert milestone_regressions(run(49.0), [run(40.0)] * 4) == []
     assert milestone_regressions(run(75.0), past[:2]) == []  # too few runs to say
     noisy = [run(20.0), run(60.0), run(25.0), run(55.0)]
     assert milestone_regressions(run(75.0), noisy) == []  # within three times the spread
