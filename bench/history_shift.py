@@ -84,8 +84,25 @@ def shift(runs: int, change_at: int, work: Path, history: str) -> None:
     trend = subprocess.run([sys.executable, "-m", "chaos.cli", "trend", "history-shift", "--history", history,
                             "--html", str(work / "trend.html"), "--markdown", str(work / "trend.md")], capture_output=True, text=True, env=env, cwd=ROOT)
     print(trend.stdout)
-    print(f"runs flagged as regressed: {flagged_at} (the change came before run {change_at})")
+    print(f"runs flagged as regressed when they ran: {flagged_at} (the change came before run {change_at})")
+    print(f"the same runs judged again from the store with today's rule: {replay(history)}")
     print(f"trend report: {work / 'trend.html'}")
+
+
+def replay(history: str) -> list[int]:
+    """Each recorded run compared again with its baseline, as `spotchaos run` compares it."""
+    from chaos.history_regression import milestone_regressions, regressions
+    from chaos.history_store import baseline_ids, hypotheses_of, milestones_of, open_store, runs
+
+    engine = open_store(history)
+    flagged = []
+    for k, run in enumerate(reversed(runs(engine, "history-shift", limit=10_000))):
+        ids = baseline_ids(engine, run, 10)
+        found = regressions(hypotheses_of(engine, run["run_id"]), [hypotheses_of(engine, i) for i in ids])
+        found += milestone_regressions(milestones_of(engine, run["run_id"]), [milestones_of(engine, i) for i in ids])
+        if found:
+            flagged.append(k)
+    return flagged
 
 
 if __name__ == "__main__":

@@ -1,10 +1,11 @@
 """Regressions before failures (pure): the latest run's measurements against a baseline, the
 median and spread of the last passing runs of the same experiment, target and profile.  A
 measurement regressed when it moved toward its bound by more than `tolerance` of the headroom
-the baseline had, and by more than three times the baseline's spread (so noise is not a
-regression), even while it still passes.  Node milestones have no bound: one regressed when the
+the baseline had, by more than three standard deviations (estimated from the baseline's median
+absolute deviation) and past every baseline run (a value the baseline itself reached is not
+news), even while it still passes.  Node milestones have no bound: one regressed when the
 slowest interrupted node reached it later than its baseline by more than `tolerance` of the
-baseline, three times its spread and MIN_SLOWDOWN_S (10 s)."""
+baseline, three standard deviations, every baseline run and MIN_SLOWDOWN_S (10 s)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from chaos.history_trend import bound_value
 DEFAULT_TOLERANCE = 0.5  # half the headroom between the baseline and the bound
 DEFAULT_BASELINE_RUNS = 10
 MIN_BASELINE_RUNS = 3
+MAD_TO_SIGMA = 1.4826  # a normal distribution's standard deviation per median absolute deviation
 # cluster seconds a milestone must move before it counts: the pollers' period (5 cluster seconds at
 # the simulator's speed 10), NTH's own polling and the drain's steps jitter single runs by this much
 MIN_SLOWDOWN_S = 10.0
@@ -61,7 +63,8 @@ def regressions(latest: list[dict[str, Any]], baseline_runs: list[list[dict[str,
         spread = statistics.median(abs(v - median) for v in past)
         headroom = (limit - median) * direction
         moved = (value - median) * direction  # > 0: toward the bound
-        if headroom > 0 and moved > tolerance * headroom and moved > 3 * spread:
+        worst = max((v - median) * direction for v in past)
+        if headroom > 0 and moved > tolerance * headroom and moved > 3 * MAD_TO_SIGMA * spread and moved > worst:
             out.append(Regression(h["name"], h["bound"], round(median, 3), round(spread, 3), round(value, 3), len(past)))
     return out
 
@@ -86,7 +89,7 @@ def milestone_regressions(latest: list[dict[str, Any]], baseline_runs: list[list
             continue
         median = statistics.median(past)
         spread = statistics.median(abs(v - median) for v in past)
-        if value - median > max(tolerance * abs(median), 3 * spread, MIN_SLOWDOWN_S):
+        if value - median > max(tolerance * abs(median), 3 * MAD_TO_SIGMA * spread, max(past) - median, MIN_SLOWDOWN_S):
             out.append(Regression(f"milestone {name}", "none: slower than its baseline (seconds after the notice, slowest node)",
                                   round(median, 3), round(spread, 3), round(value, 3), len(past)))
     return out

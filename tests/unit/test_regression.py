@@ -78,3 +78,15 @@ def test_node_milestones_regress_when_the_slowest_node_is_later_than_its_baselin
     assert milestone_regressions(run(75.0), past[:2]) == []  # too few runs to say
     noisy = [run(20.0), run(60.0), run(25.0), run(55.0)]
     assert milestone_regressions(run(75.0), noisy) == []  # within three times the spread
+
+
+def test_a_value_the_baseline_itself_reached_is_not_a_regression():
+    from chaos.history_regression import regressions
+
+    def rows(value: float) -> list[dict]:
+        return [{"name": "cordoned-within", "check": "cordoned-within", "status": "pass", "value": value, "bound": "<= 10s after the notice"}]
+
+    steady = [rows(v) for v in (3.5, 3.6, 3.7, 3.6, 3.5, 3.7)]
+    assert [r.name for r in regressions(rows(7.5), steady)] == ["cordoned-within"]  # past half the headroom and past every run
+    with_an_outlier = [*steady, rows(7.8)]
+    assert regressions(rows(7.5), with_an_outlier) == []  # the baseline has been there before
