@@ -12,11 +12,17 @@ from chaos.history_trend import HypothesisTrend, MilestoneTrend, bound_value
 from chaos.report.plot import plt
 
 
+def tick_label(started: str, every: list[str]) -> str:
+    """A run's start on the time axis: its date, or its time of day when every run shares a date."""
+    same_day = len({s[:10] for s in every}) == 1
+    return started[11:16] if same_day and len(started) >= 16 else started[:10]
+
+
 def _finish(fig: Any, ax: Any, started: list[str]) -> bytes:
     """Dates under every few runs, then the chart as PNG."""
     ticks = list(range(len(started)))[:: max(1, len(started) // 8)]
     ax.set_xticks(ticks)
-    ax.set_xticklabels([started[i][:10] for i in ticks], fontsize=7)
+    ax.set_xticklabels([tick_label(started[i], started) for i in ticks], fontsize=7)
     fig.tight_layout()
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=90)

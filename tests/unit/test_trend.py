@@ -68,3 +68,12 @@ def test_node_milestones_trend_as_the_slowest_node_per_run(tmp_path, store_url):
     assert result.exit_code == 0, result.output
     assert "| drained | 55 | 90 |" in (tmp_path / "t.md").read_text()  # per run the slowest node: 55, 44, 90
     assert "<h2>Node milestones</h2>" in (tmp_path / "t.html").read_text()
+
+
+def test_the_time_axis_says_the_time_when_every_run_is_on_one_day():
+    from chaos.report.trend_page import tick_label
+
+    one_day = ["2026-11-27T10:00:00Z", "2026-11-27T10:35:00Z"]
+    assert [tick_label(s, one_day) for s in one_day] == ["10:00", "10:35"]
+    nightly = ["2026-11-26T03:00:00Z", "2026-11-27T03:00:00Z"]
+    assert [tick_label(s, nightly) for s in nightly] == ["2026-11-26", "2026-11-27"]
