@@ -514,7 +514,8 @@ def history_cmd(
     table.add_column("run directory", overflow="fold")
     for r in rows:
         p99 = "-" if r["p99_ms"] is None else f"{r['p99_ms']:.0f}"
-        table.add_row(escape(r["started"][:16].replace("T", " ")), escape(r["experiment"]), escape(r["target"]), escape(r["verdict"]),
+        where = r["target"] + "".join(f" {r[k]}" for k in ("account", "cluster") if r.get(k))
+        table.add_row(escape(r["started"][:16].replace("T", " ")), escape(r["experiment"]), escape(where), escape(r["verdict"]),
                       f"{(r['error_rate'] or 0):.2%}", p99, escape(r["run_dir"]))
     out.print(table)
 

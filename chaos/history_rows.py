@@ -1,5 +1,5 @@
 """One run as rows of the results store (pure): the run itself (experiment and its content hash,
-profile, target, versions (spotchaos's; the cluster's Kubernetes, NTH, CA and LBC), verdict, traffic totals and percentiles, durations, where it ran), one
+profile, target (local or eks, the account, context and cluster), versions (spotchaos's; the cluster's Kubernetes, NTH, CA and LBC), verdict, traffic totals and percentiles, durations, where it ran), one
 row per hypothesis (measured value, bound, status) and one per node milestone (seconds after the
 notice).  Built from a journal's report data, so a run directory imports the same way a finished
 run records itself."""
@@ -43,11 +43,16 @@ def run_rows(data: ReportData, run_dir: str) -> RunRows:
     spec = data.spec.model_dump(mode="json")
     pct = data.traffic.percentiles_ms()
     components = next((r for r in data.records if r["kind"] == "components"), {})
+    guardrails = next((r for r in data.records if r["kind"] == "guardrails"), {})
+    provisioned = next((r for r in data.records if r["kind"] == "provisioned"), {})
     run_id = str(head.get("run_id") or run_dir)
     end_t = max(r["t"] for r in data.records)
     run = {
         "run_id": run_id, "experiment": data.spec.name, "content_hash": content_hash(spec), "profile": data.spec.cluster.profile or "",
         "target": str(connected.get("target") or data.spec.target.kind), "region": str(connected.get("region") or ""),
+        # where exactly: the AWS account and kubeconfig context on eks, and the cluster's name
+        "account": _text(guardrails.get("account")), "context": _text(guardrails.get("context") or connected.get("kube_context")),
+        "cluster": _text(provisioned.get("cluster") or data.spec.cluster.name),
         "spotchaos_version": str(head.get("version") or __version__), "started": str(head.get("wall") or ""), "duration_s": round(end_t, 3),
         "verdict": str(data.verdict.status), "exit_code": data.verdict.exit_code, "reason": data.verdict.reason[:2000], "complete": data.complete,
         "requests": data.traffic.requests, "errors": data.traffic.errors, "error_rate": round(data.traffic.error_rate, 6),

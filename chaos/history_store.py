@@ -41,7 +41,7 @@ RUNS = Table(
     Column("reason", Text), Column("complete", Boolean), Column("requests", Integer), Column("errors", Integer), Column("error_rate", Float),
     Column("p50_ms", Float), Column("p99_ms", Float), Column("max_ms", Float), Column("run_dir", Text),
     Column("kubernetes_version", String(60)), Column("nth_version", String(60)), Column("cluster_autoscaler_version", String(60)),
-    Column("lbc_version", String(60)),
+    Column("lbc_version", String(60)), Column("account", String(60)), Column("context", String(60)), Column("cluster", String(60)),
 )
 HYPOTHESES = Table(
     "hypotheses", META,
@@ -191,9 +191,11 @@ def _of_experiment(engine: Engine, table: Table, columns: tuple[Any, ...], exper
 
 
 def baseline_ids(engine: Engine, run: dict[str, Any], count: int) -> list[str]:
-    """The last `count` passing runs of the same experiment, target and profile before `run` (newest first)."""
+    """The last `count` passing runs of the same experiment, target (and on it the same account,
+    context and cluster) and profile before `run` (newest first)."""
+    same_place = [RUNS.c[col].is_not_distinct_from(run.get(col)) for col in ("account", "context", "cluster")]
     query = (select(RUNS.c.run_id).where(RUNS.c.experiment == run["experiment"], RUNS.c.target == run["target"], RUNS.c.profile == run["profile"],
-                                         RUNS.c.verdict == "passed", RUNS.c.run_id != run["run_id"], RUNS.c.started < run["started"])
+                                         *same_place, RUNS.c.verdict == "passed", RUNS.c.run_id != run["run_id"], RUNS.c.started < run["started"])
              .order_by(desc(RUNS.c.started)).limit(count))
     with engine.connect() as conn:
         return [r.run_id for r in conn.execute(query)]

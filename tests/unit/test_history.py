@@ -76,3 +76,18 @@ def test_a_store_that_cannot_open_is_one_line_without_the_password(tmp_path):
     assert result.exit_code == 3 and "s3cret" not in result.output and "127.0.0.1" in result.output, result.output
     assert len([line for line in result.output.splitlines() if line.strip()]) == 1
     assert runner.invoke(app, ["history", "--history", "not a url"]).exit_code == 3
+
+
+def test_runs_on_another_cluster_are_not_each_others_baseline(tmp_path, store_url):
+    """The same experiment on staging and on another cluster: each compared with its own runs only."""
+    from chaos.history_store import baseline_ids, record
+
+    rows = run_rows(build(read_journal(_run_dir(tmp_path, "good", good_journal(), "unit-1", "2026-11-01T10:00:00Z") / "journal.jsonl")), "d")
+    engine = open_store(store_url)
+    for i, cluster in enumerate(["staging", "staging", "other", "staging"]):
+        record(engine, type(rows)({**rows.run, "run_id": f"r{i}", "started": f"2026-11-0{i + 1}T00:00:00Z", "verdict": "passed",
+                                   "target": "eks", "account": "123456789012", "cluster": cluster}, []))
+    latest = {**rows.run, "run_id": "now", "started": "2026-11-09T00:00:00Z", "target": "eks", "account": "123456789012", "cluster": "staging"}
+    assert baseline_ids(engine, latest, 10) == ["r3", "r1", "r0"]
+    legacy = {**latest, "account": None, "cluster": None}  # runs recorded before the store knew where: their own baseline
+    assert baseline_ids(engine, legacy, 10) == []
