@@ -210,11 +210,19 @@ def node_milestones(records: list[Record]) -> list[NodeMilestones]:
     return MilestoneFold.of(records).milestones()
 
 
+IP_RACE_S = 30.0  # cluster seconds a target record may precede the pod record naming its IP
+
+
 def _follow(m: NodeMilestones, ordered: list[Record]) -> None:
     live: dict[str, Record] = {}  # pods on the node, not deleted
-    ips: set[str] = set()
     targets: dict[str, str] = {}  # target id -> last state
-    node_targets: set[str] = {m.instance}
+    # the node's targets: its instance and its pods' IPs.  The pollers and the watches race: the
+    # target poller may see a pod's target before the pod watch says its IP (a slow or faulty
+    # Kubernetes API), so an IP counts from shortly before the pod record that names it.
+    ip_seen: dict[str, float] = {}
+    for r in ordered:
+        if r["kind"] == "pod" and r.get("node") == m.node and r.get("owner_kind") != "DaemonSet" and r.get("ip"):
+            ip_seen.setdefault(r["ip"], r["t"])
     gone_at: dict[str, float] = {}
     out_at: dict[str, float] = {}  # target -> when it first left `healthy` after the notice
     drain_started = False
@@ -229,9 +237,6 @@ def _follow(m: NodeMilestones, ordered: list[Record]) -> None:
         elif kind == "pod":
             key = r["pod"]
             if r.get("node") == m.node and r.get("owner_kind") != "DaemonSet":
-                if r.get("ip"):
-                    ips.add(r["ip"])
-                    node_targets.add(r["ip"])
                 if r.get("deleted"):
                     live.pop(key, None)
                 else:
@@ -243,7 +248,7 @@ def _follow(m: NodeMilestones, ordered: list[Record]) -> None:
                 live.pop(key, None)  # moved (should not happen) or lost its node
             if after and m.drained is None and drain_started and not live:
                 m.drained = t
-        elif kind == "target" and r["target"] in node_targets:
+        elif kind == "target" and (r["target"] == m.instance or t >= ip_seen.get(r["target"], float("inf")) - IP_RACE_S):
             tid = r["target"]
             targets[tid] = r["state"]
             if after and r["state"] != "healthy":

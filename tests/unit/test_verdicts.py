@@ -299,3 +299,17 @@ def test_the_live_view_draws_each_interrupted_node_from_the_fold():
     Console(file=out, width=200).print(view("unit", "observe-until-decided", 330.0, fold.milestones(), traffic))
     text = out.getvalue()
     assert "phase observe-until-decided" in text and NODE in text and "+5s" in text  # cordoned 5 s after the notice
+
+
+def test_a_target_seen_before_the_watch_names_its_pods_ip_still_belongs_to_the_node():
+    """The target poller and the pod watch race (a slow or faulty Kubernetes API): the pod's target
+    seen healthy 16 ms before the pod record that gives its IP is still the node's target, so its
+    deregistration counts.  Seen in a run through API faults, where it failed a good run."""
+    spec = parse_experiment(SPEC)
+    raced = [r if not (r["kind"] == "target" and r["state"] == "healthy") else {**r, "t": 89.984} for r in good_journal()]
+    raced = sorted(raced, key=lambda r: r["t"])
+    assert [r["kind"] for r in raced if r["t"] < 90.0][-1] == "target"  # the target comes first
+    v = verdict(spec, raced)
+    assert {h.name: h.status for h in v.hypotheses}["targets-deregistered-before-reclaim"] == "pass", v.reason
+    (m,) = node_milestones(raced)
+    assert m.targets_gone == 150.0 and m.targets_at_notice == [IP]
