@@ -130,6 +130,10 @@ class Run:
                 self.abort(str(exc))
             else:
                 self.journal.write("error", where=self.phase, message=str(exc), fatal=True)
+        except api_errors.sdk_errors() as exc:  # an API past its retries: one line naming it, no traceback
+            message = api_errors.describe(exc)
+            log.error("run_api_failed", phase=str(self.phase), error=message)
+            self.journal.write("error", where=self.phase, message=message, fatal=True)
         except Exception as exc:  # noqa: BLE001 - a crash still rolls back and leaves a verdict
             log.exception("run_crashed")
             self.journal.write("error", where=self.phase, message=api_errors.describe(exc), fatal=True)
