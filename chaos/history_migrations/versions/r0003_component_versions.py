@@ -5,8 +5,7 @@ Revision ID: 0003
 Revises: 0002
 """
 
-import sqlalchemy as sa
-from alembic import op
+from chaos.history_migrations.columns import add_text_columns, drop_columns
 
 revision = "0003"
 down_revision = "0002"
@@ -16,12 +15,8 @@ COLUMNS = ("kubernetes_version", "nth_version", "cluster_autoscaler_version", "l
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("runs") as batch:
-        for name in COLUMNS:
-            batch.add_column(sa.Column(name, sa.String(60), nullable=True))
+    add_text_columns("runs", COLUMNS)
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("runs") as batch:
-        for name in COLUMNS:
-            batch.drop_column(name)
+    drop_columns("runs", COLUMNS)
