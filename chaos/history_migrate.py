@@ -16,7 +16,8 @@ from pathlib import Path
 from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection, Engine
 
-HEAD = "0004"  # the newest revision in chaos/history_migrations/versions (a test keeps them equal)
+REVISIONS = ("0001", "0002", "0003", "0004")  # chaos/history_migrations/versions, oldest first (a test keeps them equal)
+HEAD = REVISIONS[-1]
 OURS = frozenset({"runs", "hypotheses", "milestones", "uploads", "alembic_version"})
 LEGACY = (("uploads", "0002"), ("runs", "0001"))  # a store without a version: the newest table it has says its schema
 SQLITE_HEADER = b"SQLite format 3\x00"
@@ -83,6 +84,9 @@ def upgrade(engine: Engine) -> None:
         version = _version(conn, tables)
         if version == HEAD:
             return
+        if version is not None and version not in REVISIONS:
+            raise StoreRefused(f"the store's schema {version!r} was written by a newer spotchaos (this one knows up to {HEAD!r}): "
+                               "upgrade spotchaos, or give another --history")
         config = Config()
         config.set_main_option("script_location", "chaos:history_migrations")
         config.attributes["connection"] = conn

@@ -15,7 +15,7 @@ from alembic.config import Config
 from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, inspect, text
 
-from chaos.history_migrate import HEAD
+from chaos.history_migrate import HEAD, REVISIONS
 from chaos.history_store import META, HistoryError, open_store, runs
 
 
@@ -28,7 +28,20 @@ def _schema(engine) -> dict[str, tuple[set[str], set[str]]]:
 def test_head_is_the_newest_migration():
     config = Config()
     config.set_main_option("script_location", "chaos:history_migrations")
-    assert ScriptDirectory.from_config(config).get_current_head() == HEAD
+    scripts = ScriptDirectory.from_config(config)
+    assert scripts.get_current_head() == HEAD
+    assert tuple(reversed([s.revision for s in scripts.walk_revisions()])) == REVISIONS
+
+
+def test_a_store_written_by_a_newer_version_is_refused_in_one_line(tmp_path):
+    url = f"sqlite:///{tmp_path / 'h.sqlite'}"
+    engine = open_store(url)
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = '0099'"))
+    with pytest.raises(HistoryError, match="written by a newer spotchaos"):
+        open_store(url)
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0099"  # untouched
 
 
 def test_a_new_store_has_exactly_the_tables_the_code_uses(tmp_path):
