@@ -16,7 +16,7 @@ from chaos.aws.faults import AwsFaults
 from chaos.clock import RunClock
 from chaos.errors import ChaosError
 from chaos.inject.metadata_mock import MetadataMock
-from chaos.journal import Journal, JournalError, Record, read_journal
+from chaos.journal import Journal, JournalError, Record, read_journal_checked
 from chaos.run_identity import PROFILE_TAG, RUN_ID_TAG, Owner
 from chaos.target import Connection
 from chaos.undo_log import Intent, RecordKind, Stage, UndoOp, pending, undo_step_name
@@ -80,14 +80,22 @@ async def _replay(todo: list[Intent], undoer: Undoer | None, gone: str | None, r
     return out
 
 
+UNDO_LOG_KINDS = frozenset({RecordKind.INTENT, RecordKind.INTENT_DONE, RecordKind.UNDONE})
+
+
 async def cleanup_run_dir(run_dir: Path, *, force: bool = False) -> tuple[str, list[Undone]]:
     """(run id, each undo) for a run directory (or its journal.jsonl)."""
     path = journal_path(run_dir)
-    records = read_journal(path)
+    reading = read_journal_checked(path)
+    records = reading.records
     first = records[0]
     run_id = first.get("run_id")
     if not isinstance(run_id, str):
         raise CleanupError(f"{path}: written by a version of spotchaos without an undo log; nothing to replay")
+    undo_log = [m for m in reading.malformed if m.kind in UNDO_LOG_KINDS]
+    if undo_log:  # an intent that cannot be read might be the one left to undo
+        raise CleanupError(f"{path}: the undo log cannot be read whole ({'; '.join(map(str, undo_log[:3]))}); "
+                           f"find what the run made by its marks instead: spotchaos cleanup --run-id {run_id}")
     owner = Owner.from_dict(first.get("owner"))
     if owner is not None and owner.alive() and not force:
         raise CleanupError(f"run {run_id} is still going (pid {owner.pid}); stop it (Ctrl-C rolls back) or give --force")

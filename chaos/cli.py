@@ -474,7 +474,7 @@ def history_cmd(
     from rich.table import Table
 
     from chaos.history_store import HistoryError, open_store, remember, runs
-    from chaos.journal import JournalError, read_journal
+    from chaos.journal import JournalError, read_journal_checked
     from chaos.report.data import build
 
     words = list(args or [])
@@ -491,7 +491,8 @@ def history_cmd(
             path = Path(name)
             journal = path if path.suffix == ".jsonl" else path / "journal.jsonl"
             try:
-                data = build(read_journal(journal))
+                reading = read_journal_checked(journal)
+                data = build(reading.records, reading.malformed)
             except (JournalError, OSError) as exc:
                 err.print(f"[red]skipped[/red] {escape(name)}: {escape(str(exc))}", highlight=False, soft_wrap=True)
                 failed += 1

@@ -8,52 +8,21 @@ import json
 import os
 import threading
 from collections.abc import Callable
-from enum import StrEnum
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import structlog
+
 from chaos.clock import RunClock
 from chaos.errors import ChaosError, shown
+from chaos.journal_records import RecordKind, record_problem
+
+__all__ = ["Journal", "JournalError", "JournalReading", "Malformed", "Record", "RecordKind", "read_journal", "read_journal_checked", "unknown_kinds"]
 
 Record = dict[str, Any]
 
-
-class RecordKind(StrEnum):
-    """Every kind of record this version writes.  Readers ignore kinds they do not know (a newer
-    version wrote them); reports list them."""
-
-    EXPERIMENT = "experiment"  # first: the spec, run id, owner
-    PHASE = "phase"
-    CONNECTED = "connected"
-    GUARDRAILS = "guardrails"
-    SAFETY_LEVER = "safety_lever"
-    STALE_RUN = "stale_run"
-    INTENT = "intent"  # the undo log: announced before the side effect ...
-    INTENT_DONE = "intent_done"  # ... what it made ...
-    UNDONE = "undone"  # ... and its undo
-    PROVISIONED = "provisioned"
-    COMPONENTS = "components"  # the versions of Kubernetes, NTH, CA and LBC the run ran against
-    API_RETRIES = "api_retries"
-    NODE = "node"  # observers: Kubernetes
-    POD = "pod"
-    DEPLOYMENT = "deployment"
-    EVENT = "event"
-    TARGET = "target"  # observers: AWS
-    INSTANCE = "instance"
-    ASG_ACTIVITY = "asg_activity"
-    FIS = "fis"
-    FIS_ACTION = "fis_action"
-    TRAFFIC = "traffic"  # one per second of load
-    TRAFFIC_SUMMARY = "traffic_summary"
-    PLAN = "plan"
-    DRY_RUN = "dry_run"
-    STEADY_STATE = "steady_state"
-    INJECTED = "injected"
-    RECLAIM_SENT = "reclaim_sent"
-    ABORT = "abort"
-    ERROR = "error"
-    ROLLBACK = "rollback"
-    VERDICT = "verdict"
+log = structlog.get_logger("journal")
 
 
 KNOWN_KINDS = frozenset(RecordKind)
@@ -81,26 +50,45 @@ class Journal:
         self.clock = clock
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            self._file = path.open("a" if append else "x", encoding="utf-8")
+            # O_APPEND: every line goes to the end even when another process appends too (`spotchaos note`)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | (0 if append else os.O_EXCL), 0o644)
+            self._file = os.fdopen(fd, "a", encoding="utf-8")
         except FileExistsError:
             raise JournalError(f"{path} already holds a run's journal; give each run its own --report-dir") from None
         except OSError as exc:
             raise JournalError(f"{path}: cannot write the journal: {exc.strerror or exc}") from None
         self._lock = threading.Lock()
         self.records: list[Record] = []
+        self.malformed: list[Malformed] = []
+        self._lines = _line_count(path) if append else 0
         self.listeners: list[Callable[[Record], None]] = []
 
     def write(self, kind: str, t: float | None = None, *, durable: bool = False, **fields: Any) -> Record:
         """Append a record; `durable` also fsyncs it, for the undo log's intents, which must be on
-        disk before the action they announce."""
-        record: Record = {"t": round(self.clock.now() if t is None else t, 3), "wall": self.clock.wall(), "kind": kind, **fields}
-        line = json.dumps(record, default=str, separators=(",", ":"))
+        disk before the action they announce.
+
+        The record kept in memory (and given to the listeners) is the one on disk, read back, so the
+        run's own verdict and a report rebuilt from the file read the same values.  A record that
+        does not fit its kind's fields (a writer's bug) is still written, so nothing is lost, but
+        is kept from the listeners and the verdict, as `read_journal` keeps it from reports, and
+        counted in `malformed`."""
+        head = {"t": round(self.clock.now() if t is None else t, 3), "wall": self.clock.wall(), "kind": kind}
+        line = json.dumps(head | fields, default=str, separators=(",", ":"))
+        record: Record = json.loads(line)
+        problem = record_problem(record)
         with self._lock:
             self._file.write(line + "\n")
             self._file.flush()
             if durable:
                 os.fsync(self._file.fileno())
-            self.records.append(record)
+            if problem is not None:
+                self.malformed.append(Malformed(self._lines + 1, kind, problem))
+            else:
+                self.records.append(record)
+            self._lines += 1
+        if problem is not None:
+            log.warning("journal.malformed_record", kind=kind, problem=problem)
+            return record
         for listener in list(self.listeners):
             listener(record)
         return record
@@ -115,26 +103,62 @@ class Journal:
                 self._file.close()
 
 
+def _line_count(path: Path) -> int:
+    with path.open("rb") as f:
+        return sum(1 for _ in f)
+
+
+@dataclass(frozen=True)
+class Malformed:
+    """A record of a known kind that does not fit its fields: its line in the journal and why."""
+
+    line: int
+    kind: str
+    problem: str
+
+    def __str__(self) -> str:
+        return f"line {self.line} ({self.kind}): {self.problem}"
+
+
+@dataclass
+class JournalReading:
+    records: list[Record]
+    malformed: list[Malformed] = field(default_factory=list)  # left out of `records`
+
+
 def read_journal(path: Path) -> list[Record]:
-    """Every readable record.  A line that is not a JSON record with a numeric `t` and a `kind`
-    (cut short by a killed run, garbled on disk) is skipped, not fatal: what was recorded around it
-    still reports.  The first record must be the experiment."""
+    """Every readable record that fits its kind (see `read_journal_checked`)."""
+    return read_journal_checked(path).records
+
+
+def read_journal_checked(path: Path) -> JournalReading:
+    """Every readable record, and the ones left out.  A line that is not a JSON record with a
+    numeric `t` and a `kind` (cut short by a killed run, garbled on disk) is skipped; a record of a
+    known kind whose fields do not fit it is left out and listed; a kind this version does not know
+    is kept (a newer version wrote it; reports list it).  None of these is fatal: what was recorded
+    around them still reports.  The first record must be the experiment."""
     if os.path.exists(path) and not os.path.isfile(path):  # a device or a pipe would never end
         raise JournalError(f"{shown(str(path))}: not a regular file; give a run's directory or its journal.jsonl")
     try:
         raw = path.read_bytes()
     except OSError as exc:
         raise JournalError(f"{shown(str(path))}: cannot read the journal: {exc.strerror or exc}") from None
-    records: list[Record] = []
-    for line in raw.decode("utf-8", errors="replace").splitlines():
+    reading = JournalReading([])
+    for number, line in enumerate(raw.decode("utf-8", errors="replace").splitlines(), start=1):
         if not line.strip():
             continue
         try:
             record = json.loads(line)
         except (json.JSONDecodeError, RecursionError):
             continue
-        if isinstance(record, dict) and isinstance(record.get("kind"), str) and isinstance(record.get("t"), int | float) and not isinstance(record["t"], bool):
-            records.append(record)
-    if not records or records[0]["kind"] != "experiment":
+        if not (isinstance(record, dict) and isinstance(record.get("kind"), str) and isinstance(record.get("t"), int | float)
+                and not isinstance(record["t"], bool)):
+            continue
+        problem = record_problem(record)
+        if problem is not None:
+            reading.malformed.append(Malformed(number, record["kind"], problem))
+        else:
+            reading.records.append(record)
+    if not reading.records or reading.records[0]["kind"] != "experiment":
         raise JournalError(f"{shown(str(path))}: does not start with an experiment record; is this a spotchaos journal?")
-    return records
+    return reading

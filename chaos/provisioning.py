@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from chaos.errors import ChaosError
+from cluster import kube_retry
 from cluster import provision as prov
 from cluster.aws import control_plane
 from cluster.aws.node_bootstrap import BootstrapError
@@ -120,7 +121,7 @@ def nth_queue_url(kube_api: Any) -> str | None:
     """The SQS queue NTH reads in queue mode: its Deployment's QUEUE_URL (None without one)."""
     from kubernetes import client
 
-    for d in client.AppsV1Api(kube_api).list_deployment_for_all_namespaces().items:
+    for d in kube_retry.call(client.AppsV1Api(kube_api).list_deployment_for_all_namespaces).items:
         for c in d.spec.template.spec.containers:
             for env in c.env or []:
                 if env.name == "QUEUE_URL" and env.value:
@@ -149,8 +150,9 @@ def _kubernetes_reachable(endpoints: Endpoints) -> bool:
     try:
         client.VersionApi(prov.kube_client(endpoints)).get_code(_request_timeout=10)
         return True
-    except Exception:  # noqa: BLE001 - gone, unreachable or never made: there is nothing to delete there
-        return False
+    except Exception as exc:  # noqa: BLE001 - gone, unreachable or never made: there is nothing to delete there
+        # an API server that answered a throttle or a 5xx is there: its objects are deleted (with retries)
+        return getattr(exc, "status", None) in kube_retry.RETRIED_STATUSES
 
 
 def teardown(profile: ClusterProfile, endpoints: Endpoints, timeout: float, console: Console, *, wait_delay: float = 30.0,

@@ -13,6 +13,15 @@ import structlog
 from botocore.exceptions import BotoCoreError, ClientError
 
 from chaos.journal import Journal
+from chaos.journal_records import (
+    AsgActivityRecord,
+    FisActionRecord,
+    FisRecord,
+    InstanceRecord,
+    RecordKind,
+    SafetyLeverRecord,
+    TargetRecord,
+)
 from cluster.components.fis import TERMINAL_STATES, SafetyLeverStatus
 from cluster.retry_tally import TALLY
 
@@ -83,11 +92,13 @@ class TargetHealth:
                 state = d["TargetHealth"]["State"]
                 if self.last.get(key) != state:
                     self.last[key] = state
-                    self.journal.write("target", group=name, target=key[1], port=d["Target"].get("Port"), state=state,
-                                       reason=d["TargetHealth"].get("Reason"))
+                    record: TargetRecord = {"group": name, "target": key[1], "port": d["Target"].get("Port"), "state": state,
+                                            "reason": d["TargetHealth"].get("Reason")}
+                    self.journal.write(RecordKind.TARGET, **record)
         for key in [k for k in self.last if k not in seen and self.last[k] != "gone"]:
             self.last[key] = "gone"
-            self.journal.write("target", group=key[0], target=key[1], state="gone")
+            gone: TargetRecord = {"group": key[0], "target": key[1], "state": "gone"}
+            self.journal.write(RecordKind.TARGET, **gone)
 
 
 class Instances:
@@ -113,9 +124,10 @@ class Instances:
                         continue
                     self.last[iid] = state
                     tags = {t["Key"]: t["Value"] for t in inst.get("Tags", [])}
-                    self.journal.write("instance", instance=iid, state=state, lifecycle=inst.get("InstanceLifecycle", "on-demand"),
-                                       type=inst.get("InstanceType"), az=inst.get("Placement", {}).get("AvailabilityZone"),
-                                       group=tags.get("aws:autoscaling:groupName"), reason=(inst.get("StateReason") or {}).get("Code"))
+                    record: InstanceRecord = {"instance": iid, "state": state, "lifecycle": inst.get("InstanceLifecycle", "on-demand"),
+                                              "type": inst.get("InstanceType"), "az": inst.get("Placement", {}).get("AvailabilityZone"),
+                                              "group": tags.get("aws:autoscaling:groupName"), "reason": (inst.get("StateReason") or {}).get("Code")}
+                    self.journal.write(RecordKind.INSTANCE, **record)
 
     def __call__(self) -> None:
         if self._polls % self.full_scan_every == 0:
@@ -146,9 +158,9 @@ class ScalingActivities:
                 if self.last.get(a["ActivityId"]) == status:
                     continue
                 self.last[a["ActivityId"]] = status
-                self.journal.write("asg_activity", group=name, activity=a["ActivityId"], status=status,
-                                   description=a.get("Description", ""), cause=str(a.get("Cause", ""))[:300],
-                                   desired=g.get("DesiredCapacity"))
+                record: AsgActivityRecord = {"group": name, "activity": a["ActivityId"], "status": status, "description": a.get("Description", ""),
+                                             "cause": str(a.get("Cause", ""))[:300], "desired": g.get("DesiredCapacity")}
+                self.journal.write(RecordKind.ASG_ACTIVITY, **record)
 
 
 class FisExperiments:
@@ -182,11 +194,13 @@ class FisExperiments:
                 start = action.get("startTime")
                 if start is not None and (eid, name) not in self.started:
                     self.started.add((eid, name))
-                    self.journal.write("fis_action", experiment=eid, action=name, action_id=action.get("actionId"),
-                                       started_t=round(self.run_time_of(start.timestamp()), 3), state=(action.get("state") or {}).get("status"))
+                    started: FisActionRecord = {"experiment": eid, "action": name, "action_id": action.get("actionId"),
+                                                "started_t": round(self.run_time_of(start.timestamp()), 3), "state": (action.get("state") or {}).get("status")}
+                    self.journal.write(RecordKind.FIS_ACTION, **started)
             if self.last.get(eid) != state:
                 self.last[eid] = state
-                self.journal.write("fis", experiment=eid, state=state, reason=exp["state"].get("reason"))
+                record: FisRecord = {"experiment": eid, "state": state, "reason": exp["state"].get("reason")}
+                self.journal.write(RecordKind.FIS, **record)
 
 
 class SafetyLeverWatch:
@@ -202,7 +216,8 @@ class SafetyLeverWatch:
         now = self.read()
         if now != self.last:
             self.last = now
-            self.journal.write("safety_lever", status=now[0], reason=now[1])
+            lever: SafetyLeverRecord = {"status": now[0], "reason": now[1]}
+            self.journal.write(RecordKind.SAFETY_LEVER, **lever)
 
     @property
     def engaged(self) -> bool:

@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from cluster import kube_retry
 from cluster.endpoints import Endpoints
 
 # the client is imported when first used: commands that never reach a cluster start without it
@@ -45,6 +46,6 @@ def sim_clock(endpoints: Endpoints) -> tuple[float, float | None]:
     from kubernetes import client, config
 
     api = client.CoreV1Api(config.new_client_from_config(config_file=endpoints.kubeconfig))
-    data = api.read_namespaced_config_map("spotchaos-sim", "kube-system").data or {}
+    data = kube_retry.call(api.read_namespaced_config_map, "spotchaos-sim", "kube-system").data or {}
     start = data.get("clockStartUnix")
     return float(data.get("clockSpeed", endpoints.clock_speed)), (float(start) if start else None)

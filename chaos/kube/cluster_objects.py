@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from chaos.kube.clients import api_client
+from cluster import kube_retry
 from cluster.endpoints import Endpoints
 
 Obj = dict[str, Any]
@@ -19,7 +20,8 @@ def cluster_objects(endpoints: Endpoints) -> list[Obj]:
     client = dynamic.DynamicClient(api_client(endpoints))
     objects: list[Obj] = []
     for api_version, kind in KINDS:
-        for item in client.resources.get(api_version=api_version, kind=kind).get().items:
+        resource = kube_retry.call(client.resources.get, api_version=api_version, kind=kind)
+        for item in kube_retry.call(resource.get).items:
             obj = item.to_dict()
             obj.setdefault("apiVersion", api_version)
             obj.setdefault("kind", kind)

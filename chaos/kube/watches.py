@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import structlog
@@ -17,6 +17,7 @@ from kubernetes import client
 from kubernetes.client.rest import ApiException
 
 from chaos.journal import Journal
+from chaos.journal_records import DeploymentRecord, EventRecord, NodeRecord, PodRecord
 from cluster.retry_tally import TALLY
 
 log = structlog.get_logger("observe.kube")
@@ -31,11 +32,11 @@ def _condition(obj: Obj, kind: str) -> bool:
     return any(c.get("type") == kind and c.get("status") == "True" for c in (obj.get("status") or {}).get("conditions") or [])
 
 
-def node_record(obj: Obj, deleted: bool) -> tuple[str, Obj]:
+def node_record(obj: Obj, deleted: bool) -> tuple[str, NodeRecord]:
     meta, spec = obj["metadata"], obj.get("spec") or {}
     labels = meta.get("labels") or {}
     provider = spec.get("providerID") or ""
-    return meta["name"], {
+    record: NodeRecord = {
         "node": meta["name"],
         "instance": provider.rsplit("/", 1)[-1] if provider else None,
         "group": labels.get("eks.amazonaws.com/nodegroup"),
@@ -48,13 +49,14 @@ def node_record(obj: Obj, deleted: bool) -> tuple[str, Obj]:
         "exclude_lb": EXCLUDE_LB_LABEL in labels,
         "deleted": deleted,
     }
+    return meta["name"], record
 
 
-def pod_record(obj: Obj, deleted: bool) -> tuple[str, Obj]:
+def pod_record(obj: Obj, deleted: bool) -> tuple[str, PodRecord]:
     meta, status = obj["metadata"], obj.get("status") or {}
     owners = meta.get("ownerReferences") or []
     key = f"{meta.get('namespace')}/{meta['name']}"
-    return key, {
+    record: PodRecord = {
         "pod": key,
         "node": (obj.get("spec") or {}).get("nodeName"),
         "ip": status.get("podIP"),
@@ -64,22 +66,24 @@ def pod_record(obj: Obj, deleted: bool) -> tuple[str, Obj]:
         "terminating": meta.get("deletionTimestamp") is not None,
         "deleted": deleted,
     }
+    return key, record
 
 
-def deployment_record(obj: Obj, deleted: bool) -> tuple[str, Obj]:
+def deployment_record(obj: Obj, deleted: bool) -> tuple[str, DeploymentRecord]:
     meta = obj["metadata"]
     status = obj.get("status") or {}
-    return f"{meta.get('namespace')}/{meta['name']}", {
+    record: DeploymentRecord = {
         "name": meta["name"], "namespace": meta.get("namespace"),
         "desired": 0 if deleted else int((obj.get("spec") or {}).get("replicas") or 0),
         "ready": 0 if deleted else int(status.get("readyReplicas") or 0),
     }
+    return f"{meta.get('namespace')}/{meta['name']}", record
 
 
 INTERESTING_EVENT_SOURCES = ("termination-handler", "cluster-autoscaler", "node-controller", "aws-node-termination-handler")
 
 
-def event_record(obj: Obj, deleted: bool) -> tuple[str, Obj] | None:
+def event_record(obj: Obj, deleted: bool) -> tuple[str, EventRecord] | None:
     if deleted:
         return None
     involved = obj.get("involvedObject") or {}
@@ -87,10 +91,11 @@ def event_record(obj: Obj, deleted: bool) -> tuple[str, Obj] | None:
     if involved.get("kind") != "Node" and not any(s in source for s in INTERESTING_EVENT_SOURCES):
         return None
     meta = obj["metadata"]
-    return f"{meta.get('namespace')}/{meta['name']}/{obj.get('count', 1)}", {
+    record: EventRecord = {
         "reason": obj.get("reason"), "object": f"{involved.get('kind')}/{involved.get('name')}",
         "message": str(obj.get("message") or "")[:300], "source": source,
     }
+    return f"{meta.get('namespace')}/{meta['name']}/{obj.get('count', 1)}", record
 
 
 def watch_events(list_call: Callable[..., Any], version: str) -> Iterator[Obj]:
@@ -116,7 +121,7 @@ def watch_events(list_call: Callable[..., Any], version: str) -> Iterator[Obj]:
 class KubeWatch(threading.Thread):
     """One resource kind: list + watch, written to the journal as `kind` records."""
 
-    def __init__(self, kind: str, list_call: Callable[..., Any], convert: Callable[[Obj, bool], tuple[str, Obj] | None], journal: Journal,
+    def __init__(self, kind: str, list_call: Callable[..., Any], convert: Callable[[Obj, bool], tuple[str, Mapping[str, Any]] | None], journal: Journal,
                  stop: threading.Event) -> None:
         super().__init__(name=f"watch-{kind}", daemon=True)
         self.kind = kind
@@ -124,7 +129,7 @@ class KubeWatch(threading.Thread):
         self.convert = convert
         self.journal = journal
         self.stop_event = stop
-        self.last: dict[str, Obj] = {}
+        self.last: dict[str, Mapping[str, Any]] = {}
         self.synced = threading.Event()
         self.lists = 0  # full lists: the first, then one after each 410 Gone
         self.resumes = 0  # watches resumed from the last version after a dropped connection

@@ -9,6 +9,7 @@ from typing import Any
 
 from chaos.clock import RunClock
 from chaos.journal import Journal
+from chaos.journal_records import RecordKind, TrafficRecord
 from chaos.load.bodies import body_for
 from chaos.load.engine import LoadEngine, clock
 from chaos.load.profile import constant, ramp
@@ -42,10 +43,13 @@ class TrafficRun:
             self._written[second] = signature
             d = bucket.as_dict()
             start = self.clock.at_monotonic(engine.t0 + second)
-            self.journal.write("traffic", t=round(self.clock.at_monotonic(engine.t0 + second + 1), 3), second=second, start_t=round(start, 3),
-                               end_t=round(start + self.clock.speed, 3), requests=d["requests"],
-                               **{k: d[k] for k in ("ok", "balancer_5xx", "backend_5xx", "connection", "timeout", "other")},
-                               p99_ms=d["latency_p99_ms"], max_ms=d["latency_max_ms"], hist=bucket.encoded_histogram())
+            record: TrafficRecord = {
+                "second": second, "start_t": round(start, 3), "end_t": round(start + self.clock.speed, 3), "requests": d["requests"],
+                "ok": d["ok"], "balancer_5xx": d["balancer_5xx"], "backend_5xx": d["backend_5xx"], "connection": d["connection"],
+                "timeout": d["timeout"], "other": d["other"], "p99_ms": d["latency_p99_ms"], "max_ms": d["latency_max_ms"],
+                "hist": bucket.encoded_histogram(),
+            }
+            self.journal.write(RecordKind.TRAFFIC, t=round(self.clock.at_monotonic(engine.t0 + second + 1), 3), **record)
 
     async def run(self) -> dict[str, Any]:
         self._engine: LoadEngine | None = None

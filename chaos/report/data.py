@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from chaos.errors import SpecError
-from chaos.journal import JournalError, Record
+from chaos.journal import JournalError, Malformed, Record
 from chaos.milestones import NodeMilestones, node_milestones
 from chaos.spec import Experiment, parse_experiment
 from chaos.traffic_stats import TrafficStats, traffic_stats
@@ -25,6 +26,7 @@ class ReportData:
     complete: bool  # the run wrote its verdict (false: killed; the verdict is rebuilt)
     speed: float
     summary: dict[str, Any] | None
+    malformed: tuple[Malformed, ...] = ()  # records of a known kind that did not fit it, left out
 
     @property
     def steady_state(self) -> list[Record]:
@@ -36,7 +38,9 @@ class ReportData:
         return [r for r in self.records if r["kind"] == "injected"]
 
 
-def build(records: list[Record]) -> ReportData:
+def build(records: list[Record], malformed: Sequence[Malformed] = ()) -> ReportData:
+    """The report of a journal's records; `malformed`, the records `read_journal_checked` left out,
+    are listed in the reports."""
     head = records[0]
     try:
         spec = parse_experiment(head.get("spec"), "journal")
@@ -55,5 +59,5 @@ def build(records: list[Record]) -> ReportData:
     return ReportData(
         spec=spec, records=body, verdict=result, nodes=node_milestones(body), traffic=traffic_stats(body),
         phases=[(r["t"], r["phase"]) for r in body if r["kind"] == "phase"], rollback=[r for r in body if r["kind"] == "rollback"],
-        complete=written is not None, speed=float(connected.get("speed", 1.0)), summary=summary,
+        complete=written is not None, speed=float(connected.get("speed", 1.0)), summary=summary, malformed=tuple(malformed),
     )

@@ -80,6 +80,9 @@ def render(data: ReportData) -> str:
     if unknown:
         out.append("\nRecords of kinds this version does not know (a newer spotchaos wrote them), left out: "
                    + ", ".join(f"{k} ({n})" for k, n in sorted(unknown.items())) + ".")
+    if data.malformed:
+        shown = "; ".join(str(m) for m in data.malformed[:5]) + (f"; and {len(data.malformed) - 5} more" if len(data.malformed) > 5 else "")
+        out.append(f"\nRecords that do not fit their kind, left out of this report ({len(data.malformed)}): {shown}.")
     retries = [r for r in data.records if r["kind"] == "api_retries"]
     if retries and isinstance(retries[-1].get("counts"), dict):
         out.append("\nAPI calls retried (throttling, 5xx, dropped connections): "

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from chaos.journal import read_journal
+from chaos.journal import read_journal_checked
 from chaos.report import html, junit, markdown
 from chaos.report.data import ReportData, build
 
@@ -24,11 +24,13 @@ def as_json(data: ReportData) -> dict[str, object]:
         "phases": [{"t": t, "phase": p} for t, p in data.phases],
         "steady_state": [{k: r.get(k) for k in ("when", "ok", "problems", "ready", "desired", "requests", "error_rate")} for r in data.steady_state],
         "rollback": data.rollback,
+        "malformed_records": [str(m) for m in data.malformed],
     }
 
 
 def write_reports(journal: Path, out_dir: Path | None = None) -> tuple[ReportData, dict[str, Path]]:
-    data = build(read_journal(journal))
+    reading = read_journal_checked(journal)
+    data = build(reading.records, reading.malformed)
     out = out_dir or journal.parent
     out.mkdir(parents=True, exist_ok=True)
     paths = {"markdown": out / "report.md", "html": out / "report.html", "json": out / "report.json", "junit": out / "junit.xml"}

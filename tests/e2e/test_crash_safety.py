@@ -17,12 +17,12 @@ from pathlib import Path
 import pytest
 import yaml
 
-from chaos.journal import read_journal
 from chaos.run_identity import RUN_ID_TAG
 from cluster.waiting import wait_for
 from tests.conftest import SimProcess, start_sim
 from tests.e2e.run_marks import marked_by_run
 from tests.e2e.test_experiments import ROOT, _journal_has, _start, fresh_machine_env
+from tests.support.journals import read_whole_journal as read_journal
 
 pytestmark = pytest.mark.e2e
 

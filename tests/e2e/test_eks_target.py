@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from chaos.journal import read_journal
 from tests.conftest import SimProcess, start_sim
 from tests.e2e.test_experiments import fresh_machine_env
+from tests.support.journals import read_whole_journal as read_journal
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.e2e

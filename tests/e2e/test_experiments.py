@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from chaos.journal import read_journal
 from cluster.endpoints import process_alive
 from cluster.waiting import wait_for
+from tests.support.journals import read_whole_journal as read_journal
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.e2e

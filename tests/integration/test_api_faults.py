@@ -74,7 +74,7 @@ def test_a_whole_experiment_through_api_faults_reaches_the_clean_verdict_and_cou
     """Provisioning, observation, injection, rollback and teardown all through the faulty APIs:
     the known-good experiment still passes every hypothesis, and its journal says how many calls
     were retried, per API."""
-    from chaos.journal import read_journal
+    from tests.support.journals import read_whole_journal as read_journal
 
     sim, state, kube, aws = faulty
     before = (kube.counts["requests"], sum(kube.counts[f] for f in ("429", "500", "503", "drop", "delay")))
@@ -95,7 +95,7 @@ def test_a_whole_experiment_through_api_faults_reaches_the_clean_verdict_and_cou
 def test_an_api_that_never_answers_ends_the_run_with_exit_3_naming_it(faulty, tmp_path):
     """Every AWS call fails: past its retries the run stops with exit 3 and one line naming the AWS
     operation and its answer, and nothing is left provisioned."""
-    from chaos.journal import read_journal
+    from tests.support.journals import read_whole_journal as read_journal
 
     sim, state, _, aws = faulty
     broken = FaultProxy(sim.endpoints.aws_endpoint_url, rate=1.0, seed=5, faults=("503",), kubernetes=False)

@@ -14,13 +14,13 @@ from pathlib import Path
 import pytest
 
 from chaos.history_store import open_store, runs, uploads_of
-from chaos.journal import read_journal
 from chaos.report.write import write_reports
 from chaos.results_upload import parse_s3_url
 from chaos.run_results import Destinations, deliver
 from chaos.spec import parse_experiment
 from chaos.verify import verdict
 from chaos.webhook import check_url
+from tests.support.journals import read_whole_journal as read_journal
 from tests.unit.test_verdicts import good_journal, traffic
 
 

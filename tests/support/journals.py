@@ -1,0 +1,14 @@
+"""Reading a real run's journal in a test: every record must fit its kind (chaos/journal_records.py),
+so a writer that drifts from its record's fields fails the test that ran it, not a user's report."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from chaos.journal import Record, read_journal_checked
+
+
+def read_whole_journal(path: Path) -> list[Record]:
+    reading = read_journal_checked(path)
+    assert not reading.malformed, f"{path}: records that do not fit their kind: " + "; ".join(map(str, reading.malformed))
+    return reading.records
