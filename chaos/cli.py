@@ -116,7 +116,10 @@ def sim_up(
 
     from chaos.event_loop import run
 
-    failures = run(serve(cfg, directory, ready, exit_with=exit_with))
+    try:
+        failures = run(serve(cfg, directory, ready, exit_with=exit_with))
+    except ConfigError as exc:  # an address range another simulator holds
+        _fail(str(exc))
     if failures:
         _fail(f"simulator tasks failed: {failures}", 2)
 

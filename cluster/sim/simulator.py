@@ -15,6 +15,7 @@ from aiohttp import web
 from cluster.endpoints import KUBECONFIG_FILE, Endpoints, process_start_ticks
 from cluster.sim.addons.cluster_autoscaler import ClusterAutoscaler
 from cluster.sim.addons.nth import NodeTerminationHandler
+from cluster.sim.address_lease import AddressLease, lease_addresses
 from cluster.sim.alb.controller import LoadBalancerController
 from cluster.sim.alb.proxy import AlbProxy
 from cluster.sim.alb.runtime import AlbRuntime
@@ -101,6 +102,7 @@ class Simulator:
         self._runner: web.AppRunner | None = None
         self.kube_url = ""
         self.endpoints: Endpoints | None = None
+        self.lease: AddressLease | None = None
 
     async def __aenter__(self) -> Simulator:
         await self.start()
@@ -126,6 +128,11 @@ class Simulator:
         })
 
     async def start(self) -> None:
+        # the address ranges first, before anything binds: another simulator on the machine may hold some
+        self.lease = lease_addresses(self.config.node_address_octet, self.config.node_address_span, self.config.lb_address_octet)
+        ranges = self.lease.ranges
+        self.config = self.ctx.config = self.config.model_copy(update={"node_address_octet": ranges.node_octet, "lb_address_octet": ranges.lb_octet})
+        log.info("addresses_leased", ranges=ranges.describe())
         reset_backends()
         self.autoscaling.install()
         self.moto.start()
@@ -186,7 +193,8 @@ class Simulator:
             clock_speed=self.config.speed,
             kube_api_url=self.kube_url,
             pid=os.getpid(),
-            extra={"control_url": self.control.url, "metadata_port": str(self.config.imds.port), "pid_start_ticks": str(process_start_ticks(os.getpid()))},
+            extra={"control_url": self.control.url, "metadata_port": str(self.config.imds.port), "pid_start_ticks": str(process_start_ticks(os.getpid())),
+                   "addresses": ranges.describe()},
         )
         if self.state_dir is not None:
             self.endpoints.write(self.state_dir)
@@ -207,4 +215,6 @@ class Simulator:
             await self._runner.cleanup()
             self._runner = None
         self.moto.stop()
+        if self.lease is not None:  # after everything that bound an address is closed
+            self.lease.release()
         log.info("simulator_stopped", failures=self.tasks.failures)

@@ -23,6 +23,7 @@ from cluster.components.lbc import (
     target_group_name,
 )
 from cluster.sim.addons.workloads import containers_with_image
+from cluster.sim.address_plan import LB_OCTETS
 from cluster.sim.alb.proxy import AlbProxy, Balancer, Route, path_patterns
 from cluster.sim.alb.runtime import AlbRuntime
 from cluster.sim.aws.moto_server import backend
@@ -34,7 +35,6 @@ log = structlog.get_logger("sim.lbc")
 
 Obj = dict[str, Any]
 ADDRESS_TAG = "sim.spotchaos.io/address"
-LB_SUBNET = "127.200"
 
 
 LBC_IMAGE_MARK = "aws-load-balancer-controller"
@@ -268,7 +268,8 @@ class LoadBalancerController(Controller):
     def _ensure_balancer(self, key: tuple[str, str], lb: Any, routes: list[tuple[tuple[str, ...], str]], cfg: IngressSettings, ing: Obj) -> None:
         balancer = self.balancers.get(key)
         if balancer is None:
-            address = f"{LB_SUBNET}.{self._next_address // 250}.{self._next_address % 250 + 1}"
+            octet = self.ctx.config.lb_address_octet or LB_OCTETS.start  # leased by the simulator; parts run alone take the first
+            address = f"127.{octet}.{self._next_address // 250}.{self._next_address % 250 + 1}"
             self._next_address += 1
             balancer = self.balancers[key] = Balancer(lb.name, lb.arn, address)
         balancer.routes = [Route(p, arn) for p, arn in routes]

@@ -13,6 +13,7 @@ import structlog
 from cluster.instance_types import allocatable, lookup
 from cluster.pod_lifecycle import readiness_delay, stop_seconds
 from cluster.quantities import format_bytes_ki, format_millicores
+from cluster.sim.address_plan import NODE_OCTETS
 from cluster.sim.controllers.base import Controller, SimContext
 from cluster.sim.kube.store import StoredEvent
 from cluster.sim.kube.version import KUBE_VERSION
@@ -110,7 +111,8 @@ class Kubelets(Controller):
         index = self._free_indexes.pop() if self._free_indexes else self._next_index
         if index == self._next_index:
             self._next_index += 1
-        agent = NodeAgent(info.private_dns, info, index, self.ctx.config.node_address_octet)
+        # the simulator leases its range before anything boots; parts run alone (tests) take the first
+        agent = NodeAgent(info.private_dns, info, index, self.ctx.config.node_address_octet or NODE_OCTETS.start)
         self.agents[agent.name] = agent
         t = self.ctx.config.timings
         agent.timers.append(self.clock.call_later(t.instance_boot, self._register, agent))
