@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import signal
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 from rich.live import Live
@@ -14,6 +16,7 @@ from rich.markup import escape
 from chaos import event_loop
 from chaos.journal import JournalError
 from chaos.live import view
+from chaos.report.data import ReportData
 from chaos.report.write import write_reports
 from chaos.run import Run, RunOptions
 from chaos.run_identity import default_report_dir, new_run_id
@@ -22,11 +25,14 @@ from chaos.spec import Experiment
 from chaos.verify import left_behind
 
 
-async def _main(run: Run, live: Live | None) -> None:
+async def drive(run: Run, tick: Callable[[], None] | None = None, started: Callable[[asyncio.Task[Any]], None] | None = None) -> None:
+    """The run as a task that the first Ctrl-C or SIGTERM aborts (the run then rolls back);
+    `tick` redraws a view four times a second, `started` gets the task (a game day's abort key
+    cancels it the same way)."""
     loop = asyncio.get_running_loop()
-    task = asyncio.current_task()
-    assert task is not None
     body = asyncio.create_task(run.execute())
+    if started is not None:
+        started(body)
     signals = {"n": 0}
 
     def interrupt(sig: signal.Signals) -> None:
@@ -40,8 +46,8 @@ async def _main(run: Run, live: Live | None) -> None:
     try:
         while not body.done():
             await asyncio.wait({body}, timeout=0.25)
-            if live is not None:
-                live.update(view(run.spec.name, run.phase, run.clock.now(), run.milestones.milestones(), run.traffic))
+            if tick is not None:
+                tick()
         await body
     finally:
         for sig in (signal.SIGINT, signal.SIGTERM):
@@ -51,23 +57,41 @@ async def _main(run: Run, live: Live | None) -> None:
 REGRESSED_EXIT = 4  # passed, but a measurement regressed toward its bound (`--fail-on-regression`)
 
 
-def execute(spec: Experiment, report_dir: Path | None, dry_run: bool, show_live: bool, out: Console, err: Console,
-            fail_on_regression: bool = False, to: Destinations | None = None) -> int:
+def new_run(spec: Experiment, report_dir: Path | None, err: Console, **options: Any) -> tuple[Run | None, Path]:
+    """(the run, its directory), warnings printed on `err`; (None, directory) when its journal
+    cannot be made there (said on `err`)."""
     run_id = new_run_id(spec.name)
     directory = report_dir or default_report_dir(run_id)
     try:
-        run = Run(spec, RunOptions(directory, dry_run=dry_run, run_id=run_id,
-                                   on_warning=lambda line: err.print(f"[yellow]warning:[/yellow] {escape(line)}", highlight=False, soft_wrap=True)))
+        return Run(spec, RunOptions(directory, run_id=run_id, **options,
+                                    on_warning=lambda line: err.print(f"[yellow]warning:[/yellow] {escape(line)}", highlight=False, soft_wrap=True))), directory
     except JournalError as exc:
         err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
+        return None, directory
+
+
+def execute(spec: Experiment, report_dir: Path | None, dry_run: bool, show_live: bool, out: Console, err: Console,
+            fail_on_regression: bool = False, to: Destinations | None = None) -> int:
+    run, directory = new_run(spec, report_dir, err, dry_run=dry_run)
+    if run is None:
         return 3
+    run_id = run.run_id
     err.print(f"running {spec.name} (run {run_id}); journal: {run.journal.path}", highlight=False, soft_wrap=True, markup=False)
     if show_live:
         with Live(console=err, refresh_per_second=4, transient=False) as live:
-            event_loop.run(_main(run, live))
+            event_loop.run(drive(run, lambda: live.update(view(run.spec.name, run.phase, run.clock.now(), run.milestones.milestones(), run.traffic))))
     else:
-        event_loop.run(_main(run, None))
+        event_loop.run(drive(run))
+    return conclude(spec, run, directory, dry_run, out, err, fail_on_regression, to)
+
+
+def conclude(spec: Experiment, run: Run, directory: Path, dry_run: bool, out: Console, err: Console, fail_on_regression: bool = False,
+             to: Destinations | None = None, extra: Callable[[ReportData], dict[str, Path]] | None = None) -> int:
+    """After the run: the reports (and what `extra` writes from the same data), results delivered,
+    the verdict printed; the exit code."""
     data, paths = write_reports(run.journal.path)
+    if extra is not None:
+        paths = {**paths, **extra(data)}
     regressed = False
     if not dry_run:
         from chaos.run_results import deliver
@@ -85,7 +109,7 @@ def execute(spec: Experiment, report_dir: Path | None, dry_run: bool, show_live:
     out.print(f"[{style}]{v.status.upper()}[/{style}] {escape(spec.name)}: {escape(v.reason)}", soft_wrap=True, highlight=False)
     for h in v.hypotheses:
         out.print(f"  {h.status:9} {h.name}: {h.measured} (bound {h.bound})", highlight=False, soft_wrap=True, markup=False)
-    out.print(f"reports: {paths['html']} {paths['json']} {paths['junit']} {paths['markdown']}", highlight=False, soft_wrap=True, markup=False)
+    out.print(f"reports: {' '.join(str(p) for p in paths.values())}", highlight=False, soft_wrap=True, markup=False)
     left = left_behind(data.records)
     if left:
         err.print(f"[red]rollback left {len(left)} in place:[/red]", highlight=False)

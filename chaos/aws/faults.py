@@ -135,6 +135,12 @@ class AwsFaults:
         return [(e["id"], e["state"]["status"]) for e in self._fis_listing("list_experiments", "experiments") if (e.get("tags") or {}).get(key) == value]
 
     @aws_retry
+    def running_experiments_tagged(self, key: str) -> list[tuple[str, str]]:
+        """(id, the tag's value) of the FIS experiments carrying the tag key that have not ended."""
+        return [(e["id"], str((e.get("tags") or {})[key])) for e in self._fis_listing("list_experiments", "experiments")
+                if key in (e.get("tags") or {}) and e["state"]["status"] not in TERMINAL_STATES]
+
+    @aws_retry
     def templates_tagged(self, key: str, value: str) -> list[str]:
         return [t["id"] for t in self._fis_listing("list_experiment_templates", "experimentTemplates") if (t.get("tags") or {}).get(key) == value]
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -15,6 +15,7 @@ from typing import Any
 from chaos.aws.faults import AwsFaults
 from chaos.aws.observers import FisExperiments, Poller, SafetyLeverWatch
 from chaos.clock import RunClock
+from chaos.gameday.go_no_go import GoNoGoCheck
 from chaos.inject.metadata_mock import MetadataMock
 from chaos.journal import Journal
 from chaos.kube.watches import KubeWatch
@@ -69,6 +70,23 @@ class RunOptions:
     on_phase: Callable[[str], None] | None = None
     run_id: str | None = None
     on_warning: Callable[[str], None] | None = None  # a line for the user (the CLI prints it); always logged and journaled too
+    # a game day's driver: asked before the first injection (after the go/no-go checks) and before each later wave
+    gate: Callable[[GateRequest], Awaitable[GateAnswer]] | None = None
+
+
+@dataclass(frozen=True)
+class GateRequest:
+    gate: str  # "go" (the day), or "wave N of injections[i]"
+    checks: tuple[GoNoGoCheck, ...] = ()
+    cluster: str = ""  # what the driver types to go
+    last: str = ""  # what the last wave did
+
+
+@dataclass(frozen=True)
+class GateAnswer:
+    go: bool
+    author: str = "driver"
+    overrides: tuple[tuple[str, str], ...] = ()  # (check, reason typed) for each failed check the driver overrode
 
 
 @dataclass(frozen=True)

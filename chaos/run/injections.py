@@ -13,6 +13,7 @@ from chaos.errors import InjectionError
 from chaos.inject import FireContext, injector_for
 from chaos.inject.selection import Candidate
 from chaos.run.context import TICK, RunContext, RunState
+from chaos.run.gates import wave_gate
 from chaos.run_identity import RUN_ID_TAG
 from chaos.spec import Injection
 from chaos.undo_log import Stage, UndoOp
@@ -62,7 +63,20 @@ class Injections:
                 await clock.sleep_real(min(TICK, clock.real_seconds(when - clock.now()) + 0.001))
             if self.aborted():
                 return
+            if wave > 0 and self.ctx.options.gate is not None:  # a game day: each later wave waits for the driver's go
+                if not await wave_gate(self.ctx, f"wave {wave + 1} of {inj.label(index)}", self._last_wave(inj.label(index))):
+                    raise InjectionError(f"no go: the driver stopped {inj.label(index)} before wave {wave + 1}")
+                if self.aborted():
+                    return
             await self._fire(index, inj, wave)
+
+    def _last_wave(self, label: str) -> str:
+        last = [r for r in self.injected if r.get("injection") == label]
+        if not last:
+            return "the last wave took no node"
+        wave = last[-1].get("wave")
+        nodes = [r.get("node") or r.get("instance") for r in last if r.get("wave") == wave]
+        return f"wave {int(wave or 0) + 1} took {', '.join(str(n) for n in nodes)}"
 
     async def _fire(self, index: int, inj: Injection, wave: int) -> None:
         ctx, st = self.ctx, self.state

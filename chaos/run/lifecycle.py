@@ -31,6 +31,7 @@ from chaos.run.context import (
     RunState,
     ServiceRef,
 )
+from chaos.run.gates import go_no_go
 from chaos.run.injections import Injections
 from chaos.run.rollback import Rollback
 from chaos.run.setup import provision, record_components, start_observers
@@ -195,6 +196,11 @@ class Run:
         self._steady_state("before", warm_start)
         if self.abort_reason:
             return
+        if self.ctx.options.gate is not None:  # a game day: the go/no-go checks, then the driver's go
+            answer = await go_no_go(self.ctx, self.state)
+            if not answer.go:
+                self.abort(f"no go: the day was called off at the go/no-go by {answer.author}")
+                return
         self._phase(Phase.INJECT)
         self.injections.begin()
         assert self.injections.start is not None

@@ -1,0 +1,69 @@
+"""`spotchaos watch RUN_DIR`: the game-day screen, read-only, for the observers, from a journal
+another process is writing (locally, on a shared file system, or a copy synced from S3).  It
+follows the file, keeps the same folds the run keeps, and ends with the run's verdict."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from rich.console import Console
+from rich.live import Live
+
+from chaos.errors import SpecError
+from chaos.gameday.cluster_fold import ClusterFold
+from chaos.gameday.follow import POLL_SECONDS, Follower, journal_of
+from chaos.gameday.screen import Decided, screen
+from chaos.journal import JournalError, Record, read_journal
+from chaos.milestones import MilestoneFold
+from chaos.report.postmortem import moment_of
+from chaos.spec import Scope, parse_experiment
+from chaos.traffic_fold import TrafficFold
+from chaos.verify import UNDECIDED, Outcome, evaluate
+
+MIN_COLUMNS, MIN_LINES = 80, 24
+
+
+def watch(run_dir: Path, console: Console, stop: threading.Event | None = None) -> int:
+    """Until the verdict (or `stop`); the verdict's exit code, 0 when stopped before it."""
+    path = journal_of(run_dir)
+    head = read_journal(path)[0]
+    try:
+        spec = parse_experiment(head.get("spec"), "journal")
+    except SpecError as exc:
+        raise JournalError(f"{path}: the journal's experiment record is not a valid experiment: {exc}") from None
+    stop = stop or threading.Event()
+    follower = Follower(path)
+    fold, milestones, traffic = ClusterFold(), MilestoneFold(), TrafficFold()
+    width, height = console.size
+    full_screen = width >= MIN_COLUMNS and height >= MIN_LINES
+
+    def feed(records: list[Record]) -> None:
+        for r in records:
+            fold.add(r)
+            milestones.add(r)
+            traffic.add(r)
+            if not full_screen:
+                moment = moment_of(r)
+                if moment is not None:
+                    console.print(f"t={moment.t:7.1f}s  {moment.what}", highlight=False, markup=False, soft_wrap=True)
+
+    def view() -> object:
+        results = evaluate(spec, [], fold.now, final=False, scopes=frozenset({Scope.NODE}), nodes=milestones.milestones())
+        decided = [Decided(h.name, str(h.status), h.measured) for h in results if h.status != UNDECIDED]
+        return screen(spec.name, fold, milestones.milestones(), traffic, decided, read_only=True)
+
+    if full_screen:
+        with Live(console=console, refresh_per_second=4, screen=True, auto_refresh=False) as live:
+            while fold.verdict is None and not stop.is_set():
+                feed(follower.poll())
+                live.update(view(), refresh=True)  # type: ignore[arg-type]
+                stop.wait(POLL_SECONDS)
+    else:
+        while fold.verdict is None and not stop.is_set():
+            feed(follower.poll())
+            stop.wait(POLL_SECONDS)
+    if fold.verdict is None:
+        return 0
+    console.print(f"verdict: {fold.verdict.get('status')} - {fold.verdict.get('reason')}", highlight=False, markup=False, soft_wrap=True)
+    return Outcome(str(fold.verdict.get("status"))).exit_code

@@ -1,0 +1,116 @@
+"""A postmortem draft of a run, in Markdown: what a game day's scribe would otherwise write from
+memory.  Summary, the timeline rebuilt from the journal with the people's notes in place, each
+hypothesis with its number, what was rolled back, and the sections only people can fill (impact,
+what went well, what went wrong, action items) left empty for them.
+
+Pure: a function of the report data (itself a function of the journal)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from chaos.journal import Record
+from chaos.milestones import NodeMilestones
+from chaos.report.data import ReportData
+
+# the milestones of an interrupted node that belong on a timeline, and how to say them
+NODE_STEPS = (
+    ("cordon", "cordoned"),
+    ("first_eviction", "first pod evicted"),
+    ("drained", "drained (no serving pod left)"),
+    ("targets_out", "out of the load balancer (no healthy target left)"),
+    ("reclaimed", "instance reclaimed"),
+    ("replacement_ready", "replacement node Ready"),
+    ("replicas_restored", "serving replicas back to desired"),
+)
+SHOWN_PHASES = {"connect", "provision", "steady_state", "inject", "tail", "rollback"}
+
+
+@dataclass(frozen=True)
+class Moment:
+    t: float
+    what: str
+    wall: str | None = None
+
+
+def _wall(r: Record) -> str | None:
+    wall = r.get("wall")
+    return wall[11:19] if isinstance(wall, str) and len(wall) >= 19 else None
+
+
+def moment_of(r: Record) -> Moment | None:
+    kind, t = r["kind"], float(r["t"])
+    text: str | None = None
+    if kind == "phase" and r.get("phase") in SHOWN_PHASES:
+        text = f"phase: {r['phase']}"
+    elif kind == "go_no_go":
+        text = f"go/no-go {'passed' if r['ok'] else 'FAILED'}: {r['check']} ({r['evidence']})"
+    elif kind == "override":
+        text = f"**override** of {r['check']} by {r.get('author', 'the driver')}: {r['reason']}"
+    elif kind == "decision":
+        text = f"**{'go' if r['go'] else 'no go'}** ({r['gate']}) by {r.get('author', 'the driver')}"
+    elif kind == "note":
+        text = f"**note** ({r['author']}{', ' + r['role'] if r.get('role') else ''}): {r['text']}"
+    elif kind == "steady_state":
+        held = "held" if r["ok"] else "did NOT hold: " + "; ".join(r.get("problems") or [])
+        text = f"steady state {'before injecting' if r['when'] == 'before' else 'after'}: {held}"
+    elif kind == "injected":
+        if r.get("instance"):
+            text = f"{r.get('injection')}: {r.get('action')} of {r.get('node') or r['instance']} ({r['instance']}, {r.get('az') or '?'}) via {r.get('via')}"
+            if r.get("reclaim_t") is not None:
+                text += f"; reclaim due at t={float(r['reclaim_t']):.0f}s"
+        else:
+            text = f"{r.get('injection')}: {r.get('action')} on {r.get('group')} ({', '.join(a for a in r.get('azs') or [] if a)}) via {r.get('via')}"
+    elif kind == "abort":
+        text = f"**aborted**: {r.get('reason')}"
+    elif kind == "error":
+        text = f"error in {r.get('where')}: {r.get('message')}"
+    return None if text is None else Moment(t, text, _wall(r))
+
+
+def _node_moments(m: NodeMilestones) -> list[Moment]:
+    out = []
+    for name, said in NODE_STEPS:
+        at = getattr(m, name)
+        if at is not None:
+            out.append(Moment(at, f"{m.node or m.instance}: {said} (+{at - m.notice:.0f}s after its notice)"))
+    return out
+
+
+def timeline(data: ReportData) -> list[Moment]:
+    moments = [m for m in (moment_of(r) for r in data.records) if m is not None]
+    last = max((r["t"] for r in data.records), default=0.0)
+    moments.append(Moment(float(last), f"verdict: {data.verdict.status}"))
+    for node in data.nodes:
+        moments += _node_moments(node)
+    return sorted(moments, key=lambda m: m.t)
+
+
+def draft(data: ReportData) -> str:
+    v, spec = data.verdict, data.spec
+    head = data.records[0] if data.records else {}
+    notes = [r for r in data.records if r["kind"] == "note"]
+    tr = data.traffic
+    pct = tr.percentiles_ms()
+    out = [f"# Postmortem (draft): {spec.name}", ""]
+    out += ["## Summary", ""]
+    out.append(f"- Run {head.get('run_id', '?')}, started {head.get('wall', '?')}; cluster time ran {data.speed:g}x real time.")
+    out.append(f"- Verdict: **{v.status}** (exit {v.exit_code}): {v.reason}.")
+    out.append(f"- Nodes interrupted: {len(data.nodes)}. Requests: {tr.requests}, errors {tr.errors} ({tr.error_rate:.3%}), "
+               f"p99 {pct['p99']} ms.")
+    if notes:
+        out.append(f"- {len(notes)} note(s) taken during the run; they are in the timeline.")
+    if spec.description:
+        out += ["", spec.description.strip()]
+    out += ["", "## Timeline", "", "Times are cluster seconds since the run started (wall clock UTC where the journal has it).", "",
+            "| t (s) | UTC | what happened |", "|---:|---|---|"]
+    for m in timeline(data):
+        out.append(f"| {m.t:.1f} | {m.wall or ''} | {m.what.replace('|', '/')} |")
+    out += ["", "## Hypotheses", "", "| result | hypothesis | bound | measured |", "|---|---|---|---|"]
+    for h in v.hypotheses:
+        out.append(f"| {h.status} | {h.name} | {h.bound} | {h.measured} |")
+    out += ["", "## Rolled back", ""]
+    out += [f"- {'ok' if r['ok'] else 'FAILED'}: {r['step']} ({r['detail']})" for r in data.rollback] or ["- nothing to roll back"]
+    for title in ("Impact", "What went well", "What went wrong", "Action items"):
+        out += ["", f"## {title}", "", "_To be written by the team._"]
+    return "\n".join(out) + "\n"
