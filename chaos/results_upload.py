@@ -13,7 +13,7 @@ from chaos.errors import ChaosError
 # beginning and ending with a letter or digit
 BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 CONTENT_TYPES = {".html": "text/html; charset=utf-8", ".json": "application/json", ".xml": "application/xml",
-                 ".md": "text/markdown; charset=utf-8", ".jsonl": "application/x-ndjson"}
+                 ".md": "text/markdown; charset=utf-8", ".jsonl": "application/x-ndjson", ".png": "image/png"}
 
 
 class UploadInputError(ChaosError):

@@ -202,7 +202,7 @@ def run_gameday(spec: Experiment, report_dir: Path | None, out: Console, err: Co
 
     def postmortem(data: ReportData) -> dict[str, Path]:
         path = directory / "postmortem.md"
-        path.write_text(draft(data))
+        path.write_text(draft(data, [name for name in ("timeline.png", "gantt.png") if (directory / name).exists()]))
         return {"postmortem": path}
 
     return conclude(spec, run, directory, False, out, err, extra=postmortem)

@@ -1,4 +1,6 @@
-"""One self-contained HTML file: verdict, hypotheses, the timeline plot (embedded), milestones."""
+"""One self-contained HTML file: verdict, hypotheses, the pictures (embedded), milestones.  It fits
+a laptop screen's width (1,366 px) without scrolling sideways: pictures scale down, tables wrap
+(tests/integration/test_report_in_browser.py measures it in a real browser)."""
 
 from __future__ import annotations
 
@@ -8,24 +10,33 @@ from html import escape
 from chaos.milestones import MILESTONES
 from chaos.report.data import ReportData
 from chaos.report.markdown import milestone_rows, replacement_line, steady_state_line
-from chaos.report.plot import timeline_png
+from chaos.report.plot import gantt_png, timeline_png
 
-STYLE = """body{font-family:system-ui,sans-serif;margin:2em;max-width:1200px}table{border-collapse:collapse;margin:1em 0}
-td,th{border:1px solid #ccc;padding:4px 8px;font-size:13px}th{background:#f4f4f4}.pass{color:#137333}.fail,.undecided{color:#b3261e;font-weight:bold}
+STYLE = """body{font-family:system-ui,sans-serif;margin:2em;max-width:1200px}table{border-collapse:collapse;margin:1em 0;max-width:100%}
+td,th{border:1px solid #ccc;padding:4px 8px;font-size:13px;overflow-wrap:anywhere}th{background:#f4f4f4}img{max-width:100%;height:auto}
+table.nodes{table-layout:fixed;width:100%}table.nodes td,table.nodes th{font-size:12px;padding:3px 4px}.pass{color:#137333}.fail,.undecided{color:#b3261e;font-weight:bold}
 .verdict{font-size:1.3em;padding:.5em;border-radius:4px}.passed{background:#e6f4ea}.failed,.error{background:#fce8e6}.aborted{background:#fef7e0}"""
 
 
-def _table(head: list[str], rows: list[list[str]], classes: list[str] | None = None) -> str:
-    out = ["<table><tr>" + "".join(f"<th>{escape(h)}</th>" for h in head) + "</tr>"]
+def _table(head: list[str], rows: list[list[str]], classes: list[str] | None = None, css: str = "") -> str:
+    out = [f"<table{f' class={css!r}' if css else ''}><tr>" + "".join(f"<th>{escape(h)}</th>" for h in head) + "</tr>"]
     for i, row in enumerate(rows):
         cls = f' class="{classes[i]}"' if classes else ""
         out.append(f"<tr{cls}>" + "".join(f"<td>{escape(str(c))}</td>" for c in row) + "</tr>")
     return "".join(out) + "</table>"
 
 
-def render(data: ReportData) -> str:
+def _gantt(png: bytes | None) -> str:
+    if png is None:
+        return ""
+    return f"<img alt='per-node milestones with the two-minute deadline' src='data:image/png;base64,{base64.b64encode(png).decode('ascii')}'>"
+
+
+def render(data: ReportData, timeline: bytes | None = None, gantt: bytes | None = None) -> str:
+    """`timeline`, `gantt`: the pictures when the caller made them already (they are made here otherwise)."""
     v, tr = data.verdict, data.traffic
-    png = base64.b64encode(timeline_png(data)).decode("ascii")
+    png = base64.b64encode(timeline if timeline is not None else timeline_png(data)).decode("ascii")
+    gantt = gantt if gantt is not None else gantt_png(data)
     pct = tr.percentiles_ms()
     parts = [
         f"<!doctype html><html><head><meta charset='utf-8'><title>{escape(data.spec.name)}: {v.status}</title><style>{STYLE}</style></head><body>",
@@ -39,10 +50,13 @@ def render(data: ReportData) -> str:
         "<h2>Hypotheses</h2>",
         _table(["status", "hypothesis", "bound", "measured", "detail"], [[h.status, h.name, h.bound, h.measured, h.detail] for h in v.hypotheses],
                [h.status for h in v.hypotheses]),
-        "<h2>Timeline</h2>", f"<img alt='error rate and p99 per second with node milestones' src='data:image/png;base64,{png}'>",
+        "<h2>Timeline</h2>",
+        f"<img alt='error rate, p99, requests by outcome, replicas, targets per state and Ready nodes over the run, with node milestones' "
+        f"src='data:image/png;base64,{png}'>",
         f"<p>{tr.requests} requests, {tr.errors} errors ({tr.error_rate:.3%}); p50 {pct['p50']} ms, p99 {pct['p99']} ms, max {pct['max']} ms.</p>",
         "<h2>Interrupted nodes</h2><p>Seconds after each node's notice (notice: run time).</p>",
-        _table(["node", "instance", "injection", "via", *MILESTONES], milestone_rows(data)),
+        _gantt(gantt),
+        _table(["node", "instance", "injection", "via", *[m.replace("_", " ") for m in MILESTONES]], milestone_rows(data), css="nodes"),
         "".join(f"<p>{escape(str(m.node))}: {escape(replacement_line(m))}.</p>" for m in data.nodes if m.replacement_instance),
         "<h2>Phases</h2>", _table(["t", "phase"], [[f"{t:.1f}", p] for t, p in data.phases]),
     ]

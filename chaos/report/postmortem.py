@@ -7,6 +7,7 @@ Pure: a function of the report data (itself a function of the journal)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from chaos.journal import Record
@@ -86,7 +87,8 @@ def timeline(data: ReportData) -> list[Moment]:
     return sorted(moments, key=lambda m: m.t)
 
 
-def draft(data: ReportData) -> str:
+def draft(data: ReportData, pictures: Sequence[str] = ()) -> str:
+    """`pictures`: file names of the report's pictures beside the draft (timeline.png, gantt.png)."""
     v, spec = data.verdict, data.spec
     head = data.records[0] if data.records else {}
     notes = [r for r in data.records if r["kind"] == "note"]
@@ -102,6 +104,8 @@ def draft(data: ReportData) -> str:
         out.append(f"- {len(notes)} note(s) taken during the run; they are in the timeline.")
     if spec.description:
         out += ["", spec.description.strip()]
+    if pictures:
+        out += [""] + [f"![{name.rsplit('.', 1)[0]}]({name})" for name in pictures]
     out += ["", "## Timeline", "", "Times are cluster seconds since the run started (wall clock UTC where the journal has it).", "",
             "| t (s) | UTC | what happened |", "|---:|---|---|"]
     for m in timeline(data):

@@ -8,6 +8,7 @@ from pathlib import Path
 from chaos.journal import read_journal_checked
 from chaos.report import html, junit, markdown
 from chaos.report.data import ReportData, build
+from chaos.report.plot import gantt_png, timeline_png
 
 
 def as_json(data: ReportData) -> dict[str, object]:
@@ -34,8 +35,15 @@ def write_reports(journal: Path, out_dir: Path | None = None) -> tuple[ReportDat
     out = out_dir or journal.parent
     out.mkdir(parents=True, exist_ok=True)
     paths = {"markdown": out / "report.md", "html": out / "report.html", "json": out / "report.json", "junit": out / "junit.xml"}
+    timeline, gantt = timeline_png(data), gantt_png(data)
     paths["markdown"].write_text(markdown.render(data))
-    paths["html"].write_text(html.render(data))
+    paths["html"].write_text(html.render(data, timeline, gantt))
     paths["json"].write_text(json.dumps(as_json(data), indent=2, default=str) + "\n")
     paths["junit"].write_text(junit.render(data))
+    # the pictures as files too, for the postmortem draft and for pasting elsewhere
+    paths["timeline"] = out / "timeline.png"
+    paths["timeline"].write_bytes(timeline)
+    if gantt is not None:
+        paths["gantt"] = out / "gantt.png"
+        paths["gantt"].write_bytes(gantt)
     return data, paths

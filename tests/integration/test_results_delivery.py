@@ -105,12 +105,15 @@ def test_a_failed_run_is_uploaded_recorded_and_notified(tmp_path, s3_env, receiv
     assert done.warnings == []
     run_id = read_journal(directory / "journal.jsonl")[0]["run_id"]
     keys = {o["Key"] for o in s3_env.list_objects_v2(Bucket="chaos-results", Prefix=f"nightly/{run_id}/")["Contents"]}
-    assert keys == {f"nightly/{run_id}/{n}" for n in ("journal.jsonl", "report.md", "report.html", "report.json", "junit.xml")}
+    files = ("journal.jsonl", "report.md", "report.html", "report.json", "junit.xml", "timeline.png", "gantt.png")
+    assert keys == {f"nightly/{run_id}/{n}" for n in files}
+    png = s3_env.get_object(Bucket="chaos-results", Key=f"nightly/{run_id}/timeline.png")
+    assert png["ContentType"] == "image/png" and png["Body"].read() == reports["timeline"].read_bytes()
     html = s3_env.get_object(Bucket="chaos-results", Key=f"nightly/{run_id}/report.html")
     assert html["ContentType"].startswith("text/html") and html["Body"].read() == reports["html"].read_bytes()
     engine = open_store(history)
     assert [r["verdict"] for r in runs(engine)] == ["failed"]
-    assert uploads_of(engine, run_id) == sorted(done.uploaded) and len(done.uploaded) == 5
+    assert uploads_of(engine, run_id) == sorted(done.uploaded) and len(done.uploaded) == len(files)
     assert [p["status"] for p in hook.posts] == [503, 200] and done.notified == 200
     body = hook.posts[-1]["body"]
     assert hook.posts[-1]["type"] == "application/json"
