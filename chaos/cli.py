@@ -604,9 +604,10 @@ def gameday(
         _fail("gameday needs a terminal (a person drives it); in CI or a pipe use `spotchaos run FILE`", 2)
     configure(log_format, level="error" if log_format == "console" else "info")
     from chaos.gameday.driver import run_gameday
+    from chaos.gameday.screen import terminal_console
 
     spec = _load(file, target, speed)
-    raise typer.Exit(run_gameday(spec, report_dir, out, err))  # type: ignore[arg-type]
+    raise typer.Exit(run_gameday(spec, report_dir, terminal_console(), err))  # type: ignore[arg-type]
 
 
 @app.command("watch")
@@ -614,11 +615,12 @@ def watch_run(
     run_dir: Annotated[Path, typer.Argument(help="A running run's directory (or its journal.jsonl), local or synced from S3.")],
 ) -> None:
     """The game-day screen, read-only, for observers: follows the run's journal until its verdict; exit code as the verdict."""
+    from chaos.gameday.screen import terminal_console
     from chaos.gameday.watch import watch
     from chaos.journal import JournalError
 
     try:
-        code = watch(run_dir, out)
+        code = watch(run_dir, terminal_console())
     except JournalError as exc:
         _fail(str(exc))
         return

@@ -112,7 +112,7 @@ class GameDay:
                 if self.prompts and not self.full_screen:
                     self._print_prompt()
             elif prompt.hint and not self.full_screen:
-                self.console.print(f"({prompt.hint})", highlight=False, markup=False)
+                self.console.print(f"({prompt.hint})", highlight=False, markup=False, soft_wrap=True)
             return
         if key == "n":
             t = self.run.clock.now()  # the note is stamped when the driver began it
@@ -124,7 +124,7 @@ class GameDay:
             if not self.full_screen:
                 from chaos.gameday.screen import HELP
 
-                self.console.print(HELP, highlight=False, markup=False)
+                self.console.print(HELP, highlight=False, markup=False, soft_wrap=True)
 
     def _note(self, t: float, text: str | None) -> None:
         if text:
@@ -197,7 +197,8 @@ def run_gameday(spec: Experiment, report_dir: Path | None, out: Console, err: Co
             with Live(day.view(), console=out, refresh_per_second=4, screen=True, auto_refresh=False) as live:
                 event_loop.run(drive(run, lambda: live.update(day.view(), refresh=True), day.started))
         else:
-            out.print(f"(a terminal of {width}x{height} is too small for the screen, {MIN_COLUMNS}x{MIN_LINES}: one line per event)", highlight=False)
+            out.print(f"(a terminal of {width}x{height} is too small for the screen, {MIN_COLUMNS}x{MIN_LINES}: one line per event)", highlight=False,
+                      soft_wrap=True)
             event_loop.run(drive(run, None, day.started))
 
     def postmortem(data: ReportData) -> dict[str, Path]:

@@ -6,10 +6,11 @@ and, under the header, the prompt or the keys."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from rich.console import Group, RenderableType
+from rich.console import Console, Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
@@ -23,6 +24,12 @@ KEYS = "keys: [n] note  [a] abort (rolls back)  [h] help"
 HELP = ("n: type a note; Enter writes it to the journal at the cluster time it was typed, Esc drops it.\n"
         "a: abort the run; y confirms, and everything the run did is rolled back (as Ctrl-C does).\n"
         "h: this help.  Observers: `spotchaos watch RUN_DIR` shows this screen, `spotchaos note RUN_DIR TEXT` adds a note.")
+
+
+def terminal_console() -> Console:
+    """A console sized by the terminal itself: COLUMNS and LINES left in the environment by a shell
+    (stale after a resize, or inherited from another terminal) would size the screen wrong."""
+    return Console(_environ={k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")})
 
 
 @dataclass(frozen=True)
