@@ -376,6 +376,7 @@ def load(
     max_connections: Annotated[int, typer.Option("--max-connections", help="Connections the generator may open.")] = 2000,
     json_out: Annotated[Path | None, typer.Option("--json", help="Write the JSON summary here (default: print it).")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", help="No live progress.")] = False,
+    workers: Annotated[int, typer.Option("--workers", help="Processes sending the load (each every N-th request of the one schedule); their measurements are merged.")] = 1,
 ) -> None:
     """Open-loop HTTP load with HDR latency (from scheduled send times) and classified errors."""
     from chaos.load.bodies import body_for
@@ -403,7 +404,14 @@ def load(
         else:
             raise ProfileError(f"--profile '{profile}': use constant, ramp or step")
         spec = LoadSpec(url, prof, body=body_for(body), timeout=parse_duration(timeout, "--timeout"), max_connections=max_connections)
-        summary = run_with_progress(spec, show=not quiet and err.is_terminal, console=err)
+        if workers == 1:
+            summary = run_with_progress(spec, show=not quiet and err.is_terminal, console=err)
+        else:
+            from chaos.load.workers import run_load_workers
+
+            if not quiet:
+                err.print(f"{workers} worker processes, {prof.total} requests over {prof.duration:g}s", highlight=False)
+            summary = run_load_workers(spec, workers)
     except (ProfileError, LoadError) as exc:
         _fail(str(exc))
         return

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import itertools
 import time
 from array import array
 from collections import deque
@@ -97,9 +98,14 @@ class _Conn(asyncio.Protocol):
 
 class LoadEngine:
     def __init__(self, target: Target, profile: Profile, request: bytes, *, timeout: float = 30.0, max_connections: int = 2000,
-                 per_second_histograms: bool = False) -> None:
+                 per_second_histograms: bool = False, share: tuple[int, int] = (0, 1), start_at: float | None = None) -> None:
+        """`share` (k, n): this engine sends the k-th of every n scheduled requests (one of n worker
+        processes); `start_at`: the clock() reading at which the schedule's t=0 falls (the same for
+        every worker: CLOCK_MONOTONIC is one clock for every process of the machine)."""
         self.target = target
         self.profile = profile
+        self.share = share
+        self.start_at = start_at
         self.request = request
         self.timeout = timeout
         self.max_connections = max_connections
@@ -146,9 +152,12 @@ class LoadEngine:
         gc.collect()
         gc.freeze()
         gc.disable()
-        self.t0 = clock()
+        if self.start_at is not None:
+            await self._at(self.start_at)
+        self.t0 = self.start_at if self.start_at is not None else clock()
         sweeper = loop.create_task(self._sweep())
-        times = self.profile.times()
+        k, n = self.share
+        times = self.profile.times() if n == 1 else itertools.islice(self.profile.times(), k, None, n)
         next_t = next(times, None)
         late = self.lateness.append
         dispatch = self._dispatch
@@ -181,7 +190,7 @@ class LoadEngine:
     async def _preconnect(self) -> None:
         """Open the connections the first second will need before the clock starts (a rate/50
         guess), so that the run does not open with connection set-up artefacts."""
-        peak = max((max(s.rate_start, s.rate_end) for s in self.profile.segments), default=0.0)
+        peak = max((max(s.rate_start, s.rate_end) for s in self.profile.segments), default=0.0) / self.share[1]
         want = min(self.max_connections, int(peak / 50) + 2)
         loop = self.loop
         assert loop is not None
@@ -291,7 +300,12 @@ class LoadEngine:
 
     # ---- what the run says about itself ------------------------------------------------------
     def generator_lateness_ms(self) -> dict[str, float]:
-        if not self.lateness:
-            return {"p50": 0.0, "p99": 0.0, "max": 0.0}
-        arr = np.frombuffer(self.lateness, dtype=np.int64) / 1000.0
-        return {"p50": round(float(np.percentile(arr, 50)), 3), "p99": round(float(np.percentile(arr, 99)), 3), "max": round(float(arr.max()), 3)}
+        return lateness_ms(self.lateness)
+
+
+def lateness_ms(lateness: array) -> dict[str, float]:  # type: ignore[type-arg]
+    """Percentiles of how late the generator sent (microseconds per request), in milliseconds."""
+    if not lateness:
+        return {"p50": 0.0, "p99": 0.0, "max": 0.0}
+    arr = np.frombuffer(lateness, dtype=np.int64) / 1000.0
+    return {"p50": round(float(np.percentile(arr, 50)), 3), "p99": round(float(np.percentile(arr, 99)), 3), "max": round(float(arr.max()), 3)}

@@ -6,11 +6,11 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from chaos.load.engine import LoadEngine, LoadError, Target, clock, request_bytes
 from chaos.load.profile import Profile
-from chaos.load.stats import ERRORS, Outcome, percentiles_ms
+from chaos.load.stats import ERRORS, Outcome, Recorder, percentiles_ms
 
 RATE_TOLERANCE = 0.01  # the achieved rate must be within 1% of the scheduled one
 LATENESS_P99_LIMIT_MS = 10.0
@@ -40,7 +40,17 @@ class Snapshot:
     open_connections: int
 
 
-def summarize(spec: LoadSpec, engine: LoadEngine) -> dict[str, Any]:
+class Measured(Protocol):
+    """What a summary is made of: one engine's, or several workers' merged."""
+
+    recorder: Recorder
+    dispatched: int
+    last_dispatch: float
+
+    def generator_lateness_ms(self) -> dict[str, float]: ...
+
+
+def summarize(spec: LoadSpec, engine: Measured) -> dict[str, Any]:
     rec = engine.recorder
     totals = rec.totals()
     completed = sum(totals.values())
@@ -72,12 +82,13 @@ def summarize(spec: LoadSpec, engine: LoadEngine) -> dict[str, Any]:
 
 
 async def run_load(spec: LoadSpec, on_progress: Callable[[Snapshot], None] | None = None, stop: asyncio.Event | None = None, progress_interval: float = 1.0,
-                   on_flush: Callable[[LoadEngine], None] | None = None) -> dict[str, Any]:
+                   on_flush: Callable[[LoadEngine], None] | None = None, share: tuple[int, int] = (0, 1), start_at: float | None = None) -> dict[str, Any]:
     """Run the load and return its summary.  Raises LoadError when the target cannot be reached.
-    `on_flush` sees the engine after each fold of the measurements into per-second buckets."""
+    `on_flush` sees the engine after each fold of the measurements into per-second buckets;
+    `share` and `start_at` make this one of several worker processes (chaos/load/workers.py)."""
     target = Target.parse(spec.url)
     engine = LoadEngine(target, spec.profile, request_bytes(target, spec.http_method, spec.body), timeout=spec.timeout, max_connections=spec.max_connections,
-                        per_second_histograms=spec.per_second_histograms)
+                        per_second_histograms=spec.per_second_histograms, share=share, start_at=start_at)
     await engine.preflight()
     loop = asyncio.get_running_loop()
     task = loop.create_task(engine.run())

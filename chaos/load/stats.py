@@ -154,6 +154,41 @@ class Recorder:
             for value, count in zip(v.tolist(), c.tolist(), strict=True):
                 hist.record_value(value, count)
 
+    def encode(self) -> dict[str, Any]:
+        """What the recorder holds, JSON-ready and mergeable (histograms in HDR's encoded form):
+        how a worker process hands its measurements to the parent."""
+        self.flush()
+        return {
+            "buckets": {str(s): {"counts": [b.counts[o] for o in OUTCOMES], "sum_us": b.latency_sum_us, "max_us": b.latency_max_us,
+                                 "hist": b.encoded_histogram()} for s, b in self.buckets.items()},
+            "ok": self.ok_latency.encode().decode("ascii") if self.ok_latency.get_total_count() else "",
+            "all": self.all_latency.encode().decode("ascii") if self.all_latency.get_total_count() else "",
+            "statuses": {str(k): v for k, v in self.statuses.items()},
+        }
+
+    def merge(self, encoded: dict[str, Any]) -> None:
+        """Add another recorder's measurements (its `encode`): counts and sums add, maxima take
+        the larger, histograms add count for count, so percentiles are those of one recorder
+        that had seen every request."""
+        self.flush()
+        for key, e in encoded["buckets"].items():
+            second = int(key)
+            b = self.buckets.get(second)
+            if b is None:
+                b = self.buckets[second] = Bucket(second, hist=_second_histogram() if self.per_second_histograms else None)
+            for o, c in zip(OUTCOMES, e["counts"], strict=True):
+                b.counts[o] += int(c)
+            b.latency_sum_us += int(e["sum_us"])
+            b.latency_max_us = max(b.latency_max_us, int(e["max_us"]))
+            if b.hist is not None and e["hist"]:
+                b.hist.decode_and_add(e["hist"].encode("ascii"))
+        for name, hist in (("ok", self.ok_latency), ("all", self.all_latency)):
+            if encoded[name]:
+                hist.decode_and_add(encoded[name].encode("ascii"))
+        for k, v in encoded["statuses"].items():
+            self.statuses[int(k)] = self.statuses.get(int(k), 0) + int(v)
+        self.buckets = dict(sorted(self.buckets.items()))
+
     def totals(self) -> dict[Outcome, int]:
         out = dict.fromkeys(Outcome, 0)
         for b in self.buckets.values():

@@ -20,6 +20,7 @@ from chaos.load.bodies import tensor_body
 from chaos.load.profile import constant, steps
 from chaos.load.report import run_with_progress
 from chaos.load.run import LoadError, LoadSpec, run_load
+from chaos.load.workers import run_load_workers
 
 SERVER = Path(__file__).resolve().parents[1] / "support" / "fixed_delay_server.py"
 
@@ -54,6 +55,23 @@ def test_percentiles_match_a_fixed_20ms_target(fixed_delay_url: str) -> None:
     assert summary["rate_held"], summary["generator_lateness_ms"]
     assert summary["achieved_rps"] == pytest.approx(150, rel=0.01)
     assert [b["requests"] for b in summary["per_second"]] == [150, 150, 150, 150], summary["per_second"]
+
+
+def test_two_worker_processes_send_the_one_schedule_and_merge_to_one_processs_numbers(fixed_delay_url: str) -> None:
+    """The same traffic from one process and from two (each every other request): the same counts
+    per second, and the merged percentiles those of the fixed-delay target, as one process's are."""
+    spec = LoadSpec(fixed_delay_url, constant(300, 3), body=tensor_body())
+    one = run_with_progress(spec, show=False, console=Console(stderr=True))
+    two = run_load_workers(spec, 2)
+    assert two["workers"] == 2
+    for summary in (one, two):
+        assert summary["dispatched"] == summary["completed"] == summary["outcomes"]["ok"] == 900
+        assert [b["requests"] for b in summary["per_second"]] == [300, 300, 300], summary["per_second"]
+        assert summary["rate_held"], summary["generator_lateness_ms"]
+        assert 20.0 <= summary["latency_ms"]["p50"] <= 22.0 and 20.0 <= summary["latency_ms"]["p99"] <= 26.0, summary["latency_ms"]
+    assert abs(two["latency_ms"]["p50"] - one["latency_ms"]["p50"]) <= 1.0, (one["latency_ms"], two["latency_ms"])
+    with pytest.raises(LoadError, match="--workers must be from 1 to 64"):
+        run_load_workers(spec, 0)
 
 
 async def test_step_profile_sends_each_stage_at_its_rate(fixed_delay_url: str) -> None:
