@@ -31,6 +31,7 @@ from cluster.sim.controllers.deployment import DeploymentController
 from cluster.sim.controllers.disruption import DisruptionController
 from cluster.sim.controllers.ec2_nodes import Ec2Nodes
 from cluster.sim.controllers.endpoints import EndpointsController
+from cluster.sim.controllers.event_expiry import EventExpiry
 from cluster.sim.controllers.garbage_collector import GarbageCollector
 from cluster.sim.controllers.hpa import HorizontalPodAutoscalers
 from cluster.sim.controllers.kubelet import Kubelets
@@ -171,7 +172,7 @@ class Simulator:
         self.hpa = HorizontalPodAutoscalers(ctx, CpuModel(self.serving, self.config.serving))
         self.controllers = [
             ReplicaSetController(ctx), DeploymentController(ctx), DaemonSetController(ctx), Scheduler(ctx),
-            kubelets, lifecycle, Ec2Nodes(ctx, kubelets, lifecycle), GarbageCollector(ctx), DisruptionController(ctx),
+            kubelets, lifecycle, Ec2Nodes(ctx, kubelets, lifecycle), GarbageCollector(ctx), DisruptionController(ctx), EventExpiry(ctx),
             EndpointsController(ctx), self.kube_proxy, self.lbc, self.nth, self.cluster_autoscaler, self.hpa,
         ]
         for c in self.controllers:
