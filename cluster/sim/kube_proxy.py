@@ -1,7 +1,8 @@
 """kube-proxy's NodePorts: on every Ready node, each NodePort (or LoadBalancer) Service's node
 port listens on the node's loopback address and forwards each new connection to a ready
 endpoint of the Service on any node (externalTrafficPolicy Cluster, one random endpoint per
-connection, as iptables DNAT does).  When the node dies its connections are reset."""
+connection, as iptables DNAT does).  A Service without a ready endpoint is rejected at once (a
+reset, as kube-proxy's REJECT rule does), never held.  When the node dies its connections are reset."""
 
 from __future__ import annotations
 
@@ -42,10 +43,19 @@ class _Splice(asyncio.Protocol):
         self.peer: _Splice | None = None
         self.pending: list[bytes] = []
         self.conns = conns
+        self.rejected = False
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
         self.conns.add(self)
+        if self.rejected:  # refused before the loop handed over the accepted connection
+            reset(transport)
+
+    def reject(self) -> None:
+        """Reset the connection (iptables REJECT), now or as soon as it is handed over: the
+        decision may come before `connection_made` (the connect task runs first)."""
+        self.rejected = True
+        reset(self.transport)
 
     def attach(self, peer: _Splice) -> None:
         self.peer = peer
@@ -150,13 +160,13 @@ class KubeProxy(Controller):
             route = self.routes.get(port)
             backends = ready_backends(self.api.store.get(self.ep_rt, route[0], route[1]), route[2]) if route else []
             if not backends:
-                reset(front.transport)  # no endpoints: iptables REJECT
+                front.reject()  # no endpoints: kube-proxy's iptables rules REJECT the connection
                 return
             ip, target = random.choice(backends)
             try:
                 _, back = await loop.create_connection(lambda: _Splice(conns), ip, target)
             except OSError:
-                reset(front.transport)
+                front.reject()
                 return
             if front.transport is None or front.transport.is_closing():
                 back.transport.close()  # type: ignore[union-attr]
