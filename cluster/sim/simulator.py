@@ -38,6 +38,7 @@ from cluster.sim.controllers.kubelet import Kubelets
 from cluster.sim.controllers.node_lifecycle import NodeLifecycle
 from cluster.sim.controllers.replicaset import ReplicaSetController
 from cluster.sim.controllers.scheduler import Scheduler
+from cluster.sim.controllers.service_accounts import ServiceAccounts
 from cluster.sim.kube.api import KubeApi
 from cluster.sim.kube.server import KubeHttp
 from cluster.sim.kube.store import ObjectStore
@@ -172,7 +173,7 @@ class Simulator:
         self.hpa = HorizontalPodAutoscalers(ctx, CpuModel(self.serving, self.config.serving))
         self.controllers = [
             ReplicaSetController(ctx), DeploymentController(ctx), DaemonSetController(ctx), Scheduler(ctx),
-            kubelets, lifecycle, Ec2Nodes(ctx, kubelets, lifecycle), GarbageCollector(ctx), DisruptionController(ctx), EventExpiry(ctx),
+            kubelets, lifecycle, Ec2Nodes(ctx, kubelets, lifecycle), GarbageCollector(ctx), DisruptionController(ctx), EventExpiry(ctx), ServiceAccounts(ctx),
             EndpointsController(ctx), self.kube_proxy, self.lbc, self.nth, self.cluster_autoscaler, self.hpa,
         ]
         for c in self.controllers:

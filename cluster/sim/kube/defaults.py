@@ -7,6 +7,7 @@ import uuid
 from typing import Any
 
 from cluster.sim.kube.resources import ResourceType
+from cluster.sim.kube.service_accounts import admit as admit_service_account
 
 _NAME_CHARS = "bcdfghjklmnpqrstvwxz2456789"  # what the real generateName suffixes use
 
@@ -65,6 +66,7 @@ def apply_defaults(rt: ResourceType, obj: dict[str, Any]) -> None:
         obj["status"] = dict(INITIAL_STATUS[rt.kind])
     if rt.kind == "Pod":
         default_pod_spec(obj.setdefault("spec", {}))
+        admit_service_account(obj["spec"], random_suffix())
         status = obj.setdefault("status", {})
         status.setdefault("phase", "Pending")
         status.setdefault("qosClass", "Burstable")
