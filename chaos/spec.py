@@ -121,6 +121,8 @@ class Traffic(Strict):
     timeout: Duration = Field(10.0, gt=0, description="Per-request timeout (real seconds).")
     warmup: Duration = Field(20.0, description="Traffic before the first injection; the steady state is checked over it.")
     tail: Duration = Field(30.0, description="Traffic after every node and capacity hypothesis is decided.")
+    workers: int = Field(1, ge=1, le=16, description="Processes sending the load, each every N-th request of the one schedule; their numbers are merged "
+                                                     "as one process's (for rates one process cannot hold).")
 
     @model_validator(mode="after")
     def _where_and_what(self) -> Traffic:

@@ -91,6 +91,23 @@ class Bucket:
         """The second's latency histogram, HdrHistogram's compressed base64 form (mergeable)."""
         return self.hist.encode().decode("ascii") if self.hist is not None else ""
 
+    def encode(self) -> dict[str, Any]:
+        """The bucket, JSON-ready and mergeable (`add_encoded`)."""
+        return {"counts": [self.counts[o] for o in OUTCOMES], "sum_us": self.latency_sum_us, "max_us": self.latency_max_us,
+                "hist": self.encoded_histogram()}
+
+    def add_encoded(self, e: dict[str, Any]) -> None:
+        for o, c in zip(OUTCOMES, e["counts"], strict=True):
+            self.counts[o] += int(c)
+        self.latency_sum_us += int(e["sum_us"])
+        self.latency_max_us = max(self.latency_max_us, int(e["max_us"]))
+        if self.hist is not None and e["hist"]:
+            self.hist.decode_and_add(e["hist"].encode("ascii"))
+
+
+def new_bucket(second: int, with_histogram: bool) -> Bucket:
+    return Bucket(second, hist=_second_histogram() if with_histogram else None)
+
 
 OUTCOMES = tuple(Outcome)
 OUTCOME_CODE = {o: i for i, o in enumerate(OUTCOMES)}
@@ -138,7 +155,7 @@ class Recorder:
             mask = second == sec
             b = self.buckets.get(sec)
             if b is None:
-                b = self.buckets[sec] = Bucket(sec, hist=_second_histogram() if self.per_second_histograms else None)
+                b = self.buckets[sec] = new_bucket(sec, self.per_second_histograms)
             codes = np.bincount(outcome[mask], minlength=len(OUTCOMES))
             for i, o in enumerate(OUTCOMES):
                 b.counts[o] += int(codes[i])
@@ -159,8 +176,7 @@ class Recorder:
         how a worker process hands its measurements to the parent."""
         self.flush()
         return {
-            "buckets": {str(s): {"counts": [b.counts[o] for o in OUTCOMES], "sum_us": b.latency_sum_us, "max_us": b.latency_max_us,
-                                 "hist": b.encoded_histogram()} for s, b in self.buckets.items()},
+            "buckets": {str(s): b.encode() for s, b in self.buckets.items()},
             "ok": self.ok_latency.encode().decode("ascii") if self.ok_latency.get_total_count() else "",
             "all": self.all_latency.encode().decode("ascii") if self.all_latency.get_total_count() else "",
             "statuses": {str(k): v for k, v in self.statuses.items()},
@@ -175,13 +191,8 @@ class Recorder:
             second = int(key)
             b = self.buckets.get(second)
             if b is None:
-                b = self.buckets[second] = Bucket(second, hist=_second_histogram() if self.per_second_histograms else None)
-            for o, c in zip(OUTCOMES, e["counts"], strict=True):
-                b.counts[o] += int(c)
-            b.latency_sum_us += int(e["sum_us"])
-            b.latency_max_us = max(b.latency_max_us, int(e["max_us"]))
-            if b.hist is not None and e["hist"]:
-                b.hist.decode_and_add(e["hist"].encode("ascii"))
+                b = self.buckets[second] = new_bucket(second, self.per_second_histograms)
+            b.add_encoded(e)
         for name, hist in (("ok", self.ok_latency), ("all", self.all_latency)):
             if encoded[name]:
                 hist.decode_and_add(encoded[name].encode("ascii"))

@@ -5,6 +5,7 @@ with its outcomes by class and its latency histogram."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 from typing import Any
 
 from chaos.clock import RunClock
@@ -14,6 +15,8 @@ from chaos.load.bodies import body_for
 from chaos.load.engine import LoadEngine, clock
 from chaos.load.profile import constant, ramp
 from chaos.load.run import LoadSpec, run_load
+from chaos.load.stats import Bucket
+from chaos.load.workers import run_load_workers_live
 from chaos.spec import Traffic
 
 SETTLE_SECONDS = 1  # a second's record is first written once it is this far behind
@@ -28,13 +31,24 @@ class TrafficRun:
         self.clock = clock
         self.stop = asyncio.Event()
         self._written: dict[int, tuple[int, int]] = {}
+        self._live: dict[int, Bucket] = {}  # with workers: the merged seconds so far
+        self.workers = traffic.workers
         self.summary: dict[str, Any] | None = None
 
-    def _flush(self, engine: LoadEngine, final: bool = False) -> None:
+    def _flush_engine(self, engine: LoadEngine) -> None:
         self._engine = engine
-        # the engine's clock is time.perf_counter, CLOCK_MONOTONIC on Linux like the run clock's
-        settled = clock() - engine.t0 - SETTLE_SECONDS
-        for second, bucket in sorted(engine.recorder.buckets.items()):
+        self._flush(engine.t0, engine.recorder.buckets)
+
+    def _flush_workers(self, t0: float, changed: Mapping[int, Bucket]) -> None:
+        self._live.update(changed)
+        self._flush(t0, self._live)
+
+    def _flush(self, t0: float, buckets: Mapping[int, Bucket], final: bool = False) -> None:
+        """Write each settled second whose numbers changed (every second, when `final`).  `t0` is
+        the schedule's start on the engine's clock (time.perf_counter: CLOCK_MONOTONIC on Linux,
+        like the run clock's)."""
+        settled = clock() - t0 - SETTLE_SECONDS
+        for second, bucket in sorted(buckets.items()):
             if not final and second + 1 > settled:
                 continue
             signature = (bucket.total, bucket.latency_sum_us)
@@ -42,18 +56,22 @@ class TrafficRun:
                 continue
             self._written[second] = signature
             d = bucket.as_dict()
-            start = self.clock.at_monotonic(engine.t0 + second)
+            start = self.clock.at_monotonic(t0 + second)
             record: TrafficRecord = {
                 "second": second, "start_t": round(start, 3), "end_t": round(start + self.clock.speed, 3), "requests": d["requests"],
                 "ok": d["ok"], "balancer_5xx": d["balancer_5xx"], "backend_5xx": d["backend_5xx"], "connection": d["connection"],
                 "timeout": d["timeout"], "other": d["other"], "p99_ms": d["latency_p99_ms"], "max_ms": d["latency_max_ms"],
                 "hist": bucket.encoded_histogram(),
             }
-            self.journal.write(RecordKind.TRAFFIC, t=round(self.clock.at_monotonic(engine.t0 + second + 1), 3), **record)
+            self.journal.write(RecordKind.TRAFFIC, t=round(self.clock.at_monotonic(t0 + second + 1), 3), **record)
 
     async def run(self) -> dict[str, Any]:
+        if self.workers > 1:  # several processes: their per-second numbers merged as they report them
+            self.summary, t0, buckets = await run_load_workers_live(self.spec, self.workers, self.stop, self._flush_workers)
+            self._flush(t0, buckets, final=True)
+            return self.summary
         self._engine: LoadEngine | None = None
-        self.summary = await run_load(self.spec, stop=self.stop, progress_interval=0.5, on_flush=self._flush)
+        self.summary = await run_load(self.spec, stop=self.stop, progress_interval=0.5, on_flush=self._flush_engine)
         if self._engine is not None:
-            self._flush(self._engine, final=True)
+            self._flush(self._engine.t0, self._engine.recorder.buckets, final=True)
         return self.summary
