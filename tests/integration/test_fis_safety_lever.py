@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -45,6 +46,9 @@ def test_engaging_stops_running_experiments_and_cancels_new_ones(fis):
     assert lever["id"] == "default" and lever["state"]["status"] == "disengaged" and lever["arn"].endswith(":safety-lever/default")
     template = _wait_template(fis)
     eid = fis.start_experiment(experimentTemplateId=template)["experiment"]["id"]
+    # ids in FIS's form (EXT / EXP + base62), not moto's uuid4 hex
+    assert re.fullmatch(r"EXT[0-9A-Za-z]{12,15}", template) and re.fullmatch(r"EXP[0-9A-Za-z]{12,15}", eid), (template, eid)
+    assert fis.get_experiment(id=eid)["experiment"]["experimentTemplateId"] == template
     wait_for(lambda: _status(fis, eid)["status"] == "running", 20, "the experiment to run")
 
     answer = fis.update_safety_lever_state(id="default", state={"status": "engaged", "reason": "game day over"})["safetyLever"]

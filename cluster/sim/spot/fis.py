@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import asyncio
 import random
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import structlog
 from moto.core.exceptions import JsonRESTError
+from moto.fis import models as fis_models
 from moto.fis.models import Experiment, FISBackend
 
 from cluster.components.fis import TERMINAL_STATES
@@ -21,6 +23,7 @@ from cluster.sim.aws.moto_server import backend, instances_by_id
 from cluster.sim.clock import SimClock
 from cluster.sim.spot import eventbridge
 from cluster.sim.spot import fis_templates as ft
+from cluster.sim.spot.fis_ids import EXPERIMENT_PREFIX, TEMPLATE_PREFIX, IdSource
 from cluster.sim.spot.interruptions import Interruptions, Plan
 from cluster.sim.spot.safety_lever import CANCELLED_REASON, STOPPED_REASON, LeverError, SafetyLever
 
@@ -103,12 +106,18 @@ class FisRunner:
         update = FISBackend.update_experiment_template
         start = FISBackend.start_experiment
 
+        ids = IdSource(self._rng)
+        fis_models.mock_random = ids  # type: ignore[attr-defined]
+        id_lock = threading.Lock()  # moto's server answers from several threads: one prefix per call
+
         def checked_create(backend_: FISBackend, client_token: Any, description: str, stop_conditions: Any, targets: Any, actions: Any, role_arn: str, **kw: Any) -> Any:
             try:
                 ft.validate_template(actions, targets, stop_conditions)
             except ft.TemplateError as exc:
                 raise ValidationException(str(exc)) from None
-            return create(backend_, client_token, description, stop_conditions, targets, actions, role_arn, **kw)
+            with id_lock:
+                ids.prefix = TEMPLATE_PREFIX
+                return create(backend_, client_token, description, stop_conditions, targets, actions, role_arn, **kw)
 
         def checked_update(backend_: FISBackend, id: str, **kw: Any) -> Any:  # noqa: A002 - moto's name
             template = backend_.experiment_templates.get(id)
@@ -121,7 +130,9 @@ class FisRunner:
             return update(backend_, id, **kw)
 
         def start_and_run(backend_: FISBackend, *args: Any, **kw: Any) -> Any:
-            result = start(backend_, *args, **kw)
+            with id_lock:
+                ids.prefix = EXPERIMENT_PREFIX
+                result = start(backend_, *args, **kw)
             exp = backend_.experiments[result["id"]]
             if exp.id not in runner.runs:
                 now = runner.clock.timestamp()
