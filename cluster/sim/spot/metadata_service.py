@@ -6,8 +6,12 @@ and pointing NTH's INSTANCE_METADATA_URL at it."""
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
 import secrets
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import structlog
 from aiohttp import web
@@ -20,6 +24,9 @@ from cluster.sim.spot.metadata import NOT_FOUND_BODY, InstanceMetadata, answer
 log = structlog.get_logger("sim.imds")
 
 TOKEN_PATH = "/latest/api/token"
+DEFAULT_NODE_ROLE = "spotchaos-sim-node-role"
+CREDENTIALS_LIFETIME = timedelta(hours=6)  # IMDS's role credentials last about six hours ...
+CREDENTIALS_REFRESH = timedelta(minutes=15)  # ... and are replaced well before they run out
 TTL_HEADER = "X-aws-ec2-metadata-token-ttl-seconds"
 TOKEN_HEADER = "X-aws-ec2-metadata-token"
 MAX_TTL = 21600
@@ -33,6 +40,47 @@ class _Endpoint:
     site: web.TCPSite | None = None
 
 
+def _real_now() -> float:
+    return asyncio.get_running_loop().time()
+
+
+def _iso(t: datetime) -> str:
+    return t.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def role_credentials(instance_id: str, now: datetime) -> dict[str, str]:
+    """The instance profile role's temporary credentials, in IMDS's document (the simulator's AWS
+    endpoint takes any key, so they are made up, but shaped as STS hands them out)."""
+    return {"Code": "Success", "LastUpdated": _iso(now), "Type": "AWS-HMAC", "AccessKeyId": "ASIA" + instance_id[2:18].upper().ljust(16, "X"),
+            "SecretAccessKey": "sim" + instance_id[2:] + "/simulated+secret+access+key", "Token": "IQoJb3JpZ2luX2VjE" + instance_id[2:],
+            "Expiration": _iso(now + CREDENTIALS_LIFETIME)}
+
+
+def _user_data(raw: object) -> str | None:
+    value = raw[0] if isinstance(raw, list) and raw else raw
+    if not isinstance(value, str | bytes) or not value:
+        return None
+    try:
+        return base64.b64decode(value, validate=True).decode("utf-8", errors="replace")
+    except (ValueError, binascii.Error):
+        return value if isinstance(value, str) else value.decode("utf-8", errors="replace")
+
+
+def instance_facts(inst: object | None) -> dict[str, Any]:
+    """What the metadata shows of moto's instance: security groups, network, instance profile
+    role (the node role of an EKS node), user data."""
+    if inst is None:
+        return {}
+    groups = [(getattr(g, "name", ""), getattr(g, "id", "")) for g in getattr(inst, "security_groups", None) or []]
+    profile = getattr(inst, "iam_instance_profile", None) or {}
+    arn = str(profile.get("Arn") or profile.get("arn") or "") if isinstance(profile, dict) else ""
+    name = arn.rsplit("/", 1)[-1] if arn else (str(profile.get("Name") or "") if isinstance(profile, dict) else "")
+    name = name or DEFAULT_NODE_ROLE  # every EKS node runs with an instance profile; moto may not know which
+    return {"security_groups": groups, "subnet_id": getattr(inst, "subnet_id", "") or "", "vpc_id": getattr(inst, "vpc_id", "") or "",
+            "role": name, "instance_profile_arn": arn or f"arn:aws:iam::{ACCOUNT_ID}:instance-profile/{name}",
+            "user_data": _user_data(getattr(inst, "user_data", None))}
+
+
 class MetadataService:
     def __init__(self, clock: SimClock, kubelets: Kubelets, region: str, port: int, moto_lock: object) -> None:
         self.clock = clock
@@ -41,7 +89,7 @@ class MetadataService:
         self._moto_lock = moto_lock
         self.instances: dict[str, _Endpoint] = {}
         self._by_address: dict[str, str] = {}
-        self._tokens: dict[str, tuple[str, float]] = {}  # token -> (instance id, expiry cluster time)
+        self._tokens: dict[str, tuple[str, float]] = {}  # token -> (instance id, expiry on the event loop's monotonic clock)
         self._tasks: set[asyncio.Task[None]] = set()
         app = web.Application()
         app.router.add_route("*", "/{tail:.*}", self._handle)
@@ -74,6 +122,7 @@ class MetadataService:
                 instance_id=info.instance_id, instance_type=info.instance_type, az=info.az, region=info.region,
                 account_id=ACCOUNT_ID, local_hostname=info.private_dns, local_ipv4=info.private_ip, spot=info.spot,
                 ami_id=getattr(inst, "image_id", None) or "ami-0b0a8d8cbf1e0a5f1", launched_at=self.clock.isoformat(),
+                **instance_facts(inst),
             )
             ep = _Endpoint(meta, agent.loopback, inst)
             self.instances[info.instance_id] = ep
@@ -131,13 +180,30 @@ class MetadataService:
         token = request.headers.get(TOKEN_HEADER)
         if token is not None:
             owner = self._tokens.get(token)
-            if owner is None or owner[0] != ep.meta.instance_id or owner[1] < self.clock.timestamp():
+            if owner is None or owner[0] != ep.meta.instance_id or owner[1] < _real_now():
                 return web.Response(status=401, text="")
         elif self._tokens_required(ep):
             return web.Response(status=401, text="")
+        self._refresh(ep)
         status, body = answer(ep.meta, request.path)
-        content_type = "text/html" if status == 404 else ("application/json" if body[:1] in "[{" else "text/plain")
-        return web.Response(status=status, text=body, content_type=content_type)
+        # IMDS answers text/plain, JSON documents included; its 404 page is HTML
+        return web.Response(status=status, body=body.encode(), content_type="text/html" if status == 404 else "text/plain")
+
+    def _refresh(self, ep: _Endpoint) -> None:
+        """What changes after boot: the instance's tags (when InstanceMetadataTags is enabled) and
+        the role's credentials, which IMDS rotates well before they expire (real time: clients
+        compare the expiry with their own clock)."""
+        options = getattr(ep.instance, "metadata_options", None)
+        if getattr(options, "instance_metadata_tags", "disabled") == "enabled":
+            with self._moto_lock:  # type: ignore[attr-defined]
+                ep.meta.tags = {t["key"]: t["value"] for t in ep.instance.get_tags()}  # type: ignore[union-attr]
+        else:
+            ep.meta.tags = None
+        if ep.meta.role is not None:
+            now = datetime.now(UTC)
+            expires = ep.meta.credentials and datetime.fromisoformat(ep.meta.credentials["Expiration"].replace("Z", "+00:00"))
+            if not expires or expires - now < CREDENTIALS_REFRESH:
+                ep.meta.credentials = role_credentials(ep.meta.instance_id, now)
 
     def _token(self, request: web.Request, instance_id: str) -> web.Response:
         if request.method != "PUT":
@@ -151,7 +217,7 @@ class MetadataService:
             ttl = 0
         if not 1 <= ttl <= MAX_TTL:
             return web.Response(status=400, text="")
-        now = self.clock.timestamp()
+        now = _real_now()  # a token's TTL is real seconds, as the client counts them, whatever the cluster's speed
         self._tokens = {t: v for t, v in self._tokens.items() if v[1] >= now}
         token = secrets.token_urlsafe(40)
         self._tokens[token] = (instance_id, now + ttl)
