@@ -46,6 +46,7 @@ class NthConfig:
     check_tag_before_draining: bool = True
     managed_tag: str = MANAGED_TAG
     use_provider_id: bool = False
+    kubernetes_events_extra_annotations: str = ""
 
 
 _BOOLS = {
@@ -68,6 +69,7 @@ _INTS = {"POD_TERMINATION_GRACE_PERIOD": "pod_termination_grace_period", "NODE_T
 _STRS = {
     "QUEUE_URL": "queue_url", "AWS_REGION": "aws_region", "AWS_ENDPOINT": "aws_endpoint",
     "INSTANCE_METADATA_URL": "instance_metadata_url", "TAINT_EFFECT": "taint_effect", "MANAGED_TAG": "managed_tag",
+    "KUBERNETES_EVENTS_EXTRA_ANNOTATIONS": "kubernetes_events_extra_annotations",
 }
 TAINT_EFFECTS = ("NoSchedule", "PreferNoSchedule", "NoExecute")
 
@@ -100,4 +102,33 @@ def parse_env(env: dict[str, str]) -> NthConfig:
         raise NthConfigError(f"TAINT_EFFECT={cfg.taint_effect!r}: must be one of {', '.join(TAINT_EFFECTS)}")
     if cfg.queue_mode and not cfg.queue_url:
         raise NthConfigError("ENABLE_SQS_TERMINATION_DRAINING=true needs QUEUE_URL (the SQS queue EventBridge feeds)")
+    if cfg.emit_kubernetes_events:
+        extra_annotations(cfg.kubernetes_events_extra_annotations)  # NTH exits at start on a malformed list
     return cfg
+
+
+# the annotations NTH's event recorder puts on every Event it emits in IMDS mode: the node's
+# metadata as IMDS gave it (pkg/observability/k8s-events.go, InitK8sEventRecorder)
+NODE_METADATA_ANNOTATIONS = ("account-id", "availability-zone", "instance-id", "instance-type", "local-hostname", "local-ipv4",
+                             "public-hostname", "public-ipv4", "region")
+
+
+def extra_annotations(text: str) -> dict[str, str]:
+    """KUBERNETES_EVENTS_EXTRA_ANNOTATIONS ("k1=v1,k2=v2") as NTH's parseExtraAnnotations reads it:
+    every comma-separated part must be exactly one key=value."""
+    if not text:
+        return {}
+    out = {}
+    for part in text.split(","):
+        pair = part.split("=")
+        if len(pair) != 2:
+            raise NthConfigError(f"KUBERNETES_EVENTS_EXTRA_ANNOTATIONS={text!r}: error parsing annotations (each part must be key=value)")
+        out[pair[0]] = pair[1]
+    return out
+
+
+def event_annotations(cfg: NthConfig, node_metadata: dict[str, str]) -> dict[str, str]:
+    """What NTH annotates its Events with: in IMDS mode the node's metadata, then the extra
+    annotations (which may override them); in queue mode the extra annotations only."""
+    base = {} if cfg.queue_mode else {k: node_metadata.get(k, "") for k in NODE_METADATA_ANNOTATIONS}
+    return base | extra_annotations(cfg.kubernetes_events_extra_annotations)

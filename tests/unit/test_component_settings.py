@@ -159,3 +159,19 @@ def test_the_seed_ingress_health_check_is_flagged_with_why_and_the_fix():
     found = [f for f in diagnose(render(seed())) if f.check == "alb-health-check-fails"]
     assert len(found) == 1
     assert "GET / answers 404" in found[0].problem and "fails open" in found[0].why and "/v1/models/resnet" in found[0].fix
+
+
+def test_nth_event_annotations_as_nths_recorder_makes_them():
+    from cluster.components.nth import NthConfigError, event_annotations, extra_annotations, parse_env
+
+    meta = {"instance-id": "i-1", "availability-zone": "us-east-1a", "region": "us-east-1"}
+    imds = parse_env({"EMIT_KUBERNETES_EVENTS": "true", "KUBERNETES_EVENTS_EXTRA_ANNOTATIONS": "team=ml,region=override"})
+    got = event_annotations(imds, meta)
+    assert got["instance-id"] == "i-1" and got["team"] == "ml" and got["region"] == "override" and got["public-ipv4"] == ""
+    queue = parse_env({"EMIT_KUBERNETES_EVENTS": "true", "ENABLE_SQS_TERMINATION_DRAINING": "true", "QUEUE_URL": "https://q",
+                       "KUBERNETES_EVENTS_EXTRA_ANNOTATIONS": "team=ml"})
+    assert event_annotations(queue, meta) == {"team": "ml"}  # queue mode: no node metadata
+    assert extra_annotations("") == {}
+    for bad in ("team", "a=b=c", "a=b,"):
+        with pytest.raises(NthConfigError, match="error parsing annotations"):
+            parse_env({"EMIT_KUBERNETES_EVENTS": "true", "KUBERNETES_EVENTS_EXTRA_ANNOTATIONS": bad})

@@ -18,10 +18,12 @@ from cluster.components.nth import (
     IMAGE_MARK,
     NthConfig,
     container_env,
+    event_annotations,
     parse_env,
 )
 from cluster.sim.addons import nth_events as ne
 from cluster.sim.addons.workloads import AddonWorkloads
+from cluster.sim.aws.moto_server import ACCOUNT_ID
 from cluster.sim.controllers.base import Controller, SimContext
 from cluster.sim.controllers.kubelet import LOOPBACK_ANNOTATION
 from cluster.sim.kube.errors import ApiError
@@ -234,7 +236,17 @@ class NodeTerminationHandler(Controller):
 
     def _record(self, cfg: NthConfig, node: dict[str, Any] | None, reason: str, message: str, warning: bool = False) -> None:
         if cfg.emit_kubernetes_events and node is not None:
-            self.ctx.recorder(COMPONENT, node["metadata"]["name"]).record(node, reason, message, "Warning" if warning else "Normal")
+            self.ctx.recorder(COMPONENT, node["metadata"]["name"]).record(node, reason, message, "Warning" if warning else "Normal",
+                                                                          event_annotations(cfg, self._node_metadata(node)))
+
+    def _node_metadata(self, node: dict[str, Any]) -> dict[str, str]:
+        """The node's metadata as NTH reads it from IMDS at start (no public address: the simulated nodes have none)."""
+        labels = node["metadata"].get("labels") or {}
+        internal = next((a["address"] for a in (node.get("status") or {}).get("addresses") or [] if a.get("type") == "InternalIP"), "")
+        return {"account-id": ACCOUNT_ID, "availability-zone": labels.get("topology.kubernetes.io/zone", ""),
+                "instance-id": str((node.get("spec") or {}).get("providerID", "")).rsplit("/", 1)[-1],
+                "instance-type": labels.get("node.kubernetes.io/instance-type", ""), "local-hostname": node["metadata"]["name"],
+                "local-ipv4": internal, "public-hostname": "", "public-ipv4": "", "region": labels.get("topology.kubernetes.io/region", "")}
 
     async def _handle(self, ev: ne.InterruptionEvent, cfg: NthConfig, sqs: Any) -> None:
         wait = ev.start_time - cfg.node_termination_grace_period - self.clock.timestamp()

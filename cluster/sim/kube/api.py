@@ -73,8 +73,10 @@ class KubeApi:
     def get(self, rt: ResourceType, namespace: str, name: str) -> Obj:
         return self.store.require(rt, namespace, name)
 
-    def list(self, rt: ResourceType, namespace: str | None, label_selector: str | None = None, field_selector: str | None = None) -> tuple[list[Obj], int]:
-        accept = make_filter(label_selector, field_selector)
+    def list(self, rt: ResourceType, namespace: str | None, label_selector: str | None = None, field_selector: str | None = None,
+             kind: str | None = None) -> tuple[list[Obj], int]:
+        """`kind`: check the field selector's labels as the API server does for that kind (a client's request)."""
+        accept = make_filter(label_selector, field_selector, kind)
         return self.store.list(rt, namespace or None, accept), self.store.resource_version
 
     # ---- create ---------------------------------------------------------

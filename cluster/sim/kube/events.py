@@ -17,7 +17,7 @@ class EventRecorder:
         self.host = host
         self._seen: dict[tuple[str, str, str], str] = {}
 
-    def record(self, obj: Obj, reason: str, message: str, type_: str = "Normal") -> None:
+    def record(self, obj: Obj, reason: str, message: str, type_: str = "Normal", annotations: dict[str, str] | None = None) -> None:
         api = self.api
         rt = api.rt("Event")
         meta = obj["metadata"]
@@ -39,7 +39,7 @@ class EventRecorder:
         event = {
             "apiVersion": "v1",
             "kind": "Event",
-            "metadata": {"name": name, "namespace": namespace},
+            "metadata": {"name": name, "namespace": namespace, **({"annotations": dict(annotations)} if annotations else {})},
             "involvedObject": {
                 "kind": obj.get("kind"),
                 "apiVersion": obj.get("apiVersion"),

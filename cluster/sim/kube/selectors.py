@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from cluster.sim.kube.errors import BadRequest
+from cluster.sim.kube.field_labels import field_path
 
 _SET_RE = re.compile(r"^\s*(!?)\s*([A-Za-z0-9_./-]+)\s*(?:(in|notin)\s*\(([^)]*)\))?\s*$")
 
@@ -93,7 +94,9 @@ class FieldRequirement:
     value: str
 
 
-def parse_field_selector(expr: str | None) -> tuple[FieldRequirement, ...]:
+def parse_field_selector(expr: str | None, kind: str | None = None) -> tuple[FieldRequirement, ...]:
+    """`kind`: the resource's kind, whose field labels the API server supports (a request's
+    selector); None: any dotted path (the simulator's own lookups)."""
     if not expr:
         return ()
     out = []
@@ -101,7 +104,11 @@ def parse_field_selector(expr: str | None) -> tuple[FieldRequirement, ...]:
         for op in ("!=", "==", "="):
             if op in part:
                 key, _, value = part.partition(op)
-                out.append(FieldRequirement(tuple(key.strip().split(".")), op == "!=", value.strip()))
+                key = key.strip()
+                path = tuple(key.split(".")) if kind is None else field_path(kind, key)
+                if path is None:
+                    raise BadRequest(f'field label not supported: {key}')
+                out.append(FieldRequirement(path, op == "!=", value.strip()))
                 break
         else:
             raise BadRequest(f"invalid field selector: {part!r}: expected key=value or key!=value")
@@ -129,9 +136,9 @@ def fields_match(reqs: tuple[FieldRequirement, ...], obj: Mapping[str, Any]) -> 
     return True
 
 
-def make_filter(label_selector: str | None, field_selector: str | None) -> Callable[[Mapping[str, Any]], bool] | None:
+def make_filter(label_selector: str | None, field_selector: str | None, kind: str | None = None) -> Callable[[Mapping[str, Any]], bool] | None:
     lreqs = parse_label_selector(label_selector)
-    freqs = parse_field_selector(field_selector)
+    freqs = parse_field_selector(field_selector, kind)
     if not lreqs and not freqs:
         return None
 

@@ -167,7 +167,7 @@ class KubeHttp:
                 created = self.api.create(rt, ns, body, dry_run=dry_run)
                 return _json(created, 201)
             if method == "DELETE":
-                accept = make_filter(q.get("labelSelector"), q.get("fieldSelector"))
+                accept = make_filter(q.get("labelSelector"), q.get("fieldSelector"), rt.kind)
                 items = self.api.store.list(rt, namespace, accept)
                 for obj in items:
                     with contextlib.suppress(ApiError):
@@ -222,7 +222,7 @@ class KubeHttp:
 
     def _list(self, request: web.Request, rt: ResourceType, namespace: str | None) -> web.Response:
         q = request.query
-        items, rv = self.api.list(rt, namespace, q.get("labelSelector"), q.get("fieldSelector"))
+        items, rv = self.api.list(rt, namespace, q.get("labelSelector"), q.get("fieldSelector"), kind=rt.kind)
         limit = int(q.get("limit", "0") or 0)
         token = q.get("continue")
         if token:
@@ -250,7 +250,7 @@ class KubeHttp:
 
     async def _watch(self, request: web.Request, rt: ResourceType, namespace: str | None) -> web.StreamResponse:
         q = request.query
-        accept = make_filter(q.get("labelSelector"), q.get("fieldSelector"))
+        accept = make_filter(q.get("labelSelector"), q.get("fieldSelector"), rt.kind)
         rv_param = q.get("resourceVersion")
         since = int(rv_param) if rv_param and rv_param != "0" else None
         bookmarks = _bool(q.get("allowWatchBookmarks"))
