@@ -46,7 +46,7 @@ def _writable(path: Path) -> bool:
 def _env_lines(ep: Endpoints) -> list[str]:
     return [
         f"export KUBECONFIG={ep.kubeconfig}",
-        f"export AWS_ENDPOINT_URL={ep.aws_endpoint_url}",
+        f"export AWS_ENDPOINT_URL={ep.aws_endpoint_url}  # awscli v1's sqs commands need --endpoint-url \"$AWS_ENDPOINT_URL\" too",
         f"export AWS_DEFAULT_REGION={ep.region}",
         "export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing  # the simulator accepts any credentials",
     ]

@@ -162,7 +162,12 @@ def test_the_seed_ingress_health_check_is_flagged_with_why_and_the_fix():
 
 
 def test_nth_event_annotations_as_nths_recorder_makes_them():
-    from cluster.components.nth import NthConfigError, event_annotations, extra_annotations, parse_env
+    from cluster.components.nth import (
+        NthConfigError,
+        event_annotations,
+        extra_annotations,
+        parse_env,
+    )
 
     meta = {"instance-id": "i-1", "availability-zone": "us-east-1a", "region": "us-east-1"}
     imds = parse_env({"EMIT_KUBERNETES_EVENTS": "true", "KUBERNETES_EVENTS_EXTRA_ANNOTATIONS": "team=ml,region=override"})
