@@ -24,6 +24,7 @@ from moto.ec2 import utils as ec2_utils
 
 from cluster.sim.aws.capacity_pools import CapacityPools, choose_pool, on_demand_target
 from cluster.sim.aws.moto_server import backend, instances_by_id
+from cluster.sim.aws.spot_requests import attach_request, close_request
 from cluster.sim.clock import SimClock
 
 log = structlog.get_logger("sim.autoscaling")
@@ -192,6 +193,7 @@ class AutoScalingSim:
                 instance.autoscaling_group = group
                 if spot:
                     instance.lifecycle = "spot"
+                    attach_request(ec2, instance, az)
                 group.instance_states.append(InstanceState(instance, protected_from_scale_in=group.new_instances_protected_from_scale_in))
                 self.pools.take(itype, az)
                 self._holding[instance.id] = (itype, az)
@@ -238,6 +240,10 @@ class AutoScalingSim:
         pool = self._holding.pop(instance_id, None)
         if pool is not None and instance_id not in self.reclaimed:
             self.pools.give_back(*pool)
+        if pool is not None:  # its Spot request closes (an interruption closed it already)
+            inst = instances_by_id(self.region).get(instance_id)
+            if inst is not None:
+                close_request(backend("ec2", self.region), inst, "interrupted" if instance_id in self.reclaimed else "terminated")
 
     # ---- reconcile (the ASG's health checks) -----------------------------------------
     def reconcile(self) -> None:

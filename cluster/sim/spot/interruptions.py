@@ -15,6 +15,7 @@ import structlog
 
 from cluster.sim.aws.autoscaling import AutoScalingSim
 from cluster.sim.aws.moto_server import backend, instances_by_id
+from cluster.sim.aws.spot_requests import close_request
 from cluster.sim.clock import SimClock
 from cluster.sim.spot import eventbridge
 from cluster.sim.spot.metadata_service import MetadataService
@@ -112,6 +113,7 @@ class Interruptions:
                 ec2.stop_instances([instance_id])
                 final = "stopped"
             inst.state_reason = StateReason(*SPOT_TERMINATION)  # type: ignore[attr-defined]
+            close_request(ec2, inst, "interrupted")
             eventbridge.deliver(self.region, eventbridge.state_change(self.region, instance_id, final, now))
         log.info("spot_instance_reclaimed", instance=instance_id, action=action)
         return True
