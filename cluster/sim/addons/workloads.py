@@ -76,5 +76,19 @@ class AddonWorkloads(Generic[C]):
                     self._reported[wid] = str(exc)
                 continue
             self._reported.pop(wid, None)
-            out.append(Found(workload, config, running_pods(workload, pods)))
+            running = running_pods(workload, pods)
+            if not running:
+                out.append(Found(workload, config, []))
+                continue
+            # each pod runs with the settings it was started with: until a rollout replaces it, a
+            # pod keeps its old env, whatever the workload's template says now
+            by_config: dict[str, tuple[C, list[dict[str, Any]]]] = {}
+            for pod in running:
+                own = [c for c in (pod.get("spec") or {}).get("containers") or [] if self.image_mark in str(c.get("image", ""))]
+                try:
+                    pod_config = self.parse(own[0]) if own else config
+                except ValueError:
+                    continue  # that pod's binary would have exited
+                by_config.setdefault(repr(pod_config), (pod_config, []))[1].append(pod)
+            out += [Found(workload, c, ps) for c, ps in by_config.values()]
         return out

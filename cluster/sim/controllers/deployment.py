@@ -15,6 +15,21 @@ from cluster.sim.kube.errors import ApiError
 from cluster.sim.kube.store import StoredEvent, clone
 
 HASH_LABEL = "pod-template-hash"
+REVISION = "deployment.kubernetes.io/revision"  # what `kubectl rollout history/undo` read
+CHANGE_CAUSE = "kubernetes.io/change-cause"
+
+
+def _same_template(rs_template: dict, template: dict) -> bool:
+    stripped = clone(rs_template)
+    (stripped.get("metadata") or {}).get("labels", {}).pop(HASH_LABEL, None)
+    return bool(stripped == template)
+
+
+def _revision(obj: dict) -> int:
+    try:
+        return int((obj["metadata"].get("annotations") or {}).get(REVISION, 0))
+    except ValueError:
+        return 0
 
 
 class DeploymentController(Controller):
@@ -69,12 +84,20 @@ class DeploymentController(Controller):
         template = spec["template"]
         thash = template_hash(template)
         owned = self._owned(dep)
-        new_rs = next((rs for rs in owned if rs["metadata"].get("labels", {}).get(HASH_LABEL) == thash), None)
+        # the ReplicaSet whose template is the Deployment's, the hash label aside (EqualIgnoreHash: a
+        # `rollout undo` writes an old ReplicaSet's template back, which must find that ReplicaSet)
+        new_rs = next((rs for rs in owned if _same_template(rs["spec"].get("template") or {}, template)), None)
+        new_rs = new_rs or next((rs for rs in owned if rs["metadata"].get("labels", {}).get(HASH_LABEL) == thash), None)
         old_rss = [rs for rs in owned if rs is not new_rs]
+        newest_old = max((_revision(rs) for rs in old_rss), default=0)
         if new_rs is None:
-            new_rs = self._create_rs(dep, thash, 0 if old_rss and any(r["spec"].get("replicas") for r in old_rss) else want)
+            new_rs = self._create_rs(dep, thash, 0 if old_rss and any(r["spec"].get("replicas") for r in old_rss) else want, newest_old + 1)
             if new_rs is None:
                 return
+        elif _revision(new_rs) <= newest_old:  # a rollback to an older template: its ReplicaSet becomes the newest revision
+            new_rs = self._set_revision(self.rs_rt, new_rs, newest_old + 1)
+        if (dep["metadata"].get("annotations") or {}).get(REVISION) != str(_revision(new_rs)):
+            dep = self._set_revision(self.dep_rt, dep, _revision(new_rs))
         strategy = spec.get("strategy") or {}
         if spec.get("paused"):
             pass
@@ -108,7 +131,13 @@ class DeploymentController(Controller):
                         budget -= cut
         self._write_status(dep, new_rs)
 
-    def _create_rs(self, dep: dict, thash: str, replicas: int) -> dict | None:
+    def _set_revision(self, rt: object, obj: dict, revision: int) -> dict:
+        def change(o: dict) -> None:
+            o["metadata"].setdefault("annotations", {})[REVISION] = str(revision)
+
+        return self.api.mutate(rt, obj["metadata"]["namespace"], obj["metadata"]["name"], change) or obj  # type: ignore[arg-type]
+
+    def _create_rs(self, dep: dict, thash: str, replicas: int, revision: int) -> dict | None:
         template = clone(dep["spec"]["template"])
         template.setdefault("metadata", {}).setdefault("labels", {})[HASH_LABEL] = thash
         selector = clone(dep["spec"]["selector"])
@@ -120,7 +149,8 @@ class DeploymentController(Controller):
                 "name": f"{dep['metadata']['name']}-{thash}",
                 "namespace": dep["metadata"]["namespace"],
                 "labels": dict(template["metadata"]["labels"]),
-                "annotations": {"deployment.kubernetes.io/desired-replicas": str(dep["spec"].get("replicas", 1)), "deployment.kubernetes.io/revision": "1"},
+                "annotations": {"deployment.kubernetes.io/desired-replicas": str(dep["spec"].get("replicas", 1)), REVISION: str(revision),
+                                **({CHANGE_CAUSE: dep["metadata"]["annotations"][CHANGE_CAUSE]} if CHANGE_CAUSE in (dep["metadata"].get("annotations") or {}) else {})},
                 "ownerReferences": [owner_reference(dep)],
             },
             "spec": {"replicas": replicas, "selector": selector, "template": template},

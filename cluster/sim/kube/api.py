@@ -13,7 +13,7 @@ from typing import Any
 
 from cluster.sim.clock import SimClock
 from cluster.sim.kube import disruption
-from cluster.sim.kube.defaults import apply_defaults, new_uid, random_suffix
+from cluster.sim.kube.defaults import apply_defaults, new_uid, normalize_template, random_suffix
 from cluster.sim.kube.errors import (
     ApiError,
     BadRequest,
@@ -145,6 +145,7 @@ class KubeApi:
                 new_meta[k] = old["metadata"][k]
             else:
                 new_meta.pop(k, None)
+        normalize_template(new.get("spec"))
         if rt.bump_generation and old.get("spec") != new.get("spec"):
             new_meta["generation"] = int(old["metadata"].get("generation", 1)) + 1
         new["kind"], new["apiVersion"] = rt.kind, rt.api_version

@@ -44,7 +44,16 @@ def default_pod_spec(spec: dict[str, Any]) -> None:
             p.setdefault("protocol", "TCP")
 
 
+def normalize_template(spec: Any) -> None:
+    """A pod template's `metadata.creationTimestamp: null` (what kubectl's patches write) is the
+    zero time the API server's typed decoding makes of it: the same template as without it."""
+    meta = ((spec or {}).get("template") or {}).get("metadata") if isinstance(spec, dict) else None
+    if isinstance(meta, dict) and "creationTimestamp" in meta and meta["creationTimestamp"] is None:
+        del meta["creationTimestamp"]
+
+
 def _default_template(spec: dict[str, Any]) -> None:
+    normalize_template(spec)
     template = spec.setdefault("template", {})
     template.setdefault("metadata", {})
     default_pod_spec(template.setdefault("spec", {}))
