@@ -6,7 +6,9 @@ reads the SQS queue through the real AWS API.  Drains go through the Eviction AP
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Hashable, Iterable
+from datetime import UTC, datetime
 from typing import Any
 
 import aiohttp
@@ -52,6 +54,20 @@ async def _get(http: aiohttp.ClientSession, base: str, path: str, headers: dict[
         return await r.text() if r.status == 200 else None
 
 
+def _zerolog_value(v: Any) -> str:
+    """A field's value as zerolog's console writer prints it: bare when it needs no quotes."""
+    text = str(v)
+    if text[:1] in "{[":  # an object (zerolog's Interface) prints as its JSON
+        return text
+    return text if text and not any(ch in text for ch in ' "=') else json.dumps(text)
+
+
+def _container_of(pod: dict[str, Any]) -> tuple[str, str, str]:
+    containers = (pod.get("spec") or {}).get("containers") or []
+    name = next((c["name"] for c in containers if IMAGE_MARK in str(c.get("image", ""))), containers[0]["name"] if containers else "")
+    return pod["metadata"]["namespace"], pod["metadata"]["name"], name
+
+
 class NodeTerminationHandler(Controller):
     name = "aws-node-termination-handler"
     kinds = ("DaemonSet", "Deployment", "Pod")
@@ -62,6 +78,7 @@ class NodeTerminationHandler(Controller):
         self.imds_port = imds_port
         self.pod_rt, self.node_rt = ctx.api.rt("Pod"), ctx.api.rt("Node")
         self.monitors: dict[str, tuple[asyncio.Task[None], NthConfig]] = {}
+        self.pods: dict[str, tuple[str, str, str]] = {}  # monitor -> the NTH container whose log it writes
         # (node, event id) -> "pending" | "draining" | "done": each NTH pod of the DaemonSet keeps its
         # own event store, so the same notice text on two nodes is two events
         self.events: dict[tuple[str | None, str], str] = {}
@@ -79,17 +96,22 @@ class NodeTerminationHandler(Controller):
 
     def reconcile(self, key: Hashable) -> None:
         wanted: dict[str, tuple[NthConfig, dict[str, Any]]] = {}
+        pods: dict[str, tuple[str, str, str]] = {}  # monitor -> the NTH container whose log it writes
         for found in self.workloads.scan():
             cfg = found.config
             if cfg.queue_mode:
                 if found.running:
                     meta = found.workload["metadata"]
-                    wanted[f"queue:{meta['namespace']}/{meta['name']}"] = (cfg, {})
+                    mid = f"queue:{meta['namespace']}/{meta['name']}"
+                    wanted[mid] = (cfg, {})
+                    pods[mid] = _container_of(found.running[0])
             else:
                 for pod in found.running:
                     node = pod["spec"].get("nodeName")
                     if node:
                         wanted[f"imds:{node}"] = (cfg, {"node": node})
+                        pods[f"imds:{node}"] = _container_of(pod)
+        self.pods = pods
         for mid in [m for m in self.monitors if m not in wanted or self.monitors[m][1] != wanted[m][0]]:
             task, _ = self.monitors.pop(mid)
             task.cancel()
@@ -100,6 +122,7 @@ class NodeTerminationHandler(Controller):
             coro = self._queue_monitor(cfg) if mid.startswith("queue:") else self._imds_monitor(cfg, args["node"])
             self.monitors[mid] = (asyncio.get_running_loop().create_task(coro), cfg)
             log.info("nth_monitor_started", monitor=mid, queue_url=cfg.queue_url or None)
+            self._say(pods.get(mid), "INF", "Started watching for interruption events")
 
     async def stop(self) -> None:
         for task, _ in self.monitors.values():
@@ -234,6 +257,20 @@ class NodeTerminationHandler(Controller):
         if not task.cancelled() and task.exception() is not None:
             log.error("nth_event_handling_failed", error=repr(task.exception()))
 
+    def _pod_for(self, ev: ne.InterruptionEvent) -> tuple[str, str, str] | None:
+        """The NTH container that handles the event: the node's own in IMDS mode, the queue processor's otherwise."""
+        pods = self.pods
+        return pods.get(f"imds:{ev.node_name}") or next((v for k, v in pods.items() if k.startswith("queue:")), None)
+
+    def _say(self, pod: tuple[str, str, str] | None, level: str, message: str, **fields: Any) -> None:
+        """A line in the NTH container's log, as NTH's console logger writes it (zerolog: time, level, message, key=value)."""
+        if pod is None:
+            return
+        ts = self.clock.timestamp()
+        pairs = " ".join(f"{k}={_zerolog_value(v)}" for k, v in fields.items())
+        stamp = datetime.fromtimestamp(ts, UTC).strftime("%Y/%m/%d %H:%M:%S")
+        self.api.logs.write(*pod, f"{stamp} {level} {message}" + (f" {pairs}" if pairs else ""), ts)
+
     def _record(self, cfg: NthConfig, node: dict[str, Any] | None, reason: str, message: str, warning: bool = False) -> None:
         if cfg.emit_kubernetes_events and node is not None:
             self.ctx.recorder(COMPONENT, node["metadata"]["name"]).record(node, reason, message, "Warning" if warning else "Normal",
@@ -254,6 +291,12 @@ class NodeTerminationHandler(Controller):
             await self.clock.sleep(wait)
         node = self.api.store.get(self.node_rt, "", ev.node_name)
         log.info("nth_interruption_event", event_id=ev.event_id, kind=ev.kind, node=ev.node_name, dry_run=cfg.dry_run)
+        pod = self._pod_for(ev)
+        self._say(pod, "INF", "Adding new event to the event store", event=json.dumps(
+            {"EventID": ev.event_id, "Kind": ev.kind, "Description": ev.description, "InstanceID": ev.instance_id, "NodeName": ev.node_name,
+             "StartTime": self.clock.isoformat(ev.start_time)}, separators=(",", ":")))
+        self._say(pod, "INF", "Requesting instance drain", **{"event-id": ev.event_id, "instance-id": ev.instance_id, "kind": ev.kind,
+                                                               "node-name": ev.node_name})
         reason = {"SPOT_ITN": "SpotInterruption", "REBALANCE_RECOMMENDATION": "RebalanceRecommendation", "SCHEDULED_EVENT": "ScheduledEvent"}.get(ev.kind, "SQSTermination")
         self._record(cfg, node, reason, ev.description.strip())
         if node is None:
@@ -261,6 +304,7 @@ class NodeTerminationHandler(Controller):
             return
         if cfg.dry_run:
             log.info("nth_dry_run", node=ev.node_name, event_id=ev.event_id, would="cordon and drain")
+            self._say(pod, "INF", "Node would have been cordoned and drained, but dry-run flag was set.")
             self.events[(ev.node_name, ev.event_id)] = "done"
             return
         self.events[(ev.node_name, ev.event_id)] = "draining"
@@ -283,17 +327,21 @@ class NodeTerminationHandler(Controller):
         cordon_only = cfg.cordon_only or (ev.rebalance and not cfg.enable_rebalance_draining)
         if cordon_only:
             log.info("nth_cordoned", node=ev.node_name, event_id=ev.event_id)
+            self._say(pod, "INF", "Node successfully cordoned", node_name=ev.node_name, reason=ev.description.strip())
             self._record(cfg, node, "Cordon", "Node successfully cordoned")
             self._finish(ev, cfg, sqs)
             return
+        self._say(pod, "INF", "Draining the node")
         ok, problem = await self._drain(ev.node_name, cfg)
         node = self.api.store.get(self.node_rt, "", ev.node_name)
         if ok:
             log.info("nth_cordoned_and_drained", node=ev.node_name, event_id=ev.event_id)
+            self._say(pod, "INF", "Node successfully cordoned and drained", node_name=ev.node_name, reason=ev.description.strip())
             self._record(cfg, node, "CordonAndDrain", "Node successfully cordoned and drained")
             self._finish(ev, cfg, sqs)
         else:
             log.warning("nth_drain_failed", node=ev.node_name, event_id=ev.event_id, error=problem)
+            self._say(pod, "ERR", "There was a problem while trying to cordon and drain the node", error=problem, node_name=ev.node_name)
             self._record(cfg, node, "CordonAndDrainError", f"There was a problem while trying to cordon and drain the node: {problem}", warning=True)
             del self.events[(ev.node_name, ev.event_id)]  # retried on the next poll, as NTH re-adds a dropped event
 

@@ -23,6 +23,7 @@ from cluster.sim.kube.errors import (
     TooManyRequestsPDB,
 )
 from cluster.sim.kube.patches import apply_patch
+from cluster.sim.kube.pod_logs import PodLogs
 from cluster.sim.kube.resources import EVICTION_API_VERSIONS, REGISTRY, Registry, ResourceType
 from cluster.sim.kube.selectors import make_filter
 from cluster.sim.kube.store import Obj, ObjectStore, clone
@@ -39,6 +40,7 @@ class KubeApi:
         self._next_cluster_ip = int(ipaddress.IPv4Address("10.100.0.10"))
         self._node_ports: set[int] = set()
         self._next_node_port = 30000
+        self.logs = PodLogs()  # what the simulated containers write (pods/log)
 
     # ---- helpers --------------------------------------------------------
     def rt(self, kind: str) -> ResourceType:

@@ -47,7 +47,7 @@ def _core(kind: str, plural: str, namespaced: bool = True, **kw: object) -> Reso
 RESOURCES: tuple[ResourceType, ...] = (
     _core("Namespace", "namespaces", False, short_names=("ns",), has_status=True, subresources=("status", "finalize")),
     _core("Node", "nodes", False, short_names=("no",), has_status=True, subresources=("status",)),
-    _core("Pod", "pods", short_names=("po",), has_status=True, subresources=("status", "eviction", "binding", "log"), categories=("all",)),
+    _core("Pod", "pods", short_names=("po",), has_status=True, subresources=("status", "eviction", "binding", "log", "exec", "attach", "portforward"), categories=("all",)),
     _core("Service", "services", short_names=("svc",), has_status=True, subresources=("status",), categories=("all",)),
     _core("Endpoints", "endpoints", short_names=("ep",)),
     _core("ConfigMap", "configmaps", short_names=("cm",)),

@@ -11,9 +11,11 @@ import orjson
 import structlog
 from aiohttp import web
 
+from cluster.sim.clock import parse_time
 from cluster.sim.kube.api import KubeApi
 from cluster.sim.kube.errors import ApiError, BadRequest, NotFound
 from cluster.sim.kube.patches import apply_patch
+from cluster.sim.kube.pod_logs import render
 from cluster.sim.kube.resources import ResourceType
 from cluster.sim.kube.selectors import make_filter
 from cluster.sim.kube.store import Obj
@@ -27,6 +29,16 @@ _NAMESPACE_SUBRESOURCES = ("status", "finalize")
 
 def _json(body: Any, status: int = 200) -> web.Response:
     return web.Response(body=orjson.dumps(body), status=status, content_type="application/json")
+
+
+def _int_param(q: Any, name: str) -> int:
+    try:
+        value = int(q[name])
+    except ValueError:
+        raise BadRequest(f"{name}: {q[name]!r} is not an integer") from None
+    if value < 0:
+        raise BadRequest(f"{name}: must be 0 or more")
+    return value
 
 
 def _bool(v: str | None) -> bool:
@@ -113,6 +125,9 @@ class KubeHttp:
                     sub_entry.update(kind="Scale", group="autoscaling", version="v1")
                 elif sub == "log":
                     sub_entry.update(verbs=["get"])
+                elif sub in ("exec", "attach", "portforward"):
+                    sub_entry.update(kind="PodExecOptions" if sub == "exec" else "PodAttachOptions" if sub == "attach" else "PodPortForwardOptions",
+                                     verbs=["create", "get"])
                 resources.append(sub_entry)
         gv = f"{group}/{version}" if group else version
         return {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": gv, "resources": resources}
@@ -180,8 +195,10 @@ class KubeHttp:
         if sub == "binding" and method == "POST":
             return _json(self.api.bind(ns, name, await self._body(request)), 201)
         if sub == "log":
-            self.api.get(rt, ns, name)
-            return web.Response(text="", content_type="text/plain")
+            return await self._log(request, ns, name)
+        if sub in ("exec", "attach", "portforward"):
+            raise BadRequest(f"pods/{sub} is not supported by the simulator: its containers are not processes you can enter "
+                             "(read their logs with `kubectl logs`; reach a pod through its Service or the ALB)")
         if sub == "scale":
             return await self._scale(request, rt, ns, name, dry_run)
 
@@ -219,6 +236,50 @@ class KubeHttp:
             return orjson.loads(raw)
         except Exception as exc:
             raise BadRequest(f"the body of the request could not be decoded as JSON: {exc}") from exc
+
+    async def _log(self, request: web.Request, ns: str, name: str) -> web.StreamResponse:
+        """pods/log as the kubelet serves it through the API server: the container's lines, cut by
+        sinceSeconds / sinceTime, tailLines and limitBytes, with timestamps when asked; `follow`
+        streams new lines until the pod goes or the client leaves."""
+        q = request.query
+        pod = self.api.get(self.api.rt("Pod"), ns, name)
+        names = [c["name"] for c in (pod.get("spec") or {}).get("containers") or []]
+        container = q.get("container") or (names[0] if len(names) == 1 else None)
+        if container is None:
+            raise BadRequest(f"a container name must be specified for pod {name}, choose one of: [{' '.join(names)}]")
+        if container not in names and container not in [c["name"] for c in pod["spec"].get("initContainers") or []]:
+            raise BadRequest(f"container {container} is not valid for pod {name}")
+        if _bool(q.get("previous")):
+            raise BadRequest(f'previous terminated container "{container}" in pod "{name}" not found')
+        if (pod.get("status") or {}).get("phase") == "Pending":
+            raise BadRequest(f'container "{container}" in pod "{name}" is waiting to start: ContainerCreating')
+        since = None
+        if q.get("sinceSeconds"):
+            since = self.api.clock.timestamp() - _int_param(q, "sinceSeconds")
+        elif q.get("sinceTime"):
+            since = parse_time(q["sinceTime"])
+        tail = _int_param(q, "tailLines") if q.get("tailLines") else None
+        limit = _int_param(q, "limitBytes") if q.get("limitBytes") else None
+        stamps = _bool(q.get("timestamps"))
+        lines = self.api.logs.lines(ns, name, container)
+        first = render(lines, since=since, tail=tail, timestamps=stamps, limit_bytes=limit)
+        if not _bool(q.get("follow")):
+            return web.Response(body=first.encode(), content_type="text/plain")
+        resp = web.StreamResponse(status=200, headers={"Content-Type": "text/plain", "Transfer-Encoding": "chunked"})
+        await resp.prepare(request)
+        await resp.write(first.encode())
+        seen = len(lines)
+        pod_rt = self.api.rt("Pod")
+        while self.api.store.get(pod_rt, ns, name) is not None:
+            event = self.api.logs.next_write(ns, name, container)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(event.wait(), timeout=1.0)
+            lines = self.api.logs.lines(ns, name, container)
+            if len(lines) > seen:
+                await resp.write(render(lines[seen:], timestamps=stamps).encode())
+                seen = len(lines)
+        await resp.write_eof()
+        return resp
 
     def _list(self, request: web.Request, rt: ResourceType, namespace: str | None) -> web.Response:
         q = request.query

@@ -25,6 +25,7 @@ from cluster.pod_lifecycle import ignores_sigterm, prestop_seconds
 from cluster.sim.controllers.base import SimContext
 from cluster.sim.controllers.kubelet import Kubelets
 from cluster.sim.net import reset
+from cluster.sim.serving import tfserving_log
 from cluster.sim.serving.tfserving import handle
 
 log = structlog.get_logger("sim.serving")
@@ -72,6 +73,7 @@ class ServingProcess:
     load_timer: asyncio.TimerHandle | None = None
     requests: int = 0
     dead: bool = False
+    container: str = ""
 
 
 class ServingPods:
@@ -108,6 +110,10 @@ class ServingPods:
         elif what == "lost":
             self._kill(proc, "instance gone")
 
+    def _log(self, proc: ServingProcess, lines: list[str]) -> None:
+        """The container's stdout (kubectl logs)."""
+        self.ctx.api.logs.write(proc.key[0], proc.key[1], proc.container, "\n".join(lines), self.clock.timestamp())
+
     def _start(self, key: tuple[str, str], pod: dict[str, Any]) -> None:
         ip = pod.get("status", {}).get("podIP")
         for c in pod["spec"].get("containers") or []:
@@ -115,9 +121,10 @@ class ServingPods:
             if args is None or not ip:
                 continue
             settings = pod_settings(pod, self.ctx.config.serving)
-            proc = ServingProcess(key, ip, args, settings, graceful=not ignores_sigterm(c))
+            proc = ServingProcess(key, ip, args, settings, graceful=not ignores_sigterm(c), container=str(c.get("name", "")))
             proc.workers = asyncio.Semaphore(settings.concurrency)
             self.processes[key] = proc
+            self._log(proc, tfserving_log.loading(self.clock.timestamp(), args.model_name, args.model_base_path))
             proc.load_timer = self.clock.call_later(settings.model_load, lambda p=proc: self._spawn(self._listen(p)))
             log.debug("serving_loading", pod=key[1], ip=ip, port=args.rest_port, model=args.model_name)
             return
@@ -148,6 +155,7 @@ class ServingPods:
             self._kill(proc, "killed while starting")
             return
         log.info("serving_up", pod=proc.key[1], address=f"{proc.ip}:{proc.args.rest_port}", model=proc.args.model_name)
+        self._log(proc, tfserving_log.serving(self.clock.timestamp(), proc.args.model_name, proc.args.grpc_port, proc.args.rest_port))
 
     async def _sigterm(self, proc: ServingProcess) -> None:
         """Stop accepting, finish what is in flight, then exit."""
