@@ -23,8 +23,10 @@ def _pod(name: str, **spec: Any) -> dict[str, Any]:
 def test_every_namespace_has_its_default_service_account_and_pods_mount_a_token(sim: Any) -> None:
     core = sim.kube()[0]
     ns = namespace(core, "sa-test")
-    wait_for(lambda: core.read_namespaced_service_account("default", ns), 20, "the default ServiceAccount")
-    assert "ca.crt" in wait_for(lambda: core.read_namespaced_config_map("kube-root-ca.crt", ns), 20, "the root CA ConfigMap").data
+    wait_for(lambda: [a for a in core.list_namespaced_service_account(ns).items if a.metadata.name == "default"], 20, "the default ServiceAccount")
+    (root_ca,) = wait_for(lambda: [c for c in core.list_namespaced_config_map(ns).items if c.metadata.name == "kube-root-ca.crt"], 20,
+                          "the root CA ConfigMap")
+    assert "ca.crt" in root_ca.data
     assert core.read_namespaced_service_account("default", "kube-system").metadata.name == "default"
 
     pod = core.create_namespaced_pod(ns, _pod("mounted"))

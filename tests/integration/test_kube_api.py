@@ -100,6 +100,9 @@ def test_update_with_stale_resource_version_conflicts(sim):
 def test_watch_resumes_from_resource_version_and_sends_bookmarks(sim):
     core, *_ = sim.kube()
     ns = namespace(core, "watching")
+    # every namespace gets its kube-root-ca.crt ConfigMap from the root CA publisher: let it come first
+    wait_for(lambda: [c for c in core.list_namespaced_config_map(ns).items if c.metadata.name == "kube-root-ca.crt"], 20,
+             "the namespace's root CA ConfigMap")
     start_rv = core.list_namespaced_config_map(ns).metadata.resource_version
     for i in range(3):
         core.create_namespaced_config_map(ns, {"metadata": {"name": f"cm{i}"}})
