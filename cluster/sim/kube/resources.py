@@ -69,6 +69,10 @@ RESOURCES: tuple[ResourceType, ...] = (
     ResourceType("rbac.authorization.k8s.io", "v1", "Role", "roles", True),
     ResourceType("rbac.authorization.k8s.io", "v1", "RoleBinding", "rolebindings", True),
     ResourceType("scheduling.k8s.io", "v1", "PriorityClass", "priorityclasses", False, ("pc",)),
+    # reviews: answered, never stored (kubectl auth can-i); the simulator authorizes every request
+    ResourceType("authorization.k8s.io", "v1", "SelfSubjectAccessReview", "selfsubjectaccessreviews", False, verbs=("create",)),
+    ResourceType("authorization.k8s.io", "v1", "SelfSubjectRulesReview", "selfsubjectrulesreviews", False, verbs=("create",)),
+    ResourceType("authorization.k8s.io", "v1", "SubjectAccessReview", "subjectaccessreviews", False, verbs=("create",)),
     # stored and served as the API server does; no controller runs them (the in-cluster runner's
     # CronJob is applied to be checked, its image is not here)
     ResourceType("batch", "v1", "CronJob", "cronjobs", True, ("cj",), True, ("status",), ("all",), bump_generation=True),

@@ -17,6 +17,7 @@ from cluster.sim.kube.errors import ApiError, BadRequest, NotFound
 from cluster.sim.kube.patches import apply_patch
 from cluster.sim.kube.pod_logs import render
 from cluster.sim.kube.resources import ResourceType
+from cluster.sim.kube.reviews import review
 from cluster.sim.kube.selectors import make_filter
 from cluster.sim.kube.store import Obj
 from cluster.sim.kube.tables import as_table, wants_table
@@ -179,6 +180,8 @@ class KubeHttp:
                 return self._list(request, rt, namespace)
             if method == "POST":
                 body = await self._body(request)
+                if rt.group == "authorization.k8s.io":
+                    return _json(review(rt.kind, body), 201)
                 created = self.api.create(rt, ns, body, dry_run=dry_run)
                 return _json(created, 201)
             if method == "DELETE":

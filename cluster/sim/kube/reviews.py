@@ -1,0 +1,20 @@
+"""Authorization reviews, answered as the API server answers them but by the simulator's one
+rule: it has no authentication or authorization, so every request is allowed
+(`kubectl auth can-i` says yes; `--list` shows one rule for everything).  Pure."""
+
+from __future__ import annotations
+
+from typing import Any
+
+REASON = "the simulator authorizes every request (it has no RBAC)"
+
+
+def review(kind: str, body: Any) -> dict[str, Any]:
+    body = body if isinstance(body, dict) else {}
+    out = {"kind": kind, "apiVersion": "authorization.k8s.io/v1", "metadata": body.get("metadata") or {}, "spec": body.get("spec") or {}}
+    if kind == "SelfSubjectRulesReview":
+        out["status"] = {"resourceRules": [{"verbs": ["*"], "apiGroups": ["*"], "resources": ["*"]}],
+                         "nonResourceRules": [{"verbs": ["*"], "nonResourceURLs": ["*"]}], "incomplete": False}
+    else:
+        out["status"] = {"allowed": True, "reason": REASON}
+    return out
