@@ -13,6 +13,7 @@ from typing import Any
 
 from cluster.sim.clock import SimClock
 from cluster.sim.kube import disruption
+from cluster.sim.kube import field_managers as fm
 from cluster.sim.kube.defaults import apply_defaults, new_uid, normalize_template, random_suffix
 from cluster.sim.kube.errors import (
     ApiError,
@@ -22,7 +23,7 @@ from cluster.sim.kube.errors import (
     NotFound,
     TooManyRequestsPDB,
 )
-from cluster.sim.kube.patches import apply_patch
+from cluster.sim.kube.patches import APPLY, apply_patch
 from cluster.sim.kube.pod_logs import PodLogs
 from cluster.sim.kube.resources import EVICTION_API_VERSIONS, REGISTRY, Registry, ResourceType
 from cluster.sim.kube.selectors import make_filter
@@ -82,7 +83,9 @@ class KubeApi:
         return self.store.list(rt, namespace or None, accept), self.store.resource_version
 
     # ---- create ---------------------------------------------------------
-    def create(self, rt: ResourceType, namespace: str, body: Any, *, dry_run: bool = False) -> Obj:
+    def create(self, rt: ResourceType, namespace: str, body: Any, *, dry_run: bool = False, manager: str | None = None,
+               operation: str = "Update") -> Obj:
+        """`manager`: the client's field manager (a request's); the fields the body sets become its own."""
         obj = clone(self._check_kind(rt, body))
         meta = obj.setdefault("metadata", {})
         if not isinstance(meta, dict):
@@ -108,6 +111,9 @@ class KubeApi:
             meta["generation"] = 1
         if rt.kind == "Service":
             self._allocate_service(obj)
+        meta.pop("managedFields", None)
+        if manager is not None:
+            meta["managedFields"] = fm.record([], manager, operation, rt.api_version, {p for p, _ in fm.leaves(body)}, self.clock.isoformat())
         if dry_run:
             meta["resourceVersion"] = str(self.store.resource_version)
             return obj
@@ -148,6 +154,10 @@ class KubeApi:
             else:
                 new_meta.pop(k, None)
         normalize_template(new.get("spec"))
+        if "managedFields" in old["metadata"]:  # the server keeps field ownership; a write does not set it
+            new_meta["managedFields"] = old["metadata"]["managedFields"]
+        else:
+            new_meta.pop("managedFields", None)
         if rt.bump_generation and old.get("spec") != new.get("spec"):
             new_meta["generation"] = int(old["metadata"].get("generation", 1)) + 1
         new["kind"], new["apiVersion"] = rt.kind, rt.api_version
@@ -167,7 +177,15 @@ class KubeApi:
             return self.store.remove(rt, meta.get("namespace", ""), meta["name"])
         return self.store.replace(rt, new, expect_rv=expect_rv)
 
-    def update(self, rt: ResourceType, namespace: str, name: str, body: Any, *, subresource: str | None = None, dry_run: bool = False) -> Obj:
+    def _own(self, rt: ResourceType, old: Obj, merged: Obj, manager: str | None, operation: str, paths: set[tuple[str, ...]],
+             taken: set[tuple[str, ...]] | None = None) -> None:
+        if manager is None or not paths:
+            return
+        merged["metadata"]["managedFields"] = fm.record(old["metadata"].get("managedFields") or [], manager, operation, rt.api_version, paths,
+                                                        self.clock.isoformat(), taken)
+
+    def update(self, rt: ResourceType, namespace: str, name: str, body: Any, *, subresource: str | None = None, dry_run: bool = False,
+               manager: str | None = None) -> Obj:
         new = clone(self._check_kind(rt, body))
         meta = new.setdefault("metadata", {})
         if meta.get("name") and meta["name"] != name:
@@ -178,10 +196,28 @@ class KubeApi:
         old = self.store.require(rt, namespace, name)
         expect_rv = meta.get("resourceVersion") or None
         merged = self._merge_for_write(rt, old, new, subresource)
+        if subresource is None:
+            self._own(rt, old, merged, manager, "Update", fm.changed_paths(old, merged))
         return self._write(rt, old, merged, expect_rv, dry_run)
 
-    def patch(self, rt: ResourceType, namespace: str, name: str, content_type: str, patch: Any, *, subresource: str | None = None, dry_run: bool = False) -> Obj:
+    def patch(self, rt: ResourceType, namespace: str, name: str, content_type: str, patch: Any, *, subresource: str | None = None, dry_run: bool = False,
+              manager: str | None = None, force: bool = False) -> Obj:
+        applying = content_type.split(";")[0].strip().lower() == APPLY
+        if applying:
+            if not manager:
+                raise BadRequest("PATCH: fieldManager is required for apply requests")
+            if not isinstance(patch, dict):
+                raise BadRequest("the apply configuration must be an object")
+            if self.store.get(rt, namespace, name) is None:  # server-side apply creates what does not exist
+                body = clone(patch)
+                body.setdefault("metadata", {})["name"] = name
+                return self.create(rt, namespace, body, dry_run=dry_run, manager=manager, operation="Apply")
         old = self.store.require(rt, namespace, name)
+        found: list[tuple[str, str, tuple[str, ...]]] = []
+        if applying:
+            found = fm.conflicts(old, old["metadata"].get("managedFields") or [], manager or "", patch)  # type: ignore[arg-type]
+            if found and not force:
+                raise ApiError(409, "Conflict", fm.conflict_message(found, rt.api_version))
         patched = apply_patch(content_type, clone(old), patch)
         if not isinstance(patched, dict) or not isinstance(patched.get("metadata"), dict):
             raise BadRequest("the patch removed the object's metadata")
@@ -190,6 +226,11 @@ class KubeApi:
             expect_rv = (patch.get("metadata") or {}).get("resourceVersion")
         patched["metadata"]["name"] = name
         merged = self._merge_for_write(rt, old, patched, subresource)
+        if subresource is None:
+            if applying:  # the applier owns what it applied; it takes from others only the conflicts it forced
+                self._own(rt, old, merged, manager, "Apply", {p for p, _ in fm.leaves(patch)}, {p for _, _, p in found})
+            else:
+                self._own(rt, old, merged, manager, "Update", fm.changed_paths(old, merged))
         return self._write(rt, old, merged, expect_rv, dry_run)
 
     def mutate(self, rt: ResourceType, namespace: str, name: str, change: Callable[[Obj], bool | None]) -> Obj | None:

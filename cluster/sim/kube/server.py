@@ -32,6 +32,16 @@ def _json(body: Any, status: int = 200) -> web.Response:
     return web.Response(body=orjson.dumps(body), status=status, content_type="application/json")
 
 
+def _manager(request: web.Request) -> str:
+    """The request's field manager: its fieldManager parameter, else the User-Agent's program name
+    (what the API server falls back to)."""
+    given = request.query.get("fieldManager")
+    if given:
+        return given
+    agent = request.headers.get("User-Agent", "")
+    return agent.split("/", 1)[0].strip()[:128] or "unknown"
+
+
 def _int_param(q: Any, name: str) -> int:
     try:
         value = int(q[name])
@@ -182,7 +192,7 @@ class KubeHttp:
                 body = await self._body(request)
                 if rt.group == "authorization.k8s.io":
                     return _json(review(rt.kind, body), 201)
-                created = self.api.create(rt, ns, body, dry_run=dry_run)
+                created = self.api.create(rt, ns, body, dry_run=dry_run, manager=_manager(request))
                 return _json(created, 201)
             if method == "DELETE":
                 accept = make_filter(q.get("labelSelector"), q.get("fieldSelector"), rt.kind)
@@ -211,10 +221,13 @@ class KubeHttp:
                 return _json(as_table(rt, [obj], self.api.clock.timestamp(), obj["metadata"]["resourceVersion"], include=q.get("includeObject", "Metadata")))
             return _json(obj)
         if method == "PUT":
-            return _json(self.api.update(rt, ns, name, await self._body(request), subresource=sub, dry_run=dry_run))
+            return _json(self.api.update(rt, ns, name, await self._body(request), subresource=sub, dry_run=dry_run, manager=_manager(request)))
         if method == "PATCH":
             body = await self._body(request)
-            return _json(self.api.patch(rt, ns, name, request.headers.get("Content-Type", ""), body, subresource=sub, dry_run=dry_run))
+            existed = self.api.store.get(rt, ns, name) is not None
+            patched = self.api.patch(rt, ns, name, request.headers.get("Content-Type", ""), body, subresource=sub, dry_run=dry_run,
+                                     manager=_manager(request), force=_bool(q.get("force")))
+            return _json(patched, 200 if existed else 201)
         if method == "DELETE":
             options = await self._body(request, optional=True) or {}
             if "gracePeriodSeconds" in q:
