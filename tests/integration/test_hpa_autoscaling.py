@@ -80,4 +80,9 @@ def test_load_drives_hpa_and_hpa_drives_the_autoscaler(sim):
     wait_for(lambda: sim.aws("autoscaling").describe_auto_scaling_groups(AutoScalingGroupNames=[asg_name])["AutoScalingGroups"][0]["DesiredCapacity"] == 1,
              60, "Cluster Autoscaler scaled the group back down")
     assert "ScaleDown" in {e.reason for e in core.list_namespaced_event("default").items}
+    # and its pod's log says so, in klog's lines (kubectl logs)
+    (ca_pod,) = [p for p in core.list_namespaced_pod(ns).items if ca.NAME in p.metadata.name and p.status.phase == "Running"]
+    ca_log = core.read_namespaced_pod_log(ca_pod.metadata.name, ns)
+    assert f"Final scale-up plan: [{{{asg_name} 1->2" in ca_log and f"Scale-up: setting group {asg_name} size to 2" in ca_log, ca_log
+    assert "Scale-down: removing node" in ca_log
     apps.delete_namespaced_deployment(ca.NAME, ns)

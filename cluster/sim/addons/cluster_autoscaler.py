@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import random
 from collections.abc import Hashable, Iterable
+from datetime import UTC, datetime
 from typing import Any
 
 import structlog
@@ -15,7 +16,7 @@ import structlog
 from cluster.components.cluster_autoscaler import IMAGE_MARK, CaConfig, container_argv, parse_flags
 from cluster.instance_types import allocatable, lookup
 from cluster.sim.addons import ca_planning as plan
-from cluster.sim.addons.workloads import AddonWorkloads
+from cluster.sim.addons.workloads import AddonWorkloads, log_target
 from cluster.sim.aws.moto_server import backend
 from cluster.sim.controllers.base import Controller, SimContext
 from cluster.sim.controllers.ec2_nodes import NODEGROUP_TAGS, node_template
@@ -52,6 +53,7 @@ class ClusterAutoscaler(Controller):
         self.pod_rt, self.node_rt = ctx.api.rt("Pod"), ctx.api.rt("Node")
         self.region = ctx.config.region
         self._loop_task: asyncio.Task[None] | None = None
+        self.pod: tuple[str, str, str] | None = None  # the running Cluster Autoscaler container, whose log it writes
         self.workloads = AddonWorkloads(ctx.api, ("Deployment",), IMAGE_MARK, lambda c: parse_flags(container_argv(c)),
                                         "cluster_autoscaler_flags_invalid", "Cluster Autoscaler exits at start; nothing scales")
         self._config: CaConfig | None = None
@@ -75,7 +77,9 @@ class ClusterAutoscaler(Controller):
         return ["scan"]
 
     def reconcile(self, key: Hashable) -> None:
-        found = next((f.config for f in self.workloads.scan() if f.running), None)
+        running = next((f for f in self.workloads.scan() if f.running), None)
+        found = running.config if running is not None else None
+        self.pod = log_target(running.running[0], IMAGE_MARK) if running is not None else None
         if found != self._config:
             if self._loop_task is not None:
                 self._loop_task.cancel()
@@ -86,6 +90,13 @@ class ClusterAutoscaler(Controller):
                 self._loop_task = asyncio.get_running_loop().create_task(self._loop(found))
                 log.info("cluster_autoscaler_running", scan_interval=found.scan_interval, expander=",".join(found.expander),
                          balance=found.balance_similar_node_groups, ignored_flags=list(found.ignored))
+
+    def _say(self, source: str, message: str) -> None:
+        """A line in the Cluster Autoscaler pod's log, in klog's format (the source line numbers left out)."""
+        if self.pod is None:
+            return
+        ts = self.clock.timestamp()
+        self.api.logs.write(*self.pod, f"I{datetime.fromtimestamp(ts, UTC).strftime('%m%d %H:%M:%S.%f')}       1 {source}] {message}", ts)
 
     def _forget(self) -> None:
         self.failures.clear()
@@ -252,6 +263,11 @@ class ClusterAutoscaler(Controller):
             for name, n in increases.items():
                 g = by_name[name]
                 summary.append(f"{{{name} {g.target}->{g.target + n} (max: {g.max_size})}}")
+        self._say("orchestrator.go", f"Final scale-up plan: [{' '.join(summary)}]")
+        with self.ctx.moto.lock:
+            for name, n in increases.items():
+                g = by_name[name]
+                self._say("executor.go", f"Scale-up: setting group {name} size to {g.target + n}")
                 log.info("cluster_autoscaler_scale_up", group=name, target=f"{g.target}->{g.target + n}", pods=len(chosen.pods), expander=",".join(cfg.expander))
                 asb.set_desired_capacity(name, g.target + n)
                 g.target += n
@@ -320,6 +336,7 @@ class ClusterAutoscaler(Controller):
             if node is not None:
                 rec.record(node, "ScaleDown", "marked the node as toBeDeleted/unschedulable")
             log.info("cluster_autoscaler_scale_down", node=name, group=g.name)
+            self._say("scale_down.go", f"Scale-down: removing node {name}, group {g.name}")
             deadline = self.clock.after(MAX_GRACEFUL_TERMINATION)
             while True:
                 left = [p for p in self.api.store.list(self.pod_rt, None, lambda p: p.get("spec", {}).get("nodeName") == name) if not _is_daemon(p)]

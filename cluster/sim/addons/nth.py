@@ -24,7 +24,7 @@ from cluster.components.nth import (
     parse_env,
 )
 from cluster.sim.addons import nth_events as ne
-from cluster.sim.addons.workloads import AddonWorkloads
+from cluster.sim.addons.workloads import AddonWorkloads, log_target
 from cluster.sim.aws.moto_server import ACCOUNT_ID
 from cluster.sim.controllers.base import Controller, SimContext
 from cluster.sim.controllers.kubelet import LOOPBACK_ANNOTATION
@@ -60,12 +60,6 @@ def _zerolog_value(v: Any) -> str:
     if text[:1] in "{[":  # an object (zerolog's Interface) prints as its JSON
         return text
     return text if text and not any(ch in text for ch in ' "=') else json.dumps(text)
-
-
-def _container_of(pod: dict[str, Any]) -> tuple[str, str, str]:
-    containers = (pod.get("spec") or {}).get("containers") or []
-    name = next((c["name"] for c in containers if IMAGE_MARK in str(c.get("image", ""))), containers[0]["name"] if containers else "")
-    return pod["metadata"]["namespace"], pod["metadata"]["name"], name
 
 
 class NodeTerminationHandler(Controller):
@@ -104,13 +98,13 @@ class NodeTerminationHandler(Controller):
                     meta = found.workload["metadata"]
                     mid = f"queue:{meta['namespace']}/{meta['name']}"
                     wanted[mid] = (cfg, {})
-                    pods[mid] = _container_of(found.running[0])
+                    pods[mid] = log_target(found.running[0], IMAGE_MARK)
             else:
                 for pod in found.running:
                     node = pod["spec"].get("nodeName")
                     if node:
                         wanted[f"imds:{node}"] = (cfg, {"node": node})
-                        pods[f"imds:{node}"] = _container_of(pod)
+                        pods[f"imds:{node}"] = log_target(pod, IMAGE_MARK)
         self.pods = pods
         for mid in [m for m in self.monitors if m not in wanted or self.monitors[m][1] != wanted[m][0]]:
             task, _ = self.monitors.pop(mid)

@@ -36,6 +36,13 @@ def running_pods(workload: dict[str, Any], pods: Iterable[dict[str, Any]]) -> li
     ]
 
 
+def log_target(pod: dict[str, Any], image_mark: str) -> tuple[str, str, str]:
+    """(namespace, pod, container) of the add-on's container in a pod: where its log lines go."""
+    containers = (pod.get("spec") or {}).get("containers") or []
+    name = next((c["name"] for c in containers if image_mark in str(c.get("image", ""))), containers[0]["name"] if containers else "")
+    return pod["metadata"]["namespace"], pod["metadata"]["name"], name
+
+
 @dataclass
 class Found(Generic[C]):
     workload: dict[str, Any]
