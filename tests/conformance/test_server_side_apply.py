@@ -1,5 +1,4 @@
-"""Server-side apply with kubectl against the simulator (`--validate=false`: the simulator serves no
-OpenAPI document yet): `kubectl apply --server-side` creates an
+"""Server-side apply with kubectl against the simulator: `kubectl apply --server-side` creates an
 object that does not exist yet (it answered 404), records its field manager in managedFields,
 reports a conflict when a second manager sets a field another owns to another value, and hands
 the field over with --force-conflicts."""
@@ -33,7 +32,7 @@ def test_apply_server_side_creates_tracks_managers_and_reports_conflicts(sim: An
     def apply(data: dict[str, str], *flags: str) -> subprocess.CompletedProcess[str]:
         path = tmp_path / "cm.yaml"
         path.write_text(yaml.safe_dump({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "settings", "namespace": ns}, "data": data}))
-        return subprocess.run(["kubectl", "--kubeconfig", sim.endpoints.kubeconfig, "apply", "--server-side", "--validate=false", "-f", str(path), *flags],
+        return subprocess.run(["kubectl", "--kubeconfig", sim.endpoints.kubeconfig, "apply", "--server-side", "-f", str(path), *flags],
                               capture_output=True, text=True, timeout=60)
 
     created = apply({"mode": "drain", "grace": "120"})

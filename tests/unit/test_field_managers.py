@@ -32,3 +32,14 @@ def test_ownership_is_shared_on_the_same_value_and_moves_when_taken():
     assert fm.owned(forced) == {("kubectl", "Apply"): {("data", "b")}, ("other", "Apply"): {("data", "a")}}
     updated = fm.record(forced, "kubectl-edit", "Update", "v1", fm.changed_paths(LIVE, {**LIVE, "data": {"a": "1", "b": "7"}}), "t2")
     assert fm.owned(updated) == {("other", "Apply"): {("data", "a")}, ("kubectl-edit", "Update"): {("data", "b")}}  # kubectl's last field went
+
+
+def test_unknown_fields_are_named_with_their_path_and_known_ones_pass():
+    from cluster.sim.kube.field_validation import unknown_fields
+
+    dep = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d"},
+           "spec": {"replicas": 1, "selector": {"matchLabels": {"a": "b"}}, "template": {"metadata": {"labels": {"a": "b"}},
+                                                                                      "spec": {"containers": [{"name": "c", "image": "i"}]}}}}
+    assert unknown_fields(dep) is None
+    assert unknown_fields({**dep, "spec": {**dep["spec"], "replica": 2}}) == 'unknown field "spec.replica"'
+    assert unknown_fields({"apiVersion": "example.com/v1", "kind": "Widget", "spec": {"x": 1}}) is None  # no schema: not checked

@@ -12,8 +12,10 @@ import structlog
 from aiohttp import web
 
 from cluster.sim.clock import parse_time
+from cluster.sim.kube import openapi_v3
 from cluster.sim.kube.api import KubeApi
 from cluster.sim.kube.errors import ApiError, BadRequest, NotFound
+from cluster.sim.kube.field_validation import unknown_fields
 from cluster.sim.kube.patches import apply_patch
 from cluster.sim.kube.pod_logs import render
 from cluster.sim.kube.resources import ResourceType
@@ -28,8 +30,23 @@ log = structlog.get_logger("sim.kube")
 _NAMESPACE_SUBRESOURCES = ("status", "finalize")
 
 
-def _json(body: Any, status: int = 200) -> web.Response:
-    return web.Response(body=orjson.dumps(body), status=status, content_type="application/json")
+def _json(body: Any, status: int = 200, warning: str | None = None) -> web.Response:
+    headers = {"Warning": '299 - "' + warning.replace('"', '\\"') + '"'} if warning else None
+    return web.Response(body=orjson.dumps(body), status=status, content_type="application/json", headers=headers)
+
+
+def _field_check(request: web.Request, rt: ResourceType, body: Any) -> str | None:
+    """fieldValidation: Strict refuses a body with fields its kind lacks (400), Warn returns the
+    warning for the response's Warning header, Ignore (and no parameter) checks nothing."""
+    mode = request.query.get("fieldValidation", "")
+    if mode.lower() not in ("strict", "warn"):
+        return None
+    problem = unknown_fields(body)
+    if problem is None:
+        return None
+    if mode.lower() == "strict":
+        raise BadRequest(f'{rt.kind} in version "{rt.version}" cannot be handled as a {rt.kind}: strict decoding error: {problem}')
+    return problem
 
 
 def _manager(request: web.Request) -> str:
@@ -72,6 +89,8 @@ class KubeHttp:
         self.app.router.add_get("/api/", self._api_versions)
         self.app.router.add_get("/apis", self._api_groups)
         self.app.router.add_get("/apis/", self._api_groups)
+        self.app.router.add_get("/openapi/v3", self._openapi_root)
+        self.app.router.add_get("/openapi/v3/{tail:.*}", self._openapi_gv)
         self.app.router.add_route("*", "/api/{tail:.*}", self._dispatch)
         self.app.router.add_route("*", "/apis/{tail:.*}", self._dispatch)
 
@@ -143,6 +162,23 @@ class KubeHttp:
         gv = f"{group}/{version}" if group else version
         return {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": gv, "resources": resources}
 
+    # ---- OpenAPI v3 discovery (what kubectl needs to let the server validate fields) ----
+    def _group_versions(self) -> dict[tuple[str, str], list[ResourceType]]:
+        out: dict[tuple[str, str], list[ResourceType]] = {}
+        for r in self.registry.resources:
+            out.setdefault((r.group, r.version), []).append(r)
+        return out
+
+    async def _openapi_root(self, request: web.Request) -> web.Response:
+        return _json(openapi_v3.root(self._group_versions()))
+
+    async def _openapi_gv(self, request: web.Request) -> web.Response:
+        tail = request.match_info["tail"].strip("/")
+        for (group, version), resources in self._group_versions().items():
+            if openapi_v3.gv_path(group, version) == tail:
+                return _json(openapi_v3.gv_document(group, version, resources))
+        raise ApiError(404, "NotFound", f"the server could not find the requested resource: /openapi/v3/{tail}")
+
     # ---- resource requests ---------------------------------------------
     async def _dispatch(self, request: web.Request) -> web.StreamResponse:
         parts = [p for p in request.path.split("/") if p]
@@ -192,8 +228,9 @@ class KubeHttp:
                 body = await self._body(request)
                 if rt.group == "authorization.k8s.io":
                     return _json(review(rt.kind, body), 201)
+                warning = _field_check(request, rt, body)
                 created = self.api.create(rt, ns, body, dry_run=dry_run, manager=_manager(request))
-                return _json(created, 201)
+                return _json(created, 201, warning)
             if method == "DELETE":
                 accept = make_filter(q.get("labelSelector"), q.get("fieldSelector"), rt.kind)
                 items = self.api.store.list(rt, namespace, accept)
@@ -221,13 +258,16 @@ class KubeHttp:
                 return _json(as_table(rt, [obj], self.api.clock.timestamp(), obj["metadata"]["resourceVersion"], include=q.get("includeObject", "Metadata")))
             return _json(obj)
         if method == "PUT":
-            return _json(self.api.update(rt, ns, name, await self._body(request), subresource=sub, dry_run=dry_run, manager=_manager(request)))
+            body = await self._body(request)
+            warning = _field_check(request, rt, body) if sub is None else None
+            return _json(self.api.update(rt, ns, name, body, subresource=sub, dry_run=dry_run, manager=_manager(request)), 200, warning)
         if method == "PATCH":
             body = await self._body(request)
             existed = self.api.store.get(rt, ns, name) is not None
+            warning = _field_check(request, rt, {"apiVersion": rt.api_version, "kind": rt.kind, **body}) if sub is None and isinstance(body, dict) else None
             patched = self.api.patch(rt, ns, name, request.headers.get("Content-Type", ""), body, subresource=sub, dry_run=dry_run,
                                      manager=_manager(request), force=_bool(q.get("force")))
-            return _json(patched, 200 if existed else 201)
+            return _json(patched, 200 if existed else 201, warning)
         if method == "DELETE":
             options = await self._body(request, optional=True) or {}
             if "gracePeriodSeconds" in q:
