@@ -1,7 +1,8 @@
 """Plain `kubectl apply` against the simulator without `--validate=false`: the OpenAPI v3
 documents tell kubectl the server validates fields itself, so it sends fieldValidation and needs
 no /openapi/v2 download (it failed with "failed to download openapi" before).  An unknown field is
-refused with the API server's strict-decoding error, or only warned about with --validate=warn."""
+refused with the API server's strict-decoding error, or only warned about with --validate=warn;
+`kubectl explain` reads the release's schemas from the same documents."""
 
 from __future__ import annotations
 
@@ -38,6 +39,6 @@ def test_kubectl_apply_validates_on_the_server(sim: Any, tmp_path: Path) -> None
     assert "bad" not in {c.metadata.name for c in core.list_namespaced_config_map(ns).items}
     warned = apply("warned", {"dta": {"b": "2"}}, "--validate=warn")
     assert warned.returncode == 0 and 'unknown field "dta"' in warned.stderr, warned.stderr
-    resources = subprocess.run(["kubectl", "--kubeconfig", sim.endpoints.kubeconfig, "api-resources", "--api-group=apps", "-o", "name"],
+    explain = subprocess.run(["kubectl", "--kubeconfig", sim.endpoints.kubeconfig, "explain", "deployment.spec.replicas"],
                              capture_output=True, text=True, timeout=60)
-    assert "deployments.apps" in resources.stdout.split()
+    assert explain.returncode == 0 and "FIELD: replicas <integer>" in explain.stdout and "Number of desired pods" in explain.stdout, explain.stderr

@@ -3,19 +3,75 @@ document per group-version, and each document has, for every resource, its paths
 operations the simulator serves.  The PATCH operation carries `x-kubernetes-group-version-kind`
 and the `fieldValidation` parameter: that is how kubectl decides the server validates fields
 itself (k8s.io/cli-runtime resource.queryParamVerifierV3) and sends `fieldValidation=Strict`
-instead of downloading `/openapi/v2` for client-side validation.  The simulator serves no
-schemas (`components.schemas` is empty): `kubectl explain` still has nothing to show."""
+instead of downloading `/openapi/v2` for client-side validation.  `components.schemas` holds the
+release's own definitions for the group-version's kinds and what they refer to (from
+kubernetes-validate's copy of the Kubernetes OpenAPI), so `kubectl explain` finds them."""
 
 from __future__ import annotations
 
 import hashlib
+import json
+import re
+from functools import cache
+from importlib import resources as package_files
 from typing import Any
-
-import orjson
 
 from cluster.sim.kube.resources import ResourceType
 
 QUERY_PARAMS = ("dryRun", "fieldManager", "fieldValidation")
+GVK_EXTENSION = "x-kubernetes-group-version-kind"
+REF = re.compile(r'"#/\$defs/([^"]+)"')
+
+
+@cache
+def _definitions() -> dict[str, Any]:
+    """The release's definitions, by name (io.k8s.api.apps.v1.Deployment, ...)."""
+    from cluster.sim.kube.field_validation import SCHEMA_VERSION
+
+    path = package_files.files("kubernetes_validate") / "kubernetes-json-schema" / f"v{SCHEMA_VERSION}-local" / "_definitions.json"
+    try:
+        return dict(json.loads(path.read_text())["$defs"])
+    except (OSError, KeyError, ValueError):
+        return {}
+
+
+def schemas(gvks: list[tuple[str, str, str]]) -> dict[str, Any]:
+    """The definitions of these kinds and every definition they refer to, with their references
+    pointing into components.schemas."""
+    defs = _definitions()
+    wanted = {(g, v, k) for g, v, k in gvks}
+    todo = [name for name, d in defs.items() if any((x.get("group", ""), x.get("version"), x.get("kind")) in wanted for x in d.get(GVK_EXTENSION) or [])]
+    out: dict[str, Any] = {}
+    while todo:
+        name = todo.pop()
+        if name in out or name not in defs:
+            continue
+        text = json.dumps(defs[name])
+        todo += REF.findall(text)
+        out[name] = _openapi_types(json.loads(REF.sub(lambda m: f'"#/components/schemas/{m.group(1)}"', text)))
+    return out
+
+
+def _openapi_types(schema: Any) -> Any:
+    """JSON Schema's `"type": ["integer", "null"]` as OpenAPI 3.0 writes it (`"type": "integer",
+    "nullable": true`): kubectl explain compares `type` with a string."""
+    if isinstance(schema, list):
+        return [_openapi_types(x) for x in schema]
+    if not isinstance(schema, dict):
+        return schema
+    out = {k: _openapi_types(v) for k, v in schema.items()}
+    kinds = out.get("type")
+    if isinstance(kinds, list):
+        real = [k for k in kinds if k != "null"]
+        if len(real) == 1:
+            out["type"] = real[0]
+        elif not real:
+            out.pop("type")
+        else:
+            out.pop("type")  # several types: OpenAPI 3.0 says so by leaving type out
+        if "null" in kinds:
+            out["nullable"] = True
+    return out
 
 
 def gv_path(group: str, version: str) -> str:
@@ -55,13 +111,11 @@ def gv_document(group: str, version: str, resources: list[ResourceType]) -> dict
         if item:
             paths[base + "/{name}"] = item
     return {"openapi": "3.0.0", "info": {"title": "Kubernetes (spotchaos simulator)", "version": "unversioned"}, "paths": paths,
-            "components": {"schemas": {}}}
+            "components": {"schemas": schemas([(r.group, r.version, r.kind) for r in resources])}}
 
 
-def root(groups: dict[tuple[str, str], list[ResourceType]]) -> dict[str, Any]:
-    """/openapi/v3: each group-version's document, named by a hash of its content (clients cache by it)."""
-    out = {}
-    for (group, version), resources in sorted(groups.items()):
-        digest = hashlib.sha256(orjson.dumps(gv_document(group, version, resources))).hexdigest()[:32].upper()
-        out[gv_path(group, version)] = {"serverRelativeURL": f"/openapi/v3/{gv_path(group, version)}?hash={digest}"}
-    return {"paths": out}
+def root(documents: dict[str, bytes]) -> dict[str, Any]:
+    """/openapi/v3: each group-version's document (by its path, as served), named by a hash of its
+    content (clients cache by it)."""
+    return {"paths": {path: {"serverRelativeURL": f"/openapi/v3/{path}?hash={hashlib.sha256(body).hexdigest()[:32].upper()}"}
+                      for path, body in sorted(documents.items())}}

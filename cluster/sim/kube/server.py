@@ -79,6 +79,7 @@ class KubeHttp:
     def __init__(self, api: KubeApi, bookmark_interval: float = 10.0) -> None:
         self.api = api
         self.registry = api.registry
+        self._openapi_cache: tuple[bytes, dict[str, bytes]] | None = None
         self.bookmark_interval = bookmark_interval
         self.app = web.Application(middlewares=[self._errors], client_max_size=32 * 1024**2)
         self.app.router.add_get("/version", self._version)
@@ -169,14 +170,23 @@ class KubeHttp:
             out.setdefault((r.group, r.version), []).append(r)
         return out
 
+    def _openapi(self) -> tuple[bytes, dict[str, bytes]]:
+        """(the root, each group-version's document), built once: they are large and never change."""
+        if self._openapi_cache is None:
+            gvs = self._group_versions()
+            docs = {openapi_v3.gv_path(g, v): orjson.dumps(openapi_v3.gv_document(g, v, rs)) for (g, v), rs in gvs.items()}
+            self._openapi_cache = (orjson.dumps(openapi_v3.root(docs)), docs)
+        return self._openapi_cache
+
     async def _openapi_root(self, request: web.Request) -> web.Response:
-        return _json(openapi_v3.root(self._group_versions()))
+        root, _ = await asyncio.to_thread(self._openapi)
+        return web.Response(body=root, content_type="application/json")
 
     async def _openapi_gv(self, request: web.Request) -> web.Response:
         tail = request.match_info["tail"].strip("/")
-        for (group, version), resources in self._group_versions().items():
-            if openapi_v3.gv_path(group, version) == tail:
-                return _json(openapi_v3.gv_document(group, version, resources))
+        _, docs = await asyncio.to_thread(self._openapi)
+        if tail in docs:
+            return web.Response(body=docs[tail], content_type="application/json")
         raise ApiError(404, "NotFound", f"the server could not find the requested resource: /openapi/v3/{tail}")
 
     # ---- resource requests ---------------------------------------------
