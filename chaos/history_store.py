@@ -27,6 +27,7 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy.engine import Engine
+from tenacity import retry, retry_if_exception, stop_after_delay, wait_exponential
 
 from chaos.errors import ChaosError
 from chaos.history_rows import RunRows, run_rows
@@ -82,6 +83,15 @@ def _shown(url: str) -> str:
         return url[:60]
 
 
+@retry(retry=retry_if_exception(lambda e: "locked" in str(e)), stop=stop_after_delay(30), wait=wait_exponential(multiplier=0.01, max=0.5),
+       reraise=True)
+def _wal(conn: Any) -> None:
+    """SQLite's write-ahead log, so readers never wait for a run being recorded.  Switching a new
+    file to it takes the file's exclusive lock, and SQLite does not wait for that lock on this
+    pragma: several processes opening a new store together get "database is locked", retried."""
+    conn.execute("PRAGMA journal_mode=WAL")
+
+
 def open_store(url: str | None = None) -> Engine:
     """The store at `url`, at the current schema (migrated when it was older)."""
     from chaos.history_migrate import StoreRefused, check_sqlite_file, upgrade
@@ -94,7 +104,7 @@ def open_store(url: str | None = None) -> Engine:
             path.parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"timeout": 30} if url.startswith("sqlite") else {})
         if url.startswith("sqlite"):
-            event.listen(engine, "connect", lambda conn, _: conn.execute("PRAGMA journal_mode=WAL"))
+            event.listen(engine, "connect", lambda conn, _: _wal(conn))
         upgrade(engine)
     except StoreRefused as exc:
         raise HistoryError(f"history store {_shown(url)}: {exc}") from None
