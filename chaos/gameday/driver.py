@@ -22,17 +22,15 @@ from rich.live import Live
 from chaos import event_loop
 from chaos.gameday.cluster_fold import ClusterFold
 from chaos.gameday.prompt import Prompt
-from chaos.gameday.screen import Decided, screen
+from chaos.gameday.screen import MIN_COLUMNS, MIN_LINES, Decided, fits, print_event, screen
 from chaos.journal import Record
 from chaos.journal_records import RecordKind
 from chaos.report.data import ReportData
-from chaos.report.postmortem import draft, moment_of
+from chaos.report.postmortem import draft
 from chaos.run import Run
 from chaos.run.context import GateAnswer, GateRequest
 from chaos.spec import Experiment, Scope
 from chaos.verify import UNDECIDED, evaluate
-
-MIN_COLUMNS, MIN_LINES = 80, 24
 
 
 def author_name() -> str:
@@ -68,9 +66,7 @@ class GameDay:
     # ---- what is shown
     def _line(self, record: Record) -> None:
         """The small-terminal view: one line per event worth a line."""
-        moment = moment_of(record)
-        if moment is not None:
-            self.console.print(f"t={moment.t:7.1f}s  {moment.what}", highlight=False, markup=False, soft_wrap=True)
+        print_event(self.console, record)
 
     def prompt_text(self) -> str | None:
         if not self.prompts:
@@ -188,7 +184,7 @@ def run_gameday(spec: Experiment, report_dir: Path | None, out: Console, err: Co
         return 3
     run_id = run.run_id
     width, height = out.size
-    full_screen = width >= MIN_COLUMNS and height >= MIN_LINES
+    full_screen = fits(out)
     day = holder["day"] = GameDay(run, out, author_name(), full_screen=full_screen)
     out.print(f"game day: {spec.name} (run {run_id}); journal: {run.journal.path}", highlight=False, soft_wrap=True, markup=False)
     out.print(f"observers: spotchaos watch {directory}   notes: spotchaos note {directory} \"TEXT\"", highlight=False, soft_wrap=True, markup=False)

@@ -16,6 +16,7 @@ from rich.text import Text
 
 from chaos.gameday.cluster_fold import ClusterFold
 from chaos.milestones import NodeMilestones
+from chaos.report.postmortem import moment_of
 from chaos.traffic_fold import TrafficFold
 
 BLOCKS = "▁▂▃▄▅▆▇█"
@@ -24,6 +25,21 @@ KEYS = "keys: [n] note  [a] abort (rolls back)  [h] help"
 HELP = ("n: type a note; Enter writes it to the journal at the cluster time it was typed, Esc drops it.\n"
         "a: abort the run; y confirms, and everything the run did is rolled back (as Ctrl-C does).\n"
         "h: this help.  Observers: `spotchaos watch RUN_DIR` shows this screen, `spotchaos note RUN_DIR TEXT` adds a note.")
+
+
+MIN_COLUMNS, MIN_LINES = 80, 24  # below this the screen does not fit: one line per event instead
+
+
+def fits(console: Console) -> bool:
+    width, height = console.size
+    return width >= MIN_COLUMNS and height >= MIN_LINES
+
+
+def print_event(console: Console, record: dict) -> None:
+    """The small-terminal view: one line for each record worth a line on the timeline."""
+    moment = moment_of(record)
+    if moment is not None:
+        console.print(f"t={moment.t:7.1f}s  {moment.what}", highlight=False, markup=False, soft_wrap=True)
 
 
 def terminal_console() -> Console:

@@ -13,15 +13,12 @@ from rich.live import Live
 from chaos.errors import SpecError
 from chaos.gameday.cluster_fold import ClusterFold
 from chaos.gameday.follow import POLL_SECONDS, Follower, journal_of
-from chaos.gameday.screen import Decided, screen
+from chaos.gameday.screen import Decided, fits, print_event, screen
 from chaos.journal import JournalError, Record, read_journal
 from chaos.milestones import MilestoneFold
-from chaos.report.postmortem import moment_of
 from chaos.spec import Scope, parse_experiment
 from chaos.traffic_fold import TrafficFold
 from chaos.verify import UNDECIDED, Outcome, evaluate
-
-MIN_COLUMNS, MIN_LINES = 80, 24
 
 
 def watch(run_dir: Path, console: Console, stop: threading.Event | None = None) -> int:
@@ -35,8 +32,7 @@ def watch(run_dir: Path, console: Console, stop: threading.Event | None = None) 
     stop = stop or threading.Event()
     follower = Follower(path)
     fold, milestones, traffic = ClusterFold(), MilestoneFold(), TrafficFold()
-    width, height = console.size
-    full_screen = width >= MIN_COLUMNS and height >= MIN_LINES
+    full_screen = fits(console)
 
     def feed(records: list[Record]) -> None:
         for r in records:
@@ -44,9 +40,7 @@ def watch(run_dir: Path, console: Console, stop: threading.Event | None = None) 
             milestones.add(r)
             traffic.add(r)
             if not full_screen:
-                moment = moment_of(r)
-                if moment is not None:
-                    console.print(f"t={moment.t:7.1f}s  {moment.what}", highlight=False, markup=False, soft_wrap=True)
+                print_event(console, r)
 
     def view() -> object:
         results = evaluate(spec, [], fold.now, final=False, scopes=frozenset({Scope.NODE}), nodes=milestones.milestones())

@@ -258,11 +258,7 @@ class ClusterAutoscaler(Controller):
             increases = plan.balance(peers, chosen.nodes)
         asb = backend("autoscaling", self.region)
         by_name = {g.name: g for g in groups}
-        summary = []
-        with self.ctx.moto.lock:
-            for name, n in increases.items():
-                g = by_name[name]
-                summary.append(f"{{{name} {g.target}->{g.target + n} (max: {g.max_size})}}")
+        summary = [f"{{{name} {by_name[name].target}->{by_name[name].target + n} (max: {by_name[name].max_size})}}" for name, n in increases.items()]
         self._say("orchestrator.go", f"Final scale-up plan: [{' '.join(summary)}]")
         with self.ctx.moto.lock:
             for name, n in increases.items():

@@ -229,21 +229,21 @@ class AutoScalingSim:
             victim = min(candidates, key=lambda s: (-by_az[s.instance.placement.zone], self.launched_at.get(s.instance.id, 0)))
             ec2.terminate_instances([victim.instance.id])
             group.instance_states.remove(victim)
-            self._release(victim.instance.id)
+            self._release(victim.instance.id, victim.instance)
             self._activity(
                 group,
                 f"Terminating EC2 instance: {victim.instance.id}",
                 f"At {self.clock.isoformat()} a user request explicitly set group desired capacity changing the desired capacity, shrinking the capacity from {len(candidates)} to {len(candidates) - 1}.",
             )
 
-    def _release(self, instance_id: str) -> None:
+    def _release(self, instance_id: str, instance: Any = None) -> None:
+        """The instance is gone: its pool's capacity comes back (not after a reclaim) and its
+        Spot request closes (an interruption closed it already)."""
         pool = self._holding.pop(instance_id, None)
         if pool is not None and instance_id not in self.reclaimed:
             self.pools.give_back(*pool)
-        if pool is not None:  # its Spot request closes (an interruption closed it already)
-            inst = instances_by_id(self.region).get(instance_id)
-            if inst is not None:
-                close_request(backend("ec2", self.region), inst, "interrupted" if instance_id in self.reclaimed else "terminated")
+        if pool is not None and instance is not None:
+            close_request(backend("ec2", self.region), instance, "interrupted" if instance_id in self.reclaimed else "terminated")
 
     # ---- reconcile (the ASG's health checks) -----------------------------------------
     def reconcile(self) -> None:
@@ -258,7 +258,7 @@ class AutoScalingSim:
                     # an unhealthy instance is terminated, not only forgotten (EC2 Auto Scaling user guide,
                     # "Health checks": a stopped instance fails the EC2 status check and is replaced)
                     backend("ec2", self.region).terminate_instances([iid])
-                self._release(iid)
+                self._release(iid, state.instance)
                 cause = (
                     "an instance was taken out of service in response to an EC2 health check indicating it has been terminated or stopped"
                     if iid not in self.reclaimed
@@ -273,4 +273,4 @@ class AutoScalingSim:
         for iid in list(self._holding):
             inst = instances.get(iid)
             if inst is None or inst.state not in LIVE_STATES:
-                self._release(iid)
+                self._release(iid, inst)
