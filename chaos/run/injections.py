@@ -32,12 +32,20 @@ class Injections:
     reclaim_intents: dict[str, int] = field(default_factory=dict)
     role_arn: str | None = None
     queue_url: str | None = None
+    fired: list[tuple[int, int, list[dict[str, Any]]]] = field(default_factory=list)  # (injection, wave, its records), in firing order
+    gate_turn: asyncio.Lock = field(default_factory=asyncio.Lock)  # a game day asks one gate at a time
 
     def begin(self) -> None:
         """Every injection's waves, as tasks, from now."""
         self.start = self.ctx.clock.now()
         for i, inj in enumerate(self.ctx.spec.injections):
             self.tasks.append(asyncio.create_task(self._waves(i, inj)))
+
+    def _released_by_the_go(self) -> int:
+        """The injection whose first wave the game day's go releases: the first to fire (the first
+        listed of those at the same time).  Every other wave waits for a gate of its own."""
+        injections = self.ctx.spec.injections
+        return min(range(len(injections)), key=lambda i: (injections[i].at, i))
 
     def all_fired(self) -> bool:
         return bool(self.tasks) and all(t.done() for t in self.tasks)
@@ -63,20 +71,27 @@ class Injections:
                 await clock.sleep_real(min(TICK, clock.real_seconds(when - clock.now()) + 0.001))
             if self.aborted():
                 return
-            if wave > 0 and self.ctx.options.gate is not None:  # a game day: each later wave waits for the driver's go
-                if not await wave_gate(self.ctx, f"wave {wave + 1} of {inj.label(index)}", self._last_wave(inj.label(index))):
-                    raise InjectionError(f"no go: the driver stopped {inj.label(index)} before wave {wave + 1}")
+            if self.ctx.options.gate is not None and (wave > 0 or index != self._released_by_the_go()):
+                # a game day: every wave but the first one the go released waits for the driver's go
+                async with self.gate_turn:
+                    if self.aborted():
+                        return
+                    if not await wave_gate(self.ctx, f"wave {wave + 1} of {inj.label(index)}", self._last_fired()):
+                        raise InjectionError(f"no go: the driver stopped {inj.label(index)} before wave {wave + 1}")
                 if self.aborted():
                     return
             await self._fire(index, inj, wave)
 
-    def _last_wave(self, label: str) -> str:
-        last = [r for r in self.injected if r.get("injection") == label]
-        if not last:
-            return "the last wave took no node"
-        wave = last[-1].get("wave")
-        nodes = [r.get("node") or r.get("instance") for r in last if r.get("wave") == wave]
-        return f"wave {int(wave or 0) + 1} took {', '.join(str(n) for n in nodes)}"
+    def _last_fired(self) -> str:
+        """What the wave fired last did, for the driver deciding on the next one."""
+        if not self.fired:
+            return "nothing has fired yet"
+        index, wave, records = self.fired[-1]
+        inj = self.ctx.spec.injections[index]
+        if not records:
+            return f"wave {wave + 1} of {inj.label(index)} put a {injector_for(inj).describe(inj)}"
+        nodes = [r.get("node") or r.get("instance") for r in records]
+        return f"wave {wave + 1} of {inj.label(index)} took {', '.join(str(n) for n in nodes)}"
 
     async def _fire(self, index: int, inj: Injection, wave: int) -> None:
         ctx, st = self.ctx, self.state
@@ -87,7 +102,9 @@ class Injections:
             nodes=self.nodes, taken={r["instance"] for r in self.injected}, fis_role=self._fis_role, start_fis=self._start_fis,
             queue_url=self._queue_url, schedule_reclaim=self._schedule_reclaim,
         )
-        self.injected.extend(await injector_for(inj).fire(fire, inj, index, wave))
+        records = await injector_for(inj).fire(fire, inj, index, wave)
+        self.injected.extend(records)
+        self.fired.append((index, wave, records))
 
     def _schedule_reclaim(self, instance: str, notice: float) -> None:
         """The reclaim a notice put on NTH's queue promises, which only the harness can send."""

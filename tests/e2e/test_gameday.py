@@ -85,12 +85,13 @@ def _ended(tmux: Tmux, tmp_path: Path) -> str:
     return code
 
 
-def _check_the_record(out: Path, notes: set[str]) -> str:
-    """The journal: the go, the notes between the injection and the abort, a complete rollback;
-    the postmortem: the timeline with the notes and the abort in order, the team's sections."""
+def _check_the_record(out: Path, notes: set[str], gates: tuple[str, ...] = ("go",)) -> str:
+    """The journal: the go (and each later gate), the notes between the injection and the abort, a
+    complete rollback; the postmortem: the timeline with the notes and the abort in order, the
+    team's sections."""
     records = read_whole_journal(out / "journal.jsonl")
     by_kind = {k: [r for r in records if r["kind"] == k] for k in ("decision", "note", "injected", "abort", "go_no_go")}
-    assert [(d["gate"], d["go"], d["author"]) for d in by_kind["decision"]] == [("go", True, "ana")]
+    assert [(d["gate"], d["go"], d["author"]) for d in by_kind["decision"]] == [(g, True, "ana") for g in gates]
     assert len(by_kind["go_no_go"]) >= 6 and all(c["ok"] for c in by_kind["go_no_go"])
     injected_t, abort_t = min(r["t"] for r in by_kind["injected"]), by_kind["abort"][0]["t"]
     assert {n["author"] for n in by_kind["note"]} == notes
@@ -131,7 +132,7 @@ def test_a_guided_game_day_with_notes_an_observer_and_an_abort(tmux: Tmux, tmp_p
     assert node is not None
     _shows(tmux, "day:1", re.escape(node.group(1).split(".")[0]), 15, "the interrupted node on the observer's screen")
 
-    # a note from the driver, one from an observer, which the observer's screen shows within a second or so
+    # a note from the driver, one from an observer, which the observer's screen shows within a second
     tmux("send-keys", "-t", "day:0", "n")
     _shows(tmux, "day:0", r"note \(Enter writes it", 10, "the note prompt")
     _type(tmux, "drain started, targets draining")
@@ -139,7 +140,7 @@ def test_a_guided_game_day_with_notes_an_observer_and_an_abort(tmux: Tmux, tmp_p
     noted = subprocess.run([sys.executable, "-m", "chaos.cli", "note", str(out), "saw a 5xx blip on the dashboard", "--author", "obs"],
                            capture_output=True, text=True, timeout=60, cwd=ROOT)
     assert noted.returncode == 0 and noted.stdout.startswith("noted at t="), noted.stdout + noted.stderr
-    _shows(tmux, "day:1", r"obs: saw a 5xx blip", 1.5, "the observer's note on the observer's screen")
+    _shows(tmux, "day:1", r"obs: saw a 5xx blip", 1.0, "the observer's note on the observer's screen")
 
     # abort mid-run: confirm, and everything rolls back
     tmux("send-keys", "-t", "day:0", "a")
@@ -158,11 +159,17 @@ def test_a_guided_game_day_with_notes_an_observer_and_an_abort(tmux: Tmux, tmp_p
 
 def test_a_pool_loss_game_day_in_a_small_terminal_goes_line_by_line(tmux: Tmux, tmp_path: Path) -> None:
     """The pool-loss experiment in a 72x20 terminal: too small for the screen, so one line per
-    event and the prompts as lines; the same go, note and abort."""
+    event and the prompts as lines; the same go, note and abort.  The go releases the capacity
+    error; the interruption 10 s later is a second injection, so it waits for its own gate."""
     out = _start_day(tmux, tmp_path, "pool-loss-ice.yaml", (72, 20))
     go = _shows(tmux, "day:0", r"Type the cluster name \((\S+)\) and Enter to GO", 240, "the go prompt")
     assert "one line per event" in _journal_free_screen(tmux)
     _type(tmux, go.group(1))
+    _shows(tmux, "day:0", r"wave 1 of two-4vcpu-nodes is due; wave 1 of no-capacity-4vcpu put a capacity error on prod-4vcpu-16gb-spot",
+           120, "the second injection's gate, with what the first did")
+    _shows(tmux, "day:0", r"Fire wave 1 of two-4vcpu-nodes\? \[y/N\]", 10, "the second injection's prompt")
+    assert '"action":"capacity-error"' in _journal(out) and '"action":"spot-interruption"' not in _journal(out)
+    tmux("send-keys", "-t", "day:0", "y")
     wait_for(lambda: '"action":"spot-interruption"' in _journal(out), 120, "the two nodes' notices")
     _shows(tmux, "day:0", r"two-4vcpu-nodes: spot-interruption of", 15, "the notice as a line")
     tmux("send-keys", "-t", "day:0", "n")
@@ -173,7 +180,7 @@ def test_a_pool_loss_game_day_in_a_small_terminal_goes_line_by_line(tmux: Tmux, 
     tmux("send-keys", "-t", "day:0", "a")
     tmux("send-keys", "-t", "day:0", "y")
     _ended(tmux, tmp_path)
-    timeline = _check_the_record(out, {"ana"})
+    timeline = _check_the_record(out, {"ana"}, ("go", "wave 1 of two-4vcpu-nodes"))
     assert "**note** (ana, driver): capacity errors on the 4vcpu group" in timeline
     assert timeline.index("no-capacity-4vcpu") < timeline.index("capacity errors on the 4vcpu") < timeline.index("**aborted**")
 
