@@ -12,7 +12,7 @@ import structlog
 from aiohttp import web
 
 from cluster.sim.clock import parse_time
-from cluster.sim.kube import openapi_v3
+from cluster.sim.kube import openapi_v3, port_forward
 from cluster.sim.kube.api import KubeApi
 from cluster.sim.kube.errors import ApiError, BadRequest, NotFound
 from cluster.sim.kube.field_validation import unknown_fields
@@ -256,9 +256,11 @@ class KubeHttp:
             return _json(self.api.bind(ns, name, await self._body(request)), 201)
         if sub == "log":
             return await self._log(request, ns, name)
-        if sub in ("exec", "attach", "portforward"):
+        if sub == "portforward" and method in ("GET", "POST"):
+            return await port_forward.serve(request, self.api.get(rt, ns, name))
+        if sub in ("exec", "attach"):
             raise BadRequest(f"pods/{sub} is not supported by the simulator: its containers are not processes you can enter "
-                             "(read their logs with `kubectl logs`; reach a pod through its Service or the ALB)")
+                             "(read their logs with `kubectl logs`; reach a pod's port with `kubectl port-forward`)")
         if sub == "scale":
             return await self._scale(request, rt, ns, name, dry_run)
 
