@@ -69,6 +69,18 @@ def test_a_daemonset_rolls_its_pods_to_a_new_revision(sim: Any, kubectl: Any) ->
     history = kubectl("rollout", "history", "ds/agent", "-n", ns)
     assert history.returncode == 0 and [line.split()[0] for line in history.stdout.splitlines()[2:] if line.strip()] == ["1", "2"], history.stdout
 
+    # undo: kubectl patches the DaemonSet with revision 1's template ($patch: replace); the pods roll
+    # back, and revision 1's ControllerRevision becomes revision 3, as the DaemonSet controller renumbers it
+    undo = kubectl("rollout", "undo", "ds/agent", "-n", ns)
+    assert undo.returncode == 0 and "rolled back" in undo.stdout, undo.stdout + undo.stderr
+    status = kubectl("rollout", "status", "ds/agent", "-n", ns, "--timeout=60s")
+    assert status.returncode == 0 and "successfully rolled out" in status.stdout, status.stdout + status.stderr
+    back = wait_running(core, ns, "agent", 2, 30)
+    assert all(_env(p)["MODE"] == "one" for p in back)
+    assert {p.metadata.labels["controller-revision-hash"] for p in back} == {h1}
+    revisions = {cr.metadata.name: cr.revision for cr in apps.list_namespaced_controller_revision(ns).items}
+    assert revisions == {f"agent-{h1}": 3, f"agent-{h2}": 2}
+
 
 def test_a_deployments_revisions_serve_rollout_history_and_undo(sim: Any, kubectl: Any) -> None:
     core, apps, _, _ = sim.kube()

@@ -45,7 +45,8 @@ def test_import_lists_and_reimport_replaces(tmp_path, store_url):
     checks = {h["check"]: h for h in hypotheses_of(engine, "loss-1")}
     assert checks["targets-unhealthy-within"]["status"] == "pass" and checks["targets-unhealthy-within"]["value"] == 28.0
     table = runner.invoke(app, ["history", "--history", url])
-    assert table.exit_code == 0 and table.output.index("lost") < table.output.index("good"), table.output
+    # newest first (by start time: the run-directory column folds long paths at any character)
+    assert table.exit_code == 0 and table.output.index("2026-11-02 10:00") < table.output.index("2026-11-01 10:00"), table.output
     assert "no runs recorded for nothing" in runner.invoke(app, ["history", "nothing", "--history", url]).output
 
 

@@ -6,7 +6,7 @@ writes the Ingress status.  The ALB's data plane listens on its own loopback add
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Hashable, Iterable
+from collections.abc import Callable, Hashable, Iterable
 from typing import Any
 
 import structlog
@@ -22,8 +22,9 @@ from cluster.components.lbc import (
     settings,
     target_group_name,
 )
-from cluster.sim.addons.workloads import containers_with_image
+from cluster.sim.addons.workloads import containers_with_image, log_target
 from cluster.sim.address_plan import LB_OCTETS
+from cluster.sim.alb import lbc_log
 from cluster.sim.alb.proxy import AlbProxy, Balancer, Route, path_patterns
 from cluster.sim.alb.runtime import AlbRuntime
 from cluster.sim.aws.moto_server import backend
@@ -76,6 +77,7 @@ class LoadBalancerController(Controller):
         self._next_address = 1
         self._opening: dict[tuple[str, str], asyncio.Task[None]] = {}
         self._last_error: dict[tuple[str, str], str] = {}
+        self._pending_lines: list[Callable[[float], list[str]]] = []  # this reconcile's log lines, written once it is done
 
     def keys_for(self, ev: StoredEvent) -> Iterable[Hashable]:
         if ev.resource.key == self.ing_rt.key:
@@ -117,9 +119,26 @@ class LoadBalancerController(Controller):
                 self._last_error[(ns, name)] = message
                 self.ctx.recorder("ingress").record(ing, "FailedBuildModel", message, "Warning")
                 log.warning("lbc_failed_build_model", ingress=f"{ns}/{name}", error=str(exc))
+            self._write_log()  # what the build did before it failed
             return
         self._last_error.pop((ns, name), None)
         self._ensure_balancer((ns, name), lb, routes, cfg, ing)
+        self._write_log()
+
+    def _write_log(self) -> None:
+        """What this reconcile did, in the running controller pod's log (`kubectl logs`)."""
+        pending, self._pending_lines = self._pending_lines, []
+        if not pending:
+            return
+        pods = sorted((p for p in self.api.store.iter(self.api.rt("Pod")) if (p.get("status") or {}).get("phase") == "Running"
+                       and not p["metadata"].get("deletionTimestamp")
+                       and any(LBC_IMAGE_MARK in str(c.get("image", "")) for c in p["spec"].get("containers") or [])),
+                      key=lambda p: p["metadata"]["name"])
+        if not pods:
+            return  # no controller pod (a simulator run without add-ons): the lines go nowhere, as nothing would write them
+        ts = self.ctx.clock.timestamp()
+        target = log_target(pods[0], LBC_IMAGE_MARK)  # the leader: one replica reconciles and logs
+        self.api.logs.write(*target, "\n".join(text for make in pending for text in make(ts)), ts)
 
     def _remove_finalizer(self, ing: Obj) -> None:
         def drop(o: Obj) -> None:
@@ -155,6 +174,7 @@ class LoadBalancerController(Controller):
             )
             lb.state = "active"
             log.info("lbc_created_load_balancer", ingress=f"{ns}/{name}", name=lb_name)
+            self._pending_lines.append(lambda ts: [lbc_log.deployed(ts, ns, name)])
         routes: list[tuple[tuple[str, ...], str]] = []
         wanted_groups: dict[str, tuple[Obj, Obj]] = {}
         for rule in (ing.get("spec") or {}).get("rules") or []:
@@ -260,9 +280,11 @@ class LoadBalancerController(Controller):
         if add:
             self.elbv2.register_targets(tg.arn, [{"Id": i, "Port": p} for i, p in add])
             log.info("lbc_registered_targets", target_group=tg.name, targets=[f"{i}:{p}" for i, p in add])
+            self._pending_lines.append(lambda ts, arn=tg.arn: lbc_log.registration(ts, arn, add, register=True))
         if remove:
             self.elbv2.deregister_targets(tg.arn, [{"Id": i, "Port": p} for i, p in remove])
             log.info("lbc_deregistered_targets", target_group=tg.name, targets=[f"{i}:{p}" for i, p in remove])
+            self._pending_lines.append(lambda ts, arn=tg.arn: lbc_log.registration(ts, arn, remove, register=False))
 
     # ---- data plane and status ---------------------------------------------------------------
     def _ensure_balancer(self, key: tuple[str, str], lb: Any, routes: list[tuple[tuple[str, ...], str]], cfg: IngressSettings, ing: Obj) -> None:
