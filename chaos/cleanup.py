@@ -17,7 +17,7 @@ from chaos.clock import RunClock
 from chaos.errors import ChaosError
 from chaos.inject.metadata_mock import MetadataMock
 from chaos.journal import Journal, JournalError, Record, read_journal_checked
-from chaos.run_identity import PROFILE_TAG, RUN_ID_TAG, Owner
+from chaos.run_identity import PROFILE_TAG, RUN_ID_TAG, Owner, run_selector
 from chaos.target import Connection
 from chaos.undo_log import Intent, RecordKind, Stage, UndoOp, pending, undo_step_name
 from chaos.undo_steps import Undoer
@@ -130,6 +130,13 @@ async def cleanup_run_dir(run_dir: Path, *, force: bool = False) -> tuple[str, l
     return run_id, done
 
 
+def _load_jobs(run_id: str, endpoints: Endpoints) -> list[tuple[str, str]]:
+    from chaos.kube import load_jobs
+    from chaos.kube.clients import api_client
+
+    return load_jobs.jobs_labelled(api_client(endpoints), run_selector(run_id)) if endpoints.kubeconfig else []
+
+
 async def cleanup_run_id(run_id: str, endpoints: Endpoints) -> list[Undone]:
     """With the journal gone: find what carries the run id and undo it."""
     undoer = _undoer(run_id, endpoints)
@@ -142,6 +149,9 @@ async def cleanup_run_id(run_id: str, endpoints: Endpoints) -> list[Undone]:
                  for i in notices if i.get("notice_owner") == run_id and i.get("notice") and i.get("alive", True)]
     roles = await asyncio.to_thread(undoer.faults.roles_tagged, RUN_ID_TAG, run_id)
     todo += [Intent(0, f"IAM role {r}", UndoOp.DELETE_IAM_ROLE, Stage.FAULT, {"role_name": r}) for r in roles]
+    # the load's Jobs on the cluster (traffic.placement: cluster) carry the run's label
+    todo += [Intent(0, f"load Job {ns}/{name}", UndoOp.DELETE_LOAD_JOB, Stage.SETUP, {"namespace": ns, "job": name})
+             for ns, name in await asyncio.to_thread(_load_jobs, run_id, endpoints)]
     # a cluster the run provisioned: its node groups carry the run id and the profile
     clusters = await asyncio.to_thread(undoer.faults.clusters_tagged, RUN_ID_TAG, run_id, PROFILE_TAG)
     todo += [Intent(0, f"cluster {name}", UndoOp.TEAR_DOWN_CLUSTER, Stage.SETUP, {"profile": profile, "cluster": name})

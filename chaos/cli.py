@@ -427,6 +427,50 @@ def load(
                   "latencies still count from the scheduled times")
 
 
+@app.command("load-shard")
+def load_shard(
+    url: Annotated[str, typer.Argument(help="http:// URL the load goes to (the ALB's predict URL).")],
+    rps: Annotated[float, typer.Option("--rps", help="The whole load's rate: this shard sends every --shards-th request of it.")] = 100.0,
+    duration: Annotated[str, typer.Option("--duration", help="How long: 60s, 2m.")] = "30s",
+    ramp_to: Annotated[float | None, typer.Option("--ramp-to", help="Ramp the whole load from --rps to this.")] = None,
+    body: Annotated[str, typer.Option("--body", help="image | tensor | none | @FILE")] = "image",
+    timeout: Annotated[str, typer.Option("--timeout", help="Per-request timeout.")] = "10s",
+    shards: Annotated[int, typer.Option("--shards", help="How many shards share the schedule.")] = 1,
+    index: Annotated[int | None, typer.Option("--index", help="This shard's index (default: $JOB_COMPLETION_INDEX, as an Indexed Job sets it).")] = None,
+    start_at: Annotated[float | None, typer.Option("--start-at", help="Unix time of the schedule's t=0, the same for every shard (default: 2 s from now).")] = None,
+) -> None:
+    """One shard of a load spread over processes or pods: its share of the schedule, reported on
+    stdout for the harness to merge (how `traffic.placement: cluster` runs as an Indexed Job)."""
+
+    from chaos import event_loop
+    from chaos.clock import monotonic_at_wall, wall_seconds
+    from chaos.load.bodies import body_for
+    from chaos.load.profile import ProfileError, constant, parse_duration, ramp
+    from chaos.load.run import LoadSpec
+    from chaos.load.shard import run_shard
+    from chaos.spec import url_problem
+
+    try:
+        problem = url_problem(url)
+        if problem:
+            raise ProfileError(f"URL: {problem}")
+        if index is None:
+            raw = os.environ.get("JOB_COMPLETION_INDEX", "")
+            if not raw.isdigit():
+                raise ProfileError("--index: not given, and JOB_COMPLETION_INDEX is not set (an Indexed Job sets it)")
+            index = int(raw)
+        if not 1 <= shards <= 1000 or not 0 <= index < shards:
+            raise ProfileError(f"--index {index} of --shards {shards}: the index must be from 0 to shards-1, shards from 1 to 1000")
+        seconds = parse_duration(duration)
+        profile = ramp(rps, ramp_to, seconds) if ramp_to is not None else constant(rps, seconds)
+        spec = LoadSpec(url, profile, body=body_for(body), timeout=parse_duration(timeout, "--timeout"), per_second_histograms=True)
+    except ProfileError as exc:
+        _fail(str(exc), 2)
+        return
+    t0 = monotonic_at_wall(start_at if start_at is not None else wall_seconds() + 2.0)
+    raise typer.Exit(event_loop.run(run_shard(spec, index, shards, t0)))
+
+
 ExperimentFile = Annotated[Path, typer.Argument(help="An experiment YAML (see experiments/ and docs/experiment.md).")]
 
 

@@ -60,3 +60,15 @@ class RunClock:
 
     async def sleep(self, cluster_seconds: float) -> None:
         await asyncio.sleep(self.real_seconds(cluster_seconds))
+
+
+def wall_seconds() -> float:
+    """Unix time on this machine's wall clock."""
+    return time.time()
+
+
+def monotonic_at_wall(epoch: float) -> float:
+    """The time.monotonic() reading (CLOCK_MONOTONIC, the load engine's clock on Linux) when this
+    machine's wall clock reads `epoch`: how load shards on several machines agree on one t=0
+    (their wall clocks are kept by NTP; on one machine it is the same clock)."""
+    return time.monotonic() + (epoch - time.time())

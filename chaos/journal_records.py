@@ -49,6 +49,8 @@ class RecordKind(StrEnum):
     FIS_ACTION = "fis_action"
     TRAFFIC = "traffic"  # one per second of load
     TRAFFIC_SUMMARY = "traffic_summary"
+    SHARDS = "shards"  # the load's shards on the cluster: started (pods and nodes) ...
+    SHARD_LOST = "shard_lost"  # ... and one that stopped sending before its end
     PLAN = "plan"
     DRY_RUN = "dry_run"
     STEADY_STATE = "steady_state"
@@ -387,6 +389,26 @@ class VerdictRecord(TypedDict, total=False):
 # Game days
 
 
+class ShardsRecord(TypedDict, total=False):
+    __pydantic_config__ = STRICT  # type: ignore[misc]
+    job: Required[str]
+    namespace: Required[str]
+    shards: Required[int]
+    pods: dict[str, str]  # index -> pod
+    nodes: dict[str, str]  # index -> node
+    start_at: float  # the schedule's t=0, Unix time
+
+
+class ShardLostRecord(TypedDict, total=False):
+    __pydantic_config__ = STRICT  # type: ignore[misc]
+    index: Required[int]
+    share: Required[float]  # of the load
+    pod: str
+    node: str | None
+    reason: Required[str]
+    last_second: int | None  # the last second of load it reported
+
+
 class NoteRecord(TypedDict, total=False):
     __pydantic_config__ = STRICT  # type: ignore[misc]
     text: Required[str]
@@ -439,6 +461,8 @@ FIELDS: dict[RecordKind, type] = {
     RecordKind.FIS_ACTION: FisActionRecord,
     RecordKind.TRAFFIC: TrafficRecord,
     RecordKind.TRAFFIC_SUMMARY: TrafficSummaryRecord,
+    RecordKind.SHARDS: ShardsRecord,
+    RecordKind.SHARD_LOST: ShardLostRecord,
     RecordKind.PLAN: PlanRecord,
     RecordKind.DRY_RUN: DryRunRecord,
     RecordKind.STEADY_STATE: SteadyStateRecord,

@@ -16,6 +16,7 @@ from typing import Annotated, Any, ClassVar, Literal, Union, get_args
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
+from chaos import __version__
 from chaos.errors import SpecError, shown
 from chaos.load.bodies import MAX_BODY_BYTES
 from chaos.load.profile import duration_seconds
@@ -113,6 +114,9 @@ class Cluster(Strict):
 
 # --------------------------------------------------------------------------- traffic
 
+SHARD_IMAGE = f"ghcr.io/spotchaos/spotchaos:{__version__}"
+
+
 class Traffic(Strict):
     url: str | None = Field(None, description="Where to send requests; default: the service's Ingress address (the ALB) and its predict path.")
     rate: float = Field(400.0, gt=0, le=100_000, description="Requests per second (real time), held open-loop.")
@@ -123,9 +127,23 @@ class Traffic(Strict):
     tail: Duration = Field(30.0, description="Traffic after every node and capacity hypothesis is decided.")
     workers: int = Field(1, ge=1, le=16, description="Processes sending the load, each every N-th request of the one schedule; their numbers are merged "
                                                      "as one process's (for rates one process cannot hold).")
+    placement: Literal["local", "cluster"] = Field("local", description="local: the load runs beside the harness; cluster: as a Kubernetes Indexed "
+                                                                        "Job of `shards` pods of the harness image (docs/load.md).")
+    shards: int = Field(1, ge=1, le=64, description="With placement cluster: pods sending the load, each every N-th request of the one schedule.")
+    shard_image: str = Field(SHARD_IMAGE, description="The harness image the shards run (its entrypoint is `spotchaos`).")
+    shard_nodes: dict[str, str] | None = Field(None, description="Node labels the shards must run on; default: on-demand nodes (a shard on an "
+                                                                  "interrupted Spot node is lost, and its load with it).")
+    shard_start: Duration | None = Field(None, gt=0, description="Real seconds from creating the shards' Job to their t=0 (the pods must be "
+                                                                 "running by then); default 10s on the simulator, 90s on eks (image pulls).")
 
     @model_validator(mode="after")
     def _where_and_what(self) -> Traffic:
+        if self.placement == "local" and self.shards > 1:
+            raise ValueError("shards: only with placement: cluster (locally, use workers)")
+        if self.placement == "cluster" and self.workers > 1:
+            raise ValueError("workers: only with placement: local (on the cluster, use shards)")
+        if self.placement == "cluster" and self.body.startswith("@"):
+            raise ValueError(f"body: {shown(self.body)} is a file here, which the shards' pods do not have: use image, tensor or none")
         if self.url is not None:
             problem = url_problem(self.url)
             if problem:
@@ -344,10 +362,18 @@ class ErrorBudget(_Hypothesis):
     max_burn: float = Field(1.0, gt=0, description="Share of the error budget (1 - slo) the experiment may burn.")
 
 
+class LoadShardsHeld(_Hypothesis):
+    """Added to every experiment whose load runs on the cluster: a shard lost mid-run (its pod's
+    node went away) is a drop in the load, not service errors; this check says so."""
+
+    scope: ClassVar[Scope] = Scope.TRAFFIC
+    check: Literal["load-shards-held"]
+
+
 # A new check is one class here (its `check` literal and scope) and one judge in chaos/verify.py.
 HYPOTHESIS_TYPES: tuple[type[_Hypothesis], ...] = (
     CordonedWithin, TaintedWithin, DrainedBeforeReclaim, DrainingBeforeReclaim, DeregisteredBeforeReclaim, TargetsUnhealthyWithin, ReplacementReadyWithin,
-    ReplicasRestoredWithin, MinReadyReplicas, ErrorRate, WindowErrorRate, ErrorWindow, P99Latency, ErrorBudget,
+    ReplicasRestoredWithin, MinReadyReplicas, ErrorRate, WindowErrorRate, ErrorWindow, P99Latency, ErrorBudget, LoadShardsHeld,
 )
 Hypothesis = Annotated[Union[HYPOTHESIS_TYPES], Field(discriminator="check")]  # noqa: UP007 - a Union built from the tuple
 CHECK_SCOPES: dict[str, Scope] = {get_args(t.model_fields["check"].annotation)[0]: t.scope for t in HYPOTHESIS_TYPES}
@@ -414,6 +440,8 @@ class Experiment(Strict):
             if blind:
                 raise ValueError(f"{', '.join(blind)} measure the response to a notice, and {' and '.join(sorted({i.kind for i in self.injections}))} "
                                  "sends none: use targets-unhealthy-within, error-window or replicas-restored-within")
+        if self.traffic.placement == "cluster" and not any(isinstance(h, LoadShardsHeld) for h in self.hypotheses):
+            self.hypotheses.append(LoadShardsHeld(check="load-shards-held"))
         names = [h.name or h.check for h in self.hypotheses]
         unknown = [b for b in self.expect.breached if b not in names]
         if unknown:

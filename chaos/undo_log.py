@@ -22,6 +22,7 @@ class UndoOp(StrEnum):
     WITHDRAW_METADATA_NOTICE = "withdraw-metadata-notice"
     CANCEL_RECLAIM = "cancel-reclaim"
     TEAR_DOWN_CLUSTER = "tear-down-cluster"
+    DELETE_LOAD_JOB = "delete-load-job"  # the load's shards on the cluster (traffic.placement: cluster)
     REPORT_ONLY = "report-only"  # nothing can undo it (a notice NTH already read); reported
 
 
@@ -90,5 +91,6 @@ def undo_step_name(intent: Intent) -> str:
         UndoOp.WITHDRAW_METADATA_NOTICE: f"withdraw metadata notice of {a.get('instance')}",
         UndoOp.CANCEL_RECLAIM: f"cancel queued reclaim of {a.get('instance')}",
         UndoOp.TEAR_DOWN_CLUSTER: f"tear down {a.get('cluster') or a.get('profile')}",
+        UndoOp.DELETE_LOAD_JOB: f"delete load Job {a.get('namespace')}/{a.get('job') or '(found by label)'}",
         UndoOp.REPORT_ONLY: intent.action,
     }[intent.undo]

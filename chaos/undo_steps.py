@@ -40,6 +40,7 @@ class Undoer:
             UndoOp.DELETE_IAM_ROLE: self._delete_role,
             UndoOp.WITHDRAW_METADATA_NOTICE: self._withdraw,
             UndoOp.TEAR_DOWN_CLUSTER: self._tear_down,
+            UndoOp.DELETE_LOAD_JOB: self._delete_load_job,
             UndoOp.CANCEL_RECLAIM: lambda i: "the reclaim was the run's own: it ended with the run",
             UndoOp.REPORT_ONLY: lambda i: str(i.params.get("note", "cannot be undone")),
         }[intent.undo]
@@ -80,6 +81,20 @@ class Undoer:
         iid = intent.args["instance"]
         cleared = await self.metadata.withdraw(iid)
         return f"{iid}: withdrawn" if cleared else f"{iid}: nothing left to withdraw"
+
+    async def _delete_load_job(self, intent: Intent) -> str:
+        """The load's Job and its pods (by name, else every Job with the run's label there)."""
+        from chaos.kube import load_jobs
+        from chaos.kube.clients import api_client
+
+        if self.endpoints is None:
+            raise UndoImpossible("no cluster connection")
+        api = api_client(self.endpoints)
+        namespace = str(intent.args["namespace"])
+        jobs = [(namespace, str(intent.args["job"]))] if intent.args.get("job") else \
+            await asyncio.to_thread(load_jobs.jobs_labelled, api, run_selector(self.run_id), namespace)
+        done = [await asyncio.to_thread(load_jobs.delete_job, api, ns, name) for ns, name in jobs]
+        return "; ".join(done) or "no load Job of this run exists"
 
     async def _tear_down(self, intent: Intent) -> str:
         from chaos import provisioning as p

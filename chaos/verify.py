@@ -22,6 +22,7 @@ from chaos.spec import (
     ErrorRate,
     ErrorWindow,
     Experiment,
+    LoadShardsHeld,
     MinReadyReplicas,
     P99Latency,
     ReplacementReadyWithin,
@@ -301,7 +302,26 @@ JUDGES: dict[type, Judge] = {
     ErrorWindow: _traffic_judge(_error_window),
     P99Latency: _traffic_judge(_p99),
     ErrorBudget: _traffic_judge(_error_budget),
+    LoadShardsHeld: lambda h, name, ev: _shards_held(name, ev),
 }
+
+
+def _shards_held(name: str, ev: Evidence) -> HypothesisResult:
+    """Every load shard sent its share to the end; a lost one is named, with what it took away
+    (its share of the load from its last reported second), never counted as service errors."""
+    started = next((r for r in ev.records if r["kind"] == "shards"), None)
+    lost = [r for r in ev.records if r["kind"] == "shard_lost"]
+    shards = int(started["shards"]) if started else 0
+    if lost:
+        detail = "; ".join(f"shard {r['index']}{' on ' + str(r['node']) if r.get('node') else ''} lost at t={r['t']:g}s ({r['reason']}): "
+                           f"{r['share']:.0%} of the load stopped after second {r.get('last_second')}" for r in lost)
+        return HypothesisResult(name, "load-shards-held", "every shard to its end", f"{len(lost)} of {shards} lost", float(len(lost)), FAIL,
+                                detail + "; the load dropped, the service's numbers count only what was sent")
+    if not ev.final:
+        return HypothesisResult(name, "load-shards-held", "every shard to its end", "so far none lost", 0.0, UNDECIDED)
+    if started is None:
+        return HypothesisResult(name, "load-shards-held", "every shard to its end", "no shards started", None, FAIL, "the load never ran on the cluster")
+    return HypothesisResult(name, "load-shards-held", "every shard to its end", f"{shards} of {shards} held", 0.0, PASS)
 
 
 # --------------------------------------------------------------------------- all together

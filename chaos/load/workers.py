@@ -18,7 +18,8 @@ from typing import Any
 from chaos import event_loop
 from chaos.load.engine import LoadEngine, LoadError, clock, lateness_ms
 from chaos.load.run import LoadSpec, run_load, summarize
-from chaos.load.stats import Bucket, Recorder, new_bucket
+from chaos.load.shard import LiveMerge
+from chaos.load.stats import Bucket, Recorder
 
 START_DELAY_S = 2.0  # from the parent's start to t=0: every worker is up and connected by then
 MAX_WORKERS = 64
@@ -142,20 +143,12 @@ async def run_load_workers_live(spec: LoadSpec, workers: int, stop: asyncio.Even
     start_at = clock() + START_DELAY_S
     halt = multiprocessing.get_context("spawn").Event()
     pipes, procs = _start(spec, workers, start_at, halt, live_interval)
-    latest: list[dict[int, dict[str, Any]]] = [{} for _ in range(workers)]
+    latest = LiveMerge(workers, spec.per_second_histograms)
     merged = Merged(Recorder(spec.per_second_histograms))
     errors: list[str] = []
 
     def live(index: int, changed: dict[str, Any]) -> None:
-        seconds = [int(k) for k in changed]
-        latest[index].update({int(k): v for k, v in changed.items()})
-        buckets = {}
-        for sec in seconds:
-            b = buckets[sec] = new_bucket(sec, spec.per_second_histograms)
-            for part in latest:
-                if sec in part:
-                    b.add_encoded(part[sec])
-        on_buckets(start_at, buckets)
+        on_buckets(start_at, latest.update(index, changed))
 
     async def read(index: int, pipe: Connection) -> None:
         while True:

@@ -1,6 +1,7 @@
 """The experiment's traffic: the open-loop load generator aimed at the service, each real second
 of requests written to the journal as a `traffic` record (superseded while late answers come in)
-with its outcomes by class and its latency histogram."""
+with its outcomes by class and its latency histogram.  The load runs here (one process, or
+`workers` processes) or on the cluster as shards (`placement: cluster`); the records are the same."""
 
 from __future__ import annotations
 
@@ -17,13 +18,15 @@ from chaos.load.profile import constant, ramp
 from chaos.load.run import LoadSpec, run_load
 from chaos.load.stats import Bucket
 from chaos.load.workers import run_load_workers_live
+from chaos.observe.cluster_traffic import ClusterTraffic, ShardPlacement
 from chaos.spec import Traffic
 
 SETTLE_SECONDS = 1  # a second's record is first written once it is this far behind
 
 
 class TrafficRun:
-    def __init__(self, traffic: Traffic, url: str, journal: Journal, clock: RunClock, longest_cluster_seconds: float) -> None:
+    def __init__(self, traffic: Traffic, url: str, journal: Journal, clock: RunClock, longest_cluster_seconds: float,
+                 placement: ShardPlacement | None = None) -> None:
         real = max(1.0, clock.real_seconds(longest_cluster_seconds))
         profile = ramp(traffic.rate, traffic.ramp_to, real) if traffic.ramp_to else constant(traffic.rate, real)
         self.spec = LoadSpec(url, profile, body=body_for(traffic.body), timeout=traffic.timeout, per_second_histograms=True)
@@ -34,6 +37,18 @@ class TrafficRun:
         self._live: dict[int, Bucket] = {}  # with workers: the merged seconds so far
         self.workers = traffic.workers
         self.summary: dict[str, Any] | None = None
+        self.cluster: ClusterTraffic | None = None
+        if traffic.placement == "cluster":
+            assert placement is not None, "placement: cluster needs the cluster to put the shards on"
+            self.cluster = ClusterTraffic(traffic, self.spec, journal, clock, placement, self._flush_workers)
+
+    async def ready(self) -> None:
+        """Until the load is about to start: at once locally; on the cluster, once the shards'
+        Job runs and its t=0 has come."""
+        if self.cluster is None:
+            return
+        t0 = await self.cluster.start()
+        await self.clock.sleep_real(max(0.0, t0 - clock()))
 
     def _flush_engine(self, engine: LoadEngine) -> None:
         self._engine = engine
@@ -66,6 +81,10 @@ class TrafficRun:
             self.journal.write(RecordKind.TRAFFIC, t=round(self.clock.at_monotonic(t0 + second + 1), 3), **record)
 
     async def run(self) -> dict[str, Any]:
+        if self.cluster is not None:  # shards on the cluster: merged from their logs as they report
+            self.summary = await self.cluster.run(self.stop)
+            self._flush(self.cluster.t0, self.cluster.merged.recorder.buckets, final=True)
+            return self.summary
         if self.workers > 1:  # several processes: their per-second numbers merged as they report them
             self.summary, t0, buckets = await run_load_workers_live(self.spec, self.workers, self.stop, self._flush_workers)
             self._flush(t0, buckets, final=True)

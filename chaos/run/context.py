@@ -31,6 +31,8 @@ SYNC_TIMEOUT = 30.0
 RECLAIM_GRACE = 30.0  # cluster seconds after an expected reclaim before observation may end without it
 PROVISION_TIMEOUT = 300.0
 WARMUP_SETTLE_TIMEOUT = 10.0  # real seconds
+SHARD_START_LOCAL_S = 10.0  # real seconds from the load's Job to its t=0: the simulator starts pods at once ...
+SHARD_START_EKS_S = 90.0  # ... EKS nodes pull the harness image first
 
 
 class Phase(StrEnum):

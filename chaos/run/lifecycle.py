@@ -19,10 +19,13 @@ from chaos.inject import injector_for
 from chaos.inject.selection import Candidate, candidates, serving_pods_per_node
 from chaos.journal import Journal
 from chaos.milestones import MilestoneFold
+from chaos.observe.cluster_traffic import ShardPlacement
 from chaos.observe.traffic import TrafficRun
 from chaos.run.connect import connect
 from chaos.run.context import (
     RECLAIM_GRACE,
+    SHARD_START_EKS_S,
+    SHARD_START_LOCAL_S,
     TICK,
     WARMUP_SETTLE_TIMEOUT,
     Phase,
@@ -181,7 +184,8 @@ class Run:
         assert st.url is not None
         self._phase(Phase.STEADY_STATE)
         longest = spec.traffic.warmup + spec.duration + spec.traffic.tail
-        st.traffic = TrafficRun(spec.traffic, st.url, self.journal, clock, longest)
+        st.traffic = TrafficRun(spec.traffic, st.url, self.journal, clock, longest, self._shard_placement())
+        await st.traffic.ready()
         warm_start = clock.now()
         traffic_task = st.traffic_task = asyncio.create_task(st.traffic.run())
         await self._wait_cluster(spec.traffic.warmup)
@@ -270,6 +274,15 @@ class Run:
         breach = stop_condition_breach(self.spec.stop_conditions, self.traffic.recent_rate)
         if breach:
             self.abort(breach)
+
+    def _shard_placement(self) -> ShardPlacement | None:
+        """Where the load's shards go when it runs on the cluster (the service's namespace)."""
+        traffic, st = self.spec.traffic, self.state
+        if traffic.placement != "cluster":
+            return None
+        assert st.conn is not None
+        delay = traffic.shard_start or (SHARD_START_LOCAL_S if st.conn.endpoints.target == "local" else SHARD_START_EKS_S)
+        return ShardPlacement(st.conn.kube(), st.service.namespace, self.ctx.run_id, self.ctx.undo, delay)
 
     # ------------------------------------------------------------------ the end
     async def _stop_traffic(self) -> None:

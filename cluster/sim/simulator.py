@@ -34,11 +34,13 @@ from cluster.sim.controllers.endpoints import EndpointsController
 from cluster.sim.controllers.event_expiry import EventExpiry
 from cluster.sim.controllers.garbage_collector import GarbageCollector
 from cluster.sim.controllers.hpa import HorizontalPodAutoscalers
+from cluster.sim.controllers.job import JobController
 from cluster.sim.controllers.kubelet import Kubelets
 from cluster.sim.controllers.node_lifecycle import NodeLifecycle
 from cluster.sim.controllers.replicaset import ReplicaSetController
 from cluster.sim.controllers.scheduler import Scheduler
 from cluster.sim.controllers.service_accounts import ServiceAccounts
+from cluster.sim.harness_pods import HarnessPods
 from cluster.sim.kube.api import KubeApi
 from cluster.sim.kube.server import KubeHttp
 from cluster.sim.kube.store import ObjectStore
@@ -89,6 +91,7 @@ class Simulator:
         self.controllers: list[Controller] = []
         self.kubelets: Kubelets | None = None
         self.serving: ServingPods | None = None
+        self.harness_pods: HarnessPods | None = None
         self.prober: ReadinessProber | None = None
         self.alb: AlbRuntime | None = None
         self.alb_proxy: AlbProxy | None = None
@@ -153,6 +156,7 @@ class Simulator:
         self.kubelets = kubelets
         # data plane: serving pods, readiness probes, kube-proxy NodePorts, LBC + ALB
         self.serving = ServingPods(ctx, kubelets)
+        self.harness_pods = HarnessPods(ctx, kubelets)
         self.prober = ReadinessProber(ctx, kubelets)
         self.alb = AlbRuntime(self.clock, self.moto.lock, lambda tid: kubelets.loopback_of_instance(tid) if tid.startswith("i-") else tid)
         self.alb.install(asyncio.get_running_loop())
@@ -172,7 +176,7 @@ class Simulator:
         self.cluster_autoscaler = ClusterAutoscaler(ctx)
         self.hpa = HorizontalPodAutoscalers(ctx, CpuModel(self.serving, self.config.serving))
         self.controllers = [
-            ReplicaSetController(ctx), DeploymentController(ctx), DaemonSetController(ctx), Scheduler(ctx),
+            ReplicaSetController(ctx), DeploymentController(ctx), DaemonSetController(ctx), JobController(ctx), Scheduler(ctx),
             kubelets, lifecycle, Ec2Nodes(ctx, kubelets, lifecycle), GarbageCollector(ctx), DisruptionController(ctx), EventExpiry(ctx), ServiceAccounts(ctx),
             EndpointsController(ctx), self.kube_proxy, self.lbc, self.nth, self.cluster_autoscaler, self.hpa,
         ]
@@ -206,7 +210,8 @@ class Simulator:
         if self.state_dir is not None:
             (self.state_dir / "endpoints.json").unlink(missing_ok=True)
         await self.tasks.stop()
-        for part in (self.cluster_autoscaler, self.nth, self.control, self.metadata, self.lbc, self.alb_proxy, self.alb, self.serving, self.prober, self.kube_proxy):
+        for part in (self.cluster_autoscaler, self.nth, self.control, self.metadata, self.lbc, self.alb_proxy, self.alb, self.serving, self.harness_pods, self.prober,
+                     self.kube_proxy):
             if part is not None:
                 try:
                     await part.stop()

@@ -89,6 +89,9 @@ class Kubelets(Controller):
         self._free_indexes: list[int] = []
         self.pod_listeners: list[PodListener] = []  # data plane hooks: "started", "ready", "stopping", "stopped", "lost"
         self.node_listeners: list[NodeListener] = []  # "booted" (instance running), "up" (node Ready), "down" (instance gone)
+        # pods whose containers are real processes: on deletion they end when their processes exit
+        # (`process_ended`), or at the end of the grace period, not after the modelled stop time
+        self.process_pods: list[Callable[[tuple[str, str]], bool]] = []
         self.probers: list[Prober] = []  # take over a started pod's readiness probe (True: taken)
 
     def _notify(self, what: str, pod: dict[str, Any]) -> None:
@@ -383,6 +386,42 @@ class Kubelets(Controller):
         if pod is not None:
             self._notify("ready" if ready else "unready", pod)
 
+    def exited(self, key: tuple[str, str], container: str, exit_code: int) -> None:
+        """A container's process ended (the containers that run as processes: harness pods).  Once
+        every container has ended, a pod whose restartPolicy is Never or OnFailure is Succeeded
+        (all exited 0) or Failed, as the kubelet sets the phase; a restartPolicy Always pod stays
+        Running, unready (the simulator does not restart containers).  A dead node's kubelet
+        reports nothing."""
+        pod = self.api.store.get(self.pod_rt, *key)
+        agent = self.agents.get((pod or {}).get("spec", {}).get("nodeName", ""))
+        if pod is None or agent is None or not agent.alive:
+            return
+        now = self.clock.isoformat()
+
+        def change(p: dict[str, Any]) -> bool | None:
+            st = p.get("status") or {}
+            if st.get("phase") != "Running":
+                return False
+            for cs in st.get("containerStatuses") or []:
+                if cs["name"] == container:
+                    started = (cs.get("state") or {}).get("running", {}).get("startedAt", now)
+                    cs["state"] = {"terminated": {"exitCode": exit_code, "reason": "Completed" if exit_code == 0 else "Error",
+                                                  "startedAt": started, "finishedAt": now, "containerID": cs.get("containerID")}}
+                    cs["ready"], cs["started"] = False, False
+            ended = [cs for cs in st.get("containerStatuses") or [] if "terminated" in (cs.get("state") or {})]
+            for c in st.get("conditions") or []:
+                if c["type"] in ("Ready", "ContainersReady") and c["status"] != "False":
+                    c["status"], c["lastTransitionTime"] = "False", now
+                    if len(ended) == len(st.get("containerStatuses") or []):
+                        c["reason"] = "PodCompleted"
+            if len(ended) == len(st.get("containerStatuses") or []) and p["spec"].get("restartPolicy", "Always") != "Always":
+                st["phase"] = "Succeeded" if all(cs["state"]["terminated"]["exitCode"] == 0 for cs in ended) else "Failed"
+            return None
+
+        pod = self.api.mutate(self.pod_rt, key[0], key[1], change)
+        if pod is not None:
+            self._notify("unready", pod)
+
     def _begin_stop(self, agent: NodeAgent, pod: dict[str, Any]) -> None:
         key = (pod["metadata"]["namespace"], pod["metadata"]["name"])
         if key in agent.stopping:
@@ -395,9 +434,18 @@ class Kubelets(Controller):
         self._notify("stopping", pod)
         if pod.get("status", {}).get("phase") != "Running":
             delay = 0.0
+        elif any(owns(key) for owns in self.process_pods):
+            delay = grace  # SIGKILL then; `process_ended` comes first when the process honours SIGTERM
         else:
             delay = stop_seconds(pod, grace)
         agent.timers.append(self.clock.call_later(delay, self._stopped, agent, key))
+
+    def process_ended(self, key: tuple[str, str]) -> None:
+        """A stopping pod's processes have all exited: its deletion completes now."""
+        pod = self.api.store.get(self.pod_rt, *key)
+        agent = self.agents.get((pod or {}).get("spec", {}).get("nodeName", ""))
+        if pod is not None and agent is not None and key in agent.stopping:
+            self._stopped(agent, key)
 
     def _stopped(self, agent: NodeAgent, key: tuple[str, str]) -> None:
         if not agent.alive:

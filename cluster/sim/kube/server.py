@@ -308,7 +308,7 @@ class KubeHttp:
     async def _log(self, request: web.Request, ns: str, name: str) -> web.StreamResponse:
         """pods/log as the kubelet serves it through the API server: the container's lines, cut by
         sinceSeconds / sinceTime, tailLines and limitBytes, with timestamps when asked; `follow`
-        streams new lines until the pod goes or the client leaves."""
+        streams new lines until the container exits, the pod goes or the client leaves."""
         q = request.query
         pod = self.api.get(self.api.rt("Pod"), ns, name)
         names = [c["name"] for c in (pod.get("spec") or {}).get("containers") or []]
@@ -338,14 +338,22 @@ class KubeHttp:
         await resp.write(first.encode())
         seen = len(lines)
         pod_rt = self.api.rt("Pod")
-        while self.api.store.get(pod_rt, ns, name) is not None:
+        while (now := self.api.store.get(pod_rt, ns, name)) is not None:
+            ended = any(cs.get("name") == container and "terminated" in (cs.get("state") or {})
+                        for cs in (now.get("status") or {}).get("containerStatuses") or [])
             event = self.api.logs.next_write(ns, name, container)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(event.wait(), timeout=1.0)
+            if not ended:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(event.wait(), timeout=1.0)
             lines = self.api.logs.lines(ns, name, container)
             if len(lines) > seen:
                 await resp.write(render(lines[seen:], timestamps=stamps).encode())
                 seen = len(lines)
+            if ended:  # as the kubelet ends a follow when the container exits
+                break
+        lines = self.api.logs.lines(ns, name, container)  # what it wrote as it went
+        if len(lines) > seen:
+            await resp.write(render(lines[seen:], timestamps=stamps).encode())
         await resp.write_eof()
         return resp
 
