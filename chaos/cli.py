@@ -7,7 +7,7 @@ import os
 import signal
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -259,13 +259,18 @@ def render_profile(
     upload: Annotated[str | None, typer.Option("--upload", help="--runner: s3://BUCKET/PREFIX the runs upload to (the policy allows putting there).")] = None,
     oidc_issuer: Annotated[str | None, typer.Option("--oidc-issuer", help="--runner: the cluster's OIDC issuer URL, to write the role's trust policy.")] = None,
     create_role: Annotated[bool, typer.Option("--create-role", help="--runner: also create (or update) the runner's IAM role, with AWS as the environment configures it.")] = False,
+    load: Annotated[Path | None, typer.Option("--load", help="Write this experiment's load instead: load-job.yaml, the Indexed Job of its shards (traffic.placement: cluster).")] = None,
+    url: Annotated[str | None, typer.Option("--url", help="--load: where the shards send (default: the experiment's traffic.url).")] = None,
 ) -> None:
-    """Write a profile as an eksctl ClusterConfig and Kubernetes manifests, for `eksctl create cluster -f` and `kubectl apply -f`; or, with --runner, the in-cluster runner."""
+    """Write a profile as an eksctl ClusterConfig and Kubernetes manifests, for `eksctl create cluster -f` and `kubectl apply -f`; or, with --runner, the in-cluster runner; or, with --load, an experiment's load as a Job."""
     import yaml
 
     from chaos import provisioning as p
     from cluster.eksctl import cluster_config
 
+    if load is not None:
+        _render_load(load, url, out_dir)
+        return
     if not (account.isdigit() and len(account) == 12):
         _fail(f"--account must be a 12-digit AWS account id, got '{account}'")
     if runner:
@@ -472,6 +477,35 @@ def load_shard(
 
 
 ExperimentFile = Annotated[Path, typer.Argument(help="An experiment YAML (see experiments/ and docs/experiment.md).")]
+
+
+def _render_load(file: Path, url: str | None, out_dir: Path) -> None:
+    import yaml
+
+    from chaos.load.shard_job import experiment_load_job
+    from chaos.run_identity import new_run_id
+    from chaos.spec import url_problem
+    from cluster.profiles import load_profile
+
+    spec: Any = _load(file)
+    if spec.traffic.placement != "cluster":
+        _fail(f"{file}: traffic.placement is local; set placement: cluster (and shards: N) to run its load as a Job")
+    url = url or spec.traffic.url
+    if url is None:
+        _fail("--url: the experiment names no traffic.url; give the ALB's predict URL (http://ALB/v1/models/NAME:predict)")
+    problem = url_problem(str(url))
+    if problem:
+        _fail(f"--url: {problem}")
+    namespace = load_profile(spec.cluster.profile, spec.cluster.name, spec.cluster.overrides).serving.namespace if spec.cluster.profile \
+        else spec.cluster.service.namespace
+    job = experiment_load_job(spec, new_run_id(spec.name), namespace, str(url))
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        (out_dir / "load-job.yaml").write_text(yaml.safe_dump(job, sort_keys=False))
+    except OSError as exc:
+        _fail(f"--out {out_dir}: cannot write there: {exc.strerror or exc}")
+    out.print(f"wrote {out_dir / 'load-job.yaml'}: {spec.traffic.shards} shards of {spec.traffic.rate:g} req/s in {namespace} "
+              f"(kubectl apply -f; read each shard with kubectl logs)", soft_wrap=True, highlight=False)
 
 
 def _load(file: Path, target: str | None = None, speed: float | None = None) -> object:

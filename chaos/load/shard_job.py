@@ -33,10 +33,23 @@ def placement(nodes: dict[str, str] | None) -> dict[str, Any]:
     return {"affinity": {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": terms}}}}
 
 
-def shard_args(url: str, rate: float, ramp_to: float | None, seconds: float, body: str, timeout: float, shards: int, start_at: float) -> list[str]:
+def shard_args(url: str, rate: float, ramp_to: float | None, seconds: float, body: str, timeout: float, shards: int,
+               start_at: float | None) -> list[str]:
+    """`spotchaos load-shard`'s arguments; without `start_at` each shard starts 2 s after its own
+    start (a Job applied by hand), the shares adding up to the rate all the same."""
     args = ["load-shard", url, "--rps", f"{rate:g}", "--duration", f"{seconds:.3f}s", "--body", body, "--timeout", f"{timeout:g}s",
-            "--shards", str(shards), "--start-at", f"{start_at:.3f}"]
+            "--shards", str(shards)]
+    args += ["--start-at", f"{start_at:.3f}"] if start_at is not None else []
     return args + (["--ramp-to", f"{ramp_to:g}"] if ramp_to is not None else [])
+
+
+def experiment_load_job(spec: Any, run_id: str, namespace: str, url: str) -> dict[str, Any]:
+    """An experiment's load as the Job to apply by hand on EKS (`spotchaos render --load`): its
+    rate, body and timeout, for its warm-up, duration and tail in real seconds (speed 1)."""
+    t = spec.traffic
+    seconds = t.warmup + spec.duration + t.tail
+    return load_job(run_id, namespace, t.shard_image, shard_args(url, t.rate, t.ramp_to, seconds, t.body, t.timeout, t.shards, None),
+                    t.shards, t.shard_nodes)
 
 
 def load_job(run_id: str, namespace: str, image: str, args: list[str], shards: int, nodes: dict[str, str] | None) -> dict[str, Any]:

@@ -82,8 +82,22 @@ def _pid_gone(pid: int) -> bool:
 
 def test_seed_single_node_experiment_passes_with_reports_matching_the_journal(tmp_path):
     out = tmp_path / "run"
-    proc = _run(_experiment(tmp_path, "single-spot-node-fis", 130, 1343), out)
+    # beside it, on a simulator of its own, the same experiment with its load on the cluster: four shards
+    sharded_dir = tmp_path / "sharded"
+    sharded_dir.mkdir()
+    data = yaml.safe_load((ROOT / "experiments" / "single-spot-node-fis.yaml").read_text())
+    data["traffic"] |= {"placement": "cluster", "shards": 4}
+    (sharded_dir / "e.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
+    sharded = _start(sharded_dir / "e.yaml", sharded_dir / "run")
+    try:
+        proc = _run(_experiment(tmp_path, "single-spot-node-fis", 130, 1343), out)
+        sharded_out, sharded_err = sharded.communicate(timeout=240)
+    finally:
+        if sharded.poll() is None:
+            sharded.kill()
     assert proc.returncode == 0, proc.stdout + proc.stderr[-3000:]
+    assert sharded.returncode == 0, sharded_out + sharded_err[-3000:]
+    _same_as_local(read_journal(out / "journal.jsonl"), read_journal(sharded_dir / "run" / "journal.jsonl"))
     records = read_journal(out / "journal.jsonl")
     verdict = _last(records, "verdict")
     assert verdict["status"] == "passed"
@@ -115,6 +129,25 @@ def test_seed_single_node_experiment_passes_with_reports_matching_the_journal(tm
     again = subprocess.run([sys.executable, "-m", "chaos.cli", "report", str(out / "journal.jsonl"), "--out", str(tmp_path / "again")],
                            capture_output=True, text=True, timeout=60)
     assert again.returncode == 0 and json.loads((tmp_path / "again" / "report.json").read_text())["verdict"] == report["verdict"]
+
+
+def _same_as_local(local: list[dict], sharded: list[dict]) -> None:
+    """The load as four shards on the cluster reads as the local load: the same verdict on every
+    hypothesis, and per second the same requests within 1% (the one schedule, split four ways),
+    no errors; every shard held; its Job deleted by the rollback."""
+    verdicts = _last(local, "verdict"), _last(sharded, "verdict")
+    statuses = [{h["name"]: h["status"] for h in v["hypotheses"]} for v in verdicts]
+    assert statuses[1].pop("load-shards-held") == "pass"
+    assert statuses[0] == statuses[1] and verdicts[0]["status"] == verdicts[1]["status"] == "passed"
+    per_second = [{r["second"]: r for r in records if r["kind"] == "traffic"} for records in (local, sharded)]
+    common = sorted(set(per_second[0]) & set(per_second[1]))[:-1]  # the last second of each run is cut by its stop
+    assert len(common) >= 20
+    totals = [sum(p[s]["requests"] for s in common) for p in per_second]
+    assert abs(totals[1] - totals[0]) <= 0.01 * totals[0], totals
+    assert all(p[s]["requests"] == p[s]["ok"] for p in per_second for s in common)
+    (shards,) = [r for r in sharded if r["kind"] == "shards"]
+    assert shards["shards"] == 4 and not [r for r in sharded if r["kind"] == "shard_lost"]
+    assert any(r["kind"] == "rollback" and r["step"].startswith("delete load Job") and r["ok"] for r in sharded)
 
 
 def test_cordon_only_nth_fails_naming_the_drain(tmp_path):
