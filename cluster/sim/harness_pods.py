@@ -24,6 +24,7 @@ import structlog
 
 from cluster.sim.controllers.base import SimContext
 from cluster.sim.controllers.kubelet import Kubelets
+from cluster.sim.tasks import ShortTasks
 
 log = structlog.get_logger("sim.harness_pods")
 
@@ -82,21 +83,16 @@ class HarnessPods:
         self.ctx = ctx
         self.kubelets = kubelets
         self.processes: dict[tuple[str, str], list[HarnessProcess]] = {}
-        self._tasks: set[asyncio.Task[None]] = set()
+        self.tasks = ShortTasks()
         kubelets.pod_listeners.append(self.on_pod)
         kubelets.process_pods.append(lambda key: bool(self.processes.get(key)))
-
-    def _spawn(self, coro: Any) -> None:
-        task = asyncio.get_running_loop().create_task(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
 
     def on_pod(self, what: str, pod: dict[str, Any]) -> None:
         key = (pod["metadata"]["namespace"], pod["metadata"]["name"])
         if what == "started":
             for c in pod["spec"].get("containers") or []:
                 if is_harness(c):
-                    self._spawn(self._run(key, pod, c))
+                    self.tasks.spawn(self._run(key, pod, c))
         elif what == "lost":
             self._signal(key, signal.SIGKILL, "instance gone")
         elif what == "stopping":  # the kubelet kills the rest at the end of the grace period ("stopped")
@@ -141,5 +137,4 @@ class HarnessPods:
     async def stop(self) -> None:
         for key in list(self.processes):
             self._signal(key, signal.SIGKILL, "simulator stopping")
-        for task in list(self._tasks):
-            task.cancel()
+        self.tasks.cancel()

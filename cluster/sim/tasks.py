@@ -44,3 +44,20 @@ class TaskGroup:
             t.cancel()
         await asyncio.gather(*self.tasks.values(), return_exceptions=True)
         self.tasks.clear()
+
+
+@dataclass
+class ShortTasks:
+    """Short-lived tasks held until they finish (the loop keeps only weak references to tasks)."""
+
+    held: set[asyncio.Task[Any]] = field(default_factory=set)
+
+    def spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
+        task = asyncio.get_running_loop().create_task(coro)
+        self.held.add(task)
+        task.add_done_callback(self.held.discard)
+        return task
+
+    def cancel(self) -> None:
+        for task in list(self.held):
+            task.cancel()

@@ -27,6 +27,7 @@ from cluster.sim.controllers.kubelet import Kubelets
 from cluster.sim.net import reset
 from cluster.sim.serving import tfserving_log
 from cluster.sim.serving.tfserving import handle
+from cluster.sim.tasks import ShortTasks
 
 log = structlog.get_logger("sim.serving")
 
@@ -82,13 +83,8 @@ class ServingPods:
         self.clock = ctx.clock
         self.kubelets = kubelets
         self.processes: dict[tuple[str, str], ServingProcess] = {}
-        self._tasks: set[asyncio.Task[None]] = set()
+        self.tasks = ShortTasks()
         kubelets.pod_listeners.append(self.on_pod)
-
-    def _spawn(self, coro: Any) -> None:
-        task = asyncio.get_running_loop().create_task(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
 
     def on_pod(self, what: str, pod: dict[str, Any]) -> None:
         key = (pod["metadata"]["namespace"], pod["metadata"]["name"])
@@ -101,10 +97,10 @@ class ServingPods:
         if what == "stopping" and proc.graceful:
             grace = float(pod["metadata"].get("deletionGracePeriodSeconds") or 0)
             delay = min(grace, max((prestop_seconds(c) for c in pod["spec"].get("containers") or []), default=0.0))
-            self.clock.call_later(delay, lambda: self._spawn(self._sigterm(proc)))
+            self.clock.call_later(delay, lambda: self.tasks.spawn(self._sigterm(proc)))
         elif what == "stopped":
             if proc.graceful:
-                self._spawn(self._sigterm(proc))
+                self.tasks.spawn(self._sigterm(proc))
             else:
                 self._kill(proc, "SIGKILL at the end of the grace period")
         elif what == "lost":
@@ -125,7 +121,7 @@ class ServingPods:
             proc.workers = asyncio.Semaphore(settings.concurrency)
             self.processes[key] = proc
             self._log(proc, tfserving_log.loading(self.clock.timestamp(), args.model_name, args.model_base_path))
-            proc.load_timer = self.clock.call_later(settings.model_load, lambda p=proc: self._spawn(self._listen(p)))
+            proc.load_timer = self.clock.call_later(settings.model_load, lambda p=proc: self.tasks.spawn(self._listen(p)))
             log.debug("serving_loading", pod=key[1], ip=ip, port=args.rest_port, model=args.model_name)
             return
 
@@ -188,5 +184,4 @@ class ServingPods:
     async def stop(self) -> None:
         for proc in list(self.processes.values()):
             self._kill(proc, "simulator stopping")
-        for t in list(self._tasks):
-            t.cancel()
+        self.tasks.cancel()
