@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from cluster.doctor import NodeGroupFacts
+from cluster.doctor.findings import MANAGED_GROUP_TAG
 from cluster.profiles import ClusterProfile
 
 CA_TAGS = ("k8s.io/cluster-autoscaler/enabled", "k8s.io/cluster-autoscaler/{cluster}")
@@ -52,7 +53,8 @@ def node_group_facts(config: dict[str, Any]) -> list[NodeGroupFacts]:
         out.append(NodeGroupFacts(g["name"], types, spot, int(g.get("maxSize", 0)), _tags(g, cluster)))
     for g in config.get("managedNodeGroups") or []:
         types = tuple(g.get("instanceTypes") or ([g["instanceType"]] if g.get("instanceType") else []))
-        out.append(NodeGroupFacts(g["name"], types, bool(g.get("spot")), int(g.get("maxSize", 0)), _tags(g, cluster)))
+        tags = {**_tags(g, cluster), MANAGED_GROUP_TAG: g["name"]}  # as EKS tags a managed group's Auto Scaling group
+        out.append(NodeGroupFacts(g["name"], types, bool(g.get("spot")), int(g.get("maxSize", 0)), tags))
     return out
 
 

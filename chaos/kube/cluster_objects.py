@@ -12,15 +12,23 @@ from cluster.endpoints import Endpoints
 Obj = dict[str, Any]
 KINDS = (("apps/v1", "Deployment"), ("apps/v1", "DaemonSet"), ("networking.k8s.io/v1", "Ingress"), ("policy/v1", "PodDisruptionBudget"),
          ("autoscaling/v2", "HorizontalPodAutoscaler"), ("v1", "Secret"), ("v1", "Service"))
+OPTIONAL_KINDS = (("karpenter.sh/v1", "NodePool"),)  # read when the cluster serves them (Karpenter installed)
 
 
 def cluster_objects(endpoints: Endpoints) -> list[Obj]:
     from kubernetes import dynamic
 
     client = dynamic.DynamicClient(api_client(endpoints))
+    from kubernetes.dynamic.exceptions import ResourceNotFoundError
+
     objects: list[Obj] = []
-    for api_version, kind in KINDS:
-        resource = kube_retry.call(client.resources.get, api_version=api_version, kind=kind)
+    for api_version, kind in KINDS + OPTIONAL_KINDS:
+        try:
+            resource = kube_retry.call(client.resources.get, api_version=api_version, kind=kind)
+        except ResourceNotFoundError:
+            if (api_version, kind) in OPTIONAL_KINDS:
+                continue
+            raise
         for item in kube_retry.call(resource.get).items:
             obj = item.to_dict()
             obj.setdefault("apiVersion", api_version)

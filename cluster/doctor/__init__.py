@@ -5,7 +5,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from cluster.doctor import cluster_autoscaler, credentials, load_balancer, node_groups, nth, serving
+from cluster.doctor import (
+    cluster_autoscaler,
+    credentials,
+    karpenter,
+    load_balancer,
+    managed_node_groups,
+    node_groups,
+    nth,
+    serving,
+)
 from cluster.doctor.findings import Finding, Inventory, Level, NodeGroupFacts, Obj
 
 __all__ = ["CHECKERS", "Finding", "Inventory", "Level", "MalformedObject", "NodeGroupFacts", "diagnose"]
@@ -22,7 +31,8 @@ def _shape_problem(obj: Obj) -> str | None:
     return None
 
 CHECKERS: tuple[Callable[[Inventory], list[Finding]], ...] = (
-    nth.check, serving.check, load_balancer.check, node_groups.check, cluster_autoscaler.check, credentials.check,
+    nth.check, serving.check, load_balancer.check, node_groups.check, cluster_autoscaler.check, credentials.check, karpenter.check,
+    managed_node_groups.check,
 )
 
 

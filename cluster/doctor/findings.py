@@ -10,6 +10,7 @@ from typing import Any
 
 Obj = dict[str, Any]
 NOTICE_SECONDS = 120  # EC2's two-minute warning
+MANAGED_GROUP_TAG = "eks:nodegroup-name"
 
 
 class Level(StrEnum):
@@ -24,6 +25,11 @@ class NodeGroupFacts:
     spot: bool
     max_size: int
     tags: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def managed(self) -> bool:
+        """An EKS managed node group: EKS tags its Auto Scaling group with the group's name."""
+        return MANAGED_GROUP_TAG in self.tags
 
 
 @dataclass(frozen=True)

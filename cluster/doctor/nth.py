@@ -6,10 +6,14 @@ from __future__ import annotations
 
 from cluster.components.nth import NthConfigError, container_env, is_nth, parse_env
 from cluster.doctor.findings import Finding, Inventory, Level, name_of
+from cluster.doctor.karpenter import karpenter_handles_interruptions
+from cluster.doctor.managed_node_groups import spot_groups_all_managed
 
 
 def check(inv: Inventory) -> list[Finding]:
     found = [(w, c) for w, c in inv.containers("DaemonSet", "Deployment") if is_nth(c)]
+    if not found and (karpenter_handles_interruptions(inv) or spot_groups_all_managed(inv)):
+        return []  # Karpenter (its queue) or the managed node groups handle the notice themselves
     if not found:
         return [Finding("nth-missing", Level.ERROR, "cluster", "no aws-node-termination-handler is deployed",
                         "nothing cordons or drains a node on the two-minute notice: its pods die with the instance and requests in flight fail",
