@@ -117,3 +117,18 @@ def test_the_python_clients_portforward(sim: Any, serving_pod: tuple[str, str]) 
     assert head.startswith(b"HTTP/1.1 200"), received[:200]
     assert json.loads(body)["model_version_status"][0]["state"] == "AVAILABLE"
     assert forward.error(8500) is None
+
+
+def test_kubectl_before_1_31_gets_a_clear_refusal(sim: Any, serving_pod: tuple[str, str]) -> None:
+    """kubectl 1.30 upgrades to plain SPDY, which the simulator does not serve: it says so."""
+    old = shutil.which("kubectl.1.30") or "/usr/lib/google-cloud-sdk/bin/kubectl.1.30"
+    if not shutil.which(old):
+        pytest.skip("kubectl 1.30 is not installed")
+    ns, name = serving_pod
+    proc = subprocess.Popen([old, "--kubeconfig", sim.endpoints.kubeconfig, "port-forward", "-n", ns, f"pod/{name}", ":8500"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        _, err = proc.communicate(timeout=30)
+    finally:
+        proc.kill()
+    assert proc.returncode != 0 and "WebSocket upgrade only (kubectl 1.31 or later" in err, err
