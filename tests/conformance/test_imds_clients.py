@@ -35,7 +35,7 @@ def _token(url: str, ttl: int) -> str:
         return resp.read().decode()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")  # once per worker: xdist may hand this module's tests to a worker twice over
 def imds(sim: Any) -> tuple[str, str, Any]:
     core = sim.kube()[0]
     node_group(sim, "imds-clients", ("m5.large",), desired=1)

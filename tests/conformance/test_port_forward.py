@@ -25,7 +25,7 @@ from tests.integration.helpers import namespace, node_group, wait_ready_nodes, w
 pytestmark = pytest.mark.integration
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")  # once per worker: xdist may hand this module's tests to a worker twice over
 def serving_pod(sim: Any) -> tuple[str, str]:
     core, apps, _, _ = sim.kube()
     node_group(sim, "pf-serving", ("m5.large",), desired=1)

@@ -21,7 +21,7 @@ from tests.integration.helpers import (
 )
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")  # once per worker: xdist may hand this module's tests to a worker twice over
 def apps_group(sim):
     core, *_ = sim.kube()
     node_group(sim, "api-tests", ("m5.xlarge", "m5a.xlarge"), desired=3)

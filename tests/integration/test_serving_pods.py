@@ -23,7 +23,7 @@ GROUP = "serving-pods"
 SELECTOR = {"nodegroup-under-test": GROUP}
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")  # once per worker: xdist may hand this module's tests to a worker twice over
 def env(sim: Any) -> dict[str, Any]:
     core, apps, _, api_client = sim.kube()
     ns = namespace(core, GROUP)
