@@ -7,6 +7,7 @@ import asyncio
 import os
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 import structlog
 import yaml
@@ -56,6 +57,7 @@ from cluster.sim.tasks import TaskGroup
 log = structlog.get_logger("sim")
 
 CONTEXT_NAME = "spotchaos-local"
+PART_STOP_SECONDS = 3.0  # each part's stop; the whole stop has the runner's 15 s
 INFO_CONFIGMAP = ("kube-system", "spotchaos-sim")
 SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
 
@@ -206,20 +208,27 @@ class Simulator:
             self.endpoints.write(self.state_dir)
         log.info("simulator_started", kube_api=self.kube_url, aws=self.moto.url, speed=self.config.speed, region=self.config.region)
 
+    async def _stop_part(self, name: str, stopping: Any) -> None:
+        """One part's stop, bounded: a part that hangs is named in the log and the others still
+        stop (the runner's deadline for the whole stop is STOP_DEADLINE_SECONDS)."""
+        try:
+            await asyncio.wait_for(stopping, PART_STOP_SECONDS)
+        except TimeoutError:
+            log.error("stop_slow", part=name, seconds=PART_STOP_SECONDS)
+        except Exception:
+            log.exception("stop_failed", part=name)
+
     async def stop(self) -> None:
         if self.state_dir is not None:
             (self.state_dir / "endpoints.json").unlink(missing_ok=True)
-        await self.tasks.stop()
+        await self._stop_part("controllers", self.tasks.stop())
         for part in (self.cluster_autoscaler, self.nth, self.control, self.metadata, self.lbc, self.alb_proxy, self.alb, self.serving, self.harness_pods, self.prober,
                      self.kube_proxy):
             if part is not None:
-                try:
-                    await part.stop()
-                except Exception:
-                    log.exception("stop_failed", part=type(part).__name__)
+                await self._stop_part(type(part).__name__, part.stop())
         self.store.close_watches()
         if self._runner is not None:
-            await self._runner.cleanup()
+            await self._stop_part("kube-apiserver", self._runner.cleanup())
             self._runner = None
         self.moto.stop()
         if self.lease is not None:  # after everything that bound an address is closed
