@@ -443,6 +443,7 @@ def load_shard(
     shards: Annotated[int, typer.Option("--shards", help="How many shards share the schedule.")] = 1,
     index: Annotated[int | None, typer.Option("--index", help="This shard's index (default: $JOB_COMPLETION_INDEX, as an Indexed Job sets it).")] = None,
     start_at: Annotated[float | None, typer.Option("--start-at", help="Unix time of the schedule's t=0, the same for every shard (default: 2 s from now).")] = None,
+    source: Annotated[str | None, typer.Option("--source-address", help="The local address to send from (default: $POD_IP, as the Job sets it; else any).")] = None,
 ) -> None:
     """One shard of a load spread over processes or pods: its share of the schedule, reported on
     stdout for the harness to merge (how `traffic.placement: cluster` runs as an Indexed Job)."""
@@ -468,12 +469,25 @@ def load_shard(
             raise ProfileError(f"--index {index} of --shards {shards}: the index must be from 0 to shards-1, shards from 1 to 1000")
         seconds = parse_duration(duration)
         profile = ramp(rps, ramp_to, seconds) if ramp_to is not None else constant(rps, seconds)
-        spec = LoadSpec(url, profile, body=body_for(body), timeout=parse_duration(timeout, "--timeout"), per_second_histograms=True)
+        source = source or os.environ.get("POD_IP") or None
+        if source is not None and not _is_ip(source):
+            raise ProfileError(f"--source-address {source!r}: give an IP address of this machine (or leave it out)")
+        spec = LoadSpec(url, profile, body=body_for(body), timeout=parse_duration(timeout, "--timeout"), per_second_histograms=True, source=source)
     except ProfileError as exc:
         _fail(str(exc), 2)
         return
     t0 = monotonic_at_wall(start_at if start_at is not None else wall_seconds() + 2.0)
     raise typer.Exit(event_loop.run(run_shard(spec, index, shards, t0)))
+
+
+def _is_ip(text: str) -> bool:
+    import ipaddress
+
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
 
 
 ExperimentFile = Annotated[Path, typer.Argument(help="An experiment YAML (see experiments/ and docs/experiment.md).")]

@@ -98,11 +98,14 @@ class _Conn(asyncio.Protocol):
 
 class LoadEngine:
     def __init__(self, target: Target, profile: Profile, request: bytes, *, timeout: float = 30.0, max_connections: int = 2000,
-                 per_second_histograms: bool = False, share: tuple[int, int] = (0, 1), start_at: float | None = None) -> None:
+                 per_second_histograms: bool = False, share: tuple[int, int] = (0, 1), start_at: float | None = None,
+                 source: str | None = None) -> None:
         """`share` (k, n): this engine sends the k-th of every n scheduled requests (one of n worker
         processes); `start_at`: the clock() reading at which the schedule's t=0 falls (the same for
-        every worker: CLOCK_MONOTONIC is one clock for every process of the machine)."""
+        every worker: CLOCK_MONOTONIC is one clock for every process of the machine); `source`: the
+        local address its connections leave from (a load shard's pod IP)."""
         self.target = target
+        self.local_addr = (source, 0) if source else None
         self.profile = profile
         self.share = share
         self.start_at = start_at
@@ -128,7 +131,7 @@ class LoadEngine:
     async def preflight(self, timeout: float = 3.0) -> None:
         loop = asyncio.get_running_loop()
         try:
-            transport, _ = await asyncio.wait_for(loop.create_connection(asyncio.Protocol, self.target.host, self.target.port), timeout)
+            transport, _ = await asyncio.wait_for(loop.create_connection(asyncio.Protocol, self.target.host, self.target.port, local_addr=self.local_addr), timeout)
         except TimeoutError:
             raise LoadError(f"cannot reach {self.target.host}:{self.target.port}: no answer within {timeout:g}s") from None
         except OSError as exc:
@@ -194,7 +197,7 @@ class LoadEngine:
         want = min(self.max_connections, int(peak / 50) + 2)
         loop = self.loop
         assert loop is not None
-        results = await asyncio.gather(*(loop.create_connection(lambda: _Conn(self), self.target.host, self.target.port) for _ in range(want)), return_exceptions=True)
+        results = await asyncio.gather(*(loop.create_connection(lambda: _Conn(self), self.target.host, self.target.port, local_addr=self.local_addr) for _ in range(want)), return_exceptions=True)
         for r in results:
             if isinstance(r, tuple):
                 self.conns.add(r[1])
@@ -224,7 +227,7 @@ class LoadEngine:
         loop = self.loop
         assert loop is not None
         try:
-            _, conn = await loop.create_connection(lambda: _Conn(self), self.target.host, self.target.port)
+            _, conn = await loop.create_connection(lambda: _Conn(self), self.target.host, self.target.port, local_addr=self.local_addr)
         except OSError:
             self.connecting -= 1
             if self.pending:

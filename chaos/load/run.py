@@ -25,6 +25,7 @@ class LoadSpec:
     timeout: float = 30.0
     max_connections: int = 2000
     per_second_histograms: bool = False  # a latency histogram per second (the harness's timeline)
+    source: str | None = None  # the local address connections leave from (a load shard's pod IP)
 
     @property
     def http_method(self) -> str:
@@ -88,7 +89,7 @@ async def run_load(spec: LoadSpec, on_progress: Callable[[Snapshot], None] | Non
     `share` and `start_at` make this one of several worker processes (chaos/load/workers.py)."""
     target = Target.parse(spec.url)
     engine = LoadEngine(target, spec.profile, request_bytes(target, spec.http_method, spec.body), timeout=spec.timeout, max_connections=spec.max_connections,
-                        per_second_histograms=spec.per_second_histograms, share=share, start_at=start_at)
+                        per_second_histograms=spec.per_second_histograms, share=share, start_at=start_at, source=spec.source)
     await engine.preflight()
     loop = asyncio.get_running_loop()
     task = loop.create_task(engine.run())

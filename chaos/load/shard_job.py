@@ -65,6 +65,7 @@ def load_job(run_id: str, namespace: str, image: str, args: list[str], shards: i
                 "spec": {
                     "restartPolicy": "Never", "terminationGracePeriodSeconds": 30, **placement(nodes),
                     "containers": [{"name": CONTAINER, "image": image, "command": ["spotchaos"], "args": args,
+                                    "env": [{"name": "POD_IP", "valueFrom": {"fieldRef": {"fieldPath": "status.podIP"}}}],
                                     "resources": {"requests": {"cpu": "250m", "memory": "256Mi"}, "limits": {"memory": "1Gi"}}}],
                 },
             },

@@ -4,9 +4,10 @@ simulator's Python), its env (values and the downward-API fields a pod can read)
 stderr as the container log (`kubectl logs`), its exit code as the container's.  This is how the
 load shards of `traffic.placement: cluster` run on the simulator: an Indexed Job of harness pods.
 
-The process leaves from the machine's loopback, not from its pod IP (a real pod's traffic comes
-from its pod IP).  An instance that is lost kills its processes at once (SIGKILL); a pod deleted
-gracefully gets SIGTERM, then SIGKILL at the end of its grace period."""
+A process reads its pod IP as a real container does (`status.podIP` through the downward API)
+and may bind to it: the load shards send from their pod IPs.  An instance that is lost kills its
+processes at once (SIGKILL); a pod deleted gracefully gets SIGTERM, then SIGKILL at the end of its
+grace period."""
 
 from __future__ import annotations
 

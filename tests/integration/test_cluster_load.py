@@ -32,9 +32,10 @@ pytestmark = pytest.mark.integration
 POOL = {"shard-pool": "lost-shard"}
 
 
-async def _target() -> tuple[web.AppRunner, str]:
+async def _target(peers: set[str]) -> tuple[web.AppRunner, str]:
     async def ok(request: web.Request) -> web.Response:
         await request.read()
+        peers.add(str(request.remote))
         return web.json_response({"predictions": [[1.0]]})
 
     app = web.Application()
@@ -54,7 +55,8 @@ async def test_a_shard_on_an_interrupted_spot_node_is_a_lost_shard_not_service_e
     (spot_node,) = wait_ready_nodes(core, "shards-spot", 1, 60)
     wait_ready_nodes(core, "shards-od", 1, 60)
     ns = namespace(core, "shards")
-    runner, url = await _target()
+    peers: set[str] = set()
+    runner, url = await _target(peers)
     clock = RunClock()
     journal = Journal(tmp_path / "journal.jsonl", clock)
     journal.write("experiment", name="lost-shard", spec={}, run_id="lost-shard-test-000000-abc123")
@@ -66,6 +68,7 @@ async def test_a_shard_on_an_interrupted_spot_node_is_a_lost_shard_not_service_e
         started = next(r for r in journal.snapshot() if r["kind"] == "shards")
         on_spot = [int(i) for i, node in started["nodes"].items() if node == spot_node.metadata.name]
         assert len(on_spot) == 1, started  # one shard each: the scheduler spreads a Job's pods
+        pod_ips = {p.status.pod_ip for p in core.list_namespaced_pod(ns, label_selector=f"job-name={started['job']}").items}
         task = asyncio.create_task(run.run())
         await asyncio.to_thread(wait_for, lambda: sum(r["kind"] == "traffic" for r in journal.snapshot()) >= 3, 20, "traffic flowing")
         status, _ = await asyncio.to_thread(control, sim, f"/v1/instances/{instance_of(spot_node)}/spot-interruption", {"reclaim": True})
@@ -86,6 +89,7 @@ async def test_a_shard_on_an_interrupted_spot_node_is_a_lost_shard_not_service_e
     after = [r["requests"] for r in seconds if r["second"] > (lost.get("last_second") or 0) + 1]
     assert after and max(after) <= 110, after  # the rate dropped to the other shard's half (100/s)
     assert summary["shards_lost"] == [on_spot[0]] and summary["errors"] == 0
+    assert peers == pod_ips and len(pod_ips) == 2  # each shard sent from its own pod IP, as a pod's traffic leaves it
 
     experiment = Experiment.model_validate({"name": "x", "injections": [{"via": "fis", "kind": "instance-loss"}],
                                             "hypotheses": [{"check": "error-rate", "max": 0.01}], "traffic": {"placement": "cluster", "shards": 2}})
