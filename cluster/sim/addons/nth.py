@@ -24,18 +24,17 @@ from cluster.components.nth import (
     parse_env,
 )
 from cluster.sim.addons import nth_events as ne
+from cluster.sim.addons.drain import evict_pods
 from cluster.sim.addons.workloads import AddonWorkloads, log_target
 from cluster.sim.aws.moto_server import ACCOUNT_ID
 from cluster.sim.controllers.base import Controller, SimContext
 from cluster.sim.controllers.kubelet import LOOPBACK_ANNOTATION
-from cluster.sim.kube.errors import ApiError
 from cluster.sim.kube.store import StoredEvent
 
 log = structlog.get_logger("sim.nth")
 
 POLL_SECONDS = 2.0  # NTH's monitor tick
 QUEUE_POLL_SECONDS = 1.0  # stands in for the 20 s long poll, which returns as soon as a message arrives
-EVICTION_RETRY_SECONDS = 5.0
 MIN_REAL_PERIOD = 0.05
 # NTH's metadata poll (2 s, three GETs) on every node is the simulator's busiest control-plane loop:
 # above 4x it is floored at this many real seconds, so 22 nodes make ~130 requests/s at any speed
@@ -357,35 +356,7 @@ class NodeTerminationHandler(Controller):
     async def _drain(self, node_name: str, cfg: NthConfig) -> tuple[bool, str]:
         """kubectl drain's helper as NTH configures it: evict (retrying 429s every 5 s), wait for the
         pods to be gone, give up after NODE_TERMINATION_GRACE_PERIOD."""
-        deadline = self.clock.after(cfg.node_termination_grace_period)
-        on_node = [p for p in self.api.store.list(self.pod_rt, None, lambda p: p.get("spec", {}).get("nodeName") == node_name)]
-        daemon = [p for p in on_node if any(o.get("kind") == "DaemonSet" for o in p["metadata"].get("ownerReferences") or [])]
-        mirror = [p for p in on_node if "kubernetes.io/config.mirror" in (p["metadata"].get("annotations") or {})]
-        if daemon and not cfg.ignore_daemon_sets:
-            names = ", ".join(f"{p['metadata']['namespace']}/{p['metadata']['name']}" for p in daemon)
-            return False, f"cannot delete DaemonSet-managed Pods (use IGNORE_DAEMON_SETS): {names}"
-        skip = {id(p) for p in daemon + mirror}
-        pending = {(p["metadata"]["namespace"], p["metadata"]["name"]) for p in on_node if id(p) not in skip and p["status"].get("phase") not in ("Succeeded", "Failed")}
-        body: dict[str, Any] = {"apiVersion": "policy/v1", "kind": "Eviction"}
-        if cfg.pod_termination_grace_period >= 0:
-            body["deleteOptions"] = {"gracePeriodSeconds": cfg.pod_termination_grace_period}
-        evicted: set[tuple[str, str]] = set()
-        while True:
-            for ns, name in sorted(pending - evicted):
-                try:
-                    self.api.evict(ns, name, {**body, "metadata": {"name": name, "namespace": ns}})
-                    evicted.add((ns, name))
-                except ApiError as exc:
-                    if exc.code == 404:
-                        evicted.add((ns, name))
-                    elif exc.code != 429:
-                        return False, f"error when evicting pods/{name} -n {ns}: {exc}"
-            gone = {k for k in pending if self.api.store.get(self.pod_rt, *k) is None}
-            pending -= gone
-            evicted -= gone
-            if not pending:
-                return True, ""
-            if self.clock.timestamp() >= deadline:
-                return False, f"global timeout reached: {cfg.node_termination_grace_period}s; {len(pending)} pods still on the node"
-            retry = EVICTION_RETRY_SECONDS if pending - evicted else 1.0
-            await self.clock.sleep_real(self._period(min(retry, max(0.0, deadline - self.clock.timestamp())) or 0.1))
+        ok, problem = await evict_pods(self.api, self.clock, node_name, deadline=self.clock.after(cfg.node_termination_grace_period),
+                                       grace_period=cfg.pod_termination_grace_period, ignore_daemon_sets=cfg.ignore_daemon_sets,
+                                       real_period=self._period)
+        return ok, problem.replace("global timeout reached", f"global timeout reached: {cfg.node_termination_grace_period}s")
