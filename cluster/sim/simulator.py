@@ -15,6 +15,7 @@ from aiohttp import web
 
 from cluster.endpoints import KUBECONFIG_FILE, Endpoints, process_start_ticks
 from cluster.sim.addons.cluster_autoscaler import ClusterAutoscaler
+from cluster.sim.addons.managed_node_groups import ManagedNodeGroups
 from cluster.sim.addons.nth import NodeTerminationHandler
 from cluster.sim.address_lease import AddressLease, lease_addresses
 from cluster.sim.alb.controller import LoadBalancerController
@@ -94,6 +95,7 @@ class Simulator:
         self.kubelets: Kubelets | None = None
         self.serving: ServingPods | None = None
         self.harness_pods: HarnessPods | None = None
+        self.managed_groups: ManagedNodeGroups | None = None
         self.prober: ReadinessProber | None = None
         self.alb: AlbRuntime | None = None
         self.alb_proxy: AlbProxy | None = None
@@ -177,6 +179,7 @@ class Simulator:
         self.nth = NodeTerminationHandler(ctx, self.config.imds.port)
         self.cluster_autoscaler = ClusterAutoscaler(ctx)
         self.hpa = HorizontalPodAutoscalers(ctx, CpuModel(self.serving, self.config.serving))
+        self.managed_groups = ManagedNodeGroups(ctx)  # the EKS service's side: no manifest in the cluster
         self.controllers = [
             ReplicaSetController(ctx), DeploymentController(ctx), DaemonSetController(ctx), JobController(ctx), Scheduler(ctx),
             kubelets, lifecycle, Ec2Nodes(ctx, kubelets, lifecycle), GarbageCollector(ctx), DisruptionController(ctx), EventExpiry(ctx), ServiceAccounts(ctx),
@@ -222,7 +225,7 @@ class Simulator:
         if self.state_dir is not None:
             (self.state_dir / "endpoints.json").unlink(missing_ok=True)
         await self._stop_part("controllers", self.tasks.stop())
-        for part in (self.cluster_autoscaler, self.nth, self.control, self.metadata, self.lbc, self.alb_proxy, self.alb, self.serving, self.harness_pods, self.prober,
+        for part in (self.managed_groups, self.cluster_autoscaler, self.nth, self.control, self.metadata, self.lbc, self.alb_proxy, self.alb, self.serving, self.harness_pods, self.prober,
                      self.kube_proxy):
             if part is not None:
                 await self._stop_part(type(part).__name__, part.stop())

@@ -11,10 +11,12 @@ CLUSTER = "TensorFlowServingCluster"
 AZS = ("us-east-1a", "us-east-1b", "us-east-1c")
 
 
-def node_group(sim: Any, name: str, types: tuple[str, ...], desired: int, *, spot: bool = True, labels: dict[str, str] | None = None) -> str:
+def node_group(sim: Any, name: str, types: tuple[str, ...], desired: int, *, spot: bool = True, labels: dict[str, str] | None = None,
+               tags: dict[str, str] | None = None) -> str:
     ec2, asg = sim.aws("ec2"), sim.aws("autoscaling")
     subnets = ensure_network(ec2, CLUSTER, AZS)
-    spec = NodeGroupSpec(name, CLUSTER, types, desired=desired, max_size=max(desired, 15), spot=spot, labels={"nodegroup-under-test": name, **(labels or {})})
+    spec = NodeGroupSpec(name, CLUSTER, types, desired=desired, max_size=max(desired, 15), spot=spot, labels={"nodegroup-under-test": name, **(labels or {})},
+                         extra_tags=tags or {})
     return create_node_group(ec2, asg, spec, subnets)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -69,6 +70,11 @@ def _send(region: str, target: dict[str, Any], event: dict[str, Any]) -> None:
         log.info("eventbridge_target_not_simulated", target=arn)
 
 
+# AWS services that consume EC2's events themselves, not through a rule (EKS's managed node
+# groups): each is called with every event delivered, under the moto lock; it must only schedule work
+CONSUMERS: list[Callable[[dict[str, Any]], None]] = []
+
+
 def deliver(region: str, event: dict[str, Any]) -> int:
     """Send `event` to the targets of every enabled rule on the default bus whose pattern matches
     (the caller holds the moto lock).  Returns how many rules matched."""
@@ -86,5 +92,10 @@ def deliver(region: str, event: dict[str, Any]) -> int:
                 _send(region, target, event)
             except Exception:
                 log.exception("eventbridge_delivery_failed", rule=rule.name, target=target.get("Arn"))
+    for consume in list(CONSUMERS):
+        try:
+            consume(event)
+        except Exception:
+            log.exception("eventbridge_consumer_failed", detail_type=event["detail-type"])
     log.info("eventbridge_event", detail_type=event["detail-type"], instance=event["detail"].get("instance-id"), rules=matched)
     return matched
