@@ -319,7 +319,7 @@ def _render_runner(out_dir: Path, account: str, image: str | None, experiments: 
 @app.command("doctor")
 def doctor(
     manifests: Annotated[Path | None, typer.Option("--manifests", help="A directory of manifests (YAML/JSON; an eksctl ClusterConfig adds node groups).")] = None,
-    profile: Annotated[str | None, typer.Option("--profile", help="Check a profile's rendered manifests and node groups (seed, hardened or a YAML file).")] = None,
+    profile: Annotated[str | None, typer.Option("--profile", help="Check a profile's rendered manifests and node groups (seed, hardened, managed or a YAML file).")] = None,
     target: Annotated[str | None, typer.Option("--target", help="Check a running cluster: local (the simulator) or eks.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the findings as JSON.")] = False,
     state_dir: StateDir = None,

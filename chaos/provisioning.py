@@ -91,6 +91,11 @@ def provision(profile: ClusterProfile, endpoints: Endpoints, timeout: float, con
     """Apply the profile; returns the service's URL once predictions answer (None with aws_only).
     `labels` and `annotations` go on every Kubernetes object created (a run's id, say)."""
     _plan(profile)  # the manifests are checked before anything is created
+    managed = [g.name for g in profile.node_groups if g.managed]
+    if endpoints.target == "eks" and managed:
+        raise ProvisioningFailed(f"node groups {', '.join(managed)} are EKS managed node groups, which EKS creates (CreateNodegroup), not "
+                                 f"spotchaos: create the cluster with eksctl from `spotchaos render --profile {profile.profile}` (its "
+                                 "managedNodeGroups), then run experiments with cluster.profile: null")
     try:
         aws = prov.apply_aws(profile, endpoints, ami=ami, wait_delay=wait_delay)
     except BootstrapError as exc:

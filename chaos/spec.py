@@ -93,7 +93,7 @@ class Service(Strict):
 
 
 class Cluster(Strict):
-    profile: str | None = Field("hardened", description="Provision this profile (seed, hardened or a profile YAML) before the run; null: use the cluster as it is.")
+    profile: str | None = Field("hardened", description="Provision this profile (seed, hardened, managed or a profile YAML) before the run; null: use the cluster as it is.")
     name: str | None = Field(None, description="Cluster name (default TensorFlowServingCluster).")
     overrides: dict[str, Any] = Field(default_factory=dict, description="Profile fields to change, merged into the profile (e.g. serving: {pdb_max_unavailable: null}).")
     teardown: bool = Field(True, description="Tear down what the run provisioned when it ends.")

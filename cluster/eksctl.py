@@ -13,11 +13,19 @@ CA_TAGS = ("k8s.io/cluster-autoscaler/enabled", "k8s.io/cluster-autoscaler/{clus
 
 
 def cluster_config(profile: ClusterProfile) -> dict[str, Any]:
-    """Unmanaged node groups with a MixedInstancesPolicy for Spot (as the walkthrough), a managed
-    on-demand group for the control apps; autoscaler and ALB add-on policies; OIDC for IRSA."""
+    """Unmanaged node groups with a MixedInstancesPolicy for Spot (as the walkthrough), or managed
+    Spot groups (`spot: true`) when the profile says so; a managed on-demand group for the control
+    apps; autoscaler and ALB add-on policies; OIDC for IRSA."""
     spot, on_demand = [], []
     for g in profile.node_groups:
-        if g.spot:
+        if g.spot and g.managed:  # EKS managed Spot: several types, capacity rebalancing on, EKS drains
+            on_demand.append({
+                "name": g.name, "instanceTypes": list(g.instance_types), "spot": True, "minSize": g.min_size, "maxSize": g.max_size,
+                "desiredCapacity": g.desired, "privateNetworking": True, "labels": dict(g.labels),
+                "tags": {"k8s.io/cluster-autoscaler/node-template/label/" + k: v for k, v in g.labels.items()},
+                "iam": {"withAddonPolicies": {"autoScaler": True, "albIngress": True}},
+            })
+        elif g.spot:
             spot.append({
                 "name": g.name, "minSize": g.min_size, "maxSize": g.max_size, "desiredCapacity": g.desired, "privateNetworking": True,
                 "instancesDistribution": {"instanceTypes": list(g.instance_types), "onDemandBaseCapacity": 0,

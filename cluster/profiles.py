@@ -34,6 +34,7 @@ class NodeGroupProfile(BaseModel):
     min_size: int = Field(0, ge=0)
     max_size: int = Field(ge=0)
     spot: bool = True
+    managed: bool = False  # an EKS managed node group: EKS itself drains its Spot nodes (capacity rebalancing)
     labels: dict[str, str] = Field(default_factory=dict)
 
     @field_validator("instance_types")
@@ -92,7 +93,7 @@ class ServingProfile(BaseModel):
 class NthProfile(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    mode: Literal["imds", "queue"] = "imds"
+    mode: Literal["imds", "queue", "none"] = "imds"  # none: no NTH (the node groups or Karpenter handle the notice)
     settings: dict[str, str | int | bool] = Field(default_factory=dict)
 
 
@@ -153,7 +154,15 @@ def hardened(name: str = SEED_CLUSTER) -> ClusterProfile:
                           cluster_autoscaler_flags={"expander": "priority,least-waste", "max-node-provision-time": "5m"})
 
 
-PROFILES = {"seed": seed, "hardened": hardened}
+def managed(name: str = SEED_CLUSTER) -> ClusterProfile:
+    """The hardened cluster on EKS managed node groups: its Spot groups are managed (EKS launches
+    a replacement on a rebalance recommendation and drains the node itself), so no NTH."""
+    base = hardened(name)
+    groups = [g.model_copy(update={"managed": True}) if g.spot else g for g in base.node_groups]
+    return base.model_copy(update={"profile": "managed", "node_groups": groups, "nth": NthProfile(mode="none")})
+
+
+PROFILES = {"seed": seed, "hardened": hardened, "managed": managed}
 
 
 def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:

@@ -18,6 +18,7 @@ import structlog
 from cluster.aws import control_plane, iam_roles, names, network, node_bootstrap, nth_queue
 from cluster.aws.owner import OWNER_TAG, owned_by
 from cluster.components.nth import MANAGED_TAG
+from cluster.doctor.findings import MANAGED_GROUP_TAG
 from cluster.endpoints import Endpoints
 from cluster.kube_retry import call as kube_call
 from cluster.kube_retry import transient
@@ -73,8 +74,10 @@ def node_group_specs(profile: ClusterProfile, launch: dict[str, Any] | None = No
         if cluster is not None:
             node_labels = {**g.labels, "eks.amazonaws.com/nodegroup": g.name, "eks.amazonaws.com/capacityType": "SPOT" if g.spot else "ON_DEMAND"}
             more["UserData"] = node_bootstrap.user_data(cluster, node_labels)
+        group_tags = {**tags, MANAGED_GROUP_TAG: g.name} if g.managed else dict(tags)  # as EKS tags a managed group's ASG
         specs.append(NodeGroupSpec(g.name, profile.name, tuple(g.instance_types), desired=g.desired, min_size=g.min_size, max_size=g.max_size,
-                                   spot=g.spot, labels=dict(g.labels), extra_tags=dict(tags), launch=more))
+                                   spot=g.spot, labels=dict(g.labels), extra_tags=group_tags, launch=more,
+                                   allocation_strategy="price-capacity-optimized" if g.managed else "capacity-optimized"))
     return specs
 
 

@@ -28,7 +28,8 @@ def render(profile: ClusterProfile, account: str = names.DEFAULT_ACCOUNT) -> lis
         *controllers.load_balancer_controller(profile.name, control, profile.region),
         *(controllers.metrics_server(control) if profile.metrics_server else []),
         nth.imds_daemonset(profile.nth.settings) if profile.nth.mode == "imds"
-        else nth.queue_deployment(names.nth_queue_url(profile.region, account, profile.name), profile.nth.settings),
+        else nth.queue_deployment(names.nth_queue_url(profile.region, account, profile.name), profile.nth.settings) if profile.nth.mode == "queue"
+        else None,
         cluster_autoscaler.deployment(profile.name, flags=dict(profile.cluster_autoscaler_flags), node_selector=control or None, region=profile.region),
         serving.credentials(sp, profile.name, account),
         serving.deployment(sp, profile.region),
