@@ -24,7 +24,7 @@ def render(profile: ClusterProfile, account: str = names.DEFAULT_ACCOUNT) -> lis
     objects: list[Obj | None] = [
         serving.namespace(sp),
         identity.aws_auth(account, profile.name),
-        *identity.add_on_identities(profile.name, account, profile.nth.mode == "queue", profile.metrics_server),
+        *identity.add_on_identities(profile.name, account, profile.nth.mode == "queue", profile.metrics_server, profile.nth.mode != "none"),
         *controllers.load_balancer_controller(profile.name, control, profile.region),
         *(controllers.metrics_server(control) if profile.metrics_server else []),
         nth.imds_daemonset(profile.nth.settings) if profile.nth.mode == "imds"

@@ -97,3 +97,26 @@ def test_doctor_reads_managed_spot_groups_from_an_eksctl_config(tmp_path: Path) 
     (tmp_path / "manifests.yaml").write_text(yaml.safe_dump_all(_objects(nth=True)))
     result = CliRunner().invoke(app, ["doctor", "--manifests", str(tmp_path), "--json"])
     assert [f["check"] for f in yaml.safe_load(result.stdout)["findings"]] == ["managed-and-nth"], result.stdout
+
+
+def test_the_managed_profile_renders_managed_spot_groups_and_passes_doctor(tmp_path: Path) -> None:
+    from rich.console import Console
+
+    from chaos.provisioning import ProvisioningFailed, provision
+    from cluster.endpoints import Endpoints
+    from cluster.profiles import load_profile
+
+    profile = load_profile("managed")
+    config = cluster_config(profile)
+    spot = [g for g in config["managedNodeGroups"] if g.get("spot")]
+    assert [g["name"] for g in spot] == ["prod-4vcpu-16gb-spot", "prod-8vcpu-32gb-spot"] and not config["nodeGroups"]
+    assert all(len(g["instanceTypes"]) >= 4 for g in spot)
+    assert not [o for o in render(profile) if "aws-node-termination-handler" in yaml.safe_dump(o)]  # EKS drains: no NTH
+    result = CliRunner().invoke(app, ["doctor", "--profile", "managed", "--json"])
+    assert result.exit_code == 0 and yaml.safe_load(result.stdout)["findings"] == [], result.stdout
+    eks = Endpoints(target="eks", aws_endpoint_url=None, region="us-east-1", kubeconfig=str(tmp_path / "kubeconfig"), kube_context="c")
+    try:
+        provision(profile, eks, 1.0, Console(file=None))
+        raise AssertionError("provision --target eks made managed groups itself")
+    except ProvisioningFailed as exc:
+        assert "eksctl" in str(exc) and "render --profile managed" in str(exc)
