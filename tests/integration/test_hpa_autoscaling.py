@@ -64,7 +64,9 @@ def test_load_drives_hpa_and_hpa_drives_the_autoscaler(sim):
         # 4 busy workers x 20 ms per request burn ~4 cores of CPU against 1.5 requested: way over 50%
         hpa = wait_for(lambda: (lambda h: h if h.status and (h.status.desired_replicas or 0) >= 4 else None)(hpa_api.read_namespaced_horizontal_pod_autoscaler("resnet", ns)),
                        30, "HPA scaled to 4", describe=lambda: hpa_api.read_namespaced_horizontal_pod_autoscaler("resnet", ns).status)
-        assert hpa.status.current_metrics[0].resource.current.average_utilization > 100
+        # measured over the pods it has by then (scaling spreads the load), and on a busy machine the
+        # client sends less: what must hold is that it is over the 50% target that drove the scaling
+        assert hpa.status.current_metrics[0].resource.current.average_utilization > 50
         # two 1.5-cpu pods fit an m5.xlarge: the rest wait for nodes that Cluster Autoscaler adds
         wait_for(lambda: len(wait_ready_nodes(core, "hpa-group", 2, timeout=60)) == 2, 60, "Cluster Autoscaler added a node")
         wait_running(core, ns, "resnet", 4, timeout=60)
