@@ -38,11 +38,16 @@ class TaskGroup:
             self.failures.append((name, "finished unexpectedly"))
             log.error("task_finished_unexpectedly", task=name)
 
-    async def stop(self) -> None:
+    async def stop(self, timeout: float | None = None) -> None:
+        """Cancel every task and wait for them to end (at most `timeout` seconds: the ones still
+        running then are named in the log and left)."""
         self.stopping = True
         for t in self.tasks.values():
             t.cancel()
-        await asyncio.gather(*self.tasks.values(), return_exceptions=True)
+        if self.tasks:
+            _, pending = await asyncio.wait(list(self.tasks.values()), timeout=timeout)
+            if pending:
+                log.error("tasks_slow_to_stop", tasks=sorted(t.get_name() for t in pending), seconds=timeout)
         self.tasks.clear()
 
 
