@@ -150,7 +150,7 @@ class ClusterTraffic:
             seconds = [int(k) for k in message["live"]]
             shard.last_second = max([shard.last_second or 0, *seconds])
             self.on_buckets(self.t0, self.merge.update(index, message["live"]))
-        elif "final" in message and not shard.done:
+        elif "final" in message and not shard.done and not shard.lost:  # a lost shard's seconds are already in (`_lost`)
             shard.done = True
             self.merged.add(final_part(message["final"]))
         elif "error" in message:

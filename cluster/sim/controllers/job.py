@@ -175,7 +175,7 @@ class JobController(Controller):
         elif finished is not None:
             status["conditions"] = [{"type": "FailureTarget", "status": "True", "reason": finished, "lastTransitionTime": now},
                                     {"type": "Failed", "status": "True", "reason": finished, "lastTransitionTime": now}]
-        old = {k: v for k, v in (job.get("status") or {}).items()}
+        old = job.get("status") or {}
         if all(old.get(k) == v for k, v in status.items()) and finished is None:
             return
         if finished is not None:
