@@ -286,9 +286,15 @@ def render_profile(
         out_dir.mkdir(parents=True, exist_ok=True)
         (out_dir / "cluster.yaml").write_text(yaml.safe_dump(cluster_config(cluster), sort_keys=False))
         (out_dir / "manifests.yaml").write_text(yaml.safe_dump_all(objects, sort_keys=False))
+        if cluster.karpenter is not None:
+            (out_dir / "karpenter-values.yaml").write_text(yaml.safe_dump(p.karpenter_helm_values(cluster, account), sort_keys=False))
     except OSError as exc:
         _fail(f"--out {out_dir}: cannot write there: {exc.strerror or exc}")
     out.print(f"wrote {out_dir / 'cluster.yaml'} and {out_dir / 'manifests.yaml'} ({len(objects)} objects)", soft_wrap=True)
+    if cluster.karpenter is not None:
+        out.print(f"wrote {out_dir / 'karpenter-values.yaml'}: install Karpenter with it first (helm upgrade --install karpenter "
+                  f"oci://public.ecr.aws/karpenter/karpenter --version {cluster.karpenter.version} -n kube-system -f karpenter-values.yaml); "
+                  "manifests.yaml has its controller Deployment too, as the chart renders it", soft_wrap=True)
 
 
 def _render_runner(out_dir: Path, account: str, image: str | None, experiments: list[Path], schedule: str, region: str | None,

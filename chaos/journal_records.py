@@ -41,6 +41,7 @@ class RecordKind(StrEnum):
     NODE = "node"  # observers: Kubernetes
     POD = "pod"
     DEPLOYMENT = "deployment"
+    NODECLAIM = "nodeclaim"  # Karpenter's NodeClaims, when the cluster serves karpenter.sh/v1
     EVENT = "event"
     TARGET = "target"  # observers: AWS
     INSTANCE = "instance"
@@ -178,7 +179,23 @@ class NodeRecord(TypedDict, total=False):
     ready: Required[bool]
     unschedulable: bool
     nth_taint: bool
+    karpenter_taint: bool  # karpenter.sh/disrupted: Karpenter's termination controller is on it
     exclude_lb: bool
+    deleted: bool
+
+
+class NodeClaimRecord(TypedDict, total=False):
+    __pydantic_config__ = STRICT  # type: ignore[misc]
+    nodeclaim: Required[str]
+    nodepool: str | None
+    instance: str | None  # from status.providerID, once launched
+    node: str | None
+    type: str | None
+    capacity: str | None
+    launched: bool
+    registered: bool
+    initialized: bool
+    deleting: bool  # deletionTimestamp set: an interruption, consolidation or garbage collection
     deleted: bool
 
 
@@ -453,6 +470,7 @@ FIELDS: dict[RecordKind, type] = {
     RecordKind.NODE: NodeRecord,
     RecordKind.POD: PodRecord,
     RecordKind.DEPLOYMENT: DeploymentRecord,
+    RecordKind.NODECLAIM: NodeClaimRecord,
     RecordKind.EVENT: EventRecord,
     RecordKind.TARGET: TargetRecord,
     RecordKind.INSTANCE: InstanceRecord,

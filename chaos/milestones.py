@@ -44,6 +44,7 @@ class NodeMilestones:
     pods_at_notice: int = 0
     targets_at_notice: list[str] = field(default_factory=list)
     healthy_at_notice: list[str] = field(default_factory=list)
+    handlers: list[str] = field(default_factory=list)  # the termination handlers that tainted the node after the notice, in order
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -72,7 +73,7 @@ def _notice(r: Record, fis_started: dict[str, float]) -> tuple[float, float | No
 
 
 FOLLOWED = ("taint", "cordon", "first_eviction", "drained", "target_draining", "targets_gone", "targets_out", "reclaimed",
-            "pods_at_notice", "targets_at_notice", "healthy_at_notice")  # what _follow sets, from the node's own records
+            "pods_at_notice", "targets_at_notice", "healthy_at_notice", "handlers")  # what _follow sets, from the node's own records
 
 
 class MilestoneFold:
@@ -230,9 +231,13 @@ def _follow(m: NodeMilestones, ordered: list[Record]) -> None:
         kind, t = r["kind"], r["t"]
         after = t >= m.notice
         if kind == "node" and r.get("node") == m.node:
-            if after and m.taint is None and r.get("nth_taint"):
+            for flag, handler in (("nth_taint", "aws-node-termination-handler"), ("karpenter_taint", "karpenter")):
+                if after and r.get(flag) and handler not in m.handlers:
+                    m.handlers.append(handler)
+            if after and m.taint is None and (r.get("nth_taint") or r.get("karpenter_taint")):
                 m.taint = t
-            if after and m.cordon is None and r.get("unschedulable"):
+            # Karpenter never sets spec.unschedulable: its karpenter.sh/disrupted NoSchedule taint is its cordon
+            if after and m.cordon is None and (r.get("unschedulable") or r.get("karpenter_taint")):
                 m.cordon = t
         elif kind == "pod":
             key = r["pod"]

@@ -20,7 +20,7 @@ from cluster import provision as prov
 from cluster.aws import control_plane
 from cluster.aws.node_bootstrap import BootstrapError
 from cluster.endpoints import Endpoints, default_state_dir
-from cluster.manifests.render import ManifestError as ManifestError  # re-exported: the port's names
+from cluster.manifests.render import ManifestError as ManifestError
 from cluster.manifests.render import render as render
 from cluster.manifests.render import validate as validate
 from cluster.manifests.serving import predict_path as predict_path
@@ -109,6 +109,11 @@ def provision(profile: ClusterProfile, endpoints: Endpoints, timeout: float, con
     if aws_only:
         return None
     objects = _plan(profile, aws.account).objects
+    if profile.karpenter is not None and endpoints.target == "eks" and not prov.serves_group(endpoints, "karpenter.sh"):
+        raise ProvisioningFailed(f"the cluster does not serve karpenter.sh/v1: install the Karpenter chart {profile.karpenter.version} with its CRDs first "
+                                 f"(helm upgrade --install karpenter oci://public.ecr.aws/karpenter/karpenter --version {profile.karpenter.version} "
+                                 "-n kube-system -f karpenter-values.yaml, the values from `spotchaos render --profile karpenter`), then provision again; "
+                                 "the AWS side (queue, rules, roles) is in place")
     created = prov.apply_objects(prov.stamped(objects, labels, annotations) if labels else objects, endpoints)
     console.print(f"applied {created} Kubernetes objects")
     _wait_with_bars(prov.readiness_checks(profile, endpoints), timeout, console)

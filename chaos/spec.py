@@ -317,6 +317,20 @@ class ReplacementReadyWithin(_Hypothesis):
     max: Duration = Field(description="A replacement node is Ready at most this long after the notice.")
 
 
+class ReplacementReadyBeforeReclaim(_Hypothesis):
+    scope: ClassVar[Scope] = Scope.NODE
+    needs_notice: ClassVar[bool] = True
+    check: Literal["replacement-ready-before-reclaim"]
+    min_margin: Duration = Field(0.0, description="A replacement node is Ready at least this long before the reclaim the notice announced "
+                                                  "(its deadline: a handler that ends the instance sooner itself is measured against the deadline too).")
+
+
+class OneTerminationHandler(_Hypothesis):
+    scope: ClassVar[Scope] = Scope.NODE
+    needs_notice: ClassVar[bool] = True
+    check: Literal["one-termination-handler"]
+
+
 class ReplicasRestoredWithin(_Hypothesis):
     scope: ClassVar[Scope] = Scope.NODE
     check: Literal["replicas-restored-within"]
@@ -374,6 +388,7 @@ class LoadShardsHeld(_Hypothesis):
 HYPOTHESIS_TYPES: tuple[type[_Hypothesis], ...] = (
     CordonedWithin, TaintedWithin, DrainedBeforeReclaim, DrainingBeforeReclaim, DeregisteredBeforeReclaim, TargetsUnhealthyWithin, ReplacementReadyWithin,
     ReplicasRestoredWithin, MinReadyReplicas, ErrorRate, WindowErrorRate, ErrorWindow, P99Latency, ErrorBudget, LoadShardsHeld,
+    ReplacementReadyBeforeReclaim, OneTerminationHandler,
 )
 Hypothesis = Annotated[Union[HYPOTHESIS_TYPES], Field(discriminator="check")]  # noqa: UP007 - a Union built from the tuple
 CHECK_SCOPES: dict[str, Scope] = {get_args(t.model_fields["check"].annotation)[0]: t.scope for t in HYPOTHESIS_TYPES}

@@ -24,7 +24,9 @@ from chaos.spec import (
     Experiment,
     LoadShardsHeld,
     MinReadyReplicas,
+    OneTerminationHandler,
     P99Latency,
+    ReplacementReadyBeforeReclaim,
     ReplacementReadyWithin,
     ReplicasRestoredWithin,
     Scope,
@@ -241,6 +243,43 @@ def _before_reclaim_judge(milestone: str, what: str) -> Judge:
     return judge
 
 
+def _replacement_before_reclaim(h: ReplacementReadyBeforeReclaim, name: str, ev: Evidence) -> HypothesisResult:
+    """Capacity back before EC2 takes the node: a replacement Ready before the notice's deadline."""
+    results: list[NodeResult] = []
+    for m in ev.nodes:
+        deadline = m.expected_reclaim if m.expected_reclaim is not None else m.reclaimed
+        if not m.reclaims or not m.warned:
+            results.append(NodeResult(m.node, m.instance, None, NOT_APPLICABLE, "no reclaim for this injection" if not m.reclaims else UNWARNED))
+        elif deadline is None:
+            results.append(NodeResult(m.node, m.instance, None, FAIL if ev.final else UNDECIDED, "no reclaim time known"))
+        elif m.replacement_ready is not None:
+            gap = round(deadline - m.replacement_ready, 3)
+            results.append(NodeResult(m.node, m.instance, gap, PASS if gap >= h.min_margin else FAIL,
+                                      "" if gap >= h.min_margin else f"replacement Ready {_s(-gap)} after the reclaim" if gap < 0 else ""))
+        elif ev.now >= deadline - h.min_margin or ev.final:
+            results.append(NodeResult(m.node, m.instance, None, FAIL, "no replacement Ready by the reclaim"))
+        else:
+            results.append(NodeResult(m.node, m.instance, None, UNDECIDED, "no replacement Ready yet"))
+    return _aggregate(name, h.check, f">= {h.min_margin:g}s before the reclaim", results, "min")
+
+
+def _one_handler(h: OneTerminationHandler, name: str, ev: Evidence) -> HypothesisResult:
+    """One component handles each notice: two (NTH and Karpenter, say) act on the same event twice."""
+    results: list[NodeResult] = []
+    for m in ev.nodes:
+        if not m.warned:
+            results.append(NodeResult(m.node, m.instance, None, NOT_APPLICABLE, UNWARNED))
+        elif len(m.handlers) > 1:
+            results.append(NodeResult(m.node, m.instance, float(len(m.handlers)), FAIL, f"handled by {' and '.join(m.handlers)}: each tainted and drained it"))
+        elif m.handlers or ev.final:
+            results.append(NodeResult(m.node, m.instance, float(len(m.handlers)), PASS, m.handlers[0] if m.handlers else "no handler tainted it"))
+        else:
+            results.append(NodeResult(m.node, m.instance, 0.0, UNDECIDED, "no handler yet"))
+    result = _aggregate(name, h.check, "one handler per notice", results, "max")
+    result.measured = "; ".join(sorted({", ".join(m.handlers) or "none" for m in ev.nodes if m.warned})) or result.measured
+    return result
+
+
 def _min_ready(h: MinReadyReplicas, name: str, ev: Evidence) -> HypothesisResult:
     share, at = ready_share(ev.records, ev.first_injection) if ev.first_injection is not None else (None, None)
     if share is None:
@@ -303,6 +342,8 @@ JUDGES: dict[type, Judge] = {
     P99Latency: _traffic_judge(_p99),
     ErrorBudget: _traffic_judge(_error_budget),
     LoadShardsHeld: lambda h, name, ev: _shards_held(name, ev),
+    ReplacementReadyBeforeReclaim: _replacement_before_reclaim,
+    OneTerminationHandler: _one_handler,
 }
 
 

@@ -40,7 +40,7 @@ def cluster_config(profile: ClusterProfile) -> dict[str, Any]:
                 "desiredCapacity": g.desired, "privateNetworking": True, "labels": dict(g.labels),
                 "iam": {"withAddonPolicies": {"autoScaler": True, "albIngress": True}},
             })
-    return {
+    config: dict[str, Any] = {
         "apiVersion": "eksctl.io/v1alpha5", "kind": "ClusterConfig",
         "metadata": {"name": profile.name, "region": profile.region, "version": profile.kubernetes_version,
                      "tags": {**profile.tags, "spotchaos:cluster": profile.name}},
@@ -49,6 +49,12 @@ def cluster_config(profile: ClusterProfile) -> dict[str, Any]:
         "managedNodeGroups": on_demand,
         "nodeGroups": spot,
     }
+    if profile.karpenter is not None:
+        # eksctl's karpenter block: the controller's IAM role and service account, and its interruption queue with the rules
+        config["metadata"]["tags"]["karpenter.sh/discovery"] = profile.name
+        config["karpenter"] = {"version": profile.karpenter.version, "createServiceAccount": True,
+                               "withSpotInterruptionQueue": profile.karpenter.interruption_queue}
+    return config
 
 
 def node_group_facts(config: dict[str, Any]) -> list[NodeGroupFacts]:

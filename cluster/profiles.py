@@ -97,6 +97,34 @@ class NthProfile(BaseModel):
     settings: dict[str, str | int | bool] = Field(default_factory=dict)
 
 
+class KarpenterProfile(BaseModel):
+    """Karpenter in place of Cluster Autoscaler and the Spot node groups: its controller's settings
+    and the NodePool that holds the serving pods (Spot with on-demand fallback, many types)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    version: str = "1.8.1"
+    interruption_queue: bool = True  # false: no queue, so no interruption handling ("disabled if not specified")
+    capacity_types: list[Literal["spot", "on-demand"]] = Field(default_factory=lambda: ["spot", "on-demand"], min_length=1)
+    instance_categories: list[str] = Field(default_factory=lambda: ["c", "m", "r"], min_length=1)
+    instance_cpus: list[int] = Field(default_factory=lambda: [4, 8], min_length=1)
+    instance_types: list[str] | None = None  # an explicit list in place of categories and sizes
+    consolidation_policy: Literal["WhenEmpty", "WhenEmptyOrUnderutilized"] = "WhenEmptyOrUnderutilized"
+    consolidate_after: str = Field("10m", pattern=r"^(([0-9]+(s|m|h))+|Never)$")
+    budget_nodes: str = Field("10%", pattern=r"^((100|[0-9]{1,2})%|[0-9]+)$")
+    termination_grace_period: str | None = Field("5m", pattern=r"^([0-9]+(s|m|h))+$")
+    cpu_limit: int = Field(200, ge=1)
+    settings: dict[str, str] = Field(default_factory=dict, description="More env vars of the controller (BATCH_MAX_DURATION, FEATURE_GATES, ...)")
+
+    @field_validator("instance_types")
+    @classmethod
+    def _known(cls, types: list[str] | None) -> list[str] | None:
+        unknown = [t for t in types or [] if t not in INSTANCE_TYPES]
+        if unknown:
+            raise ValueError(f"unknown instance type {', '.join(unknown)}; known: {', '.join(sorted(INSTANCE_TYPES))}")
+        return types
+
+
 class ClusterProfile(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -109,6 +137,7 @@ class ClusterProfile(BaseModel):
     serving: ServingProfile = Field(default_factory=ServingProfile)
     nth: NthProfile = Field(default_factory=NthProfile)
     cluster_autoscaler_flags: dict[str, str | bool] = Field(default_factory=dict)
+    karpenter: KarpenterProfile | None = None  # set: Karpenter provisions the Spot capacity, no Cluster Autoscaler
     metrics_server: bool = True
     tags: dict[str, str] = Field(default_factory=dict, description="More tags on the node groups (cost allocation; a run adds its run id)")
 
@@ -162,7 +191,17 @@ def managed(name: str = SEED_CLUSTER) -> ClusterProfile:
     return base.model_copy(update={"profile": "managed", "node_groups": groups, "nth": NthProfile(mode="none")})
 
 
-PROFILES = {"seed": seed, "hardened": hardened, "managed": managed}
+def karpenter(name: str = SEED_CLUSTER) -> ClusterProfile:
+    """The hardened cluster with Karpenter in place of the Spot node groups and Cluster
+    Autoscaler: one NodePool across c/m/r types of 4 and 8 vCPUs, Spot first with on-demand
+    fallback, its interruption queue fed by EventBridge, no NTH.  The on-demand group stays for
+    the controllers (Karpenter must not run on capacity it manages)."""
+    base = hardened(name)
+    return base.model_copy(update={"profile": "karpenter", "node_groups": [g for g in base.node_groups if not g.spot],
+                                   "nth": NthProfile(mode="none"), "cluster_autoscaler_flags": {}, "karpenter": KarpenterProfile()})
+
+
+PROFILES = {"seed": seed, "hardened": hardened, "managed": managed, "karpenter": karpenter}
 
 
 def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:

@@ -100,6 +100,10 @@ def plan(profile: ClusterProfile, account: str = names.DEFAULT_ACCOUNT) -> Plan:
                      f"min {g.min_size} / desired {g.desired} / max {g.max_size}, labels {g.labels}")
     if profile.nth.mode == "queue":
         p.aws += nth_queue.plan_lines(profile.name)
+    if profile.karpenter is not None and profile.karpenter.interruption_queue:
+        p.aws += nth_queue.plan_lines(profile.name, nth_queue.KARPENTER)
+    if profile.karpenter is not None:
+        p.aws.append(f"left to Helm on EKS: the Karpenter chart {profile.karpenter.version} and its CRDs (its values: karpenter-values.yaml from spotchaos render)")
     return p
 
 
@@ -119,10 +123,11 @@ def apply_aws(profile: ClusterProfile, endpoints: Endpoints, ami: str | None = N
     if ami is None:  # first: a region without the AMI gets nothing created
         ami = EKS_AMI if endpoints.target == "local" else node_bootstrap.eks_ami(c["ssm"], profile.kubernetes_version, endpoints.region)
     tags = profile.tags  # users' cost tags and, from a run, its id: on every resource made here
-    subnets = ensure_network(c["ec2"], name, profile.azs, extra_tags={**tags, OWNER_TAG: name})
+    discovery = {"karpenter.sh/discovery": name} if profile.karpenter is not None else {}  # the EC2NodeClass finds its subnets by it
+    subnets = ensure_network(c["ec2"], name, profile.azs, extra_tags={**tags, OWNER_TAG: name, **discovery})
     vpc = network.vpc_of(c["ec2"], subnets)
     network.ensure_internet_route(c["ec2"], name, vpc, subnets, tags)
-    node_sg = network.ensure_node_security_group(c["ec2"], name, vpc, tags)
+    node_sg = network.ensure_node_security_group(c["ec2"], name, vpc, {**tags, **discovery})
     roles = iam_roles.ensure_roles(c["iam"], name, iam_roles.service_roles(), tags)
     cluster = control_plane.ensure_cluster(c["eks"], name, profile.kubernetes_version, roles[names.CLUSTER_ROLE], subnets, wait_delay, tags)
     issuer = cluster["identity"]["oidc"]["issuer"]
@@ -136,6 +141,8 @@ def apply_aws(profile: ClusterProfile, endpoints: Endpoints, ami: str | None = N
     made = [create_node_group(c["ec2"], c["autoscaling"], spec, subnets) for spec in node_group_specs(profile, launch, cluster)
             if f"eks-{name}-{spec.name}" not in existing]
     queue_url = nth_queue.ensure_queue_and_rules(c["sqs"], c["events"], name, tags) if profile.nth.mode == "queue" else None
+    if profile.karpenter is not None and profile.karpenter.interruption_queue:
+        nth_queue.ensure_queue_and_rules(c["sqs"], c["events"], name, tags, nth_queue.KARPENTER)
     return AwsResult(account, cluster, roles, queue_url, made)
 
 
@@ -211,14 +218,31 @@ def kube_client(endpoints: Endpoints) -> Any:
     return config.new_client_from_config(config_file=endpoints.kubeconfig, context=endpoints.kube_context)
 
 
+def serves_group(endpoints: Endpoints, group: str) -> bool:
+    from kubernetes import client
+
+    return any(g.name == group for g in client.ApisApi(kube_client(endpoints)).get_api_versions().groups or [])
+
+
 def apply_objects(objects: list[dict[str, Any]], endpoints: Endpoints) -> int:
     """Create each object (an existing one is left as it is); returns how many were created."""
-    from kubernetes import utils
+    from kubernetes import client, utils
+    from kubernetes.client.exceptions import ApiException
     from kubernetes.utils import FailToCreateError
 
     api = kube_client(endpoints)
     created = 0
     for obj in objects:
+        if "." in obj["apiVersion"].split("/")[0] and not obj["apiVersion"].endswith(".k8s.io/v1") and "/" in obj["apiVersion"]:
+            # a custom resource (Karpenter's NodePool, EC2NodeClass): the typed helpers have no class for it
+            group, version = obj["apiVersion"].split("/")
+            try:
+                kube_call(client.CustomObjectsApi(api).create_cluster_custom_object, group, version, obj["kind"].lower() + ("es" if obj["kind"].endswith("s") else "s"), obj)
+                created += 1
+            except ApiException as exc:
+                if exc.status != 409:
+                    raise ProvisionError(f"{obj['kind']} {obj['metadata']['name']}: {exc.reason}: {exc.body}") from None
+            continue
         try:
             kube_call(utils.create_from_dict, api, obj, namespace=obj["metadata"].get("namespace", "default"))
             created += 1
@@ -328,9 +352,11 @@ def readiness_checks(profile: ClusterProfile, endpoints: Endpoints) -> list[tupl
         return sum(g["DesiredCapacity"] for g in found) if found else sum(g.desired for g in profile.node_groups)
 
     def nodes() -> tuple[int, int]:
+        # the groups' nodes, and every node Karpenter launched (the serving pods' replicas wait for those)
         items = [n for n in core.list_node().items if (n.metadata.labels or {}).get("eks.amazonaws.com/nodegroup") in groups]
-        ready = sum(1 for n in items if any(c.type == "Ready" and c.status == "True" for c in n.status.conditions or []))
-        return ready, want_nodes()
+        launched = [n for n in core.list_node().items if "karpenter.sh/nodepool" in (n.metadata.labels or {})]
+        ready = sum(1 for n in items + launched if any(c.type == "Ready" and c.status == "True" for c in n.status.conditions or []))
+        return ready, want_nodes() + len(launched)
 
     def replicas() -> tuple[int, int]:
         try:

@@ -162,6 +162,21 @@ class AwsFaults:
         return str(state.get("status", "")), str(state.get("reason", ""))
 
     @aws_retry
+    def launcher_role(self, cluster: str, service_account: str = "karpenter") -> str | None:
+        """The IAM role a launcher outside Auto Scaling (Karpenter's controller) launches with: a
+        role of the cluster (its name holds the cluster's) that the service account assumes."""
+        iam = self.client("iam")
+        for page in iam.get_paginator("list_roles").paginate():
+            for role in page["Roles"]:
+                trust = role.get("AssumeRolePolicyDocument") or {}
+                trust = json.loads(trust) if isinstance(trust, str) else trust
+                subjects = [str(v) for st in trust.get("Statement") or [] for cond in (st.get("Condition") or {}).values()
+                            for v in (cond or {}).values() for v in (v if isinstance(v, list) else [v])]
+                if cluster in role["RoleName"] and any(v.startswith("system:serviceaccount:") and v.endswith(f":{service_account}") for v in subjects):
+                    return str(role["Arn"])
+        return None
+
+    @aws_retry
     def asg_arn(self, node_group: str, cluster: str) -> tuple[str, list[str]]:
         """The Auto Scaling group of a node group (eksctl's nodegroup-name tag or EKS's node group name) and its AZs."""
         groups = self.client("autoscaling").describe_auto_scaling_groups()["AutoScalingGroups"]

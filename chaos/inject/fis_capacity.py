@@ -1,13 +1,16 @@
-"""Insufficient capacity through AWS FIS (aws:ec2:asg-insufficient-instance-capacity-error): a node
-group's launches fail in the chosen AZs for a while; no node is interrupted by it."""
+"""Insufficient capacity through AWS FIS: a node group's launches fail in the chosen AZs for a while;
+no node is interrupted by it.  An Auto Scaling group gets aws:ec2:asg-insufficient-instance-capacity-error;
+a Karpenter NodePool (no group behind it) gets aws:ec2:api-insufficient-instance-capacity-error on
+the launches of Karpenter's IAM role, in the selected AZ or the pool's."""
 
 from __future__ import annotations
 
 import asyncio
 from typing import Any
 
+from chaos.errors import InjectionError
 from chaos.inject.base import FireContext
-from chaos.inject.fis_documents import capacity_error_template
+from chaos.inject.fis_documents import capacity_error_template, launch_error_template
 from chaos.inject.selection import Candidate
 from chaos.journal import Record
 from chaos.spec import Injection
@@ -27,9 +30,18 @@ class FisCapacityError:
 
     async def fire(self, ctx: FireContext, inj: Injection, index: int, wave: int) -> list[Record]:
         role = await ctx.fis_role()
-        arn, azs = await asyncio.to_thread(ctx.faults.asg_arn, inj.select.node_group or "", ctx.cluster_name or "")
-        chosen_azs = [inj.select.az] if inj.select.az else azs
-        template = capacity_error_template(arn, chosen_azs, inj.duration, inj.percentage, role, ctx.alarms, ctx.tags)
+        group = inj.select.node_group or ""
+        try:
+            arn, azs = await asyncio.to_thread(ctx.faults.asg_arn, group, ctx.cluster_name or "")
+            template = capacity_error_template(arn, [inj.select.az] if inj.select.az else azs, inj.duration, inj.percentage, role, ctx.alarms, ctx.tags)
+        except InjectionError:
+            pool = [c for c in ctx.nodes() if c.group == group]
+            launcher = await asyncio.to_thread(ctx.faults.launcher_role, ctx.cluster_name or "") if pool else None
+            if launcher is None:
+                raise
+            azs = sorted({c.az for c in pool if c.az})
+            template = launch_error_template(launcher, [inj.select.az] if inj.select.az else azs, inj.duration, inj.percentage, role, ctx.alarms, ctx.tags)
+        chosen_azs = template["actions"][next(iter(template["actions"]))]["parameters"]["availabilityZoneIdentifiers"].split(",")
         eid = await ctx.start_fis(template, f"{inj.label(index)} wave {wave}")
         ctx.journal.write("injected", injection=inj.label(index), via="fis", action="capacity-error", wave=wave, fis_experiment=eid,
                           group=inj.select.node_group, azs=chosen_azs, until_t=round(ctx.clock.now() + inj.duration, 3))

@@ -50,6 +50,16 @@ def capacity_error_action(asg_arns: list[str], azs: list[str], duration: float, 
                     "parameters": {"availabilityZoneIdentifiers": ",".join(azs), "duration": iso_duration(duration), "percentage": str(percentage)}}})
 
 
+def launch_error_template(role_arn_target: str, azs: list[str], duration: float, percentage: int, role_arn: str, alarms: list[str],
+                          tags: dict[str, str]) -> dict[str, Any]:
+    """InsufficientInstanceCapacity on the launches (RunInstances, CreateFleet) one IAM role makes:
+    aws:ec2:api-insufficient-instance-capacity-error, for launchers outside Auto Scaling (Karpenter)."""
+    targets = {"launcher-roles": {"resourceType": "aws:iam:role", "resourceArns": [role_arn_target], "selectionMode": "ALL"}}
+    actions = {"api-ice": {"actionId": "aws:ec2:api-insufficient-instance-capacity-error", "targets": {"Roles": "launcher-roles"},
+                           "parameters": {"availabilityZoneIdentifiers": ",".join(azs), "duration": iso_duration(duration), "percentage": str(percentage)}}}
+    return fis_template("spotchaos: insufficient capacity for a launcher", targets, actions, role_arn, alarms, tags)
+
+
 def capacity_error_template(asg_arn: str, azs: list[str], duration: float, percentage: int, role_arn: str, alarms: list[str], tags: dict[str, str]) -> dict[str, Any]:
     targets, actions = capacity_error_action([asg_arn], azs, duration, percentage)
     return fis_template("spotchaos: insufficient capacity", targets, actions, role_arn, alarms, tags)

@@ -17,12 +17,20 @@ from kubernetes import client
 from kubernetes.client.rest import ApiException
 
 from chaos.journal import Journal
-from chaos.journal_records import DeploymentRecord, EventRecord, NodeRecord, PodRecord
+from chaos.journal_records import (
+    DeploymentRecord,
+    EventRecord,
+    NodeClaimRecord,
+    NodeRecord,
+    PodRecord,
+)
 from cluster.retry_tally import TALLY
 
 log = structlog.get_logger("observe.kube")
 
 NTH_TAINT_PREFIX = "aws-node-termination-handler/"
+KARPENTER_TAINT = "karpenter.sh/disrupted"  # Karpenter's termination controller, before it drains
+CAPACITY_TYPES = {"spot": "SPOT", "on-demand": "ON_DEMAND", "reserved": "CAPACITY_BLOCK"}  # karpenter.sh/capacity-type -> EKS's spelling
 EXCLUDE_LB_LABEL = "node.kubernetes.io/exclude-from-external-load-balancers"
 WATCH_SECONDS = 2  # short server-side timeouts so that the threads notice the end of the run
 Obj = dict[str, Any]
@@ -39,15 +47,31 @@ def node_record(obj: Obj, deleted: bool) -> tuple[str, NodeRecord]:
     record: NodeRecord = {
         "node": meta["name"],
         "instance": provider.rsplit("/", 1)[-1] if provider else None,
-        "group": labels.get("eks.amazonaws.com/nodegroup"),
+        # a node group's name, or a Karpenter NodePool's
+        "group": labels.get("eks.amazonaws.com/nodegroup") or labels.get("karpenter.sh/nodepool"),
         "az": labels.get("topology.kubernetes.io/zone"),
         "type": labels.get("node.kubernetes.io/instance-type"),
-        "capacity": labels.get("eks.amazonaws.com/capacityType"),
+        "capacity": labels.get("eks.amazonaws.com/capacityType") or CAPACITY_TYPES.get(labels.get("karpenter.sh/capacity-type", "")),
         "ready": _condition(obj, "Ready") and not deleted,
         "unschedulable": bool(spec.get("unschedulable")),
         "nth_taint": any(str(t.get("key", "")).startswith(NTH_TAINT_PREFIX) for t in spec.get("taints") or []),
+        "karpenter_taint": any(t.get("key") == KARPENTER_TAINT for t in spec.get("taints") or []),
         "exclude_lb": EXCLUDE_LB_LABEL in labels,
         "deleted": deleted,
+    }
+    return meta["name"], record
+
+
+def nodeclaim_record(obj: Obj, deleted: bool) -> tuple[str, NodeClaimRecord]:
+    meta, status = obj["metadata"], obj.get("status") or {}
+    labels = meta.get("labels") or {}
+    provider = str(status.get("providerID") or "")
+    record: NodeClaimRecord = {
+        "nodeclaim": meta["name"], "nodepool": labels.get("karpenter.sh/nodepool"),
+        "instance": provider.rsplit("/", 1)[-1] if provider else None, "node": status.get("nodeName"),
+        "type": labels.get("node.kubernetes.io/instance-type"), "capacity": CAPACITY_TYPES.get(labels.get("karpenter.sh/capacity-type", "")),
+        "launched": _condition(obj, "Launched"), "registered": _condition(obj, "Registered"), "initialized": _condition(obj, "Initialized"),
+        "deleting": meta.get("deletionTimestamp") is not None, "deleted": deleted,
     }
     return meta["name"], record
 
@@ -80,7 +104,7 @@ def deployment_record(obj: Obj, deleted: bool) -> tuple[str, DeploymentRecord]:
     return f"{meta.get('namespace')}/{meta['name']}", record
 
 
-INTERESTING_EVENT_SOURCES = ("termination-handler", "cluster-autoscaler", "node-controller", "aws-node-termination-handler")
+INTERESTING_EVENT_SOURCES = ("termination-handler", "cluster-autoscaler", "node-controller", "aws-node-termination-handler", "karpenter")
 
 
 def event_record(obj: Obj, deleted: bool) -> tuple[str, EventRecord] | None:
@@ -206,9 +230,25 @@ def kube_watches(api_client: Any, journal: Journal, stop: threading.Event, names
     def deployments(**kw: Any) -> Any:
         return apps.list_namespaced_deployment(namespace, field_selector=f"metadata.name={deployment}", **kw)
 
-    return [
+    watches = [
         KubeWatch("node", core.list_node, node_record, journal, stop),
         KubeWatch("pod", core.list_pod_for_all_namespaces, pod_record, journal, stop),
         KubeWatch("deployment", deployments, deployment_record, journal, stop),
         KubeWatch("event", core.list_event_for_all_namespaces, event_record, journal, stop),
     ]
+    if _serves(api_client, "karpenter.sh", "v1"):
+        custom = client.CustomObjectsApi(api_client)
+
+        def nodeclaims(**kw: Any) -> Any:
+            return custom.list_cluster_custom_object("karpenter.sh", "v1", "nodeclaims", **kw)
+
+        watches.append(KubeWatch("nodeclaim", nodeclaims, nodeclaim_record, journal, stop))
+    return watches
+
+
+def _serves(api_client: Any, group: str, version: str) -> bool:
+    try:
+        groups = client.ApisApi(api_client).get_api_versions().groups or []
+    except ApiException:
+        return False
+    return any(g.name == group and any(v.version == version for v in g.versions or []) for g in groups)

@@ -30,6 +30,20 @@ NTH_POLICY = [
         "autoscaling:CompleteLifecycleAction", "autoscaling:DescribeAutoScalingInstances", "autoscaling:DescribeTags",
         "ec2:DescribeInstances", "sqs:DeleteMessage", "sqs:ReceiveMessage"]},
 ]
+# Karpenter's controller policy, condensed from the getting-started CloudFormation (KPA
+# website/.../getting-started-with-karpenter/cloudformation.yaml): launch and end its instances,
+# read prices and AMIs, pass the node role, read and delete its interruption queue's messages.
+KARPENTER_POLICY = [
+    {"Effect": "Allow", "Resource": "*", "Action": [
+        "ec2:CreateFleet", "ec2:RunInstances", "ec2:CreateLaunchTemplate", "ec2:DeleteLaunchTemplate", "ec2:CreateTags", "ec2:TerminateInstances",
+        "ec2:DescribeAvailabilityZones", "ec2:DescribeImages", "ec2:DescribeInstances", "ec2:DescribeInstanceTypeOfferings", "ec2:DescribeInstanceTypes",
+        "ec2:DescribeLaunchTemplates", "ec2:DescribeSecurityGroups", "ec2:DescribeSpotPriceHistory", "ec2:DescribeSubnets", "ec2:DescribeCapacityReservations",
+        "pricing:GetProducts", "ssm:GetParameter", "eks:DescribeCluster",
+        "iam:GetInstanceProfile", "iam:CreateInstanceProfile", "iam:TagInstanceProfile", "iam:AddRoleToInstanceProfile", "iam:RemoveRoleFromInstanceProfile",
+        "iam:DeleteInstanceProfile", "iam:ListInstanceProfiles"]},
+    {"Effect": "Allow", "Resource": "*", "Action": ["iam:PassRole"], "Condition": {"StringEquals": {"iam:PassedToService": ["ec2.amazonaws.com"]}}},
+    {"Effect": "Allow", "Resource": "*", "Action": ["sqs:DeleteMessage", "sqs:GetQueueUrl", "sqs:ReceiveMessage"]},
+]
 # The controller's published iam_policy.json grants these families; this is its shape condensed
 # (the same services, describe-everything, create/modify only what carries the elbv2.k8s.aws/cluster tag).
 LBC_POLICY = [
@@ -107,6 +121,8 @@ def irsa_roles(profile: ClusterProfile, account: str, issuer: str) -> list[RoleS
     ]
     if profile.nth.mode == "queue":
         roles.append(RoleSpec(names.NTH_ROLE, irsa_trust(account, issuer, "kube-system", nth.NAME), inline=NTH_POLICY))
+    if profile.karpenter is not None:
+        roles.append(RoleSpec(names.KARPENTER_ROLE, irsa_trust(account, issuer, "kube-system", "karpenter"), inline=KARPENTER_POLICY))
     sp = profile.serving
     if sp.s3_credentials == "irsa":
         bucket = _model_bucket(sp.model_base_path)

@@ -12,6 +12,7 @@ FIS_ROLE = "fis"
 CA_ROLE = "cluster-autoscaler"
 LBC_ROLE = "aws-load-balancer-controller"
 NTH_ROLE = "node-termination-handler"
+KARPENTER_ROLE = "karpenter"
 MODEL_READ_ROLE = "resnet-s3-read"
 
 
@@ -27,6 +28,11 @@ def role_arn(account: str, cluster: str, purpose: str) -> str:
 
 def nth_queue_name(cluster: str) -> str:
     return f"{cluster}-nth"[:80]
+
+
+def karpenter_queue_name(cluster: str) -> str:
+    """Karpenter's getting-started CloudFormation names the queue after the cluster."""
+    return cluster[:80]
 
 
 def nth_queue_url(region: str, account: str, cluster: str) -> str:

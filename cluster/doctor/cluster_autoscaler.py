@@ -9,6 +9,7 @@ from cluster.components.cluster_autoscaler import (
     is_cluster_autoscaler,
     parse_flags,
 )
+from cluster.components.karpenter import is_karpenter
 from cluster.doctor.findings import Finding, Inventory, Level, name_of
 
 DISCOVERY_HINT = "--node-group-auto-discovery=asg:tag=k8s.io/cluster-autoscaler/enabled,k8s.io/cluster-autoscaler/<cluster>"
@@ -16,6 +17,8 @@ DISCOVERY_HINT = "--node-group-auto-discovery=asg:tag=k8s.io/cluster-autoscaler/
 
 def check(inv: Inventory) -> list[Finding]:
     found = [(w, c) for w, c in inv.containers("Deployment") if is_cluster_autoscaler(c)]
+    if not found and any(is_karpenter(c) for _, c in inv.containers("Deployment")):
+        return []  # Karpenter provisions for pending pods in its place
     if not found:
         return [Finding("ca-missing", Level.WARNING, "cluster", "no Cluster Autoscaler is deployed",
                         "reclaimed capacity comes back only through the Auto Scaling groups' own replacement; pending pods do not grow the cluster",

@@ -3,6 +3,7 @@ notice, disruption budgets, spread, credentials in env, and the HPA floor agains
 
 from __future__ import annotations
 
+from cluster.components.karpenter import is_karpenter
 from cluster.components.tf_serving import runs_tf_serving
 from cluster.doctor.findings import (
     NOTICE_SECONDS,
@@ -92,8 +93,8 @@ def _hpa_floor(inv: Inventory, d: Obj) -> list[Finding]:
     out = []
     for h in inv.of_kind("HorizontalPodAutoscaler"):
         target = ((h.get("spec") or {}).get("scaleTargetRef") or {}).get("name")
-        if target != (d.get("metadata") or {}).get("name") or not inv.node_groups:
-            continue
+        if target != (d.get("metadata") or {}).get("name") or not inv.node_groups or any(is_karpenter(c) for _, c in inv.containers("Deployment")):
+            continue  # with Karpenter the replicas' room is its NodePools', not the groups' sizes
         request = sum(millicores(((c.get("resources") or {}).get("requests") or {}).get("cpu", 0)) for c in containers(d))
         per_node = [(g, allocatable(lookup(g.instance_types[0]))[0]) for g in inv.node_groups if g.spot and g.instance_types and g.instance_types[0] in INSTANCE_TYPES]
         fits = sum(g.max_size * (cpu // request if request else 0) for g, cpu in per_node)

@@ -77,13 +77,14 @@ def _bound(name: str, namespace: str, rules: list[Rule], namespace_rules: list[R
     return out
 
 
-def add_on_identities(cluster: str, account: str, nth_queue_mode: bool, metrics_server: bool, nth_deployed: bool = True) -> list[Obj]:
+def add_on_identities(cluster: str, account: str, nth_queue_mode: bool, metrics_server: bool, nth_deployed: bool = True,
+                      autoscaler: bool = True) -> list[Obj]:
     ns = "kube-system"
     objects = [
         *([service_account(nth.NAME, ns, names.role_arn(account, cluster, names.NTH_ROLE) if nth_queue_mode else None),
            *_bound(nth.NAME, ns, NTH_RULES)] if nth_deployed else []),
-        service_account(cluster_autoscaler.NAME, ns, names.role_arn(account, cluster, names.CA_ROLE)),
-        *_bound(cluster_autoscaler.NAME, ns, CA_RULES, CA_NAMESPACE_RULES),
+        *([service_account(cluster_autoscaler.NAME, ns, names.role_arn(account, cluster, names.CA_ROLE)),
+           *_bound(cluster_autoscaler.NAME, ns, CA_RULES, CA_NAMESPACE_RULES)] if autoscaler else []),
         service_account(LBC_NAME, ns, names.role_arn(account, cluster, names.LBC_ROLE)),
         *_bound(LBC_NAME, ns, LBC_RULES, LBC_NAMESPACE_RULES),
     ]

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from cluster.aws import names
-from cluster.manifests import cluster_autoscaler, controllers, identity, nth, serving
+from cluster.manifests import cluster_autoscaler, controllers, identity, karpenter, nth, serving
 from cluster.profiles import ClusterProfile
 
 Obj = dict[str, Any]
@@ -24,13 +24,17 @@ def render(profile: ClusterProfile, account: str = names.DEFAULT_ACCOUNT) -> lis
     objects: list[Obj | None] = [
         serving.namespace(sp),
         identity.aws_auth(account, profile.name),
-        *identity.add_on_identities(profile.name, account, profile.nth.mode == "queue", profile.metrics_server, profile.nth.mode != "none"),
+        *identity.add_on_identities(profile.name, account, profile.nth.mode == "queue", profile.metrics_server, profile.nth.mode != "none",
+                                    autoscaler=profile.karpenter is None),
         *controllers.load_balancer_controller(profile.name, control, profile.region),
         *(controllers.metrics_server(control) if profile.metrics_server else []),
+        *([*karpenter.controller(profile, account, control), karpenter.node_class(profile), karpenter.node_pool(profile, dict(sp.node_selector))]
+          if profile.karpenter is not None else []),
         nth.imds_daemonset(profile.nth.settings) if profile.nth.mode == "imds"
         else nth.queue_deployment(names.nth_queue_url(profile.region, account, profile.name), profile.nth.settings) if profile.nth.mode == "queue"
         else None,
-        cluster_autoscaler.deployment(profile.name, flags=dict(profile.cluster_autoscaler_flags), node_selector=control or None, region=profile.region),
+        cluster_autoscaler.deployment(profile.name, flags=dict(profile.cluster_autoscaler_flags), node_selector=control or None, region=profile.region)
+        if profile.karpenter is None else None,
         serving.credentials(sp, profile.name, account),
         serving.deployment(sp, profile.region),
         serving.service(sp),
@@ -51,6 +55,12 @@ def validate(objects: list[Obj], kubernetes_version: str) -> None:
     import kubernetes_validate
 
     for obj in objects:
+        if obj["kind"] in karpenter.CRD_KINDS:
+            try:
+                karpenter.check(obj)
+            except ValueError as exc:
+                raise ManifestError(str(exc)) from None
+            continue
         try:
             kubernetes_validate.validate(obj, kubernetes_version, strict=True)
         except kubernetes_validate.ValidationError as exc:

@@ -15,6 +15,7 @@ from aiohttp import web
 
 from cluster.endpoints import KUBECONFIG_FILE, Endpoints, process_start_ticks
 from cluster.sim.addons.cluster_autoscaler import ClusterAutoscaler
+from cluster.sim.addons.karpenter import Karpenter
 from cluster.sim.addons.managed_node_groups import ManagedNodeGroups
 from cluster.sim.addons.nth import NodeTerminationHandler
 from cluster.sim.address_lease import AddressLease, lease_addresses
@@ -107,6 +108,7 @@ class Simulator:
         self.control: ControlApi | None = None
         self.nth: NodeTerminationHandler | None = None
         self.cluster_autoscaler: ClusterAutoscaler | None = None
+        self.karpenter: Karpenter | None = None
         self.hpa: HorizontalPodAutoscalers | None = None
         self._runner: web.AppRunner | None = None
         self.kube_url = ""
@@ -178,12 +180,13 @@ class Simulator:
         # add-ons that act when their manifests are applied
         self.nth = NodeTerminationHandler(ctx, self.config.imds.port)
         self.cluster_autoscaler = ClusterAutoscaler(ctx)
+        self.karpenter = Karpenter(ctx)
         self.hpa = HorizontalPodAutoscalers(ctx, CpuModel(self.serving, self.config.serving))
         self.managed_groups = ManagedNodeGroups(ctx)  # the EKS service's side: no manifest in the cluster
         self.controllers = [
             ReplicaSetController(ctx), DeploymentController(ctx), DaemonSetController(ctx), JobController(ctx), Scheduler(ctx),
             kubelets, lifecycle, Ec2Nodes(ctx, kubelets, lifecycle), GarbageCollector(ctx), DisruptionController(ctx), EventExpiry(ctx), ServiceAccounts(ctx),
-            EndpointsController(ctx), self.kube_proxy, self.lbc, self.nth, self.cluster_autoscaler, self.hpa,
+            EndpointsController(ctx), self.kube_proxy, self.lbc, self.nth, self.cluster_autoscaler, self.karpenter, self.hpa,
         ]
         for c in self.controllers:
             self.store.add_listener(c.on_event)

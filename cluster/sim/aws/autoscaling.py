@@ -130,6 +130,24 @@ class AutoScalingSim:
                 azs |= b.azs
         return frozenset(azs)
 
+    def fleet_blocked_azs(self) -> frozenset[str]:
+        """AZs where a launch outside any group (CreateFleet, RunInstances) fails now: the capacity
+        errors FIS puts on API calls (aws:ec2:api-insufficient-instance-capacity-error), not the
+        ones it puts on named groups."""
+        now = self.clock.timestamp()
+        self.blocks = [b for b in self.blocks if b.until > now]
+        azs: set[str] = set()
+        for b in self.blocks:
+            if not b.groups and (b.percentage >= 100 or random.random() * 100 < b.percentage):
+                azs |= b.azs
+        return frozenset(azs)
+
+    def hold(self, instance_id: str, itype: str, az: str) -> None:
+        """An instance launched outside any group takes its pool's capacity until it is gone."""
+        self.pools.take(itype, az)
+        self._holding[instance_id] = (itype, az)
+        self.launched_at[instance_id] = self.clock.timestamp()
+
     def _subnet_for(self, group: FakeAutoScalingGroup, az: str) -> str | None:
         if not group.vpc_zone_identifier:
             return None

@@ -20,6 +20,9 @@ LABEL_TAG_PREFIX = "k8s.io/cluster-autoscaler/node-template/label/"
 TAINT_TAG_PREFIX = "k8s.io/cluster-autoscaler/node-template/taint/"
 RETRY_REAL_SECONDS = 0.05
 NODEGROUP_TAGS = ("eks:nodegroup-name", "alpha.eksctl.io/nodegroup-name")
+NODECLAIM_TAG = "karpenter.sh/nodeclaim"  # instances Karpenter launched (CreateFleet), outside any group
+# Karpenter's nodes join tainted until it registers them (KC registration.go; the AMI's bootstrap adds it)
+UNREGISTERED_TAINT = {"key": "karpenter.sh/unregistered", "value": "", "effect": "NoExecute"}
 
 
 def _tags(group: Any) -> dict[str, str]:
@@ -97,17 +100,22 @@ class Ec2Nodes(Controller):
             nodegroup = next((tags[t] for t in NODEGROUP_TAGS if t in tags), group.name)
             for st in group.instance_states:
                 out[st.instance.id] = (st.instance.state, self._info(st.instance, nodegroup, labels, taints))
+        instances = instances_by_id(self.region)
+        all_tags = backend("ec2", self.region).tags
+        for inst in instances.values():
+            tags = all_tags.get(inst.id) or {}
+            if NODECLAIM_TAG in tags and cluster_of(tags) is not None and (not want or cluster_of(tags) == want):
+                out[inst.id] = (inst.state, self._info(inst, "", {}, [dict(UNREGISTERED_TAINT)], eks_labels=False))
         # instances already taken out of their group by the health check still need their kubelet stopped
         missing = [iid for iid in self._known if iid not in out]
         if missing:
-            instances = instances_by_id(self.region)
             for iid in missing:
                 inst = instances.get(iid)
                 if inst is not None:
                     out[iid] = (inst.state, self._info(inst, "", {}, []))
         return out
 
-    def _info(self, inst: Any, nodegroup: str, labels: dict[str, str], taints: list[dict[str, str]]) -> InstanceInfo:
+    def _info(self, inst: Any, nodegroup: str, labels: dict[str, str], taints: list[dict[str, str]], *, eks_labels: bool = True) -> InstanceInfo:
         return InstanceInfo(
             instance_id=inst.id,
             instance_type=inst.instance_type,
@@ -119,4 +127,5 @@ class Ec2Nodes(Controller):
             nodegroup=nodegroup,
             labels=labels,
             taints=taints,
+            eks_labels=eks_labels,
         )

@@ -38,6 +38,7 @@ class InstanceInfo:
     nodegroup: str
     labels: dict[str, str]
     taints: list[dict[str, str]]
+    eks_labels: bool = True  # the EKS node-group labels (capacityType, nodegroup); Karpenter's nodes carry its own
 
 
 @dataclass
@@ -140,9 +141,9 @@ class Kubelets(Controller):
             "topology.kubernetes.io/zone": info.az,
             "failure-domain.beta.kubernetes.io/region": info.region,
             "failure-domain.beta.kubernetes.io/zone": info.az,
-            "eks.amazonaws.com/capacityType": "SPOT" if info.spot else "ON_DEMAND",
-            "eks.amazonaws.com/nodegroup": info.nodegroup,
         }
+        if info.eks_labels:
+            labels |= {"eks.amazonaws.com/capacityType": "SPOT" if info.spot else "ON_DEMAND", "eks.amazonaws.com/nodegroup": info.nodegroup}
         labels.update(info.labels)
         now = self.clock.isoformat()
         cond = lambda t, s, r, m: {"type": t, "status": s, "reason": r, "message": m, "lastHeartbeatTime": now, "lastTransitionTime": now}  # noqa: E731

@@ -77,6 +77,12 @@ RESOURCES: tuple[ResourceType, ...] = (
     # CronJob is applied to be checked, its image is not here)
     ResourceType("batch", "v1", "CronJob", "cronjobs", True, ("cj",), True, ("status",), ("all",), bump_generation=True),
     ResourceType("batch", "v1", "Job", "jobs", True, (), True, ("status",), ("all",), bump_generation=True),
+    # Karpenter's CRDs (karpenter.sh/v1, karpenter.k8s.aws/v1), served as if its chart installed them;
+    # the simulated Karpenter acts on them once its controller runs (addons/karpenter.py)
+    ResourceType("karpenter.sh", "v1", "NodePool", "nodepools", False, (), True, ("status",), ("karpenter",), bump_generation=True),
+    ResourceType("karpenter.sh", "v1", "NodeClaim", "nodeclaims", False, (), True, ("status",), ("karpenter",), bump_generation=True),
+    ResourceType("karpenter.k8s.aws", "v1", "EC2NodeClass", "ec2nodeclasses", False, ("ec2nc", "ec2ncs"), True, ("status",), ("karpenter",),
+                 bump_generation=True),
 )
 
 # Kinds not stored but accepted as request bodies.
