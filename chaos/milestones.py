@@ -38,7 +38,8 @@ class NodeMilestones:
     group: str | None = None  # the Auto Scaling group the interrupted instance belonged to
     replacement_instance: str | None = None
     replacement_group: str | None = None
-    replacement_requested: float | None = None
+    replacement_requested: float | None = None  # launched: its NodeClaim created (Karpenter), or the instance first seen
+    replacement_nodeclaim: str | None = None  # the replacement's NodeClaim, when Karpenter launched it
     replacement_ready: float | None = None
     replicas_restored: float | None = None
     pods_at_notice: int = 0
@@ -95,6 +96,8 @@ class MilestoneFold:
         self.node_first: dict[str, float] = {}  # instance -> its Node's first record
         self.node_ready: dict[str, float] = {}  # instance -> its Node's first Ready record
         self.deployments: list[tuple[float, int, Record]] = []
+        self.claim_first: dict[str, float] = {}  # NodeClaim -> its first record (created, before its instance)
+        self.claim_of: dict[str, str] = {}  # instance -> the NodeClaim it was launched for
         # which nodes a record can concern, so a node whose records did not change keeps its milestones
         self._pod_nodes: dict[str, set[str]] = {}
         self._ip_nodes: dict[str, set[str]] = {}
@@ -149,6 +152,10 @@ class MilestoneFold:
                 self._dirty.add(self._instance_node[r["instance"]])
         elif kind == "deployment":
             self.deployments.append(entry)
+        elif kind == "nodeclaim":
+            self.claim_first.setdefault(r["nodeclaim"], t)
+            if r.get("instance"):
+                self.claim_of[r["instance"]] = r["nodeclaim"]
         elif kind == "injected" and r.get("instance"):
             self.injected.append(r)
             if r.get("node"):
@@ -313,6 +320,10 @@ def _replacements(result: list[NodeMilestones], fold: MilestoneFold) -> None:
                 continue
             taken.add(iid)
             m.replacement_instance, m.replacement_requested, m.replacement_group = iid, t, groups.get(iid)
+            claim = fold.claim_of.get(iid)
+            if claim is not None:
+                m.replacement_nodeclaim = claim
+                m.replacement_requested = min(t, fold.claim_first.get(claim, t))
             if iid in ready and ready[iid] >= t:
                 m.replacement_ready = ready[iid]
             break

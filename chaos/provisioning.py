@@ -20,7 +20,8 @@ from cluster import provision as prov
 from cluster.aws import control_plane
 from cluster.aws.node_bootstrap import BootstrapError
 from cluster.endpoints import Endpoints, default_state_dir
-from cluster.manifests.render import ManifestError as ManifestError
+from cluster.manifests.karpenter import helm_values
+from cluster.manifests.render import ManifestError as ManifestError  # re-exported: the port's names
 from cluster.manifests.render import render as render
 from cluster.manifests.render import validate as validate
 from cluster.manifests.serving import predict_path as predict_path
@@ -118,6 +119,11 @@ def provision(profile: ClusterProfile, endpoints: Endpoints, timeout: float, con
     console.print(f"applied {created} Kubernetes objects")
     _wait_with_bars(prov.readiness_checks(profile, endpoints), timeout, console)
     return service_url(prov.kube_client(endpoints), profile.serving.namespace, profile.serving.service_name, predict_path(profile.serving))
+
+
+def karpenter_helm_values(profile: ClusterProfile, account: str) -> dict[str, Any]:
+    """The Karpenter chart's values for the profile, for `helm upgrade --install` on EKS."""
+    return helm_values(profile, account)
 
 
 def service_url(kube_api: Any, namespace: str, ingress: str, path: str) -> str | None:

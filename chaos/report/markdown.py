@@ -21,7 +21,7 @@ def milestone_rows(data: ReportData) -> list[list[str]]:
 
 
 def replacement_line(m: NodeMilestones) -> str:
-    line = f"replaced by {m.replacement_instance}"
+    line = f"replaced by {m.replacement_instance}" + (f" (NodeClaim {m.replacement_nodeclaim})" if m.replacement_nodeclaim else "")
     if m.replacement_group and m.replacement_group != m.group:
         line += f" from another group, {m.replacement_group} (it was in {m.group or 'an unknown group'})"
     elif m.replacement_group:

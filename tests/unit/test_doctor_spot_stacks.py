@@ -120,3 +120,37 @@ def test_the_managed_profile_renders_managed_spot_groups_and_passes_doctor(tmp_p
         raise AssertionError("provision --target eks made managed groups itself")
     except ProvisioningFailed as exc:
         assert "eksctl" in str(exc) and "render --profile managed" in str(exc)
+
+
+def test_the_karpenter_profile_renders_karpenter_in_place_of_the_spot_groups_and_passes_doctor(tmp_path: Path) -> None:
+    from cluster.profiles import load_profile
+
+    profile = load_profile("karpenter")
+    objects = render(profile, "210987654321")
+    kinds = {(o["kind"], o["metadata"]["name"]) for o in objects}
+    assert {("NodePool", "serving-spot"), ("EC2NodeClass", "default"), ("Deployment", "karpenter")} <= kinds
+    assert not {k for k in kinds if "cluster-autoscaler" in k[1] or "node-termination-handler" in k[1]}  # Karpenter provisions and handles notices
+    (controller,) = [o for o in objects if o["kind"] == "Deployment" and o["metadata"]["name"] == "karpenter"]
+    env = {e["name"]: e["value"] for e in controller["spec"]["template"]["spec"]["containers"][0]["env"]}
+    assert env["CLUSTER_NAME"] == profile.name and env["INTERRUPTION_QUEUE"] == profile.name
+    (pool,) = [o for o in objects if o["kind"] == "NodePool"]
+    assert pool["spec"]["template"]["metadata"]["labels"] == profile.serving.node_selector  # the serving pods land on its nodes
+    reqs = {r["key"]: r["values"] for r in pool["spec"]["template"]["spec"]["requirements"]}
+    assert reqs["karpenter.sh/capacity-type"] == ["spot", "on-demand"] and reqs["karpenter.k8s.aws/instance-cpu"] == ["4", "8"]
+    config = cluster_config(profile)
+    assert config["karpenter"]["withSpotInterruptionQueue"] is True and not config["nodeGroups"]
+    result = CliRunner().invoke(app, ["doctor", "--profile", "karpenter", "--json"])
+    assert result.exit_code == 0 and yaml.safe_load(result.stdout)["findings"] == [], result.stdout
+    written = CliRunner().invoke(app, ["render", "--profile", "karpenter", "--out", str(tmp_path), "--account", "210987654321"])
+    assert written.exit_code == 0, written.stdout
+    values = yaml.safe_load((tmp_path / "karpenter-values.yaml").read_text())
+    assert values["settings"] == {"clusterName": profile.name, "interruptionQueue": profile.name, "batchMaxDuration": "10s", "batchIdleDuration": "1s"}
+    assert values["serviceAccount"]["annotations"]["eks.amazonaws.com/role-arn"] == f"arn:aws:iam::210987654321:role/{profile.name}-karpenter"
+
+
+def test_the_karpenter_profiles_known_bad_variants_are_flagged(tmp_path: Path) -> None:
+    for override, expected in (("karpenter: {interruption_queue: false}", "karpenter-no-interruption-queue"), ("nth: {mode: imds}", "karpenter-and-nth")):
+        path = tmp_path / "variant.yaml"
+        path.write_text(f"base: karpenter\n{override}\n")
+        result = CliRunner().invoke(app, ["doctor", "--profile", str(path), "--json"])
+        assert result.exit_code == 1 and expected in {f["check"] for f in yaml.safe_load(result.stdout)["findings"]}, result.stdout

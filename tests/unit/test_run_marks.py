@@ -4,6 +4,7 @@ their selectors, and the run's tags on NTH's queue and rules (moto in process st
 
 from __future__ import annotations
 
+import json
 import re
 
 import boto3
@@ -68,3 +69,14 @@ def test_a_cluster_half_torn_down_is_still_found_by_its_run_id():
     ec2.create_vpc(CidrBlock="10.0.0.0/16", TagSpecifications=[{"ResourceType": "vpc", "Tags": tags}])
     ec2.create_vpc(CidrBlock="10.1.0.0/16", TagSpecifications=[{"ResourceType": "vpc", "Tags": [{"Key": OWNER_TAG, "Value": "c2"}, {"Key": RUN_ID_TAG, "Value": "run-2"}]}])
     assert faults.clusters_tagged(RUN_ID_TAG, "run-1", PROFILE_TAG) == [("c1", "hardened")]
+
+
+@mock_aws
+def test_karpenters_queue_is_named_after_the_cluster_with_its_five_rules():
+    sqs, events = boto3.client("sqs", region_name="us-east-1"), boto3.client("events", region_name="us-east-1")
+    url = nth_queue.ensure_queue_and_rules(sqs, events, "c1", wiring=nth_queue.KARPENTER)
+    assert url.rsplit("/", 1)[-1] == "c1"
+    rules = {r["Name"]: json.loads(r["EventPattern"]) for r in events.list_rules(NamePrefix="c1-karpenter")["Rules"]}
+    assert sorted(p["detail-type"][0] for p in rules.values()) == sorted(p["detail-type"][0] for p in nth_queue.KARPENTER_RULES.values())
+    assert all(events.list_targets_by_rule(Rule=name)["Targets"][0]["Arn"].endswith(":c1") for name in rules)
+    assert nth_queue.delete_queue_and_rules(sqs, events, "c1") == [*(f"eventbridge rule {n}" for n in rules), "sqs queue c1"]

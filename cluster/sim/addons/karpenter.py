@@ -21,6 +21,7 @@ real SQS API:
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import random
 import string
 from collections import Counter
@@ -201,6 +202,12 @@ class Karpenter(Controller):
             out.append((shape, subnets))
         return sorted(out, key=lambda p: (-p[0].weight, p[0].name))
 
+    def _available(self, shape: kp.PoolShape) -> kp.PoolShape:
+        """The pool without the types whose every offering is unavailable (failed launches, Spot
+        interruptions, the last 3 minutes): the scheduler does not plan on them."""
+        types = tuple(t for t in shape.types if any((t, z, ct) not in self.unavailable for z in shape.zones for ct in shape.capacity_types))
+        return dataclasses.replace(shape, types=types)
+
     def _overhead(self, shape: kp.PoolShape) -> tuple[int, int]:
         """What the DaemonSets that would run on the pool's nodes request."""
         cpu = mem = 0
@@ -265,7 +272,8 @@ class Karpenter(Controller):
         fresh = [k for k in fresh if not self._place(existing, wanting[k])]
         if not fresh:
             return
-        pools = self._pools()
+        self.unavailable = {k: until for k, until in self.unavailable.items() if until > now}
+        pools = [(self._available(shape), subnets) for shape, subnets in self._pools()]
         overheads = {shape.name: self._overhead(shape) for shape, _ in pools}
         # first onto the room of claims already coming up
         room: dict[str, list[int]] = {}
@@ -369,7 +377,8 @@ class Karpenter(Controller):
                     break
                 for t in types:  # the fleet's ICE marks each offering it tried
                     for z in zones:
-                        self.unavailable[(t, z, ct)] = now + kp.UNAVAILABLE_OFFERING_TTL
+                        if (t, z, ct) not in self.unavailable:
+                            self.unavailable[(t, z, ct)] = now + kp.UNAVAILABLE_OFFERING_TTL
             if choice is None:
                 self._launch_failed(name, types, zones)
                 return

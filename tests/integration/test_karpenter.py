@@ -1,0 +1,214 @@
+"""Karpenter on the simulator, driven as on EKS: its controller Deployment (found by image,
+configured by CLUSTER_NAME and INTERRUPTION_QUEUE), an EC2NodeClass and a NodePool applied
+through the Kubernetes API, its queue and EventBridge rules made with boto3, Spot notices sent
+through the control API (EC2's side), capacity errors through FIS.  Everything is read back
+through the Kubernetes, EC2 and SQS APIs.  A simulator of its own: Karpenter provisions for
+any pending pod its NodePool can hold."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from kubernetes import client
+
+from cluster.aws import nth_queue
+from cluster.manifests.karpenter import IMAGE
+from cluster.nodegroups import ensure_network
+from cluster.waiting import wait_for
+from tests.conftest import start_sim
+from tests.integration.helpers import (
+    AZS,
+    CLUSTER,
+    deployment,
+    namespace,
+    node_group,
+    running_pods,
+    wait_ready_nodes,
+    wait_running,
+)
+from tests.integration.spot_helpers import control, instance_of
+
+pytestmark = pytest.mark.integration
+
+POOL = "karp"
+POOL_LABEL = {"pool-under-test": POOL}
+
+
+def _custom(sim: Any) -> client.CustomObjectsApi:
+    return client.CustomObjectsApi(sim.kube()[0].api_client)
+
+
+def _claims(sim: Any) -> list[dict[str, Any]]:
+    return list(_custom(sim).list_cluster_custom_object("karpenter.sh", "v1", "nodeclaims")["items"])
+
+
+def _conditions(claim: dict[str, Any]) -> dict[str, str]:
+    return {c["type"]: c["status"] for c in (claim.get("status") or {}).get("conditions") or []}
+
+
+def _node_of(core: Any, claim: dict[str, Any]) -> Any:
+    return core.read_node(claim["status"]["nodeName"])
+
+
+@pytest.fixture(scope="session")
+def ksim(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    handle = start_sim(tmp_path_factory.mktemp("karpenter-sim"), node_address_octet=194, imds={"port": 1355})
+    core, apps, _, _ = handle.kube()
+    ec2 = handle.aws("ec2")
+    # the network Karpenter's EC2NodeClass finds by its discovery tag, and an on-demand group for the controller
+    node_group(handle, "karp-control", ("m5.large",), 1, spot=False)
+    ec2.create_tags(Resources=ensure_network(ec2, CLUSTER, AZS), Tags=[{"Key": "karpenter.sh/discovery", "Value": CLUSTER}])
+    nth_queue.ensure_queue_and_rules(handle.aws("sqs"), handle.aws("events"), CLUSTER, wiring=nth_queue.KARPENTER)
+    wait_ready_nodes(core, "karp-control", 1, 60)
+    custom = _custom(handle)
+    custom.create_cluster_custom_object("karpenter.k8s.aws", "v1", "ec2nodeclasses", {
+        "apiVersion": "karpenter.k8s.aws/v1", "kind": "EC2NodeClass", "metadata": {"name": "default"},
+        "spec": {"role": "KarpenterNodeRole", "amiSelectorTerms": [{"alias": "al2023@latest"}],
+                 "subnetSelectorTerms": [{"tags": {"karpenter.sh/discovery": CLUSTER}}],
+                 "securityGroupSelectorTerms": [{"tags": {"karpenter.sh/discovery": CLUSTER}}]}})
+    custom.create_cluster_custom_object("karpenter.sh", "v1", "nodepools", {
+        "apiVersion": "karpenter.sh/v1", "kind": "NodePool", "metadata": {"name": POOL},
+        "spec": {"template": {"metadata": {"labels": dict(POOL_LABEL)}, "spec": {
+            "nodeClassRef": {"group": "karpenter.k8s.aws", "kind": "EC2NodeClass", "name": "default"},
+            "requirements": [{"key": "karpenter.sh/capacity-type", "operator": "In", "values": ["spot"]},
+                             {"key": "karpenter.k8s.aws/instance-cpu", "operator": "In", "values": ["4"]}]}},
+                 "disruption": {"consolidationPolicy": "WhenEmpty", "consolidateAfter": "30s", "budgets": [{"nodes": "100%"}]}}})
+    labels = {"app.kubernetes.io/name": "karpenter"}
+    apps.create_namespaced_deployment("kube-system", {
+        "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "karpenter", "labels": labels},
+        "spec": {"replicas": 1, "selector": {"matchLabels": labels}, "template": {"metadata": {"labels": labels}, "spec": {
+            "nodeSelector": {"nodegroup-under-test": "karp-control"},
+            "containers": [{"name": "controller", "image": f"{IMAGE}:1.8.1", "resources": {"requests": {"cpu": "500m", "memory": "512Mi"}},
+                            "env": [{"name": "CLUSTER_NAME", "value": CLUSTER}, {"name": "INTERRUPTION_QUEUE", "value": CLUSTER}]}]}}}})
+    wait_for(lambda: [p for p in core.list_namespaced_pod("kube-system", label_selector="app.kubernetes.io/name=karpenter").items
+                      if p.status.phase == "Running"] or None, 30, "Karpenter running")
+    yield handle
+    handle.stop()
+
+
+def _serve(sim: Any, ns: str, name: str, replicas: int, cpu: str = "1500m") -> list[Any]:
+    core, apps, _, _ = sim.kube()
+    spec = deployment(name, replicas, "unused", cpu=cpu)
+    spec["spec"]["template"]["spec"]["nodeSelector"] = dict(POOL_LABEL)
+    apps.create_namespaced_deployment(ns, spec)
+    return wait_running(core, ns, name, replicas, 60)
+
+
+def test_pending_pods_become_nodeclaims_and_registered_spot_nodes(ksim: Any) -> None:
+    core, _, _, _ = ksim.kube()
+    ns = namespace(core, "karp-provision")
+    pods = _serve(ksim, ns, "web", 3)
+    nodes = {p.spec.node_name for p in pods}
+    claims = [c for c in _claims(ksim) if c["status"].get("nodeName") in nodes]
+    assert len(claims) == len(nodes) >= 2  # 1.5 CPU pods: two fit a 4-vCPU node
+    ec2 = ksim.aws("ec2")
+    for claim in claims:
+        assert _conditions(claim) == {"Launched": "True", "Registered": "True", "Initialized": "True", "Ready": "True"}
+        node = _node_of(core, claim)
+        labels = node.metadata.labels
+        assert labels["karpenter.sh/nodepool"] == POOL and labels["karpenter.sh/capacity-type"] == "spot" and labels["pool-under-test"] == POOL
+        assert labels["karpenter.sh/registered"] == "true" and labels["karpenter.sh/initialized"] == "true"
+        assert labels["karpenter.k8s.aws/instance-cpu"] == "4" and "eks.amazonaws.com/nodegroup" not in labels
+        assert "karpenter.sh/termination" in node.metadata.finalizers
+        assert not any(t.key == "karpenter.sh/unregistered" for t in node.spec.taints or [])
+        (instance,) = ec2.describe_instances(InstanceIds=[instance_of(node)])["Reservations"][0]["Instances"]
+        tags = {t["Key"]: t["Value"] for t in instance["Tags"]}
+        assert instance["InstanceLifecycle"] == "spot" and tags["karpenter.sh/nodeclaim"] == claim["metadata"]["name"]
+        assert tags[f"kubernetes.io/cluster/{CLUSTER}"] == "owned" and tags["karpenter.sh/nodepool"] == POOL
+
+
+def test_a_spot_notice_deletes_the_claim_taints_and_drains_with_the_replacement_launched_alongside(ksim: Any) -> None:
+    core, _, _, _ = ksim.kube()
+    ns = namespace(core, "karp-notice")
+    (pod,) = _serve(ksim, ns, "solo", 1)
+    # a budget that allows no eviction holds the drain, so the node's state while draining can be read
+    policy = client.PolicyV1Api(core.api_client)
+    policy.create_namespaced_pod_disruption_budget(ns, {"metadata": {"name": "hold"}, "spec": {"maxUnavailable": 0, "selector": {"matchLabels": {"app": "solo"}}}})
+    old = core.read_node(pod.spec.node_name)
+    old_claim = next(c for c in _claims(ksim) if c["status"].get("nodeName") == old.metadata.name)
+    assert control(ksim, f"/v1/instances/{instance_of(old)}/spot-interruption", {})[0] == 201
+
+    def draining() -> Any:
+        node = core.read_node(old.metadata.name)
+        return node if any(t.key == "karpenter.sh/disrupted" and t.effect == "NoSchedule" for t in node.spec.taints or []) else None
+
+    node = wait_for(draining, 5, "the node tainted karpenter.sh/disrupted")
+    assert node.metadata.labels["node.kubernetes.io/exclude-from-external-load-balancers"] == "karpenter"
+    assert node.metadata.deletion_timestamp is not None
+    claim = _custom(ksim).get_cluster_custom_object("karpenter.sh", "v1", "nodeclaims", old_claim["metadata"]["name"])
+    assert claim["metadata"]["deletionTimestamp"]
+    # the replacement is launched while the old node still drains (the pod is still on it)
+    replacement = wait_for(lambda: [c for c in _claims(ksim) if not c["metadata"].get("deletionTimestamp") and (c.get("status") or {}).get("providerID")
+                                    and c["metadata"]["creationTimestamp"] >= claim["metadata"]["deletionTimestamp"]] or None, 5, "a replacement NodeClaim")
+    assert core.read_namespaced_pod(pod.metadata.name, ns).spec.node_name == old.metadata.name
+    # the interrupted offering is unavailable for 3 minutes: the replacement is another type or zone
+    old_offering = (old.metadata.labels["node.kubernetes.io/instance-type"], old.metadata.labels["topology.kubernetes.io/zone"])
+    new_labels = replacement[0]["metadata"]["labels"]
+    assert (new_labels["node.kubernetes.io/instance-type"], new_labels["topology.kubernetes.io/zone"]) != old_offering
+    reasons = {e.reason for e in core.list_namespaced_event("default", field_selector=f"involvedObject.name={old.metadata.name}").items}
+    assert {"SpotInterrupted", "TerminatingOnInterruption"} <= reasons
+    policy.delete_namespaced_pod_disruption_budget("hold", ns)
+    # drained: the pod runs elsewhere, the old node and its claim are gone
+    wait_for(lambda: [p for p in running_pods(core, ns, "solo") if p.spec.node_name != old.metadata.name] or None, 60, "the pod running on another node")
+    wait_for(lambda: old.metadata.name not in {n.metadata.name for n in core.list_node().items} or None, 30, "the old node gone")
+    wait_for(lambda: old_claim["metadata"]["name"] not in {c["metadata"]["name"] for c in _claims(ksim)} or None, 30, "the old NodeClaim gone")
+
+
+def test_a_rebalance_recommendation_is_only_recorded(ksim: Any) -> None:
+    core, _, _, _ = ksim.kube()
+    ns = namespace(core, "karp-rebalance")
+    (pod,) = _serve(ksim, ns, "calm", 1)
+    node = core.read_node(pod.spec.node_name)
+    assert control(ksim, f"/v1/instances/{instance_of(node)}/rebalance-recommendation", {})[0] == 201
+
+    def recorded() -> bool:
+        events = core.list_namespaced_event("default", field_selector=f"involvedObject.name={node.metadata.name}").items
+        return any(e.reason == "SpotRebalanceRecommendation" and e.type == "Normal" for e in events)
+
+    wait_for(recorded, 10, "the rebalance recommendation recorded on the node")
+    claim = next(c for c in _claims(ksim) if c["status"].get("nodeName") == node.metadata.name)
+    assert not claim["metadata"].get("deletionTimestamp")
+    assert not any(t.key == "karpenter.sh/disrupted" for t in core.read_node(node.metadata.name).spec.taints or [])
+
+
+def test_empty_nodes_are_consolidated_after_consolidate_after(ksim: Any) -> None:
+    core, apps, _, _ = ksim.kube()
+    ns = namespace(core, "karp-consolidate")
+    pods = _serve(ksim, ns, "brief", 2, cpu="3500m")  # a node each, of their own: no other pod fits beside
+    nodes = {p.spec.node_name for p in pods}
+    assert len(nodes) == 2
+    claims = {c["metadata"]["name"] for c in _claims(ksim) if c["status"].get("nodeName") in nodes}
+    apps.patch_namespaced_deployment_scale("brief", ns, {"spec": {"replicas": 0}})
+    # WhenEmpty after 30 s (1.5 s here): the empty nodes' claims are deleted, their instances end
+    wait_for(lambda: not (claims & {c["metadata"]["name"] for c in _claims(ksim)}) or None, 30, "the empty nodes' NodeClaims deleted")
+    wait_for(lambda: not (nodes & {n.metadata.name for n in core.list_node().items}) or None, 30, "the empty nodes gone")
+
+
+def test_launches_that_fail_for_capacity_leave_pods_pending_until_capacity_returns(ksim: Any) -> None:
+    core, apps, _, _ = ksim.kube()
+    ns = namespace(core, "karp-ice")
+    fis, iam = ksim.aws("fis"), ksim.aws("iam")
+    role = iam.create_role(RoleName=f"{CLUSTER}-karpenter-ice", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    template = fis.create_experiment_template(
+        clientToken="karp-ice", description="no capacity for Karpenter", roleArn=role, stopConditions=[{"source": "none"}],
+        targets={"roles": {"resourceType": "aws:iam:role", "resourceArns": [role], "selectionMode": "ALL"}},
+        actions={"ice": {"actionId": "aws:ec2:api-insufficient-instance-capacity-error", "targets": {"Roles": "roles"},
+                         "parameters": {"availabilityZoneIdentifiers": "us-east-1a,us-east-1b,us-east-1c", "duration": "PT2M", "percentage": "100"}}},
+    )["experimentTemplate"]["id"]
+    experiment = fis.start_experiment(experimentTemplateId=template)["experiment"]["id"]
+    wait_for(lambda: fis.get_experiment(id=experiment)["experiment"]["state"]["status"] == "running" or None, 10, "the FIS experiment running")
+    before = {c["metadata"]["name"] for c in _claims(ksim)}
+    spec = deployment("starved", 1, "unused", cpu="3500m")  # a node of its own: no room on the nodes there are
+    spec["spec"]["template"]["spec"]["nodeSelector"] = dict(POOL_LABEL)
+    apps.create_namespaced_deployment(ns, spec)
+
+    def failed() -> bool:
+        return any(e.reason == "InsufficientCapacityError" for e in core.list_namespaced_event("default").items)
+
+    wait_for(failed, 10, "a launch failing with InsufficientCapacityError")
+    assert not [p for p in core.list_namespaced_pod(ns).items if p.spec.node_name]
+    assert not [c for c in _claims(ksim) if c["metadata"]["name"] not in before and c["status"].get("providerID")]
+    fis.stop_experiment(id=experiment)
+    # capacity back (and the offerings' 3 minutes past): the pod gets a node
+    wait_running(core, ns, "starved", 1, 60)
