@@ -156,6 +156,7 @@ class ComponentsRecord(TypedDict, total=False):
     nth: str
     cluster_autoscaler: str
     lbc: str
+    karpenter: str
     error: str
 
 

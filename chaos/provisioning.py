@@ -145,6 +145,21 @@ def nth_queue_url(kube_api: Any) -> str | None:
     return None
 
 
+def karpenter_queue_name(kube_api: Any) -> str | None:
+    """The interruption queue Karpenter reads: its controller's INTERRUPTION_QUEUE or
+    --interruption-queue (None without a Karpenter, or one with no queue)."""
+    from kubernetes import client
+
+    from cluster.components.karpenter import is_karpenter, settings
+
+    for d in kube_retry.call(client.AppsV1Api(kube_api).list_deployment_for_all_namespaces).items:
+        for c in d.spec.template.spec.containers:
+            container = client.ApiClient().sanitize_for_serialization(c)
+            if is_karpenter(container) and settings(container).interruption_queue:
+                return settings(container).interruption_queue
+    return None
+
+
 def _wait_with_bars(checks: list[tuple[str, Callable[[], tuple[int, int]]]], timeout: float, console: Console) -> None:
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console, transient=False) as bar:
         tasks: dict[str, int] = {}

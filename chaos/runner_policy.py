@@ -32,7 +32,9 @@ RUN_ACTIONS: dict[str, str] = {
     "elasticloadbalancing:DescribeTargetGroups": "the target observer finds the service's target groups",
     "elasticloadbalancing:DescribeTags": "... and keeps those of the cluster",
     "elasticloadbalancing:DescribeTargetHealth": "the target observer (draining, deregistered, unhealthy)",
-    "sqs:SendMessage": "via sqs: the notice on NTH's queue",
+    "sqs:SendMessage": "via sqs: the notice on NTH's queue (or Karpenter's)",
+    "sqs:GetQueueUrl": "via sqs on Karpenter: its queue's URL from the name its settings give",
+    "iam:ListRoles": "a capacity error on a Karpenter NodePool: the role Karpenter launches with (FIS targets it); and `spotchaos cleanup --run-id`",
 }
 PASS_ROLE = "iam:PassRole"  # not a call of ours: what FIS checks when a template names target.fis_role_arn
 UPLOAD = "s3:PutObject"  # --upload
@@ -43,8 +45,7 @@ NOT_IN_A_RUN: dict[str, str] = {
                       "and the runner's role by `render --runner --create-role`",
     "iam:GetRole": "likewise, and `render --runner --create-role`",
     "iam:DeleteRole": "likewise, and `spotchaos cleanup`",
-    "iam:ListRoles": "`spotchaos cleanup --run-id` (a person's command, with their credentials)",
-    "iam:ListRoleTags": "likewise",
+    "iam:ListRoleTags": "`spotchaos cleanup --run-id` (a person's command, with their credentials)",
     "ec2:DescribeVpcs": "`spotchaos cleanup --run-id` finds a cluster it provisioned",
     "eks:ListClusters": "likewise",
     "eks:DescribeCluster": "likewise, and `render --runner --create-role` (the OIDC issuer)",

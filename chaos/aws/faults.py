@@ -218,6 +218,16 @@ class AwsFaults:
                 if az in g.get("AvailabilityZones", []) and any(t["Key"] == f"kubernetes.io/cluster/{cluster}" for t in g.get("Tags", []))]
 
     @aws_retry
+    def queue_url(self, name: str) -> str:
+        """A queue's URL from its name (Karpenter's settings name its queue, NTH's its URL)."""
+        try:
+            return str(self.client("sqs").get_queue_url(QueueName=name)["QueueUrl"])
+        except ClientError as exc:
+            if _transient(exc):
+                raise
+            raise InjectionError(f"via sqs: the queue '{name}' Karpenter reads is not there: {exc.response.get('Error', {}).get('Message', exc)}") from None
+
+    @aws_retry
     def send_event(self, queue_url: str, event: dict[str, Any]) -> str:
         return str(self.client("sqs").send_message(QueueUrl=queue_url, MessageBody=json.dumps(event))["MessageId"])
 

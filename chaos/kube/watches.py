@@ -24,6 +24,7 @@ from chaos.journal_records import (
     NodeRecord,
     PodRecord,
 )
+from cluster import kube_retry
 from cluster.retry_tally import TALLY
 
 log = structlog.get_logger("observe.kube")
@@ -223,7 +224,8 @@ class KubeWatch(threading.Thread):
                 self.stop_event.wait(min(2.0, 0.1 * 2 ** min(failures, 5)))
 
 
-def kube_watches(api_client: Any, journal: Journal, stop: threading.Event, namespace: str, deployment: str) -> list[KubeWatch]:
+def kube_watches(api_client: Any, journal: Journal, stop: threading.Event, namespace: str, deployment: str, nodeclaims: bool = False) -> list[KubeWatch]:
+    """The watches of a run; `nodeclaims` adds Karpenter's NodeClaims (a Karpenter runs)."""
     core = client.CoreV1Api(api_client)
     apps = client.AppsV1Api(api_client)
 
@@ -236,7 +238,7 @@ def kube_watches(api_client: Any, journal: Journal, stop: threading.Event, names
         KubeWatch("deployment", deployments, deployment_record, journal, stop),
         KubeWatch("event", core.list_event_for_all_namespaces, event_record, journal, stop),
     ]
-    if _serves(api_client, "karpenter.sh", "v1"):
+    if nodeclaims and _serves(api_client, "karpenter.sh", "v1"):
         custom = client.CustomObjectsApi(api_client)
 
         def nodeclaims(**kw: Any) -> Any:
@@ -248,7 +250,8 @@ def kube_watches(api_client: Any, journal: Journal, stop: threading.Event, names
 
 def _serves(api_client: Any, group: str, version: str) -> bool:
     try:
-        groups = client.ApisApi(api_client).get_api_versions().groups or []
-    except ApiException:
+        groups = kube_retry.call(client.ApisApi(api_client).get_api_versions).groups or []
+    except Exception as exc:  # noqa: BLE001 - discovery failing after its retries: that watch goes without
+        log.warning("discovery_failed", group=group, error=str(exc)[:200])
         return False
     return any(g.name == group and any(v.version == version for v in g.versions or []) for g in groups)

@@ -122,6 +122,7 @@ class RunState:
     url: str | None = None
     service: ServiceRef = DEFAULT_SERVICE
     cluster_name: str | None = None
+    components: dict[str, str] = field(default_factory=dict)  # the versions found (the journal's components record)
     faults: AwsFaults | None = None
     metadata: MetadataMock | None = None
     undoer: Undoer | None = None

@@ -152,10 +152,15 @@ class Injections:
 
     async def _queue_url(self) -> str:
         if self.queue_url is None:
-            from chaos.provisioning import nth_queue_url
+            from chaos.provisioning import karpenter_queue_name, nth_queue_url
 
-            assert self.state.conn is not None
+            assert self.state.conn is not None and self.state.faults is not None
             self.queue_url = await asyncio.to_thread(nth_queue_url, self.state.conn.kube())
             if self.queue_url is None:
-                raise InjectionError("via sqs: no NTH Deployment with QUEUE_URL (queue mode) in the cluster; use a profile with nth.mode: queue")
+                name = await asyncio.to_thread(karpenter_queue_name, self.state.conn.kube())
+                if name is not None:
+                    self.queue_url = await asyncio.to_thread(self.state.faults.queue_url, name)
+            if self.queue_url is None:
+                raise InjectionError("via sqs: no NTH Deployment with QUEUE_URL (queue mode) and no Karpenter with an interruption queue in the cluster; "
+                                     "use a profile with nth.mode: queue, or karpenter")
         return self.queue_url

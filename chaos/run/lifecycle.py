@@ -120,8 +120,8 @@ class Run:
         try:
             await connect(self.ctx, self.state, self._phase)
             await provision(self.ctx, self.state, self._phase)
+            await record_components(self.ctx, self.state)  # first: which components run decides what to watch
             await start_observers(self.ctx, self.state, self._phase, lambda: [r["instance"] for r in self.injections.injected])
-            await record_components(self.ctx, self.state)
             plan = self._plan()
             if options.dry_run or spec.guardrails.dry_run:
                 self.journal.write("dry_run", message="planned only; nothing injected", plan=plan)

@@ -96,7 +96,8 @@ async def start_observers(ctx: RunContext, state: RunState, phase: Callable[...,
     assert conn is not None and state.faults is not None
     phase(Phase.OBSERVE)
     journal, stop = ctx.journal, state.stop_threads
-    state.watches = kube_watches(conn.kube(), journal, stop, state.service.namespace, state.service.deployment)
+    state.watches = kube_watches(conn.kube(), journal, stop, state.service.namespace, state.service.deployment,
+                                 nodeclaims="karpenter" in state.components)
     cluster = state.cluster_name if conn.endpoints.target == "eks" else None
     # real seconds between polls: a few cluster seconds' resolution, without loading the API
     period = max(0.5, 2.0 / conn.speed)
@@ -134,4 +135,5 @@ async def record_components(ctx: RunContext, state: RunState) -> None:
     except api_errors.sdk_errors() as exc:
         ctx.journal.write("components", error=api_errors.describe(exc))
         return
-    ctx.journal.write("components", **component_versions(version, images))
+    state.components = component_versions(version, images)
+    ctx.journal.write("components", **state.components)

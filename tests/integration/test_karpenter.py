@@ -212,3 +212,85 @@ def test_launches_that_fail_for_capacity_leave_pods_pending_until_capacity_retur
     fis.stop_experiment(id=experiment)
     # capacity back (and the offerings' 3 minutes past): the pod gets a node
     wait_running(core, ns, "starved", 1, 60)
+
+
+def test_a_termination_grace_period_ends_a_drain_a_budget_blocks(ksim: Any) -> None:
+    core, _, _, _ = ksim.kube()
+    custom = _custom(ksim)
+    pool = "karp-tgp"
+    custom.create_cluster_custom_object("karpenter.sh", "v1", "nodepools", {
+        "apiVersion": "karpenter.sh/v1", "kind": "NodePool", "metadata": {"name": pool},
+        "spec": {"template": {"metadata": {"labels": {"pool-under-test": pool}}, "spec": {
+            "nodeClassRef": {"group": "karpenter.k8s.aws", "kind": "EC2NodeClass", "name": "default"}, "terminationGracePeriod": "40s",
+            "requirements": [{"key": "karpenter.sh/capacity-type", "operator": "In", "values": ["on-demand"]}]}},
+                 "disruption": {"consolidateAfter": "Never"}}})
+    ns = namespace(core, "karp-tgp")
+    spec = deployment("held", 1, "unused", cpu="500m")
+    spec["spec"]["template"]["spec"]["nodeSelector"] = {"pool-under-test": pool}
+    ksim.kube()[1].create_namespaced_deployment(ns, spec)
+    (pod,) = wait_running(core, ns, "held", 1, 60)
+    client.PolicyV1Api(core.api_client).create_namespaced_pod_disruption_budget(
+        ns, {"metadata": {"name": "hold"}, "spec": {"maxUnavailable": 0, "selector": {"matchLabels": {"app": "held"}}}})
+    claim = next(c for c in _claims(ksim) if c["status"].get("nodeName") == pod.spec.node_name)
+    assert claim["spec"]["terminationGracePeriod"] == "40s"
+    # `kubectl delete nodeclaim`: the drain cannot evict past the budget, until the grace period ends
+    custom.delete_cluster_custom_object("karpenter.sh", "v1", "nodeclaims", claim["metadata"]["name"])
+    wait_for(lambda: any(t.key == "karpenter.sh/disrupted" for t in core.read_node(pod.spec.node_name).spec.taints or []) or None, 10, "the node tainted")
+    assert core.read_namespaced_pod(pod.metadata.name, ns).metadata.deletion_timestamp is None  # the budget holds the eviction
+    wait_for(lambda: pod.metadata.name not in {p.metadata.name for p in core.list_namespaced_pod(ns).items} or None, 30,
+             "the pod deleted at the termination grace period")
+    wait_for(lambda: pod.spec.node_name not in {n.metadata.name for n in core.list_node().items} or None, 30, "the node gone")
+
+
+def test_a_claim_whose_instance_went_unannounced_is_garbage_collected(ksim: Any) -> None:
+    core, _, _, _ = ksim.kube()
+    events = ksim.aws("events")
+    ns = namespace(core, "karp-gc")
+    (pod,) = _serve(ksim, ns, "lost", 1, cpu="3500m")
+    claim = next(c for c in _claims(ksim) if c["status"].get("nodeName") == pod.spec.node_name)
+    # no state-change message reaches Karpenter: only its garbage collection (every 2 minutes) learns the instance is gone
+    rule = nth_queue.rule_name(CLUSTER, "state-change", nth_queue.KARPENTER)
+    events.remove_targets(Rule=rule, Ids=["karpenter-queue"])
+    try:
+        node = core.read_node(pod.spec.node_name)
+        assert control(ksim, f"/v1/instances/{instance_of(node)}/reclaim", {})[0] in (200, 201)
+        wait_for(lambda: claim["metadata"]["name"] not in {c["metadata"]["name"] for c in _claims(ksim)} or None, 30, "the claim garbage collected")
+        wait_for(lambda: node.metadata.name not in {n.metadata.name for n in core.list_node().items} or None, 30, "the node gone")
+        # and its pod comes back on capacity launched for it
+        wait_for(lambda: [p for p in running_pods(core, ns, "lost") if p.spec.node_name != node.metadata.name] or None, 60, "the pod running again")
+    finally:
+        nth_queue.ensure_queue_and_rules(ksim.aws("sqs"), events, CLUSTER, wiring=nth_queue.KARPENTER)
+
+
+def test_underutilized_nodes_are_consolidated_onto_the_others_room(ksim: Any) -> None:
+    core, apps, _, _ = ksim.kube()
+    custom = _custom(ksim)
+    pool = "karp-under"
+    custom.create_cluster_custom_object("karpenter.sh", "v1", "nodepools", {
+        "apiVersion": "karpenter.sh/v1", "kind": "NodePool", "metadata": {"name": pool},
+        "spec": {"template": {"metadata": {"labels": {"pool-under-test": pool}}, "spec": {
+            "nodeClassRef": {"group": "karpenter.k8s.aws", "kind": "EC2NodeClass", "name": "default"},
+            "requirements": [{"key": "karpenter.sh/capacity-type", "operator": "In", "values": ["spot"]},
+                             {"key": "karpenter.k8s.aws/instance-cpu", "operator": "In", "values": ["4"]}]}},
+                 "disruption": {"consolidationPolicy": "WhenEmptyOrUnderutilized", "consolidateAfter": "30s", "budgets": [{"nodes": "100%"}]}}})
+    ns = namespace(core, "karp-under")
+
+    def serve(name: str, replicas: int) -> list[Any]:
+        spec = deployment(name, replicas, "unused", cpu="1500m")
+        spec["spec"]["template"]["spec"]["nodeSelector"] = {"pool-under-test": pool}
+        apps.create_namespaced_deployment(ns, spec)
+        return wait_running(core, ns, name, replicas, 60)
+
+    first = {p.spec.node_name for p in serve("first", 2)}  # two 1.5-CPU pods fill a 4-vCPU node
+    second = {p.spec.node_name for p in serve("second", 1)}  # no room beside them: a node of its own
+    assert len(first) == 1 and len(second) == 1 and first != second
+    # one pod of the first goes: each node now holds 1.5 CPU, and either node's pod fits the other
+    apps.patch_namespaced_deployment_scale("first", ns, {"spec": {"replicas": 1}})
+
+    def pool_nodes() -> set[str]:
+        return {n.metadata.name for n in core.list_node(label_selector=f"karpenter.sh/nodepool={pool}").items}
+
+    wait_for(lambda: len(pool_nodes()) == 1 or None, 30, "one of the two nodes consolidated away")
+    remaining = pool_nodes()
+    wait_for(lambda: {p.spec.node_name for p in running_pods(core, ns, "first") + running_pods(core, ns, "second")} == remaining or None, 30,
+             "both pods running on the node left")

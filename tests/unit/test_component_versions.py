@@ -17,6 +17,8 @@ def test_versions_come_from_the_images_repositories():
     assert mid_upgrade == {"nth": "v1.21.1,v1.22.0"}
     assert image_version("x/aws-node-termination-handler@sha256:abc") == "sha256:abc" and image_version("aws-node-termination-handler") == "latest"
     assert image_version("localhost:5000/aws-node-termination-handler") == "latest"
+    # Karpenter's repository is karpenter/controller: a bare "controller" is someone else's
+    assert component_versions(None, ["public.ecr.aws/karpenter/controller:1.8.1", "example.com/other/controller:3"]) == {"karpenter": "1.8.1"}
 
 
 def _row(run: int, status: str, nth: str) -> dict:

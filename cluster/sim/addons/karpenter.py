@@ -535,11 +535,7 @@ class Karpenter(Controller):
         if claim is not None and not claim["metadata"].get("deletionTimestamp"):
             self._delete_claim(claim["metadata"]["name"])
         iid = _instance_of(node)
-        assert self.ctx.moto is not None
-        with self.ctx.moto.lock:
-            inst = instances_by_id(self.region).get(iid)
-            gone = inst is None or inst.state not in LIVE
-        if gone and not _ready(node):
+        if self._gone_unready(name, iid):
             self._drop_finalizer("Node", name)  # nothing left to drain: the instance is gone
             log.info("deleted node", node=name, reason="instance gone")
             return
@@ -548,6 +544,16 @@ class Karpenter(Controller):
         self.draining.add(name)
         grace = (claim or {}).get("spec", {}).get("terminationGracePeriod") if claim else None
         self.tasks.spawn(self._terminate_node(name, iid, kp.parse_duration(grace) if grace else None))
+
+    def _gone_unready(self, name: str, iid: str) -> bool:
+        """KC's finalize shortcut: a node not Ready whose instance the cloud no longer has."""
+        node = self.api.store.get(self.rts["Node"], "", name)
+        if node is None or _ready(node):
+            return False
+        assert self.ctx.moto is not None
+        with self.ctx.moto.lock:
+            inst = instances_by_id(self.region).get(iid)
+            return inst is None or inst.state not in LIVE
 
     async def _terminate_node(self, name: str, iid: str, grace: float | None) -> None:
         def taint(n: dict[str, Any]) -> None:
@@ -562,8 +568,19 @@ class Karpenter(Controller):
                 return
             log.info("tainted node", node=name, taint="karpenter.sh/disrupted:NoSchedule")
             deadline = self.clock.timestamp() + grace if grace is not None else float("inf")
-            ok, problem = await evict_pods(self.api, self.clock, name, deadline=deadline,
-                                           real_period=lambda s: max(MIN_REAL_PERIOD, self.clock.real_seconds(min(s, 1.0))))
+            drain = asyncio.ensure_future(evict_pods(self.api, self.clock, name, deadline=deadline,
+                                                     real_period=lambda s: max(MIN_REAL_PERIOD, self.clock.real_seconds(min(s, 1.0)))))
+            try:
+                while not drain.done():
+                    await asyncio.wait([drain], timeout=max(MIN_REAL_PERIOD, self.clock.real_seconds(1.0)))
+                    if not drain.done() and self._gone_unready(name, iid):
+                        # the instance went and the node with it: nothing left to drain (its pods cannot end)
+                        log.info("deleted node", node=name, instance=iid, reason="instance gone while draining")
+                        self._drop_finalizer("Node", name)
+                        return
+            finally:
+                drain.cancel()
+            ok, problem = drain.result()
             if not ok:
                 # terminationGracePeriod reached: the pods left are deleted, bypassing budgets
                 for pod in self.api.store.list(self.rts["Pod"], None, lambda p: p.get("spec", {}).get("nodeName") == name and not _owned_by_daemonset(p)):
@@ -667,6 +684,7 @@ class Karpenter(Controller):
         pods = [p for p in self.api.store.iter(self.rts["Pod"]) if (p.get("spec") or {}).get("nodeName") and not _owned_by_daemonset(p)
                 and (p.get("status") or {}).get("phase") not in ("Succeeded", "Failed")]
         seen: set[str] = set()
+        removed: set[str] = set()  # deleted in this pass: no room for another's pods
         for pool in pools.values():
             mine = [c for c in claims if (c["metadata"].get("labels") or {}).get(kp.NODEPOOL) == pool.name]
             if pool.consolidate_after is None:
@@ -680,7 +698,7 @@ class Karpenter(Controller):
                     continue
                 seen.add(node_name)
                 on_node = [p for p in pods if p["spec"]["nodeName"] == node_name]
-                reason = "Empty" if not on_node else "Underutilized" if pool.consolidation != "WhenEmpty" and self._fits_elsewhere(on_node, node_name, nodes) else None
+                reason = "Empty" if not on_node else "Underutilized" if pool.consolidation != "WhenEmpty" and self._fits_elsewhere(on_node, {node_name} | removed, nodes) else None
                 if reason is None or any(p["metadata"].get("annotations", {}).get("karpenter.sh/do-not-disrupt") == "true" for p in on_node):
                     self.empty_since.pop(node_name, None)
                     continue
@@ -693,6 +711,7 @@ class Karpenter(Controller):
                 self._event(node, "DisruptionTerminating", f"Disrupting Node: {reason}/Delete")
                 self._delete_claim(claim["metadata"]["name"])
                 deleting += 1
+                removed.add(node_name)
                 self.empty_since.pop(node_name, None)
         for gone in [n for n in self.empty_since if n not in seen]:
             del self.empty_since[gone]
@@ -721,7 +740,7 @@ class Karpenter(Controller):
         target.used_cpu, target.used_mem = target.used_cpu + cpu, target.used_mem + mem
         return True
 
-    def _fits_elsewhere(self, on_node: list[dict[str, Any]], node_name: str, nodes: dict[str, dict[str, Any]]) -> bool:
-        """Whether every pod of the node fits the room left on the other Ready, schedulable nodes."""
-        infos = self._room_on_nodes(nodes, {node_name})
+    def _fits_elsewhere(self, on_node: list[dict[str, Any]], leaving: set[str], nodes: dict[str, dict[str, Any]]) -> bool:
+        """Whether every pod of the node fits the room left on the other Ready, schedulable nodes (not `leaving`)."""
+        infos = self._room_on_nodes(nodes, leaving)
         return all(self._place(infos, pod) for pod in sorted(on_node, key=lambda p: -pod_requests(p)[0]))
