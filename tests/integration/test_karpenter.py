@@ -51,6 +51,19 @@ def _node_of(core: Any, claim: dict[str, Any]) -> Any:
     return core.read_node(claim["status"]["nodeName"])
 
 
+def _create_pool(sim: Any, name: str, requirements: list[dict[str, Any]], disruption: dict[str, Any], **template_spec: Any) -> None:
+    """A NodePool on the default EC2NodeClass whose nodes carry pool-under-test=<name>."""
+    _custom(sim).create_cluster_custom_object("karpenter.sh", "v1", "nodepools", {
+        "apiVersion": "karpenter.sh/v1", "kind": "NodePool", "metadata": {"name": name},
+        "spec": {"template": {"metadata": {"labels": {"pool-under-test": name}}, "spec": {
+            "nodeClassRef": {"group": "karpenter.k8s.aws", "kind": "EC2NodeClass", "name": "default"}, "requirements": requirements, **template_spec}},
+                 "disruption": disruption}})
+
+
+SPOT_4VCPU = [{"key": "karpenter.sh/capacity-type", "operator": "In", "values": ["spot"]},
+              {"key": "karpenter.k8s.aws/instance-cpu", "operator": "In", "values": ["4"]}]
+
+
 @pytest.fixture(scope="session")
 def ksim(tmp_path_factory: pytest.TempPathFactory) -> Any:
     handle = start_sim(tmp_path_factory.mktemp("karpenter-sim"), node_address_octet=194, imds={"port": 1355})
@@ -67,13 +80,7 @@ def ksim(tmp_path_factory: pytest.TempPathFactory) -> Any:
         "spec": {"role": "KarpenterNodeRole", "amiSelectorTerms": [{"alias": "al2023@latest"}],
                  "subnetSelectorTerms": [{"tags": {"karpenter.sh/discovery": CLUSTER}}],
                  "securityGroupSelectorTerms": [{"tags": {"karpenter.sh/discovery": CLUSTER}}]}})
-    custom.create_cluster_custom_object("karpenter.sh", "v1", "nodepools", {
-        "apiVersion": "karpenter.sh/v1", "kind": "NodePool", "metadata": {"name": POOL},
-        "spec": {"template": {"metadata": {"labels": dict(POOL_LABEL)}, "spec": {
-            "nodeClassRef": {"group": "karpenter.k8s.aws", "kind": "EC2NodeClass", "name": "default"},
-            "requirements": [{"key": "karpenter.sh/capacity-type", "operator": "In", "values": ["spot"]},
-                             {"key": "karpenter.k8s.aws/instance-cpu", "operator": "In", "values": ["4"]}]}},
-                 "disruption": {"consolidationPolicy": "WhenEmpty", "consolidateAfter": "30s", "budgets": [{"nodes": "100%"}]}}})
+    _create_pool(handle, POOL, SPOT_4VCPU, {"consolidationPolicy": "WhenEmpty", "consolidateAfter": "30s", "budgets": [{"nodes": "100%"}]})
     labels = {"app.kubernetes.io/name": "karpenter"}
     apps.create_namespaced_deployment("kube-system", {
         "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "karpenter", "labels": labels},
@@ -216,14 +223,9 @@ def test_launches_that_fail_for_capacity_leave_pods_pending_until_capacity_retur
 
 def test_a_termination_grace_period_ends_a_drain_a_budget_blocks(ksim: Any) -> None:
     core, _, _, _ = ksim.kube()
-    custom = _custom(ksim)
     pool = "karp-tgp"
-    custom.create_cluster_custom_object("karpenter.sh", "v1", "nodepools", {
-        "apiVersion": "karpenter.sh/v1", "kind": "NodePool", "metadata": {"name": pool},
-        "spec": {"template": {"metadata": {"labels": {"pool-under-test": pool}}, "spec": {
-            "nodeClassRef": {"group": "karpenter.k8s.aws", "kind": "EC2NodeClass", "name": "default"}, "terminationGracePeriod": "40s",
-            "requirements": [{"key": "karpenter.sh/capacity-type", "operator": "In", "values": ["on-demand"]}]}},
-                 "disruption": {"consolidateAfter": "Never"}}})
+    _create_pool(ksim, pool, [{"key": "karpenter.sh/capacity-type", "operator": "In", "values": ["on-demand"]}], {"consolidateAfter": "Never"},
+                 terminationGracePeriod="40s")
     ns = namespace(core, "karp-tgp")
     spec = deployment("held", 1, "unused", cpu="500m")
     spec["spec"]["template"]["spec"]["nodeSelector"] = {"pool-under-test": pool}
@@ -234,7 +236,7 @@ def test_a_termination_grace_period_ends_a_drain_a_budget_blocks(ksim: Any) -> N
     claim = next(c for c in _claims(ksim) if c["status"].get("nodeName") == pod.spec.node_name)
     assert claim["spec"]["terminationGracePeriod"] == "40s"
     # `kubectl delete nodeclaim`: the drain cannot evict past the budget, until the grace period ends
-    custom.delete_cluster_custom_object("karpenter.sh", "v1", "nodeclaims", claim["metadata"]["name"])
+    _custom(ksim).delete_cluster_custom_object("karpenter.sh", "v1", "nodeclaims", claim["metadata"]["name"])
     wait_for(lambda: any(t.key == "karpenter.sh/disrupted" for t in core.read_node(pod.spec.node_name).spec.taints or []) or None, 10, "the node tainted")
     assert core.read_namespaced_pod(pod.metadata.name, ns).metadata.deletion_timestamp is None  # the budget holds the eviction
     wait_for(lambda: pod.metadata.name not in {p.metadata.name for p in core.list_namespaced_pod(ns).items} or None, 30,
@@ -264,15 +266,8 @@ def test_a_claim_whose_instance_went_unannounced_is_garbage_collected(ksim: Any)
 
 def test_underutilized_nodes_are_consolidated_onto_the_others_room(ksim: Any) -> None:
     core, apps, _, _ = ksim.kube()
-    custom = _custom(ksim)
     pool = "karp-under"
-    custom.create_cluster_custom_object("karpenter.sh", "v1", "nodepools", {
-        "apiVersion": "karpenter.sh/v1", "kind": "NodePool", "metadata": {"name": pool},
-        "spec": {"template": {"metadata": {"labels": {"pool-under-test": pool}}, "spec": {
-            "nodeClassRef": {"group": "karpenter.k8s.aws", "kind": "EC2NodeClass", "name": "default"},
-            "requirements": [{"key": "karpenter.sh/capacity-type", "operator": "In", "values": ["spot"]},
-                             {"key": "karpenter.k8s.aws/instance-cpu", "operator": "In", "values": ["4"]}]}},
-                 "disruption": {"consolidationPolicy": "WhenEmptyOrUnderutilized", "consolidateAfter": "30s", "budgets": [{"nodes": "100%"}]}}})
+    _create_pool(ksim, pool, SPOT_4VCPU, {"consolidationPolicy": "WhenEmptyOrUnderutilized", "consolidateAfter": "30s", "budgets": [{"nodes": "100%"}]})
     ns = namespace(core, "karp-under")
 
     def serve(name: str, replicas: int) -> list[Any]:
