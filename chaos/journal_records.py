@@ -196,6 +196,7 @@ class NodeClaimRecord(TypedDict, total=False):
     launched: bool
     registered: bool
     initialized: bool
+    drained: bool  # its node's pods are gone (Karpenter's termination controller)
     deleting: bool  # deletionTimestamp set: an interruption, consolidation or garbage collection
     deleted: bool
 

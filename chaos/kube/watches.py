@@ -72,7 +72,7 @@ def nodeclaim_record(obj: Obj, deleted: bool) -> tuple[str, NodeClaimRecord]:
         "instance": provider.rsplit("/", 1)[-1] if provider else None, "node": status.get("nodeName"),
         "type": labels.get("node.kubernetes.io/instance-type"), "capacity": CAPACITY_TYPES.get(labels.get("karpenter.sh/capacity-type", "")),
         "launched": _condition(obj, "Launched"), "registered": _condition(obj, "Registered"), "initialized": _condition(obj, "Initialized"),
-        "deleting": meta.get("deletionTimestamp") is not None, "deleted": deleted,
+        "drained": _condition(obj, "Drained"), "deleting": meta.get("deletionTimestamp") is not None, "deleted": deleted,
     }
     return meta["name"], record
 

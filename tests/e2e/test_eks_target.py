@@ -25,7 +25,7 @@ pytestmark = pytest.mark.e2e
 
 @pytest.fixture(scope="module")
 def provisioned(tmp_path_factory) -> SimProcess:
-    sim = start_sim(tmp_path_factory.mktemp("eks-sim"), speed=20.0, node_address_octet=120, imds={"port": 1350})
+    sim = start_sim(tmp_path_factory.mktemp("eks-sim"), speed=20.0, imds={"port": 1350})
     res = subprocess.run([sys.executable, "-m", "chaos.cli", "provision", "--profile", "hardened", "--state-dir", str(sim.state_dir)],
                          capture_output=True, text=True, timeout=240, cwd=ROOT)
     assert res.returncode == 0, res.stdout + res.stderr

@@ -24,7 +24,7 @@ NAME = "faulty"
 
 @pytest.fixture(scope="module")
 def faulty(tmp_path_factory):
-    sim = start_sim(tmp_path_factory.mktemp("faultsim"), node_address_octet=40, imds={"port": 1353})
+    sim = start_sim(tmp_path_factory.mktemp("faultsim"), imds={"port": 1353})
     kube = FaultProxy(sim.endpoints.kube_api_url, rate=0.15, seed=3)
     aws = FaultProxy(sim.endpoints.aws_endpoint_url, rate=0.05, seed=4, faults=("500", "503", "drop", "delay"), kubernetes=False)
     state = tmp_path_factory.mktemp("proxied-state")

@@ -66,7 +66,7 @@ SPOT_4VCPU = [{"key": "karpenter.sh/capacity-type", "operator": "In", "values": 
 
 @pytest.fixture(scope="session")
 def ksim(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    handle = start_sim(tmp_path_factory.mktemp("karpenter-sim"), node_address_octet=194, imds={"port": 1355})
+    handle = start_sim(tmp_path_factory.mktemp("karpenter-sim"))  # addresses leased: a worker each may start one
     core, apps, _, _ = handle.kube()
     ec2 = handle.aws("ec2")
     # the network Karpenter's EC2NodeClass finds by its discovery tag, and an on-demand group for the controller
@@ -144,7 +144,7 @@ def test_a_spot_notice_deletes_the_claim_taints_and_drains_with_the_replacement_
     assert node.metadata.labels["node.kubernetes.io/exclude-from-external-load-balancers"] == "karpenter"
     assert node.metadata.deletion_timestamp is not None
     claim = _custom(ksim).get_cluster_custom_object("karpenter.sh", "v1", "nodeclaims", old_claim["metadata"]["name"])
-    assert claim["metadata"]["deletionTimestamp"]
+    assert claim["metadata"]["deletionTimestamp"] and _conditions(claim)["Drained"] == "Unknown"  # draining
     # the replacement is launched while the old node still drains (the pod is still on it)
     replacement = wait_for(lambda: [c for c in _claims(ksim) if not c["metadata"].get("deletionTimestamp") and (c.get("status") or {}).get("providerID")
                                     and c["metadata"]["creationTimestamp"] >= claim["metadata"]["deletionTimestamp"]] or None, 5, "a replacement NodeClaim")

@@ -21,8 +21,9 @@ NAME = "provision-test"
 
 @pytest.fixture(scope="module")
 def own_sim(tmp_path_factory):
-    # its own address range and metadata port: the shared simulator runs at the same time
-    handle = start_sim(tmp_path_factory.mktemp("provsim"), node_address_octet=100, imds={"port": 1340})
+    # its own metadata port, and a leased address range (the shared simulator, and the same
+    # module on another worker, may run at the same time)
+    handle = start_sim(tmp_path_factory.mktemp("provsim"), imds={"port": 1340})
     yield handle
     handle.stop()
 

@@ -82,7 +82,7 @@ def test_a_nodeclaim_is_recorded_with_its_conditions() -> None:
     key, record = nodeclaim_record(claim, False)
     assert key == "serving-spot-abcde"
     assert record == {"nodeclaim": "serving-spot-abcde", "nodepool": "serving-spot", "instance": IID, "node": NODE, "type": "c5.2xlarge", "capacity": "SPOT",
-                      "launched": True, "registered": True, "initialized": False, "deleting": True, "deleted": False}
+                      "launched": True, "registered": True, "initialized": False, "drained": False, "deleting": True, "deleted": False}
 
 
 def test_a_replacement_karpenter_launched_is_named_by_its_nodeclaim_and_launched_when_the_claim_was_created() -> None:

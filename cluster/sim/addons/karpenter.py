@@ -26,6 +26,7 @@ import random
 import string
 from collections import Counter
 from collections.abc import Hashable, Iterable
+from datetime import datetime
 from typing import Any
 
 import boto3
@@ -542,8 +543,11 @@ class Karpenter(Controller):
         if name in self.draining:
             return
         self.draining.add(name)
-        grace = (claim or {}).get("spec", {}).get("terminationGracePeriod") if claim else None
-        self.tasks.spawn(self._terminate_node(name, iid, kp.parse_duration(grace) if grace else None))
+        # the claim's terminationGracePeriod counts from its deletion (KC: the nodeclaim-termination-timestamp annotation)
+        grace = kp.parse_duration((claim or {}).get("spec", {}).get("terminationGracePeriod") or "Never")
+        deleted_at = (claim or {}).get("metadata", {}).get("deletionTimestamp")
+        deadline = (datetime.fromisoformat(deleted_at).timestamp() if deleted_at else self.clock.timestamp()) + grace if grace is not None else None
+        self.tasks.spawn(self._terminate_node(name, iid, deadline, (claim or {}).get("metadata", {}).get("name")))
 
     def _gone_unready(self, name: str, iid: str) -> bool:
         """KC's finalize shortcut: a node not Ready whose instance the cloud no longer has."""
@@ -555,7 +559,11 @@ class Karpenter(Controller):
             inst = instances_by_id(self.region).get(iid)
             return inst is None or inst.state not in LIVE
 
-    async def _terminate_node(self, name: str, iid: str, grace: float | None) -> None:
+    def _claim_condition(self, claim: str | None, kind: str, status: str, reason: str) -> None:
+        if claim is not None:
+            self.api.mutate(self.rts["NodeClaim"], "", claim, lambda c: _condition(c, kind, status, reason, "", self.clock.isoformat()))
+
+    async def _terminate_node(self, name: str, iid: str, deadline: float | None, claim: str | None) -> None:
         def taint(n: dict[str, Any]) -> None:
             taints = n["spec"].setdefault("taints", [])
             if not any(t.get("key") == kp.DISRUPTED_TAINT["key"] for t in taints):
@@ -567,8 +575,8 @@ class Karpenter(Controller):
             if node is None:
                 return
             log.info("tainted node", node=name, taint="karpenter.sh/disrupted:NoSchedule")
-            deadline = self.clock.timestamp() + grace if grace is not None else float("inf")
-            drain = asyncio.ensure_future(evict_pods(self.api, self.clock, name, deadline=deadline,
+            self._claim_condition(claim, "Drained", "Unknown", "Draining")
+            drain = asyncio.ensure_future(evict_pods(self.api, self.clock, name, deadline=float("inf") if deadline is None else deadline,
                                                      real_period=lambda s: max(MIN_REAL_PERIOD, self.clock.real_seconds(min(s, 1.0)))))
             try:
                 while not drain.done():
@@ -592,6 +600,8 @@ class Karpenter(Controller):
             node = self.api.store.get(self.rts["Node"], "", name)
             if node is not None:
                 self._event(node, "Drained", f"Drained node {name}")  # nodes_drained_total
+            self._claim_condition(claim, "Drained", "True", "Drained")
+            self._claim_condition(claim, "InstanceTerminating", "True", "InstanceTerminating")
             self._terminate_instance(iid)
             log.info("deleted node", node=name, instance=iid)
             self._drop_finalizer("Node", name)
