@@ -23,7 +23,7 @@ class RunRows:
     milestones: list[dict[str, Any]] = field(default_factory=list)
 
 
-COMPONENT_PARTS = ("kubernetes", "nth", "cluster_autoscaler", "lbc")
+COMPONENT_PARTS = ("kubernetes", "nth", "cluster_autoscaler", "lbc", "karpenter")
 
 
 def _text(value: Any) -> str | None:

@@ -43,6 +43,7 @@ RUNS = Table(
     Column("p50_ms", Float), Column("p99_ms", Float), Column("max_ms", Float), Column("run_dir", Text),
     Column("kubernetes_version", String(60)), Column("nth_version", String(60)), Column("cluster_autoscaler_version", String(60)),
     Column("lbc_version", String(60)), Column("account", String(60)), Column("context", String(60)), Column("cluster", String(60)),
+    Column("karpenter_version", String(60)),
 )
 HYPOTHESES = Table(
     "hypotheses", META,
@@ -190,7 +191,7 @@ def hypothesis_history(engine: Engine, experiment: str, since: str | None = None
     """Every recorded hypothesis result of an experiment with its run's when, where and what
     (content hash, profile, spotchaos's and the cluster's components' versions), oldest first."""
     columns = (RUNS.c.run_id, RUNS.c.started, RUNS.c.content_hash, RUNS.c.profile, RUNS.c.spotchaos_version, RUNS.c.target, RUNS.c.run_dir,
-               RUNS.c.kubernetes_version, RUNS.c.nth_version, RUNS.c.cluster_autoscaler_version, RUNS.c.lbc_version, HYPOTHESES.c.name, HYPOTHESES.c.check, HYPOTHESES.c.status, HYPOTHESES.c.value, HYPOTHESES.c.bound)
+               RUNS.c.kubernetes_version, RUNS.c.nth_version, RUNS.c.cluster_autoscaler_version, RUNS.c.lbc_version, RUNS.c.karpenter_version, HYPOTHESES.c.name, HYPOTHESES.c.check, HYPOTHESES.c.status, HYPOTHESES.c.value, HYPOTHESES.c.bound)
     return _of_experiment(engine, HYPOTHESES, columns, experiment, since, target)
 
 

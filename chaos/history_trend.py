@@ -37,7 +37,8 @@ class HypothesisTrend:
         return bool(self.flaky_on)
 
 
-COMPONENT_COLUMNS = (("kubernetes_version", "Kubernetes"), ("nth_version", "NTH"), ("cluster_autoscaler_version", "CA"), ("lbc_version", "LBC"))
+COMPONENT_COLUMNS = (("kubernetes_version", "Kubernetes"), ("nth_version", "NTH"), ("cluster_autoscaler_version", "CA"), ("lbc_version", "LBC"),
+                     ("karpenter_version", "Karpenter"))
 
 
 def _components(row: dict[str, Any]) -> str:

@@ -32,3 +32,13 @@ def test_a_result_that_changed_with_a_component_version_is_not_flaky():
     assert not upgrade.flaky
     (flaky,) = trends([_row(1, "pass", "v1.22.0"), _row(2, "fail", "v1.22.0")])
     assert flaky.flaky and "NTH v1.22.0" in flaky.flaky_on[0] and "Kubernetes v1.31.2" in flaky.flaky_on[0]
+
+
+def test_a_karpenter_upgrade_tells_a_changed_result_from_a_flaky_one():
+    def karpenter(run: int, status: str, version: str) -> dict:
+        return {**_row(run, status, ""), "nth_version": None, "profile": "karpenter", "karpenter_version": version}
+
+    (upgrade,) = trends([karpenter(1, "pass", "1.7.0"), karpenter(2, "fail", "1.8.1")])
+    assert not upgrade.flaky
+    (flaky,) = trends([karpenter(1, "pass", "1.8.1"), karpenter(2, "fail", "1.8.1")])
+    assert flaky.flaky and "Karpenter 1.8.1" in flaky.flaky_on[0]
