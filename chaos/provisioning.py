@@ -201,12 +201,16 @@ def teardown(profile: ClusterProfile, endpoints: Endpoints, timeout: float, cons
         if reachable:
             if selector:
                 done += prov.delete_labelled([(o["apiVersion"], o["kind"]) for o in render(profile)], selector, endpoints)
+            if profile.karpenter is not None:
+                done += _karpenter_nodes_first(profile, endpoints, timeout, console)
             done += prov.delete_objects(render(profile), endpoints)
             _wait_with_bars([("ALB removed by the controller", lambda: (0 if prov.load_balancers_left(endpoints, sp.namespace, sp.service_name) else 1, 1))],
                             timeout, console)
         else:
             console.print(f"the Kubernetes API of {name} does not answer: skipping its objects", highlight=False)
         done += prov.delete_node_groups(name, endpoints)
+        if profile.karpenter is not None:
+            done += prov.terminate_karpenter_instances(name, endpoints)
         gone = [("instances terminated", lambda: (0 if prov.instances_left(name, endpoints) else 1, 1))]
         if reachable:
             gone.append(("nodes removed", lambda: (0 if prov.nodes_left(profile, endpoints) else 1, 1)))
@@ -217,6 +221,19 @@ def teardown(profile: ClusterProfile, endpoints: Endpoints, timeout: float, cons
         raise _aws_failure(exc) from None
     for line in done:
         console.print(f"deleted {line}", highlight=False)
+    return done
+
+
+def _karpenter_nodes_first(profile: ClusterProfile, endpoints: Endpoints, timeout: float, console: Console) -> list[str]:
+    """The NodePools go while Karpenter still runs, so it drains and ends their nodes (their
+    NodeClaims are the pools'); what it leaves is ended by tag after the node groups."""
+    pools = [o for o in render(profile) if o["kind"] == "NodePool"]
+    done = prov.delete_objects(pools, endpoints)
+    names = [p["metadata"]["name"] for p in pools]
+    try:
+        _wait_with_bars([("Karpenter's nodes removed", lambda: (0 if prov.node_claims_left(names, endpoints) else 1, 1))], timeout, console)
+    except ProvisioningFailed as exc:
+        console.print(f"Karpenter did not remove its nodes ({exc}): their instances are ended by tag", highlight=False)
     return done
 
 

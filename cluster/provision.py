@@ -183,11 +183,35 @@ def delete_control_plane_and_rest(name: str, endpoints: Endpoints, wait_delay: f
 
 
 def nodes_left(profile: ClusterProfile, endpoints: Endpoints) -> int:
+    """The profile's nodes still registered: its groups', and those Karpenter launched (one being
+    deleted whose finalizer no Karpenter will lift any more counts as gone)."""
     from kubernetes import client
 
     groups = {g.name for g in profile.node_groups}
     core = client.CoreV1Api(kube_client(endpoints))
-    return sum(1 for n in core.list_node().items if (n.metadata.labels or {}).get("eks.amazonaws.com/nodegroup") in groups)
+    return sum(1 for n in core.list_node().items
+               if (n.metadata.labels or {}).get("eks.amazonaws.com/nodegroup") in groups
+               or ("karpenter.sh/nodepool" in (n.metadata.labels or {}) and n.metadata.deletion_timestamp is None))
+
+
+def node_claims_left(pools: list[str], endpoints: Endpoints) -> int:
+    """NodeClaims of these NodePools (Karpenter's nodes) still in the cluster."""
+    from kubernetes import client
+
+    claims = kube_call(client.CustomObjectsApi(kube_client(endpoints)).list_cluster_custom_object, "karpenter.sh", "v1", "nodeclaims")["items"]
+    return sum(1 for c in claims if (c["metadata"].get("labels") or {}).get("karpenter.sh/nodepool") in pools)
+
+
+def terminate_karpenter_instances(name: str, endpoints: Endpoints) -> list[str]:
+    """Instances Karpenter launched for the cluster and did not end (it was gone, or stuck): ended by
+    their tags, as Karpenter's own uninstall guide does."""
+    ec2 = clients_for(endpoints)["ec2"]
+    filters = [{"Name": f"tag:kubernetes.io/cluster/{name}", "Values": ["owned"]}, {"Name": "tag-key", "Values": ["karpenter.sh/nodepool"]},
+               {"Name": "instance-state-name", "Values": ["pending", "running", "stopping", "stopped"]}]
+    ids = [i["InstanceId"] for r in ec2.describe_instances(Filters=filters)["Reservations"] for i in r["Instances"]]
+    if ids:
+        ec2.terminate_instances(InstanceIds=ids)
+    return [f"instance {i} (launched by Karpenter)" for i in ids]
 
 
 def namespaces_left(profile: ClusterProfile, endpoints: Endpoints) -> int:

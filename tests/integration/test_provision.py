@@ -105,6 +105,32 @@ def test_seed_profile_comes_up_serves_and_goes_away(own_sim):
     assert spotchaos("teardown", "--name", NAME, "--state-dir", str(own_sim.state_dir), "--timeout", "30").returncode == 0
 
 
+def test_karpenter_profile_comes_up_on_karpenters_nodes_passes_doctor_and_goes_away(own_sim):
+    from kubernetes import client
+
+    name = "provision-karpenter"
+    up = spotchaos("provision", "--profile", "karpenter", "--name", name, "--state-dir", str(own_sim.state_dir), "--timeout", "120")
+    assert up.returncode == 0, up.stderr + up.stdout
+    core, apps, _, _ = own_sim.kube()
+    custom = client.CustomObjectsApi(core.api_client)
+    claims = custom.list_cluster_custom_object("karpenter.sh", "v1", "nodeclaims")["items"]
+    launched = [n for n in core.list_node().items if n.metadata.labels.get("karpenter.sh/nodepool") == "serving-spot"]
+    assert len(claims) == len(launched) >= 7  # 25 pods of 2 CPUs on 4- and 8-vCPU types
+    assert {n.metadata.labels["topology.kubernetes.io/zone"] for n in launched} == {"us-east-1a", "us-east-1b", "us-east-1c"}
+    pods = core.list_namespaced_pod("serving", label_selector="app=resnet-service").items
+    assert len(pods) == 25 and {p.spec.node_name for p in pods} <= {n.metadata.name for n in launched}
+    assert own_sim.aws("sqs").get_queue_url(QueueName=name)["QueueUrl"]  # the interruption queue, named after the cluster
+    check = spotchaos("doctor", "--target", "local", "--state-dir", str(own_sim.state_dir), "--json")
+    assert check.returncode == 0 and json.loads(check.stdout)["findings"] == [], check.stdout
+    # teardown: the NodePool first, while Karpenter runs to end its nodes, then the rest
+    down = spotchaos("teardown", "--profile", "karpenter", "--name", name, "--state-dir", str(own_sim.state_dir), "--timeout", "120")
+    assert down.returncode == 0, down.stderr + down.stdout
+    assert custom.list_cluster_custom_object("karpenter.sh", "v1", "nodeclaims")["items"] == []
+    running = own_sim.aws("ec2").describe_instances(Filters=[{"Name": "instance-state-name", "Values": ["pending", "running"]}])["Reservations"]
+    assert running == [] and core.list_node().items == []
+    assert own_sim.aws("sqs").list_queues().get("QueueUrls", []) == []
+
+
 def nodes_by_name(nodes):
     return {n.metadata.name: n for n in nodes}
 
