@@ -7,6 +7,7 @@ any pending pod its NodePool can hold."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -289,3 +290,27 @@ def test_underutilized_nodes_are_consolidated_onto_the_others_room(ksim: Any) ->
     remaining = pool_nodes()
     wait_for(lambda: {p.spec.node_name for p in running_pods(core, ns, "first") + running_pods(core, ns, "second")} == remaining or None, 30,
              "both pods running on the node left")
+
+
+def test_a_scheduled_change_on_the_queue_deletes_the_claim(ksim: Any) -> None:
+    """Karpenter's own e2e case: a hand-made AWS Health event on its queue (service EC2, category
+    scheduledChange, the instance as an affected entity) deletes the node."""
+    core, _, _, _ = ksim.kube()
+    ns = namespace(core, "karp-health")
+    (pod,) = _serve(ksim, ns, "planned", 1, cpu="3500m")
+    node = core.read_node(pod.spec.node_name)
+    claim = next(c for c in _claims(ksim) if c["status"].get("nodeName") == node.metadata.name)
+    sqs = ksim.aws("sqs")
+    event = {"version": "0", "id": "7bf73129-1428-4cd3-a780-95db273d1602", "detail-type": "AWS Health Event", "source": "aws.health",
+             "account": "123456789012", "time": "2026-11-27T10:00:00Z", "region": "us-east-1", "resources": [],
+             "detail": {"service": "EC2", "eventTypeCategory": "scheduledChange", "eventTypeCode": "AWS_EC2_INSTANCE_RETIREMENT_SCHEDULED",
+                        "affectedEntities": [{"entityValue": instance_of(node)}]}}
+    sqs.send_message(QueueUrl=sqs.get_queue_url(QueueName=CLUSTER)["QueueUrl"], MessageBody=json.dumps(event))
+    wait_for(lambda: claim["metadata"]["name"] not in {c["metadata"]["name"] for c in _claims(ksim)} or None, 30, "the claim deleted")
+    reasons = {e.reason for e in core.list_namespaced_event("default", field_selector=f"involvedObject.name={node.metadata.name}").items}
+    assert "InstanceUnhealthy" in reasons
+    wait_for(lambda: [p for p in running_pods(core, ns, "planned") if p.spec.node_name != node.metadata.name] or None, 60, "the pod running elsewhere")
+    # the queue is empty: handled messages are deleted
+    wait_for(lambda: sqs.get_queue_attributes(QueueUrl=sqs.get_queue_url(QueueName=CLUSTER)["QueueUrl"],
+                                              AttributeNames=["ApproximateNumberOfMessages"])["Attributes"]["ApproximateNumberOfMessages"] == "0" or None,
+             10, "the message deleted")
