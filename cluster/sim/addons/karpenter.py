@@ -68,9 +68,10 @@ def _ready(obj: dict[str, Any]) -> bool:
     return any(c.get("type") == "Ready" and c.get("status") == "True" for c in (obj.get("status") or {}).get("conditions") or [])
 
 
-def _instance_of(obj: dict[str, Any], field: str = "providerID") -> str:
-    where = (obj.get("status") or {}) if field == "providerID" and obj.get("kind") == "NodeClaim" else (obj.get("spec") or {})
-    return str(where.get(field) or "").rsplit("/", 1)[-1]
+def _instance_of(obj: dict[str, Any]) -> str:
+    """The instance id in a NodeClaim's status.providerID or a Node's spec.providerID ("" before launch)."""
+    where = (obj.get("status") or {}) if obj.get("kind") == "NodeClaim" else (obj.get("spec") or {})
+    return str(where.get("providerID") or "").rsplit("/", 1)[-1]
 
 
 def _owned_by_daemonset(pod: dict[str, Any]) -> bool:
