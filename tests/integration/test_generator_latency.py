@@ -68,7 +68,9 @@ def test_two_worker_processes_send_the_one_schedule_and_merge_to_one_processs_nu
         assert summary["dispatched"] == summary["completed"] == summary["outcomes"]["ok"] == 900
         assert [b["requests"] for b in summary["per_second"]] == [300, 300, 300], summary["per_second"]
         assert summary["rate_held"], summary["generator_lateness_ms"]
-        assert 20.0 <= summary["latency_ms"]["p50"] <= 22.0 and 20.0 <= summary["latency_ms"]["p99"] <= 26.0, summary["latency_ms"]
+        # the target's 20 ms; the tail gets the machine's scheduling noise (simulators of other tests
+        # share its two cores: 26.6 ms seen once), far below what a lost or double-counted second would show
+        assert 20.0 <= summary["latency_ms"]["p50"] <= 22.0 and 20.0 <= summary["latency_ms"]["p99"] <= 35.0, summary["latency_ms"]
     assert abs(two["latency_ms"]["p50"] - one["latency_ms"]["p50"]) <= 1.0, (one["latency_ms"], two["latency_ms"])
     with pytest.raises(LoadError, match="--workers must be from 1 to 64"):
         run_load_workers(spec, 0)
