@@ -154,7 +154,7 @@ def karpenter_queue_name(kube_api: Any) -> str | None:
 
     for d in kube_retry.call(client.AppsV1Api(kube_api).list_deployment_for_all_namespaces).items:
         for c in d.spec.template.spec.containers:
-            container = client.ApiClient().sanitize_for_serialization(c)
+            container = kube_api.sanitize_for_serialization(c)
             if is_karpenter(container) and settings(container).interruption_queue:
                 return settings(container).interruption_queue
     return None

@@ -15,13 +15,21 @@ from typing import Any
 
 import structlog
 
-from cluster.aws import control_plane, iam_roles, names, network, node_bootstrap, nth_queue
+from cluster.aws import (
+    control_plane,
+    iam_roles,
+    interruption_queues,
+    names,
+    network,
+    node_bootstrap,
+)
 from cluster.aws.owner import OWNER_TAG, owned_by
 from cluster.components.nth import MANAGED_TAG
 from cluster.doctor.findings import MANAGED_GROUP_TAG
 from cluster.endpoints import Endpoints
 from cluster.kube_retry import call as kube_call
 from cluster.kube_retry import transient
+from cluster.manifests.karpenter import CRD_KINDS
 from cluster.manifests.render import render, validate
 from cluster.manifests.serving import predict_path
 from cluster.nodegroups import EKS_AMI, NodeGroupSpec, create_node_group, ensure_network
@@ -32,7 +40,7 @@ log = structlog.get_logger("provision")
 
 Progress = Callable[[str, int, int], None]  # (what, done, total)
 
-NTH_EVENT_PATTERN = {"source": ["aws.ec2"], "detail-type": [nth_queue.NTH_RULES[k]["detail-type"][0] for k in ("spot-interruption", "rebalance", "state-change")]}
+NTH_EVENT_PATTERN = {"source": ["aws.ec2"], "detail-type": [interruption_queues.NTH_RULES[k]["detail-type"][0] for k in ("spot-interruption", "rebalance", "state-change")]}
 
 
 class ProvisionError(RuntimeError):
@@ -99,9 +107,9 @@ def plan(profile: ClusterProfile, account: str = names.DEFAULT_ACCOUNT) -> Plan:
         p.aws.append(f"ec2 CreateLaunchTemplate (nodeadm user data) + autoscaling CreateAutoScalingGroup eks-{profile.name}-{g.name}: {kind}, "
                      f"min {g.min_size} / desired {g.desired} / max {g.max_size}, labels {g.labels}")
     if profile.nth.mode == "queue":
-        p.aws += nth_queue.plan_lines(profile.name)
+        p.aws += interruption_queues.plan_lines(profile.name)
     if profile.karpenter is not None and profile.karpenter.interruption_queue:
-        p.aws += nth_queue.plan_lines(profile.name, nth_queue.KARPENTER)
+        p.aws += interruption_queues.plan_lines(profile.name, interruption_queues.KARPENTER)
     if profile.karpenter is not None:
         p.aws.append(f"left to Helm on EKS: the Karpenter chart {profile.karpenter.version} and its CRDs (its values: karpenter-values.yaml from spotchaos render)")
     return p
@@ -140,9 +148,9 @@ def apply_aws(profile: ClusterProfile, endpoints: Endpoints, ami: str | None = N
     existing = {g["AutoScalingGroupName"] for g in c["autoscaling"].describe_auto_scaling_groups()["AutoScalingGroups"]}
     made = [create_node_group(c["ec2"], c["autoscaling"], spec, subnets) for spec in node_group_specs(profile, launch, cluster)
             if f"eks-{name}-{spec.name}" not in existing]
-    queue_url = nth_queue.ensure_queue_and_rules(c["sqs"], c["events"], name, tags) if profile.nth.mode == "queue" else None
+    queue_url = interruption_queues.ensure_queue_and_rules(c["sqs"], c["events"], name, tags) if profile.nth.mode == "queue" else None
     if profile.karpenter is not None and profile.karpenter.interruption_queue:
-        nth_queue.ensure_queue_and_rules(c["sqs"], c["events"], name, tags, nth_queue.KARPENTER)
+        interruption_queues.ensure_queue_and_rules(c["sqs"], c["events"], name, tags, interruption_queues.KARPENTER)
     return AwsResult(account, cluster, roles, queue_url, made)
 
 
@@ -177,7 +185,7 @@ def delete_control_plane_and_rest(name: str, endpoints: Endpoints, wait_delay: f
     done = control_plane.delete_cluster(c["eks"], name, wait_delay)
     done += control_plane.delete_oidc_providers(c["iam"], name)
     done += iam_roles.delete_roles(c["iam"], name)
-    done += nth_queue.delete_queue_and_rules(c["sqs"], c["events"], name)
+    done += interruption_queues.delete_queue_and_rules(c["sqs"], c["events"], name)
     done += network.delete_network(c["ec2"], name)
     return done
 
@@ -250,18 +258,17 @@ def serves_group(endpoints: Endpoints, group: str) -> bool:
 
 def apply_objects(objects: list[dict[str, Any]], endpoints: Endpoints) -> int:
     """Create each object (an existing one is left as it is); returns how many were created."""
-    from kubernetes import client, utils
+    from kubernetes import dynamic, utils
     from kubernetes.client.exceptions import ApiException
     from kubernetes.utils import FailToCreateError
 
     api = kube_client(endpoints)
     created = 0
     for obj in objects:
-        if "." in obj["apiVersion"].split("/")[0] and not obj["apiVersion"].endswith(".k8s.io/v1") and "/" in obj["apiVersion"]:
-            # a custom resource (Karpenter's NodePool, EC2NodeClass): the typed helpers have no class for it
-            group, version = obj["apiVersion"].split("/")
+        if obj["kind"] in CRD_KINDS:  # custom resources (Karpenter's): the typed helpers have no class for them
             try:
-                kube_call(client.CustomObjectsApi(api).create_cluster_custom_object, group, version, obj["kind"].lower() + ("es" if obj["kind"].endswith("s") else "s"), obj)
+                resource = kube_call(dynamic.DynamicClient(api).resources.get, api_version=obj["apiVersion"], kind=obj["kind"])
+                kube_call(resource.create, body=obj)
                 created += 1
             except ApiException as exc:
                 if exc.status != 409:

@@ -33,15 +33,15 @@ class FisCapacityError:
         group = inj.select.node_group or ""
         try:
             arn, azs = await asyncio.to_thread(ctx.faults.asg_arn, group, ctx.cluster_name or "")
-            template = capacity_error_template(arn, [inj.select.az] if inj.select.az else azs, inj.duration, inj.percentage, role, ctx.alarms, ctx.tags)
+            chosen_azs = [inj.select.az] if inj.select.az else azs
+            template = capacity_error_template(arn, chosen_azs, inj.duration, inj.percentage, role, ctx.alarms, ctx.tags)
         except InjectionError:
             pool = [c for c in ctx.nodes() if c.group == group]
             launcher = await asyncio.to_thread(ctx.faults.launcher_role, ctx.cluster_name or "") if pool else None
             if launcher is None:
                 raise
-            azs = sorted({c.az for c in pool if c.az})
-            template = launch_error_template(launcher, [inj.select.az] if inj.select.az else azs, inj.duration, inj.percentage, role, ctx.alarms, ctx.tags)
-        chosen_azs = template["actions"][next(iter(template["actions"]))]["parameters"]["availabilityZoneIdentifiers"].split(",")
+            chosen_azs = [inj.select.az] if inj.select.az else sorted({c.az for c in pool if c.az})
+            template = launch_error_template(launcher, chosen_azs, inj.duration, inj.percentage, role, ctx.alarms, ctx.tags)
         eid = await ctx.start_fis(template, f"{inj.label(index)} wave {wave}")
         ctx.journal.write("injected", injection=inj.label(index), via="fis", action="capacity-error", wave=wave, fis_experiment=eid,
                           group=inj.select.node_group, azs=chosen_azs, until_t=round(ctx.clock.now() + inj.duration, 3))

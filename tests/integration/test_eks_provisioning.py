@@ -20,7 +20,7 @@ import pytest
 import yaml
 from moto.server import ThreadedMotoServer
 
-from cluster.aws.nth_queue import NTH_RULES
+from cluster.aws.interruption_queues import NTH_RULES
 from cluster.aws.owner import OWNER_TAG
 
 NAME = "spotchaos-eks-test"

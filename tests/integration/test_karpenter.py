@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from kubernetes import client
 
-from cluster.aws import nth_queue
+from cluster.aws import interruption_queues
 from cluster.manifests.karpenter import IMAGE
 from cluster.nodegroups import ensure_network
 from cluster.waiting import wait_for
@@ -73,7 +73,7 @@ def ksim(tmp_path_factory: pytest.TempPathFactory) -> Any:
     # the network Karpenter's EC2NodeClass finds by its discovery tag, and an on-demand group for the controller
     node_group(handle, "karp-control", ("m5.large",), 1, spot=False)
     ec2.create_tags(Resources=ensure_network(ec2, CLUSTER, AZS), Tags=[{"Key": "karpenter.sh/discovery", "Value": CLUSTER}])
-    nth_queue.ensure_queue_and_rules(handle.aws("sqs"), handle.aws("events"), CLUSTER, wiring=nth_queue.KARPENTER)
+    interruption_queues.ensure_queue_and_rules(handle.aws("sqs"), handle.aws("events"), CLUSTER, wiring=interruption_queues.KARPENTER)
     wait_ready_nodes(core, "karp-control", 1, 60)
     custom = _custom(handle)
     custom.create_cluster_custom_object("karpenter.k8s.aws", "v1", "ec2nodeclasses", {
@@ -252,7 +252,7 @@ def test_a_claim_whose_instance_went_unannounced_is_garbage_collected(ksim: Any)
     (pod,) = _serve(ksim, ns, "lost", 1, cpu="3500m")
     claim = next(c for c in _claims(ksim) if c["status"].get("nodeName") == pod.spec.node_name)
     # no state-change message reaches Karpenter: only its garbage collection (every 2 minutes) learns the instance is gone
-    rule = nth_queue.rule_name(CLUSTER, "state-change", nth_queue.KARPENTER)
+    rule = interruption_queues.rule_name(CLUSTER, "state-change", interruption_queues.KARPENTER)
     events.remove_targets(Rule=rule, Ids=["karpenter-queue"])
     try:
         node = core.read_node(pod.spec.node_name)
@@ -262,7 +262,7 @@ def test_a_claim_whose_instance_went_unannounced_is_garbage_collected(ksim: Any)
         # and its pod comes back on capacity launched for it
         wait_for(lambda: [p for p in running_pods(core, ns, "lost") if p.spec.node_name != node.metadata.name] or None, 60, "the pod running again")
     finally:
-        nth_queue.ensure_queue_and_rules(ksim.aws("sqs"), events, CLUSTER, wiring=nth_queue.KARPENTER)
+        interruption_queues.ensure_queue_and_rules(ksim.aws("sqs"), events, CLUSTER, wiring=interruption_queues.KARPENTER)
 
 
 def test_underutilized_nodes_are_consolidated_onto_the_others_room(ksim: Any) -> None:

@@ -9,8 +9,8 @@ import yaml
 
 from cluster.aws import names
 from cluster.aws.iam_roles import irsa_roles, service_roles
+from cluster.aws.interruption_queues import NTH_RULES, queue_policy
 from cluster.aws.node_bootstrap import node_config, user_data
-from cluster.aws.nth_queue import NTH_RULES, queue_policy
 from cluster.profiles import load_profile
 
 CLUSTER = {"name": "c1", "endpoint": "https://ABC.gr7.us-east-1.eks.amazonaws.com", "certificateAuthority": {"data": "Q0E="},

@@ -11,7 +11,7 @@ import boto3
 from moto import mock_aws
 
 from chaos.run_identity import RUN_ID_LABEL, new_run_id, run_label, run_selector
-from cluster.aws import nth_queue
+from cluster.aws import interruption_queues
 from cluster.aws.owner import OWNER_TAG, owner_tags
 from cluster.manifests.render import render
 from cluster.profiles import load_profile
@@ -47,10 +47,10 @@ def test_owner_tag_cannot_be_overridden_by_extra_tags():
 @mock_aws
 def test_nth_queue_and_rules_carry_the_run_tags():
     sqs, events = boto3.client("sqs", region_name="us-east-1"), boto3.client("events", region_name="us-east-1")
-    url = nth_queue.ensure_queue_and_rules(sqs, events, "c1", {"spotchaos:run-id": "run-1"})
+    url = interruption_queues.ensure_queue_and_rules(sqs, events, "c1", {"spotchaos:run-id": "run-1"})
     assert sqs.list_queue_tags(QueueUrl=url)["Tags"] == {OWNER_TAG: "c1", "spotchaos:run-id": "run-1"}
     rules = events.list_rules(NamePrefix="c1-nth")["Rules"]
-    assert len(rules) == len(nth_queue.NTH_RULES)
+    assert len(rules) == len(interruption_queues.NTH_RULES)
     for rule in rules:
         tags = {t["Key"]: t["Value"] for t in events.list_tags_for_resource(ResourceARN=rule["Arn"])["Tags"]}
         assert tags["spotchaos:run-id"] == "run-1"
@@ -74,9 +74,9 @@ def test_a_cluster_half_torn_down_is_still_found_by_its_run_id():
 @mock_aws
 def test_karpenters_queue_is_named_after_the_cluster_with_its_five_rules():
     sqs, events = boto3.client("sqs", region_name="us-east-1"), boto3.client("events", region_name="us-east-1")
-    url = nth_queue.ensure_queue_and_rules(sqs, events, "c1", wiring=nth_queue.KARPENTER)
+    url = interruption_queues.ensure_queue_and_rules(sqs, events, "c1", wiring=interruption_queues.KARPENTER)
     assert url.rsplit("/", 1)[-1] == "c1"
     rules = {r["Name"]: json.loads(r["EventPattern"]) for r in events.list_rules(NamePrefix="c1-karpenter")["Rules"]}
-    assert sorted(p["detail-type"][0] for p in rules.values()) == sorted(p["detail-type"][0] for p in nth_queue.KARPENTER_RULES.values())
+    assert sorted(p["detail-type"][0] for p in rules.values()) == sorted(p["detail-type"][0] for p in interruption_queues.KARPENTER_RULES.values())
     assert all(events.list_targets_by_rule(Rule=name)["Targets"][0]["Arn"].endswith(":c1") for name in rules)
-    assert nth_queue.delete_queue_and_rules(sqs, events, "c1") == [*(f"eventbridge rule {n}" for n in rules), "sqs queue c1"]
+    assert interruption_queues.delete_queue_and_rules(sqs, events, "c1") == [*(f"eventbridge rule {n}" for n in rules), "sqs queue c1"]

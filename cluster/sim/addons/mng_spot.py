@@ -43,20 +43,21 @@ def on_rebalance(state: NodeState) -> list[Step]:
     return [Step.LAUNCH_REPLACEMENT]
 
 
-def on_notice(state: NodeState) -> list[Step]:
-    state.noticed = True
+def _drain_once(state: NodeState) -> list[Step]:
     if state.draining:
         return []
     state.draining = True
     return [Step.DRAIN]
+
+
+def on_notice(state: NodeState) -> list[Step]:
+    state.noticed = True
+    return _drain_once(state)
 
 
 def on_replacement_ready(state: NodeState) -> list[Step]:
     state.replacement_ready = True
-    if state.draining:
-        return []
-    state.draining = True
-    return [Step.DRAIN]
+    return _drain_once(state)
 
 
 def on_drained(state: NodeState) -> list[Step]:

@@ -100,15 +100,18 @@ class Ec2Nodes(Controller):
             nodegroup = next((tags[t] for t in NODEGROUP_TAGS if t in tags), group.name)
             for st in group.instance_states:
                 out[st.instance.id] = (st.instance.state, self._info(st.instance, nodegroup, labels, taints))
-        instances = instances_by_id(self.region)
-        all_tags = backend("ec2", self.region).tags
-        for inst in instances.values():
-            tags = all_tags.get(inst.id) or {}
-            if NODECLAIM_TAG in tags and cluster_of(tags) is not None and (not want or cluster_of(tags) == want):
-                out[inst.id] = (inst.state, self._info(inst, "", {}, [dict(UNREGISTERED_TAINT)], eks_labels=False))
+        # Karpenter's instances, found by their tags (most clusters have none: no scan of every instance)
+        fleet = [rid for rid, tags in backend("ec2", self.region).tags.items()
+                 if NODECLAIM_TAG in tags and cluster_of(tags) is not None and (not want or cluster_of(tags) == want)]
         # instances already taken out of their group by the health check still need their kubelet stopped
         missing = [iid for iid in self._known if iid not in out]
-        if missing:
+        if fleet or missing:
+            instances = instances_by_id(self.region)
+            for iid in fleet:
+                inst = instances.get(iid)
+                if inst is not None:
+                    out[iid] = (inst.state, self._info(inst, "", {}, [dict(UNREGISTERED_TAINT)], eks_labels=False))
+            missing = [iid for iid in missing if iid not in out]
             for iid in missing:
                 inst = instances.get(iid)
                 if inst is not None:
