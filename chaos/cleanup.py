@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +16,14 @@ from chaos.aws.faults import AwsFaults
 from chaos.clock import RunClock
 from chaos.errors import ChaosError
 from chaos.inject.metadata_mock import MetadataMock
-from chaos.journal import Journal, JournalError, Record, read_journal_checked
+from chaos.journal import (
+    Journal,
+    JournalError,
+    JournalReading,
+    Record,
+    journal_file,
+    read_journal_checked,
+)
 from chaos.run_identity import PROFILE_TAG, RUN_ID_TAG, Owner, run_selector
 from chaos.target import Connection
 from chaos.undo_log import Intent, RecordKind, Stage, UndoOp, pending, undo_step_name
@@ -35,21 +42,13 @@ class Undone:
     detail: str
 
 
-def journal_path(run_dir: Path) -> Path:
-    try:
-        is_file = run_dir.is_file()
-    except OSError:  # a name the system cannot even look up (too long): reading it says why
-        is_file = False
-    return run_dir if is_file else run_dir / "journal.jsonl"
-
-
 def _gone_with_simulator(connected: Record) -> str | None:
     """Why nothing is left, when everything the run did lived in a simulator that is gone."""
     if connected.get("target") != "local":
         return None
     try:
-        endpoints = Endpoints(**connected["endpoints"])
-    except TypeError:
+        endpoints = Endpoints.from_dict(connected["endpoints"])
+    except ValueError:
         return None
     if not is_recorded_simulator(endpoints):
         return f"gone with the simulator it lived in (pid {endpoints.pid} has exited)"
@@ -83,26 +82,50 @@ async def _replay(todo: list[Intent], undoer: Undoer | None, gone: str | None, r
 UNDO_LOG_KINDS = frozenset({RecordKind.INTENT, RecordKind.INTENT_DONE, RecordKind.UNDONE})
 
 
-async def cleanup_run_dir(run_dir: Path, *, force: bool = False) -> tuple[str, list[Undone]]:
-    """(run id, each undo) for a run directory (or its journal.jsonl)."""
-    path = journal_path(run_dir)
+@dataclass(frozen=True)
+class Cleaned:
+    """What cleanup of a run directory did: each undo, and the journal's lines it could not read
+    (an intent among them may name something left that only `cleanup --run-id` can find)."""
+
+    run_id: str
+    done: list[Undone]
+    unreadable: list[str] = field(default_factory=list)
+    intent_unreadable: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return all(u.ok for u in self.done) and not self.intent_unreadable
+
+
+def _unreadable_intents(reading: JournalReading) -> list[str]:
+    """Lines that are, or may be, part of the undo log and could not be read.  A line cut short at
+    the end is not one: an intent is on disk (fsynced) before the action it announces."""
+    last = max([m.line for m in reading.malformed] + [u.line for u in reading.unreadable], default=0)
+    out = [str(m) for m in reading.malformed if m.kind in UNDO_LOG_KINDS]
+    out += [str(u) for u in reading.unreadable if u.kind in UNDO_LOG_KINDS or (u.kind is None and u.line != last)]
+    return out
+
+
+async def cleanup_run_dir(run_dir: Path, *, force: bool = False) -> Cleaned:
+    """Each undo the run directory's (or journal.jsonl's) undo log says is left, replayed: every
+    intent that can be read is undone, and the lines that could not be read are listed."""
+    path = journal_file(run_dir)
     reading = read_journal_checked(path)
     records = reading.records
     first = records[0]
     run_id = first.get("run_id")
     if not isinstance(run_id, str):
         raise CleanupError(f"{path}: written by a version of spotchaos without an undo log; nothing to replay")
-    undo_log = [m for m in reading.malformed if m.kind in UNDO_LOG_KINDS]
-    if undo_log:  # an intent that cannot be read might be the one left to undo
-        raise CleanupError(f"{path}: the undo log cannot be read whole ({'; '.join(map(str, undo_log[:3]))}); "
-                           f"find what the run made by its marks instead: spotchaos cleanup --run-id {run_id}")
+    lost = _unreadable_intents(reading)
+    unreadable = reading.left_out()
     owner = Owner.from_dict(first.get("owner"))
     if owner is not None and owner.alive() and not force:
         raise CleanupError(f"run {run_id} is still going (pid {owner.pid}); stop it (Ctrl-C rolls back) or give --force")
     todo = pending(records)
     if not todo:
-        run_registry.unregister(run_id)
-        return run_id, []
+        if not lost:
+            run_registry.unregister(run_id)
+        return Cleaned(run_id, [], unreadable, bool(lost))
     connected = next((r for r in reversed(records) if r.get("kind") == "connected"), None)
     if connected is None or not isinstance(connected.get("endpoints"), dict):
         raise CleanupError(f"{path}: the run recorded no connection to its cluster; nothing it did can be found from here")
@@ -110,8 +133,8 @@ async def cleanup_run_dir(run_dir: Path, *, force: bool = False) -> tuple[str, l
     undoer = None
     if gone is None:
         try:
-            undoer = _undoer(run_id, Endpoints(**connected["endpoints"]))
-        except TypeError:
+            undoer = _undoer(run_id, Endpoints.from_dict(connected["endpoints"]))
+        except ValueError:
             raise CleanupError(f"{path}: the connected record's endpoints are not readable") from None
     last_t = max((r["t"] for r in records if isinstance(r.get("t"), int | float)), default=0.0)
     try:
@@ -125,9 +148,10 @@ async def cleanup_run_dir(run_dir: Path, *, force: bool = False) -> tuple[str, l
         done = await _replay(todo, undoer, gone, record)
     finally:
         journal.close()
-    if all(u.ok for u in done):
+    cleaned = Cleaned(run_id, done, unreadable, bool(lost))
+    if cleaned.ok:
         run_registry.unregister(run_id)
-    return run_id, done
+    return cleaned
 
 
 def _load_jobs(run_id: str, endpoints: Endpoints) -> list[tuple[str, str]]:

@@ -15,7 +15,7 @@ from rich.markup import escape
 
 from chaos import __version__
 from chaos.logs import configure
-from cluster.endpoints import Endpoints, default_state_dir, is_recorded_simulator
+from cluster.endpoints import Endpoints, default_state_dir, is_recorded_simulator, signallable_pid
 
 app = typer.Typer(help="Spot-interruption chaos and resilience harness for model serving on Kubernetes.", no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
 sim_app = typer.Typer(help="The local Spot EKS simulator.", no_args_is_help=True)
@@ -153,10 +153,17 @@ def sim_status(state_dir: StateDir = None) -> None:
 def sim_down(state_dir: StateDir = None) -> None:
     """Stop the simulator running from the state directory."""
     directory = state_dir or default_state_dir()
+    try:
+        Endpoints.read(directory)
+    except ValueError as exc:  # a forged or damaged file: never signal what it names
+        _fail(f"{exc}; not signalling anything (remove the file if no simulator runs from {directory})")
+    except (OSError, TypeError):
+        pass
     ep = _running(directory)
-    if ep is None or ep.pid is None:
+    if ep is None or not signallable_pid(ep.pid):
         err.print(f"no simulator running from {directory}")
         return
+    assert ep.pid is not None
     os.kill(ep.pid, signal.SIGTERM)
     out.print(f"sent SIGTERM to simulator pid {ep.pid}")
 
@@ -583,8 +590,8 @@ def history_cmd(
     from rich.table import Table
 
     from chaos.history_store import HistoryError, open_store, remember, runs
-    from chaos.journal import JournalError, read_journal_checked
-    from chaos.report.data import build
+    from chaos.journal import JournalError, journal_file, read_journal_checked
+    from chaos.report.data import build_read
 
     words = list(args or [])
     try:
@@ -598,10 +605,10 @@ def history_cmd(
         failed = 0
         for name in words[1:]:
             path = Path(name)
-            journal = path if path.suffix == ".jsonl" else path / "journal.jsonl"
+            journal = journal_file(path)
             try:
                 reading = read_journal_checked(journal)
-                data = build(reading.records, reading.malformed)
+                data = build_read(reading)
             except (JournalError, OSError) as exc:
                 err.print(f"[red]skipped[/red] {escape(name)}: {escape(str(exc))}", highlight=False, soft_wrap=True)
                 failed += 1
@@ -761,15 +768,15 @@ def add_note(
 
 @app.command("report")
 def rebuild_report(
-    journal: Annotated[Path, typer.Argument(help="A run's journal.jsonl (also one a killed run left behind).")],
+    journal: Annotated[Path, typer.Argument(help="A run's directory or its journal.jsonl (also one a killed run left behind).")],
     out_dir: Annotated[Path | None, typer.Option("--out", help="Write the reports here (default: next to the journal).")] = None,
 ) -> None:
     """Rebuild the Markdown, HTML, JSON and JUnit reports from a journal; exit code as the verdict."""
-    from chaos.journal import JournalError
+    from chaos.journal import JournalError, journal_file
     from chaos.report.write import write_reports
 
     try:
-        data, paths = write_reports(journal, out_dir)
+        data, paths = write_reports(journal_file(journal), out_dir)
     except JournalError as exc:
         _fail(str(exc))
         return
@@ -800,7 +807,7 @@ def cleanup(
 ) -> None:
     """Undo what a run left behind (FIS experiments and templates, IAM roles, metadata notices, a provisioned cluster); exit 0 when nothing is left."""
     from chaos import run_registry
-    from chaos.cleanup import Undone, cleanup_run_dir, cleanup_run_id
+    from chaos.cleanup import Cleaned, Undone, cleanup_run_dir, cleanup_run_id
     from chaos.errors import ChaosError
     from chaos.event_loop import run
 
@@ -814,10 +821,18 @@ def cleanup(
             out.print(f"  {mark} {escape(u.step)}: {escape(u.detail)}", highlight=False, soft_wrap=True)
         return all(u.ok for u in done)
 
+    def show_dir(cleaned: Cleaned) -> bool:
+        ok = show(f"run {cleaned.run_id}: " + (f"{len(cleaned.done)} left behind" if cleaned.done else "nothing left to undo"), cleaned.done)
+        for line in cleaned.unreadable:
+            out.print(f"  [yellow]unread[/yellow] {escape(line)}", highlight=False, soft_wrap=True)
+        if cleaned.intent_unreadable:
+            err.print(f"[red]part of the undo log could not be read[/red]: what it announced may still be in place; "
+                      f"`spotchaos cleanup --run-id {escape(cleaned.run_id)}` finds what the run made by its marks", highlight=False, soft_wrap=True)
+        return ok and cleaned.ok
+
     try:
         if run_dir is not None:
-            rid, done = run(cleanup_run_dir(run_dir, force=force))
-            ok = show(f"run {rid}: " + (f"{len(done)} left behind" if done else "nothing left to undo"), done)
+            ok = show_dir(run(cleanup_run_dir(run_dir, force=force)))
         elif run_id is not None:
             endpoints = _account_endpoints(target, state_dir, kubeconfig, context, region)
             ok = show(f"run {run_id} (found by its run id):", run(cleanup_run_id(run_id, endpoints)))
@@ -839,8 +854,7 @@ def cleanup(
                     run_registry.unregister(entry.run_id)
                     continue
                 try:
-                    rid, done = run(cleanup_run_dir(Path(entry.report_dir)))
-                    ok = show(f"run {rid}: " + (f"{len(done)} left behind" if done else "nothing left to undo"), done) and ok
+                    ok = show_dir(run(cleanup_run_dir(Path(entry.report_dir)))) and ok
                 except ChaosError as exc:
                     ok = False
                     err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)

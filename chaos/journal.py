@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -18,7 +19,7 @@ from chaos.clock import RunClock
 from chaos.errors import ChaosError, shown
 from chaos.journal_records import RecordKind, record_problem
 
-__all__ = ["Journal", "JournalError", "JournalReading", "Malformed", "Record", "RecordKind", "read_journal", "read_journal_checked", "unknown_kinds"]
+__all__ = ["Journal", "JournalError", "JournalReading", "Malformed", "Record", "RecordKind", "Unreadable", "journal_file", "read_journal", "read_journal_checked", "unknown_kinds"]
 
 Record = dict[str, Any]
 
@@ -73,10 +74,12 @@ class Journal:
         is kept from the listeners and the verdict, as `read_journal` keeps it from reports, and
         counted in `malformed`."""
         head = {"t": round(self.clock.now() if t is None else t, 3), "wall": self.clock.wall(), "kind": kind}
-        line = json.dumps(head | fields, default=str, separators=(",", ":"))
-        record: Record = json.loads(line)
-        problem = record_problem(record)
         with self._lock:
+            # `seq`, the record's line in its journal, makes each record one of a kind: a line
+            # copied twice (a journal appended to itself, a sync tool's retry) is a repeat readers drop
+            line = json.dumps(head | fields | {"seq": self._lines + 1}, default=str, separators=(",", ":"))
+            record: Record = json.loads(line)
+            problem = record_problem(record)
             self._file.write(line + "\n")
             self._file.flush()
             if durable:
@@ -103,6 +106,19 @@ class Journal:
                 self._file.close()
 
 
+JOURNAL_FILE = "journal.jsonl"
+
+
+def journal_file(path: Path) -> Path:
+    """The journal a command was given: a run's directory means its journal.jsonl; anything else
+    is taken as the journal itself (and refused by the reader when it is not a regular file)."""
+    try:
+        is_dir = path.is_dir()
+    except OSError:  # a name the system cannot even look up (too long): reading it says why
+        is_dir = False
+    return path / JOURNAL_FILE if is_dir else path
+
+
 def _line_count(path: Path) -> int:
     with path.open("rb") as f:
         return sum(1 for _ in f)
@@ -124,6 +140,36 @@ class Malformed:
 class JournalReading:
     records: list[Record]
     malformed: list[Malformed] = field(default_factory=list)  # left out of `records`
+    unreadable: list[Unreadable] = field(default_factory=list)  # lines that are no record at all
+    repeats: list[int] = field(default_factory=list)  # lines that repeat an earlier record exactly: dropped
+
+    def left_out(self) -> list[str]:
+        """What this reading did not use, one phrase each, for reports and cleanup to list."""
+        out = [str(m) for m in self.malformed] + [str(u) for u in self.unreadable]
+        if self.repeats:
+            out.append(f"{len(self.repeats)} repeated line{'s' if len(self.repeats) > 1 else ''} dropped ({_lines(self.repeats)})")
+        return out
+
+
+@dataclass(frozen=True)
+class Unreadable:
+    """A line that is not a JSON record with a numeric `t` and a `kind` (cut short by a killed run,
+    garbled on disk, a number too long to read), and the kind it names if one can be seen in it."""
+
+    line: int
+    why: str
+    kind: str | None = None
+
+    def __str__(self) -> str:
+        return f"line {self.line}{f' ({self.kind})' if self.kind else ''}: {self.why}"
+
+
+def _lines(numbers: list[int]) -> str:
+    shown = ", ".join(str(n) for n in numbers[:5])
+    return f"lines {shown}{', ...' if len(numbers) > 5 else ''}" if len(numbers) > 1 else f"line {shown}"
+
+
+_KIND_IN_TEXT = re.compile(r'"kind"\s*:\s*"([a-z_]{1,40})"')
 
 
 def read_journal(path: Path) -> list[Record]:
@@ -144,16 +190,26 @@ def read_journal_checked(path: Path) -> JournalReading:
     except OSError as exc:
         raise JournalError(f"{shown(str(path))}: cannot read the journal: {exc.strerror or exc}") from None
     reading = JournalReading([])
+    seen: set[str] = set()
     for number, line in enumerate(raw.decode("utf-8", errors="replace").splitlines(), start=1):
-        if not line.strip():
+        text = line.strip()
+        if not text:
             continue
         try:
-            record = json.loads(line)
-        except (json.JSONDecodeError, RecursionError):
+            record = json.loads(text)
+        except (ValueError, RecursionError) as exc:  # ValueError also for a number past Python's 4,300 digits
+            found = _KIND_IN_TEXT.search(text[:4096])
+            why = "a number too long to read" if "digits" in str(exc) else "not a JSON record (cut short or garbled)"
+            reading.unreadable.append(Unreadable(number, why, found.group(1) if found else None))
             continue
         if not (isinstance(record, dict) and isinstance(record.get("kind"), str) and isinstance(record.get("t"), int | float)
                 and not isinstance(record["t"], bool)):
+            reading.unreadable.append(Unreadable(number, "not a record with a numeric t and a kind"))
             continue
+        if text in seen:
+            reading.repeats.append(number)
+            continue
+        seen.add(text)
         problem = record_problem(record)
         if problem is not None:
             reading.malformed.append(Malformed(number, record["kind"], problem))

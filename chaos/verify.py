@@ -168,8 +168,6 @@ def _aggregate(name: str, check: str, bound: str, results: list[NodeResult], wor
         return HypothesisResult(name, check, bound, "no node interrupted", None, UNDECIDED, "nothing was interrupted", results)
     if not counted:
         return HypothesisResult(name, check, bound, "n/a", None, PASS, results[0].note, results)
-    values = [r.value for r in counted if r.value is not None]
-    value = (max(values) if worst == "max" else min(values)) if values else None
     if any(r.status == FAIL for r in counted):
         status = FAIL
     elif any(r.status == UNDECIDED for r in counted):
@@ -177,8 +175,14 @@ def _aggregate(name: str, check: str, bound: str, results: list[NodeResult], wor
     else:
         status = PASS
     bad = [r for r in counted if r.status != PASS]
+    # a failed hypothesis shows what failed it: the worst of a passing node must never stand as the
+    # measure of a breach (it would read "worst 191 s, bound <= 300 s" and contradict itself)
+    shown = [r for r in counted if r.status == FAIL] if status == FAIL else counted
+    values = [r.value for r in shown if r.value is not None]
+    value = (max(values) if worst == "max" else min(values)) if values and (status != FAIL or all(r.value is not None for r in shown)) else None
     detail = "; ".join(f"{r.node or r.instance}: {r.note or _s(r.value)}" for r in bad[:5])
-    measured = f"{'worst' if len(counted) > 1 else ''} {_s(value)}".strip() if value is not None else (bad[0].note if bad else "-")
+    noted = [r for r in shown if r.value is None and r.note] or bad
+    measured = f"{'worst' if len(counted) > 1 else ''} {_s(value)}".strip() if value is not None else (noted[0].note if noted else "-")
     return HypothesisResult(name, check, bound, measured, value, status, detail, results)
 
 

@@ -43,18 +43,26 @@ def process_start_ticks(pid: int) -> int | None:
         return None
 
 
+def signallable_pid(pid: object) -> bool:
+    """Whether a pid read from a file may ever be signalled: an int above 1.  0 is the caller's own
+    process group, -1 every process the caller may signal, 1 init; a bool is not a pid."""
+    return isinstance(pid, int) and not isinstance(pid, bool) and pid > 1
+
+
 def is_recorded_simulator(ep: Endpoints) -> bool:
-    """Whether the simulator an endpoints.json names still runs: its pid alive and, when recorded,
-    the same process start time (a stale file must never name an unrelated process that got the pid)."""
-    if ep.pid is None or not process_alive(ep.pid):
+    """Whether the simulator an endpoints.json names still runs: a signallable pid whose process has
+    the recorded start time and the command line of `sim up`.  A stale or forged file must never
+    name an unrelated process (one that got the pid, or every process through 0 or -1); where
+    either cannot be checked, the answer is no."""
+    if not signallable_pid(ep.pid) or not process_alive(ep.pid):  # type: ignore[arg-type]
         return False
     recorded = ep.extra.get("pid_start_ticks")
-    if recorded is not None:
-        return recorded == str(process_start_ticks(ep.pid))
+    if recorded is None or recorded != str(process_start_ticks(ep.pid)):  # type: ignore[arg-type]
+        return False
     try:
         cmdline = Path(f"/proc/{ep.pid}/cmdline").read_bytes().split(b"\0")
     except OSError:
-        return True  # no /proc: the pid check alone
+        return False
     return b"sim" in cmdline and b"up" in cmdline
 
 
@@ -96,8 +104,17 @@ class Endpoints:
 
     @classmethod
     def read(cls, state_dir: Path) -> Endpoints:
+        """The endpoints.json in `state_dir`; ValueError naming the field when it is not one the
+        simulator wrote (a wrong type is refused, never coerced: a pid of `true` is not pid 1)."""
         path = state_dir / ENDPOINTS_FILE
-        data = json.loads(path.read_text())
+        return cls.from_dict(json.loads(path.read_text()), str(path))
+
+    @classmethod
+    def from_dict(cls, data: object, where: str = ENDPOINTS_FILE) -> Endpoints:
+        problem = endpoints_problem(data)
+        if problem is not None:
+            raise ValueError(f"{where}: {problem}")
+        assert isinstance(data, dict)
         return cls(**data)
 
     def aws_client_kwargs(self) -> dict[str, str]:
@@ -110,3 +127,32 @@ class Endpoints:
         if self.target == "local":
             kwargs.update(aws_access_key_id=SIMULATOR_KEY_ID, aws_secret_access_key=SIMULATOR_SECRET)
         return kwargs
+
+
+_TEXT_FIELDS = ("target", "region", "kubeconfig")
+_OPTIONAL_TEXT_FIELDS = ("aws_endpoint_url", "kube_context", "kube_api_url")
+
+
+def endpoints_problem(data: object) -> str | None:
+    """What makes `data` not an endpoints object, naming the field; None when it is one."""
+    if not isinstance(data, dict):
+        return "not a JSON object of endpoints"
+    unknown = sorted(set(data) - {f for f in Endpoints.__dataclass_fields__})
+    if unknown:
+        return f"unknown field {unknown[0]!r}"
+    for name in _TEXT_FIELDS:
+        if not isinstance(data.get(name), str):
+            return f"{name} must be a string"
+    for name in _OPTIONAL_TEXT_FIELDS:
+        if data.get(name) is not None and not isinstance(data[name], str):
+            return f"{name} must be a string or null"
+    speed = data.get("clock_speed", 1.0)
+    if isinstance(speed, bool) or not isinstance(speed, int | float) or not 0 < speed < 1e6:
+        return "clock_speed must be a positive number"
+    pid = data.get("pid")
+    if pid is not None and not signallable_pid(pid):
+        return f"pid must be a process id above 1, not {json.dumps(pid)[:40]}"
+    extra = data.get("extra", {})
+    if not isinstance(extra, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in extra.items()):
+        return "extra must map strings to strings"
+    return None

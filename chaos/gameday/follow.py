@@ -12,14 +12,10 @@ from datetime import datetime
 from pathlib import Path
 
 from chaos.clock import RunClock
-from chaos.journal import JournalError, Record, read_journal
+from chaos.journal import JournalError, Record, journal_file, read_journal
 from chaos.journal_records import RecordKind, record_problem
 
 POLL_SECONDS = 0.2  # how often `watch` looks for new lines
-
-
-def journal_of(run_dir: Path) -> Path:
-    return run_dir if run_dir.suffix == ".jsonl" else run_dir / "journal.jsonl"
 
 
 def parse_line(line: str) -> Record | None:
@@ -65,7 +61,7 @@ def cluster_now(records: list[Record], wall_now: float) -> float:
 
 
 def append_note(run_dir: Path, text: str, author: str) -> Record:
-    path = journal_of(run_dir)
+    path = journal_file(run_dir)
     records = read_journal(path)
     if any(r["kind"] == "verdict" for r in records):
         raise JournalError(f"{path}: the run has ended; a note now would not be in its timeline (add it to the postmortem)")

@@ -12,9 +12,9 @@ from rich.live import Live
 
 from chaos.errors import SpecError
 from chaos.gameday.cluster_fold import ClusterFold
-from chaos.gameday.follow import POLL_SECONDS, Follower, journal_of
+from chaos.gameday.follow import POLL_SECONDS, Follower
 from chaos.gameday.screen import Decided, fits, print_event, screen
-from chaos.journal import JournalError, Record, read_journal
+from chaos.journal import JournalError, Record, journal_file, read_journal
 from chaos.milestones import MilestoneFold
 from chaos.spec import Scope, parse_experiment
 from chaos.traffic_fold import TrafficFold
@@ -23,7 +23,7 @@ from chaos.verify import UNDECIDED, Outcome, evaluate
 
 def watch(run_dir: Path, console: Console, stop: threading.Event | None = None) -> int:
     """Until the verdict (or `stop`); the verdict's exit code, 0 when stopped before it."""
-    path = journal_of(run_dir)
+    path = journal_file(run_dir)
     head = read_journal(path)[0]
     try:
         spec = parse_experiment(head.get("spec"), "journal")

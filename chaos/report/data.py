@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from chaos.errors import SpecError
-from chaos.journal import JournalError, Malformed, Record
+from chaos.journal import JournalError, JournalReading, Malformed, Record
 from chaos.milestones import NodeMilestones, node_milestones
 from chaos.spec import Experiment, parse_experiment
 from chaos.traffic_stats import TrafficStats, traffic_stats
@@ -27,6 +27,7 @@ class ReportData:
     speed: float
     summary: dict[str, Any] | None
     malformed: tuple[Malformed, ...] = ()  # records of a known kind that did not fit it, left out
+    left_out: tuple[str, ...] = ()  # every line the report did not use (malformed, unreadable, repeated), one phrase each
 
     @property
     def steady_state(self) -> list[Record]:
@@ -38,9 +39,14 @@ class ReportData:
         return [r for r in self.records if r["kind"] == "injected"]
 
 
-def build(records: list[Record], malformed: Sequence[Malformed] = ()) -> ReportData:
+def build_read(reading: JournalReading) -> ReportData:
+    """The report of a journal as `read_journal_checked` read it, listing what it left out."""
+    return build(reading.records, reading.malformed, reading.left_out())
+
+
+def build(records: list[Record], malformed: Sequence[Malformed] = (), left_out: Sequence[str] = ()) -> ReportData:
     """The report of a journal's records; `malformed`, the records `read_journal_checked` left out,
-    are listed in the reports."""
+    are listed in the reports (`left_out`: every line it did not use, when known)."""
     head = records[0]
     try:
         spec = parse_experiment(head.get("spec"), "journal")
@@ -60,4 +66,5 @@ def build(records: list[Record], malformed: Sequence[Malformed] = ()) -> ReportD
         spec=spec, records=body, verdict=result, nodes=node_milestones(body), traffic=traffic_stats(body),
         phases=[(r["t"], r["phase"]) for r in body if r["kind"] == "phase"], rollback=[r for r in body if r["kind"] == "rollback"],
         complete=written is not None, speed=float(connected.get("speed", 1.0)), summary=summary, malformed=tuple(malformed),
+        left_out=tuple(left_out) or tuple(str(m) for m in malformed),
     )

@@ -6,6 +6,16 @@ from chaos.journal import Record, unknown_kinds
 from chaos.milestones import MILESTONES, NodeMilestones
 from chaos.report.data import ReportData
 
+_MD_SPECIAL = str.maketrans({c: "\\" + c for c in "\\`*_[]|#"} | {"&": "&amp;", "<": "&lt;", ">": "&gt;"})
+
+
+def md_text(text: str) -> str:
+    """User text (a description, a name) as Markdown that shows it as written: HTML cannot get
+    through (`<script>` renders as text on viewers that render HTML in Markdown), nor can the
+    markup that would restyle it or break a table row."""
+    return text.translate(_MD_SPECIAL)
+
+
 ICON = {"pass": "PASS", "fail": "FAIL", "undecided": "UNDECIDED", "n/a": "n/a"}
 
 
@@ -37,16 +47,16 @@ def steady_state_line(r: Record) -> str:
 
 def render(data: ReportData) -> str:
     v, spec, tr = data.verdict, data.spec, data.traffic
-    out = [f"# {spec.name}: {v.status.upper()}", ""]
+    out = [f"# {md_text(spec.name)}: {v.status.upper()}", ""]
     if spec.description:
-        out += [spec.description.strip(), ""]
-    out += [f"**Verdict:** {v.status} (exit code {v.exit_code}) — {v.reason}", ""]
+        out += [md_text(spec.description.strip()), ""]
+    out += [f"**Verdict:** {v.status} (exit code {v.exit_code}) — {md_text(v.reason)}", ""]
     if not data.complete:
         out += ["> The run ended without writing its verdict (it was killed); this report is rebuilt from what its journal recorded.", ""]
     out += [f"Cluster time ran {data.speed:g}x real time; every time below is in cluster seconds since the run started, latencies in real milliseconds.", ""]
     out += ["## Hypotheses", "", "| | hypothesis | bound | measured | detail |", "|---|---|---|---|---|"]
     for h in v.hypotheses:
-        out.append(f"| {ICON.get(h.status, h.status)} | {h.name} | {h.bound} | {h.measured} | {h.detail or ''} |")
+        out.append(f"| {ICON.get(h.status, h.status)} | {md_text(h.name)} | {md_text(h.bound)} | {md_text(h.measured)} | {md_text(h.detail or '')} |")
     out += ["", "## Interrupted nodes", ""]
     if data.nodes:
         out.append("Seconds after each node's notice (notice: run time).")
@@ -80,9 +90,10 @@ def render(data: ReportData) -> str:
     if unknown:
         out.append("\nRecords of kinds this version does not know (a newer spotchaos wrote them), left out: "
                    + ", ".join(f"{k} ({n})" for k, n in sorted(unknown.items())) + ".")
-    if data.malformed:
-        shown = "; ".join(str(m) for m in data.malformed[:5]) + (f"; and {len(data.malformed) - 5} more" if len(data.malformed) > 5 else "")
-        out.append(f"\nRecords that do not fit their kind, left out of this report ({len(data.malformed)}): {shown}.")
+    if data.left_out:
+        shown = "; ".join(data.left_out[:5]) + (f"; and {len(data.left_out) - 5} more" if len(data.left_out) > 5 else "")
+        out.append(f"\nLines of the journal left out of this report ({len(data.left_out)}: records that do not fit their kind, "
+                   f"unreadable or repeated lines): {md_text(shown)}.")
     retries = [r for r in data.records if r["kind"] == "api_retries"]
     if retries and isinstance(retries[-1].get("counts"), dict):
         out.append("\nAPI calls retried (throttling, 5xx, dropped connections): "

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from chaos.journal import Record
 from chaos.milestones import NodeMilestones
 from chaos.report.data import ReportData
+from chaos.report.markdown import md_text
 
 # the milestones of an interrupted node that belong on a timeline, and how to say them
 NODE_STEPS = (
@@ -47,11 +48,11 @@ def moment_of(r: Record) -> Moment | None:
     elif kind == "go_no_go":
         text = f"go/no-go {'passed' if r['ok'] else 'FAILED'}: {r['check']} ({r['evidence']})"
     elif kind == "override":
-        text = f"**override** of {r['check']} by {r.get('author', 'the driver')}: {r['reason']}"
+        text = f"**override** of {r['check']} by {md_text(str(r.get('author', 'the driver')))}: {md_text(str(r['reason']))}"
     elif kind == "decision":
-        text = f"**{'go' if r['go'] else 'no go'}** ({r['gate']}) by {r.get('author', 'the driver')}"
+        text = f"**{'go' if r['go'] else 'no go'}** ({r['gate']}) by {md_text(str(r.get('author', 'the driver')))}"
     elif kind == "note":
-        text = f"**note** ({r['author']}{', ' + r['role'] if r.get('role') else ''}): {r['text']}"
+        text = f"**note** ({md_text(str(r['author']))}{', ' + md_text(str(r['role'])) if r.get('role') else ''}): {md_text(str(r['text']))}"
     elif kind == "steady_state":
         held = "held" if r["ok"] else "did NOT hold: " + "; ".join(r.get("problems") or [])
         text = f"steady state {'before injecting' if r['when'] == 'before' else 'after'}: {held}"
@@ -63,7 +64,7 @@ def moment_of(r: Record) -> Moment | None:
         else:
             text = f"{r.get('injection')}: {r.get('action')} on {r.get('group')} ({', '.join(a for a in r.get('azs') or [] if a)}) via {r.get('via')}"
     elif kind == "abort":
-        text = f"**aborted**: {r.get('reason')}"
+        text = f"**aborted**: {md_text(str(r.get('reason')))}"
     elif kind == "error":
         text = f"error in {r.get('where')}: {r.get('message')}"
     return None if text is None else Moment(t, text, _wall(r))
@@ -94,16 +95,16 @@ def draft(data: ReportData, pictures: Sequence[str] = ()) -> str:
     notes = [r for r in data.records if r["kind"] == "note"]
     tr = data.traffic
     pct = tr.percentiles_ms()
-    out = [f"# Postmortem (draft): {spec.name}", ""]
+    out = [f"# Postmortem (draft): {md_text(spec.name)}", ""]
     out += ["## Summary", ""]
     out.append(f"- Run {head.get('run_id', '?')}, started {head.get('wall', '?')}; cluster time ran {data.speed:g}x real time.")
-    out.append(f"- Verdict: **{v.status}** (exit {v.exit_code}): {v.reason}.")
+    out.append(f"- Verdict: **{v.status}** (exit {v.exit_code}): {md_text(v.reason)}.")
     out.append(f"- Nodes interrupted: {len(data.nodes)}. Requests: {tr.requests}, errors {tr.errors} ({tr.error_rate:.3%}), "
                f"p99 {pct['p99']} ms.")
     if notes:
         out.append(f"- {len(notes)} note(s) taken during the run; they are in the timeline.")
     if spec.description:
-        out += ["", spec.description.strip()]
+        out += ["", md_text(spec.description.strip())]
     if pictures:
         out += [""] + [f"![{name.rsplit('.', 1)[0]}]({name})" for name in pictures]
     out += ["", "## Timeline", "", "Times are cluster seconds since the run started (wall clock UTC where the journal has it).", "",
@@ -112,7 +113,7 @@ def draft(data: ReportData, pictures: Sequence[str] = ()) -> str:
         out.append(f"| {m.t:.1f} | {m.wall or ''} | {m.what.replace('|', '/')} |")
     out += ["", "## Hypotheses", "", "| result | hypothesis | bound | measured |", "|---|---|---|---|"]
     for h in v.hypotheses:
-        out.append(f"| {h.status} | {h.name} | {h.bound} | {h.measured} |")
+        out.append(f"| {h.status} | {md_text(h.name)} | {md_text(h.bound)} | {md_text(h.measured)} |")
     out += ["", "## Rolled back", ""]
     out += [f"- {'ok' if r['ok'] else 'FAILED'}: {r['step']} ({r['detail']})" for r in data.rollback] or ["- nothing to roll back"]
     for title in ("Impact", "What went well", "What went wrong", "Action items"):

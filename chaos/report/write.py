@@ -7,7 +7,7 @@ from pathlib import Path
 
 from chaos.journal import read_journal_checked
 from chaos.report import html, junit, markdown
-from chaos.report.data import ReportData, build
+from chaos.report.data import ReportData, build_read
 from chaos.report.plot import gantt_png, timeline_png
 
 
@@ -26,12 +26,13 @@ def as_json(data: ReportData) -> dict[str, object]:
         "steady_state": [{k: r.get(k) for k in ("when", "ok", "problems", "ready", "desired", "requests", "error_rate")} for r in data.steady_state],
         "rollback": data.rollback,
         "malformed_records": [str(m) for m in data.malformed],
+        "left_out": list(data.left_out),
     }
 
 
 def write_reports(journal: Path, out_dir: Path | None = None) -> tuple[ReportData, dict[str, Path]]:
     reading = read_journal_checked(journal)
-    data = build(reading.records, reading.malformed)
+    data = build_read(reading)
     out = out_dir or journal.parent
     out.mkdir(parents=True, exist_ok=True)
     paths = {"markdown": out / "report.md", "html": out / "report.html", "json": out / "report.json", "junit": out / "junit.xml"}

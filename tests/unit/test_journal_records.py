@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from structlog.testing import capture_logs
 
-from chaos.cleanup import CleanupError, cleanup_run_dir
+from chaos.cleanup import cleanup_run_dir
 from chaos.clock import RunClock
 from chaos.journal import Journal, read_journal, read_journal_checked, unknown_kinds
 from chaos.journal_records import FIELDS, RecordKind, record_problem
@@ -101,12 +101,10 @@ def test_appended_records_are_numbered_after_the_lines_already_there(tmp_path):
     assert [m.line for m in journal.malformed] == [len(good_journal()) + 1]
 
 
-async def test_cleanup_will_not_replay_an_undo_log_it_cannot_read_whole(tmp_path):
+async def test_cleanup_replays_what_it_can_read_and_says_an_intent_was_unreadable(tmp_path):
     records = [{"t": 0.0, "kind": "experiment", "name": "x", "run_id": "20261127-abc"},
                {"t": 1.0, "kind": "intent", "intent": 1, "action": "start FIS experiment", "undo": "stop_fis_experiment", "stage": "fault"}]
     _write_lines(tmp_path / "journal.jsonl", records)
-    with pytest.raises(CleanupError) as caught:
-        await cleanup_run_dir(tmp_path)
-    message = str(caught.value)
-    assert "line 2 (intent): params: field required" in message
-    assert "spotchaos cleanup --run-id 20261127-abc" in message
+    cleaned = await cleanup_run_dir(tmp_path)
+    assert cleaned.done == [] and cleaned.intent_unreadable and not cleaned.ok
+    assert cleaned.unreadable == ["line 2 (intent): params: field required"]
