@@ -15,6 +15,7 @@ from rich.markup import escape
 
 from chaos import __version__
 from chaos.logs import configure
+from chaos.redaction import redact_urls
 from cluster.endpoints import Endpoints, default_state_dir, is_recorded_simulator, signallable_pid
 
 app = typer.Typer(help="Spot-interruption chaos and resilience harness for model serving on Kubernetes.", no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
@@ -24,13 +25,26 @@ err = Console(stderr=True)
 out = Console()
 
 StateDir = Annotated[Path | None, typer.Option("--state-dir", help="Where the simulator writes kubeconfig and endpoints.json (default: per-user state dir).")]
-LogFormat = Annotated[str, typer.Option("--log-format", help="console or json")]
+def _log_format_choice(value: str) -> str:
+    if value not in ("console", "json"):
+        raise typer.BadParameter(f"console or json, not {value!r}")
+    return value
+
+
+def _pid_choice(value: int | None) -> int | None:
+    if value is not None and not signallable_pid(value):
+        raise typer.BadParameter(f"a process id above 1, not {value}")
+    return value
+
+
+LogFormat = Annotated[str, typer.Option("--log-format", help="console or json", callback=_log_format_choice)]
 HistoryUrl = Annotated[str | None, typer.Option("--history", help="The run history: an SQLAlchemy URL, or off (default: $SPOTCHAOS_HISTORY, else SQLite in the user's data directory).")]
+ReadHistoryUrl = Annotated[str | None, typer.Option("--history", help="The run history to read: an SQLAlchemy URL (default: $SPOTCHAOS_HISTORY, else SQLite in the user's data directory).")]
 
 
 def _fail(message: str, code: int = 3) -> None:
     """One line naming the problem (the message is text, never markup: it may quote user input)."""
-    err.print(f"[red]error:[/red] {escape(message)}", soft_wrap=True, highlight=False)
+    err.print(f"[red]error:[/red] {escape(redact_urls(message))}", soft_wrap=True, highlight=False)
     raise typer.Exit(code)
 
 
@@ -65,7 +79,7 @@ def sim_up(
     config: Annotated[Path | None, typer.Option("--config", help="Simulator config YAML (timings, capacity pools).")] = None,
     demo_nodes: Annotated[int, typer.Option("--demo-nodes", help="Create a Spot node group with this many nodes once up.")] = 0,
     demo_replicas: Annotated[int, typer.Option("--demo-replicas", help="With --demo-nodes: a TF Serving service of this many replicas behind an ALB (0: none).")] = 5,
-    exit_with: Annotated[int | None, typer.Option("--exit-with", help="Stop when the process with this pid exits (the harness passes its own).")] = None,
+    exit_with: Annotated[int | None, typer.Option("--exit-with", help="Stop when the process with this pid exits (the harness passes its own).", callback=_pid_choice)] = None,
     log_format: LogFormat = "console",
 ) -> None:
     """Run the simulator in the foreground until Ctrl-C or SIGTERM."""
@@ -73,10 +87,9 @@ def sim_up(
     from cluster.sim import ConfigError, load_config
     from cluster.sim.runner import serve
 
-    if demo_nodes < 0:
-        _fail("--demo-nodes must be 0 or more")
-    if demo_replicas < 0:
-        _fail("--demo-replicas must be 0 or more")
+    negative = [name for name, value in (("--demo-nodes", demo_nodes), ("--demo-replicas", demo_replicas)) if value < 0]
+    if negative:
+        _fail(f"{' and '.join(negative)} must be 0 or more")
     try:
         cfg = load_config(config, speed=speed)
     except ConfigError as exc:
@@ -278,11 +291,11 @@ def render_profile(
     if load is not None:
         _render_load(load, url, out_dir)
         return
-    if not (account.isdigit() and len(account) == 12):
-        _fail(f"--account must be a 12-digit AWS account id, got '{account}'")
     if runner:
         _render_runner(out_dir, account, image, experiment or [], schedule, region, upload, oidc_issuer, name, create_role)
         return
+    if not (account.isdigit() and len(account) == 12):
+        _fail(f"--account must be a 12-digit AWS account id, got '{account}'")
     try:
         cluster = p.resolve(profile, name)
         objects = p.render(cluster, account)
@@ -309,14 +322,8 @@ def _render_runner(out_dir: Path, account: str, image: str | None, experiments: 
     from chaos.errors import ChaosError
     from chaos.runner_render import RunnerOptions, render_runner
 
-    if not image:
-        _fail("--runner needs --image: the harness image the CronJob runs (build it from the Dockerfile this writes)")
-    if not region:
-        _fail("--runner needs --region: the AWS region of the cluster")
-    if not cluster:
-        _fail("--runner needs --name: the EKS cluster's name (the runner may terminate only its instances)")
-    try:
-        written = render_runner(RunnerOptions(str(image), account, str(region), str(cluster), tuple(experiments), schedule,
+    try:  # every missing or invalid option is named at once (runner_render.option_problems)
+        written = render_runner(RunnerOptions(image or "", account, region or "", cluster or "", tuple(experiments), schedule,
                                               upload=upload, oidc_issuer=oidc_issuer, create_role=create_role), out_dir)
     except ChaosError as exc:
         _fail(str(exc))
@@ -464,6 +471,7 @@ def load_shard(
     from chaos import event_loop
     from chaos.clock import monotonic_at_wall, wall_seconds
     from chaos.load.bodies import body_for
+    from chaos.load.engine import LoadError
     from chaos.load.profile import ProfileError, constant, parse_duration, ramp
     from chaos.load.run import LoadSpec
     from chaos.load.shard import run_shard
@@ -486,8 +494,8 @@ def load_shard(
         if source is not None and not _is_ip(source):
             raise ProfileError(f"--source-address {source!r}: give an IP address of this machine (or leave it out)")
         spec = LoadSpec(url, profile, body=body_for(body), timeout=parse_duration(timeout, "--timeout"), per_second_histograms=True, source=source)
-    except ProfileError as exc:
-        _fail(str(exc), 2)
+    except (ProfileError, LoadError) as exc:  # an input error, like every other (2 means aborted)
+        _fail(str(exc))
         return
     t0 = monotonic_at_wall(start_at if start_at is not None else wall_seconds() + 2.0)
     raise typer.Exit(event_loop.run(run_shard(spec, index, shards, t0)))
@@ -584,17 +592,18 @@ def history_cmd(
     args: Annotated[list[str] | None, typer.Argument(help="EXPERIMENT to list its runs, or: import RUN_DIR... to load runs from their journals.")] = None,
     since: Annotated[str | None, typer.Option("--since", help="Only runs started at or after this ISO date or time, e.g. 2026-11-01.")] = None,
     target: Annotated[str | None, typer.Option("--target", help="Only runs on local or eks.")] = None,
-    history: HistoryUrl = None,
+    history: ReadHistoryUrl = None,
 ) -> None:
     """The run history: a table of runs (newest first), or `history import DIR...` to load run directories from their journals."""
     from rich.table import Table
 
-    from chaos.history_store import HistoryError, open_store, remember, runs
+    from chaos.history_store import HistoryError, open_store, refuse_off, remember, runs
     from chaos.journal import JournalError, journal_file, read_journal_checked
     from chaos.report.data import build_read
 
     words = list(args or [])
     try:
+        refuse_off(history)
         engine = open_store(history)
     except HistoryError as exc:
         _fail(str(exc))
@@ -644,14 +653,21 @@ def trend_cmd(
     markdown_file: Annotated[Path | None, typer.Option("--markdown", help="Write the table here (pass rates, flaky hypotheses).")] = None,
     since: Annotated[str | None, typer.Option("--since", help="Only runs started at or after this ISO date or time.")] = None,
     target: Annotated[str | None, typer.Option("--target", help="Only runs on local or eks.")] = None,
-    history: HistoryUrl = None,
+    history: ReadHistoryUrl = None,
 ) -> None:
     """An experiment's hypotheses over its recorded runs: values against their bounds, pass rates, flaky ones."""
-    from chaos.history_store import HistoryError, hypothesis_history, milestone_history, open_store
+    from chaos.history_store import (
+        HistoryError,
+        hypothesis_history,
+        milestone_history,
+        open_store,
+        refuse_off,
+    )
     from chaos.history_trend import milestone_trends, trends
     from chaos.report import trend_page
 
     try:
+        refuse_off(history)
         engine = open_store(history)
         items = trends(hypothesis_history(engine, experiment, since, target))
         milestones = milestone_trends(milestone_history(engine, experiment, since, target))
@@ -687,6 +703,7 @@ def run_experiment(
     """Run an experiment; exit 0 passed, 1 failed, 2 aborted, 3 error, 4 passed but regressed (with --fail-on-regression)."""
     configure(log_format, level="warning" if log_format == "console" else "info")
     from chaos.errors import ChaosError
+    from chaos.history_store import check_store
     from chaos.results_upload import parse_s3_url
     from chaos.run_results import Destinations
     from chaos.runner_cli import execute
@@ -696,6 +713,7 @@ def run_experiment(
         _fail("--notify-always needs --notify URL")
     try:  # checked before anything runs: a bad destination must not cost a run
         to = Destinations(history, parse_s3_url(upload) if upload else None, check_url(notify) if notify else None, notify_always)
+        check_store(history)
     except ChaosError as exc:
         _fail(str(exc))
         return
@@ -713,13 +731,13 @@ def gameday(
     log_format: LogFormat = "console",
 ) -> None:
     """A guided game day on a terminal: go/no-go checks executed, the driver's go, a full-screen live view with notes (n) and abort (a), a postmortem draft at the end."""
+    spec = _load(file, target, speed)  # the file first: a bad one is the first thing to say
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
-        _fail("gameday needs a terminal (a person drives it); in CI or a pipe use `spotchaos run FILE`", 2)
+        _fail("gameday needs a terminal (a person drives it); in CI or a pipe use `spotchaos run FILE`")
     configure(log_format, level="error" if log_format == "console" else "info")
     from chaos.gameday.driver import run_gameday
     from chaos.gameday.screen import terminal_console
 
-    spec = _load(file, target, speed)
     raise typer.Exit(run_gameday(spec, report_dir, terminal_console(), err))  # type: ignore[arg-type]
 
 
@@ -813,6 +831,8 @@ def cleanup(
 
     if sum(x for x in (run_dir is not None, run_id is not None, all_stale)) != 1:
         _fail("give one of RUN_DIR, --run-id ID or --all-stale")
+    if run_id is not None and not run_id.strip():
+        _fail("--run-id: empty; give the run's id (its journal's first record, or the spotchaos:run-id tag on what it made)")
 
     def show(title: str, done: list[Undone]) -> bool:
         out.print(escape(title), highlight=False, soft_wrap=True)

@@ -31,6 +31,7 @@ from tenacity import retry, retry_if_exception, stop_after_delay, wait_exponenti
 
 from chaos.errors import ChaosError
 from chaos.history_rows import RunRows, run_rows
+from chaos.redaction import redact_urls
 from chaos.report.data import ReportData
 
 META = MetaData()
@@ -81,7 +82,7 @@ def _shown(url: str) -> str:
     try:
         return make_url(url).render_as_string(hide_password=True)
     except Exception:  # noqa: BLE001 - not a URL at all: say so without echoing it whole
-        return url[:60]
+        return redact_urls(url[:60])
 
 
 @retry(retry=retry_if_exception(lambda e: "locked" in str(e)), stop=stop_after_delay(30), wait=wait_exponential(multiplier=0.01, max=0.5),
@@ -110,7 +111,7 @@ def open_store(url: str | None = None) -> Engine:
     except StoreRefused as exc:
         raise HistoryError(f"history store {_shown(url)}: {exc}") from None
     except Exception as exc:  # noqa: BLE001 - a bad URL, a missing driver, an unreachable server: one line naming it
-        raise HistoryError(f"history store {_shown(url)}: {type(exc).__name__}: {str(exc).splitlines()[0][:200]}") from None
+        raise HistoryError(f"history store {_shown(url)}: {type(exc).__name__}: {redact_urls((str(exc).splitlines() or [''])[0][:200])}") from None
     return engine
 
 
@@ -160,6 +161,20 @@ def remember(data: ReportData, run_dir: Path, url: str | None = None) -> str | N
     except Exception as exc:  # noqa: BLE001 - the journal has the run; the store is a convenience
         return f"history store {_shown(url or default_url())}: {type(exc).__name__}: {str(exc).splitlines()[0][:200]}"
     return None
+
+
+def check_store(url: str | None) -> None:
+    """Before a run: the store it will record in opens (HistoryError naming it otherwise), so a bad
+    --history fails in a second, not after the whole run.  Nothing to check when it is off."""
+    if not _off(url):
+        open_store(url).dispose()
+
+
+def refuse_off(url: str | None) -> None:
+    """For the commands that read the history: `off` keeps none, so there is nothing to read."""
+    if _off(url):
+        raise HistoryError("--history off (or SPOTCHAOS_HISTORY=off) keeps no run history, so there is nothing to read; "
+                           "give the store's URL, or leave --history out for the default store")
 
 
 def _off(url: str | None) -> bool:

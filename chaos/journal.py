@@ -18,6 +18,7 @@ import structlog
 from chaos.clock import RunClock
 from chaos.errors import ChaosError, shown
 from chaos.journal_records import RecordKind, record_problem
+from chaos.redaction import redact_urls
 
 __all__ = ["Journal", "JournalError", "JournalReading", "Malformed", "Record", "RecordKind", "Unreadable", "journal_file", "read_journal", "read_journal_checked", "unknown_kinds"]
 
@@ -49,6 +50,8 @@ class Journal:
     def __init__(self, path: Path, clock: RunClock, *, append: bool = False) -> None:
         self.path = path
         self.clock = clock
+        if path.parent.exists() and not path.parent.is_dir():
+            raise JournalError(f"{path.parent} is a file, not a directory; give --report-dir a directory (new or empty)")
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             # O_APPEND: every line goes to the end even when another process appends too (`spotchaos note`)
@@ -77,7 +80,7 @@ class Journal:
         with self._lock:
             # `seq`, the record's line in its journal, makes each record one of a kind: a line
             # copied twice (a journal appended to itself, a sync tool's retry) is a repeat readers drop
-            line = json.dumps(head | fields | {"seq": self._lines + 1}, default=str, separators=(",", ":"))
+            line = redact_urls(json.dumps(head | fields | {"seq": self._lines + 1}, default=str, separators=(",", ":")))
             record: Record = json.loads(line)
             problem = record_problem(record)
             self._file.write(line + "\n")

@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 import logging
-import re
 import sys
 from typing import Any
 
 import structlog
 
-_SECRET_KEYS = re.compile(r"(secret|password|token|credential|access_key)", re.I)
+from chaos.redaction import REDACTED, SECRET_KEYS, redact_value
 
 
 def _redact(_: Any, __: str, event: dict[str, Any]) -> dict[str, Any]:
     for key in list(event):
-        if _SECRET_KEYS.search(key):
-            event[key] = "***"
+        event[key] = REDACTED if SECRET_KEYS.search(key) else redact_value(event[key])
     return event
 
 

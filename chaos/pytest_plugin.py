@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
-import yaml
 
 from chaos.expectation import describe, unmet
 from chaos.journal import Record
@@ -29,6 +28,7 @@ from chaos.report.data import ReportData
 from chaos.run_identity import new_run_id
 from chaos.spec import Experiment, load_experiment, parse_experiment
 from chaos.verify import Verdict
+from cluster.user_yaml import YamlProblem, parse_yaml, read_limited
 
 if TYPE_CHECKING:
     from chaos.run_results import Destinations
@@ -54,6 +54,7 @@ def destinations(config: pytest.Config) -> Destinations | None:
     if not (upload or notify or history or config.getoption("--spot-notify-always")):
         return None
     from chaos.errors import ChaosError
+    from chaos.history_store import check_store
     from chaos.results_upload import parse_s3_url
     from chaos.run_results import Destinations
     from chaos.webhook import check_url
@@ -61,10 +62,12 @@ def destinations(config: pytest.Config) -> Destinations | None:
     if config.getoption("--spot-notify-always") and not notify:
         raise pytest.UsageError("--spot-notify-always needs --spot-notify URL")
     try:
-        return Destinations(history, parse_s3_url(upload) if upload else None,
-                            check_url(notify) if notify else None, config.getoption("--spot-notify-always"))
+        to = Destinations(history, parse_s3_url(upload) if upload else None,
+                          check_url(notify) if notify else None, config.getoption("--spot-notify-always"))
+        check_store(history)
+        return to
     except ChaosError as exc:
-        raise pytest.UsageError(str(exc).replace("--upload", "--spot-upload").replace("--notify", "--spot-notify")) from None
+        raise pytest.UsageError(str(exc).replace("--upload", "--spot-upload").replace("--notify", "--spot-notify").replace("--history", "--spot-history")) from None
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -137,8 +140,8 @@ def spot_experiment(request: pytest.FixtureRequest, spot_options: dict[str, Any]
 def pytest_collect_file(parent: pytest.Collector, file_path: Path) -> pytest.Collector | None:
     if file_path.suffix in (".yaml", ".yml") and "experiments" in file_path.parts:
         try:
-            data = yaml.safe_load(file_path.read_text())
-        except (OSError, yaml.YAMLError):
+            data = parse_yaml(read_limited(file_path))
+        except (OSError, YamlProblem):
             data = None
         if isinstance(data, dict) and "injections" in data and "hypotheses" in data:
             return ExperimentFile.from_parent(parent, path=file_path)

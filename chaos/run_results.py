@@ -12,6 +12,7 @@ from typing import Any
 from chaos import api_errors
 from chaos.history_store import record_and_compare, record_uploads
 from chaos.notification import should_notify, summary
+from chaos.redaction import redact_urls
 from chaos.report.data import ReportData
 from chaos.results_upload import S3Destination
 from chaos.webhook import WebhookFailed, post_json
@@ -59,4 +60,5 @@ def deliver(data: ReportData, directory: Path, reports: dict[str, Path], to: Des
             out.notified = post_json(to.notify, summary(data, out.regressions, html))
         except WebhookFailed as exc:
             out.warnings.append(f"notification not sent: {exc}")
+    out.warnings = [redact_urls(w) for w in out.warnings]
     return out

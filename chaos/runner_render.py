@@ -58,14 +58,36 @@ def checked_experiment(path: Path, account: str) -> tuple[Experiment, str]:
     return spec, path.read_text()
 
 
+def option_problems(options: RunnerOptions) -> list[str]:
+    """Every option of the runner that is missing or invalid, one phrase each (all of them at once:
+    a user fixes a command line in one go, not one option per try)."""
+    problems = []
+    for value, option, why in ((options.image, "--image", "the harness image the CronJob runs (build it from the Dockerfile this writes)"),
+                               (options.region, "--region", "the AWS region of the cluster"),
+                               (options.cluster, "--name", "the EKS cluster's name (the runner may terminate only its instances)")):
+        if not value:
+            problems.append(f"{option}: {why}")
+    if not (options.account.isdigit() and len(options.account) == 12):
+        problems.append(f"--account: a 12-digit AWS account id, not {options.account[:20]!r}")
+    problem = schedule_problem(options.schedule)
+    if problem:
+        problems.append(f"--schedule {options.schedule[:60]!r}: {problem}")
+    if not options.experiments:
+        problems.append("--experiment: give at least one experiment file for the runner to run")
+    if options.upload:
+        try:
+            parse_s3_url(options.upload)
+        except ChaosError as exc:
+            problems.append(str(exc))
+    return problems
+
+
 def render_runner(options: RunnerOptions, out_dir: Path) -> list[Path]:
     from chaos import provisioning as p
 
-    problem = schedule_problem(options.schedule)
-    if problem:
-        raise RunnerInputError(f"--schedule {options.schedule[:60]!r}: {problem}")
-    if not options.experiments:
-        raise RunnerInputError("--experiment: give at least one experiment file for the runner to run")
+    problems = option_problems(options)
+    if problems:
+        raise RunnerInputError(f"--runner needs {len(problems)} more option{'s' if len(problems) > 1 else ''} set right: " + "; ".join(problems))
     experiments: dict[str, str] = {}
     roles: set[str] = set()
     for path in options.experiments:

@@ -14,12 +14,14 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal, Union, get_args
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
 from chaos import __version__
 from chaos.errors import SpecError, shown
 from chaos.load.bodies import MAX_BODY_BYTES
 from chaos.load.profile import duration_seconds
+from cluster.profiles import MAX_NODES
+from cluster.strict_numbers import NumbersNotBools
 from cluster.user_yaml import YamlProblem, load_file
 
 
@@ -43,7 +45,7 @@ Duration = Annotated[float, BeforeValidator(_seconds), Field(ge=0, le=MAX_SECOND
 Share = Annotated[float, Field(ge=0, le=1)]
 
 
-class Strict(BaseModel):
+class Strict(NumbersNotBools):
     model_config = ConfigDict(extra="forbid", populate_by_name=True, allow_inf_nan=False)
 
 
@@ -76,10 +78,10 @@ class Target(Strict):
     @model_validator(mode="after")
     def _eks_allow_list(self) -> Target:
         if self.kind == "eks":
-            if not self.allowed_accounts:
-                raise ValueError("an eks target needs allowed_accounts: the AWS account ids this experiment may touch")
-            if not self.allowed_contexts:
-                raise ValueError("an eks target needs allowed_contexts: the kubeconfig contexts this experiment may touch")
+            missing = [what for what, given in (("allowed_accounts: the AWS account ids", self.allowed_accounts),
+                                                ("allowed_contexts: the kubeconfig contexts", self.allowed_contexts)) if not given]
+            if missing:
+                raise ValueError(f"an eks target needs {' and '.join(missing)} this experiment may touch")
             if any(not re.fullmatch(r"\d{12}", a) for a in self.allowed_accounts):
                 raise ValueError("allowed_accounts: AWS account ids are 12 digits")
         return self
@@ -179,7 +181,7 @@ def url_problem(url: str) -> str | None:
 # --------------------------------------------------------------------------- injections
 
 class Selection(Strict):
-    count: int | None = Field(None, ge=1, description="Interrupt this many nodes.")
+    count: int | None = Field(None, ge=1, le=MAX_NODES, description="Interrupt this many nodes.")
     percent: float | None = Field(None, gt=0, le=100, description="Interrupt this share of the matching nodes (rounded up).")
     node_group: str | None = Field(None, description="Only nodes of this node group (eks.amazonaws.com/nodegroup).")
     az: str | None = Field(None, description="Only nodes in this availability zone.")

@@ -107,6 +107,8 @@ class Endpoints:
         """The endpoints.json in `state_dir`; ValueError naming the field when it is not one the
         simulator wrote (a wrong type is refused, never coerced: a pid of `true` is not pid 1)."""
         path = state_dir / ENDPOINTS_FILE
+        if path.exists() and not path.is_file():  # a FIFO would block the reader until a writer came
+            raise ValueError(f"{path}: not a regular file")
         return cls.from_dict(json.loads(path.read_text()), str(path))
 
     @classmethod

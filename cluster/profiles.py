@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from cluster.instance_types import INSTANCE_TYPES
 from cluster.nodegroups import SEED_4VCPU, SEED_8VCPU
 from cluster.settings_files import first_problem, load_mapping
+from cluster.strict_numbers import NumbersNotBools
 
 SEED_CLUSTER = "TensorFlowServingCluster"
 # The walkthrough's text says two on-demand nodes, its eksctl command three: we follow the text.
@@ -21,18 +22,25 @@ SEED_ON_DEMAND_NODES = 2
 _CLUSTER_NAME = re.compile(r"^[0-9A-Za-z][A-Za-z0-9\-_]{0,99}$")  # EKS CreateCluster's name rule
 
 
+# Kubernetes' documented limits for one cluster ("Considerations for large clusters"): no more than
+# 5,000 nodes and 150,000 pods.  Node groups and replicas above them cannot exist on EKS either.
+MAX_NODES = 5000
+MAX_PODS = 150_000
+MAX_GRACE_SECONDS = 86_400  # a day: no preStop or grace period of a Spot workload waits longer (the notice is 2 minutes)
+
+
 class ProfileError(ValueError):
     """A profile that cannot be built; the message names the field and the fix."""
 
 
-class NodeGroupProfile(BaseModel):
+class NodeGroupProfile(NumbersNotBools):
     model_config = ConfigDict(extra="forbid")
 
     name: str
     instance_types: list[str] = Field(min_length=1)
-    desired: int = Field(ge=0)
-    min_size: int = Field(0, ge=0)
-    max_size: int = Field(ge=0)
+    desired: int = Field(ge=0, le=MAX_NODES)
+    min_size: int = Field(0, ge=0, le=MAX_NODES)
+    max_size: int = Field(ge=0, le=MAX_NODES)
     spot: bool = True
     managed: bool = False  # an EKS managed node group: EKS itself drains its Spot nodes (capacity rebalancing)
     labels: dict[str, str] = Field(default_factory=dict)
@@ -54,7 +62,7 @@ class NodeGroupProfile(BaseModel):
         return self
 
 
-class ServingProfile(BaseModel):
+class ServingProfile(NumbersNotBools):
     model_config = ConfigDict(extra="forbid")
 
     name: str = "resnet-v1"
@@ -63,7 +71,7 @@ class ServingProfile(BaseModel):
     namespace: str = "default"
     model_name: str = "resnet"
     model_base_path: str = "s3://spotchaos-models/resnet/"
-    replicas: int = Field(25, ge=1)
+    replicas: int = Field(25, ge=1, le=MAX_PODS)
     cpu_request: str = "2"
     memory_request: str = "2Gi"
     cpu_limit: str = "4"
@@ -71,11 +79,11 @@ class ServingProfile(BaseModel):
     node_selector: dict[str, str] = Field(default_factory=lambda: {"lifecycle": "Ec2Spot"})
     service_type: Literal["LoadBalancer", "NodePort", "ClusterIP"] = "LoadBalancer"
     readiness_probe: bool = False
-    prestop_seconds: int | None = Field(None, ge=0)
-    grace_seconds: int | None = Field(None, ge=0)
+    prestop_seconds: int | None = Field(None, ge=0, le=MAX_GRACE_SECONDS)
+    grace_seconds: int | None = Field(None, ge=0, le=MAX_GRACE_SECONDS)
     pdb_max_unavailable: str | None = None
-    hpa_min: int = Field(20, ge=1)
-    hpa_max: int = Field(100, ge=1)
+    hpa_min: int = Field(20, ge=1, le=MAX_PODS)
+    hpa_max: int = Field(100, ge=1, le=MAX_PODS)
     hpa_cpu_percent: int = Field(50, ge=1, le=100)
     target_type: Literal["instance", "ip"] = "instance"
     deregistration_delay: int | None = Field(None, ge=0, le=3600)
@@ -90,14 +98,14 @@ class ServingProfile(BaseModel):
         return self
 
 
-class NthProfile(BaseModel):
+class NthProfile(NumbersNotBools):
     model_config = ConfigDict(extra="forbid")
 
     mode: Literal["imds", "queue", "none"] = "imds"  # none: no NTH (the node groups or Karpenter handle the notice)
     settings: dict[str, str | int | bool] = Field(default_factory=dict)
 
 
-class KarpenterProfile(BaseModel):
+class KarpenterProfile(NumbersNotBools):
     """Karpenter in place of Cluster Autoscaler and the Spot node groups: its controller's settings
     and the NodePool that holds the serving pods (Spot with on-demand fallback, many types)."""
 
@@ -107,13 +115,13 @@ class KarpenterProfile(BaseModel):
     interruption_queue: bool = True  # false: no queue, so no interruption handling ("disabled if not specified")
     capacity_types: list[Literal["spot", "on-demand"]] = Field(default_factory=lambda: ["spot", "on-demand"], min_length=1)
     instance_categories: list[str] = Field(default_factory=lambda: ["c", "m", "r"], min_length=1)
-    instance_cpus: list[int] = Field(default_factory=lambda: [4, 8], min_length=1)
+    instance_cpus: list[Annotated[int, Field(ge=1, le=448)]] = Field(default_factory=lambda: [4, 8], min_length=1)  # u-24tb1 has 448
     instance_types: list[str] | None = None  # an explicit list in place of categories and sizes
     consolidation_policy: Literal["WhenEmpty", "WhenEmptyOrUnderutilized"] = "WhenEmptyOrUnderutilized"
     consolidate_after: str = Field("10m", pattern=r"^(([0-9]+(s|m|h))+|Never)$")
     budget_nodes: str = Field("10%", pattern=r"^((100|[0-9]{1,2})%|[0-9]+)$")
     termination_grace_period: str | None = Field("5m", pattern=r"^([0-9]+(s|m|h))+$")
-    cpu_limit: int = Field(200, ge=1)
+    cpu_limit: int = Field(200, ge=1, le=MAX_NODES * 448)
     settings: dict[str, str] = Field(default_factory=dict, description="More env vars of the controller (BATCH_MAX_DURATION, FEATURE_GATES, ...)")
 
     @field_validator("instance_types")
@@ -125,7 +133,7 @@ class KarpenterProfile(BaseModel):
         return types
 
 
-class ClusterProfile(BaseModel):
+class ClusterProfile(NumbersNotBools):
     model_config = ConfigDict(extra="forbid")
 
     profile: str

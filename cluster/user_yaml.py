@@ -6,6 +6,7 @@ and nesting bounded.  Every problem is a YamlProblem with the line where it appl
 
 from __future__ import annotations
 
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,27 @@ class YamlProblem(ValueError):
     """One line: what is wrong and where (the file name is the caller's)."""
 
 
+_KINDS = ((stat.S_ISFIFO, "a named pipe (FIFO)"), (stat.S_ISSOCK, "a socket"), (stat.S_ISCHR, "a character device"),
+          (stat.S_ISBLK, "a block device"))
+
+
+def not_a_regular_file(path: Path) -> str | None:
+    """Why `path` must not be opened as a user's file, looked up before opening it (opening a FIFO
+    for reading blocks until some writer comes, which may be never), or None."""
+    try:
+        mode = path.stat().st_mode
+    except (OSError, ValueError):
+        return None  # missing or unreadable: opening it says why
+    for test, what in _KINDS:
+        if test(mode):
+            return f"is {what}, not a regular file; give a file"
+    return None
+
+
 def read_limited(path: Path, limit: int = MAX_BYTES) -> str:
+    problem = not_a_regular_file(path)
+    if problem is not None:
+        raise YamlProblem(problem)
     try:
         with path.open("rb") as f:
             data = f.read(limit + 1)

@@ -21,7 +21,7 @@ POLL_SECONDS = 0.2  # how often `watch` looks for new lines
 def parse_line(line: str) -> Record | None:
     try:
         record = json.loads(line)
-    except (json.JSONDecodeError, RecursionError):
+    except (ValueError, RecursionError):  # ValueError also for a number past Python's 4,300 digits
         return None
     if not isinstance(record, dict) or not isinstance(record.get("kind"), str) or isinstance(record.get("t"), bool) \
             or not isinstance(record.get("t"), int | float) or record_problem(record) is not None:

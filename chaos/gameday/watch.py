@@ -16,6 +16,7 @@ from chaos.gameday.follow import POLL_SECONDS, Follower
 from chaos.gameday.screen import Decided, fits, print_event, screen
 from chaos.journal import JournalError, Record, journal_file, read_journal
 from chaos.milestones import MilestoneFold
+from chaos.run_identity import Owner
 from chaos.spec import Scope, parse_experiment
 from chaos.traffic_fold import TrafficFold
 from chaos.verify import UNDECIDED, Outcome, evaluate
@@ -33,30 +34,45 @@ def watch(run_dir: Path, console: Console, stop: threading.Event | None = None) 
     follower = Follower(path)
     fold, milestones, traffic = ClusterFold(), MilestoneFold(), TrafficFold()
     full_screen = fits(console)
+    owner = Owner.from_dict(head.get("owner"))
 
-    def feed(records: list[Record]) -> None:
+    def feed(records: list[Record]) -> bool:
+        """Whether there was anything new: a run whose process is gone and that writes nothing more
+        will never write its verdict."""
         for r in records:
             fold.add(r)
             milestones.add(r)
             traffic.add(r)
             if not full_screen:
                 print_event(console, r)
+        return bool(records)
+
+    def over() -> bool:
+        return fold.verdict is not None or stop.is_set()
+
+    def orphaned(fresh: bool) -> bool:
+        return not fresh and owner is not None and owner.alive() is False and not feed(follower.poll())
 
     def view() -> object:
         results = evaluate(spec, [], fold.now, final=False, scopes=frozenset({Scope.NODE}), nodes=milestones.milestones())
         decided = [Decided(h.name, str(h.status), h.measured) for h in results if h.status != UNDECIDED]
         return screen(spec.name, fold, milestones.milestones(), traffic, decided, read_only=True)
 
+    gone = False
     if full_screen:
         with Live(console=console, refresh_per_second=4, screen=True, auto_refresh=False) as live:
-            while fold.verdict is None and not stop.is_set():
-                feed(follower.poll())
+            while not over() and not gone:
+                gone = orphaned(feed(follower.poll()))
                 live.update(view(), refresh=True)  # type: ignore[arg-type]
-                stop.wait(POLL_SECONDS)
+                stop.wait(0 if gone else POLL_SECONDS)
     else:
-        while fold.verdict is None and not stop.is_set():
-            feed(follower.poll())
-            stop.wait(POLL_SECONDS)
+        while not over() and not gone:
+            gone = orphaned(feed(follower.poll()))
+            stop.wait(0 if gone else POLL_SECONDS)
+    if fold.verdict is None and gone and owner is not None:
+        console.print(f"the run's process (pid {owner.pid}) is gone and wrote no verdict: `spotchaos report {run_dir}` judges what it recorded, "
+                      f"`spotchaos cleanup {run_dir}` undoes what it left", highlight=False, markup=False, soft_wrap=True)
+        return Outcome.ABORTED.exit_code
     if fold.verdict is None:
         return 0
     console.print(f"verdict: {fold.verdict.get('status')} - {fold.verdict.get('reason')}", highlight=False, markup=False, soft_wrap=True)

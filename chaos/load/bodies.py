@@ -9,6 +9,7 @@ from importlib import resources
 from pathlib import Path
 
 from chaos.load.engine import LoadError
+from cluster.user_yaml import not_a_regular_file
 
 BODY_KINDS = "image | tensor | none | @FILE"
 MAX_BODY_BYTES = 16 * 1024 * 1024
@@ -36,6 +37,9 @@ def body_for(kind: str) -> bytes | None:
         return None
     if kind.startswith("@"):
         path = Path(kind[1:])
+        problem = not_a_regular_file(path)
+        if problem is not None:
+            raise LoadError(f"--body {kind}: {path} {problem}")
         try:
             with path.open("rb") as f:
                 data = f.read(MAX_BODY_BYTES + 1)

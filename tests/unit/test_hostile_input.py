@@ -66,10 +66,9 @@ def _written_journal(tmp_path: Path) -> Path:
     """The hand-written passing journal of test_verdicts, written as a run writes it (with `seq`)."""
     from chaos.clock import RunClock
     from chaos.journal import Journal
-    from tests.unit.test_verdicts import good_journal
-
     from chaos.spec import parse_experiment
     from chaos.verify import verdict
+    from tests.unit.test_verdicts import good_journal
 
     journal = Journal(tmp_path / "journal.jsonl", RunClock())
     records = good_journal()
@@ -179,3 +178,127 @@ def test_the_markdown_report_shows_a_description_as_text_never_as_html(tmp_path)
     assert result.exit_code == 0, result.output
     text = (tmp_path / "out" / "report.md").read_text()
     assert "<script>" not in text and "&lt;script&gt;alert(1)&lt;/script&gt;" in text
+
+
+def _one_line(result, code: int, *words: str) -> None:
+    text = result.output
+    assert result.exit_code == code, text
+    assert result.exception is None or isinstance(result.exception, SystemExit), f"{text}\n{result.exception!r}"
+    lines = [line for line in text.splitlines() if line.strip()]
+    assert len(lines) == 1, text
+    for w in words:
+        assert w in text, text
+
+
+GOOD = {"name": "x", "injections": [{"via": "fis"}], "hypotheses": [{"check": "error-rate", "max": 0.01}]}
+
+
+@pytest.fixture
+def fifo(tmp_path) -> Path:
+    path = tmp_path / "pipe.yaml"
+    os.mkfifo(path)
+    return path
+
+
+@pytest.mark.timeout(30)
+@pytest.mark.parametrize("command", [["validate"], ["plan"], ["run", "--no-live"]])
+def test_a_fifo_as_the_experiment_is_refused_not_waited_on(fifo, command):
+    _one_line(runner.invoke(app, [*command, str(fifo)]), 3, "named pipe")
+
+
+@pytest.mark.timeout(30)
+def test_a_fifo_as_a_body_or_a_journal_is_refused(fifo, tmp_path):
+    _one_line(runner.invoke(app, ["load", "http://127.0.0.1:1/", "--body", f"@{fifo}", "--duration", "1s"]), 3, "named pipe")
+    _one_line(runner.invoke(app, ["report", str(fifo)]), 3, "not a regular file")
+    _one_line(runner.invoke(app, ["watch", str(fifo)]), 3, "not a regular file")
+    exp = tmp_path / "exp.yaml"
+    exp.write_text(json.dumps(GOOD | {"traffic": {"body": f"@{fifo}"}}))
+    _one_line(runner.invoke(app, ["validate", str(exp)]), 3, "not a regular file")
+
+
+@pytest.mark.timeout(30)
+def test_watch_on_a_run_that_died_without_a_verdict_says_so_and_ends(tmp_path, dead_pid):
+    path = _journal_with(tmp_path, b"", dead_pid)
+    lines = path.read_text().splitlines()
+    head = json.loads(lines[0]) | {"owner": {"pid": dead_pid, "host": __import__("socket").gethostname(), "start_ticks": 1}}
+    path.write_text("\n".join([json.dumps(head)] + lines[1:]) + "\n")
+    result = runner.invoke(app, ["watch", str(path.parent)])
+    assert result.exit_code == 2, result.output
+    assert f"pid {dead_pid}) is gone and wrote no verdict" in result.output and "spotchaos cleanup" in result.output
+
+
+def test_a_webhook_password_never_reaches_the_terminal_or_the_journal(tmp_path):
+    from chaos.clock import RunClock
+    from chaos.journal import Journal
+    from chaos.redaction import redact_urls
+    from chaos.webhook import WebhookFailed, post_json
+
+    url = "http://user:PASSWORD@127.0.0.1:1/hook"
+    with pytest.raises(WebhookFailed) as caught:
+        post_json(url, {"x": 1}, attempts=1)
+    assert "PASSWORD" not in str(caught.value) and "127.0.0.1" in str(caught.value)
+    assert redact_urls(f"see {url} and postgresql://u:pw@db/x") == "see http://***@127.0.0.1:1/hook and postgresql://***@db/x"
+    journal = Journal(tmp_path / "journal.jsonl", RunClock())
+    journal.write("experiment", name="x", spec=GOOD | {"traffic": {"url": url}}, run_id="x")
+    journal.close()
+    assert "PASSWORD" not in journal.path.read_text()
+    _one_line(runner.invoke(app, ["run", "--no-live", str(tmp_path / "none.yaml"), "--notify", "ftp://u:PASSWORD@h/x"]), 3)
+    assert "PASSWORD" not in runner.invoke(app, ["run", "--no-live", str(tmp_path / "none.yaml"), "--notify", "ftp://u:PASSWORD@h/x"]).output
+
+
+def test_a_bad_history_url_is_refused_before_the_run_and_off_is_refused_by_readers(tmp_path):
+    exp = tmp_path / "exp.yaml"
+    exp.write_text(json.dumps(GOOD))
+    # refused in a second, before a simulator starts or a journal is made
+    _one_line(runner.invoke(app, ["run", "--no-live", str(exp), "--history", "notaurl", "--report-dir", str(tmp_path / "r")]), 3, "history store")
+    assert not (tmp_path / "r").exists()
+    for command in (["history"], ["trend", "x"]):
+        _one_line(runner.invoke(app, [*command, "--history", "off"]), 3, "keeps no run history")
+
+
+@pytest.mark.parametrize(("changes", "words"), [
+    ({"cluster": {"overrides": {"serving": {"replicas": 1_000_000_000}}}}, ("replicas", "150000")),
+    ({"cluster": {"overrides": {"serving": {"hpa_max": 2**63}}}}, ("hpa_max", "150000")),
+    ({"traffic": {"rate": True}}, ("rate", "not true")),
+    ({"traffic": {"workers": True}}, ("workers", "not true")),
+    ({"injections": [{"via": "fis", "select": {"count": 10**12}}]}, ("select.count", "5000")),
+    ({"injections": [{"via": "fis", "select": {"count": True}}]}, ("count", "not true")),
+    ({"cluster": {"overrides": {"node_groups": [{"name": "g", "instance_types": ["m5.xlarge"], "desired": 10**9, "max_size": 10**9}]}}},
+     ("desired", "5000")),
+])
+def test_numbers_are_bounded_by_what_eks_allows_and_a_bool_is_not_a_number(tmp_path, changes, words):
+    exp = tmp_path / "exp.yaml"
+    exp.write_text(json.dumps(GOOD | changes))
+    _one_line(runner.invoke(app, ["validate", str(exp)]), 3, *words)
+
+
+def test_usage_errors_are_input_errors_everywhere(tmp_path):
+    """Exit 3 for every input error (2 means aborted); each names the option."""
+    _one_line(runner.invoke(app, ["load-shard", "http://127.0.0.1:1/", "--index", "5", "--shards", "2"]), 3, "--index")
+    _one_line(runner.invoke(app, ["load-shard", "http://127.0.0.1:1/", "--index", "0", "--body", "@/nonexistent"]), 3, "--body")
+    missing = tmp_path / "missing.yaml"
+    _one_line(runner.invoke(app, ["gameday", str(missing)]), 3, "missing.yaml")  # the file first, without a terminal
+    exp = tmp_path / "exp.yaml"
+    exp.write_text(json.dumps(GOOD))
+    _one_line(runner.invoke(app, ["gameday", str(exp)]), 3, "needs a terminal")
+    a_file = tmp_path / "a-file"
+    a_file.write_text("x")
+    _one_line(runner.invoke(app, ["run", "--no-live", str(exp), "--report-dir", str(a_file), "--history", "off"]), 3, "is a file, not a directory")
+    _one_line(runner.invoke(app, ["cleanup", "--run-id", ""]), 3, "--run-id")
+    for args in (["sim", "up", "--exit-with", "-1"], ["sim", "up", "--exit-with", "0"], ["sim", "up", "--log-format", "xml"],
+                 ["run", str(exp), "--log-format", "xml"]):
+        proc = subprocess.run([sys.executable, "-m", "chaos.cli", *args, "--state-dir" if args[0] == "sim" else "--no-live", *([str(tmp_path / "s")] if args[0] == "sim" else [])],
+                              capture_output=True, text=True, timeout=60, cwd=tmp_path)
+        assert proc.returncode == 3 and "Traceback" not in proc.stderr, (args, proc.stderr)
+
+
+def test_a_run_directory_is_taken_wherever_a_journal_is(tmp_path):
+    path = _written_journal(tmp_path)
+    for command in (["report", str(path.parent), "--out", str(tmp_path / "out")], ["watch", str(path.parent)]):
+        result = runner.invoke(app, command)
+        assert result.exit_code == 0, (command, result.output)
+
+
+def test_the_runner_names_every_missing_option_at_once():
+    result = runner.invoke(app, ["render", "--runner", "--account", "12"])
+    _one_line(result, 3, "--image", "--region", "--name", "--experiment", "--account")
