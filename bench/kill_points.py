@@ -1,4 +1,4 @@
-"""SIGKILL `spotchaos run` at random points across its phases, then `spotchaos cleanup`, and count
+"""SIGKILL or Ctrl-C `spotchaos run` at random points across its phases, then `spotchaos cleanup`, and count
 what is left of each run on the cluster (a simulator this script starts, as an account that
 outlives the harness): FIS experiments running, templates and IAM roles carrying the run id,
 metadata notices it gave, live instances of a cluster it provisioned and anything else of it
@@ -7,8 +7,13 @@ Every fourth run also deletes the run directory and cleans by `--run-id`, which 
 cluster by its tags.  Prints one row per kill and the totals, which must all
 be 0.  The injection alternates between FIS and the metadata mock.
 
+With `--signals INT,KILL` the signal alternates: a SIGINT is a Ctrl-C, after which the run rolls
+back by itself; every other one is sent during the rollback, twice (the second leaves the rest to
+`spotchaos cleanup`).  A run interrupted must never exit 1 (failed): that counts as `exit_1`.
+
     .venv/bin/python bench/kill_points.py              # 20 kills, seed 1
     .venv/bin/python bench/kill_points.py --kills 5 --seed 7
+    .venv/bin/python bench/kill_points.py --signals INT,KILL
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ import argparse
 import json
 import random
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -65,30 +71,68 @@ def cli(*args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "chaos.cli", *args], capture_output=True, text=True, timeout=timeout, env=fresh_machine_env(), cwd=ROOT)
 
 
+def journal_has(journal: Path, needle: str) -> bool:
+    return journal.exists() and needle in journal.read_text(errors="replace")
+
+
+def interrupt(proc: subprocess.Popen[bytes], journal: Path, how: str, delay: float) -> str:
+    """Send the signal(s) and wait for the run to end; what was done."""
+    def wait_until(done, seconds: float) -> None:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline and proc.poll() is None and not done():
+            time.sleep(0.05)
+
+    if how == "INT in rollback":  # Ctrl-C once the rollback began, and again when it answered
+        wait_until(lambda: journal_has(journal, '"phase":"rollback"'), 300)
+        if proc.poll() is not None:
+            return "ended"
+        proc.send_signal(signal.SIGINT)
+        wait_until(lambda: journal_has(journal, "SIGINT during the rollback"), 30)
+        proc.send_signal(signal.SIGINT)
+    else:
+        wait_until(lambda: False, delay)
+        if proc.poll() is not None:
+            return "ended"
+        proc.send_signal(signal.SIGKILL if how == "KILL" else signal.SIGINT)
+    proc.wait(timeout=600)
+    return "killed" if how == "KILL" else f"exit {proc.returncode}"
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--kills", type=int, default=20)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--longest", type=float, default=45.0, help="real seconds after the start the latest kill may come")
+    ap.add_argument("--signals", default="KILL", help="KILL, INT or INT,KILL (alternating; every other INT is sent during the rollback, twice)")
     args = ap.parse_args()
+    signals = [s.strip().upper() for s in args.signals.split(",") if s.strip()]
+    if not signals or any(s not in ("INT", "KILL") for s in signals):
+        ap.error("--signals: INT, KILL or INT,KILL")
     rng = random.Random(args.seed)
     work = Path(tempfile.mkdtemp(prefix="kill-points-"))
     sim = start_sim(work / "sim", speed=10.0, node_address_octet=110, imds={"port": 1352})
-    totals: dict[str, int] = {}
+    totals: dict[str, int] = {"exit_1": 0}
     rows = []
+    ints = 0
     try:
         for k in range(args.kills):
             via = "fis" if k % 2 == 0 else "metadata"
             out = work / f"run-{k}"
             delay = rng.uniform(0.5, args.longest)
+            how = signals[k % len(signals)]
+            if how == "INT":
+                how = "INT in rollback" if ints % 2 == 1 else "INT"
+                ints += 1
             proc = subprocess.Popen([sys.executable, "-m", "chaos.cli", "run", str(experiment(work, sim.state_dir, via)), "--report-dir", str(out), "--no-live"],
                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=fresh_machine_env(), cwd=ROOT)
-            deadline = time.monotonic() + delay
-            while time.monotonic() < deadline and proc.poll() is None:
-                time.sleep(0.05)
-            ended_itself = proc.poll() is not None
-            proc.kill()
-            proc.wait()
+            try:
+                ended = interrupt(proc, out / "journal.jsonl", how, delay)
+            finally:
+                if proc.poll() is None:
+                    proc.kill()
+                    proc.wait()
+            if ended == "exit 1":
+                totals["exit_1"] += 1
             journal = out / "journal.jsonl"
             phases = [json.loads(line).get("phase") for line in journal.read_text(errors="replace").splitlines() if '"kind":"phase"' in line] if journal.exists() else []
             run_id = json.loads(journal.read_text().splitlines()[0])["run_id"] if journal.exists() else None
@@ -106,8 +150,10 @@ def main() -> None:
             left = left_of(sim, run_id) if run_id else left_of(sim, "none")
             for key, n in left.items():
                 totals[key] = totals.get(key, 0) + n
-            rows.append((k, via, f"{delay:5.1f}s", phases[-1] if phases else "-", "ended" if ended_itself else "killed", cleaned, reports, left))
-            print(f"{k:2} {via:8} kill at {delay:5.1f}s in {phases[-1] if phases else '-':22} cleanup {cleaned:38} report exit {reports:2}  left {left}", flush=True)
+            rows.append((k, via, f"{delay:5.1f}s", phases[-1] if phases else "-", ended, cleaned, reports, left))
+            at = "rollback" if how == "INT in rollback" else f"{delay:5.1f}s"
+            print(f"{k:2} {via:8} {how:15} at {at:8} in {phases[-1] if phases else '-':22} {ended:8} cleanup {cleaned:24} report exit {reports:2}  left {left}",
+                  flush=True)
             if any(left.values()):  # never stack one run's leftovers onto the next
                 cli("teardown", "--profile", "hardened", "--state-dir", str(sim.state_dir))
     finally:

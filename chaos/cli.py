@@ -937,7 +937,7 @@ def main() -> None:
         else:
             err.print(f"error: {escape(str(exc))}", highlight=False)
         sys.exit(3)
-    except typer.Abort:
+    except (typer.Abort, KeyboardInterrupt):  # Ctrl-C outside a run's own handling (writing reports, say)
         err.print("aborted")
         sys.exit(2)
     except Exception as exc:  # noqa: BLE001 - the last net: one line, the traceback only when asked for

@@ -24,21 +24,33 @@ from chaos.run_results import Destinations
 from chaos.spec import Experiment
 from chaos.verify import left_behind
 
+ROLLING_BACK = "rolling back; Ctrl-C again to leave the rest to `spotchaos cleanup`"
 
-async def drive(run: Run, tick: Callable[[], None] | None = None, started: Callable[[asyncio.Task[Any]], None] | None = None) -> None:
+
+async def drive(run: Run, tick: Callable[[], None] | None = None, started: Callable[[asyncio.Task[Any]], None] | None = None,
+                say: Callable[[str], None] | None = None) -> None:
     """The run as a task that the first Ctrl-C or SIGTERM aborts (the run then rolls back);
     `tick` redraws a view four times a second, `started` gets the task (a game day's abort key
-    cancels it the same way)."""
+    cancels it the same way).  Once rolling back, a Ctrl-C is answered on `say` and the rollback
+    goes on; a second one stops it and the run ends, aborted, with what is left journaled for
+    `spotchaos cleanup`."""
     loop = asyncio.get_running_loop()
     body = asyncio.create_task(run.execute())
     if started is not None:
         started(body)
-    signals = {"n": 0}
+    during_rollback = {"n": 0}
 
     def interrupt(sig: signal.Signals) -> None:
-        signals["n"] += 1
-        if signals["n"] == 1:
-            run.abort(f"{sig.name} received")
+        if not run.rolling_back:
+            if run.abort_reason is None:
+                run.abort(f"{sig.name} received")
+            body.cancel()
+            return
+        during_rollback["n"] += 1
+        if during_rollback["n"] == 1:
+            (say or (lambda line: None))(ROLLING_BACK)
+            run.journal.write("note", text=f"{sig.name} during the rollback: {ROLLING_BACK}", author="spotchaos", role="harness")
+        else:
             body.cancel()
 
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -77,11 +89,15 @@ def execute(spec: Experiment, report_dir: Path | None, dry_run: bool, show_live:
         return 3
     run_id = run.run_id
     err.print(f"running {spec.name} (run {run_id}); journal: {run.journal.path}", highlight=False, soft_wrap=True, markup=False)
+    def say(line: str) -> None:
+        err.print(f"[yellow]{escape(line)}[/yellow]", highlight=False, soft_wrap=True)
+
     if show_live:
         with Live(console=err, refresh_per_second=4, transient=False) as live:
-            event_loop.run(drive(run, lambda: live.update(view(run.spec.name, run.phase, run.clock.now(), run.milestones.milestones(), run.traffic))))
+            event_loop.run(drive(run, lambda: live.update(view(run.spec.name, run.phase, run.clock.now(), run.milestones.milestones(), run.traffic)),
+                                 say=say))
     else:
-        event_loop.run(drive(run))
+        event_loop.run(drive(run, say=say))
     return conclude(spec, run, directory, dry_run, out, err, fail_on_regression, to)
 
 

@@ -127,7 +127,8 @@ class GameDay:
             self.run.journal.write(RecordKind.NOTE, t=t, text=text, author=self.author, role="driver")
 
     def _abort(self, answer: str | None) -> None:
-        if answer is not None:
+        # the abort key starts the rollback; once it runs, only a second Ctrl-C stops it (runner_cli.drive)
+        if answer is not None and not self.run.rolling_back:
             self.run.abort(f"aborted by the driver, {self.author}")
             if self.body is not None:
                 self.body.cancel()
@@ -195,7 +196,7 @@ def run_gameday(spec: Experiment, report_dir: Path | None, out: Console, err: Co
         else:
             out.print(f"(a terminal of {width}x{height} is too small for the screen, {MIN_COLUMNS}x{MIN_LINES}: one line per event)", highlight=False,
                       soft_wrap=True)
-            event_loop.run(drive(run, None, day.started))
+            event_loop.run(drive(run, None, day.started, say=lambda line: out.print(line, highlight=False, markup=False, soft_wrap=True)))
 
     def postmortem(data: ReportData) -> dict[str, Path]:
         path = directory / "postmortem.md"

@@ -89,6 +89,21 @@ class Run:
     def service(self) -> ServiceRef:
         return self.state.service
 
+    @property
+    def rolling_back(self) -> bool:
+        return self.phase == Phase.ROLLBACK
+
+    def _leave_rest_to_cleanup(self) -> None:
+        """The rollback was stopped (a second Ctrl-C or SIGTERM during it): every intent not undone
+        yet is journaled as left, so the verdict names it and `spotchaos cleanup` replays it."""
+        task = asyncio.current_task()
+        if task is not None:
+            task.uncancel()  # the run goes on to its verdict; nothing here is cancelled any more
+        self.abort("interrupted during the rollback")
+        for intent in pending(self.journal.snapshot()):
+            self.ctx.undo.undone(intent.id, False, "left to `spotchaos cleanup`: the rollback was interrupted", by="rollback")
+        log.warning("rollback_left_to_cleanup", left=len(pending(self.journal.snapshot())))
+
     def abort(self, reason: str) -> None:
         if self.abort_reason is None:
             self.abort_reason = reason
@@ -143,7 +158,10 @@ class Run:
             self.journal.write("error", where=self.phase, message=api_errors.describe(exc), fatal=True)
         finally:
             self._phase(Phase.ROLLBACK)
-            await Rollback(self.ctx, self.state, self.injections, self._stop_traffic).run()
+            try:
+                await Rollback(self.ctx, self.state, self.injections, self._stop_traffic).run()
+            except asyncio.CancelledError:  # asked twice to stop while rolling back: leave the rest to cleanup
+                self._leave_rest_to_cleanup()
             self._journal_retries()
         self.verdict = verdict(spec, self.journal.snapshot())
         self.journal.write("verdict", **self.verdict.as_dict())
@@ -287,14 +305,24 @@ class Run:
     # ------------------------------------------------------------------ the end
     async def _stop_traffic(self) -> None:
         st = self.state
-        if st.traffic is not None and st.traffic_task is not None:
+        task = st.traffic_task
+        if st.traffic is not None and task is not None:
             st.traffic.stop.set()
-            try:
-                summary = await asyncio.wait_for(st.traffic_task, timeout=st.traffic.spec.timeout + 5)
-                self.journal.write("traffic_summary", **{k: v for k, v in summary.items() if k != "per_second"})
-            except Exception as exc:  # noqa: BLE001
-                self.journal.write("error", where="traffic", message=f"{type(exc).__name__}: {exc}", fatal=False)
+            # asyncio.wait, not wait_for: an interruption while waiting must not cancel the traffic
+            # task too (its summary would be lost, and a cancelled task re-raises when awaited)
+            await asyncio.wait({task}, timeout=st.traffic.spec.timeout + 5)
             st.traffic_task = None
+            if not task.done():
+                task.cancel()
+                self.journal.write("error", where="traffic", message="the load did not stop in time; cancelled", fatal=False)
+            elif task.cancelled():
+                self.journal.write("error", where="traffic", message="the load was cancelled before its summary", fatal=False)
+            elif task.exception() is not None:
+                exc = task.exception()
+                self.journal.write("error", where="traffic", message=f"{type(exc).__name__}: {exc}", fatal=False)
+            else:
+                summary = task.result()
+                self.journal.write("traffic_summary", **{k: v for k, v in summary.items() if k != "per_second"})
 
 
 async def run_experiment(spec: Experiment, options: RunOptions) -> tuple[Verdict, Run]:

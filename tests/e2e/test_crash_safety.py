@@ -215,3 +215,52 @@ def test_engaging_the_safety_lever_mid_run_aborts_it_naming_the_lever(fresh_sim,
     assert sim.aws("fis").get_experiment(id=eid)["experiment"]["state"]["status"] == "stopped"
     assert [r for r in records if r["kind"] == "rollback" and r["step"].startswith("tear down") and r["ok"]]
     assert _cluster_instances(sim) == []
+
+
+def _interrupt_at(path: Path, out: Path, needles: tuple[str, ...], times: int) -> tuple[int, str]:
+    """Start the run; once its journal holds every needle, Ctrl-C it `times` times (each after the
+    run journaled the one before, when it answers one); (exit code, stderr)."""
+    import signal
+
+    proc = _start(path, out)
+    journal = out / "journal.jsonl"
+    try:
+        wait_for(lambda: _journal_has(journal, *needles) or proc.poll() is not None, 240, f"the journal to hold {needles}")
+        assert proc.poll() is None, "the run ended before the interruption point"
+        for n in range(times):
+            proc.send_signal(signal.SIGINT)
+            if n + 1 < times:
+                wait_for(lambda: _journal_has(journal, "SIGINT during the rollback") or proc.poll() is not None, 30, "the run to answer the Ctrl-C")
+        _, stderr = proc.communicate(timeout=240)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    return proc.returncode, stderr
+
+
+def test_ctrl_c_at_stop_traffic_rolls_back_whole_and_exits_aborted(sim, tmp_path):
+    out = tmp_path / "run"
+    code, stderr = _interrupt_at(_experiment(tmp_path, sim, "fis"), out, ('"phase":"stop-traffic"',), times=1)
+    assert code == 2 and "Traceback" not in stderr, stderr
+    records = read_journal(out / "journal.jsonl")
+    assert records[-1]["kind"] == "verdict" and records[-1]["status"] == "aborted", records[-1]
+    run_id = str(records[0]["run_id"])
+    assert _left_of(sim, run_id) == {"running experiments": [], "templates": [], "roles": [], "notices": []}
+    assert _cluster_instances(sim) == []
+
+
+def test_ctrl_c_twice_during_the_rollback_leaves_the_rest_to_cleanup(sim, tmp_path):
+    out = tmp_path / "run"
+    code, stderr = _interrupt_at(_experiment(tmp_path, sim, "fis"), out, ('"phase":"rollback"',), times=2)
+    assert code == 2 and "Traceback" not in stderr, stderr
+    assert "rolling back; Ctrl-C again to leave the rest to `spotchaos cleanup`" in stderr, stderr
+    assert f"undo them with: spotchaos cleanup {out}" in stderr, stderr
+    records = read_journal(out / "journal.jsonl")
+    assert records[-1]["kind"] == "verdict" and records[-1]["status"] == "aborted", records[-1]
+    left = [r for r in records if r["kind"] == "undone" and not r["ok"] and "left to `spotchaos cleanup`" in r["detail"]]
+    assert left, "the interrupted rollback journaled what it left"
+    cleaned = _cli("cleanup", str(out))
+    assert cleaned.returncode == 0, cleaned.stdout + cleaned.stderr
+    run_id = str(records[0]["run_id"])
+    assert _left_of(sim, run_id) == {"running experiments": [], "templates": [], "roles": [], "notices": []}
+    assert _cluster_instances(sim) == []
