@@ -8,6 +8,8 @@ locally, then add what it finds to the corpus."""
 
 from __future__ import annotations
 
+import json
+import os
 from pathlib import Path
 
 import yaml
@@ -22,7 +24,9 @@ GOOD = {"name": "x", "injections": [{"via": "fis", "select": {"count": 1}}], "hy
 
 NASTY = ["", " ", "-", "--", "nan", "inf", "-inf", "1e308", "-1", "0", "0s", "1e-300", "99999999999999999999", "[red]x[/]", "[/]",
          "\x00", "\x1b[2J", "ü", "a" * 5000, "../../etc/passwd", "http://[::1", "http://127.0.0.1:1/", "s3://x", "seed", "hardened",
-         "local", "eks", "gke", "1s:nan", "30s:100,30s:400", "@/dev/zero", "image", "10", "2m", "--help"]
+         "local", "eks", "gke", "1s:nan", "30s:100,30s:400", "@/dev/zero", "image", "10", "2m", "--help",
+         # round 2 (issue 27): secrets in URLs, integers past Python's 4,300 digits, pids that are not one process
+         "http://user:PASSWORD@127.0.0.1:1/hook", "postgresql://u:PASSWORD@127.0.0.1:1/db", "9" * 5000, "0", "-1", "true"]
 VALUES = st.one_of(st.sampled_from(NASTY), st.text(max_size=30), st.floats(allow_nan=True).map(str), st.integers().map(str))
 
 
@@ -32,7 +36,18 @@ def _paths(root: Path) -> list[str]:
     (root / "list.yaml").write_text("- a\n- b\n")
     (root / "dir").mkdir(exist_ok=True)
     (root / "dir" / "journal.jsonl").write_bytes(b'{"t": 0, "kind": "experiment", "spec": {"name": 3}}\n\xff\xfe garbage\n')
-    return [str(root / p) for p in ("good.yaml", "binary.yaml", "list.yaml", "dir", "missing.yaml")] + ["/dev/zero", "/proc/nowhere/x", "/", ""]
+    # round 2 (issue 27): a FIFO (opening it would wait for a writer), a journal appended to itself, a number too long to read
+    if not (root / "fifo.yaml").exists():
+        os.mkfifo(root / "fifo.yaml")
+    (root / "twice").mkdir(exist_ok=True)
+    head = json.dumps({"t": 0, "kind": "experiment", "name": "x", "run_id": "x-1", "seq": 1, "spec": GOOD}).encode() + b"\n"
+    (root / "twice" / "journal.jsonl").write_bytes((head + b'{"t": 1, "kind": "traffic", "second": 0, "start_t": 0, "end_t": 1, "requests": 3, "seq": 2}\n') * 2)
+    (root / "huge").mkdir(exist_ok=True)
+    (root / "huge" / "journal.jsonl").write_bytes(head + b'{"t": 1, "kind": "intent", "intent": ' + b"9" * 5000 + b"}\n")
+    (root / "pid0").mkdir(exist_ok=True)  # a forged state directory: `sim down` must never signal pid 0 (its own process group)
+    (root / "pid0" / "endpoints.json").write_text(json.dumps({"target": "local", "aws_endpoint_url": None, "region": "r", "kubeconfig": "k", "pid": 0}))
+    return ([str(root / p) for p in ("good.yaml", "binary.yaml", "list.yaml", "dir", "missing.yaml", "fifo.yaml", "twice", "huge", "pid0")]
+            + ["/dev/zero", "/proc/nowhere/x", "/", ""])
 
 
 def _command(paths: list[str]) -> st.SearchStrategy[list[str]]:
@@ -52,6 +67,7 @@ def _command(paths: list[str]) -> st.SearchStrategy[list[str]]:
         st.tuples(st.just(["doctor"]), opts("--manifests", "--profile")).map(lambda t: t[0] + t[1]),
         st.tuples(st.just(["report"]), path.map(lambda p: [p]), opts("--out", value=out)).map(lambda t: t[0] + t[1] + t[2]),
         st.tuples(st.just(["cleanup"]), path.map(lambda p: [p])).map(lambda t: t[0] + t[1]),
+        st.tuples(st.just(["sim", "down", "--state-dir"]), path.map(lambda p: [p])).map(lambda t: t[0] + t[1]),
         st.lists(st.one_of(st.sampled_from(["validate", "plan", "render", "doctor", "report", "schema", "version"]), anything), max_size=4),
     )
 
