@@ -946,7 +946,20 @@ def main() -> None:
         err.print(f"[red]error:[/red] unexpected {type(exc).__name__}: {escape(str(exc).splitlines()[0][:300] if str(exc) else '')} "
                   "(set SPOTCHAOS_DEBUG=1 for the traceback)", highlight=False, soft_wrap=True)
         sys.exit(3)
-    sys.exit(code if isinstance(code, int) else 0)
+    _exit(code if isinstance(code, int) else 0)
+
+
+def _exit(code: int) -> None:
+    """Exit with the command's code; a Ctrl-C while the process winds down (joining the threads
+    that read the cluster) ends it at once with that code, not with a KeyboardInterrupt's."""
+    def now(*_: object) -> None:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+
+    signal.signal(signal.SIGINT, now)
+    signal.signal(signal.SIGTERM, now)
+    sys.exit(code)
 
 
 if __name__ == "__main__":

@@ -242,7 +242,7 @@ def compare(data: ReportData, run_dir: Path, url: str | None = None, runs_back: 
     measurements, then its node milestones; None when the store is off or unreadable."""
     from chaos.history_regression import milestone_regressions, regressions
 
-    if _off(url):
+    if _off(url) or data.verdict.status == "inconclusive":  # measured on a starved machine: its figures are no trend
         return None
     try:
         engine = open_store(url)

@@ -49,6 +49,7 @@ class RecordKind(StrEnum):
     FIS = "fis"
     FIS_ACTION = "fis_action"
     TRAFFIC = "traffic"  # one per second of load
+    HEALTH = "health"  # one per real second: how the harness, the load generator and the simulator kept up
     TRAFFIC_SUMMARY = "traffic_summary"
     SHARDS = "shards"  # the load's shards on the cluster: started (pods and nodes) ...
     SHARD_LOST = "shard_lost"  # ... and one that stopped sending before its end
@@ -299,6 +300,24 @@ class TrafficRecord(TypedDict, total=False):
     p99_ms: float | None
     max_ms: float | None
     hist: str | None
+    late: int  # requests the generator sent 10 ms or more after their time (its own lateness)
+    late_max_ms: float
+
+
+class HealthRecord(TypedDict, total=False):
+    """One real second of the run's own health: a figure is missing where it cannot be measured
+    (no simulator on EKS, no /proc off Linux).  Lags are real milliseconds."""
+
+    __pydantic_config__ = STRICT  # type: ignore[misc]
+    start_t: Required[float]  # run time the second began at
+    end_t: Required[float]
+    harness_lag_ms: Required[float]  # the harness's event loop: the worst delay of its heartbeat
+    speed: float  # cluster seconds per real second over this second (the effective speed)
+    sim_lag_ms: float | None  # the simulator's event loop: its worst heartbeat delay (its last full second)
+    sim_stalled_s: float | None  # real seconds the simulator's clock stood still
+    steal_pct: float | None  # CPU steal time, % of the machine (a VM's neighbours)
+    load1: float | None  # the machine's 1-minute load average
+    cpus: int | None
 
 
 class TrafficSummaryRecord(TypedDict, total=False):
@@ -480,6 +499,7 @@ FIELDS: dict[RecordKind, type] = {
     RecordKind.FIS: FisRecord,
     RecordKind.FIS_ACTION: FisActionRecord,
     RecordKind.TRAFFIC: TrafficRecord,
+    RecordKind.HEALTH: HealthRecord,
     RecordKind.TRAFFIC_SUMMARY: TrafficSummaryRecord,
     RecordKind.SHARDS: ShardsRecord,
     RecordKind.SHARD_LOST: ShardLostRecord,

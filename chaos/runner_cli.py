@@ -121,7 +121,7 @@ def conclude(spec: Experiment, run: Run, directory: Path, dry_run: bool, out: Co
             err.print(f"uploaded {len(delivered.uploaded)} files to {escape(delivered.uploaded[0].rsplit('/', 1)[0])}/", highlight=False, soft_wrap=True)
         regressed = bool(delivered.regressions)
     v = data.verdict
-    style = {"passed": "green", "failed": "red", "aborted": "yellow", "error": "red"}[v.status]
+    style = {"passed": "green", "failed": "red", "aborted": "yellow", "error": "red", "inconclusive": "yellow"}.get(v.status, "red")
     out.print(f"[{style}]{v.status.upper()}[/{style}] {escape(spec.name)}: {escape(v.reason)}", soft_wrap=True, highlight=False)
     for h in v.hypotheses:
         out.print(f"  {h.status:9} {h.name}: {h.measured} (bound {h.bound})", highlight=False, soft_wrap=True, markup=False)

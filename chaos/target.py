@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ from chaos.errors import GuardrailError, TargetError
 from chaos.kube import clients as kube_clients
 from chaos.spec import Target
 from cluster.endpoints import Endpoints, is_recorded_simulator
+from cluster.published_clock import ClockReader
 from cluster.waiting import WaitTimeout, wait_for
 
 log = structlog.get_logger("target")
@@ -34,6 +36,18 @@ class Connection:
     cluster_epoch: float | None
     process: subprocess.Popen[bytes] | None = None
     state_dir: Path | None = None
+
+    def cluster_clock(self) -> Callable[[], float] | None:
+        """The cluster's clock now (Unix time) as the simulator publishes it; None on EKS or for a
+        simulator that publishes none (then the clock is wall time x speed)."""
+        path = self.endpoints.extra.get("clock_file") if self.endpoints.target == "local" else None
+        if not path:
+            return None
+        try:
+            return ClockReader(Path(path)).cluster_now
+        except (OSError, ValueError) as exc:
+            log.warning("simulator_clock_unreadable", path=path, error=str(exc))
+            return None
 
     def aws(self, service: str) -> Any:
         return aws_clients.client(self.endpoints, service)

@@ -5,7 +5,7 @@ the run time the journal reaches (for "not cordoned yet, and it is already too l
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from enum import StrEnum
 from functools import cached_property
 from typing import Any
@@ -35,6 +35,7 @@ from chaos.spec import (
     WindowErrorRate,
     hypothesis_name,
 )
+from chaos.starvation import SHARE_OF_BOUND, Health, health_of, node_window_starved, starved_seconds
 from chaos.traffic_stats import TrafficStats, traffic_stats
 from chaos.undo_log import failed_undos, intents
 
@@ -46,6 +47,7 @@ class Status(StrEnum):
     FAIL = "fail"
     UNDECIDED = "undecided"
     NOT_APPLICABLE = "n/a"
+    INCONCLUSIVE = "inconclusive"  # breached only where the run was starved (chaos/starvation.py)
 
 
 class Outcome(StrEnum):
@@ -55,14 +57,16 @@ class Outcome(StrEnum):
     FAILED = "failed"
     ABORTED = "aborted"
     ERROR = "error"
+    INCONCLUSIVE = "inconclusive"  # no breach measured on a healthy machine, but one measured on a starved one
 
     @property
     def exit_code(self) -> int:
         return EXIT_CODES[self]
 
 
-PASS, FAIL, UNDECIDED, NOT_APPLICABLE = Status.PASS, Status.FAIL, Status.UNDECIDED, Status.NOT_APPLICABLE
-EXIT_CODES = {Outcome.PASSED: 0, Outcome.FAILED: 1, Outcome.ABORTED: 2, Outcome.ERROR: 3}
+PASS, FAIL, UNDECIDED, NOT_APPLICABLE, INCONCLUSIVE = Status.PASS, Status.FAIL, Status.UNDECIDED, Status.NOT_APPLICABLE, Status.INCONCLUSIVE
+# 4 is `run --fail-on-regression`'s "passed, but regressed"
+EXIT_CODES = {Outcome.PASSED: 0, Outcome.FAILED: 1, Outcome.ABORTED: 2, Outcome.ERROR: 3, Outcome.INCONCLUSIVE: 5}
 
 
 @dataclass
@@ -424,8 +428,72 @@ def _outcome(spec: Experiment, records: list[Record]) -> Verdict:
         return Verdict(Outcome.PASSED, "dry run: planned only, nothing injected", [])
     if not any(r["kind"] == "injected" for r in records):
         return Verdict(Outcome.ERROR, "nothing was injected", results)
-    breached = [h for h in results if h.status != PASS]
+    results = [_unless_starved(spec, h, result, records) for h, result in zip(spec.hypotheses, results, strict=True)]
+    breached = [h for h in results if h.status not in (PASS, INCONCLUSIVE)]
     if breached:
         names = ", ".join(f"{h.name} ({h.measured}, bound {h.bound})" for h in breached)
         return Verdict(Outcome.FAILED, f"breached: {names}", results)
+    starved = [h for h in results if h.status == INCONCLUSIVE]
+    if starved:
+        return Verdict(Outcome.INCONCLUSIVE, "inconclusive: " + "; ".join(f"{h.name} breached only while starved ({h.detail})" for h in starved), results)
     return Verdict(Outcome.PASSED, "every hypothesis held", results)
+
+
+# --------------------------------------------------------------------------- starved, not failed
+
+def _unless_starved(spec: Experiment, h: Any, result: HypothesisResult, records: list[Record]) -> HypothesisResult:
+    """A breach measured only while the run was starved is inconclusive, naming what was starved;
+    one that still shows on the healthy moments stays failed (chaos/starvation.py)."""
+    if result.status not in (FAIL, UNDECIDED):
+        return result
+    health = health_of(records)
+    if not health:
+        return result  # a journal from before health was measured, or EKS without it: as judged
+    cause = (_traffic_starved(spec, h, result, records, health) if h.scope == Scope.TRAFFIC
+             else _nodes_starved(h, result, records, health) if h.scope == Scope.NODE else None)
+    if cause is None:
+        return result
+    return replace(result, status=INCONCLUSIVE, detail=f"{cause}; as measured: {result.measured}" + (f" ({result.detail})" if result.detail else ""))
+
+
+def _traffic_starved(spec: Experiment, h: Any, result: HypothesisResult, records: list[Record], health: list[Health]) -> str | None:
+    traffic = [r for r in records if r["kind"] == "traffic"]
+    latency_bound_ms = float(h.max) * 1000 if isinstance(h, P99Latency) else spec.traffic.timeout * 1000
+    lifetime = (spec.traffic.timeout + 1.0) * max(second.speed for second in health)
+    starved = starved_seconds(traffic, health, SHARE_OF_BOUND * latency_bound_ms, lifetime)
+    if not starved:
+        return None
+    healthy = [r for r in records if not (r["kind"] == "traffic" and int(r["second"]) in starved)]
+    if not any(r["kind"] == "traffic" for r in healthy):
+        return next(iter(starved.values()))
+    again = JUDGES[type(h)](h, result.name, Evidence(healthy, max((r["t"] for r in records), default=0.0), True))
+    if again.status != PASS:
+        return None  # breached on the healthy seconds too: a failure measured on a healthy machine
+    worst = max(starved, key=lambda s: next((int(r.get("requests", 0)) - int(r.get("ok", 0)) for r in traffic if int(r["second"]) == s), 0))
+    return f"{starved[worst]} ({len(starved)} second{'s' if len(starved) > 1 else ''} starved; without them it holds: {again.measured})"
+
+
+def _node_window(h: Any, m: NodeMilestones) -> tuple[float, float, float]:
+    """(start, end, bound in cluster seconds) over which a node's figure for `h` was measured."""
+    bound = getattr(h, "max", None)
+    if bound is not None:
+        return m.notice, m.notice + float(bound), float(bound)
+    end = m.reclaimed if m.reclaimed is not None else m.expected_reclaim
+    end = end if end is not None else m.notice + 120.0
+    return m.notice, end, max(end - m.notice, 1.0)
+
+
+def _nodes_starved(h: Any, result: HypothesisResult, records: list[Record], health: list[Health]) -> str | None:
+    failing = {(r.node, r.instance) for r in result.nodes if r.status in (FAIL, UNDECIDED)}
+    if not failing:
+        return None
+    causes = []
+    for m in node_milestones(records):
+        if (m.node, m.instance) not in failing:
+            continue
+        start, end, bound = _node_window(h, m)
+        starved = node_window_starved(health, start, end, bound)
+        if starved is None:
+            return None  # this node's breach was measured while the run was healthy
+        causes.append(f"{m.node or m.instance}: {starved}")
+    return "; ".join(causes[:3]) if causes else None

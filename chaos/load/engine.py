@@ -20,6 +20,7 @@ import numpy as np
 
 from chaos.load.profile import Profile
 from chaos.load.stats import (
+    LATE_US,
     OK_CODE,
     OUTCOME_CODE,
     Outcome,
@@ -163,6 +164,7 @@ class LoadEngine:
         times = self.profile.times() if n == 1 else itertools.islice(self.profile.times(), k, None, n)
         next_t = next(times, None)
         late = self.lateness.append
+        sent_late = self.recorder.sent_late
         dispatch = self._dispatch
         t0 = self.t0
         try:
@@ -170,7 +172,10 @@ class LoadEngine:
                 now = clock() - t0
                 horizon = now + HORIZON
                 while next_t is not None and next_t <= horizon:
-                    late(int((now - next_t) * 1_000_000) if now > next_t else 0)
+                    behind = int((now - next_t) * 1_000_000) if now > next_t else 0
+                    late(behind)
+                    if behind >= LATE_US:
+                        sent_late(next_t, behind)
                     dispatch(next_t)
                     next_t = next(times, None)
                 if next_t is not None:

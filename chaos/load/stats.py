@@ -53,6 +53,7 @@ def _second_histogram() -> HdrHistogram:
 
 
 SECOND_MAX_US = 60_000_000
+LATE_US = 10_000  # a request sent this late by the generator is counted in its second (the verdict judges how late is too late)
 
 
 def _histogram() -> HdrHistogram:
@@ -66,6 +67,8 @@ class Bucket:
     latency_sum_us: int = 0
     latency_max_us: int = 0
     hist: HdrHistogram | None = None  # kept only when the recorder is asked for per-second histograms
+    late: int = 0  # requests the generator itself sent LATE_US or more after their scheduled time
+    late_max_us: int = 0  # the latest of them
 
     @property
     def total(self) -> int:
@@ -85,6 +88,8 @@ class Bucket:
             "latency_mean_ms": round(self.latency_sum_us / n / 1000, 3) if n else None,
             "latency_max_ms": round(self.latency_max_us / 1000, 3) if n else None,
             "latency_p99_ms": self.hist.get_value_at_percentile(99) / 1000 if n and self.hist is not None else None,
+            "late": self.late,
+            "late_max_ms": round(self.late_max_us / 1000, 3),
         }
 
     def encoded_histogram(self) -> str:
@@ -94,13 +99,15 @@ class Bucket:
     def encode(self) -> dict[str, Any]:
         """The bucket, JSON-ready and mergeable (`add_encoded`)."""
         return {"counts": [self.counts[o] for o in OUTCOMES], "sum_us": self.latency_sum_us, "max_us": self.latency_max_us,
-                "hist": self.encoded_histogram()}
+                "hist": self.encoded_histogram(), "late": self.late, "late_max_us": self.late_max_us}
 
     def add_encoded(self, e: dict[str, Any]) -> None:
         for o, c in zip(OUTCOMES, e["counts"], strict=True):
             self.counts[o] += int(c)
         self.latency_sum_us += int(e["sum_us"])
         self.latency_max_us = max(self.latency_max_us, int(e["max_us"]))
+        self.late += int(e.get("late", 0))  # an older shard's report has none
+        self.late_max_us = max(self.late_max_us, int(e.get("late_max_us", 0)))
         if self.hist is not None and e["hist"]:
             self.hist.decode_and_add(e["hist"].encode("ascii"))
 
@@ -130,6 +137,13 @@ class Recorder:
         self._second = array("q")
         self._outcome = array("b")
         self._status = array("h")
+        self._late_second = array("q")
+        self._late_us = array("q")
+
+    def sent_late(self, scheduled: float, late_us: int) -> None:
+        """A request the generator sent LATE_US or more after its time (its own lateness, not the target's)."""
+        self._late_second.append(int(scheduled))
+        self._late_us.append(late_us)
 
     def record(self, scheduled: float, latency_s: float, outcome: Outcome, status: int = 0) -> None:
         self.record_code(scheduled, latency_s, OUTCOME_CODE[outcome], status)
@@ -141,6 +155,7 @@ class Recorder:
         self._status.append(status)
 
     def flush(self) -> None:
+        self._flush_late()
         if not self._us:
             return
         taken = (self._us, self._second, self._outcome, self._status)
@@ -170,6 +185,18 @@ class Recorder:
             v, c = np.unique(np.minimum(values, MAX_LATENCY_US), return_counts=True)
             for value, count in zip(v.tolist(), c.tolist(), strict=True):
                 hist.record_value(value, count)
+
+    def _flush_late(self) -> None:
+        if not self._late_us:
+            return
+        seconds, lates = self._late_second, self._late_us
+        self._late_second, self._late_us = array("q"), array("q")
+        for sec, us in zip(seconds, lates, strict=True):
+            b = self.buckets.get(sec)
+            if b is None:
+                b = self.buckets[sec] = new_bucket(sec, self.per_second_histograms)
+            b.late += 1
+            b.late_max_us = max(b.late_max_us, us)
 
     def encode(self) -> dict[str, Any]:
         """What the recorder holds, JSON-ready and mergeable (histograms in HDR's encoded form):

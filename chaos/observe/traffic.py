@@ -14,7 +14,7 @@ from chaos.journal import Journal
 from chaos.journal_records import RecordKind, TrafficRecord
 from chaos.load.bodies import body_for
 from chaos.load.engine import LoadEngine, clock
-from chaos.load.profile import constant, ramp
+from chaos.load.profile import Profile, Segment, constant, ramp
 from chaos.load.run import LoadSpec, run_load
 from chaos.load.stats import Bucket
 from chaos.load.workers import run_load_workers_live
@@ -22,13 +22,18 @@ from chaos.observe.cluster_traffic import ClusterTraffic, ShardPlacement
 from chaos.spec import Traffic
 
 SETTLE_SECONDS = 1  # a second's record is first written once it is this far behind
+DILATION_ROOM = 4.0  # the load is scheduled for this many times the run's nominal real length
 
 
 class TrafficRun:
     def __init__(self, traffic: Traffic, url: str, journal: Journal, clock: RunClock, longest_cluster_seconds: float,
                  placement: ShardPlacement | None = None) -> None:
         real = max(1.0, clock.real_seconds(longest_cluster_seconds))
-        profile = ramp(traffic.rate, traffic.ramp_to, real) if traffic.ramp_to else constant(traffic.rate, real)
+        shaped = ramp(traffic.rate, traffic.ramp_to, real) if traffic.ramp_to else constant(traffic.rate, real)
+        # then the last rate held, for as long again as the cluster's clock may slow down (it stands
+        # still while the simulator is starved): the run stops the load when it is done with it
+        end_rate = shaped.segments[-1].rate_end
+        profile = Profile((*shaped.segments, Segment(real, real * DILATION_ROOM, end_rate, end_rate)))
         self.spec = LoadSpec(url, profile, body=body_for(traffic.body), timeout=traffic.timeout, per_second_histograms=True)
         self.journal = journal
         self.clock = clock
@@ -76,7 +81,7 @@ class TrafficRun:
                 "second": second, "start_t": round(start, 3), "end_t": round(start + self.clock.speed, 3), "requests": d["requests"],
                 "ok": d["ok"], "balancer_5xx": d["balancer_5xx"], "backend_5xx": d["backend_5xx"], "connection": d["connection"],
                 "timeout": d["timeout"], "other": d["other"], "p99_ms": d["latency_p99_ms"], "max_ms": d["latency_max_ms"],
-                "hist": bucket.encoded_histogram(),
+                "hist": bucket.encoded_histogram(), "late": d["late"], "late_max_ms": d["late_max_ms"],
             }
             self.journal.write(RecordKind.TRAFFIC, t=round(self.clock.at_monotonic(t0 + second + 1), 3), **record)
 

@@ -16,7 +16,7 @@ def md_text(text: str) -> str:
     return text.translate(_MD_SPECIAL)
 
 
-ICON = {"pass": "PASS", "fail": "FAIL", "undecided": "UNDECIDED", "n/a": "n/a"}
+ICON = {"pass": "PASS", "fail": "FAIL", "undecided": "UNDECIDED", "n/a": "n/a", "inconclusive": "INCONCLUSIVE"}
 
 
 def _t(v: float | None) -> str:

@@ -40,7 +40,7 @@ async def connect(ctx: RunContext, state: RunState, phase: Callable[..., Any]) -
     else:
         conn = await asyncio.to_thread(start_simulator, target, report_dir / "simulator", report_dir / "simulator.log")
     state.conn = conn
-    ctx.clock.start(conn.speed, conn.cluster_epoch)
+    ctx.clock.start(conn.speed, conn.cluster_epoch, conn.cluster_clock())
     ctx.journal.write("connected", target=target.kind, speed=conn.speed, region=conn.endpoints.region,
                       started_simulator=conn.started_simulator, simulator_pid=conn.process.pid if conn.process else conn.endpoints.pid,
                       kube_context=conn.endpoints.kube_context, endpoints=asdict(conn.endpoints),

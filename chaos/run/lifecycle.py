@@ -20,6 +20,7 @@ from chaos.inject.selection import Candidate, candidates, serving_pods_per_node
 from chaos.journal import Journal
 from chaos.milestones import MilestoneFold
 from chaos.observe.cluster_traffic import ShardPlacement
+from chaos.observe.health import HealthMonitor
 from chaos.observe.traffic import TrafficRun
 from chaos.run.connect import connect
 from chaos.run.context import (
@@ -65,6 +66,7 @@ class Run:
         self.phase = Phase.CREATED
         self.abort_reason: str | None = None
         self.verdict: Verdict | None = None
+        self.health: HealthMonitor | None = None  # the run's own health, a record a second
         self._retry_base = TALLY.snapshot()  # the tally is the process's: a run counts from its start
         self._retries_written: dict[str, int] = {}
 
@@ -134,6 +136,9 @@ class Run:
                            owner=Owner.me().as_dict(), report_dir=str(options.report_dir.resolve()))
         try:
             await connect(self.ctx, self.state, self._phase)
+            assert self.state.conn is not None
+            self.health = HealthMonitor.for_clock_file(self.journal, self.clock, self.state.conn.endpoints.extra.get("clock_file"))
+            self.health.start()
             await provision(self.ctx, self.state, self._phase)
             await record_components(self.ctx, self.state)  # first: which components run decides what to watch
             await start_observers(self.ctx, self.state, self._phase, lambda: [r["instance"] for r in self.injections.injected])
@@ -162,6 +167,8 @@ class Run:
                 await Rollback(self.ctx, self.state, self.injections, self._stop_traffic).run()
             except asyncio.CancelledError:  # asked twice to stop while rolling back: leave the rest to cleanup
                 self._leave_rest_to_cleanup()
+            if self.health is not None:
+                await self.health.stop()
             self._journal_retries()
         self.verdict = verdict(spec, self.journal.snapshot())
         self.journal.write("verdict", **self.verdict.as_dict())

@@ -19,8 +19,26 @@ from typing import Any
 TIMER_SLACK = 0.002
 
 
+HEARTBEAT = 0.02  # real seconds between the event loop's proofs that it keeps up
+CAP = 0.05  # real seconds past the last proof that cluster time may still advance
+
+
 class SimClock:
-    """Cluster time = the wall time at start + speed x real time elapsed since start."""
+    """Cluster time: it runs `speed` times faster than real time while the simulator keeps up, and
+    stands still while it does not.
+
+    A discrete-event simulator never lets virtual time pass an event it has not processed.  Here
+    the events are the controllers' callbacks on one asyncio loop, so the loop proves it keeps up
+    with a heartbeat every HEARTBEAT real seconds (`keep`); cluster time is extrapolated from the
+    last heartbeat for at most CAP real seconds.  A loop starved for a second (other processes on
+    the core, a burst of requests) therefore moves cluster time by at most CAP x speed in that
+    second, not by speed seconds while NTH, the kubelets and the ALB did nothing: every cluster-time
+    measurement (cordon, drain, deregistration, replacement) keeps its value, and the run takes
+    longer in real time.  Without a heartbeat (a clock not yet kept) it is plain wall x speed.
+
+    Sleeps and timers are on cluster time: one that was due while the clock stood still wakes when
+    the clock reaches its deadline, never before.  Real-time things (HTTP service time, latency,
+    timeouts) are not on this clock and cannot be slowed: `lag_max` says when they were starved."""
 
     def __init__(self, speed: float = 1.0, *, start: datetime | None = None) -> None:
         if speed <= 0:
@@ -28,6 +46,13 @@ class SimClock:
         self.speed = float(speed)
         self._epoch = (start or datetime.now(UTC)).timestamp()
         self._mono0 = time.monotonic()
+        self._anchor = (self._mono0, 0.0)  # (monotonic, cluster seconds since start): swapped whole, read from any thread
+        self._cap = float("inf")  # until the heartbeat runs
+        self.stalled_total = 0.0  # real seconds cluster time stood still
+        self.lag_max = 0.0  # the worst heartbeat lag in the last second
+        self.effective_speed = self.speed  # over the last second
+        self._second: tuple[float, float, float] = (self._mono0, 0.0, 0.0)  # (monotonic, elapsed, worst lag) at the current second's start
+        self.on_beat: list[Callable[[SimClock], None]] = []
 
     @property
     def start_timestamp(self) -> float:
@@ -36,7 +61,45 @@ class SimClock:
 
     def elapsed(self) -> float:
         """Cluster seconds since the clock started."""
-        return (time.monotonic() - self._mono0) * self.speed
+        mono, at = self._anchor
+        return at + min(time.monotonic() - mono, self._cap) * self.speed
+
+    def anchor(self) -> tuple[float, float, float]:
+        """(monotonic, cluster Unix time, cap) of the last heartbeat: what readers elsewhere extend."""
+        mono, at = self._anchor
+        return mono, self._epoch + at, self._cap
+
+    # ---- keeping up: the heartbeat
+    def beat(self) -> None:
+        """One proof that the loop keeps up: cluster time moves to where it may be now."""
+        now = time.monotonic()
+        mono, at = self._anchor
+        real = now - mono
+        step = min(real, self._cap)
+        stalled = max(0.0, real - step)
+        self._anchor = (now, at + step * self.speed)
+        self.stalled_total += stalled
+        start, at0, worst = self._second
+        worst = max(worst, max(0.0, real - HEARTBEAT))
+        if now - start >= 1.0:
+            self.effective_speed = (self._anchor[1] - at0) / (now - start)
+            self.lag_max, self._second = worst, (now, self._anchor[1], 0.0)
+        else:
+            self._second = (start, at0, worst)
+        for listener in self.on_beat:
+            listener(self)
+
+    async def keep(self) -> None:
+        """The heartbeat, as a task on the simulator's loop for as long as it runs."""
+        self.beat()
+        self._cap = CAP
+        try:
+            while True:
+                await asyncio.sleep(HEARTBEAT)
+                self.beat()
+        finally:  # no heartbeat any more (the simulator stops): time flows as wall x speed again
+            self.beat()
+            self._cap = float("inf")
 
     def timestamp(self) -> float:
         """Cluster time as a Unix timestamp (seconds, float)."""
@@ -56,6 +119,7 @@ class SimClock:
         return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
     def real_seconds(self, cluster_seconds: float) -> float:
+        """The real seconds `cluster_seconds` take while the simulator keeps up (at least that)."""
         return max(0.0, cluster_seconds) / self.speed
 
     def real_timeout(self, cluster_seconds: float, floor: float = 0.25) -> float:
@@ -64,16 +128,21 @@ class SimClock:
         return max(floor, self.real_seconds(cluster_seconds))
 
     async def sleep(self, cluster_seconds: float) -> None:
-        delay = self.real_seconds(cluster_seconds)
-        await asyncio.sleep(delay + TIMER_SLACK if delay else 0)
+        """Until cluster time has moved `cluster_seconds` (longer in real time while it stands still)."""
+        if cluster_seconds <= 0:
+            await asyncio.sleep(0)
+            return
+        deadline = self.elapsed() + cluster_seconds
+        while (left := deadline - self.elapsed()) > 0:
+            await asyncio.sleep(self.real_seconds(left) + TIMER_SLACK)
 
     async def sleep_real(self, seconds: float) -> None:
         """Sleep in real seconds (data-plane pacing, yielding to the loop with 0)."""
         await asyncio.sleep(seconds)
 
-    def call_later(self, cluster_seconds: float, callback: Callable[..., Any], *args: Any) -> asyncio.TimerHandle:
-        loop = asyncio.get_running_loop()
-        return loop.call_later(self.real_seconds(cluster_seconds) + TIMER_SLACK, callback, *args)
+    def call_later(self, cluster_seconds: float, callback: Callable[..., Any], *args: Any) -> ClockTimer:
+        """`callback(*args)` once cluster time has moved `cluster_seconds`, never before."""
+        return ClockTimer(self, self.elapsed() + max(0.0, cluster_seconds), callback, args)
 
     def after(self, cluster_seconds: float) -> float:
         """The cluster timestamp `cluster_seconds` from now."""
@@ -81,6 +150,36 @@ class SimClock:
 
     def __repr__(self) -> str:
         return f"SimClock(speed={self.speed}, now={self.isoformat()})"
+
+
+class ClockTimer:
+    """A timer on cluster time (what `SimClock.call_later` returns): the loop's timer is set for the
+    real time the deadline is due at, and set again when the clock stood still meanwhile."""
+
+    def __init__(self, clock: SimClock, deadline: float, callback: Callable[..., Any], args: tuple[Any, ...]) -> None:
+        self.clock, self.deadline, self.callback, self.args = clock, deadline, callback, args
+        self._loop = asyncio.get_running_loop()
+        self._cancelled = self._fired = False
+        self._handle = self._loop.call_later(clock.real_seconds(deadline - clock.elapsed()) + TIMER_SLACK, self._due)
+
+    def _due(self) -> None:
+        left = self.deadline - self.clock.elapsed()
+        if left > 0:
+            self._handle = self._loop.call_later(self.clock.real_seconds(left) + TIMER_SLACK, self._due)
+            return
+        self._fired = True
+        self.callback(*self.args)
+
+    def cancel(self) -> None:
+        self._cancelled = True
+        self._handle.cancel()
+
+    def cancelled(self) -> bool:
+        return self._cancelled
+
+    def done(self) -> bool:
+        """Fired or cancelled: nothing more will come of it."""
+        return self._fired or self._cancelled
 
 
 def parse_time(value: str) -> float:

@@ -14,6 +14,7 @@ import yaml
 from aiohttp import web
 
 from cluster.endpoints import KUBECONFIG_FILE, Endpoints, process_start_ticks
+from cluster.published_clock import CLOCK_FILE
 from cluster.sim.addons.cluster_autoscaler import ClusterAutoscaler
 from cluster.sim.addons.karpenter import Karpenter
 from cluster.sim.addons.managed_node_groups import ManagedNodeGroups
@@ -26,6 +27,7 @@ from cluster.sim.aws.autoscaling import AutoScalingSim
 from cluster.sim.aws.capacity_pools import CapacityPools
 from cluster.sim.aws.moto_server import MotoServer, reset_backends
 from cluster.sim.clock import SimClock
+from cluster.sim.clock_publisher import ClockPublisher
 from cluster.sim.config import SimConfig
 from cluster.sim.control import ControlApi
 from cluster.sim.controllers.base import Controller, SimContext
@@ -114,6 +116,7 @@ class Simulator:
         self.kube_url = ""
         self.endpoints: Endpoints | None = None
         self.lease: AddressLease | None = None
+        self.clock_publisher: ClockPublisher | None = None
 
     async def __aenter__(self) -> Simulator:
         await self.start()
@@ -148,6 +151,11 @@ class Simulator:
         self.autoscaling.install()
         self.moto.start()
         self._bootstrap()
+        # the clock is kept (and published) from here on: it stands still while the loop is starved
+        if self.state_dir is not None:
+            self.state_dir.mkdir(parents=True, exist_ok=True)
+        self.clock_publisher = ClockPublisher(self.clock, self.api, INFO_CONFIGMAP, self.state_dir / CLOCK_FILE if self.state_dir else None)
+        self.tasks.spawn("clock", self.clock.keep())
         http = KubeHttp(self.api, self.config.bookmark_interval)
         self._runner = web.AppRunner(http.app, access_log=None, handle_signals=False, shutdown_timeout=2.0)
         await self._runner.setup()
@@ -208,7 +216,7 @@ class Simulator:
             kube_api_url=self.kube_url,
             pid=os.getpid(),
             extra={"control_url": self.control.url, "metadata_port": str(self.config.imds.port), "pid_start_ticks": str(process_start_ticks(os.getpid())),
-                   "addresses": ranges.describe()},
+                   "addresses": ranges.describe(), **({"clock_file": str(self.state_dir / CLOCK_FILE)} if self.state_dir else {})},
         )
         if self.state_dir is not None:
             self.endpoints.write(self.state_dir)
@@ -239,4 +247,6 @@ class Simulator:
         self.moto.stop()
         if self.lease is not None:  # after everything that bound an address is closed
             self.lease.release()
+        if self.clock_publisher is not None:
+            self.clock_publisher.close()
         log.info("simulator_stopped", failures=self.tasks.failures)

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -14,6 +13,7 @@ from cluster.instance_types import allocatable, lookup
 from cluster.pod_lifecycle import readiness_delay, stop_seconds
 from cluster.quantities import format_bytes_ki, format_millicores
 from cluster.sim.address_plan import NODE_OCTETS
+from cluster.sim.clock import ClockTimer
 from cluster.sim.controllers.base import Controller, SimContext
 from cluster.sim.kube.store import StoredEvent
 from cluster.sim.kube.version import KUBE_VERSION
@@ -50,7 +50,7 @@ class NodeAgent:
     alive: bool = True
     registered: bool = False
     dead_at: float | None = None
-    timers: list[asyncio.TimerHandle] = field(default_factory=list)
+    timers: list[ClockTimer] = field(default_factory=list)
     free_ips: list[int] = field(default_factory=lambda: list(range(254, 1, -1)))
     pod_ips: dict[tuple[str, str], int] = field(default_factory=dict)
     stopping: set[tuple[str, str]] = field(default_factory=set)
@@ -250,9 +250,8 @@ class Kubelets(Controller):
             self._free_indexes.append(agent.index)
 
     def tick(self) -> None:
-        now = asyncio.get_running_loop().time()
         for agent in self.agents.values():
-            agent.timers = [t for t in agent.timers if not t.cancelled() and t.when() > now]
+            agent.timers = [t for t in agent.timers if not t.done()]
 
     # ---- pods ----------------------------------------------------------------------------
     def keys_for(self, ev: StoredEvent) -> Iterable[Hashable]:

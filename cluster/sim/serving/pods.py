@@ -22,6 +22,7 @@ from aiohttp.web_server import Server
 
 from cluster.components.tf_serving import ServingArgs, serving_args
 from cluster.pod_lifecycle import ignores_sigterm, prestop_seconds
+from cluster.sim.clock import ClockTimer
 from cluster.sim.controllers.base import SimContext
 from cluster.sim.controllers.kubelet import Kubelets
 from cluster.sim.net import reset
@@ -71,7 +72,7 @@ class ServingProcess:
     server: Server | None = None
     listener: asyncio.Server | None = None
     workers: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(1))
-    load_timer: asyncio.TimerHandle | None = None
+    load_timer: ClockTimer | None = None
     requests: int = 0
     dead: bool = False
     container: str = ""

@@ -20,7 +20,7 @@ from moto.fis.models import Experiment, FISBackend
 from cluster.components.fis import TERMINAL_STATES
 from cluster.sim.aws.autoscaling import AutoScalingSim, LaunchBlock
 from cluster.sim.aws.moto_server import backend, instances_by_id
-from cluster.sim.clock import SimClock
+from cluster.sim.clock import ClockTimer, SimClock
 from cluster.sim.spot import eventbridge
 from cluster.sim.spot import fis_templates as ft
 from cluster.sim.spot.fis_ids import EXPERIMENT_PREFIX, TEMPLATE_PREFIX, IdSource
@@ -63,7 +63,7 @@ class _Run:
     experiment: Experiment
     plans: list[Plan] = field(default_factory=list)
     blocks: list[LaunchBlock] = field(default_factory=list)
-    timers: list[asyncio.TimerHandle] = field(default_factory=list)
+    timers: list[ClockTimer] = field(default_factory=list)
     started: set[str] = field(default_factory=set)
     finished: set[str] = field(default_factory=set)
     targets: dict[str, list[str]] = field(default_factory=dict)  # target name -> resolved ARNs

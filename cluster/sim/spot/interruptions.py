@@ -6,7 +6,6 @@ not given back).  FIS, the metadata-mock path and the control API all drive this
 
 from __future__ import annotations
 
-import asyncio
 import threading
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,7 +15,7 @@ import structlog
 from cluster.sim.aws.autoscaling import AutoScalingSim
 from cluster.sim.aws.moto_server import backend, instances_by_id
 from cluster.sim.aws.spot_requests import close_request
-from cluster.sim.clock import SimClock
+from cluster.sim.clock import ClockTimer, SimClock
 from cluster.sim.spot import eventbridge
 from cluster.sim.spot.metadata_service import MetadataService
 
@@ -38,7 +37,7 @@ class Plan:
     instance_id: str
     deadline: float  # cluster time the instance is reclaimed (or would be)
     owner: str | None = None  # who asked for it through the control API (a harness run id)
-    handles: list[asyncio.TimerHandle] = field(default_factory=list)
+    handles: list[ClockTimer] = field(default_factory=list)
     done: list[str] = field(default_factory=list)
 
     def cancel(self) -> None:

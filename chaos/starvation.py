@@ -1,0 +1,102 @@
+"""Whether a breach was measured on a starved machine: the run's own health records (chaos/observe/
+health.py) and the load generator's lateness (per traffic second) say when the harness, the
+generator or the simulator could not keep up, and a breach that only shows in those moments is
+`inconclusive`, naming what was starved, never `failed`.  A breach that still shows when the
+starved moments are left out was measured on a healthy machine: it stays a failure.  Pure.
+
+What counts as starved (real milliseconds; the bounds are the experiment's):
+- for node checks (cluster-time figures): the harness's event loop late by more than a tenth of
+  the check's bound once turned into cluster seconds (it stamps what it watches when it gets to
+  it), or any loop (the harness's or the simulator's) late by a second or more;
+- for traffic checks (real-time figures): in a second of traffic, the generator sending requests
+  late by more than a tenth of the latency bound (of the request timeout for error checks), or the
+  harness's or the simulator's loop late by STARVED_LAG_MS or more over the request's lifetime."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from chaos.journal import Record
+
+LOOP_LAG_LIMIT_MS = 1000.0  # any loop this late: nothing it measured in that second is trusted
+STARVED_LAG_MS = 250.0  # a loop this late cannot serve or send requests at their modelled latency
+SHARE_OF_BOUND = 0.1  # lateness past this share of a bound can move a figure across it
+
+
+@dataclass(frozen=True)
+class Health:
+    """One second of the run's health, as its record says."""
+
+    start_t: float
+    end_t: float
+    harness_lag_ms: float
+    sim_lag_ms: float
+    speed: float
+
+    @classmethod
+    def of(cls, r: Record) -> Health:
+        return cls(float(r["start_t"]), float(r["end_t"]), float(r.get("harness_lag_ms") or 0.0), float(r.get("sim_lag_ms") or 0.0),
+                   float(r.get("speed") or 1.0))
+
+    @property
+    def worst_lag_ms(self) -> float:
+        return max(self.harness_lag_ms, self.sim_lag_ms)
+
+
+def health_of(records: Iterable[Record]) -> list[Health]:
+    return [Health.of(r) for r in records if r["kind"] == "health"]
+
+
+def _overlapping(health: list[Health], start: float, end: float) -> list[Health]:
+    return [h for h in health if h.end_t > start and h.start_t < end]
+
+
+@dataclass(frozen=True)
+class Starved:
+    """Why the figures of a window cannot be trusted, in words a reader acts on."""
+
+    cause: str
+
+    def __str__(self) -> str:
+        return self.cause
+
+
+def _lag_cause(worst: Health, what: str) -> str:
+    loop = "the harness's event loop" if worst.harness_lag_ms >= worst.sim_lag_ms else "the simulator's event loop"
+    return f"{loop} lagged {worst.worst_lag_ms:,.0f} ms at t={worst.start_t:.0f}s while it {what}: the host was starved"
+
+
+def node_window_starved(health: list[Health], start: float, end: float, bound_s: float) -> Starved | None:
+    """A node's deciding window [start, end] (run seconds) for a check bounded by `bound_s` cluster
+    seconds: starved when what watched it was too late to time it to within a tenth of the bound."""
+    seen = _overlapping(health, start, end)
+    if not seen:
+        return None
+    worst_stamp = max(seen, key=lambda h: h.harness_lag_ms / 1000 * h.speed)
+    if worst_stamp.harness_lag_ms / 1000 * worst_stamp.speed > SHARE_OF_BOUND * max(bound_s, 1.0):
+        return Starved(f"the harness's event loop lagged {worst_stamp.harness_lag_ms:,.0f} ms at t={worst_stamp.start_t:.0f}s "
+                       f"({worst_stamp.harness_lag_ms / 1000 * worst_stamp.speed:.1f} cluster seconds at speed {worst_stamp.speed:g}, "
+                       f"more than a tenth of the {bound_s:g}s bound) while it watched the node: the host was starved")
+    worst = max(seen, key=lambda h: h.worst_lag_ms)
+    if worst.worst_lag_ms >= LOOP_LAG_LIMIT_MS:
+        return Starved(_lag_cause(worst, "watched the node"))
+    return None
+
+
+def starved_seconds(traffic: list[Record], health: list[Health], late_limit_ms: float, lifetime_s: float) -> dict[int, str]:
+    """The traffic seconds (by `second`) whose requests were sent or served while something was
+    starved, each with why: the generator sent them late past `late_limit_ms`, or a loop lagged
+    STARVED_LAG_MS or more within `lifetime_s` run seconds of their start (a request's lifetime)."""
+    out: dict[int, str] = {}
+    for r in traffic:
+        late = float(r.get("late_max_ms") or 0.0)
+        if late > late_limit_ms:
+            out[int(r["second"])] = (f"the load generator sent {int(r.get('late') or 0)} of {int(r['requests'])} requests of second "
+                                     f"{int(r['second'])} up to {late:,.0f} ms late (over {late_limit_ms:,.0f} ms): the host was starved")
+            continue
+        start = float(r["start_t"])
+        lagging = [h for h in _overlapping(health, start, start + lifetime_s) if h.worst_lag_ms >= STARVED_LAG_MS]
+        if lagging:
+            out[int(r["second"])] = _lag_cause(max(lagging, key=lambda h: h.worst_lag_ms), "sent and served requests")
+    return out

@@ -1,0 +1,101 @@
+"""The simulator's clock stands still while its event loop is starved, instead of running ahead of
+what the simulation did; its sleeps and timers never end before their cluster deadline; and its
+published reading (the clock file) is the simulator's own.  The loop is starved here by blocking it
+with time.sleep in a callback: that is the fault under test, not a wait for state."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+
+from cluster.published_clock import ClockReader
+from cluster.sim.clock import CAP, HEARTBEAT, SimClock
+from cluster.sim.clock_publisher import ClockPublisher
+
+SPEED = 10.0
+
+
+async def _kept(clock: SimClock) -> asyncio.Task[None]:
+    task = asyncio.create_task(clock.keep())
+    await asyncio.sleep(HEARTBEAT * 3)
+    return task
+
+
+async def test_a_starved_loop_does_not_move_cluster_time():
+    clock = SimClock(SPEED)
+    keeper = await _kept(clock)
+    try:
+        before = clock.elapsed()
+        time.sleep(0.5)  # the loop is blocked: nothing simulated can happen
+        during = clock.elapsed()
+        assert during - before <= (CAP + 0.01) * SPEED, "cluster time ran on while the loop was blocked"
+        await asyncio.sleep(HEARTBEAT * 3)
+        assert clock.stalled_total >= 0.4
+        # once the loop runs again, time runs again at its speed
+        at = clock.elapsed()
+        await asyncio.sleep(0.2)
+        assert 0.1 * SPEED <= clock.elapsed() - at <= 0.4 * SPEED
+    finally:
+        keeper.cancel()
+
+
+async def test_sleeps_and_timers_end_at_their_cluster_deadline_never_before():
+    clock = SimClock(SPEED)
+    keeper = await _kept(clock)
+    loop = asyncio.get_running_loop()
+    fired: list[float] = []
+    try:
+        start = clock.elapsed()
+        clock.call_later(2.0, lambda: fired.append(clock.elapsed()))
+        loop.call_later(0.05, time.sleep, 0.5)  # starved in the middle of both
+        await clock.sleep(2.0)  # 0.2 s real at speed 10, but the clock stood still for about 0.5 s of it
+        woke = clock.elapsed()
+        assert woke - start >= 2.0
+        assert woke - start <= 2.0 + 0.1 * SPEED, "woke far after its deadline"
+        deadline = time.monotonic() + 5
+        while not fired and time.monotonic() < deadline:
+            await asyncio.sleep(0.01)
+        assert fired and fired[0] - start >= 2.0
+    finally:
+        keeper.cancel()
+
+
+async def test_a_clock_not_kept_is_wall_time_times_speed():
+    clock = SimClock(SPEED)
+    at = clock.elapsed()
+    time.sleep(0.1)
+    assert clock.elapsed() - at == pytest.approx(0.1 * SPEED, abs=0.05 * SPEED)
+
+
+async def test_the_published_clock_reads_as_the_simulator_reads_itself(tmp_path):
+    from cluster.sim.kube.api import KubeApi
+    from cluster.sim.kube.store import ObjectStore
+
+    clock = SimClock(SPEED)
+    api = KubeApi(ObjectStore(100), clock)
+    api.create(api.rt("Namespace"), "", {"metadata": {"name": "kube-system"}})
+    api.create(api.rt("ConfigMap"), "kube-system", {"metadata": {"name": "spotchaos-sim"}, "data": {}})
+    publisher = ClockPublisher(clock, api, ("kube-system", "spotchaos-sim"), tmp_path / "clock")
+    keeper = await _kept(clock)
+    try:
+        reader = ClockReader(tmp_path / "clock")
+        for _ in range(5):
+            assert reader.cluster_now() == pytest.approx(clock.timestamp(), abs=0.005 * SPEED)
+            await asyncio.sleep(0.03)
+        time.sleep(0.3)  # starved: the reader sees the same standstill
+        assert reader.cluster_now() == pytest.approx(clock.timestamp(), abs=0.005 * SPEED)
+        deadline = time.monotonic() + 3
+        def published() -> dict:
+            return api.get(api.rt("ConfigMap"), "kube-system", "spotchaos-sim").get("data") or {}
+
+        while time.monotonic() < deadline and float(published().get("clockStalledSeconds", 0)) < 0.2:
+            await asyncio.sleep(0.05)
+        data = api.get(api.rt("ConfigMap"), "kube-system", "spotchaos-sim")["data"]
+        assert 0 < float(data["clockEffectiveSpeed"]) < SPEED, data  # the 0.3 s standstill is in the second it measured
+        assert float(data["clockStalledSeconds"]) >= 0.2
+        reader.close()
+    finally:
+        keeper.cancel()
+        publisher.close()
