@@ -315,6 +315,8 @@ class HealthRecord(TypedDict, total=False):
     speed: float  # cluster seconds per real second over this second (the effective speed)
     sim_lag_ms: float | None  # the simulator's event loop: its worst heartbeat delay (its last full second)
     sim_stalled_s: float | None  # real seconds the simulator's clock stood still
+    harness_cpu_wait: float | None  # share of the second the harness's loop was ready to run but waited for a CPU
+    sim_cpu_wait: float | None  # the same for the simulator's loop (its last full second)
     steal_pct: float | None  # CPU steal time, % of the machine (a VM's neighbours)
     load1: float | None  # the machine's 1-minute load average
     cpus: int | None

@@ -9,8 +9,9 @@ What counts as starved (real milliseconds; the bounds are the experiment's):
   the check's bound once turned into cluster seconds (it stamps what it watches when it gets to
   it), or any loop (the harness's or the simulator's) late by a second or more;
 - for traffic checks (real-time figures): in a second of traffic, the generator sending requests
-  late by more than a tenth of the latency bound (of the request timeout for error checks), or the
-  harness's or the simulator's loop late by STARVED_LAG_MS or more over the request's lifetime."""
+  late by more than a tenth of the latency bound (of the request timeout for error checks), or,
+  over the request's lifetime, the harness's or the simulator's loop late by STARVED_LAG_MS or
+  more or waiting for a CPU CPU_WAIT_LIMIT of a second or more."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from chaos.journal import Record
 
 LOOP_LAG_LIMIT_MS = 1000.0  # any loop this late: nothing it measured in that second is trusted
 STARVED_LAG_MS = 250.0  # a loop this late cannot serve or send requests at their modelled latency
+CPU_WAIT_LIMIT = 0.2  # a loop ready to run but waiting for a CPU this share of a second is starved by the OS
 SHARE_OF_BOUND = 0.1  # lateness past this share of a bound can move a figure across it
 
 
@@ -33,15 +35,21 @@ class Health:
     harness_lag_ms: float
     sim_lag_ms: float
     speed: float
+    harness_cpu_wait: float = 0.0
+    sim_cpu_wait: float = 0.0
 
     @classmethod
     def of(cls, r: Record) -> Health:
         return cls(float(r["start_t"]), float(r["end_t"]), float(r.get("harness_lag_ms") or 0.0), float(r.get("sim_lag_ms") or 0.0),
-                   float(r.get("speed") or 1.0))
+                   float(r.get("speed") or 1.0), float(r.get("harness_cpu_wait") or 0.0), float(r.get("sim_cpu_wait") or 0.0))
 
     @property
     def worst_lag_ms(self) -> float:
         return max(self.harness_lag_ms, self.sim_lag_ms)
+
+    @property
+    def worst_cpu_wait(self) -> float:
+        return max(self.harness_cpu_wait, self.sim_cpu_wait)
 
 
 def health_of(records: Iterable[Record]) -> list[Health]:
@@ -96,7 +104,17 @@ def starved_seconds(traffic: list[Record], health: list[Health], late_limit_ms: 
                                      f"{int(r['second'])} up to {late:,.0f} ms late (over {late_limit_ms:,.0f} ms): the host was starved")
             continue
         start = float(r["start_t"])
-        lagging = [h for h in _overlapping(health, start, start + lifetime_s) if h.worst_lag_ms >= STARVED_LAG_MS]
+        around = _overlapping(health, start, start + lifetime_s)
+        lagging = [h for h in around if h.worst_lag_ms >= STARVED_LAG_MS]
+        waiting = [h for h in around if h.worst_cpu_wait >= CPU_WAIT_LIMIT]
         if lagging:
             out[int(r["second"])] = _lag_cause(max(lagging, key=lambda h: h.worst_lag_ms), "sent and served requests")
+        elif waiting:
+            out[int(r["second"])] = _wait_cause(max(waiting, key=lambda h: h.worst_cpu_wait))
     return out
+
+
+def _wait_cause(worst: Health) -> str:
+    who = "the harness" if worst.harness_cpu_wait >= worst.sim_cpu_wait else "the simulator"
+    return (f"{who} waited for a CPU {worst.worst_cpu_wait:.0%} of the second at t={worst.start_t:.0f}s (the kernel's run-queue time) "
+            "while it sent and served requests: the host was starved")

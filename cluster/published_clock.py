@@ -7,10 +7,11 @@ instead of running ahead of what its controllers did.  A reader therefore cannot
 the speed; it reads the last anchor the simulator wrote and extends it by the same rule the
 simulator uses, which gives every reader the simulator's own reading of the moment.
 
-Layout (little-endian, 64 bytes): seq u64 (odd while being written: a seqlock), the anchor's
+Layout (little-endian, in 128 bytes): seq u64 (odd while being written: a seqlock), the anchor's
 CLOCK_MONOTONIC reading, the cluster Unix time at the anchor, the nominal speed, the cap (real
 seconds past the anchor the clock may extrapolate), the real seconds the clock has stood still in
-all, the effective speed over the last second, the worst event-loop lag in the last second."""
+all, the effective speed over the last second, the worst event-loop lag in the last second, the
+share of the last second the simulator's loop waited for a CPU (cluster/runqueue.py)."""
 
 from __future__ import annotations
 
@@ -23,8 +24,8 @@ from pathlib import Path
 
 CLOCK_FILE = "clock"
 STALE = 10.0  # real seconds without a new anchor after which a reader takes the simulator for gone or hung
-_LAYOUT = struct.Struct("<Q7d")
-SIZE = 64
+_LAYOUT = struct.Struct("<Q8d")
+SIZE = 128
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,7 @@ class ClockReading:
     stalled_total: float  # real seconds cluster time has stood still since the simulator started
     effective_speed: float  # over the last real second
     lag_max: float  # the worst event-loop lag (real seconds) in the last second
+    runq_share: float = 0.0  # share of the last second its loop was ready to run but waited for a CPU
 
     def cluster_at(self, mono: float) -> float:
         """Cluster Unix time at a CLOCK_MONOTONIC reading at or after the anchor, by the simulator's
@@ -62,7 +64,7 @@ class ClockWriter:
         self._seq += 1  # odd: a reader that sees it retries
         struct.pack_into("<Q", self._map, 0, self._seq)
         _LAYOUT.pack_into(self._map, 0, self._seq, reading.anchor_mono, reading.anchor_cluster, reading.speed, reading.cap,
-                          reading.stalled_total, reading.effective_speed, reading.lag_max)
+                          reading.stalled_total, reading.effective_speed, reading.lag_max, reading.runq_share)
         self._seq += 1
         struct.pack_into("<Q", self._map, 0, self._seq)
 

@@ -1,6 +1,7 @@
 """The run measuring itself: once a real second, how late the harness's own event loop ran (a
-heartbeat every 20 ms), how fast the cluster's clock moved, how far the simulator's loop lagged and
-its clock stood still (its published clock), the machine's CPU steal and load.  A `health` record
+heartbeat every 20 ms) and how long it waited for a CPU (the kernel's run-queue time), how fast the
+cluster's clock moved, how far the simulator's loop lagged, waited for a CPU and its clock stood
+still (its published clock), the machine's CPU steal and load.  A `health` record
 each second, beside the traffic; the verdict reads them to tell a breach measured on a starved
 machine (inconclusive) from one measured on a healthy one (failed)."""
 
@@ -16,6 +17,7 @@ from chaos.clock import RunClock
 from chaos.journal import Journal
 from chaos.journal_records import HealthRecord, RecordKind
 from cluster.published_clock import ClockReader, ClockReading
+from cluster.runqueue import runqueue_wait
 
 HEARTBEAT = 0.02  # real seconds
 PROC_STAT = Path("/proc/stat")
@@ -65,7 +67,7 @@ class HealthMonitor:
 
     async def _run(self) -> None:
         second_start, t_start, worst = time.monotonic(), self.clock.now(), 0.0
-        cpu, sim = _cpu_times(), self._sim()
+        cpu, sim, runq = _cpu_times(), self._sim(), runqueue_wait()
         last = second_start
         while True:
             await self.clock.sleep_real(HEARTBEAT)
@@ -75,17 +77,19 @@ class HealthMonitor:
             if now - second_start < 1.0:
                 continue
             t_end = self.clock.now()
-            cpu_now, sim_now = _cpu_times(), self._sim()
+            cpu_now, sim_now, runq_now = _cpu_times(), self._sim(), runqueue_wait()
             record: HealthRecord = {"start_t": round(t_start, 3), "end_t": round(t_end, 3), "harness_lag_ms": round(max(0.0, worst) * 1000, 1),
                                     "speed": round((t_end - t_start) / (now - second_start), 3), "load1": _load1(), "cpus": os.cpu_count(),
-                                    "steal_pct": None, "sim_lag_ms": None, "sim_stalled_s": None}
+                                    "steal_pct": None, "sim_lag_ms": None, "sim_stalled_s": None, "sim_cpu_wait": None,
+                                    "harness_cpu_wait": None if runq is None or runq_now is None else round(min(1.0, (runq_now - runq) / (now - second_start)), 3)}
             if cpu is not None and cpu_now is not None and cpu_now[0] > cpu[0]:
                 record["steal_pct"] = round(100.0 * (cpu_now[1] - cpu[1]) / (cpu_now[0] - cpu[0]), 2)
             if sim is not None and sim_now is not None:
                 record["sim_lag_ms"] = round(sim_now.lag_max * 1000, 1)
                 record["sim_stalled_s"] = round(max(0.0, sim_now.stalled_total - sim.stalled_total), 3)
+                record["sim_cpu_wait"] = round(sim_now.runq_share, 3)
             self.journal.write(RecordKind.HEALTH, t=round(t_end, 3), **record)
-            second_start, t_start, worst, cpu, sim = now, t_end, 0.0, cpu_now, sim_now
+            second_start, t_start, worst, cpu, sim, runq = now, t_end, 0.0, cpu_now, sim_now, runq_now
 
     def _sim(self) -> ClockReading | None:
         if self.sim_clock is None:

@@ -14,6 +14,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from cluster.runqueue import runqueue_wait
+
 # uvloop keeps time in whole milliseconds and may fire a timer up to 1 ms early: a callback that
 # checks "is the deadline reached?" on the clock must not run before it
 TIMER_SLACK = 0.002
@@ -51,7 +53,9 @@ class SimClock:
         self.stalled_total = 0.0  # real seconds cluster time stood still
         self.lag_max = 0.0  # the worst heartbeat lag in the last second
         self.effective_speed = self.speed  # over the last second
+        self.runq_share = 0.0  # share of the last second the loop waited for a CPU (the kernel's word for starved)
         self._second: tuple[float, float, float] = (self._mono0, 0.0, 0.0)  # (monotonic, elapsed, worst lag) at the current second's start
+        self._runq = runqueue_wait()
         self.on_beat: list[Callable[[SimClock], None]] = []
 
     @property
@@ -84,6 +88,10 @@ class SimClock:
         if now - start >= 1.0:
             self.effective_speed = (self._anchor[1] - at0) / (now - start)
             self.lag_max, self._second = worst, (now, self._anchor[1], 0.0)
+            runq = runqueue_wait()
+            if runq is not None and self._runq is not None:
+                self.runq_share = min(1.0, max(0.0, (runq - self._runq) / (now - start)))
+            self._runq = runq
         else:
             self._second = (start, at0, worst)
         for listener in self.on_beat:

@@ -27,7 +27,8 @@ class ClockPublisher:
     def beat(self, clock: SimClock) -> None:
         mono, cluster_ts, cap = clock.anchor()
         if self.writer is not None:
-            self.writer.write(ClockReading(mono, cluster_ts, clock.speed, cap, clock.stalled_total, clock.effective_speed, clock.lag_max))
+            self.writer.write(ClockReading(mono, cluster_ts, clock.speed, cap, clock.stalled_total, clock.effective_speed, clock.lag_max,
+                                           clock.runq_share))
         if clock.effective_speed != self._last_speed:  # a new second was measured
             self._last_speed = clock.effective_speed
             self._configmap(clock)
@@ -36,7 +37,7 @@ class ClockPublisher:
 
     def _configmap(self, clock: SimClock) -> None:
         data = {"clockEffectiveSpeed": f"{clock.effective_speed:.3f}", "clockStalledSeconds": f"{clock.stalled_total:.3f}",
-                "clockLagMaxMs": f"{clock.lag_max * 1000:.1f}"}
+                "clockLagMaxMs": f"{clock.lag_max * 1000:.1f}", "cpuWaitShare": f"{clock.runq_share:.3f}"}
         try:
             self.api.patch(self.api.rt("ConfigMap"), self.configmap[0], self.configmap[1], "application/merge-patch+json", {"data": data})
         except Exception:  # noqa: BLE001 - deleted by a user, say: the clock file still has it

@@ -96,7 +96,8 @@ def test_what_the_runner_cannot_run_is_refused_in_one_line(tmp_path, make, extra
     assert result.exit_code == 3 and needle in result.output and "Traceback" not in result.output, result.output
     assert not (tmp_path / "runner").exists()
     missing = runner.invoke(app, ["render", "--runner", "--out", str(tmp_path / "r2"), "--region", "us-east-1", "--name", "prod"])
-    assert missing.exit_code == 3 and "--runner needs --image" in missing.output
+    # every missing option in the one message: the image and the experiment
+    assert missing.exit_code == 3 and "--image:" in missing.output and "--experiment:" in missing.output, missing.output
 
 
 def test_in_a_pod_a_run_uses_its_service_account(tmp_path, monkeypatch):

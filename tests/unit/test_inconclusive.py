@@ -90,3 +90,11 @@ def test_reports_show_inconclusive_and_junit_skips_it(tmp_path):
     assert int(suite.get("skipped")) >= 1 and suite.get("failures") == "0"
     assert suite.find("testcase/skipped") is not None
     assert json.loads(paths["json"].read_text())["verdict"]["exit_code"] == 5
+
+
+def test_a_simulator_waiting_for_the_cpu_makes_its_seconds_untrusted():
+    records = _with_errors(_healthy(good_journal()), range(10, 13))
+    waiting = [dict(r, sim_cpu_wait=0.6) if r["kind"] == "health" and 190.0 <= r["start_t"] < 240.0 else r for r in records]
+    v = _verdict(waiting)
+    assert v.status == "inconclusive", v.reason
+    assert "the simulator waited for a CPU 60% of the second" in v.reason, v.reason
