@@ -118,3 +118,31 @@ def _wait_cause(worst: Health) -> str:
     who = "the harness" if worst.harness_cpu_wait >= worst.sim_cpu_wait else "the simulator"
     return (f"{who} waited for a CPU {worst.worst_cpu_wait:.0%} of the second at t={worst.start_t:.0f}s (the kernel's run-queue time) "
             "while it sent and served requests: the host was starved")
+
+
+@dataclass(frozen=True)
+class HealthSummary:
+    """The run's health over its seconds, for the reports."""
+
+    seconds: int
+    harness_lag_max_ms: float
+    sim_lag_max_ms: float
+    cpu_wait_max: float
+    speed_min: float
+    speed_median: float
+    starved_seconds: int  # seconds a loop lagged STARVED_LAG_MS or waited CPU_WAIT_LIMIT or more
+
+    def line(self, nominal_speed: float) -> str:
+        return (f"{self.seconds} seconds measured: the harness's event loop lagged at most {self.harness_lag_max_ms:,.0f} ms, the "
+                f"simulator's {self.sim_lag_max_ms:,.0f} ms; the most either waited for a CPU was {self.cpu_wait_max:.0%} of a second; "
+                f"the cluster's clock ran at {self.speed_median:g}x (slowest {self.speed_min:g}x, nominal {nominal_speed:g}x); "
+                f"{self.starved_seconds} second{'s' if self.starved_seconds != 1 else ''} starved.")
+
+
+def health_summary(health: list[Health]) -> HealthSummary | None:
+    if not health:
+        return None
+    speeds = sorted(h.speed for h in health)
+    return HealthSummary(len(health), max(h.harness_lag_ms for h in health), max(h.sim_lag_ms for h in health),
+                         max(h.worst_cpu_wait for h in health), round(speeds[0], 2), round(speeds[len(speeds) // 2], 2),
+                         sum(1 for h in health if h.worst_lag_ms >= STARVED_LAG_MS or h.worst_cpu_wait >= CPU_WAIT_LIMIT))

@@ -10,6 +10,7 @@ from chaos.errors import SpecError
 from chaos.journal import JournalError, JournalReading, Malformed, Record
 from chaos.milestones import NodeMilestones, node_milestones
 from chaos.spec import Experiment, parse_experiment
+from chaos.starvation import Health, health_of
 from chaos.traffic_stats import TrafficStats, traffic_stats
 from chaos.verify import Verdict, verdict
 
@@ -33,6 +34,11 @@ class ReportData:
     def steady_state(self) -> list[Record]:
         """The steady-state checks, before injecting and after traffic stopped."""
         return [r for r in self.records if r["kind"] == "steady_state"]
+
+    @property
+    def health(self) -> list[Health]:
+        """The run's own health, one entry a real second (none in journals from before it was measured)."""
+        return health_of(self.records)
 
     @property
     def injections(self) -> list[Record]:

@@ -11,6 +11,7 @@ from chaos.milestones import MILESTONES
 from chaos.report.data import ReportData
 from chaos.report.markdown import milestone_rows, replacement_line, steady_state_line
 from chaos.report.plot import gantt_png, timeline_png
+from chaos.starvation import health_summary
 
 STYLE = """body{font-family:system-ui,sans-serif;margin:2em;max-width:1200px}table{border-collapse:collapse;margin:1em 0;max-width:100%}
 td,th{border:1px solid #ccc;padding:4px 8px;font-size:13px;overflow-wrap:anywhere}th{background:#f4f4f4}img{max-width:100%;height:auto}
@@ -62,6 +63,9 @@ def render(data: ReportData, timeline: bytes | None = None, gantt: bytes | None 
     ]
     if data.steady_state:
         parts.append("<h2>Steady state</h2><ul>" + "".join(f"<li>{escape(steady_state_line(r))}</li>" for r in data.steady_state) + "</ul>")
+    summary = health_summary(data.health)
+    if summary is not None:
+        parts.append(f"<h2>Health of the run</h2><p>{escape(summary.line(data.speed))}</p>")
     if data.rollback:
         parts.append("<h2>Rollback</h2>" + _table(["step", "ok", "detail"], [[r["step"], r["ok"], r["detail"]] for r in data.rollback]))
     parts.append("</body></html>")

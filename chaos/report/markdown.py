@@ -5,6 +5,7 @@ from __future__ import annotations
 from chaos.journal import Record, unknown_kinds
 from chaos.milestones import MILESTONES, NodeMilestones
 from chaos.report.data import ReportData
+from chaos.starvation import health_summary
 
 _MD_SPECIAL = str.maketrans({c: "\\" + c for c in "\\`*_[]|#"} | {"&": "&amp;", "<": "&lt;", ">": "&gt;"})
 
@@ -84,6 +85,9 @@ def render(data: ReportData) -> str:
         out.append(f"Worst window error rate {worst:.2%} from t={at:.0f}s.")
     if data.steady_state:
         out += ["", "## Steady state", ""] + [f"- {steady_state_line(r)}" for r in data.steady_state]
+    summary = health_summary(data.health)
+    if summary is not None:
+        out += ["", "## Health of the run", "", summary.line(data.speed)]
     out += ["", "## Phases", ""]
     out += [f"- t={t:.1f}s {phase}" for t, phase in data.phases]
     unknown = unknown_kinds(data.records)

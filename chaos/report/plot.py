@@ -74,8 +74,13 @@ def timeline_png(data: ReportData) -> bytes:
     ax_err.set_ylabel("errors %")
     ax_err.set_ylim(bottom=0, top=max([s.error_rate * 100 for s in seconds] + [1.0]) * 1.1)
     ax_err.set_title(f"{data.spec.name}: {data.verdict.status}")
-    ax_lat.plot(xs, [s.p99_ms or 0 for s in seconds], color="tab:blue", linewidth=1.2)
-    ax_lat.set_ylabel("p99 ms")
+    ax_lat.plot(xs, [s.p99_ms or 0 for s in seconds], color="tab:blue", linewidth=1.2, label="p99")
+    health = data.health  # the run's own health: how late its loops ran, beside the latency it measured
+    if health:
+        ax_lat.plot([(h.start_t + h.end_t) / 2 for h in health], [h.worst_lag_ms for h in health], color="tab:gray", linewidth=1.0, linestyle=":",
+                    label="worst loop lag (harness or simulator)")
+        ax_lat.legend(loc="upper left", fontsize=7, ncol=2)
+    ax_lat.set_ylabel("ms")
     # requests sent per second, stacked by how they were answered (or not)
     width = [max(s.end_t - s.start_t, 1e-3) for s in seconds]
     bottom = [0.0] * len(seconds)

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 from pathlib import Path
 
 from chaos.journal import read_journal_checked
 from chaos.report import html, junit, markdown
 from chaos.report.data import ReportData, build_read
 from chaos.report.plot import gantt_png, timeline_png
+from chaos.starvation import health_summary
 
 
 def as_json(data: ReportData) -> dict[str, object]:
@@ -25,6 +27,8 @@ def as_json(data: ReportData) -> dict[str, object]:
         "phases": [{"t": t, "phase": p} for t, p in data.phases],
         "steady_state": [{k: r.get(k) for k in ("when", "ok", "problems", "ready", "desired", "requests", "error_rate")} for r in data.steady_state],
         "rollback": data.rollback,
+        "health": {"summary": asdict(summary) if (summary := health_summary(data.health)) else None,
+                   "seconds": [asdict(h) for h in data.health]},
         "malformed_records": [str(m) for m in data.malformed],
         "left_out": list(data.left_out),
     }

@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 import subprocess
 import sys
+from pathlib import Path
 from urllib.parse import urlparse
 
 from cluster.endpoints import Endpoints
@@ -43,3 +44,45 @@ def test_bad_config_is_one_clear_line(tmp_path):
     cfg.write_text("timings: {instance_boot: 1, warp: 2}\n")
     res = subprocess.run([sys.executable, "-m", "chaos.cli", "sim", "up", "--state-dir", str(tmp_path / "s"), "--config", str(cfg)], capture_output=True, text=True, timeout=30)
     assert res.returncode == 3 and "timings.warp" in res.stderr
+
+
+def test_the_clock_stands_still_while_the_simulator_is_stopped_and_every_reader_sees_it(tmp_path):
+    """SIGSTOP is starvation at its most: the simulator's process gets no CPU at all.  Its clock, as
+    the clock file named in endpoints.json gives it to a reader in another process, stands still
+    meanwhile, runs again after SIGCONT, and the ConfigMap says how long it stood still."""
+    import json
+    import os
+    import signal
+    import time
+
+    from cluster.published_clock import ClockReader
+    from cluster.sim.clock import CAP
+    from cluster.waiting import wait_for
+
+    handle = start_sim(tmp_path, node_address_octet=81)
+    try:
+        ep = handle.endpoints
+        reader = ClockReader(Path(ep.extra["clock_file"]))
+        speed = ep.clock_speed
+        first = reader.cluster_now()
+        wait_for(lambda: reader.cluster_now() - first >= 0.5 * speed, 10, "the clock to run")
+        os.kill(ep.pid, signal.SIGSTOP)
+        try:
+            stopped_at = reader.cluster_now()
+            time.sleep(1.0)  # the simulator is held: this is the starvation under test, not a wait for state
+            held = reader.cluster_now() - stopped_at
+        finally:
+            os.kill(ep.pid, signal.SIGCONT)
+        assert held <= (CAP + 0.05) * speed, f"cluster time moved {held:.2f}s while the simulator was stopped"
+        resumed = reader.cluster_now()
+        wait_for(lambda: reader.cluster_now() - resumed >= 0.5 * speed, 10, "the clock to run again")
+
+        def stalled() -> float:
+            out = subprocess.run(["kubectl", "--kubeconfig", ep.kubeconfig, "-n", "kube-system", "get", "configmap", "spotchaos-sim", "-o",
+                                  "jsonpath={.data}"], capture_output=True, text=True, timeout=30)
+            return float(json.loads(out.stdout or "{}").get("clockStalledSeconds", 0))
+
+        wait_for(lambda: stalled() >= 0.8, 15, "the ConfigMap to say how long the clock stood still")
+        reader.close()
+    finally:
+        handle.stop()

@@ -85,7 +85,9 @@ def test_reports_show_inconclusive_and_junit_skips_it(tmp_path):
     path.write_text(path.read_text() + json.dumps({"t": 400.0, "kind": "verdict", **v.as_dict()}) + "\n")
     data, paths = write_reports(path)
     assert data.verdict.status == "inconclusive"
-    assert "INCONCLUSIVE" in paths["markdown"].read_text()
+    markdown = paths["markdown"].read_text()
+    assert "INCONCLUSIVE" in markdown and "## Health of the run" in markdown and "simulator's 1,800 ms" in markdown, markdown
+    assert json.loads(paths["json"].read_text())["health"]["summary"]["starved_seconds"] == 5
     suite = ET.fromstring(paths["junit"].read_text())
     assert int(suite.get("skipped")) >= 1 and suite.get("failures") == "0"
     assert suite.find("testcase/skipped") is not None
