@@ -22,18 +22,19 @@ from chaos.observe.cluster_traffic import ClusterTraffic, ShardPlacement
 from chaos.spec import Traffic
 
 SETTLE_SECONDS = 1  # a second's record is first written once it is this far behind
-DILATION_ROOM = 4.0  # the load is scheduled for this many times the run's nominal real length
+DILATION_ROOM = 4.0  # a run schedules its load for this many times its nominal real length
 
 
 class TrafficRun:
     def __init__(self, traffic: Traffic, url: str, journal: Journal, clock: RunClock, longest_cluster_seconds: float,
-                 placement: ShardPlacement | None = None) -> None:
+                 placement: ShardPlacement | None = None, room: float = 1.0) -> None:
+        """`room`: schedule the load for this many times its nominal real length, holding its last
+        rate, for a run whose cluster clock may slow down (it stands still while the simulator is
+        starved); such a run stops the load itself when it is done with it."""
         real = max(1.0, clock.real_seconds(longest_cluster_seconds))
         shaped = ramp(traffic.rate, traffic.ramp_to, real) if traffic.ramp_to else constant(traffic.rate, real)
-        # then the last rate held, for as long again as the cluster's clock may slow down (it stands
-        # still while the simulator is starved): the run stops the load when it is done with it
         end_rate = shaped.segments[-1].rate_end
-        profile = Profile((*shaped.segments, Segment(real, real * DILATION_ROOM, end_rate, end_rate)))
+        profile = Profile((*shaped.segments, Segment(real, real * room, end_rate, end_rate))) if room > 1 else shaped
         self.spec = LoadSpec(url, profile, body=body_for(traffic.body), timeout=traffic.timeout, per_second_histograms=True)
         self.journal = journal
         self.clock = clock

@@ -21,7 +21,7 @@ from chaos.journal import Journal
 from chaos.milestones import MilestoneFold
 from chaos.observe.cluster_traffic import ShardPlacement
 from chaos.observe.health import HealthMonitor
-from chaos.observe.traffic import TrafficRun
+from chaos.observe.traffic import DILATION_ROOM, TrafficRun
 from chaos.run.connect import connect
 from chaos.run.context import (
     RECLAIM_GRACE,
@@ -209,7 +209,7 @@ class Run:
         assert st.url is not None
         self._phase(Phase.STEADY_STATE)
         longest = spec.traffic.warmup + spec.duration + spec.traffic.tail
-        st.traffic = TrafficRun(spec.traffic, st.url, self.journal, clock, longest, self._shard_placement())
+        st.traffic = TrafficRun(spec.traffic, st.url, self.journal, clock, longest, self._shard_placement(), room=DILATION_ROOM)
         await st.traffic.ready()
         warm_start = clock.now()
         traffic_task = st.traffic_task = asyncio.create_task(st.traffic.run())
