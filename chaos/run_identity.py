@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from cluster.endpoints import process_start_ticks
+from cluster.endpoints import process_start_ticks, signallable_pid
 
 RUN_ID_TAG = "spotchaos:run-id"  # on every AWS resource a run creates
 PROFILE_TAG = "spotchaos:profile"  # with the run id on the node groups of a cluster a run provisioned: cleanup --run-id tears it down
@@ -53,7 +53,7 @@ class Owner:
 
     @classmethod
     def from_dict(cls, data: Any) -> Owner | None:
-        if not isinstance(data, dict) or not isinstance(data.get("pid"), int):
+        if not isinstance(data, dict) or not signallable_pid(data.get("pid")):  # never pid 0, -1, 1 or a bool
             return None
         ticks = data.get("start_ticks")
         return cls(data["pid"], str(data.get("host", "")), ticks if isinstance(ticks, int) else None)
