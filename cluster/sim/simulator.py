@@ -236,7 +236,7 @@ class Simulator:
         if self.state_dir is not None:
             (self.state_dir / "endpoints.json").unlink(missing_ok=True)
         await self._stop_part("controllers", self.tasks.stop(timeout=PART_STOP_SECONDS - 0.5))
-        for part in (self.managed_groups, self.cluster_autoscaler, self.nth, self.control, self.metadata, self.lbc, self.alb_proxy, self.alb, self.serving, self.harness_pods, self.prober,
+        for part in (self.managed_groups, self.cluster_autoscaler, self.karpenter, self.nth, self.control, self.metadata, self.lbc, self.alb_proxy, self.alb, self.serving, self.harness_pods, self.prober,
                      self.kube_proxy):
             if part is not None:
                 await self._stop_part(type(part).__name__, part.stop())
