@@ -49,7 +49,10 @@ async def drive(run: Run, tick: Callable[[], None] | None = None, started: Calla
         during_rollback["n"] += 1
         if during_rollback["n"] == 1:
             (say or (lambda line: None))(ROLLING_BACK)
-            run.journal.write("note", text=f"{sig.name} during the rollback: {ROLLING_BACK}", author="spotchaos", role="harness")
+            try:
+                run.journal.write("note", text=f"{sig.name} during the rollback: {ROLLING_BACK}", author="spotchaos", role="harness")
+            except ValueError:  # the verdict is written and the journal closed: nothing is left to roll back
+                pass
         else:
             body.cancel()
 
