@@ -113,7 +113,9 @@ def test_seed_single_node_experiment_passes_with_reports_matching_the_journal(tm
     assert any(r["kind"] == "fis_action" and r["action_id"] == "aws:ec2:send-spot-instance-interruptions" for r in records)
     # the run measured its own health each real second, the simulator's side read from its published clock
     health = [r for r in records if r["kind"] == "health"]
-    assert len(health) >= 20 and all(h["speed"] > 0 and h["harness_lag_ms"] >= 0 for h in health), health[:3]
+    # (the clock stands still once the rollback stopped the simulator: a last second may read speed 0)
+    assert len(health) >= 20 and all(h["speed"] >= 0 and h["harness_lag_ms"] >= 0 for h in health), health[:3]
+    assert sorted(h["speed"] for h in health)[len(health) // 2] > 0
     assert all(h["sim_lag_ms"] is not None and h["sim_cpu_wait"] is not None for h in health), health[:3]
     # the versions the run ran against, read from the cluster, as the run history records them
     components = _last(records, "components")
