@@ -473,27 +473,29 @@ def _traffic_starved(spec: Experiment, h: Any, result: HypothesisResult, records
     return f"{starved[worst]} ({len(starved)} second{'s' if len(starved) > 1 else ''} starved; without them it holds: {again.measured})"
 
 
-def _node_window(h: Any, m: NodeMilestones) -> tuple[float, float, float]:
-    """(start, end, bound in cluster seconds) over which a node's figure for `h` was measured."""
+def _node_window(h: Any, m: NodeMilestones, value: float | None) -> tuple[float, float, float | None]:
+    """(start, end, overshoot) of a node's figure for `h`: the run seconds it was measured over, and
+    by how many cluster seconds it missed its bound (None: it never happened, no lag explains that)."""
     bound = getattr(h, "max", None)
     if bound is not None:
-        return m.notice, m.notice + float(bound), float(bound)
+        return m.notice, m.notice + float(bound), None if value is None else value - float(bound)
     end = m.reclaimed if m.reclaimed is not None else m.expected_reclaim
     end = end if end is not None else m.notice + 120.0
-    return m.notice, end, max(end - m.notice, 1.0)
+    margin = float(getattr(h, "min_margin", 0.0) or 0.0)
+    return m.notice, end, None if value is None else margin - value
 
 
 def _nodes_starved(h: Any, result: HypothesisResult, records: list[Record], health: list[Health]) -> str | None:
-    failing = {(r.node, r.instance) for r in result.nodes if r.status in (FAIL, UNDECIDED)}
+    failing = {(r.node, r.instance): r.value for r in result.nodes if r.status in (FAIL, UNDECIDED)}
     if not failing:
         return None
     causes = []
     for m in node_milestones(records):
         if (m.node, m.instance) not in failing:
             continue
-        start, end, bound = _node_window(h, m)
-        starved = node_window_starved(health, start, end, bound)
+        start, end, overshoot = _node_window(h, m, failing[(m.node, m.instance)])
+        starved = node_window_starved(health, start, end, overshoot) if overshoot is not None else None
         if starved is None:
-            return None  # this node's breach was measured while the run was healthy
+            return None  # this node's breach was measured while the run was healthy, or is too large for any lag
         causes.append(f"{m.node or m.instance}: {starved}")
     return "; ".join(causes[:3]) if causes else None

@@ -41,6 +41,7 @@ from chaos.run.rollback import Rollback
 from chaos.run.setup import provision, record_components, start_observers
 from chaos.run_identity import Owner, new_run_id
 from chaos.spec import Experiment, Scope
+from chaos.starvation import health_of, starved_lately
 from chaos.steady_state import DEFAULT_ERROR_LIMIT, steady_state_problems, stop_condition_breach
 from chaos.traffic_fold import TrafficFold
 from chaos.undo_log import pending
@@ -297,8 +298,10 @@ class Run:
                     reason = next((r.get("reason") for r in reversed(self.journal.snapshot()) if r["kind"] == "fis" and r["experiment"] == eid), "")
                     self.abort(f"FIS experiment {eid} {state}: {reason}")
         breach = stop_condition_breach(self.spec.stop_conditions, self.traffic.recent_rate)
-        if breach:
-            self.abort(breach)
+        if breach and not self.abort_reason:
+            window = max(s.window for s in self.spec.stop_conditions)
+            starved = starved_lately(health_of(r for r in self.journal.snapshot() if r["kind"] == "health"), self.clock.now() - window)
+            self.abort(breach + (f"; meanwhile {starved}" if starved else ""))
 
     def _shard_placement(self) -> ShardPlacement | None:
         """Where the load's shards go when it runs on the cluster (the service's namespace)."""

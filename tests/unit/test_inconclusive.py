@@ -100,3 +100,20 @@ def test_a_simulator_waiting_for_the_cpu_makes_its_seconds_untrusted():
     v = _verdict(waiting)
     assert v.status == "inconclusive", v.reason
     assert "the simulator waited for a CPU 60% of the second" in v.reason, v.reason
+
+
+def test_a_node_figure_far_past_its_bound_fails_whatever_the_lag():
+    """No lag explains a cordon 110 s past its 10 s bound: the harness was 25 cluster seconds late at worst."""
+    late = [r for r in _healthy(good_journal()) if not (r["kind"] == "node" and r.get("unschedulable"))]
+    late += [node(240.0, nth_taint=True, unschedulable=True)]
+    starved = _starve(late, 120.0, 240.0, harness_ms=2500.0)
+    cordon = next(h for h in _verdict(starved).hypotheses if h.check == "cordoned-within")
+    assert cordon.status == "fail", cordon
+
+
+def test_a_stop_condition_says_when_the_host_was_starved_meanwhile():
+    from chaos.starvation import health_of, starved_lately
+
+    health = health_of([health(t, t + 10.0) for t in range(0, 100, 10)] + [health(100.0, 110.0, sim_ms=900.0)])
+    assert starved_lately(health, 50.0) == "the simulator's event loop lagged 900 ms at t=100s while it sent and served requests: the host was starved"
+    assert starved_lately(health, 111.0) is None
