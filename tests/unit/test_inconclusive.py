@@ -114,6 +114,6 @@ def test_a_node_figure_far_past_its_bound_fails_whatever_the_lag():
 def test_a_stop_condition_says_when_the_host_was_starved_meanwhile():
     from chaos.starvation import health_of, starved_lately
 
-    health = health_of([health(t, t + 10.0) for t in range(0, 100, 10)] + [health(100.0, 110.0, sim_ms=900.0)])
-    assert starved_lately(health, 50.0) == "the simulator's event loop lagged 900 ms at t=100s while it sent and served requests: the host was starved"
-    assert starved_lately(health, 111.0) is None
+    seconds = health_of([health(t, t + 10.0) for t in range(0, 100, 10)] + [health(100.0, 110.0, sim_ms=900.0)])
+    assert starved_lately(seconds, 50.0) == "the simulator's event loop lagged 900 ms at t=100s while it sent and served requests: the host was starved"
+    assert starved_lately(seconds, 111.0) is None
