@@ -13,6 +13,7 @@ Needs taskset (util-linux) to pin the simulator and the generator to a core each
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shutil
@@ -24,6 +25,10 @@ import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tests.conftest import SimProcess  # noqa: E402 - after the path is set
+
 TICKS = os.sysconf("SC_CLK_TCK")
 
 
@@ -94,11 +99,8 @@ def main() -> None:
             print(f"{rate:8g} {sent:8d} {errors:7d} {latency.get('p50') or 0:8.1f} {latency.get('p99') or 0:8.1f} {busy:10.3f} {per_request_us:11.0f} "
                   f"{1e6 / per_request_us if per_request_us == per_request_us and per_request_us > 0 else 0:15.0f}", flush=True)
     finally:
-        sim.terminate()
-        try:
-            sim.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            sim.kill()
+        with contextlib.suppress(subprocess.TimeoutExpired):  # killed then, by stop()
+            SimProcess(sim, state, None, work / "sim.log").stop()  # type: ignore[arg-type]
         shutil.rmtree(work, ignore_errors=True)
 
 
