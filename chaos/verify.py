@@ -183,7 +183,8 @@ def _aggregate(name: str, check: str, bound: str, results: list[NodeResult], wor
     # measure of a breach (it would read "worst 191 s, bound <= 300 s" and contradict itself)
     shown = [r for r in counted if r.status == FAIL] if status == FAIL else counted
     values = [r.value for r in shown if r.value is not None]
-    value = (max(values) if worst == "max" else min(values)) if values and (status != FAIL or all(r.value is not None for r in shown)) else None
+    unmeasured = status == FAIL and len(values) < len(shown)  # a node that failed with no figure ("no cordon within 10s") is the measure
+    value = None if unmeasured or not values else max(values) if worst == "max" else min(values)
     detail = "; ".join(f"{r.node or r.instance}: {r.note or _s(r.value)}" for r in bad[:5])
     noted = [r for r in shown if r.value is None and r.note] or bad
     measured = f"{'worst' if len(counted) > 1 else ''} {_s(value)}".strip() if value is not None else (noted[0].note if noted else "-")
@@ -469,7 +470,8 @@ def _traffic_starved(spec: Experiment, h: Any, result: HypothesisResult, records
     again = JUDGES[type(h)](h, result.name, Evidence(healthy, max((r["t"] for r in records), default=0.0), True))
     if again.status != PASS:
         return None  # breached on the healthy seconds too: a failure measured on a healthy machine
-    worst = max(starved, key=lambda s: next((int(r.get("requests", 0)) - int(r.get("ok", 0)) for r in traffic if int(r["second"]) == s), 0))
+    errors = {int(r["second"]): int(r.get("requests", 0)) - int(r.get("ok", 0)) for r in traffic}  # the latest record of each second
+    worst = max(starved, key=lambda s: errors.get(s, 0))
     return f"{starved[worst]} ({len(starved)} second{'s' if len(starved) > 1 else ''} starved; without them it holds: {again.measured})"
 
 
@@ -477,8 +479,8 @@ def _node_window(h: Any, m: NodeMilestones, value: float | None) -> tuple[float,
     """(start, end, overshoot) of a node's figure for `h`: the run seconds it was measured over, and
     by how many cluster seconds it missed its bound (None: it never happened, no lag explains that)."""
     bound = getattr(h, "max", None)
-    if bound is not None:
-        return m.notice, m.notice + float(bound), None if value is None else value - float(bound)
+    if bound is not None:  # the milestone was stamped `value` after the notice: the lag that matters is up to then
+        return m.notice, m.notice + max(float(bound), value or 0.0), None if value is None else value - float(bound)
     end = m.reclaimed if m.reclaimed is not None else m.expected_reclaim
     end = end if end is not None else m.notice + 120.0
     margin = float(getattr(h, "min_margin", 0.0) or 0.0)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import os
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 from chaos.clock import RunClock
@@ -42,7 +41,7 @@ def _load1() -> float | None:
 
 
 class HealthMonitor:
-    def __init__(self, journal: Journal, clock: RunClock, sim_clock: Callable[[], ClockReading] | None) -> None:
+    def __init__(self, journal: Journal, clock: RunClock, sim_clock: ClockReader | None) -> None:
         self.journal, self.clock, self.sim_clock = journal, clock, sim_clock
         self.task: asyncio.Task[None] | None = None
 
@@ -54,7 +53,7 @@ class HealthMonitor:
                 reader = ClockReader(Path(clock_file))
             except (OSError, ValueError):
                 reader = None
-        return cls(journal, clock, reader.reading if reader is not None else None)
+        return cls(journal, clock, reader)
 
     def start(self) -> None:
         self.task = asyncio.create_task(self._run(), name="health")
@@ -64,6 +63,9 @@ class HealthMonitor:
             self.task.cancel()
             await asyncio.gather(self.task, return_exceptions=True)
             self.task = None
+        if self.sim_clock is not None:
+            self.sim_clock.close()
+            self.sim_clock = None
 
     async def _run(self) -> None:
         second_start, t_start, worst = time.monotonic(), self.clock.now(), 0.0
@@ -95,6 +97,6 @@ class HealthMonitor:
         if self.sim_clock is None:
             return None
         try:
-            return self.sim_clock()
+            return self.sim_clock.reading()
         except (OSError, ValueError, RuntimeError):
             return None
