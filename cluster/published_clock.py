@@ -75,16 +75,37 @@ class ClockWriter:
 class ClockReader:
     """A reader's side: the simulator's last anchor, extended by its own rule."""
 
+    SPINS = 100  # tries at a consistent copy before the last one is used
+    FIRST_READ_SECONDS = 5.0  # how long the very first reading may wait for a writer caught mid-write
+
     def __init__(self, path: Path) -> None:
         with path.open("rb") as f:
             self._map = mmap.mmap(f.fileno(), SIZE, access=mmap.ACCESS_READ)
+        self._last: ClockReading | None = None
 
-    def reading(self) -> ClockReading:
-        for _ in range(1000):
+    def _consistent(self) -> ClockReading | None:
+        for _ in range(self.SPINS):
             seq, *values = _LAYOUT.unpack_from(self._map, 0)
             if seq % 2 == 0 and struct.unpack_from("<Q", self._map, 0)[0] == seq:
                 return ClockReading(*values)
-        raise RuntimeError("the simulator's clock file is being rewritten without end")
+        return None
+
+    def reading(self) -> ClockReading:
+        """The last anchor written whole.  A writer descheduled in the middle of a write (a starved
+        simulator) leaves the previous anchor in force: extended by the cap, the clock stands still
+        until it writes again, which is what a starved simulator's clock does."""
+        found = self._consistent()
+        if found is None and self._last is None:
+            deadline = time.monotonic() + self.FIRST_READ_SECONDS
+            while found is None and time.monotonic() < deadline:
+                os.sched_yield()
+                found = self._consistent()
+            if found is None:
+                raise RuntimeError(f"the simulator's clock file stayed half-written for {self.FIRST_READ_SECONDS:g}s")
+        if found is not None:
+            self._last = found
+        assert self._last is not None
+        return self._last
 
     def cluster_now(self) -> float:
         return self.reading().cluster_at(time.monotonic())

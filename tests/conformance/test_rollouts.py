@@ -121,7 +121,9 @@ def test_nth_runs_with_the_settings_its_pod_started_with_until_the_pod_is_replac
     nth_running(core, ns, 1)
     name = ds["metadata"]["name"]
     assert kubectl("set", "env", f"ds/{name}", "-n", ns, "DRY_RUN=true").returncode == 0
-    status = apps.read_namespaced_daemon_set(name, ns).status
-    assert status.updated_number_scheduled == 0  # the old pod still runs: nothing is updated yet
+    # the status of the new generation, as `kubectl rollout status` waits for it (observedGeneration)
+    changed = wait_for(lambda: (d := apps.read_namespaced_daemon_set(name, ns)).status.observed_generation == d.metadata.generation and d, 30,
+                       "the DaemonSet controller to observe the new template")
+    assert changed.status.updated_number_scheduled == 0  # the old pod still runs: nothing is updated yet
     assert control(sim, f"/v1/instances/{instance_of(node)}/spot-interruption", {})[0] == 201
     wait_for(lambda: core.read_node(node.metadata.name).spec.unschedulable, 30, "the node cordoned by the pod's own (non-dry-run) NTH")

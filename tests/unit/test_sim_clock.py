@@ -99,3 +99,22 @@ async def test_the_published_clock_reads_as_the_simulator_reads_itself(tmp_path)
     finally:
         keeper.cancel()
         publisher.close()
+
+
+def test_a_reader_that_finds_the_clock_mid_write_keeps_the_last_anchor(tmp_path):
+    """The simulator descheduled between the two halves of a write (odd seq): the reader neither fails
+    nor reads a torn anchor; it extends the last whole one, so the clock stands still meanwhile."""
+    import struct
+
+    from cluster.published_clock import ClockReading, ClockWriter
+
+    writer = ClockWriter(tmp_path / "clock")
+    anchor = ClockReading(time.monotonic(), 1_000_000.0, SPEED, CAP, 0.0, SPEED, 0.0)
+    writer.write(anchor)
+    reader = ClockReader(tmp_path / "clock")
+    before = reader.cluster_now()
+    struct.pack_into("<Q", writer._map, 0, 3)  # the writer stopped half-way through its next write
+    after = reader.cluster_now()
+    assert before <= after <= anchor.anchor_cluster + CAP * SPEED
+    reader.close()
+    writer.close()
