@@ -2,8 +2,9 @@
 replicas that the model's own capacity, replicas x concurrency / service time, is not the limit),
 the load generator in its own process on the other core, and for each rate the simulator's CPU
 seconds per request, the requests per second one core of simulator serves at that cost, and the
-latency and errors the generator measured.  The path per request: the ALB (a reverse proxy), the
-node's NodePort (kube-proxy), the pod (the modelled service time), and back.
+latency and errors the generator measured.  The path per request: the ALB (a reverse proxy), to the pod
+kube-proxy chose for the ALB's connection to the node port, the modelled service time, and back
+(docs/simulator.md, "The data plane").
 
     .venv/bin/python bench/dataplane.py                      # 200, 400, 800 and 1600 req/s, 15 s each
     .venv/bin/python bench/dataplane.py --rates 400 --seconds 30

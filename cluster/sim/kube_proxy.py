@@ -2,7 +2,13 @@
 port listens on the node's loopback address and forwards each new connection to a ready
 endpoint of the Service on any node (externalTrafficPolicy Cluster, one random endpoint per
 connection, as iptables DNAT does).  A Service without a ready endpoint is rejected at once (a
-reset, as kube-proxy's REJECT rule does), never held.  When the node dies its connections are reset."""
+reset, as kube-proxy's REJECT rule does), never held.  When the node dies its connections are reset.
+
+Connections from outside the simulator are spliced through the listener.  The simulator's own ALB
+`dial`s instead: the same choice of endpoint per connection (kept for the connection's life, as
+conntrack does), the same refusals, the same reset when the node dies, but its connection goes
+straight to the pod, without the two extra sockets a splice costs per request (docs/simulator.md,
+"The data plane")."""
 
 from __future__ import annotations
 
@@ -17,6 +23,7 @@ from cluster.sim.controllers.base import Controller, SimContext
 from cluster.sim.controllers.kubelet import Kubelets, NodeAgent
 from cluster.sim.kube.store import StoredEvent
 from cluster.sim.net import reset
+from cluster.sim.wire.client import Hop
 
 log = structlog.get_logger("sim.kube_proxy")
 
@@ -38,7 +45,7 @@ def ready_backends(endpoints: dict[str, Any] | None, port_name: str) -> list[tup
 class _Splice(asyncio.Protocol):
     """One side of a forwarded connection; `peer` is the other side."""
 
-    def __init__(self, conns: set[_Splice]) -> None:
+    def __init__(self, conns: set[Any]) -> None:
         self.transport: asyncio.Transport | None = None
         self.peer: _Splice | None = None
         self.pending: list[bytes] = []
@@ -96,17 +103,20 @@ class KubeProxy(Controller):
         self.svc_rt = ctx.api.rt("Service")
         self.ep_rt = ctx.api.rt("Endpoints")
         self.ready_nodes: dict[str, str] = {}  # node name -> loopback address
+        self.node_at: dict[str, str] = {}  # loopback address -> node name
         self.listeners: dict[tuple[str, int], asyncio.Server] = {}
         self.routes: dict[int, tuple[str, str, str]] = {}  # node port -> (namespace, service, port name)
-        self.conns: dict[str, set[_Splice]] = {}
+        self.conns: dict[str, set[Any]] = {}  # node -> connections through it (each with .transport)
         self._starting: set[tuple[str, int]] = set()
         kubelets.node_listeners.append(self.on_node)
 
     def on_node(self, what: str, agent: NodeAgent) -> None:
         if what == "up":
             self.ready_nodes[agent.name] = agent.loopback
+            self.node_at[agent.loopback] = agent.name
         else:
             self.ready_nodes.pop(agent.name, None)
+            self.node_at.pop(agent.loopback, None)
             for s in list(self.conns.pop(agent.name, set())):
                 reset(s.transport)
         self.enqueue(ALL)
@@ -152,17 +162,36 @@ class KubeProxy(Controller):
         finally:
             self._starting.discard((node, port))
 
-    def _front(self, node: str, port: int, conns: set[_Splice]) -> _Splice:
+    def _pick(self, port: int) -> tuple[str, int] | None:
+        """The endpoint a new connection to a node port goes to (None: no ready endpoint)."""
+        route = self.routes.get(port)
+        backends = ready_backends(self.api.store.get(self.ep_rt, route[0], route[1]), route[2]) if route else []
+        return random.choice(backends) if backends else None
+
+    def dial(self, address: str, port: int) -> Hop | None:
+        """Where the simulator's own connection to address:port goes: None when address is no
+        node's; the chosen pod when it is a node's node port; ConnectionRefusedError when nothing
+        listens there or the Service has no ready endpoint (REJECT)."""
+        node = self.node_at.get(address)
+        if node is None:
+            return None
+        if (node, port) not in self.listeners:
+            raise ConnectionRefusedError(f"nothing listens on {address}:{port}")
+        backend = self._pick(port)
+        if backend is None:
+            raise ConnectionRefusedError(f"no ready endpoint behind {address}:{port}")
+        return Hop(backend[0], backend[1], self.conns.setdefault(node, set()))
+
+    def _front(self, node: str, port: int, conns: set[Any]) -> _Splice:
         front = _Splice(conns)
         loop = asyncio.get_running_loop()
 
         async def connect() -> None:
-            route = self.routes.get(port)
-            backends = ready_backends(self.api.store.get(self.ep_rt, route[0], route[1]), route[2]) if route else []
-            if not backends:
+            backend = self._pick(port)
+            if backend is None:
                 front.reject()  # no endpoints: kube-proxy's iptables rules REJECT the connection
                 return
-            ip, target = random.choice(backends)
+            ip, target = backend
             try:
                 _, back = await loop.create_connection(lambda: _Splice(conns), ip, target)
             except OSError:

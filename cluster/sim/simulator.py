@@ -174,8 +174,8 @@ class Simulator:
         self.prober = ReadinessProber(ctx, kubelets)
         self.alb = AlbRuntime(self.clock, self.moto.lock, lambda tid: kubelets.loopback_of_instance(tid) if tid.startswith("i-") else tid)
         self.alb.install(asyncio.get_running_loop())
-        self.alb_proxy = AlbProxy(self.alb, self.config.alb.connect_timeout, self.config.alb.idle_timeout)
         self.kube_proxy = KubeProxy(ctx, kubelets)
+        self.alb_proxy = AlbProxy(self.alb, self.config.alb.connect_timeout, self.config.alb.idle_timeout, dial=self.kube_proxy.dial)
         self.lbc = LoadBalancerController(ctx, self.alb, self.alb_proxy)
         # Spot: per-instance metadata, the interruption engine, FIS execution, the control API
         self.metadata = MetadataService(self.clock, kubelets, self.config.region, self.config.imds.port, self.moto.lock)

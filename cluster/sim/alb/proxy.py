@@ -10,27 +10,32 @@ stays silent past the idle timeout, with ALB's HTML bodies and `Server: awselb/2
 
 from __future__ import annotations
 
-import asyncio
 import fnmatch
 from dataclasses import dataclass, field
+from typing import Any
 
-import aiohttp
 import structlog
-from aiohttp import web
-from aiohttp.web_server import Server
 
-from cluster.sim.alb.runtime import AlbRuntime
+from cluster.sim.alb.runtime import AlbRuntime, GroupRuntime
+from cluster.sim.wire.client import Call, Dial, UpstreamPool
+from cluster.sim.wire.server import Headers, HttpServer, Reply, Request
 
 log = structlog.get_logger("sim.alb.proxy")
 
 REASONS = {404: "Not Found", 502: "Bad Gateway", 503: "Service Temporarily Unavailable", 504: "Gateway Time-out"}
-HOP_HEADERS = {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailers", "transfer-encoding", "upgrade", "content-length", "host"}
+HOP_HEADERS = {b"connection", b"keep-alive", b"proxy-authenticate", b"proxy-authorization", b"te", b"trailers", b"transfer-encoding", b"upgrade",
+               b"content-length", b"date"}
+SERVER = (b"Server", b"awselb/2.0")
+_PAGES: dict[int, bytes] = {}
 
 
-def error_page(status: int) -> web.Response:
-    text = f"{status} {REASONS.get(status, '')}"
-    body = f"<html>\r\n<head><title>{text}</title></head>\r\n<body>\r\n<center><h1>{text}</h1></center>\r\n</body>\r\n</html>\r\n"
-    return web.Response(status=status, text=body, content_type="text/html", headers={"Server": "awselb/2.0"})
+def error_page(status: int) -> tuple[int, bytes, Headers]:
+    """ALB's own answer: its HTML body and `Server: awselb/2.0`."""
+    body = _PAGES.get(status)
+    if body is None:
+        text = f"{status} {REASONS.get(status, '')}"
+        body = _PAGES[status] = f"<html>\r\n<head><title>{text}</title></head>\r\n<body>\r\n<center><h1>{text}</h1></center>\r\n</body>\r\n</html>\r\n".encode()
+    return status, body, ((b"Content-Type", b"text/html"), SERVER)
 
 
 @dataclass(frozen=True)
@@ -51,89 +56,99 @@ class Balancer:
     address: str
     port: int = 0
     routes: list[Route] = field(default_factory=list)
-    server: Server | None = None
-    listener: asyncio.Server | None = None
+    server: HttpServer | None = None
+    listener: Any = None  # the listening socket once open
     requests: int = 0
 
 
-class AlbProxy:
-    def __init__(self, runtime: AlbRuntime, connect_timeout: float, idle_timeout: float) -> None:
-        self.runtime = runtime
-        self.connect_timeout = connect_timeout
-        self.idle_timeout = idle_timeout
-        self._session: aiohttp.ClientSession | None = None
+def upstream_request(request: Request, path: str) -> bytes:
+    """The request as the ALB sends it on: hop-by-hop headers dropped, the client's address
+    appended to X-Forwarded-For, X-Forwarded-Proto set, the body with its length."""
+    lines = [f"{request.method} {path} HTTP/1.1\r\n".encode()]
+    forwarded_for = request.peer.encode()
+    for name, value in request.headers:
+        if name == b"x-forwarded-for":
+            forwarded_for = value + b", " + forwarded_for
+        elif name not in HOP_HEADERS and name != b"x-forwarded-proto":
+            lines.append(b"%s: %s\r\n" % (name, value))
+    lines.append(b"x-forwarded-for: %s\r\nx-forwarded-proto: http\r\n" % forwarded_for)
+    if request.body or request.method in ("POST", "PUT", "PATCH"):
+        lines.append(b"content-length: %d\r\n" % len(request.body))
+    lines.append(b"\r\n")
+    lines.append(request.body)
+    return b"".join(lines)
 
-    def session(self) -> aiohttp.ClientSession:
-        if self._session is None:
-            self._session = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(limit=0, keepalive_timeout=60),
-                auto_decompress=False,
-                cookie_jar=aiohttp.DummyCookieJar(),
-            )
-        return self._session
+
+class _Forward:
+    """One request in flight to a target; in the group's in-flight set until it ends, so that
+    the end of a deregistration delay can cut it (`cancel`: a 502)."""
+
+    __slots__ = ("reply", "inflight", "call")
+
+    def __init__(self, reply: Reply, inflight: set[Any]) -> None:
+        self.reply = reply
+        self.inflight = inflight
+        self.call: Call | None = None
+        inflight.add(self)
+
+    def on_response(self, status: int, headers: list[tuple[bytes, bytes]], body: bytes) -> None:
+        self.inflight.discard(self)
+        self.reply(status, body, [(k, v) for k, v in headers if k.lower() not in HOP_HEADERS])
+
+    def on_failure(self, timed_out: bool) -> None:
+        self.inflight.discard(self)
+        self.reply(*error_page(504 if timed_out else 502))
+
+    def cancel(self) -> None:
+        if self.call is not None and not self.call.over:
+            self.call.cancel()
+            self.on_failure(timed_out=False)
+
+
+class AlbProxy:
+    def __init__(self, runtime: AlbRuntime, connect_timeout: float, idle_timeout: float, dial: Dial | None = None) -> None:
+        self.runtime = runtime
+        self.upstream = UpstreamPool(connect_timeout, idle_timeout, dial)
 
     async def open(self, lb: Balancer, wanted_port: int) -> None:
-        lb.server = Server(lambda request: self.handle(lb, request), access_log=None)
-        loop = asyncio.get_running_loop()
+        lb.server = HttpServer(lambda request, reply: self.handle(lb, request, reply))
         try:
-            lb.listener = await loop.create_server(lb.server, lb.address, wanted_port, reuse_address=True)
+            lb.port = await lb.server.listen(lb.address, wanted_port)
         except (PermissionError, OSError) as exc:
             if wanted_port == 0:
                 raise
             log.warning("alb_port_unavailable", address=lb.address, port=wanted_port, error=str(exc), fallback="free port")
-            lb.listener = await loop.create_server(lb.server, lb.address, 0, reuse_address=True)
-        lb.port = lb.listener.sockets[0].getsockname()[1]
+            lb.port = await lb.server.listen(lb.address, 0)
+        lb.listener = lb.server.listener
 
     async def close(self, lb: Balancer) -> None:
-        if lb.listener is not None:
-            lb.listener.close()
         if lb.server is not None:
             await lb.server.shutdown(timeout=1)
 
-    async def handle(self, lb: Balancer, request: web.BaseRequest) -> web.StreamResponse:
+    def handle(self, lb: Balancer, request: Request, reply: Reply) -> None:
         lb.requests += 1
-        route = next((r for r in lb.routes if r.matches(request.path)), None)
+        path = request.path.split("?", 1)[0]
+        route = next((r for r in lb.routes if r.matches(path)), None)
         if route is None:
-            return web.Response(status=404, text="", content_type="text/plain", headers={"Server": "awselb/2.0"})
+            reply(404, b"", ((b"Content-Type", b"text/plain"), SERVER))
+            return
         group = self.runtime.groups.get(route.target_group_arn)
         target = group.pick() if group is not None else None
         if group is None or target is None:
-            return error_page(503)
-        url = self.runtime.target_url(group, target, request.path_qs)
-        if url is None:
-            return error_page(502)
-        body = await request.read()
-        task = asyncio.get_running_loop().create_task(self._forward(url, request, body))
-        key = (target.target_id, target.port)
-        group.inflight.setdefault(key, set()).add(task)
-        try:
-            await asyncio.wait({task})
-        finally:
-            group.inflight.get(key, set()).discard(task)
-        if task.cancelled():
-            return error_page(502)  # cut when the deregistration delay ended
-        return task.result()
+            reply(*error_page(503))
+            return
+        address = self.runtime.target_address(group, target)
+        if address is None:
+            reply(*error_page(502))
+            return
+        self.forward(group, (target.target_id, target.port), address, request, reply)
 
-    async def _forward(self, url: str, request: web.BaseRequest, body: bytes) -> web.StreamResponse:
-        headers = {k: v for k, v in request.headers.items() if k.lower() not in HOP_HEADERS}
-        peer = request.remote or ""
-        headers["X-Forwarded-For"] = f"{headers['X-Forwarded-For']}, {peer}" if "X-Forwarded-For" in headers else peer
-        headers["X-Forwarded-Proto"] = "http"
-        timeout = aiohttp.ClientTimeout(total=None, sock_connect=self.connect_timeout, sock_read=self.idle_timeout)
-        try:
-            async with self.session().request(request.method, url, data=body or None, headers=headers, timeout=timeout, allow_redirects=False) as resp:
-                payload = await resp.read()
-                out_headers = {k: v for k, v in resp.headers.items() if k.lower() not in HOP_HEADERS}
-                return web.Response(status=resp.status, body=payload, headers=out_headers)
-        except (aiohttp.ConnectionTimeoutError, aiohttp.SocketTimeoutError, TimeoutError):
-            return error_page(504)
-        except (aiohttp.ClientError, OSError):
-            return error_page(502)
+    def forward(self, group: GroupRuntime, key: tuple[str, int], address: tuple[str, int], request: Request, reply: Reply) -> None:
+        fwd = _Forward(reply, group.inflight.setdefault(key, set()))
+        fwd.call = self.upstream.request(address[0], address[1], upstream_request(request, request.path), fwd)
 
     async def stop(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
+        self.upstream.close()
 
 
 def path_patterns(path: str, path_type: str) -> tuple[str, ...]:

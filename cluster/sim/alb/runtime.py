@@ -69,7 +69,7 @@ class GroupRuntime:
     health: TargetGroupHealth = field(default_factory=TargetGroupHealth)
     routable: list[TargetHealth] = field(default_factory=list)
     cursor: int = 0
-    inflight: dict[TargetKey, set[asyncio.Task[Any]]] = field(default_factory=dict)
+    inflight: dict[TargetKey, set[Any]] = field(default_factory=dict)  # requests in flight (each with cancel())
     checkers: dict[TargetKey, asyncio.Task[None]] = field(default_factory=dict)
 
     def refresh(self) -> None:
@@ -200,8 +200,8 @@ class AlbRuntime:
             group.refresh()
         for t in gone:
             cut = group.inflight.pop((t.target_id, t.port), set())
-            for task in cut:
-                task.cancel()
+            for request in list(cut):
+                request.cancel()
             if cut:
                 log.info("alb_drain_cut", target=t.target_id, requests=len(cut))
 
@@ -218,14 +218,20 @@ class AlbRuntime:
             task.cancel()
         group.checkers.clear()
 
-    def target_url(self, group: GroupRuntime, target: TargetHealth, path: str, health: bool = False) -> str | None:
+    def target_address(self, group: GroupRuntime, target: TargetHealth, health: bool = False) -> tuple[str, int] | None:
+        """Where the ALB sends a target's traffic (or its health checks): the node's address for an
+        instance target, the pod's for an ip target; None when the target is nowhere."""
         address = self.address_of(target.target_id)
         if address is None:
             return None
         port = target.port
         if health and group.settings.hc_port not in ("traffic-port", ""):
             port = int(group.settings.hc_port)
-        return f"http://{address}:{port}{path}"
+        return address, port
+
+    def target_url(self, group: GroupRuntime, target: TargetHealth, path: str, health: bool = False) -> str | None:
+        address = self.target_address(group, target, health)
+        return None if address is None else f"http://{address[0]}:{address[1]}{path}"
 
     async def check(self, group: GroupRuntime, target: TargetHealth) -> CheckResult:
         s = group.settings

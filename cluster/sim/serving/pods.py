@@ -13,26 +13,26 @@ kubelet's pod notifications.
 from __future__ import annotations
 
 import asyncio
+from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import structlog
-from aiohttp import web
-from aiohttp.web_server import Server
 
 from cluster.components.tf_serving import ServingArgs, serving_args
 from cluster.pod_lifecycle import ignores_sigterm, prestop_seconds
 from cluster.sim.clock import ClockTimer
 from cluster.sim.controllers.base import SimContext
 from cluster.sim.controllers.kubelet import Kubelets
-from cluster.sim.net import reset
-from cluster.sim.serving import tfserving_log
-from cluster.sim.serving.tfserving import handle
+from cluster.sim.serving import tfserving, tfserving_log
 from cluster.sim.tasks import ShortTasks
+from cluster.sim.wire.server import HttpServer, Reply, Request
 
 log = structlog.get_logger("sim.serving")
 
 ANNOTATION_PREFIX = "sim.spotchaos.io/"
+JSON = ((b"Content-Type", b"application/json"),)
 
 
 @dataclass
@@ -69,13 +69,38 @@ class ServingProcess:
     args: ServingArgs
     settings: PodSettings
     graceful: bool  # honours SIGTERM
-    server: Server | None = None
-    listener: asyncio.Server | None = None
-    workers: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(1))
+    server: HttpServer | None = None
+    busy: int = 0  # predictions being worked on (at most settings.concurrency)
+    waiting: deque[Callable[[], None]] = field(default_factory=deque)  # predictions queued for a worker
     load_timer: ClockTimer | None = None
     requests: int = 0
     dead: bool = False
     container: str = ""
+
+    def answer(self, request: Request, reply: Reply) -> None:
+        """A prediction waits for one of `concurrency` workers, holds it `service_time` real seconds
+        and is answered; anything else is answered at once."""
+        if request.method != "POST":
+            status, payload = tfserving.handle(self.args, request.method, request.path, request.body)
+            reply(status, payload, JSON)
+            return
+
+        def work() -> None:
+            self.busy += 1
+            self.requests += 1
+            asyncio.get_running_loop().call_later(self.settings.service_time, done)
+
+        def done() -> None:
+            self.busy -= 1
+            status, payload = tfserving.handle(self.args, request.method, request.path, request.body)
+            reply(status, payload, JSON)
+            if self.waiting and not self.dead:
+                self.waiting.popleft()()
+
+        if self.busy < self.settings.concurrency:
+            work()
+        else:
+            self.waiting.append(work)
 
 
 class ServingPods:
@@ -119,7 +144,6 @@ class ServingPods:
                 continue
             settings = pod_settings(pod, self.ctx.config.serving)
             proc = ServingProcess(key, ip, args, settings, graceful=not ignores_sigterm(c), container=str(c.get("name", "")))
-            proc.workers = asyncio.Semaphore(settings.concurrency)
             self.processes[key] = proc
             self._log(proc, tfserving_log.loading(self.clock.timestamp(), args.model_name, args.model_base_path))
             proc.load_timer = self.clock.call_later(settings.model_load, lambda p=proc: self.tasks.spawn(self._listen(p)))
@@ -129,22 +153,9 @@ class ServingPods:
     async def _listen(self, proc: ServingProcess) -> None:
         if proc.dead:
             return
-
-        async def handler(request: web.BaseRequest) -> web.StreamResponse:
-            body = await request.read()
-            if request.method == "POST":
-                async with proc.workers:
-                    proc.requests += 1
-                    if proc.settings.service_time:
-                        await self.clock.sleep_real(proc.settings.service_time)
-                    status, payload = handle(proc.args, request.method, request.path_qs, body)
-            else:
-                status, payload = handle(proc.args, request.method, request.path_qs, body)
-            return web.Response(status=status, body=payload, content_type="application/json")
-
-        proc.server = Server(handler, access_log=None)
+        proc.server = HttpServer(proc.answer)
         try:
-            proc.listener = await asyncio.get_running_loop().create_server(proc.server, proc.ip, proc.args.rest_port, reuse_address=True)
+            await proc.server.listen(proc.ip, proc.args.rest_port)
         except OSError as exc:
             log.error("serving_listen_failed", pod=proc.key[1], ip=proc.ip, port=proc.args.rest_port, error=str(exc))
             return
@@ -162,8 +173,6 @@ class ServingPods:
         self.processes.pop(proc.key, None)
         if proc.load_timer is not None:
             proc.load_timer.cancel()
-        if proc.listener is not None:
-            proc.listener.close()
         if proc.server is not None:
             await proc.server.shutdown(timeout=30)
         log.info("serving_stopped", pod=proc.key[1], how="graceful")
@@ -174,11 +183,9 @@ class ServingPods:
         was_dead = proc.dead
         proc.dead = True
         self.processes.pop(proc.key, None)
-        if proc.listener is not None:
-            proc.listener.close()
         if proc.server is not None:
-            for conn in list(proc.server.connections):
-                reset(conn.transport)
+            proc.server.stop_accepting()
+            proc.server.reset_all()
         if not was_dead:
             log.info("serving_killed", pod=proc.key[1], why=why)
 
