@@ -91,8 +91,10 @@ def main() -> None:
     ap.add_argument("--cores", default="0", help="taskset's CPU list for the runs side by side (default 0: one core)")
     ap.add_argument("--rounds", type=int, default=1)
     ap.add_argument("--no-alone", action="store_true", help="skip the lone run")
+    ap.add_argument("--keep", type=Path, help="keep every run's report directory under this directory")
     args = ap.parse_args()
-    work = Path(tempfile.mkdtemp(prefix="side-by-side-"))
+    work = args.keep or Path(tempfile.mkdtemp(prefix="side-by-side-"))
+    work.mkdir(parents=True, exist_ok=True)
     known_good, known_bad = "single-spot-node-fis", "bad-nth-cordon-only"
     try:
         alone = None
@@ -118,7 +120,8 @@ def main() -> None:
                     print(f"  {name}: cluster-time figures vs alone, % difference: {off}")
         print(f"\n{tally}")
     finally:
-        shutil.rmtree(work, ignore_errors=True)
+        if args.keep is None:
+            shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -184,6 +184,10 @@ class NodeRecord(TypedDict, total=False):
     karpenter_taint: bool  # karpenter.sh/disrupted: Karpenter's termination controller is on it
     exclude_lb: bool
     deleted: bool
+    # the run time by which the API server had written the cordon / the taints (the managedFields
+    # entry owning the field: its second, plus one): dated by the cluster, not by the watch's delivery
+    cordon_by: float | None
+    taint_by: float | None
 
 
 class NodeClaimRecord(TypedDict, total=False):

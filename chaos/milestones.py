@@ -29,6 +29,7 @@ class NodeMilestones:
     warned: bool = True  # the node got a notice (False: lost without one, the "notice" is the loss)
     taint: float | None = None
     cordon: float | None = None
+    cordon_seen: float | None = None  # when the harness's watch delivered the cordon (later than `cordon` when it lagged)
     first_eviction: float | None = None
     drained: float | None = None
     target_draining: float | None = None
@@ -73,7 +74,7 @@ def _notice(r: Record, fis_started: dict[str, float]) -> tuple[float, float | No
     return started, (r["reclaim_t"] + shift if r.get("reclaim_t") is not None else None)
 
 
-FOLLOWED = ("taint", "cordon", "first_eviction", "drained", "target_draining", "targets_gone", "targets_out", "reclaimed",
+FOLLOWED = ("taint", "cordon", "cordon_seen", "first_eviction", "drained", "target_draining", "targets_gone", "targets_out", "reclaimed",
             "pods_at_notice", "targets_at_notice", "healthy_at_notice", "handlers")  # what _follow sets, from the node's own records
 
 
@@ -221,6 +222,15 @@ def node_milestones(records: list[Record]) -> list[NodeMilestones]:
 IP_RACE_S = 30.0  # cluster seconds a target record may precede the pod record naming its IP
 
 
+def _dated(seen: float, written_by: float | None, notice: float) -> float:
+    """When a node change happened: when the watch delivered it, or earlier when the API server's
+    own stamp (its managedFields second, plus one) says it was written by then.  A harness that
+    lagged sees a cordon late; the cluster's stamp keeps the figure within a second."""
+    if written_by is None or written_by >= seen:
+        return seen
+    return max(notice, written_by)
+
+
 def _follow(m: NodeMilestones, ordered: list[Record]) -> None:
     live: dict[str, Record] = {}  # pods on the node, not deleted
     targets: dict[str, str] = {}  # target id -> last state
@@ -242,10 +252,11 @@ def _follow(m: NodeMilestones, ordered: list[Record]) -> None:
                 if after and r.get(flag) and handler not in m.handlers:
                     m.handlers.append(handler)
             if after and m.taint is None and (r.get("nth_taint") or r.get("karpenter_taint")):
-                m.taint = t
+                m.taint = _dated(t, r.get("taint_by"), m.notice)
             # Karpenter never sets spec.unschedulable: its karpenter.sh/disrupted NoSchedule taint is its cordon
             if after and m.cordon is None and (r.get("unschedulable") or r.get("karpenter_taint")):
-                m.cordon = t
+                m.cordon = _dated(t, r.get("cordon_by") if r.get("unschedulable") else r.get("taint_by"), m.notice)
+                m.cordon_seen = t
         elif kind == "pod":
             key = r["pod"]
             if r.get("node") == m.node and r.get("owner_kind") != "DaemonSet":

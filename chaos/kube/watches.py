@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Callable, Iterator, Mapping
+from datetime import datetime
 from typing import Any
 
 import structlog
@@ -41,7 +42,23 @@ def _condition(obj: Obj, kind: str) -> bool:
     return any(c.get("type") == kind and c.get("status") == "True" for c in (obj.get("status") or {}).get("conditions") or [])
 
 
-def node_record(obj: Obj, deleted: bool) -> tuple[str, NodeRecord]:
+def written_at(obj: Obj, *path: str) -> float | None:
+    """When the API server last wrote the field at `path` (Unix time, to the second): the time
+    of the managedFields entry that owns it; None when no entry owns it."""
+    for entry in (obj.get("metadata") or {}).get("managedFields") or []:
+        fields = entry.get("fieldsV1") or {}
+        for key in path:
+            fields = fields.get(f"f:{key}") if isinstance(fields, dict) else None
+        if fields is not None and entry.get("time"):
+            try:
+                return datetime.fromisoformat(str(entry["time"]).replace("Z", "+00:00")).timestamp()
+            except ValueError:
+                return None
+    return None
+
+
+def node_record(obj: Obj, deleted: bool, run_time_of: Callable[[float], float] | None = None) -> tuple[str, NodeRecord]:
+    """`run_time_of` dates the cordon and the taints by the cluster (`cordon_by`, `taint_by`)."""
     meta, spec = obj["metadata"], obj.get("spec") or {}
     labels = meta.get("labels") or {}
     provider = spec.get("providerID") or ""
@@ -60,6 +77,10 @@ def node_record(obj: Obj, deleted: bool) -> tuple[str, NodeRecord]:
         "exclude_lb": EXCLUDE_LB_LABEL in labels,
         "deleted": deleted,
     }
+    if run_time_of is not None:
+        for key, field in (("cordon_by", "unschedulable"), ("taint_by", "taints")):
+            at = written_at(obj, "spec", field) if spec.get(field) else None
+            record[key] = None if at is None else round(run_time_of(at + 1.0), 3)  # type: ignore[literal-required]
     return meta["name"], record
 
 
@@ -224,8 +245,10 @@ class KubeWatch(threading.Thread):
                 self.stop_event.wait(min(2.0, 0.1 * 2 ** min(failures, 5)))
 
 
-def kube_watches(api_client: Any, journal: Journal, stop: threading.Event, namespace: str, deployment: str, nodeclaims: bool = False) -> list[KubeWatch]:
-    """The watches of a run; `nodeclaims` adds Karpenter's NodeClaims (a Karpenter runs)."""
+def kube_watches(api_client: Any, journal: Journal, stop: threading.Event, namespace: str, deployment: str, nodeclaims: bool = False,
+                 run_time_of: Callable[[float], float] | None = None) -> list[KubeWatch]:
+    """The watches of a run; `nodeclaims` adds Karpenter's NodeClaims (a Karpenter runs);
+    `run_time_of` dates node changes by the cluster's own stamps."""
     core = client.CoreV1Api(api_client)
     apps = client.AppsV1Api(api_client)
 
@@ -233,7 +256,7 @@ def kube_watches(api_client: Any, journal: Journal, stop: threading.Event, names
         return apps.list_namespaced_deployment(namespace, field_selector=f"metadata.name={deployment}", **kw)
 
     watches = [
-        KubeWatch("node", core.list_node, node_record, journal, stop),
+        KubeWatch("node", core.list_node, lambda obj, deleted: node_record(obj, deleted, run_time_of), journal, stop),
         KubeWatch("pod", core.list_pod_for_all_namespaces, pod_record, journal, stop),
         KubeWatch("deployment", deployments, deployment_record, journal, stop),
         KubeWatch("event", core.list_event_for_all_namespaces, event_record, journal, stop),

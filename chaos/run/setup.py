@@ -97,7 +97,7 @@ async def start_observers(ctx: RunContext, state: RunState, phase: Callable[...,
     phase(Phase.OBSERVE)
     journal, stop = ctx.journal, state.stop_threads
     state.watches = kube_watches(conn.kube(), journal, stop, state.service.namespace, state.service.deployment,
-                                 nodeclaims="karpenter" in state.components)
+                                 nodeclaims="karpenter" in state.components, run_time_of=ctx.clock.run_time_of)
     cluster = state.cluster_name if conn.endpoints.target == "eks" else None
     # real seconds between polls: a few cluster seconds' resolution, without loading the API
     period = max(0.5, 2.0 / conn.speed)

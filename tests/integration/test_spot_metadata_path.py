@@ -10,6 +10,7 @@ import urllib.request
 
 import pytest
 
+from chaos.kube.watches import node_record
 from cluster.manifests.nth import imds_daemonset
 from cluster.sim.clock import parse_time
 from cluster.waiting import wait_for
@@ -110,6 +111,13 @@ def test_imds_mode_nth_drains_before_the_reclaim_and_the_asg_replaces(sim):
     assert drained_at < deadline
     taint = next(t for t in node.spec.taints if t.key == "aws-node-termination-handler/spot-itn")
     assert taint.effect == "NoSchedule" and taint.value.startswith("spot-itn-") and len(taint.value) <= 63
+    # NTH's write is owned in managedFields, dated to the second, as the API server records it; the
+    # harness dates the cordon by it (a watch that delivers it late does not move the figure)
+    entry = next(e for e in node.metadata.managed_fields if e.manager == "node-termination-handler")
+    assert "f:unschedulable" in entry.fields_v1["f:spec"] and "f:taints" in entry.fields_v1["f:spec"], entry.fields_v1
+    assert entry.operation == "Update" and entry.time.timestamp() <= drained_at
+    _, record = node_record(sim.kube()[3].sanitize_for_serialization(node), False, lambda ts: ts)
+    assert record["cordon_by"] == record["taint_by"] == entry.time.timestamp() + 1
     assert node.metadata.labels["aws-node-termination-handler/event-id"] == taint.value
     assert "node.kubernetes.io/exclude-from-external-load-balancers" not in node.metadata.labels  # off by default
     # NTH records CordonAndDrain once its drain call has returned, which may be just after the last pod is gone

@@ -65,6 +65,24 @@ def test_a_late_cordon_while_the_harness_lagged_is_inconclusive_and_without_lag_
     assert "the harness's event loop lagged 2,500 ms" in cordon.detail and "25.0 cluster seconds" in cordon.detail, cordon.detail
 
 
+def test_a_cordon_the_watch_delivered_late_is_dated_by_the_clusters_own_stamp():
+    # the cordon reached the harness 30 s after the notice (its loop lagged), but the API server's
+    # managedFields say it was written within the second after t=122: 3 s after the notice
+    notice = next(r["t"] for r in good_journal() if r["kind"] == "injected")
+    late = [r for r in _healthy(good_journal()) if not (r["kind"] == "node" and r.get("unschedulable"))]
+    late += [node(150.0, nth_taint=True, unschedulable=True, cordon_by=notice + 3.0, taint_by=notice + 3.0)]
+    v = _verdict(sorted(late, key=lambda r: r["t"]))
+    cordon = next(h for h in v.hypotheses if h.check == "cordoned-within")
+    assert cordon.status == "pass" and cordon.measured == "3.0s", cordon
+    from chaos.milestones import node_milestones
+    (m,) = node_milestones(sorted(late, key=lambda r: r["t"]))
+    assert (m.cordon, m.cordon_seen) == (notice + 3.0, 150.0)
+    # a stamp later than the delivery (a clock ahead of ours) never moves the figure later
+    stamped_late = [dict(r, cordon_by=170.0) if r["kind"] == "node" and r.get("unschedulable") else r for r in late]
+    (m,) = node_milestones(sorted(stamped_late, key=lambda r: r["t"]))
+    assert m.cordon == 150.0
+
+
 def test_a_generator_that_sent_late_makes_its_seconds_untrusted():
     records = _with_errors(_healthy(good_journal()), range(10, 13))
     late = [dict(r, late=90, late_max_ms=4000.0) if r["kind"] == "traffic" and r["second"] in range(10, 13) else r for r in records]

@@ -328,7 +328,7 @@ class ClusterAutoscaler(Controller):
                 taints.append({"key": TO_BE_DELETED_TAINT, "value": str(int(self.clock.timestamp())), "effect": "NoSchedule"})
                 n["spec"]["taints"] = taints
 
-            node = self.api.mutate(self.node_rt, "", name, taint)
+            node = self.api.mutate(self.node_rt, "", name, taint, manager="cluster-autoscaler")
             if node is not None:
                 rec.record(node, "ScaleDown", "marked the node as toBeDeleted/unschedulable")
             log.info("cluster_autoscaler_scale_down", node=name, group=g.name)
@@ -365,7 +365,7 @@ class ClusterAutoscaler(Controller):
             def untaint(n: dict[str, Any]) -> None:
                 n["spec"]["taints"] = [t for t in n["spec"].get("taints") or [] if t.get("key") != TO_BE_DELETED_TAINT]
 
-            self.api.mutate(self.node_rt, "", name, untaint)
+            self.api.mutate(self.node_rt, "", name, untaint, manager="cluster-autoscaler")
         finally:
             self._deleting.discard(name)
             self._unneeded_since.pop(name, None)

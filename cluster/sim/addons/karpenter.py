@@ -572,7 +572,7 @@ class Karpenter(Controller):
             n["metadata"].setdefault("labels", {})[kp.EXCLUDE_LB_LABEL] = "karpenter"
 
         try:
-            node = self.api.mutate(self.rts["Node"], "", name, taint)
+            node = self.api.mutate(self.rts["Node"], "", name, taint, manager="karpenter")
             if node is None:
                 return
             log.info("tainted node", node=name, taint="karpenter.sh/disrupted:NoSchedule")

@@ -109,7 +109,7 @@ class ManagedNodeGroups:
         def cordon(n: dict[str, Any]) -> None:
             n["spec"]["unschedulable"] = True
 
-        self.api.mutate(self.api.rt("Node"), "", node, cordon)
+        self.api.mutate(self.api.rt("Node"), "", node, cordon, manager="eks-nodegroup")
         log.info("mng_draining", group=group, node=node, instance=instance)
         ok, problem = await evict_pods(self.api, self.clock, node, deadline=self.clock.after(DRAIN_SECONDS),
                                        real_period=lambda s: max(MIN_REAL_PERIOD, self.clock.real_seconds(s)))

@@ -43,6 +43,7 @@ MIN_IMDS_POLL_REAL = 0.5
 VISIBILITY_TIMEOUT = 20.0
 TOKEN_TTL = 3600
 COMPONENT = "aws-node-termination-handler"
+MANAGER = "node-termination-handler"  # its field manager: the binary's name, client-go's default user agent
 
 
 async def _get(http: aiohttp.ClientSession, base: str, path: str, headers: dict[str, str]) -> str | None:
@@ -315,7 +316,7 @@ class NodeTerminationHandler(Controller):
                 labels[ne.EXCLUDE_LB_LABEL] = COMPONENT
             n["spec"]["unschedulable"] = True
 
-        node = self.api.mutate(self.node_rt, "", ev.node_name, mark)
+        node = self.api.mutate(self.node_rt, "", ev.node_name, mark, manager=MANAGER)
         self._record(cfg, node, "PreDrain", "Pre-drain task successfully executed")
         cordon_only = cfg.cordon_only or (ev.rebalance and not cfg.enable_rebalance_draining)
         if cordon_only:

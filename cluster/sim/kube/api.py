@@ -233,14 +233,17 @@ class KubeApi:
                 self._own(rt, old, merged, manager, "Update", fm.changed_paths(old, merged))
         return self._write(rt, old, merged, expect_rv, dry_run)
 
-    def mutate(self, rt: ResourceType, namespace: str, name: str, change: Callable[[Obj], bool | None]) -> Obj | None:
-        """In-process read-modify-write for controllers: `change` edits a copy; False means no change."""
+    def mutate(self, rt: ResourceType, namespace: str, name: str, change: Callable[[Obj], bool | None], *, manager: str | None = None) -> Obj | None:
+        """In-process read-modify-write for controllers: `change` edits a copy; False means no change.
+        With `manager`, the change is owned in managedFields (an Update at this second), as the API
+        server records a controller's write; a reader dates the change by it."""
         old = self.store.get(rt, namespace, name)
         if old is None:
             return None
         new = clone(old)
         if change(new) is False or new == old:
             return old
+        self._own(rt, old, new, manager, "Update", fm.changed_paths(old, new) if manager else set())
         if rt.bump_generation and old.get("spec") != new.get("spec"):
             new["metadata"]["generation"] = int(old["metadata"].get("generation", 1)) + 1
         meta = new["metadata"]
