@@ -17,6 +17,7 @@ import argparse
 import contextlib
 import json
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -85,20 +86,23 @@ def main() -> None:
         time.sleep(5.0)
         idle = (cpu_seconds(pid) - idle_from) / 5.0
         print(f"simulator idle (controllers, probes, clock): {idle:.3f} cores")
-        print(f"{'rate':>8} {'sent':>8} {'errors':>7} {'p50 ms':>8} {'p99 ms':>8} {'sim cores':>10} {'us/request':>11} {'req/s per core':>15}")
+        print(f"{'rate':>8} {'sent':>8} {'errors':>7} {'p50 ms':>8} {'p99 ms':>8} {'sim cores':>10} {'us/request':>11} {'req/s per core':>15} {'generator cores':>16}")
         for rate in (float(r) for r in args.rates.split(",")):
             out = work / f"load-{rate:g}.json"
             before = cpu_seconds(pid)
+            children = resource.getrusage(resource.RUSAGE_CHILDREN)
             subprocess.run(["taskset", "-c", "0", sys.executable, "-m", "chaos.cli", "load", url, "--rps", f"{rate:g}", "--duration", f"{args.seconds:g}s",
                             "--body", "image", "--json", str(out), "--quiet"], cwd=ROOT, capture_output=True, timeout=args.seconds * 4 + 60)
             busy = (cpu_seconds(pid) - before) / args.seconds - idle
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            generator = (after.ru_utime + after.ru_stime - children.ru_utime - children.ru_stime) / args.seconds
             summary = json.loads(out.read_text())
             sent = int(summary.get("dispatched") or 0)
             errors = sent - int((summary.get("outcomes") or {}).get("ok", 0))
             latency = summary.get("latency_ms") or {}
             per_request_us = busy * args.seconds / sent * 1e6 if sent else float("nan")
             print(f"{rate:8g} {sent:8d} {errors:7d} {latency.get('p50') or 0:8.1f} {latency.get('p99') or 0:8.1f} {busy:10.3f} {per_request_us:11.0f} "
-                  f"{1e6 / per_request_us if per_request_us == per_request_us and per_request_us > 0 else 0:15.0f}", flush=True)
+                  f"{1e6 / per_request_us if per_request_us == per_request_us and per_request_us > 0 else 0:15.0f} {generator:16.3f}", flush=True)
     finally:
         with contextlib.suppress(subprocess.TimeoutExpired):  # killed then, by stop()
             SimProcess(sim, state, None, work / "sim.log").stop()  # type: ignore[arg-type]

@@ -11,6 +11,7 @@ stays silent past the idle timeout, with ALB's HTML bodies and `Server: awselb/2
 from __future__ import annotations
 
 import fnmatch
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -44,9 +45,13 @@ class Route:
 
     patterns: tuple[str, ...]
     target_group_arn: str
+    regex: re.Pattern[str] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "regex", re.compile("|".join(f"(?:{fnmatch.translate(p)})" for p in self.patterns) or "(?!)"))
 
     def matches(self, path: str) -> bool:
-        return any(fnmatch.fnmatchcase(path, p) for p in self.patterns)
+        return self.regex.match(path) is not None
 
 
 @dataclass

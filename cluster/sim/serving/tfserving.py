@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+from functools import lru_cache
 from typing import Any
 
 import orjson
@@ -68,7 +69,22 @@ def _instance_bytes(value: Any) -> bytes:
         raise BadInput(f"Failed to process element: 0 of 'instances' list. Error: Invalid argument: JSON Value: {orjson.dumps(value).decode()} Type: {exc} is not of expected type: float") from exc
 
 
+CACHED_BODY_MAX = 64 * 1024  # bodies up to this size have their answers remembered
+
+
+@lru_cache(maxsize=64)
+def _remembered(body: bytes) -> tuple[int, bytes]:
+    return _predict(body)
+
+
 def predict(body: bytes) -> tuple[int, bytes]:
+    """The answer to a predict body.  The answer is a pure function of the body, and a load test
+    sends the same few bodies over and over: the simulator works each one out once (the modelled
+    service time is the pod's, not the simulator's CPU)."""
+    return _remembered(body) if len(body) <= CACHED_BODY_MAX else _predict(body)
+
+
+def _predict(body: bytes) -> tuple[int, bytes]:
     try:
         req = orjson.loads(body)
     except orjson.JSONDecodeError as exc:

@@ -3,8 +3,8 @@ one request at a time per connection, responses parsed by httptools.
 
 A request either reuses an idle connection to its (host, port) or opens one (the only place a
 task is made).  Its caller hears back once: `on_response`, or `on_failure` with whether it timed
-out (no connection within `connect_timeout`, or `idle_timeout` without a byte from the server) or
-was refused or reset.  A `Dial` may say where a connection to (host, port) really goes (a node
+out (no connection within `connect_timeout`, or `idle_timeout` without a byte from the server, to
+a quarter of the timeout) or was refused or reset.  A `Dial` may say where a connection to (host, port) really goes (a node
 port's kube-proxy choosing a pod for each connection, docs/simulator.md) and which set of
 connections it joins while open, so that whoever owns that set can cut it."""
 
@@ -41,7 +41,7 @@ Dial = Callable[[str, int], Hop | None]  # None: straight to (host, port); raise
 class Call:
     """One request on its way; `cancel` drops it without a word to its caller."""
 
-    __slots__ = ("pool", "key", "payload", "caller", "conn", "timer", "over")
+    __slots__ = ("pool", "key", "payload", "caller", "conn", "over")
 
     def __init__(self, pool: UpstreamPool, key: tuple[str, int], payload: bytes, caller: Caller) -> None:
         self.pool = pool
@@ -49,7 +49,6 @@ class Call:
         self.payload = payload
         self.caller = caller
         self.conn: _Upstream | None = None
-        self.timer: asyncio.TimerHandle | None = None
         self.over = False
 
     def cancel(self) -> None:
@@ -62,26 +61,13 @@ class Call:
 
     def _end(self) -> None:
         self.over = True
-        if self.timer is not None:
-            self.timer.cancel()
-            self.timer = None
+        if self.conn is not None:
+            self.pool.busy.discard(self.conn)
 
     def _fail(self, timed_out: bool) -> None:
         if not self.over:
             self._end()
             self.caller.on_failure(timed_out)
-
-    def _idle_check(self) -> None:
-        conn = self.conn
-        if self.over or conn is None:
-            return
-        loop = self.pool.loop
-        quiet = loop.time() - conn.last_read
-        if quiet >= self.pool.idle_timeout - 0.001:
-            self._fail(timed_out=True)
-            reset(conn.transport)
-        else:
-            self.timer = loop.call_later(self.pool.idle_timeout - quiet, self._idle_check)
 
 
 class _Upstream(asyncio.Protocol):
@@ -108,9 +94,8 @@ class _Upstream(asyncio.Protocol):
         assert self.transport is not None
         self.call = call
         call.conn = self
-        loop = self.pool.loop
-        self.last_read = loop.time()
-        call.timer = loop.call_later(self.pool.idle_timeout, call._idle_check)
+        self.last_read = self.pool.loop.time()
+        self.pool._busy(self)
         self.transport.write(call.payload)
 
     def data_received(self, data: bytes) -> None:
@@ -146,6 +131,7 @@ class _Upstream(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.pool._forget(self)
+        self.pool.busy.discard(self)
         if self.conns is not None:
             self.conns.discard(self)
         call, self.call = self.call, None
@@ -160,8 +146,10 @@ class UpstreamPool:
         self.dial = dial
         self.idle: dict[tuple[str, int], list[_Upstream]] = {}
         self.conns: set[_Upstream] = set()
+        self.busy: set[_Upstream] = set()  # carrying a request: watched for the idle timeout
         self.connecting: set[asyncio.Task[None]] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._sweeper: asyncio.TimerHandle | None = None
 
     @property
     def loop(self) -> asyncio.AbstractEventLoop:
@@ -199,6 +187,28 @@ class UpstreamPool:
         else:
             conn.send(call)
 
+    def _busy(self, conn: _Upstream) -> None:
+        self.busy.add(conn)
+        if self._sweeper is None:
+            self._sweeper = self.loop.call_later(self._sweep_every(), self._sweep)
+
+    def _sweep_every(self) -> float:
+        return min(1.0, self.idle_timeout / 4)
+
+    def _sweep(self) -> None:
+        """Every connection silent for the idle timeout while its request waits: a timeout (one
+        look every quarter of the timeout, at most a second apart, instead of a timer a request)."""
+        self._sweeper = None
+        now = self.loop.time()
+        for conn in [c for c in self.busy if now - c.last_read >= self.idle_timeout]:
+            call, conn.call = conn.call, None
+            self.busy.discard(conn)
+            if call is not None:
+                call._fail(timed_out=True)
+            reset(conn.transport)
+        if self.busy:
+            self._sweeper = self.loop.call_later(self._sweep_every(), self._sweep)
+
     def _idle(self, conn: _Upstream) -> None:
         self.idle.setdefault(conn.key, []).append(conn)
 
@@ -209,6 +219,9 @@ class UpstreamPool:
             idle.remove(conn)
 
     def close(self) -> None:
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            self._sweeper = None
         for task in list(self.connecting):
             task.cancel()
         for conn in list(self.conns):
