@@ -100,12 +100,13 @@ def _override(spec: Experiment, target: str | None, speed: float | None, changes
 
 
 async def run_outcome(spec: Experiment, report_dir: Path, to: Destinations | None = None) -> Outcome:
+    from chaos.low_priority import at_low_priority
     from chaos.report.write import write_reports
     from chaos.run import RunOptions, run_experiment
     from chaos.run_results import Destinations, deliver
 
     _, run = await run_experiment(spec, RunOptions(report_dir))
-    data, reports = write_reports(run.journal.path)
+    data, reports = at_low_priority(lambda: write_reports(run.journal.path))  # other experiments beside this one may still be measuring
     delivered = deliver(data, report_dir, reports, to or Destinations(), as_expected=not unmet(spec, data.verdict))
     for line in delivered.warnings + [f"regressed: {r.line()}" for r in delivered.regressions]:
         warnings.warn(line, stacklevel=2)

@@ -16,6 +16,7 @@ from rich.markup import escape
 from chaos import event_loop
 from chaos.journal import JournalError
 from chaos.live import view
+from chaos.low_priority import at_low_priority
 from chaos.report.data import ReportData
 from chaos.report.write import write_reports
 from chaos.run import Run, RunOptions
@@ -108,7 +109,7 @@ def conclude(spec: Experiment, run: Run, directory: Path, dry_run: bool, out: Co
              to: Destinations | None = None, extra: Callable[[ReportData], dict[str, Path]] | None = None) -> int:
     """After the run: the reports (and what `extra` writes from the same data), results delivered,
     the verdict printed; the exit code."""
-    data, paths = write_reports(run.journal.path)
+    data, paths = at_low_priority(lambda: write_reports(run.journal.path))  # other runs beside this one may still be measuring
     if extra is not None:
         paths = {**paths, **extra(data)}
     regressed = False
