@@ -19,7 +19,7 @@ from aiohttp import web
 from cluster.sim.aws.moto_server import ACCOUNT_ID
 from cluster.sim.clock import SimClock
 from cluster.sim.controllers.kubelet import Kubelets, NodeAgent
-from cluster.sim.spot.metadata import NOT_FOUND_BODY, InstanceMetadata, answer
+from cluster.sim.spot.metadata import META, NOT_FOUND_BODY, InstanceMetadata, answer
 
 log = structlog.get_logger("sim.imds")
 
@@ -184,17 +184,29 @@ class MetadataService:
                 return web.Response(status=401, text="")
         elif self._tokens_required(ep):
             return web.Response(status=401, text="")
-        self._refresh(ep)
+        self._refresh(ep, tags=self._shows_tags(ep, request.path))
         status, body = answer(ep.meta, request.path)
         # IMDS answers text/plain, JSON documents included; its 404 page is HTML
         return web.Response(status=status, body=body.encode(), content_type="text/html" if status == 404 else "text/plain")
 
-    def _refresh(self, ep: _Endpoint) -> None:
-        """What changes after boot: the instance's tags (when InstanceMetadataTags is enabled) and
-        the role's credentials, which IMDS rotates well before they expire (real time: clients
-        compare the expiry with their own clock)."""
+    @staticmethod
+    def _shows_tags(ep: _Endpoint, path: str) -> bool:
+        """Whether the answer to `path` may show the instance's tags: anything but a leaf outside
+        tags/ (NTH's polls of spot/instance-action and the events are such leaves, several a
+        second per node; reading the tags from EC2 each time cost more than the answer)."""
+        if not path.startswith(META):
+            return False
+        rel = path[len(META):].rstrip("/")
+        return rel.startswith("tags") or rel not in ep.meta.leaves()
+
+    def _refresh(self, ep: _Endpoint, tags: bool = True) -> None:
+        """What changes after boot: the instance's tags (when InstanceMetadataTags is enabled and
+        the answer may show them) and the role's credentials, which IMDS rotates well before they
+        expire (real time: clients compare the expiry with their own clock)."""
         options = getattr(ep.instance, "metadata_options", None)
-        if getattr(options, "instance_metadata_tags", "disabled") == "enabled":
+        if not tags:
+            pass
+        elif getattr(options, "instance_metadata_tags", "disabled") == "enabled":
             with self._moto_lock:  # type: ignore[attr-defined]
                 ep.meta.tags = {t["key"]: t["value"] for t in ep.instance.get_tags()}  # type: ignore[union-attr]
         else:
