@@ -48,6 +48,16 @@ class InstanceMetadata:
     tags: dict[str, str] | None = None  # None: instance tags not in metadata (InstanceMetadataTags disabled)
     user_data: str | None = None
     credentials: dict[str, str] | None = None  # the role's, as IMDS hands them out (set by the service: times are real)
+    _iam: tuple[object, str, str] | None = field(default=None, repr=False, compare=False)  # (credentials, info, document)
+
+    def iam_documents(self) -> tuple[str, str]:
+        """iam/info and the credentials document, written once per set of credentials."""
+        assert self.credentials is not None
+        if self._iam is None or self._iam[0] is not self.credentials:
+            info = json.dumps({"Code": "Success", "LastUpdated": self.credentials["LastUpdated"],
+                               "InstanceProfileArn": self.instance_profile_arn, "InstanceProfileId": "AIPA" + self.instance_id[2:].upper()}, indent=2)
+            self._iam = (self.credentials, info, json.dumps(self.credentials, indent=2))
+        return self._iam[1], self._iam[2]
 
     @property
     def mac(self) -> str:
@@ -90,10 +100,7 @@ class InstanceMetadata:
             out["spot/instance-action"] = json.dumps(self.instance_action) if self.instance_action else None
             out["spot/termination-time"] = self.instance_action["time"] if self.instance_action else None
         if self.role is not None and self.credentials is not None:
-            out["iam/info"] = json.dumps({"Code": "Success", "LastUpdated": self.credentials["LastUpdated"],
-                                          "InstanceProfileArn": self.instance_profile_arn, "InstanceProfileId": "AIPA" + self.instance_id[2:].upper()},
-                                         indent=2)
-            out[f"iam/security-credentials/{self.role}"] = json.dumps(self.credentials, indent=2)
+            out["iam/info"], out[f"iam/security-credentials/{self.role}"] = self.iam_documents()
         if self.tags is not None:
             out.update({f"tags/instance/{k}": v for k, v in sorted(self.tags.items())})
         return out
