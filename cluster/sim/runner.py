@@ -12,6 +12,7 @@ import structlog
 
 from cluster.endpoints import Endpoints, process_alive
 from cluster.sim import gc_pauses
+from cluster.sim.clock import SimClock
 from cluster.sim.config import SimConfig
 from cluster.sim.simulator import Simulator
 
@@ -34,6 +35,15 @@ async def _stop_when_gone(pid: int, stop: asyncio.Event) -> None:
             await asyncio.wait_for(stop.wait(), PARENT_POLL_SECONDS)
         except TimeoutError:
             pass
+
+
+async def tasks_left(clock: SimClock, turns: int = 5) -> list[str]:
+    """The tasks of this loop still running once the simulator stopped (after a few turns of the
+    loop, for cancelled ones to finish): every one is a part that outlived its stop."""
+    for _ in range(turns):
+        await clock.sleep_real(0)
+    me = asyncio.current_task()
+    return sorted(t.get_name() + ": " + repr(t.get_coro())[:120] for t in asyncio.all_tasks() if t is not me and not t.done())
 
 
 async def serve(config: SimConfig, state_dir: Path, on_ready: Callable[[Endpoints], None] | None = None,
@@ -60,6 +70,11 @@ async def serve(config: SimConfig, state_dir: Path, on_ready: Callable[[Endpoint
         faulthandler.dump_traceback_later(STOP_DEADLINE_SECONDS, exit=True)
         try:
             await sim.stop()
+            if watcher is not None:
+                await asyncio.gather(watcher, return_exceptions=True)
+            left = await tasks_left(sim.clock)
+            if left:
+                log.error("tasks_left_after_stop", tasks=left)
         finally:
             faulthandler.cancel_dump_traceback_later()
         gc_pauses.uninstall()

@@ -7,7 +7,6 @@ import asyncio
 import os
 from pathlib import Path
 from types import TracebackType
-from typing import Any
 
 import structlog
 import yaml
@@ -50,6 +49,7 @@ from cluster.sim.kube.api import KubeApi
 from cluster.sim.kube.server import KubeHttp
 from cluster.sim.kube.store import ObjectStore
 from cluster.sim.kube_proxy import KubeProxy
+from cluster.sim.parts import Parts
 from cluster.sim.serving.cpu import CpuModel
 from cluster.sim.serving.pods import ServingPods
 from cluster.sim.serving.prober import ReadinessProber
@@ -94,6 +94,7 @@ class Simulator:
         self.autoscaling = AutoScalingSim(self.clock, config.region, pools)
         self.ctx = SimContext(self.clock, self.api, config, self.moto, self.autoscaling)
         self.tasks = TaskGroup()
+        self.parts = Parts(PART_STOP_SECONDS)  # what start started, in order: stop stops it in reverse
         self.controllers: list[Controller] = []
         self.kubelets: Kubelets | None = None
         self.serving: ServingPods | None = None
@@ -144,21 +145,26 @@ class Simulator:
     async def start(self) -> None:
         # the address ranges first, before anything binds: another simulator on the machine may hold some
         self.lease = lease_addresses(self.config.node_address_octet, self.config.node_address_span, self.config.lb_address_octet)
+        self.parts.add_stop("address lease", self.lease.release)  # released last: after everything that bound an address
         ranges = self.lease.ranges
         self.config = self.ctx.config = self.config.model_copy(update={"node_address_octet": ranges.node_octet, "lb_address_octet": ranges.lb_octet})
         log.info("addresses_leased", ranges=ranges.describe())
         reset_backends()
         self.autoscaling.install()
         self.moto.start()
+        self.parts.add_stop("moto", self.moto.stop)
         self._bootstrap()
         # the clock is kept (and published) from here on: it stands still while the loop is starved
         if self.state_dir is not None:
             self.state_dir.mkdir(parents=True, exist_ok=True)
         self.clock_publisher = ClockPublisher(self.clock, self.api, INFO_CONFIGMAP, self.state_dir / CLOCK_FILE if self.state_dir else None)
+        self.parts.add_stop("clock file", self.clock_publisher.close)
         self.tasks.spawn("clock", self.clock.keep())
         http = KubeHttp(self.api, self.config.bookmark_interval)
         self._runner = web.AppRunner(http.app, access_log=None, handle_signals=False, shutdown_timeout=2.0)
         await self._runner.setup()
+        self.parts.add_stop("kube-apiserver", self._runner.cleanup)
+        self.parts.add_stop("watches", self.store.close_watches)  # ended before the server's cleanup waits for them
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
         await site.start()
         port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
@@ -169,28 +175,32 @@ class Simulator:
         lifecycle = NodeLifecycle(ctx, kubelets)
         self.kubelets = kubelets
         # data plane: serving pods, readiness probes, kube-proxy NodePorts, LBC + ALB
-        self.serving = ServingPods(ctx, kubelets)
-        self.harness_pods = HarnessPods(ctx, kubelets)
-        self.prober = ReadinessProber(ctx, kubelets)
+        parts = self.parts
+        self.serving = parts.add(ServingPods(ctx, kubelets))
+        self.harness_pods = parts.add(HarnessPods(ctx, kubelets))
+        self.prober = parts.add(ReadinessProber(ctx, kubelets))
         self.alb = AlbRuntime(self.clock, self.moto.lock, lambda tid: kubelets.loopback_of_instance(tid) if tid.startswith("i-") else tid)
         self.alb.install(asyncio.get_running_loop())
-        self.kube_proxy = KubeProxy(ctx, kubelets)
-        self.alb_proxy = AlbProxy(self.alb, self.config.alb.connect_timeout, self.config.alb.idle_timeout, dial=self.kube_proxy.dial)
-        self.lbc = LoadBalancerController(ctx, self.alb, self.alb_proxy)
+        parts.add(self.alb)
+        self.kube_proxy = parts.add(KubeProxy(ctx, kubelets))
+        self.alb_proxy = parts.add(AlbProxy(self.alb, self.config.alb.connect_timeout, self.config.alb.idle_timeout, dial=self.kube_proxy.dial))
+        self.lbc = parts.add(LoadBalancerController(ctx, self.alb, self.alb_proxy))
         # Spot: per-instance metadata, the interruption engine, FIS execution, the control API
         self.metadata = MetadataService(self.clock, kubelets, self.config.region, self.config.imds.port, self.moto.lock)
         await self.metadata.start()
+        parts.add(self.metadata)
         self.interruptions = Interruptions(self.clock, self.config.region, self.moto.lock, self.autoscaling, self.metadata)
         self.fis = FisRunner(self.clock, self.config.region, self.moto.lock, self.autoscaling, self.interruptions)
         self.fis.install(asyncio.get_running_loop())
         self.control = ControlApi(kubelets, self.metadata, self.interruptions)
         await self.control.start()
+        parts.add(self.control)
         # add-ons that act when their manifests are applied
-        self.nth = NodeTerminationHandler(ctx, self.config.imds.port)
-        self.cluster_autoscaler = ClusterAutoscaler(ctx)
-        self.karpenter = Karpenter(ctx)
+        self.nth = parts.add(NodeTerminationHandler(ctx, self.config.imds.port))
+        self.cluster_autoscaler = parts.add(ClusterAutoscaler(ctx))
+        self.karpenter = parts.add(Karpenter(ctx))
         self.hpa = HorizontalPodAutoscalers(ctx, CpuModel(self.serving, self.config.serving))
-        self.managed_groups = ManagedNodeGroups(ctx)  # the EKS service's side: no manifest in the cluster
+        self.managed_groups = parts.add(ManagedNodeGroups(ctx))  # the EKS service's side: no manifest in the cluster
         self.controllers = [
             ReplicaSetController(ctx), DeploymentController(ctx), DaemonSetController(ctx), JobController(ctx), Scheduler(ctx),
             kubelets, lifecycle, Ec2Nodes(ctx, kubelets, lifecycle), GarbageCollector(ctx), DisruptionController(ctx), EventExpiry(ctx), ServiceAccounts(ctx),
@@ -199,6 +209,8 @@ class Simulator:
         for c in self.controllers:
             self.store.add_listener(c.on_event)
             self.tasks.spawn(c.name, c.run())
+        # the controllers' loops (and the clock's) stop first: nothing reconciles while the parts stop
+        parts.add_stop("controllers", lambda: self.tasks.stop(timeout=PART_STOP_SECONDS - 0.5))
 
         kubeconfig = ""
         if self.state_dir is not None:
@@ -222,31 +234,11 @@ class Simulator:
             self.endpoints.write(self.state_dir)
         log.info("simulator_started", kube_api=self.kube_url, aws=self.moto.url, speed=self.config.speed, region=self.config.region)
 
-    async def _stop_part(self, name: str, stopping: Any) -> None:
-        """One part's stop, bounded: a part that hangs is named in the log and the others still
-        stop (the runner's deadline for the whole stop is STOP_DEADLINE_SECONDS)."""
-        try:
-            await asyncio.wait_for(stopping, PART_STOP_SECONDS)
-        except TimeoutError:
-            log.error("stop_slow", part=name, seconds=PART_STOP_SECONDS)
-        except Exception:
-            log.exception("stop_failed", part=name)
-
     async def stop(self) -> None:
+        """Every part in reverse order of starting, each bounded (PART_STOP_SECONDS); one that hangs
+        is named in the log and the rest still stop (the runner's deadline for the whole stop is
+        STOP_DEADLINE_SECONDS)."""
         if self.state_dir is not None:
             (self.state_dir / "endpoints.json").unlink(missing_ok=True)
-        await self._stop_part("controllers", self.tasks.stop(timeout=PART_STOP_SECONDS - 0.5))
-        for part in (self.managed_groups, self.cluster_autoscaler, self.karpenter, self.nth, self.control, self.metadata, self.lbc, self.alb_proxy, self.alb, self.serving, self.harness_pods, self.prober,
-                     self.kube_proxy):
-            if part is not None:
-                await self._stop_part(type(part).__name__, part.stop())
-        self.store.close_watches()
-        if self._runner is not None:
-            await self._stop_part("kube-apiserver", self._runner.cleanup())
-            self._runner = None
-        self.moto.stop()
-        if self.lease is not None:  # after everything that bound an address is closed
-            self.lease.release()
-        if self.clock_publisher is not None:
-            self.clock_publisher.close()
-        log.info("simulator_stopped", failures=self.tasks.failures)
+        await self.parts.stop()
+        log.info("simulator_stopped", failures=self.tasks.failures, slow_to_stop=self.parts.slow, failed_to_stop=self.parts.failed)

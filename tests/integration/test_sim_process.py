@@ -86,3 +86,67 @@ def test_the_clock_stands_still_while_the_simulator_is_stopped_and_every_reader_
         reader.close()
     finally:
         handle.stop()
+
+
+def test_a_stopped_simulator_leaves_no_task_of_any_part_running(tmp_path):
+    """Every part (controllers, add-ons, the ALB and its pooled connections, pods, IMDS, the
+    clock) is stopped by the one ordered list of parts: after a demo cluster served traffic, the
+    simulator's SIGTERM leaves no task of its loop running (it logs `tasks_left_after_stop`
+    otherwise) and it exits 0."""
+    import json
+    import signal
+    import time
+    import urllib.request
+
+    from cluster.waiting import wait_for
+
+    state, log_path = tmp_path / "state", tmp_path / "sim.log"
+    with log_path.open("wb") as log:
+        proc = subprocess.Popen([sys.executable, "-m", "chaos.cli", "sim", "up", "--speed", "20", "--demo-nodes", "2", "--demo-replicas", "2",
+                                 "--state-dir", str(state), "--log-format", "json"], stdout=log, stderr=subprocess.STDOUT)
+    try:
+        ep = wait_for(lambda: Endpoints.read(state) if (state / "endpoints.json").exists() else None, 60, "the simulator")
+        kubectl = ["kubectl", "--kubeconfig", ep.kubeconfig]
+
+        def alb() -> str | None:
+            out = subprocess.run([*kubectl, "get", "ingress", "-A", "-o", "json"], capture_output=True, text=True, timeout=30).stdout
+            for item in json.loads(out or "{}").get("items", []):
+                for entry in (item.get("status") or {}).get("loadBalancer", {}).get("ingress") or []:
+                    port = (entry.get("ports") or [{}])[0].get("port", 80)
+                    return f"http://{entry['ip']}:{port}/v1/models/resnet:predict"
+            return None
+
+        url = wait_for(alb, 90, "the demo's ALB")
+
+        def answered() -> bool:
+            req = urllib.request.Request(url, data=b'{"instances": [[1.0, 2.0]]}', method="POST")
+            try:
+                with urllib.request.urlopen(req, timeout=5) as resp:
+                    return resp.status == 200
+            except OSError:
+                return False
+
+        wait_for(answered, 120, "a prediction through the ALB")
+        for _ in range(20):  # keep-alive connections pooled at the ALB, answers remembered by the pods
+            assert answered()
+        started = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == 0
+        assert time.monotonic() - started < 20
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    events = []
+    for line in log_path.read_text().splitlines():
+        try:
+            event = json.loads(line)
+        except ValueError:
+            continue  # not a log line (what the demo prints)
+        if isinstance(event, dict):
+            events.append(event)
+    names = [e.get("event") for e in events]
+    assert "simulator_stopped" in names, names[-20:]
+    assert "tasks_left_after_stop" not in names, next(e for e in events if e.get("event") == "tasks_left_after_stop")
+    stopped = next(e for e in events if e.get("event") == "simulator_stopped")
+    assert stopped["slow_to_stop"] == [] and stopped["failed_to_stop"] == [], stopped
