@@ -23,13 +23,13 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from tests.conftest import SimProcess  # noqa: E402 - after the path is set
+from tests.integration.helpers import predict_ok  # noqa: E402
 
 TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -51,15 +51,6 @@ def until(what: str, probe, seconds: float = 180) -> object:
             return value
         time.sleep(0.5)
     raise SystemExit(f"timed out waiting for {what}")
-
-
-def predict_ok(url: str) -> bool:
-    request = urllib.request.Request(url, data=b'{"instances": [[1.0, 2.0]]}', method="POST")
-    try:
-        with urllib.request.urlopen(request, timeout=5) as resp:
-            return resp.status == 200
-    except OSError:
-        return False
 
 
 def main() -> None:

@@ -24,6 +24,7 @@ from cluster.sim.alb.proxy import AlbProxy
 from cluster.sim.alb.runtime import AlbRuntime
 from cluster.sim.aws.autoscaling import AutoScalingSim
 from cluster.sim.aws.capacity_pools import CapacityPools
+from cluster.sim.aws.moto_patches import MotoPatches
 from cluster.sim.aws.moto_server import MotoServer, reset_backends
 from cluster.sim.clock import SimClock
 from cluster.sim.clock_publisher import ClockPublisher
@@ -53,6 +54,7 @@ from cluster.sim.parts import Parts
 from cluster.sim.serving.cpu import CpuModel
 from cluster.sim.serving.pods import ServingPods
 from cluster.sim.serving.prober import ReadinessProber
+from cluster.sim.spot.eventbridge import Ec2Events
 from cluster.sim.spot.fis import FisRunner
 from cluster.sim.spot.interruptions import Interruptions
 from cluster.sim.spot.metadata_service import MetadataService
@@ -95,6 +97,7 @@ class Simulator:
         self.ctx = SimContext(self.clock, self.api, config, self.moto, self.autoscaling)
         self.tasks = TaskGroup()
         self.parts = Parts(PART_STOP_SECONDS)  # what start started, in order: stop stops it in reverse
+        self.patches = MotoPatches()  # what the simulator changed in moto, restored at the stop
         self.controllers: list[Controller] = []
         self.kubelets: Kubelets | None = None
         self.serving: ServingPods | None = None
@@ -150,9 +153,10 @@ class Simulator:
         self.config = self.ctx.config = self.config.model_copy(update={"node_address_octet": ranges.node_octet, "lb_address_octet": ranges.lb_octet})
         log.info("addresses_leased", ranges=ranges.describe())
         reset_backends()
-        self.autoscaling.install()
+        self.autoscaling.install(self.patches)
         self.moto.start()
         self.parts.add_stop("moto", self.moto.stop)
+        self.parts.add_stop("moto patches", self.patches.restore)  # put back once nothing calls moto any more
         self._bootstrap()
         # the clock is kept (and published) from here on: it stands still while the loop is starved
         if self.state_dir is not None:
@@ -180,7 +184,7 @@ class Simulator:
         self.harness_pods = parts.add(HarnessPods(ctx, kubelets))
         self.prober = parts.add(ReadinessProber(ctx, kubelets))
         self.alb = AlbRuntime(self.clock, self.moto.lock, lambda tid: kubelets.loopback_of_instance(tid) if tid.startswith("i-") else tid)
-        self.alb.install(asyncio.get_running_loop())
+        self.alb.install(asyncio.get_running_loop(), self.patches)
         parts.add(self.alb)
         self.kube_proxy = parts.add(KubeProxy(ctx, kubelets))
         self.alb_proxy = parts.add(AlbProxy(self.alb, self.config.alb.connect_timeout, self.config.alb.idle_timeout, dial=self.kube_proxy.dial))
@@ -189,9 +193,10 @@ class Simulator:
         self.metadata = MetadataService(self.clock, kubelets, self.config.region, self.config.imds.port, self.moto.lock)
         await self.metadata.start()
         parts.add(self.metadata)
-        self.interruptions = Interruptions(self.clock, self.config.region, self.moto.lock, self.autoscaling, self.metadata)
+        self.ec2_events = Ec2Events()  # this simulator's: EKS's managed node groups subscribe to it
+        self.interruptions = Interruptions(self.clock, self.config.region, self.moto.lock, self.autoscaling, self.metadata, self.ec2_events)
         self.fis = FisRunner(self.clock, self.config.region, self.moto.lock, self.autoscaling, self.interruptions)
-        self.fis.install(asyncio.get_running_loop())
+        self.fis.install(asyncio.get_running_loop(), self.patches)
         self.control = ControlApi(kubelets, self.metadata, self.interruptions)
         await self.control.start()
         parts.add(self.control)
@@ -200,7 +205,7 @@ class Simulator:
         self.cluster_autoscaler = parts.add(ClusterAutoscaler(ctx))
         self.karpenter = parts.add(Karpenter(ctx))
         self.hpa = HorizontalPodAutoscalers(ctx, CpuModel(self.serving, self.config.serving))
-        self.managed_groups = parts.add(ManagedNodeGroups(ctx))  # the EKS service's side: no manifest in the cluster
+        self.managed_groups = parts.add(ManagedNodeGroups(ctx, self.ec2_events))  # the EKS service's side: no manifest in the cluster
         self.controllers = [
             ReplicaSetController(ctx), DeploymentController(ctx), DaemonSetController(ctx), JobController(ctx), Scheduler(ctx),
             kubelets, lifecycle, Ec2Nodes(ctx, kubelets, lifecycle), GarbageCollector(ctx), DisruptionController(ctx), EventExpiry(ctx), ServiceAccounts(ctx),

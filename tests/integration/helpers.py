@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import urllib.request
 from typing import Any
 
 from cluster.nodegroups import NodeGroupSpec, create_node_group, ensure_network
@@ -57,3 +58,13 @@ def wait_running(core: Any, ns: str, app: str, count: int, timeout: float = 30) 
 def namespace(core: Any, name: str) -> str:
     core.create_namespace({"metadata": {"name": name}})
     return name
+
+
+def predict_ok(url: str) -> bool:
+    """One small prediction POSTed to `url` answered 200."""
+    request = urllib.request.Request(url, data=b'{"instances": [[1.0, 2.0]]}', method="POST")
+    try:
+        with urllib.request.urlopen(request, timeout=5) as resp:
+            return resp.status == 200
+    except OSError:
+        return False

@@ -96,9 +96,9 @@ def test_a_stopped_simulator_leaves_no_task_of_any_part_running(tmp_path):
     import json
     import signal
     import time
-    import urllib.request
 
     from cluster.waiting import wait_for
+    from tests.integration.helpers import predict_ok
 
     state, log_path = tmp_path / "state", tmp_path / "sim.log"
     with log_path.open("wb") as log:
@@ -118,17 +118,9 @@ def test_a_stopped_simulator_leaves_no_task_of_any_part_running(tmp_path):
 
         url = wait_for(alb, 90, "the demo's ALB")
 
-        def answered() -> bool:
-            req = urllib.request.Request(url, data=b'{"instances": [[1.0, 2.0]]}', method="POST")
-            try:
-                with urllib.request.urlopen(req, timeout=5) as resp:
-                    return resp.status == 200
-            except OSError:
-                return False
-
-        wait_for(answered, 120, "a prediction through the ALB")
+        wait_for(lambda: predict_ok(url), 120, "a prediction through the ALB")
         for _ in range(20):  # keep-alive connections pooled at the ALB, answers remembered by the pods
-            assert answered()
+            assert predict_ok(url)
         started = time.monotonic()
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=30) == 0

@@ -27,8 +27,9 @@ MIN_REAL_PERIOD = 0.05
 
 
 class ManagedNodeGroups:
-    def __init__(self, ctx: SimContext) -> None:
+    def __init__(self, ctx: SimContext, events: eventbridge.Ec2Events) -> None:
         self.ctx = ctx
+        self.events = events
         self.clock = ctx.clock
         self.api = ctx.api
         self.region = ctx.config.region
@@ -36,7 +37,7 @@ class ManagedNodeGroups:
         self.nodegroups: dict[str, str] = {}  # Auto Scaling group -> the node group's name (its nodes' eks.amazonaws.com/nodegroup)
         self.tasks = ShortTasks()
         self.loop = asyncio.get_running_loop()
-        eventbridge.CONSUMERS.append(self._consume)
+        events.subscribe(self._consume)
 
     def _consume(self, event: dict[str, Any]) -> None:
         """Called by EventBridge's delivery, under the moto lock, maybe from another thread."""
@@ -129,6 +130,5 @@ class ManagedNodeGroups:
         log.info("mng_old_instance_terminated", group=group, instance=instance)
 
     async def stop(self) -> None:
-        if self._consume in eventbridge.CONSUMERS:
-            eventbridge.CONSUMERS.remove(self._consume)
+        self.events.unsubscribe(self._consume)
         self.tasks.cancel()

@@ -25,6 +25,7 @@ from cluster.sim.alb.target_health import (
     TargetHealth,
     TargetKey,
 )
+from cluster.sim.aws.moto_patches import MotoPatches
 from cluster.sim.clock import SimClock
 
 log = structlog.get_logger("sim.alb")
@@ -91,15 +92,13 @@ class AlbRuntime:
         self.groups: dict[str, GroupRuntime] = {}
         self.loop: asyncio.AbstractEventLoop | None = None
         self._session: aiohttp.ClientSession | None = None
-        self._originals: dict[str, Any] = {}
 
     # ---- moto ---------------------------------------------------------------------------
-    def install(self, loop: asyncio.AbstractEventLoop) -> None:
+    def install(self, loop: asyncio.AbstractEventLoop, patches: MotoPatches) -> None:
         self.loop = loop
         rt = self
         orig_register, orig_deregister = ELBv2Backend.register_targets, ELBv2Backend.deregister_targets
         orig_delete = ELBv2Backend.delete_target_group
-        self._originals = {"register_targets": orig_register, "deregister_targets": orig_deregister, "describe_target_health": ELBv2Backend.describe_target_health, "delete_target_group": orig_delete}
 
         def register_targets(backend: ELBv2Backend, arn: str, instances: list[dict[str, Any]]) -> None:
             orig_register(backend, arn, instances)
@@ -140,14 +139,10 @@ class AlbRuntime:
                 rt._call_in_loop(rt._stop_group, group)
             return out
 
-        ELBv2Backend.register_targets = register_targets  # type: ignore[method-assign]
-        ELBv2Backend.deregister_targets = deregister_targets  # type: ignore[method-assign]
-        ELBv2Backend.describe_target_health = describe_target_health  # type: ignore[method-assign]
-        ELBv2Backend.delete_target_group = delete_target_group  # type: ignore[method-assign]
-
-    def uninstall(self) -> None:
-        for name, fn in self._originals.items():
-            setattr(ELBv2Backend, name, fn)
+        patches.replace(ELBv2Backend, "register_targets", register_targets)
+        patches.replace(ELBv2Backend, "deregister_targets", deregister_targets)
+        patches.replace(ELBv2Backend, "describe_target_health", describe_target_health)
+        patches.replace(ELBv2Backend, "delete_target_group", delete_target_group)
 
     def _call_in_loop(self, fn: Callable[..., Any], *args: Any) -> None:
         if self.loop is None:
@@ -273,4 +268,3 @@ class AlbRuntime:
         if self._session is not None:
             await self._session.close()
             self._session = None
-        self.uninstall()

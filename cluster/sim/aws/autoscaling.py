@@ -23,6 +23,7 @@ from moto.core.common_models import BaseModel  # noqa: F401 - moto import order
 from moto.ec2 import utils as ec2_utils
 
 from cluster.sim.aws.capacity_pools import CapacityPools, choose_pool, on_demand_target
+from cluster.sim.aws.moto_patches import MotoPatches
 from cluster.sim.aws.moto_server import backend, instances_by_id
 from cluster.sim.aws.spot_requests import attach_request, close_request
 from cluster.sim.clock import SimClock
@@ -55,7 +56,7 @@ class AutoScalingSim:
     _holding: dict[str, tuple[str, str]] = field(default_factory=dict)  # instance id -> pool it holds
 
     # ---- installation into moto -------------------------------------------------
-    def install(self) -> None:
+    def install(self, patches: MotoPatches) -> None:
         sim = self
 
         def set_desired_capacity(group: FakeAutoScalingGroup, new_capacity: int | None) -> None:
@@ -78,12 +79,12 @@ class AutoScalingSim:
         def notify_terminate_instances(backend_: Any, instance_ids: list[str]) -> None:
             """moto replaces at once; a real ASG notices on its next health check (reconcile)."""
 
-        AutoScalingBackend.notify_terminate_instances = notify_terminate_instances  # type: ignore[method-assign]
-        FakeAutoScalingGroup.set_desired_capacity = set_desired_capacity  # type: ignore[method-assign]
-        FakeAutoScalingGroup.replace_autoscaling_group_instances = replace_instances  # type: ignore[method-assign]
-        AutoScalingResponse.describe_scaling_activities = describe_scaling_activities  # type: ignore[method-assign]
+        patches.replace(AutoScalingBackend, "notify_terminate_instances", notify_terminate_instances)
+        patches.replace(FakeAutoScalingGroup, "set_desired_capacity", set_desired_capacity)
+        patches.replace(FakeAutoScalingGroup, "replace_autoscaling_group_instances", replace_instances)
+        patches.replace(AutoScalingResponse, "describe_scaling_activities", describe_scaling_activities)
         # Real EC2 filters on instance-lifecycle (spot | scheduled | capacity-block); moto raises.
-        ec2_utils.filter_dict_attribute_mapping.setdefault("instance-lifecycle", "lifecycle")
+        patches.add_item(ec2_utils.filter_dict_attribute_mapping, "instance-lifecycle", "lifecycle")
 
     # ---- activities ----------------------------------------------------------------
     def _activity(self, group: FakeAutoScalingGroup, description: str, cause: str, status: str = "Successful", message: str | None = None) -> None:

@@ -70,32 +70,44 @@ def _send(region: str, target: dict[str, Any], event: dict[str, Any]) -> None:
         log.info("eventbridge_target_not_simulated", target=arn)
 
 
-# AWS services that consume EC2's events themselves, not through a rule (EKS's managed node
-# groups): each is called with every event delivered, under the moto lock; it must only schedule work
-CONSUMERS: list[Callable[[dict[str, Any]], None]] = []
+class Ec2Events:
+    """EC2's events of one simulator: delivered to the targets of the default bus's rules, and to
+    the AWS services that consume them themselves, not through a rule (EKS's managed node groups),
+    which subscribe to this simulator's events only."""
 
+    def __init__(self) -> None:
+        self.consumers: list[Callable[[dict[str, Any]], None]] = []
 
-def deliver(region: str, event: dict[str, Any]) -> int:
-    """Send `event` to the targets of every enabled rule on the default bus whose pattern matches
-    (the caller holds the moto lock).  Returns how many rules matched."""
-    events = backend("events", region)
-    bus = events.describe_event_bus("default")
-    matched = 0
-    for rule in list(bus.rules.values()):
-        if getattr(rule, "state", "ENABLED") != "ENABLED" or not rule.event_pattern.get_pattern():
-            continue  # disabled, or a scheduled rule without a pattern
-        if not rule.event_pattern.matches_event(event):
-            continue
-        matched += 1
-        for target in rule.targets:
+    def subscribe(self, consume: Callable[[dict[str, Any]], None]) -> None:
+        """`consume(event)` for every event delivered, under the moto lock: it must only schedule work."""
+        self.consumers.append(consume)
+
+    def unsubscribe(self, consume: Callable[[dict[str, Any]], None]) -> None:
+        if consume in self.consumers:
+            self.consumers.remove(consume)
+
+    def deliver(self, region: str, event: dict[str, Any]) -> int:
+        """Send `event` to the targets of every enabled rule on the default bus whose pattern
+        matches (the caller holds the moto lock), then to the subscribers.  Returns how many rules
+        matched."""
+        events = backend("events", region)
+        bus = events.describe_event_bus("default")
+        matched = 0
+        for rule in list(bus.rules.values()):
+            if getattr(rule, "state", "ENABLED") != "ENABLED" or not rule.event_pattern.get_pattern():
+                continue  # disabled, or a scheduled rule without a pattern
+            if not rule.event_pattern.matches_event(event):
+                continue
+            matched += 1
+            for target in rule.targets:
+                try:
+                    _send(region, target, event)
+                except Exception:
+                    log.exception("eventbridge_delivery_failed", rule=rule.name, target=target.get("Arn"))
+        for consume in list(self.consumers):
             try:
-                _send(region, target, event)
+                consume(event)
             except Exception:
-                log.exception("eventbridge_delivery_failed", rule=rule.name, target=target.get("Arn"))
-    for consume in list(CONSUMERS):
-        try:
-            consume(event)
-        except Exception:
-            log.exception("eventbridge_consumer_failed", detail_type=event["detail-type"])
-    log.info("eventbridge_event", detail_type=event["detail-type"], instance=event["detail"].get("instance-id"), rules=matched)
-    return matched
+                log.exception("eventbridge_consumer_failed", detail_type=event["detail-type"])
+        log.info("eventbridge_event", detail_type=event["detail-type"], instance=event["detail"].get("instance-id"), rules=matched)
+        return matched

@@ -19,6 +19,7 @@ from moto.fis.models import Experiment, FISBackend
 
 from cluster.components.fis import TERMINAL_STATES
 from cluster.sim.aws.autoscaling import AutoScalingSim, LaunchBlock
+from cluster.sim.aws.moto_patches import MotoPatches
 from cluster.sim.aws.moto_server import backend, instances_by_id
 from cluster.sim.clock import ClockTimer, SimClock
 from cluster.sim.spot import eventbridge
@@ -99,7 +100,7 @@ class FisRunner:
         self._rng = random.Random()
 
     # ---- installation into moto ----------------------------------------------------------
-    def install(self, loop: asyncio.AbstractEventLoop) -> None:
+    def install(self, loop: asyncio.AbstractEventLoop, patches: MotoPatches) -> None:
         self._loop = loop
         runner = self
         create = FISBackend.create_experiment_template
@@ -107,7 +108,7 @@ class FisRunner:
         start = FISBackend.start_experiment
 
         ids = IdSource(self._rng)
-        fis_models.mock_random = ids  # type: ignore[attr-defined]
+        patches.replace(fis_models, "mock_random", ids)
         id_lock = threading.Lock()  # moto's server answers from several threads: one prefix per call
 
         def checked_create(backend_: FISBackend, client_token: Any, description: str, stop_conditions: Any, targets: Any, actions: Any, role_arn: str, **kw: Any) -> Any:
@@ -172,18 +173,18 @@ class FisRunner:
 
             return to_dict
 
-        self._install_lever(loop)
-        FISBackend.create_experiment_template = checked_create  # type: ignore[assignment]
-        FISBackend.update_experiment_template = checked_update  # type: ignore[assignment]
-        FISBackend.start_experiment = start_and_run  # type: ignore[assignment]
-        Experiment.status = property(status_get, status_set)  # type: ignore[assignment]
-        Experiment._sync_state = sync_state  # type: ignore[assignment]
-        Experiment.advance = lambda exp: None  # type: ignore[assignment]
-        Experiment.to_dict = with_reason(Experiment.to_dict)  # type: ignore[assignment]
-        Experiment.to_summary_dict = with_reason(Experiment.to_summary_dict)  # type: ignore[assignment]
-        Experiment.resolved_targets = lambda exp: runner.resolved.get(exp.id, [])  # type: ignore[assignment]
+        self._install_lever(loop, patches)
+        patches.replace(FISBackend, "create_experiment_template", checked_create)
+        patches.replace(FISBackend, "update_experiment_template", checked_update)
+        patches.replace(FISBackend, "start_experiment", start_and_run)
+        patches.replace(Experiment, "status", property(status_get, status_set))
+        patches.replace(Experiment, "_sync_state", sync_state)
+        patches.replace(Experiment, "advance", lambda exp: None)
+        patches.replace(Experiment, "to_dict", with_reason(Experiment.to_dict))
+        patches.replace(Experiment, "to_summary_dict", with_reason(Experiment.to_summary_dict))
+        patches.replace(Experiment, "resolved_targets", lambda exp: runner.resolved.get(exp.id, []))
 
-    def _install_lever(self, loop: asyncio.AbstractEventLoop) -> None:
+    def _install_lever(self, loop: asyncio.AbstractEventLoop, patches: MotoPatches) -> None:
         """GetSafetyLever and UpdateSafetyLeverState, which moto lacks, on FIS's own paths."""
         import json
 
@@ -191,8 +192,8 @@ class FisRunner:
         from moto.fis.responses import FISResponse
 
         runner = self
-        urls.url_paths.setdefault("{0}/safetyLevers/(?P<id>[^/]+)/state$", FISResponse.dispatch)
-        urls.url_paths.setdefault("{0}/safetyLevers/(?P<id>[^/]+)$", FISResponse.dispatch)
+        patches.add_item(urls.url_paths, "{0}/safetyLevers/(?P<id>[^/]+)/state$", FISResponse.dispatch)
+        patches.add_item(urls.url_paths, "{0}/safetyLevers/(?P<id>[^/]+)$", FISResponse.dispatch)
 
         def get_safety_lever(resp: FISResponse) -> str:
             try:
@@ -213,8 +214,8 @@ class FisRunner:
                 loop.call_soon_threadsafe(runner._engage)
             return json.dumps({"safetyLever": runner.lever.describe(resp.region, resp.current_account)})
 
-        FISResponse.get_safety_lever = get_safety_lever  # type: ignore[attr-defined]
-        FISResponse.update_safety_lever_state = update_safety_lever_state  # type: ignore[attr-defined]
+        patches.replace(FISResponse, "get_safety_lever", get_safety_lever)
+        patches.replace(FISResponse, "update_safety_lever_state", update_safety_lever_state)
 
     def live(self) -> list[_Run]:
         return [r for r in self.runs.values() if r.experiment._status not in TERMINAL_STATES]
@@ -339,10 +340,10 @@ class FisRunner:
         now = self.clock.timestamp()
         with self.lock:
             for iid in ids:
-                eventbridge.deliver(self.region, eventbridge.state_change(self.region, iid, going, now))
+                self.interruptions.events.deliver(self.region, eventbridge.state_change(self.region, iid, going, now))
             change(ids)
             for iid in ids:
-                eventbridge.deliver(self.region, eventbridge.state_change(self.region, iid, gone, now))
+                self.interruptions.events.deliver(self.region, eventbridge.state_change(self.region, iid, gone, now))
         log.info("fis_instances_changed", instances=ids, state=gone)
 
     def _restart(self, ids: list[str], complete_if_terminated: bool) -> None:

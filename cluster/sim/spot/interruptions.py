@@ -47,8 +47,10 @@ class Plan:
 
 
 class Interruptions:
-    def __init__(self, clock: SimClock, region: str, moto_lock: threading.RLock, autoscaling: AutoScalingSim, metadata: MetadataService) -> None:
+    def __init__(self, clock: SimClock, region: str, moto_lock: threading.RLock, autoscaling: AutoScalingSim, metadata: MetadataService,
+                 events: eventbridge.Ec2Events) -> None:
         self.clock = clock
+        self.events = events
         self.region = region
         self.lock = moto_lock
         self.autoscaling = autoscaling
@@ -73,7 +75,7 @@ class Interruptions:
             meta = self.metadata.get(instance_id)
             if meta is not None and meta.rebalance is None:
                 meta.rebalance = {"noticeTime": self.clock.isoformat(now)}
-            eventbridge.deliver(self.region, eventbridge.rebalance_recommendation(self.region, instance_id, now))
+            self.events.deliver(self.region, eventbridge.rebalance_recommendation(self.region, instance_id, now))
         log.info("rebalance_recommendation", instance=instance_id)
 
     def notice(self, instance_id: str, *, deadline: float | None = None, action: str = "terminate") -> float:
@@ -87,7 +89,7 @@ class Interruptions:
             meta = self.metadata.get(instance_id)
             if meta is not None and meta.instance_action is None:
                 meta.instance_action = {"action": action, "time": self.clock.isoformat(when)}
-            eventbridge.deliver(self.region, eventbridge.spot_warning(self.region, inst.placement.zone, instance_id, action, now))
+            self.events.deliver(self.region, eventbridge.spot_warning(self.region, inst.placement.zone, instance_id, action, now))
         log.info("spot_interruption_notice", instance=instance_id, action=action, at=self.clock.isoformat(when))
         return when
 
@@ -104,16 +106,16 @@ class Interruptions:
             self.autoscaling.reclaimed.add(instance_id)
             ec2 = backend("ec2", self.region)
             if action == "terminate":
-                eventbridge.deliver(self.region, eventbridge.state_change(self.region, instance_id, "shutting-down", now))
+                self.events.deliver(self.region, eventbridge.state_change(self.region, instance_id, "shutting-down", now))
                 ec2.terminate_instances([instance_id])
                 final = "terminated"
             else:
-                eventbridge.deliver(self.region, eventbridge.state_change(self.region, instance_id, "stopping", now))
+                self.events.deliver(self.region, eventbridge.state_change(self.region, instance_id, "stopping", now))
                 ec2.stop_instances([instance_id])
                 final = "stopped"
             inst.state_reason = StateReason(*SPOT_TERMINATION)  # type: ignore[attr-defined]
             close_request(ec2, inst, "interrupted")
-            eventbridge.deliver(self.region, eventbridge.state_change(self.region, instance_id, final, now))
+            self.events.deliver(self.region, eventbridge.state_change(self.region, instance_id, final, now))
         log.info("spot_instance_reclaimed", instance=instance_id, action=action)
         return True
 
