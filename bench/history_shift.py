@@ -91,8 +91,8 @@ def shift(runs: int, change_at: int, work: Path, history: str) -> None:
 
 def replay(history: str) -> list[int]:
     """Each recorded run compared again with its baseline, as `spotchaos run` compares it."""
-    from chaos.history_regression import milestone_regressions, regressions
-    from chaos.history_store import baseline_ids, hypotheses_of, milestones_of, open_store, runs
+    from chaos.history.regression import milestone_regressions, regressions
+    from chaos.history.store import baseline_ids, hypotheses_of, milestones_of, open_store, runs
 
     engine = open_store(history)
     flagged = []

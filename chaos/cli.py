@@ -597,7 +597,7 @@ def history_cmd(
     """The run history: a table of runs (newest first), or `history import DIR...` to load run directories from their journals."""
     from rich.table import Table
 
-    from chaos.history_store import HistoryError, open_store, refuse_off, remember, runs
+    from chaos.history.store import HistoryError, open_store, refuse_off, remember, runs
     from chaos.journal import JournalError, journal_file, read_journal_checked
     from chaos.report.data import build_read
 
@@ -656,14 +656,14 @@ def trend_cmd(
     history: ReadHistoryUrl = None,
 ) -> None:
     """An experiment's hypotheses over its recorded runs: values against their bounds, pass rates, flaky ones."""
-    from chaos.history_store import (
+    from chaos.history.store import (
         HistoryError,
         hypothesis_history,
         milestone_history,
         open_store,
         refuse_off,
     )
-    from chaos.history_trend import milestone_trends, trends
+    from chaos.history.trend import milestone_trends, trends
     from chaos.report import trend_page
 
     try:
@@ -703,7 +703,7 @@ def run_experiment(
     """Run an experiment; exit 0 passed, 1 failed, 2 aborted, 3 error, 4 passed but regressed (with --fail-on-regression)."""
     configure(log_format, level="warning" if log_format == "console" else "info")
     from chaos.errors import ChaosError
-    from chaos.history_store import check_store
+    from chaos.history.store import check_store
     from chaos.results_upload import parse_s3_url
     from chaos.run_results import Destinations
     from chaos.runner_cli import execute

@@ -54,7 +54,7 @@ def destinations(config: pytest.Config) -> Destinations | None:
     if not (upload or notify or history or config.getoption("--spot-notify-always")):
         return None
     from chaos.errors import ChaosError
-    from chaos.history_store import check_store
+    from chaos.history.store import check_store
     from chaos.results_upload import parse_s3_url
     from chaos.run_results import Destinations
     from chaos.webhook import check_url

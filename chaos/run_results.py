@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from chaos import api_errors
-from chaos.history_store import record_and_compare, record_uploads
+from chaos.history.store import record_and_compare, record_uploads
 from chaos.notification import should_notify, summary
 from chaos.redaction import redact_urls
 from chaos.report.data import ReportData

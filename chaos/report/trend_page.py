@@ -8,7 +8,7 @@ import html
 import io
 from typing import Any
 
-from chaos.history_trend import HypothesisTrend, MilestoneTrend, bound_value
+from chaos.history.trend import HypothesisTrend, MilestoneTrend, bound_value
 from chaos.report.plot import plt
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from chaos.history_store import open_store, runs, uploads_of
+from chaos.history.store import open_store, runs, uploads_of
 from chaos.report.write import write_reports
 from chaos.results_upload import parse_s3_url
 from chaos.run_results import Destinations, deliver

@@ -12,8 +12,8 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from chaos.cli import app
-from chaos.history_rows import run_rows
-from chaos.history_store import HYPOTHESES, hypotheses_of, open_store, record, runs
+from chaos.history.rows import run_rows
+from chaos.history.store import HYPOTHESES, hypotheses_of, open_store, record, runs
 from chaos.journal import read_journal
 from chaos.report.data import build
 from tests.unit.test_loss_checks import lost_journal
@@ -81,7 +81,7 @@ def test_a_store_that_cannot_open_is_one_line_without_the_password(tmp_path):
 
 def test_runs_on_another_cluster_are_not_each_others_baseline(tmp_path, store_url):
     """The same experiment on staging and on another cluster: each compared with its own runs only."""
-    from chaos.history_store import baseline_ids, record
+    from chaos.history.store import baseline_ids, record
 
     rows = run_rows(build(read_journal(_run_dir(tmp_path, "good", good_journal(), "unit-1", "2026-11-01T10:00:00Z") / "journal.jsonl")), "d")
     engine = open_store(store_url)

@@ -15,8 +15,8 @@ from alembic.config import Config
 from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, inspect, text
 
-from chaos.history_migrate import HEAD, REVISIONS
-from chaos.history_store import META, HistoryError, open_store, runs
+from chaos.history.migrate import HEAD, REVISIONS
+from chaos.history.store import META, HistoryError, open_store, runs
 
 
 def _schema(engine) -> dict[str, tuple[set[str], set[str]]]:
@@ -27,7 +27,7 @@ def _schema(engine) -> dict[str, tuple[set[str], set[str]]]:
 
 def test_head_is_the_newest_migration():
     config = Config()
-    config.set_main_option("script_location", "chaos:history_migrations")
+    config.set_main_option("script_location", "chaos.history:migrations")
     scripts = ScriptDirectory.from_config(config)
     assert scripts.get_current_head() == HEAD
     assert tuple(reversed([s.revision for s in scripts.walk_revisions()])) == REVISIONS
@@ -58,7 +58,7 @@ def test_a_store_from_before_migrations_is_upgraded_with_its_rows(tmp_path):
     old = create_engine(f"sqlite:///{path}")
     with old.begin() as conn:  # what the version before migrations made: the first schema, no version table
         config = Config()
-        config.set_main_option("script_location", "chaos:history_migrations")
+        config.set_main_option("script_location", "chaos.history:migrations")
         config.attributes["connection"] = conn
         command.upgrade(config, "0001")
         conn.execute(text("DROP TABLE alembic_version"))

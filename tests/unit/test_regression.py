@@ -4,7 +4,7 @@ bound and too short a baseline are not."""
 
 from __future__ import annotations
 
-from chaos.history_regression import regressions
+from chaos.history.regression import regressions
 
 
 def _rows(margin: float, p99: float) -> list[dict]:
@@ -35,8 +35,8 @@ def test_noise_a_better_value_and_a_short_baseline_are_not():
 def test_after_a_run_it_is_recorded_compared_with_its_baseline_and_the_report_says_so(tmp_path, store_url):
     import json
 
-    from chaos.history_rows import run_rows
-    from chaos.history_store import open_store, record, record_and_compare, runs
+    from chaos.history.rows import run_rows
+    from chaos.history.store import open_store, record, record_and_compare, runs
     from chaos.journal import read_journal
     from chaos.report.data import build
     from tests.unit.test_verdicts import good_journal
@@ -63,7 +63,7 @@ def test_after_a_run_it_is_recorded_compared_with_its_baseline_and_the_report_sa
 
 
 def test_node_milestones_regress_when_the_slowest_node_is_later_than_its_baseline():
-    from chaos.history_regression import milestone_regressions
+    from chaos.history.regression import milestone_regressions
 
     def run(drained: float, cordon: float = 3.0, reclaimed: float = 120.0) -> list[dict]:
         return [{"node": "a", "milestone": "drained", "seconds": drained}, {"node": "b", "milestone": "drained", "seconds": drained - 5},
@@ -81,7 +81,7 @@ def test_node_milestones_regress_when_the_slowest_node_is_later_than_its_baselin
 
 
 def test_a_value_the_baseline_itself_reached_is_not_a_regression():
-    from chaos.history_regression import regressions
+    from chaos.history.regression import regressions
 
     def rows(value: float) -> list[dict]:
         return [{"name": "cordoned-within", "check": "cordoned-within", "status": "pass", "value": value, "bound": "<= 10s after the notice"}]

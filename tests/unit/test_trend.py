@@ -10,9 +10,9 @@ import re
 from typer.testing import CliRunner
 
 from chaos.cli import app
-from chaos.history_rows import RunRows
-from chaos.history_store import open_store, record
-from chaos.history_trend import bound_value
+from chaos.history.rows import RunRows
+from chaos.history.store import open_store, record
+from chaos.history.trend import bound_value
 
 runner = CliRunner()
 

@@ -5,7 +5,7 @@ Revision ID: 0004
 Revises: 0003
 """
 
-from chaos.history_migrations.columns import add_text_columns, drop_columns
+from chaos.history.migrations.columns import add_text_columns, drop_columns
 
 revision = "0004"
 down_revision = "0003"

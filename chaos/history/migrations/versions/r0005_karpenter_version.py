@@ -5,7 +5,7 @@ Revision ID: 0005
 Revises: 0004
 """
 
-from chaos.history_migrations.columns import add_text_columns, drop_columns
+from chaos.history.migrations.columns import add_text_columns, drop_columns
 
 revision = "0005"
 down_revision = "0004"

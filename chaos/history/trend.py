@@ -47,7 +47,7 @@ def _components(row: dict[str, Any]) -> str:
 
 
 def trends(rows: list[dict[str, Any]]) -> list[HypothesisTrend]:
-    """Rows of history_store.hypothesis_history, oldest first, into one trend per hypothesis."""
+    """Rows of store.hypothesis_history, oldest first, into one trend per hypothesis."""
     by_name: dict[str, HypothesisTrend] = {}
     outcomes: dict[tuple[str, str, str, str, str], set[str]] = {}
     for r in rows:
@@ -70,7 +70,7 @@ class MilestoneTrend:
 
 
 def milestone_trends(rows: list[dict[str, Any]]) -> list[MilestoneTrend]:
-    """Rows of history_store.milestone_history, oldest first, into one trend per milestone."""
+    """Rows of store.milestone_history, oldest first, into one trend per milestone."""
     worst: dict[str, dict[tuple[str, str], float]] = {}
     for r in rows:
         if r["seconds"] is None:

@@ -5,7 +5,7 @@ Revision ID: 0003
 Revises: 0002
 """
 
-from chaos.history_migrations.columns import add_text_columns, drop_columns
+from chaos.history.migrations.columns import add_text_columns, drop_columns
 
 revision = "0003"
 down_revision = "0002"

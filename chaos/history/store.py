@@ -30,7 +30,7 @@ from sqlalchemy.engine import Engine
 from tenacity import retry, retry_if_exception, stop_after_delay, wait_exponential
 
 from chaos.errors import ChaosError
-from chaos.history_rows import RunRows, run_rows
+from chaos.history.rows import RunRows, run_rows
 from chaos.redaction import redact_urls
 from chaos.report.data import ReportData
 
@@ -96,7 +96,7 @@ def _wal(conn: Any) -> None:
 
 def open_store(url: str | None = None) -> Engine:
     """The store at `url`, at the current schema (migrated when it was older)."""
-    from chaos.history_migrate import StoreRefused, check_sqlite_file, upgrade
+    from chaos.history.migrate import StoreRefused, check_sqlite_file, upgrade
 
     url = url or default_url()
     try:
@@ -240,7 +240,7 @@ def milestones_of(engine: Engine, run_id: str) -> list[dict[str, Any]]:
 def compare(data: ReportData, run_dir: Path, url: str | None = None, runs_back: int = 10) -> tuple[list[Any], int] | None:
     """(regressions, baseline runs) of a recorded run against its baseline: its hypotheses'
     measurements, then its node milestones; None when the store is off or unreadable."""
-    from chaos.history_regression import milestone_regressions, regressions
+    from chaos.history.regression import milestone_regressions, regressions
 
     if _off(url) or data.verdict.status == "inconclusive":  # measured on a starved machine: its figures are no trend
         return None

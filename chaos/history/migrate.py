@@ -16,7 +16,7 @@ from pathlib import Path
 from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection, Engine
 
-REVISIONS = ("0001", "0002", "0003", "0004", "0005")  # chaos/history_migrations/versions, oldest first (a test keeps them equal)
+REVISIONS = ("0001", "0002", "0003", "0004", "0005")  # chaos/history/migrations/versions, oldest first (a test keeps them equal)
 HEAD = REVISIONS[-1]
 OURS = frozenset({"runs", "hypotheses", "milestones", "uploads", "alembic_version"})
 LEGACY = (("uploads", "0002"), ("runs", "0001"))  # a store without a version: the newest table it has says its schema
@@ -88,7 +88,7 @@ def upgrade(engine: Engine) -> None:
             raise StoreRefused(f"the store's schema {version!r} was written by a newer spotchaos (this one knows up to {HEAD!r}): "
                                "upgrade spotchaos, or give another --history")
         config = Config()
-        config.set_main_option("script_location", "chaos:history_migrations")
+        config.set_main_option("script_location", "chaos.history:migrations")
         config.attributes["connection"] = conn
         if version is None and "runs" in tables:
             command.stamp(config, next(rev for table, rev in LEGACY if table in tables))

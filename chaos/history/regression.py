@@ -13,7 +13,7 @@ import statistics
 from dataclasses import dataclass
 from typing import Any
 
-from chaos.history_trend import bound_value
+from chaos.history.trend import bound_value
 
 DEFAULT_TOLERANCE = 0.5  # half the headroom between the baseline and the bound
 DEFAULT_BASELINE_RUNS = 10
