@@ -320,7 +320,7 @@ def render_profile(
 def _render_runner(out_dir: Path, account: str, image: str | None, experiments: list[Path], schedule: str, region: str | None,
                    upload: str | None, oidc_issuer: str | None, cluster: str | None, create_role: bool) -> None:
     from chaos.errors import ChaosError
-    from chaos.runner_render import RunnerOptions, render_runner
+    from chaos.runner.render import RunnerOptions, render_runner
 
     try:  # every missing or invalid option is named at once (runner_render.option_problems)
         written = render_runner(RunnerOptions(image or "", account, region or "", cluster or "", tuple(experiments), schedule,
@@ -825,9 +825,9 @@ def cleanup(
 ) -> None:
     """Undo what a run left behind (FIS experiments and templates, IAM roles, metadata notices, a provisioned cluster); exit 0 when nothing is left."""
     from chaos import run_registry
-    from chaos.cleanup import Cleaned, Undone, cleanup_run_dir, cleanup_run_id
     from chaos.errors import ChaosError
     from chaos.event_loop import run
+    from chaos.undo.cleanup import Cleaned, Undone, cleanup_run_dir, cleanup_run_id
 
     if sum(x for x in (run_dir is not None, run_id is not None, all_stale)) != 1:
         _fail("give one of RUN_DIR, --run-id ID or --all-stale")

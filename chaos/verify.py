@@ -37,7 +37,7 @@ from chaos.spec import (
 )
 from chaos.starvation import SHARE_OF_BOUND, Health, health_of, node_window_starved, starved_seconds
 from chaos.traffic_stats import TrafficStats, traffic_stats
-from chaos.undo_log import failed_undos, intents
+from chaos.undo.log import failed_undos, intents
 
 
 class Status(StrEnum):

@@ -16,7 +16,7 @@ from chaos.inject.selection import Candidate, choose
 from chaos.journal import Journal, Record
 from chaos.journal_records import InjectedRecord, RecordKind
 from chaos.spec import Injection, Selection
-from chaos.undo_writer import UndoWriter
+from chaos.undo.writer import UndoWriter
 
 
 @dataclass

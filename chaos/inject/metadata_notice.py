@@ -8,7 +8,7 @@ from chaos.errors import InjectionError
 from chaos.inject.base import FireContext, NodeInjector, select_text
 from chaos.journal import Record
 from chaos.spec import Injection
-from chaos.undo_log import Stage, UndoOp
+from chaos.undo.log import Stage, UndoOp
 
 
 class MetadataNotice(NodeInjector):

@@ -10,7 +10,7 @@ from chaos.inject.base import FireContext, NodeInjector, select_text
 from chaos.inject.fis_documents import rebalance_event, spot_warning_event
 from chaos.journal import Record
 from chaos.spec import Injection
-from chaos.undo_log import Stage, UndoOp
+from chaos.undo.log import Stage, UndoOp
 
 
 class QueueEvent(NodeInjector):

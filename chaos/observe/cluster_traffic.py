@@ -29,8 +29,8 @@ from chaos.load.shard_job import CONTAINER, load_job, shard_args
 from chaos.load.stats import Bucket, Recorder
 from chaos.load.workers import Merged
 from chaos.spec import Traffic
-from chaos.undo_log import Stage, UndoOp
-from chaos.undo_writer import UndoWriter
+from chaos.undo.log import Stage, UndoOp
+from chaos.undo.writer import UndoWriter
 
 log = structlog.get_logger("chaos.cluster_traffic")
 

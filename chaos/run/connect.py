@@ -20,7 +20,7 @@ from chaos.inject.metadata_mock import MetadataMock
 from chaos.run.context import Phase, RunContext, RunState
 from chaos.run_identity import Owner
 from chaos.target import Connection, check_guardrails, eks, running_simulator, start_simulator
-from chaos.undo_steps import Undoer
+from chaos.undo.steps import Undoer
 
 log = structlog.get_logger("run")
 

@@ -23,8 +23,8 @@ from chaos.run.go_no_go import GoNoGoCheck
 from chaos.run_identity import RUN_ID_TAG
 from chaos.spec import Experiment
 from chaos.target import Connection
-from chaos.undo_steps import Undoer
-from chaos.undo_writer import UndoWriter
+from chaos.undo.steps import Undoer
+from chaos.undo.writer import UndoWriter
 
 TICK = 0.2  # real seconds between looks at the journal
 SYNC_TIMEOUT = 30.0

@@ -16,7 +16,7 @@ from chaos.run.context import TICK, RunContext, RunState
 from chaos.run.gates import wave_gate
 from chaos.run_identity import RUN_ID_TAG
 from chaos.spec import Injection
-from chaos.undo_log import Stage, UndoOp
+from chaos.undo.log import Stage, UndoOp
 
 
 @dataclass

@@ -44,8 +44,8 @@ from chaos.spec import Experiment, Scope
 from chaos.starvation import health_of, starved_lately
 from chaos.steady_state import DEFAULT_ERROR_LIMIT, steady_state_problems, stop_condition_breach
 from chaos.traffic_fold import TrafficFold
-from chaos.undo_log import pending
-from chaos.undo_writer import UndoWriter
+from chaos.undo.log import pending
+from chaos.undo.writer import UndoWriter
 from chaos.verify import Verdict, evaluate, node_checks_decided, verdict
 from cluster.retry_tally import TALLY
 from cluster.waiting import WaitTimeout, until

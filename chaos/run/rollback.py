@@ -11,7 +11,7 @@ from typing import Any
 
 from chaos.run.context import PROVISION_TIMEOUT, RunContext, RunState
 from chaos.run.injections import Injections
-from chaos.undo_log import Stage, UndoOp, pending, undo_step_name
+from chaos.undo.log import Stage, UndoOp, pending, undo_step_name
 
 
 class Rollback:

@@ -20,7 +20,7 @@ from chaos.journal import Journal
 from chaos.observe.cluster_traffic import ShardPlacement
 from chaos.observe.traffic import TrafficRun
 from chaos.spec import Experiment, LoadShardsHeld, Traffic
-from chaos.undo_writer import UndoWriter
+from chaos.undo.writer import UndoWriter
 from chaos.verify import FAIL, evaluate
 from cluster.waiting import wait_for
 from tests.integration.helpers import namespace, node_group, wait_ready_nodes

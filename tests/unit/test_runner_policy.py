@@ -13,7 +13,7 @@ import botocore.session
 from botocore import xform_name
 
 from chaos.results_upload import parse_s3_url
-from chaos.runner_policy import (
+from chaos.runner.policy import (
     IAM_PREFIX,
     NOT_AWS,
     NOT_IN_A_RUN,
@@ -42,7 +42,7 @@ def harness_calls() -> dict[tuple[str, str], list[str]]:
     found: dict[tuple[str, str], list[str]] = {}
     for path in sorted((ROOT / "chaos").rglob("*.py")):
         rel = str(path.relative_to(ROOT))
-        if rel == "chaos/runner_policy.py":  # the policy names operations; it calls none
+        if rel == "chaos/runner/policy.py":  # the policy names operations; it calls none
             continue
         for node in ast.walk(ast.parse(path.read_text())):
             names = []

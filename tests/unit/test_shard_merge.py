@@ -13,7 +13,7 @@ from chaos.load.run import LoadSpec
 from chaos.load.stats import Outcome, Recorder
 from chaos.observe.cluster_traffic import ClusterTraffic, ShardPlacement
 from chaos.spec import Traffic
-from chaos.undo_writer import UndoWriter
+from chaos.undo.writer import UndoWriter
 
 
 def _recorder(requests: int) -> Recorder:

@@ -13,8 +13,8 @@ from chaos.clock import RunClock
 from chaos.journal import Journal, JournalError
 from chaos.run_identity import Owner, new_run_id
 from chaos.spec import parse_experiment
-from chaos.undo_log import Stage, UndoOp, intents, pending, undo_step_name
-from chaos.undo_writer import UndoWriter
+from chaos.undo.log import Stage, UndoOp, intents, pending, undo_step_name
+from chaos.undo.writer import UndoWriter
 from chaos.verify import left_behind, verdict
 
 SPEC = parse_experiment({"name": "x", "injections": [{"via": "fis"}], "hypotheses": [{"check": "error-rate", "max": 0.5}]})

@@ -7,7 +7,7 @@ import threading
 from typing import Any
 
 from chaos.journal import Journal
-from chaos.undo_log import RecordKind, Stage, UndoOp, intents
+from chaos.undo.log import RecordKind, Stage, UndoOp, intents
 
 
 class UndoWriter:

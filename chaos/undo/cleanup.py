@@ -26,8 +26,8 @@ from chaos.journal import (
 )
 from chaos.run_identity import PROFILE_TAG, RUN_ID_TAG, Owner, run_selector
 from chaos.target import Connection
-from chaos.undo_log import Intent, RecordKind, Stage, UndoOp, pending, undo_step_name
-from chaos.undo_steps import Undoer
+from chaos.undo.log import Intent, RecordKind, Stage, UndoOp, pending, undo_step_name
+from chaos.undo.steps import Undoer
 from cluster.endpoints import Endpoints, is_recorded_simulator
 
 

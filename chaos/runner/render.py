@@ -15,8 +15,8 @@ from chaos.cron_schedule import schedule_problem
 from chaos.errors import ChaosError, SpecError
 from chaos.kube.clients import IN_CLUSTER
 from chaos.results_upload import parse_s3_url
-from chaos.runner_manifests import DOCKERFILE, NAME, RunnerSpec, runner_objects
-from chaos.runner_policy import runner_policy
+from chaos.runner.manifests import DOCKERFILE, NAME, RunnerSpec, runner_objects
+from chaos.runner.policy import runner_policy
 from chaos.spec import Experiment, load_experiment, parse_experiment
 from cluster.aws.iam_roles import irsa_trust
 
