@@ -13,7 +13,7 @@ import structlog
 from botocore.exceptions import BotoCoreError, ClientError
 
 from chaos.journal import Journal
-from chaos.journal_records import (
+from chaos.journal.records import (
     AsgActivityRecord,
     FisActionRecord,
     FisRecord,

@@ -24,7 +24,7 @@ from chaos.gameday.cluster_fold import ClusterFold
 from chaos.gameday.prompt import Prompt
 from chaos.gameday.screen import MIN_COLUMNS, MIN_LINES, Decided, fits, print_event, screen
 from chaos.journal import Record
-from chaos.journal_records import RecordKind
+from chaos.journal.records import RecordKind
 from chaos.report.data import ReportData
 from chaos.report.postmortem import draft
 from chaos.run import Run

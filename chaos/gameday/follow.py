@@ -13,7 +13,7 @@ from pathlib import Path
 
 from chaos.clock import RunClock
 from chaos.journal import JournalError, Record, journal_file, read_journal
-from chaos.journal_records import RecordKind, record_problem
+from chaos.journal.records import RecordKind, record_problem
 
 POLL_SECONDS = 0.2  # how often `watch` looks for new lines
 

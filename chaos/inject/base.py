@@ -14,7 +14,7 @@ from chaos.clock import RunClock
 from chaos.inject.metadata_mock import MetadataMock
 from chaos.inject.selection import Candidate, choose
 from chaos.journal import Journal, Record
-from chaos.journal_records import InjectedRecord, RecordKind
+from chaos.journal.records import InjectedRecord, RecordKind
 from chaos.spec import Injection, Selection
 from chaos.undo.writer import UndoWriter
 

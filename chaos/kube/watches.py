@@ -18,7 +18,7 @@ from kubernetes import client
 from kubernetes.client.rest import ApiException
 
 from chaos.journal import Journal
-from chaos.journal_records import (
+from chaos.journal.records import (
     DeploymentRecord,
     EventRecord,
     NodeClaimRecord,

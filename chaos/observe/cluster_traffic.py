@@ -20,7 +20,7 @@ import structlog
 
 from chaos.clock import RunClock, monotonic_at_wall, wall_seconds
 from chaos.journal import Journal
-from chaos.journal_records import RecordKind
+from chaos.journal.records import RecordKind
 from chaos.kube import load_jobs
 from chaos.load.engine import LoadError
 from chaos.load.run import LoadSpec, summarize

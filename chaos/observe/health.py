@@ -14,7 +14,7 @@ from pathlib import Path
 
 from chaos.clock import RunClock
 from chaos.journal import Journal
-from chaos.journal_records import HealthRecord, RecordKind
+from chaos.journal.records import HealthRecord, RecordKind
 from cluster.published_clock import ClockReader, ClockReading
 from cluster.runqueue import runqueue_wait
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from chaos.clock import RunClock
 from chaos.journal import Journal
-from chaos.journal_records import RecordKind, TrafficRecord
+from chaos.journal.records import RecordKind, TrafficRecord
 from chaos.load.bodies import body_for
 from chaos.load.engine import LoadEngine, clock
 from chaos.load.profile import Profile, Segment, constant, ramp

@@ -9,7 +9,7 @@ import asyncio
 
 from chaos import api_errors
 from chaos.errors import ChaosError
-from chaos.journal_records import RecordKind
+from chaos.journal.records import RecordKind
 from chaos.run.context import GateAnswer, GateRequest, RunContext, RunState
 from chaos.run.go_no_go import GoNoGoCheck, doctor_check, fis_check, from_records
 from chaos.run_identity import RUN_ID_TAG

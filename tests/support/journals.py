@@ -1,4 +1,4 @@
-"""Reading a real run's journal in a test: every record must fit its kind (chaos/journal_records.py),
+"""Reading a real run's journal in a test: every record must fit its kind (chaos/journal/records.py),
 so a writer that drifts from its record's fields fails the test that ran it, not a user's report."""
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ from structlog.testing import capture_logs
 
 from chaos.clock import RunClock
 from chaos.journal import Journal, read_journal, read_journal_checked, unknown_kinds
-from chaos.journal_records import FIELDS, RecordKind, record_problem
+from chaos.journal.records import FIELDS, RecordKind, record_problem
 from chaos.report.write import write_reports
 from chaos.undo.cleanup import cleanup_run_dir
 from tests.unit.test_verdicts import good_journal

@@ -1,4 +1,4 @@
-"""The run's journal: one JSON object per line, appended and flushed as things happen, so a killed
+"""The run's journal (its record kinds in `records`): one JSON object per line, appended and flushed as things happen, so a killed
 run still leaves a readable record.  Every record has `t` (cluster seconds since the run started),
 `wall` (UTC) and `kind`; reports and verdicts are rebuilt from it alone."""
 
@@ -17,7 +17,7 @@ import structlog
 
 from chaos.clock import RunClock
 from chaos.errors import ChaosError, shown
-from chaos.journal_records import RecordKind, record_problem
+from chaos.journal.records import RecordKind, record_problem
 from chaos.redaction import redact_urls
 
 __all__ = ["Journal", "JournalError", "JournalReading", "Malformed", "Record", "RecordKind", "Unreadable", "journal_file", "read_journal", "read_journal_checked", "unknown_kinds"]
