@@ -26,6 +26,7 @@ from chaos.journal.records import (
     PodRecord,
 )
 from cluster import kube_retry
+from cluster.kube_views import condition_true
 from cluster.retry_tally import TALLY
 
 log = structlog.get_logger("observe.kube")
@@ -39,7 +40,7 @@ Obj = dict[str, Any]
 
 
 def _condition(obj: Obj, kind: str) -> bool:
-    return any(c.get("type") == kind and c.get("status") == "True" for c in (obj.get("status") or {}).get("conditions") or [])
+    return condition_true(obj, kind)
 
 
 def written_at(obj: Obj, *path: str) -> float | None:

@@ -12,6 +12,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from cluster.kube_views import has_taint, is_ready
+
 PREFIX = "alb.ingress.kubernetes.io/"
 INGRESS_CLASS = "alb"
 FINALIZER = "ingress.k8s.aws/resources"
@@ -120,12 +122,11 @@ def node_is_target(node: dict[str, Any], node_labels: dict[str, str]) -> bool:
     labels = node["metadata"].get("labels") or {}
     if EXCLUDE_LABEL in labels:
         return False
-    if any(t.get("key") == CA_DELETION_TAINT for t in node.get("spec", {}).get("taints") or []):
+    if has_taint(node, CA_DELETION_TAINT):
         return False
     if any(labels.get(k) != v for k, v in node_labels.items()):
         return False
-    ready = next((c for c in node.get("status", {}).get("conditions") or [] if c.get("type") == "Ready"), None)
-    return ready is not None and ready.get("status") == "True"
+    return is_ready(node)
 
 
 def instance_id(node: dict[str, Any]) -> str | None:

@@ -15,6 +15,7 @@ import structlog
 
 from cluster.components.cluster_autoscaler import IMAGE_MARK, CaConfig, container_argv, parse_flags
 from cluster.instance_types import allocatable, lookup
+from cluster.kube_views import is_ready
 from cluster.sim.addons import ca_planning as plan
 from cluster.sim.addons.workloads import AddonWorkloads, log_target
 from cluster.sim.aws.moto_server import backend
@@ -131,7 +132,7 @@ class ClusterAutoscaler(Controller):
         ready_instances = {
             str(n["spec"].get("providerID", "")).rsplit("/", 1)[-1]
             for n in nodes.values()
-            if any(c.get("type") == "Ready" and c.get("status") == "True" for c in n["status"].get("conditions") or [])
+            if is_ready(n)
         }
         with self.ctx.moto.lock:
             groups, members = self._groups(cfg)

@@ -34,6 +34,7 @@ import structlog
 
 from cluster.components.karpenter import IMAGE_MARK, KarpenterSettings, settings
 from cluster.instance_types import INSTANCE_TYPES, allocatable
+from cluster.kube_views import is_ready
 from cluster.nodegroups import EKS_AMI
 from cluster.quantities import format_bytes_ki, format_millicores
 from cluster.sim.addons import karpenter_plan as kp
@@ -65,7 +66,7 @@ LIVE = ("pending", "running")
 
 
 def _ready(obj: dict[str, Any]) -> bool:
-    return any(c.get("type") == "Ready" and c.get("status") == "True" for c in (obj.get("status") or {}).get("conditions") or [])
+    return is_ready(obj)
 
 
 def _instance_of(obj: dict[str, Any]) -> str:

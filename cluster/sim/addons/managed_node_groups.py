@@ -12,6 +12,7 @@ from typing import Any
 import structlog
 
 from cluster.components.lbc import instance_id
+from cluster.kube_views import is_ready
 from cluster.sim.addons import mng_spot
 from cluster.sim.addons.drain import evict_pods
 from cluster.sim.aws.moto_server import backend
@@ -93,7 +94,7 @@ class ManagedNodeGroups:
         for node in self.api.store.iter(self.api.rt("Node")):
             if (node["metadata"].get("labels") or {}).get("eks.amazonaws.com/nodegroup") != self.nodegroups.get(group) or instance_id(node) in before:
                 continue
-            if any(c.get("type") == "Ready" and c.get("status") == "True" for c in (node.get("status") or {}).get("conditions") or []):
+            if is_ready(node):
                 return True
         return False
 

@@ -22,6 +22,7 @@ from cluster.components.lbc import (
     settings,
     target_group_name,
 )
+from cluster.kube_views import condition_status
 from cluster.sim.addons.workloads import containers_with_image, log_target
 from cluster.sim.address_plan import LB_OCTETS
 from cluster.sim.alb import lbc_log
@@ -351,4 +352,4 @@ class LoadBalancerController(Controller):
 
 
 def _ready(node: Obj) -> str | None:
-    return next((c.get("status") for c in node.get("status", {}).get("conditions") or [] if c.get("type") == "Ready"), None)
+    return condition_status(node, "Ready")

@@ -7,6 +7,7 @@ from typing import Any
 
 import orjson
 
+from cluster.kube_views import is_ready
 from cluster.sim.kube.defaults import _NAME_CHARS
 
 Obj = dict[str, Any]
@@ -51,10 +52,7 @@ def is_active(pod: Obj) -> bool:
 
 
 def pod_is_ready(pod: Obj) -> bool:
-    for c in pod.get("status", {}).get("conditions") or []:
-        if c.get("type") == "Ready":
-            return c.get("status") == "True"
-    return False
+    return is_ready(pod)
 
 
 def pod_from_template(owner: Obj, template: Obj, extra_labels: dict[str, str] | None = None) -> Obj:

@@ -6,14 +6,12 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from cluster.kube_views import is_ready
 from cluster.sim.kube.selectors import labels_match, selector_from_spec
 
 
 def pod_ready(pod: dict[str, Any]) -> bool:
-    for c in pod.get("status", {}).get("conditions") or []:
-        if c.get("type") == "Ready":
-            return c.get("status") == "True"
-    return False
+    return is_ready(pod)
 
 
 def pod_healthy(pod: dict[str, Any]) -> bool:
