@@ -33,7 +33,7 @@ from chaos.load.stats import (
 SWEEP_INTERVAL = 0.05
 clock = time.perf_counter  # uvloop's loop.time() only ticks in milliseconds
 HORIZON = 0.001  # send what is due within this much: event-loop timers only wake to the millisecond
-TICK_S = 0.001  # the shortest wait worth a timer
+TICK_S = 0.001  # how early an event-loop timer may fire
 
 
 class LoadError(Exception):
@@ -141,14 +141,10 @@ class LoadEngine:
         transport.close()
 
     async def _at(self, when: float) -> None:
-        """Until `when` (clock()), to the event loop's millisecond.  A wait of less than a tick is
-        one tick: uvloop's timers count whole milliseconds from the loop's cached time and may fire
-        early, and re-arming for the fraction left would spin the loop (65 wake-ups a request at
-        400 req/s, a tenth of a core)."""
+        """Until `when` (clock()), to the event loop's millisecond (its timers may fire up to a tick early)."""
         assert self.loop is not None
         fut = self.loop.create_future()
-        delay = when - clock()
-        handle = self.loop.call_later(TICK_S if 0 < delay < TICK_S else max(0.0, delay), lambda: fut.done() or fut.set_result(None))
+        handle = self.loop.call_later(max(0.0, when - clock()), lambda: fut.done() or fut.set_result(None))
         try:
             await fut
         finally:
@@ -176,7 +172,10 @@ class LoadEngine:
         try:
             while next_t is not None and not self.stopping:
                 now = clock() - t0
-                horizon = now + HORIZON
+                # a timer may wake up to a tick early: what is due within it goes now (its latency
+                # counts from its actual send), never a re-armed wait for the fraction left, which
+                # spun the loop (65 wake-ups a request at 400 req/s, a tenth of a core)
+                horizon = now + HORIZON + TICK_S
                 while next_t is not None and next_t <= horizon:
                     behind = int((now - next_t) * 1_000_000) if now > next_t else 0
                     late(behind)
