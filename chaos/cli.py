@@ -518,7 +518,7 @@ def _render_load(file: Path, url: str | None, out_dir: Path) -> None:
     import yaml
 
     from chaos.load.shard_job import experiment_load_job
-    from chaos.run_identity import new_run_id
+    from chaos.run.identity import new_run_id
     from chaos.spec import url_problem
     from cluster.profiles import load_profile
 
@@ -705,7 +705,7 @@ def run_experiment(
     from chaos.errors import ChaosError
     from chaos.history.store import check_store
     from chaos.results_upload import parse_s3_url
-    from chaos.run_results import Destinations
+    from chaos.run.results import Destinations
     from chaos.runner_cli import execute
     from chaos.webhook import check_url
 
@@ -824,9 +824,9 @@ def cleanup(
     region: Region = None,
 ) -> None:
     """Undo what a run left behind (FIS experiments and templates, IAM roles, metadata notices, a provisioned cluster); exit 0 when nothing is left."""
-    from chaos import run_registry
     from chaos.errors import ChaosError
     from chaos.event_loop import run
+    from chaos.run import registry as run_registry
     from chaos.undo.cleanup import Cleaned, Undone, cleanup_run_dir, cleanup_run_id
 
     if sum(x for x in (run_dir is not None, run_id is not None, all_stale)) != 1:

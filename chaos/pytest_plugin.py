@@ -25,13 +25,13 @@ import pytest
 from chaos.expectation import describe, unmet
 from chaos.journal import Record
 from chaos.report.data import ReportData
-from chaos.run_identity import new_run_id
+from chaos.run.identity import new_run_id
 from chaos.spec import Experiment, load_experiment, parse_experiment
 from chaos.verify import Verdict
 from cluster.user_yaml import YamlProblem, parse_yaml, read_limited
 
 if TYPE_CHECKING:
-    from chaos.run_results import Destinations
+    from chaos.run.results import Destinations
 
 DESTINATIONS = pytest.StashKey["Destinations | None"]()
 
@@ -56,7 +56,7 @@ def destinations(config: pytest.Config) -> Destinations | None:
     from chaos.errors import ChaosError
     from chaos.history.store import check_store
     from chaos.results_upload import parse_s3_url
-    from chaos.run_results import Destinations
+    from chaos.run.results import Destinations
     from chaos.webhook import check_url
 
     if config.getoption("--spot-notify-always") and not notify:
@@ -103,7 +103,7 @@ async def run_outcome(spec: Experiment, report_dir: Path, to: Destinations | Non
     from chaos.low_priority import at_low_priority
     from chaos.report.write import write_reports
     from chaos.run import RunOptions, run_experiment
-    from chaos.run_results import Destinations, deliver
+    from chaos.run.results import Destinations, deliver
 
     _, run = await run_experiment(spec, RunOptions(report_dir))
     data, reports = at_low_priority(lambda: write_reports(run.journal.path))  # other experiments beside this one may still be measuring

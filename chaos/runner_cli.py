@@ -20,8 +20,8 @@ from chaos.low_priority import at_low_priority
 from chaos.report.data import ReportData
 from chaos.report.write import write_reports
 from chaos.run import Run, RunOptions
-from chaos.run_identity import default_report_dir, new_run_id
-from chaos.run_results import Destinations
+from chaos.run.identity import default_report_dir, new_run_id
+from chaos.run.results import Destinations
 from chaos.spec import Experiment
 from chaos.verify import left_behind
 
@@ -114,7 +114,7 @@ def conclude(spec: Experiment, run: Run, directory: Path, dry_run: bool, out: Co
         paths = {**paths, **extra(data)}
     regressed = False
     if not dry_run:
-        from chaos.run_results import deliver
+        from chaos.run.results import deliver
 
         delivered = deliver(data, directory, paths, to or Destinations())
         for line in delivered.warnings:

@@ -16,7 +16,7 @@ from chaos.gameday.follow import POLL_SECONDS, Follower
 from chaos.gameday.screen import Decided, fits, print_event, screen
 from chaos.journal import JournalError, Record, journal_file, read_journal
 from chaos.milestones import MilestoneFold
-from chaos.run_identity import Owner
+from chaos.run.identity import Owner
 from chaos.spec import Scope, parse_experiment
 from chaos.traffic_fold import TrafficFold
 from chaos.verify import UNDECIDED, Outcome, evaluate

@@ -20,7 +20,7 @@ from chaos.journal import Journal
 from chaos.kube.watches import KubeWatch
 from chaos.observe.traffic import TrafficRun
 from chaos.run.go_no_go import GoNoGoCheck
-from chaos.run_identity import RUN_ID_TAG
+from chaos.run.identity import RUN_ID_TAG
 from chaos.spec import Experiment
 from chaos.target import Connection
 from chaos.undo.steps import Undoer

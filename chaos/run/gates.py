@@ -12,7 +12,7 @@ from chaos.errors import ChaosError
 from chaos.journal.records import RecordKind
 from chaos.run.context import GateAnswer, GateRequest, RunContext, RunState
 from chaos.run.go_no_go import GoNoGoCheck, doctor_check, fis_check, from_records
-from chaos.run_identity import RUN_ID_TAG
+from chaos.run.identity import RUN_ID_TAG
 
 
 def _doctor(state: RunState) -> GoNoGoCheck:

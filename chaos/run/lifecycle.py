@@ -12,7 +12,7 @@ from typing import Any
 
 import structlog
 
-from chaos import api_errors, run_registry
+from chaos import api_errors
 from chaos.clock import RunClock
 from chaos.errors import ChaosError, GuardrailError, InjectionError, TargetError
 from chaos.inject import injector_for
@@ -22,6 +22,7 @@ from chaos.milestones import MilestoneFold
 from chaos.observe.cluster_traffic import ShardPlacement
 from chaos.observe.health import HealthMonitor
 from chaos.observe.traffic import DILATION_ROOM, TrafficRun
+from chaos.run import registry as run_registry
 from chaos.run.connect import connect
 from chaos.run.context import (
     RECLAIM_GRACE,
@@ -36,10 +37,10 @@ from chaos.run.context import (
     ServiceRef,
 )
 from chaos.run.gates import go_no_go
+from chaos.run.identity import Owner, new_run_id
 from chaos.run.injections import Injections
 from chaos.run.rollback import Rollback
 from chaos.run.setup import provision, record_components, start_observers
-from chaos.run_identity import Owner, new_run_id
 from chaos.spec import Experiment, Scope
 from chaos.starvation import health_of, starved_lately
 from chaos.steady_state import DEFAULT_ERROR_LIMIT, steady_state_problems, stop_condition_breach

@@ -30,7 +30,7 @@ from chaos.run.context import (
     RunState,
     ServiceRef,
 )
-from chaos.run_identity import PROFILE_TAG, RUN_ID_ANNOTATION, RUN_ID_TAG, run_label
+from chaos.run.identity import PROFILE_TAG, RUN_ID_ANNOTATION, RUN_ID_TAG, run_label
 from chaos.undo.log import Stage, UndoOp
 from cluster.waiting import WaitTimeout, until
 

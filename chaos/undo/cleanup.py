@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from chaos import run_registry
 from chaos.aws.faults import AwsFaults
 from chaos.clock import RunClock
 from chaos.errors import ChaosError
@@ -24,7 +23,8 @@ from chaos.journal import (
     journal_file,
     read_journal_checked,
 )
-from chaos.run_identity import PROFILE_TAG, RUN_ID_TAG, Owner, run_selector
+from chaos.run import registry as run_registry
+from chaos.run.identity import PROFILE_TAG, RUN_ID_TAG, Owner, run_selector
 from chaos.target import Connection
 from chaos.undo.log import Intent, RecordKind, Stage, UndoOp, pending, undo_step_name
 from chaos.undo.steps import Undoer

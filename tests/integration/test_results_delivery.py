@@ -16,7 +16,7 @@ import pytest
 from chaos.history.store import open_store, runs, uploads_of
 from chaos.report.write import write_reports
 from chaos.results_upload import parse_s3_url
-from chaos.run_results import Destinations, deliver
+from chaos.run.results import Destinations, deliver
 from chaos.spec import parse_experiment
 from chaos.verify import verdict
 from chaos.webhook import check_url
