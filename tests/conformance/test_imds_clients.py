@@ -70,13 +70,20 @@ def test_paths_listings_and_content_type_as_imds(imds: tuple[str, str, Any]) -> 
     assert _get(url + "/latest/meta-data/tags/instance")[0] == 404  # instance tags in metadata are off by default
 
 
-def test_instance_tags_appear_once_enabled(sim: Any, imds: tuple[str, str, Any]) -> None:
+def test_instance_tags_appear_once_enabled_and_go_once_disabled(sim: Any, imds: tuple[str, str, Any]) -> None:
     url, iid, _ = imds
-    sim.aws("ec2").modify_instance_metadata_options(InstanceId=iid, InstanceMetadataTags="enabled")
-    status, _, keys = _get(url + "/latest/meta-data/tags/instance")
-    assert status == 200 and "aws:autoscaling:groupName" in keys.splitlines()
-    group = sim.aws("ec2").describe_tags(Filters=[{"Name": "resource-id", "Values": [iid]}, {"Name": "key", "Values": ["aws:autoscaling:groupName"]}])
-    assert _get(url + "/latest/meta-data/tags/instance/aws:autoscaling:groupName")[2] == group["Tags"][0]["Value"]
+    ec2 = sim.aws("ec2")
+    ec2.modify_instance_metadata_options(InstanceId=iid, InstanceMetadataTags="enabled")
+    try:
+        status, _, keys = _get(url + "/latest/meta-data/tags/instance")
+        assert status == 200 and "aws:autoscaling:groupName" in keys.splitlines()
+        group = ec2.describe_tags(Filters=[{"Name": "resource-id", "Values": [iid]}, {"Name": "key", "Values": ["aws:autoscaling:groupName"]}])
+        assert _get(url + "/latest/meta-data/tags/instance/aws:autoscaling:groupName")[2] == group["Tags"][0]["Value"]
+        assert "tags/" in _get(url + "/latest/meta-data/")[2].splitlines()  # the listing shows them too
+    finally:  # the module's other tests share this instance (xdist may run them after this one)
+        ec2.modify_instance_metadata_options(InstanceId=iid, InstanceMetadataTags="disabled")
+    assert _get(url + "/latest/meta-data/tags/instance")[0] == 404
+    assert "tags/" not in _get(url + "/latest/meta-data/")[2].splitlines()
 
 
 def test_a_token_lives_its_ttl_in_real_seconds_at_any_cluster_speed(imds: tuple[str, str, Any]) -> None:
