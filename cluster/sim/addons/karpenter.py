@@ -65,10 +65,6 @@ MIN_REAL_PERIOD = 0.05
 LIVE = ("pending", "running")
 
 
-def _ready(obj: dict[str, Any]) -> bool:
-    return is_ready(obj)
-
-
 def _instance_of(obj: dict[str, Any]) -> str:
     """The instance id in a NodeClaim's status.providerID or a Node's spec.providerID ("" before launch)."""
     where = (obj.get("status") or {}) if obj.get("kind") == "NodeClaim" else (obj.get("spec") or {})
@@ -251,7 +247,7 @@ class Karpenter(Controller):
             elif spec.get("nodeName") in leaving and not meta.get("deletionTimestamp"):
                 wanting[key] = pod  # on a node being deleted: the replacement is launched alongside the drain
         # nominations hold while the pod still wants capacity and its claim is still coming up
-        in_flight = {n: c for n, c in claims.items() if not c["metadata"].get("deletionTimestamp") and not _ready(c)}
+        in_flight = {n: c for n, c in claims.items() if not c["metadata"].get("deletionTimestamp") and not is_ready(c)}
         for key, claim in list(self.nominated.items()):
             if key not in wanting or claim not in in_flight:
                 del self.nominated[key]
@@ -477,7 +473,7 @@ class Karpenter(Controller):
             self.api.mutate(self.rts["Node"], "", node["metadata"]["name"], register)
             self.api.mutate(self.rts["NodeClaim"], "", name, registered)
             log.info("registered nodeclaim", nodeclaim=name, node=node["metadata"]["name"], provider_id=claim["status"].get("providerID"))
-        elif conds.get("Initialized") != "True" and _ready(node):
+        elif conds.get("Initialized") != "True" and is_ready(node):
             def label(n: dict[str, Any]) -> None:
                 n["metadata"].setdefault("labels", {})["karpenter.sh/initialized"] = "true"
 
@@ -554,7 +550,7 @@ class Karpenter(Controller):
     def _gone_unready(self, name: str, iid: str) -> bool:
         """KC's finalize shortcut: a node not Ready whose instance the cloud no longer has."""
         node = self.api.store.get(self.rts["Node"], "", name)
-        if node is None or _ready(node):
+        if node is None or is_ready(node):
             return False
         assert self.ctx.moto is not None
         with self.ctx.moto.lock:
@@ -702,11 +698,11 @@ class Karpenter(Controller):
             if pool.consolidate_after is None:
                 continue
             deleting = sum(1 for c in mine if c["metadata"].get("deletionTimestamp"))
-            not_ready = sum(1 for c in mine if not _ready(c) and not c["metadata"].get("deletionTimestamp"))
+            not_ready = sum(1 for c in mine if not is_ready(c) and not c["metadata"].get("deletionTimestamp"))
             for claim in mine:
                 node_name = str((claim.get("status") or {}).get("nodeName") or "")
                 node = nodes.get(node_name)
-                if node is None or claim["metadata"].get("deletionTimestamp") or not _ready(claim):
+                if node is None or claim["metadata"].get("deletionTimestamp") or not is_ready(claim):
                     continue
                 seen.add(node_name)
                 on_node = [p for p in pods if p["spec"]["nodeName"] == node_name]
@@ -730,7 +726,7 @@ class Karpenter(Controller):
 
     def _room_on_nodes(self, nodes: dict[str, dict[str, Any]], leaving: set[str]) -> dict[str, NodeInfo]:
         """The Ready, schedulable nodes not leaving, with what their pods use."""
-        infos = {n: NodeInfo.from_node(obj) for n, obj in nodes.items() if n not in leaving and _ready(obj) and not obj["metadata"].get("deletionTimestamp")
+        infos = {n: NodeInfo.from_node(obj) for n, obj in nodes.items() if n not in leaving and is_ready(obj) and not obj["metadata"].get("deletionTimestamp")
                  and not (obj.get("spec") or {}).get("unschedulable")}
         for p in self.api.store.iter(self.rts["Pod"]):
             info = infos.get((p.get("spec") or {}).get("nodeName") or "")

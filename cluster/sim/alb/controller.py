@@ -84,7 +84,7 @@ class LoadBalancerController(Controller):
         if ev.resource.key == self.ing_rt.key:
             return [(ev.obj["metadata"]["namespace"], ev.obj["metadata"]["name"])]
         if ev.resource.key == self.node_rt.key and ev.old is not None and ev.type == "MODIFIED":
-            if ev.old.get("metadata", {}).get("labels") == ev.obj["metadata"].get("labels") and ev.old.get("spec") == ev.obj.get("spec") and _ready(ev.old) == _ready(ev.obj):
+            if ev.old.get("metadata", {}).get("labels") == ev.obj["metadata"].get("labels") and ev.old.get("spec") == ev.obj.get("spec") and condition_status(ev.old, "Ready") == condition_status(ev.obj, "Ready"):
                 return []
         return self.all_keys()
 
@@ -350,6 +350,3 @@ class LoadBalancerController(Controller):
         for balancer in list(self.balancers.values()):
             await self.proxy.close(balancer)
 
-
-def _ready(node: Obj) -> str | None:
-    return condition_status(node, "Ready")

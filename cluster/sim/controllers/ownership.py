@@ -51,8 +51,7 @@ def is_active(pod: Obj) -> bool:
     return not is_terminating(pod) and pod.get("status", {}).get("phase") not in ("Succeeded", "Failed")
 
 
-def pod_is_ready(pod: Obj) -> bool:
-    return is_ready(pod)
+pod_is_ready = is_ready  # the name the workload controllers read
 
 
 def pod_from_template(owner: Obj, template: Obj, extra_labels: dict[str, str] | None = None) -> Obj:

@@ -9,9 +9,7 @@ from typing import Any
 from cluster.kube_views import is_ready
 from cluster.sim.kube.selectors import labels_match, selector_from_spec
 
-
-def pod_ready(pod: dict[str, Any]) -> bool:
-    return is_ready(pod)
+pod_ready = is_ready  # the name the disruption and endpoint code reads
 
 
 def pod_healthy(pod: dict[str, Any]) -> bool:
