@@ -127,9 +127,10 @@ VERSIONS = ("1.0", "2007-01-19", "2007-03-01", "2007-08-29", "2007-10-10", "2007
             "2024-04-11", "latest")
 
 
-def answer(meta: InstanceMetadata, path: str) -> tuple[int, str]:
-    """(status, body) for a GET of `path` on this instance's metadata service.  A leaf asked for
-    with a trailing slash answers as without it (botocore asks `placement/availability-zone/`)."""
+def answer(meta: InstanceMetadata, path: str, leaves: dict[str, str | None] | None = None) -> tuple[int, str]:
+    """(status, body) for a GET of `path` on this instance's metadata service (`leaves`: the
+    caller's `meta.leaves()`, when it has them).  A leaf asked for with a trailing slash answers
+    as without it (botocore asks `placement/availability-zone/`)."""
     if path == "/":
         return 200, "\n".join(VERSIONS)
     if path in ("/latest/dynamic/instance-identity/document", "/latest/dynamic/instance-identity/document/"):
@@ -141,7 +142,7 @@ def answer(meta: InstanceMetadata, path: str) -> tuple[int, str]:
     if not path.startswith(META) and path != META.rstrip("/"):
         return 404, NOT_FOUND_BODY
     rel = path[len(META):] if path.startswith(META) else ""
-    leaves = meta.leaves()
+    leaves = meta.leaves() if leaves is None else leaves
     if rel.rstrip("/") in leaves:
         value = leaves[rel.rstrip("/")]
         return (200, value) if value is not None else (404, NOT_FOUND_BODY)

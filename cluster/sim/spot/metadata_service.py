@@ -184,33 +184,38 @@ class MetadataService:
                 return web.Response(status=401, text="")
         elif self._tokens_required(ep):
             return web.Response(status=401, text="")
-        self._refresh(ep, tags=self._shows_tags(ep, request.path))
-        status, body = answer(ep.meta, request.path)
+        self._refresh_credentials(ep)
+        leaves = ep.meta.leaves()
+        if self._shows_tags(leaves, request.path):
+            self._refresh_tags(ep)
+            leaves = ep.meta.leaves()
+        status, body = answer(ep.meta, request.path, leaves)
         # IMDS answers text/plain, JSON documents included; its 404 page is HTML
         return web.Response(status=status, body=body.encode(), content_type="text/html" if status == 404 else "text/plain")
 
     @staticmethod
-    def _shows_tags(ep: _Endpoint, path: str) -> bool:
+    def _shows_tags(leaves: dict[str, str | None], path: str) -> bool:
         """Whether the answer to `path` may show the instance's tags: anything but a leaf outside
         tags/ (NTH's polls of spot/instance-action and the events are such leaves, several a
         second per node; reading the tags from EC2 each time cost more than the answer)."""
         if not path.startswith(META):
             return False
         rel = path[len(META):].rstrip("/")
-        return rel.startswith("tags") or rel not in ep.meta.leaves()
+        return rel.startswith("tags") or rel not in leaves
 
-    def _refresh(self, ep: _Endpoint, tags: bool = True) -> None:
-        """What changes after boot: the instance's tags (when InstanceMetadataTags is enabled and
-        the answer may show them) and the role's credentials, which IMDS rotates well before they
-        expire (real time: clients compare the expiry with their own clock)."""
+    def _refresh_tags(self, ep: _Endpoint) -> None:
+        """The instance's tags, as EC2 has them now, when InstanceMetadataTags is enabled."""
         options = getattr(ep.instance, "metadata_options", None)
-        if not tags:
-            pass
-        elif getattr(options, "instance_metadata_tags", "disabled") == "enabled":
+        if getattr(options, "instance_metadata_tags", "disabled") == "enabled":
             with self._moto_lock:  # type: ignore[attr-defined]
                 ep.meta.tags = {t["key"]: t["value"] for t in ep.instance.get_tags()}  # type: ignore[union-attr]
         else:
             ep.meta.tags = None
+
+    @staticmethod
+    def _refresh_credentials(ep: _Endpoint) -> None:
+        """The role's credentials, which IMDS rotates well before they expire (real time: clients
+        compare the expiry with their own clock)."""
         if ep.meta.role is not None:
             now = datetime.now(UTC)
             expires = ep.meta.credentials and datetime.fromisoformat(ep.meta.credentials["Expiration"].replace("Z", "+00:00"))
