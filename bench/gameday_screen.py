@@ -21,13 +21,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from journal_checks import SPEC, journal  # noqa: E402
 from rich.console import Console  # noqa: E402
 
+from chaos.checks.milestones import MilestoneFold  # noqa: E402
+from chaos.checks.traffic_fold import TrafficFold  # noqa: E402
+from chaos.checks.verdict import UNDECIDED, evaluate  # noqa: E402
 from chaos.gameday.cluster_fold import ClusterFold  # noqa: E402
 from chaos.gameday.screen import Decided, screen  # noqa: E402
-from chaos.live import view  # noqa: E402
-from chaos.milestones import MilestoneFold  # noqa: E402
 from chaos.spec import Scope  # noqa: E402
-from chaos.traffic_fold import TrafficFold  # noqa: E402
-from chaos.verify import UNDECIDED, evaluate  # noqa: E402
+from chaos.terminal.live import view  # noqa: E402
 
 REDRAWS_PER_SECOND = 4
 

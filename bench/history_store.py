@@ -21,11 +21,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from chaos.history import trend_page  # noqa: E402
 from chaos.history.rows import RunRows, run_rows  # noqa: E402
 from chaos.history.store import hypothesis_history, milestone_history, open_store, record  # noqa: E402
 from chaos.history.trend import milestone_trends, trends  # noqa: E402
 from chaos.journal import read_journal  # noqa: E402
-from chaos.report import trend_page  # noqa: E402
 from chaos.report.data import build  # noqa: E402
 from tests.unit.test_verdicts import good_journal  # noqa: E402
 

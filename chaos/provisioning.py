@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from chaos.errors import ChaosError
-from cluster import kube_retry
+from cluster import kube_objects, kube_retry
 from cluster import provision as prov
 from cluster.aws import control_plane
 from cluster.aws.node_bootstrap import BootstrapError
@@ -110,15 +110,15 @@ def provision(profile: ClusterProfile, endpoints: Endpoints, timeout: float, con
     if aws_only:
         return None
     objects = _plan(profile, aws.account).objects
-    if profile.karpenter is not None and endpoints.target == "eks" and not prov.serves_group(endpoints, "karpenter.sh"):
+    if profile.karpenter is not None and endpoints.target == "eks" and not kube_objects.serves_group(endpoints, "karpenter.sh"):
         raise ProvisioningFailed(f"the cluster does not serve karpenter.sh/v1: install the Karpenter chart {profile.karpenter.version} with its CRDs first "
                                  f"(helm upgrade --install karpenter oci://public.ecr.aws/karpenter/karpenter --version {profile.karpenter.version} "
                                  "-n kube-system -f karpenter-values.yaml, the values from `spotchaos render --profile karpenter`), then provision again; "
                                  "the AWS side (queue, rules, roles) is in place")
-    created = prov.apply_objects(prov.stamped(objects, labels, annotations) if labels else objects, endpoints)
+    created = kube_objects.apply_objects(kube_objects.stamped(objects, labels, annotations) if labels else objects, endpoints)
     console.print(f"applied {created} Kubernetes objects")
     _wait_with_bars(prov.readiness_checks(profile, endpoints), timeout, console)
-    return service_url(prov.kube_client(endpoints), profile.serving.namespace, profile.serving.service_name, predict_path(profile.serving))
+    return service_url(kube_objects.kube_client(endpoints), profile.serving.namespace, profile.serving.service_name, predict_path(profile.serving))
 
 
 def karpenter_helm_values(profile: ClusterProfile, account: str) -> dict[str, Any]:
@@ -130,7 +130,7 @@ def service_url(kube_api: Any, namespace: str, ingress: str, path: str) -> str |
     """The URL requests go to: the Ingress's load balancer address and the predict path (None until it has one)."""
     from kubernetes import client
 
-    return prov.ingress_url(client.NetworkingV1Api(kube_api), namespace, ingress, path)
+    return kube_objects.ingress_url(client.NetworkingV1Api(kube_api), namespace, ingress, path)
 
 
 def nth_queue_url(kube_api: Any) -> str | None:
@@ -179,7 +179,7 @@ def _kubernetes_reachable(endpoints: Endpoints) -> bool:
     from kubernetes import client
 
     try:
-        client.VersionApi(prov.kube_client(endpoints)).get_code(_request_timeout=10)
+        client.VersionApi(kube_objects.kube_client(endpoints)).get_code(_request_timeout=10)
         return True
     except Exception as exc:  # noqa: BLE001 - gone, unreachable or never made: there is nothing to delete there
         # an API server that answered a throttle or a 5xx is there: its objects are deleted (with retries)
@@ -200,10 +200,10 @@ def teardown(profile: ClusterProfile, endpoints: Endpoints, timeout: float, cons
         reachable = _kubernetes_reachable(endpoints)
         if reachable:
             if selector:
-                done += prov.delete_labelled([(o["apiVersion"], o["kind"]) for o in render(profile)], selector, endpoints)
+                done += kube_objects.delete_labelled([(o["apiVersion"], o["kind"]) for o in render(profile)], selector, endpoints)
             if profile.karpenter is not None:
                 done += _karpenter_nodes_first(profile, endpoints, timeout, console)
-            done += prov.delete_objects(render(profile), endpoints)
+            done += kube_objects.delete_objects(render(profile), endpoints)
             _wait_with_bars([("ALB removed by the controller", lambda: (0 if prov.load_balancers_left(endpoints, sp.namespace, sp.service_name) else 1, 1))],
                             timeout, console)
         else:
@@ -213,8 +213,8 @@ def teardown(profile: ClusterProfile, endpoints: Endpoints, timeout: float, cons
             done += prov.terminate_karpenter_instances(name, endpoints)
         gone = [("instances terminated", lambda: (0 if prov.instances_left(name, endpoints) else 1, 1))]
         if reachable:
-            gone.append(("nodes removed", lambda: (0 if prov.nodes_left(profile, endpoints) else 1, 1)))
-            gone.append(("namespaces deleted", lambda: (0 if prov.namespaces_left(profile, endpoints) else 1, 1)))
+            gone.append(("nodes removed", lambda: (0 if kube_objects.nodes_left(profile, endpoints) else 1, 1)))
+            gone.append(("namespaces deleted", lambda: (0 if kube_objects.namespaces_left(profile, endpoints) else 1, 1)))
         _wait_with_bars(gone, timeout, console)
         done += prov.delete_control_plane_and_rest(name, endpoints, wait_delay)
     except (ClientError, BotoCoreError, WaiterError) as exc:
@@ -228,10 +228,10 @@ def _karpenter_nodes_first(profile: ClusterProfile, endpoints: Endpoints, timeou
     """The NodePools go while Karpenter still runs, so it drains and ends their nodes (their
     NodeClaims are the pools'); what it leaves is ended by tag after the node groups."""
     pools = [o for o in render(profile) if o["kind"] == "NodePool"]
-    done = prov.delete_objects(pools, endpoints)
+    done = kube_objects.delete_objects(pools, endpoints)
     names = [p["metadata"]["name"] for p in pools]
     try:
-        _wait_with_bars([("Karpenter's nodes removed", lambda: (0 if prov.node_claims_left(names, endpoints) else 1, 1))], timeout, console)
+        _wait_with_bars([("Karpenter's nodes removed", lambda: (0 if kube_objects.node_claims_left(names, endpoints) else 1, 1))], timeout, console)
     except ProvisioningFailed as exc:
         console.print(f"Karpenter did not remove its nodes ({exc}): their instances are ended by tag", highlight=False)
     return done

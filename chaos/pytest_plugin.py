@@ -22,12 +22,12 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from chaos.expectation import describe, unmet
+from chaos.checks.expectation import describe, unmet
+from chaos.checks.verdict import Verdict
+from chaos.identity import new_run_id
 from chaos.journal import Record
 from chaos.report.data import ReportData
-from chaos.run.identity import new_run_id
 from chaos.spec import Experiment, load_experiment, parse_experiment
-from chaos.verify import Verdict
 from cluster.user_yaml import YamlProblem, parse_yaml, read_limited
 
 if TYPE_CHECKING:
@@ -53,11 +53,11 @@ def destinations(config: pytest.Config) -> Destinations | None:
     upload, notify, history = config.getoption("--spot-upload"), config.getoption("--spot-notify"), config.getoption("--spot-history")
     if not (upload or notify or history or config.getoption("--spot-notify-always")):
         return None
+    from chaos.aws.upload_destination import parse_s3_url
+    from chaos.delivery.webhook import check_url
     from chaos.errors import ChaosError
     from chaos.history.store import check_store
-    from chaos.results_upload import parse_s3_url
     from chaos.run.results import Destinations
-    from chaos.webhook import check_url
 
     if config.getoption("--spot-notify-always") and not notify:
         raise pytest.UsageError("--spot-notify-always needs --spot-notify URL")
@@ -100,7 +100,7 @@ def _override(spec: Experiment, target: str | None, speed: float | None, changes
 
 
 async def run_outcome(spec: Experiment, report_dir: Path, to: Destinations | None = None) -> Outcome:
-    from chaos.low_priority import at_low_priority
+    from chaos.host.low_priority import at_low_priority
     from chaos.report.write import write_reports
     from chaos.run import RunOptions, run_experiment
     from chaos.run.results import Destinations, deliver
@@ -160,7 +160,7 @@ class ExperimentFailed(Exception):
 
 class ExperimentItem(pytest.Item):
     def runtest(self) -> None:
-        from chaos import event_loop
+        from chaos.host import event_loop
 
         spec = load_experiment(self.path)
         spec = _override(spec, self.config.getoption("--spot-target"), self.config.getoption("--spot-speed"))

@@ -386,7 +386,7 @@ class LoadShardsHeld(_Hypothesis):
     check: Literal["load-shards-held"]
 
 
-# A new check is one class here (its `check` literal and scope) and one judge in chaos/verify.py.
+# A new check is one class here (its `check` literal and scope) and one judge in chaos/checks/verdict.py.
 HYPOTHESIS_TYPES: tuple[type[_Hypothesis], ...] = (
     CordonedWithin, TaintedWithin, DrainedBeforeReclaim, DrainingBeforeReclaim, DeregisteredBeforeReclaim, TargetsUnhealthyWithin, ReplacementReadyWithin,
     ReplicasRestoredWithin, MinReadyReplicas, ErrorRate, WindowErrorRate, ErrorWindow, P99Latency, ErrorBudget, LoadShardsHeld,

@@ -7,19 +7,19 @@ or to AWS."""
 
 from __future__ import annotations
 
-import json
-import urllib.request
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import boto3
 import structlog
 
+from cluster import kube_objects
+from cluster import resource_names as names
 from cluster.aws import (
     control_plane,
     iam_roles,
     interruption_queues,
-    names,
     network,
     node_bootstrap,
 )
@@ -27,11 +27,9 @@ from cluster.aws.owner import OWNER_TAG, owned_by
 from cluster.components.nth import MANAGED_TAG
 from cluster.doctor.findings import MANAGED_GROUP_TAG
 from cluster.endpoints import Endpoints
-from cluster.kube_retry import call as kube_call
+from cluster.kube_objects import ProvisionError
 from cluster.kube_retry import transient
-from cluster.manifests.karpenter import CRD_KINDS
 from cluster.manifests.render import render, validate
-from cluster.manifests.serving import predict_path
 from cluster.nodegroups import EKS_AMI, NodeGroupSpec, create_node_group, ensure_network
 from cluster.profiles import ClusterProfile
 from cluster.waiting import WaitTimeout, wait_for
@@ -41,10 +39,6 @@ log = structlog.get_logger("provision")
 Progress = Callable[[str, int, int], None]  # (what, done, total)
 
 NTH_EVENT_PATTERN = {"source": ["aws.ec2"], "detail-type": [interruption_queues.NTH_RULES[k]["detail-type"][0] for k in ("spot-interruption", "rebalance", "state-change")]}
-
-
-class ProvisionError(RuntimeError):
-    """Provisioning could not finish; the message says what is missing."""
 
 
 @dataclass
@@ -117,8 +111,6 @@ def plan(profile: ClusterProfile, account: str = names.DEFAULT_ACCOUNT) -> Plan:
 
 # ---- AWS ------------------------------------------------------------------------------------
 def clients_for(endpoints: Endpoints) -> dict[str, Any]:
-    import boto3
-
     kw: dict[str, Any] = endpoints.aws_client_kwargs()
     return {s: boto3.client(s, **kw) for s in ("ec2", "autoscaling", "sqs", "events", "iam", "eks", "ssm", "sts", "elbv2")}
 
@@ -190,26 +182,6 @@ def delete_control_plane_and_rest(name: str, endpoints: Endpoints, wait_delay: f
     return done
 
 
-def nodes_left(profile: ClusterProfile, endpoints: Endpoints) -> int:
-    """The profile's nodes still registered: its groups', and those Karpenter launched (one being
-    deleted whose finalizer no Karpenter will lift any more counts as gone)."""
-    from kubernetes import client
-
-    groups = {g.name for g in profile.node_groups}
-    core = client.CoreV1Api(kube_client(endpoints))
-    return sum(1 for n in core.list_node().items
-               if (n.metadata.labels or {}).get("eks.amazonaws.com/nodegroup") in groups
-               or ("karpenter.sh/nodepool" in (n.metadata.labels or {}) and n.metadata.deletion_timestamp is None))
-
-
-def node_claims_left(pools: list[str], endpoints: Endpoints) -> int:
-    """NodeClaims of these NodePools (Karpenter's nodes) still in the cluster."""
-    from kubernetes import client
-
-    claims = kube_call(client.CustomObjectsApi(kube_client(endpoints)).list_cluster_custom_object, "karpenter.sh", "v1", "nodeclaims")["items"]
-    return sum(1 for c in claims if (c["metadata"].get("labels") or {}).get("karpenter.sh/nodepool") in pools)
-
-
 def terminate_karpenter_instances(name: str, endpoints: Endpoints) -> list[str]:
     """Instances Karpenter launched for the cluster and did not end (it was gone, or stuck): ended by
     their tags, as Karpenter's own uninstall guide does."""
@@ -222,16 +194,6 @@ def terminate_karpenter_instances(name: str, endpoints: Endpoints) -> list[str]:
     return [f"instance {i} (launched by Karpenter)" for i in ids]
 
 
-def namespaces_left(profile: ClusterProfile, endpoints: Endpoints) -> int:
-    """The profile's own namespaces still there (terminating until their objects are gone): a
-    provision into a terminating namespace is refused (403), so teardown waits them out."""
-    from kubernetes import client
-
-    own = {o["metadata"]["name"] for o in render(profile) if o["kind"] == "Namespace"} - {"default", "kube-system"}
-    core = client.CoreV1Api(kube_client(endpoints))
-    return sum(1 for n in core.list_namespace().items if n.metadata.name in own)
-
-
 def load_balancers_left(endpoints: Endpoints, namespace: str, ingress: str) -> int:
     """ALBs the load balancer controller still keeps for the Ingress (it deletes them once the Ingress is gone)."""
     elbv2 = clients_for(endpoints)["elbv2"]
@@ -241,103 +203,6 @@ def load_balancers_left(endpoints: Endpoints, namespace: str, ingress: str) -> i
         for desc in elbv2.describe_tags(ResourceArns=arns[i:i + 20])["TagDescriptions"]:
             left += any(t["Key"] == "ingress.k8s.aws/stack" and t["Value"] == f"{namespace}/{ingress}" for t in desc["Tags"])
     return left
-
-
-# ---- Kubernetes ----------------------------------------------------------------------------------
-def kube_client(endpoints: Endpoints) -> Any:
-    from kubernetes import config
-
-    return config.new_client_from_config(config_file=endpoints.kubeconfig, context=endpoints.kube_context)
-
-
-def serves_group(endpoints: Endpoints, group: str) -> bool:
-    from kubernetes import client
-
-    return any(g.name == group for g in client.ApisApi(kube_client(endpoints)).get_api_versions().groups or [])
-
-
-def apply_objects(objects: list[dict[str, Any]], endpoints: Endpoints) -> int:
-    """Create each object (an existing one is left as it is); returns how many were created."""
-    from kubernetes import dynamic, utils
-    from kubernetes.client.exceptions import ApiException
-    from kubernetes.utils import FailToCreateError
-
-    api = kube_client(endpoints)
-    created = 0
-    for obj in objects:
-        if obj["kind"] in CRD_KINDS:  # custom resources (Karpenter's): the typed helpers have no class for them
-            try:
-                resource = kube_call(dynamic.DynamicClient(api).resources.get, api_version=obj["apiVersion"], kind=obj["kind"])
-                kube_call(resource.create, body=obj)
-                created += 1
-            except ApiException as exc:
-                if exc.status != 409:
-                    raise ProvisionError(f"{obj['kind']} {obj['metadata']['name']}: {exc.reason}: {exc.body}") from None
-            continue
-        try:
-            kube_call(utils.create_from_dict, api, obj, namespace=obj["metadata"].get("namespace", "default"))
-            created += 1
-        except FailToCreateError as exc:
-            if all(getattr(e, "status", None) == 409 for e in exc.api_exceptions):
-                continue
-            raise ProvisionError(f"{obj['kind']} {obj['metadata']['name']}: {exc.api_exceptions[0].reason}: {exc.api_exceptions[0].body}") from None
-    return created
-
-
-def stamped(objects: list[dict[str, Any]], labels: Mapping[str, str], annotations: Mapping[str, str] | None = None) -> list[dict[str, Any]]:
-    """Copies of `objects` carrying `labels` and `annotations` on their own metadata (not on pod
-    templates: selectors stay as rendered)."""
-    out = []
-    for obj in objects:
-        meta = {**obj["metadata"], "labels": {**(obj["metadata"].get("labels") or {}), **labels}}
-        if annotations:
-            meta["annotations"] = {**(obj["metadata"].get("annotations") or {}), **annotations}
-        out.append({**obj, "metadata": meta})
-    return out
-
-
-def delete_labelled(kinds: list[tuple[str, str]], selector: str, endpoints: Endpoints) -> list[str]:
-    """Every object of `kinds` ((apiVersion, kind), in creation order) that `selector` matches,
-    deleted in reverse order, namespaces last: what a run created, found without its manifests."""
-    from kubernetes import dynamic
-    from kubernetes.client.exceptions import ApiException
-
-    client = kube_call(dynamic.DynamicClient, kube_client(endpoints))
-    found: list[tuple[Any, dict[str, Any]]] = []
-    for api_version, kind in dict.fromkeys(kinds):
-        resource = kube_call(client.resources.get, api_version=api_version, kind=kind)
-        items = kube_call(resource.get, label_selector=selector).to_dict().get("items") or []
-        found += [(resource, item) for item in items]
-    done = []
-    for resource, item in sorted(reversed(found), key=lambda pair: pair[1].get("kind") == "Namespace" or not pair[0].namespaced):
-        meta = item["metadata"]
-        try:
-            kube_call(resource.delete, name=meta["name"], namespace=meta.get("namespace") if resource.namespaced else None)
-            done.append(f"{resource.kind} {meta['name']}")
-        except ApiException as exc:
-            if exc.status != 404:
-                raise
-    return done
-
-
-def delete_objects(objects: list[dict[str, Any]], endpoints: Endpoints) -> list[str]:
-    from kubernetes import dynamic
-    from kubernetes.client.exceptions import ApiException
-
-    client = kube_call(dynamic.DynamicClient, kube_client(endpoints))
-    done = []
-    for obj in reversed(objects):
-        if obj["kind"] == "Namespace" and obj["metadata"]["name"] in ("default", "kube-system"):
-            continue
-        try:
-            resource = kube_call(client.resources.get, api_version=obj["apiVersion"], kind=obj["kind"])
-            ns = obj["metadata"].get("namespace") if resource.namespaced else None
-            kube_call(resource.delete, name=obj["metadata"]["name"], namespace=ns)
-            done.append(f"{obj['kind']} {obj['metadata']['name']}")
-        except ApiException as exc:
-            if exc.status != 404:
-                raise
-    return done
 
 
 # ---- waiting -----------------------------------------------------------------------------------------
@@ -368,58 +233,5 @@ def wait_until(checks: list[tuple[str, Callable[[], tuple[int, int]]]], timeout:
 
 
 def readiness_checks(profile: ClusterProfile, endpoints: Endpoints) -> list[tuple[str, Callable[[], tuple[int, int]]]]:
-    from kubernetes import client
-
-    api = kube_client(endpoints)
-    core, apps, net = client.CoreV1Api(api), client.AppsV1Api(api), client.NetworkingV1Api(api)
-    autoscaling = clients_for(endpoints)["autoscaling"]
-    sp = profile.serving
-    groups = {g.name for g in profile.node_groups}
-    asg_names = [f"eks-{profile.name}-{g.name}" for g in profile.node_groups]
-
-    def want_nodes() -> int:
-        # the groups' desired capacity now: the Cluster Autoscaler may have moved it since creation
-        found = autoscaling.describe_auto_scaling_groups(AutoScalingGroupNames=asg_names)["AutoScalingGroups"]
-        return sum(g["DesiredCapacity"] for g in found) if found else sum(g.desired for g in profile.node_groups)
-
-    def nodes() -> tuple[int, int]:
-        # the groups' nodes, and every node Karpenter launched (the serving pods' replicas wait for those)
-        items = [n for n in core.list_node().items if (n.metadata.labels or {}).get("eks.amazonaws.com/nodegroup") in groups]
-        launched = [n for n in core.list_node().items if "karpenter.sh/nodepool" in (n.metadata.labels or {})]
-        ready = sum(1 for n in items + launched if any(c.type == "Ready" and c.status == "True" for c in n.status.conditions or []))
-        return ready, want_nodes() + len(launched)
-
-    def replicas() -> tuple[int, int]:
-        try:
-            d = apps.read_namespaced_deployment(sp.name, sp.namespace)
-        except Exception:
-            return 0, sp.replicas
-        # the HPA owns the replica count once the Deployment exists
-        return (d.status.ready_replicas if d.status else 0) or 0, d.spec.replicas if d.spec.replicas is not None else sp.replicas
-
-    def alb() -> tuple[int, int]:
-        url = ingress_url(net, sp.namespace, sp.service_name, predict_path(sp))
-        if url is None:
-            return 0, 1
-        body = json.dumps({"instances": [[0.0, 0.5, 1.0]]}).encode()
-        try:
-            with urllib.request.urlopen(urllib.request.Request(url, data=body, method="POST"), timeout=5) as resp:
-                return (1 if resp.status == 200 else 0), 1
-        except Exception:
-            return 0, 1
-
-    return [("nodes Ready", nodes), (f"{sp.name} replicas Ready", replicas), ("ALB answering predictions", alb)]
-
-
-def ingress_url(net: Any, namespace: str, name: str, path: str) -> str | None:
-    """The service's URL from the Ingress status, as on EKS (address, and port when not 80)."""
-    try:
-        ing = net.read_namespaced_ingress(name, namespace)
-    except Exception:
-        return None
-    entries = (ing.status and ing.status.load_balancer and ing.status.load_balancer.ingress) or []
-    if not entries:
-        return None
-    host = entries[0].hostname or entries[0].ip
-    port = entries[0].ports[0].port if entries[0].ports else 80
-    return f"http://{host}{'' if port == 80 else f':{port}'}{path}"
+    """Nodes Ready (as many as the groups want now), replicas Ready and the ALB answering."""
+    return kube_objects.readiness_checks(profile, kube_objects.kube_client(endpoints), clients_for(endpoints)["autoscaling"])

@@ -11,7 +11,7 @@ from typing import Any
 import boto3
 
 from chaos.aws.faults import aws_retry
-from chaos.results_upload import S3Destination, content_type
+from chaos.aws.upload_destination import S3Destination, content_type
 
 
 def put_files(dest: S3Destination, files: Mapping[str, Path], client: Any | None = None) -> list[str]:

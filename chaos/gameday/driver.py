@@ -19,10 +19,11 @@ from typing import Any
 from rich.console import Console
 from rich.live import Live
 
-from chaos import event_loop
+from chaos.checks.verdict import UNDECIDED, evaluate
 from chaos.gameday.cluster_fold import ClusterFold
 from chaos.gameday.prompt import Prompt
 from chaos.gameday.screen import MIN_COLUMNS, MIN_LINES, Decided, fits, print_event, screen
+from chaos.host import event_loop
 from chaos.journal import Record
 from chaos.journal.records import RecordKind
 from chaos.report.data import ReportData
@@ -30,7 +31,6 @@ from chaos.report.postmortem import draft
 from chaos.run import Run
 from chaos.run.context import GateAnswer, GateRequest
 from chaos.spec import Experiment, Scope
-from chaos.verify import UNDECIDED, evaluate
 
 
 def author_name() -> str:
@@ -173,7 +173,7 @@ class GameDay:
 
 
 def run_gameday(spec: Experiment, report_dir: Path | None, out: Console, err: Console) -> int:
-    from chaos.runner_cli import conclude, drive, new_run
+    from chaos.terminal.drive import conclude, drive, new_run
 
     holder: dict[str, GameDay] = {}
 

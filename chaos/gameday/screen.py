@@ -14,10 +14,10 @@ from rich.console import Console, Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
+from chaos.checks.milestones import NodeMilestones
+from chaos.checks.traffic_fold import TrafficFold
 from chaos.gameday.cluster_fold import ClusterFold
-from chaos.milestones import NodeMilestones
 from chaos.report.postmortem import moment_of
-from chaos.traffic_fold import TrafficFold
 
 BLOCKS = "▁▂▃▄▅▆▇█"
 NODE_STEPS = (("cordon", "cordon"), ("drained", "drained"), ("targets_out", "ALB out"), ("reclaimed", "reclaim"), ("replacement_ready", "replaced"))

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from chaos import __version__
-from chaos.milestones import MILESTONES
+from chaos.checks.milestones import MILESTONES
 from chaos.report.data import ReportData
 
 

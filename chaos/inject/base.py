@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from chaos.aws.faults import AwsFaults
+from chaos.aws.metadata_mock import MetadataMock
 from chaos.clock import RunClock
-from chaos.inject.metadata_mock import MetadataMock
 from chaos.inject.selection import Candidate, choose
 from chaos.journal import Journal, Record
 from chaos.journal.records import InjectedRecord, RecordKind

@@ -8,7 +8,7 @@ from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
-from chaos.event_loop import new_loop
+from chaos.host.event_loop import new_loop
 from chaos.load.run import LoadSpec, Snapshot, run_load
 
 

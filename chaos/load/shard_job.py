@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from chaos.run.identity import RUN_ID_ANNOTATION, run_label
+from chaos.identity import RUN_ID_ANNOTATION, run_label
 
 ON_DEMAND_LABELS = (("lifecycle", "OnDemand"), ("eks.amazonaws.com/capacityType", "ON_DEMAND"), ("karpenter.sh/capacity-type", "on-demand"))
 CONTAINER = "load"

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from typing import Any
 
-from chaos import event_loop
+from chaos.host import event_loop
 from chaos.load.engine import LoadEngine, LoadError, clock, lateness_ms
 from chaos.load.run import LoadSpec, run_load, summarize
 from chaos.load.shard import LiveMerge

@@ -6,13 +6,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from chaos.checks.milestones import NodeMilestones, node_milestones
+from chaos.checks.starvation import Health, health_of
+from chaos.checks.traffic_stats import TrafficStats, traffic_stats
+from chaos.checks.verdict import Verdict, verdict
 from chaos.errors import SpecError
 from chaos.journal import JournalError, JournalReading, Malformed, Record
-from chaos.milestones import NodeMilestones, node_milestones
 from chaos.spec import Experiment, parse_experiment
-from chaos.starvation import Health, health_of
-from chaos.traffic_stats import TrafficStats, traffic_stats
-from chaos.verify import Verdict, verdict
 
 
 @dataclass

@@ -7,11 +7,11 @@ from __future__ import annotations
 import base64
 from html import escape
 
-from chaos.milestones import MILESTONES
+from chaos.checks.milestones import MILESTONES
+from chaos.checks.starvation import health_summary
 from chaos.report.data import ReportData
 from chaos.report.markdown import milestone_rows, replacement_line, steady_state_line
 from chaos.report.plot import gantt_png, timeline_png
-from chaos.starvation import health_summary
 
 STYLE = """body{font-family:system-ui,sans-serif;margin:2em;max-width:1200px}table{border-collapse:collapse;margin:1em 0;max-width:100%}
 td,th{border:1px solid #ccc;padding:4px 8px;font-size:13px;overflow-wrap:anywhere}th{background:#f4f4f4}img{max-width:100%;height:auto}

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from chaos.checks.milestones import MILESTONES, NodeMilestones
+from chaos.checks.starvation import health_summary
 from chaos.journal import Record, unknown_kinds
-from chaos.milestones import MILESTONES, NodeMilestones
 from chaos.report.data import ReportData
-from chaos.starvation import health_summary
 
 _MD_SPECIAL = str.maketrans({c: "\\" + c for c in "\\`*_[]|#"} | {"&": "&amp;", "<": "&lt;", ">": "&gt;"})
 

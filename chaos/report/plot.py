@@ -15,9 +15,9 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.axes import Axes  # noqa: E402
 
+from chaos.checks.traffic_stats import ERROR_CLASSES  # noqa: E402
 from chaos.report.data import ReportData  # noqa: E402
 from chaos.report.series import ClusterSeries, Steps, cluster_series  # noqa: E402
-from chaos.traffic_stats import ERROR_CLASSES  # noqa: E402
 
 WIDTH_IN, DPI = 12.5, 90  # 1,125 px: inside a 1,366 px laptop screen with the page's margins
 MARKERS = {"notice": ("tab:red", "notice"), "cordon": ("tab:orange", "cordon"), "drained": ("tab:green", "drained"),

@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from chaos.checks.milestones import NodeMilestones
 from chaos.journal import Record
-from chaos.milestones import NodeMilestones
 from chaos.report.data import ReportData
 from chaos.report.markdown import md_text
 

@@ -6,11 +6,11 @@ import json
 from dataclasses import asdict
 from pathlib import Path
 
+from chaos.checks.starvation import health_summary
 from chaos.journal import read_journal_checked
 from chaos.report import html, junit, markdown
 from chaos.report.data import ReportData, build_read
 from chaos.report.plot import gantt_png, timeline_png
-from chaos.starvation import health_summary
 
 
 def as_json(data: ReportData) -> dict[str, object]:

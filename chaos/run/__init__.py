@@ -1,12 +1,13 @@
 """A run of one experiment, as a small package: its context and state (context.py), connecting
 and its checks (connect.py), the cluster and its observers (setup.py), the faults (injections.py),
 rollback as its own step runner (rollback.py), the life cycle that ties them (lifecycle.py), the
-game day's go/no-go gates (go_no_go.py, gates.py), and what a run is known by outside its process:
-its id and report directory (identity.py), the registry of live runs (registry.py) and where its
-results go (results.py).
+game day's go/no-go gates (go_no_go.py, gates.py), the versions of the parts it ran against
+(component_versions.py) and where its results go (results.py).  A run's identity
+(`chaos.identity`) and the registry of live runs (`chaos.live_runs`) sit below, for cleanup and
+the in-cluster runner.
 
-The names below are loaded when first asked for, so that a command that needs only a run's
-identity (`spotchaos cleanup`, `watch`) does not load the whole life cycle."""
+The names below are loaded when first asked for, so that importing one module of the package
+does not load the whole life cycle."""
 
 from __future__ import annotations
 

@@ -13,12 +13,12 @@ from typing import Any
 
 import structlog
 
+from chaos import live_runs as run_registry
 from chaos.aws.faults import AwsFaults
+from chaos.aws.metadata_mock import MetadataMock
 from chaos.errors import SafetyLeverEngaged
-from chaos.inject.metadata_mock import MetadataMock
-from chaos.run import registry as run_registry
+from chaos.identity import Owner
 from chaos.run.context import Phase, RunContext, RunState
-from chaos.run.identity import Owner
 from chaos.target import Connection, check_guardrails, eks, running_simulator, start_simulator
 from chaos.undo.steps import Undoer
 

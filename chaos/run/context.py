@@ -13,14 +13,14 @@ from pathlib import Path
 from typing import Any
 
 from chaos.aws.faults import AwsFaults
+from chaos.aws.metadata_mock import MetadataMock
 from chaos.aws.observers import FisExperiments, Poller, SafetyLeverWatch
 from chaos.clock import RunClock
-from chaos.inject.metadata_mock import MetadataMock
+from chaos.identity import RUN_ID_TAG
 from chaos.journal import Journal
 from chaos.kube.watches import KubeWatch
 from chaos.observe.traffic import TrafficRun
 from chaos.run.go_no_go import GoNoGoCheck
-from chaos.run.identity import RUN_ID_TAG
 from chaos.spec import Experiment
 from chaos.target import Connection
 from chaos.undo.steps import Undoer

@@ -9,10 +9,10 @@ import asyncio
 
 from chaos import api_errors
 from chaos.errors import ChaosError
+from chaos.identity import RUN_ID_TAG
 from chaos.journal.records import RecordKind
 from chaos.run.context import GateAnswer, GateRequest, RunContext, RunState
 from chaos.run.go_no_go import GoNoGoCheck, doctor_check, fis_check, from_records
-from chaos.run.identity import RUN_ID_TAG
 
 
 def _doctor(state: RunState) -> GoNoGoCheck:

@@ -10,11 +10,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from chaos.errors import InjectionError
+from chaos.identity import RUN_ID_TAG
 from chaos.inject import FireContext, injector_for
 from chaos.inject.selection import Candidate
 from chaos.run.context import TICK, RunContext, RunState
 from chaos.run.gates import wave_gate
-from chaos.run.identity import RUN_ID_TAG
 from chaos.spec import Injection
 from chaos.undo.log import Stage, UndoOp
 

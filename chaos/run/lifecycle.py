@@ -3,7 +3,7 @@ state (traffic warms up) -> inject (waves) -> observe until every node and capac
 decided or the deadline passes -> stop traffic -> steady state again -> rollback -> verdict.
 
 Rollback always runs (also on Ctrl-C, SIGTERM or a crash): see chaos/run/rollback.py.  The
-verdict is a pure function of the journal (chaos/verify.py)."""
+verdict is a pure function of the journal (chaos/checks/verdict.py)."""
 
 from __future__ import annotations
 
@@ -13,16 +13,25 @@ from typing import Any
 import structlog
 
 from chaos import api_errors
+from chaos import live_runs as run_registry
+from chaos.checks.milestones import MilestoneFold
+from chaos.checks.starvation import health_of, starved_lately
+from chaos.checks.steady_state import (
+    DEFAULT_ERROR_LIMIT,
+    steady_state_problems,
+    stop_condition_breach,
+)
+from chaos.checks.traffic_fold import TrafficFold
+from chaos.checks.verdict import Verdict, evaluate, node_checks_decided, verdict
 from chaos.clock import RunClock
 from chaos.errors import ChaosError, GuardrailError, InjectionError, TargetError
+from chaos.identity import Owner, new_run_id
 from chaos.inject import injector_for
 from chaos.inject.selection import Candidate, candidates, serving_pods_per_node
 from chaos.journal import Journal
-from chaos.milestones import MilestoneFold
 from chaos.observe.cluster_traffic import ShardPlacement
 from chaos.observe.health import HealthMonitor
 from chaos.observe.traffic import DILATION_ROOM, TrafficRun
-from chaos.run import registry as run_registry
 from chaos.run.connect import connect
 from chaos.run.context import (
     RECLAIM_GRACE,
@@ -37,17 +46,12 @@ from chaos.run.context import (
     ServiceRef,
 )
 from chaos.run.gates import go_no_go
-from chaos.run.identity import Owner, new_run_id
 from chaos.run.injections import Injections
 from chaos.run.rollback import Rollback
 from chaos.run.setup import provision, record_components, start_observers
 from chaos.spec import Experiment, Scope
-from chaos.starvation import health_of, starved_lately
-from chaos.steady_state import DEFAULT_ERROR_LIMIT, steady_state_problems, stop_condition_breach
-from chaos.traffic_fold import TrafficFold
 from chaos.undo.log import pending
 from chaos.undo.writer import UndoWriter
-from chaos.verify import Verdict, evaluate, node_checks_decided, verdict
 from cluster.retry_tally import TALLY
 from cluster.waiting import WaitTimeout, until
 

@@ -10,19 +10,19 @@ from pathlib import Path
 from typing import Any
 
 from chaos import api_errors
+from chaos.aws.upload_destination import S3Destination
+from chaos.delivery.notification import should_notify, summary
+from chaos.delivery.webhook import WebhookFailed, post_json
 from chaos.history.store import record_and_compare, record_uploads
-from chaos.notification import should_notify, summary
 from chaos.redaction import redact_urls
 from chaos.report.data import ReportData
-from chaos.results_upload import S3Destination
-from chaos.webhook import WebhookFailed, post_json
 
 
 @dataclass(frozen=True)
 class Destinations:
     history: str | None = None  # an SQLAlchemy URL, "off", or None for the default store
     upload: S3Destination | None = None
-    notify: str | None = None  # a webhook URL (checked by chaos.webhook.check_url)
+    notify: str | None = None  # a webhook URL (checked by chaos.delivery.webhook.check_url)
     notify_always: bool = False
 
 

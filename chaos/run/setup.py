@@ -21,6 +21,7 @@ from chaos.aws.observers import (
     TargetHealth,
 )
 from chaos.errors import TargetError
+from chaos.identity import PROFILE_TAG, RUN_ID_ANNOTATION, RUN_ID_TAG, run_label
 from chaos.kube.watches import kube_watches
 from chaos.run.context import (
     PROVISION_TIMEOUT,
@@ -30,7 +31,6 @@ from chaos.run.context import (
     RunState,
     ServiceRef,
 )
-from chaos.run.identity import PROFILE_TAG, RUN_ID_ANNOTATION, RUN_ID_TAG, run_label
 from chaos.undo.log import Stage, UndoOp
 from cluster.waiting import WaitTimeout, until
 
@@ -126,8 +126,8 @@ async def record_components(ctx: RunContext, state: RunState) -> None:
     """The versions of Kubernetes, NTH, Cluster Autoscaler and the Load Balancer Controller the run
     ran against, journaled for the run history; a cluster that does not say is noted, not fatal."""
     from chaos import api_errors
-    from chaos.component_versions import component_versions
     from chaos.kube.workloads import versions_and_images
+    from chaos.run.component_versions import component_versions
 
     assert state.conn is not None
     try:

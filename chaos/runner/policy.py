@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from chaos.results_upload import S3Destination
+from chaos.aws.upload_destination import S3Destination
 
 # botocore's service name -> IAM's action prefix
 IAM_PREFIX = {"ec2": "ec2", "autoscaling": "autoscaling", "elbv2": "elasticloadbalancing", "fis": "fis", "sqs": "sqs", "iam": "iam",

@@ -11,10 +11,10 @@ from typing import Any
 
 import yaml
 
-from chaos.cron_schedule import schedule_problem
+from chaos.aws.upload_destination import parse_s3_url
 from chaos.errors import ChaosError, SpecError
 from chaos.kube.clients import IN_CLUSTER
-from chaos.results_upload import parse_s3_url
+from chaos.runner.cron_schedule import schedule_problem
 from chaos.runner.manifests import DOCKERFILE, NAME, RunnerSpec, runner_objects
 from chaos.runner.policy import runner_policy
 from chaos.spec import Experiment, load_experiment, parse_experiment

@@ -11,10 +11,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from chaos import live_runs as run_registry
 from chaos.aws.faults import AwsFaults
+from chaos.aws.metadata_mock import MetadataMock
 from chaos.clock import RunClock
 from chaos.errors import ChaosError
-from chaos.inject.metadata_mock import MetadataMock
+from chaos.identity import PROFILE_TAG, RUN_ID_TAG, Owner, run_selector
 from chaos.journal import (
     Journal,
     JournalError,
@@ -23,8 +25,6 @@ from chaos.journal import (
     journal_file,
     read_journal_checked,
 )
-from chaos.run import registry as run_registry
-from chaos.run.identity import PROFILE_TAG, RUN_ID_TAG, Owner, run_selector
 from chaos.target import Connection
 from chaos.undo.log import Intent, RecordKind, Stage, UndoOp, pending, undo_step_name
 from chaos.undo.steps import Undoer

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from rich.console import Console
 
 from chaos.aws.faults import AwsFaults
-from chaos.inject.metadata_mock import MetadataMock
-from chaos.run.identity import RUN_ID_TAG, run_selector
+from chaos.aws.metadata_mock import MetadataMock
+from chaos.identity import RUN_ID_TAG, run_selector
 from chaos.undo.log import Intent, UndoOp
 from cluster.components.fis import TERMINAL_STATES
 from cluster.endpoints import Endpoints

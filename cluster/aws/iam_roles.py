@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlparse
 
-from cluster.aws import names
+from cluster import resource_names as names
 from cluster.aws.owner import owned_by, owner_tags
 from cluster.profiles import ClusterProfile
 

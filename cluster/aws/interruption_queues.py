@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from cluster.aws import names
+from cluster import resource_names as names
 from cluster.aws.owner import owned_by, owner_tag_map, owner_tags
 
 NTH_RULES: dict[str, dict[str, Any]] = {

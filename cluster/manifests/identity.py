@@ -8,7 +8,7 @@ from typing import Any
 
 import yaml
 
-from cluster.aws import names
+from cluster import resource_names as names
 from cluster.manifests import cluster_autoscaler, nth
 from cluster.manifests.controllers import LBC_NAME, METRICS_SERVER_NAME
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from cluster.aws import names
+from cluster import resource_names as names
 from cluster.manifests.identity import service_account
 from cluster.profiles import ClusterProfile, KarpenterProfile
 

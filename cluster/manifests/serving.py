@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from cluster.aws import names
+from cluster import resource_names as names
 from cluster.profiles import ServingProfile
 
 ALB = "alb.ingress.kubernetes.io/"

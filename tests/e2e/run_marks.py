@@ -4,7 +4,7 @@ bench/kill_points.py."""
 
 from __future__ import annotations
 
-from chaos.run.identity import RUN_ID_TAG, run_selector
+from chaos.identity import RUN_ID_TAG, run_selector
 from tests.conftest import SimProcess
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from chaos.run.identity import RUN_ID_TAG
+from chaos.identity import RUN_ID_TAG
 from cluster.waiting import wait_for
 from tests.conftest import SimProcess, start_sim
 from tests.e2e.run_marks import marked_by_run
@@ -162,8 +162,8 @@ def test_a_run_warns_of_stale_runs_on_its_own_cluster_only(sim, tmp_path):
     """Stale runs registered by dead owners: one on this simulator, one elsewhere. The run names
     the first (with the command that undoes it), in its output and its journal, not the second.
     The engaged lever stops the run right after it connected, before anything is touched."""
-    from chaos.run import registry as run_registry
-    from chaos.run.identity import Owner
+    from chaos import live_runs as run_registry
+    from chaos.identity import Owner
 
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True, check=True)
     owner = Owner(int(dead.stdout), __import__("socket").gethostname(), 1)

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from chaos.verify import left_behind
+from chaos.checks.verdict import left_behind
 from cluster.waiting import wait_for
 from tests.e2e.test_experiments import ROOT
 from tests.support.journals import read_whole_journal

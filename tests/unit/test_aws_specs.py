@@ -7,7 +7,7 @@ import base64
 
 import yaml
 
-from cluster.aws import names
+from cluster import resource_names as names
 from cluster.aws.iam_roles import irsa_roles, service_roles
 from cluster.aws.interruption_queues import NTH_RULES, queue_policy
 from cluster.aws.node_bootstrap import node_config, user_data

@@ -4,8 +4,8 @@ an upgrade's effect, not flakiness."""
 
 from __future__ import annotations
 
-from chaos.component_versions import component_versions, image_version
 from chaos.history.trend import trends
+from chaos.run.component_versions import component_versions, image_version
 
 
 def test_versions_come_from_the_images_repositories():

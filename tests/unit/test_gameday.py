@@ -10,17 +10,17 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
+from chaos.checks.milestones import MilestoneFold
+from chaos.checks.traffic_fold import TrafficFold
 from chaos.gameday.cluster_fold import ClusterFold
 from chaos.gameday.follow import Follower, append_note, cluster_now
 from chaos.gameday.prompt import ESC, Prompt
 from chaos.gameday.screen import Decided, screen, sparkline
 from chaos.journal import JournalError, read_journal_checked
-from chaos.milestones import MilestoneFold
 from chaos.report.data import build
 from chaos.report.postmortem import draft
 from chaos.run.go_no_go import doctor_check, fis_check, from_records
 from chaos.spec import parse_experiment
-from chaos.traffic_fold import TrafficFold
 from cluster.doctor import Finding
 from cluster.doctor.findings import Level
 from tests.unit.test_verdicts import NODE, SPEC, good_journal

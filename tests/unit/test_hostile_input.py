@@ -64,10 +64,10 @@ def test_an_endpoints_file_of_wrong_types_is_refused_by_field(field, value):
 
 def _written_journal(tmp_path: Path) -> Path:
     """The hand-written passing journal of test_verdicts, written as a run writes it (with `seq`)."""
+    from chaos.checks.verdict import verdict
     from chaos.clock import RunClock
     from chaos.journal import Journal
     from chaos.spec import parse_experiment
-    from chaos.verify import verdict
     from tests.unit.test_verdicts import good_journal
 
     journal = Journal(tmp_path / "journal.jsonl", RunClock())
@@ -106,9 +106,9 @@ def read_journal_checked_once(text: str, tmp_path: Path) -> list[dict]:
 
 
 def test_a_breach_names_what_breached_it_never_a_value_inside_its_bound():
-    from chaos.milestones import NodeMilestones  # noqa: F401 - the judge reads folded milestones
+    from chaos.checks.milestones import NodeMilestones  # noqa: F401 - the judge reads folded milestones
+    from chaos.checks.verdict import evaluate
     from chaos.spec import parse_experiment
-    from chaos.verify import evaluate
     from tests.unit.test_verdicts import SPEC, good_journal, node
 
     records = good_journal()
@@ -229,9 +229,9 @@ def test_watch_on_a_run_that_died_without_a_verdict_says_so_and_ends(tmp_path, d
 
 def test_a_webhook_password_never_reaches_the_terminal_or_the_journal(tmp_path):
     from chaos.clock import RunClock
+    from chaos.delivery.webhook import WebhookFailed, post_json
     from chaos.journal import Journal
     from chaos.redaction import redact_urls
-    from chaos.webhook import WebhookFailed, post_json
 
     url = "http://user:PASSWORD@127.0.0.1:1/hook"
     with pytest.raises(WebhookFailed) as caught:

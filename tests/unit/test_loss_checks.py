@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import pytest
 
+from chaos.checks.milestones import node_milestones
+from chaos.checks.verdict import evaluate, verdict
 from chaos.errors import SpecError
-from chaos.milestones import node_milestones
 from chaos.spec import parse_experiment
-from chaos.verify import evaluate, verdict
 from tests.unit.test_verdicts import IID, IP, NODE, node, pod, traffic
 
 LOSS = {"name": "loss", "injections": [{"via": "fis", "kind": "instance-loss", "select": {"count": 1}}],

@@ -8,7 +8,7 @@ import threading
 
 import pytest
 
-from chaos.low_priority import NICE, at_low_priority
+from chaos.host.low_priority import NICE, at_low_priority
 
 
 def test_the_work_runs_niced_on_its_own_thread_and_the_caller_keeps_its_priority() -> None:

@@ -6,9 +6,9 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from chaos.expectation import unmet
+from chaos.checks.expectation import unmet
+from chaos.checks.verdict import HypothesisResult, Verdict
 from chaos.spec import parse_experiment
-from chaos.verify import HypothesisResult, Verdict
 
 ROOT = Path(__file__).resolve().parents[2]
 pytest_plugins = ["pytester"]
@@ -53,7 +53,7 @@ def test_results_destinations_are_checked_before_any_experiment_runs(pytester):
 
 
 def test_a_suite_notifies_on_unmet_expectations_not_on_known_bad_failures():
-    from chaos.notification import should_notify
+    from chaos.delivery.notification import should_notify
 
     assert not should_notify("failed", False, False, as_expected=True)  # a known-bad experiment failed, as it should
     assert should_notify("passed", False, False, as_expected=False)  # ... and one that passed is the news

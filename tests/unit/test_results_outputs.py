@@ -7,9 +7,9 @@ from __future__ import annotations
 import pytest
 from typer.testing import CliRunner
 
+from chaos.aws.upload_destination import UploadInputError, content_type, parse_s3_url
 from chaos.cli import app
-from chaos.notification import should_notify
-from chaos.results_upload import UploadInputError, content_type, parse_s3_url
+from chaos.delivery.notification import should_notify
 from tests.e2e.test_experiments import ROOT
 
 EXPERIMENT = str(ROOT / "experiments" / "single-spot-node-fis.yaml")
@@ -45,7 +45,7 @@ def test_bad_destinations_are_refused_before_the_run(args, needle, tmp_path):
 
 
 def test_cron_schedules_as_the_api_server_parses_them():
-    from chaos.cron_schedule import schedule_problem
+    from chaos.runner.cron_schedule import schedule_problem
 
     for good in ("0 3 * * *", "*/15 * * * *", "30 2 * * 1-5", "0 0 1 JAN,jul *", "0 6 * * MON-FRI", "@daily", "0 0 * * 7", "5 4 * * sun"):
         assert schedule_problem(good) is None, good

@@ -10,12 +10,12 @@ import re
 import boto3
 from moto import mock_aws
 
-from chaos.run.identity import RUN_ID_LABEL, new_run_id, run_label, run_selector
+from chaos.identity import RUN_ID_LABEL, new_run_id, run_label, run_selector
 from cluster.aws import interruption_queues
 from cluster.aws.owner import OWNER_TAG, owner_tags
+from cluster.kube_objects import stamped
 from cluster.manifests.render import render
 from cluster.profiles import load_profile
-from cluster.provision import stamped
 
 LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
 
@@ -60,7 +60,7 @@ def test_nth_queue_and_rules_carry_the_run_tags():
 def test_a_cluster_half_torn_down_is_still_found_by_its_run_id():
     """Killed in its rollback after the node groups went: the VPC, made first and deleted last, still names the cluster and its profile."""
     from chaos.aws.faults import AwsFaults
-    from chaos.run.identity import PROFILE_TAG, RUN_ID_TAG
+    from chaos.identity import PROFILE_TAG, RUN_ID_TAG
 
     ec2 = boto3.client("ec2", region_name="us-east-1")
     faults = AwsFaults(lambda service: boto3.client(service, region_name="us-east-1"), "us-east-1")

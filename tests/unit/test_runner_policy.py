@@ -12,7 +12,7 @@ from pathlib import Path
 import botocore.session
 from botocore import xform_name
 
-from chaos.results_upload import parse_s3_url
+from chaos.aws.upload_destination import parse_s3_url
 from chaos.runner.policy import (
     IAM_PREFIX,
     NOT_AWS,

@@ -5,10 +5,10 @@ Karpenter's nodes are read as the node records of the rest: its disrupted taint 
 
 from __future__ import annotations
 
+from chaos.checks.milestones import node_milestones
+from chaos.checks.verdict import evaluate
 from chaos.kube.watches import node_record, nodeclaim_record
-from chaos.milestones import node_milestones
 from chaos.spec import parse_experiment
-from chaos.verify import evaluate
 from tests.unit.test_verdicts import IID, NODE, good_journal, node
 
 SPEC = {"name": "unit", "injections": [{"via": "metadata"}],

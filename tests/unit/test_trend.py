@@ -71,7 +71,7 @@ def test_node_milestones_trend_as_the_slowest_node_per_run(tmp_path, store_url):
 
 
 def test_the_time_axis_says_the_time_when_every_run_is_on_one_day():
-    from chaos.report.trend_page import tick_label
+    from chaos.history.trend_page import tick_label
 
     one_day = ["2026-11-27T10:00:00Z", "2026-11-27T10:35:00Z"]
     assert [tick_label(s, one_day) for s in one_day] == ["10:00", "10:35"]

@@ -9,13 +9,13 @@ import sys
 
 import pytest
 
+from chaos.checks.verdict import left_behind, verdict
 from chaos.clock import RunClock
+from chaos.identity import Owner, new_run_id
 from chaos.journal import Journal, JournalError
-from chaos.run.identity import Owner, new_run_id
 from chaos.spec import parse_experiment
 from chaos.undo.log import Stage, UndoOp, intents, pending, undo_step_name
 from chaos.undo.writer import UndoWriter
-from chaos.verify import left_behind, verdict
 
 SPEC = parse_experiment({"name": "x", "injections": [{"via": "fis"}], "hypotheses": [{"check": "error-rate", "max": 0.5}]})
 
@@ -87,9 +87,9 @@ def test_cleanup_all_stale_lists_then_cleans_runs_whose_owner_is_gone(tmp_path, 
     no longer listed."""
     from typer.testing import CliRunner
 
+    from chaos import live_runs as run_registry
     from chaos.cli import app
     from chaos.journal import read_journal
-    from chaos.run import registry as run_registry
 
     monkeypatch.setenv("SPOTCHAOS_RUNS_DIR", str(tmp_path / "runs"))
     done = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True, check=True)

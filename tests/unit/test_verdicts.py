@@ -10,11 +10,11 @@ import xml.etree.ElementTree as ET
 import pytest
 from hdrh.histogram import HdrHistogram
 
+from chaos.checks.milestones import node_milestones
+from chaos.checks.verdict import evaluate, node_checks_decided, verdict
 from chaos.journal import read_journal
-from chaos.milestones import node_milestones
 from chaos.report.write import write_reports
 from chaos.spec import parse_experiment
-from chaos.verify import evaluate, node_checks_decided, verdict
 
 NODE, IID, IP = "ip-10-0-0-9.ec2.internal", "i-0aaaaaaaaaaaaaaa1", "127.16.9.3"
 HYPOTHESES = [
@@ -218,8 +218,8 @@ def test_a_killed_run_still_gives_a_report(tmp_path):
 
 
 def test_every_check_has_a_judge_and_a_scope_and_the_lists_come_from_the_classes():
+    from chaos.checks.verdict import JUDGES
     from chaos.spec import CHECK_SCOPES, CHECKS, HYPOTHESIS_TYPES, TRAFFIC_CHECKS, Scope
-    from chaos.verify import JUDGES
 
     assert set(JUDGES) == set(HYPOTHESIS_TYPES)
     assert len(CHECKS) == len(HYPOTHESIS_TYPES) and set(CHECKS) == set(CHECK_SCOPES)
@@ -227,8 +227,8 @@ def test_every_check_has_a_judge_and_a_scope_and_the_lists_come_from_the_classes
 
 
 def test_error_window_is_the_longest_run_of_failing_seconds():
+    from chaos.checks.verdict import evaluate
     from chaos.spec import parse_experiment
-    from chaos.verify import evaluate
 
     spec = parse_experiment({"name": "w", "cluster": {"profile": None}, "injections": [{"via": "fis"}],
                              "hypotheses": [{"check": "error-window", "max": "3s", "threshold": 0.05}]})
@@ -272,7 +272,7 @@ def test_the_run_s_milestone_fold_asked_all_along_agrees_with_a_fresh_reading_at
     the journal so far says."""
     from dataclasses import asdict
 
-    from chaos.milestones import MilestoneFold
+    from chaos.checks.milestones import MilestoneFold
     from tests.unit.test_loss_checks import lost_journal
 
     for records in (good_journal(), lost_journal(unhealthy_at=150.0), lost_journal(unhealthy_at=None, healthy_before=False)):
@@ -287,9 +287,9 @@ def test_the_live_view_draws_each_interrupted_node_from_the_fold():
 
     from rich.console import Console
 
-    from chaos.live import view
-    from chaos.milestones import MilestoneFold
-    from chaos.traffic_fold import TrafficFold
+    from chaos.checks.milestones import MilestoneFold
+    from chaos.checks.traffic_fold import TrafficFold
+    from chaos.terminal.live import view
 
     fold, traffic = MilestoneFold(), TrafficFold()
     for r in good_journal():

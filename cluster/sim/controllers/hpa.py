@@ -5,7 +5,7 @@ CPU model and writing the Deployment's scale, the HPA's status and its Events.""
 from __future__ import annotations
 
 from collections.abc import Hashable, Iterable
-from typing import Any
+from typing import Any, Protocol
 
 import structlog
 
@@ -14,16 +14,21 @@ from cluster.sim.controllers.base import Controller, SimContext
 from cluster.sim.controllers.scheduling import pod_requests
 from cluster.sim.kube.disruption import pod_ready
 from cluster.sim.kube.selectors import make_filter
-from cluster.sim.serving.cpu import CpuModel
 
 log = structlog.get_logger("sim.hpa")
+
+
+class PodCpu(Protocol):
+    """Where the HPA reads a pod's CPU, as the metrics pipeline reports it (the serving pods' CPU model)."""
+
+    def usage_millicores(self, pod: dict[str, Any]) -> int | None: ...
 
 
 class HorizontalPodAutoscalers(Controller):
     name = "horizontal-pod-autoscaler"
     kinds = ("HorizontalPodAutoscaler",)
 
-    def __init__(self, ctx: SimContext, cpu: CpuModel) -> None:
+    def __init__(self, ctx: SimContext, cpu: PodCpu) -> None:
         super().__init__(ctx)
         self.resync = ctx.config.hpa_sync_period
         self.cpu = cpu

@@ -9,7 +9,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from chaos.run.identity import Owner
+from chaos.identity import Owner
 from cluster.endpoints import user_state_dir
 
 

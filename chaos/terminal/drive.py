@@ -13,17 +13,17 @@ from rich.console import Console
 from rich.live import Live
 from rich.markup import escape
 
-from chaos import event_loop
+from chaos.checks.verdict import left_behind
+from chaos.host import event_loop
+from chaos.host.low_priority import at_low_priority
+from chaos.identity import default_report_dir, new_run_id
 from chaos.journal import JournalError
-from chaos.live import view
-from chaos.low_priority import at_low_priority
 from chaos.report.data import ReportData
 from chaos.report.write import write_reports
 from chaos.run import Run, RunOptions
-from chaos.run.identity import default_report_dir, new_run_id
 from chaos.run.results import Destinations
 from chaos.spec import Experiment
-from chaos.verify import left_behind
+from chaos.terminal.live import view
 
 ROLLING_BACK = "rolling back; Ctrl-C again to leave the rest to `spotchaos cleanup`"
 

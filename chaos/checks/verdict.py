@@ -10,8 +10,16 @@ from enum import StrEnum
 from functools import cached_property
 from typing import Any
 
+from chaos.checks.milestones import NodeMilestones, node_milestones, ready_share
+from chaos.checks.starvation import (
+    SHARE_OF_BOUND,
+    Health,
+    health_of,
+    node_window_starved,
+    starved_seconds,
+)
+from chaos.checks.traffic_stats import TrafficStats, traffic_stats
 from chaos.journal import Record
-from chaos.milestones import NodeMilestones, node_milestones, ready_share
 from chaos.spec import (
     CHECK_SCOPES,
     CordonedWithin,
@@ -35,8 +43,6 @@ from chaos.spec import (
     WindowErrorRate,
     hypothesis_name,
 )
-from chaos.starvation import SHARE_OF_BOUND, Health, health_of, node_window_starved, starved_seconds
-from chaos.traffic_stats import TrafficStats, traffic_stats
 from chaos.undo.log import failed_undos, intents
 
 
@@ -47,7 +53,7 @@ class Status(StrEnum):
     FAIL = "fail"
     UNDECIDED = "undecided"
     NOT_APPLICABLE = "n/a"
-    INCONCLUSIVE = "inconclusive"  # breached only where the run was starved (chaos/starvation.py)
+    INCONCLUSIVE = "inconclusive"  # breached only where the run was starved (chaos/checks/starvation.py)
 
 
 class Outcome(StrEnum):
@@ -444,7 +450,7 @@ def _outcome(spec: Experiment, records: list[Record]) -> Verdict:
 
 def _unless_starved(spec: Experiment, h: Any, result: HypothesisResult, records: list[Record]) -> HypothesisResult:
     """A breach measured only while the run was starved is inconclusive, naming what was starved;
-    one that still shows on the healthy moments stays failed (chaos/starvation.py)."""
+    one that still shows on the healthy moments stays failed (chaos/checks/starvation.py)."""
     if result.status not in (FAIL, UNDECIDED):
         return result
     health = health_of(records)

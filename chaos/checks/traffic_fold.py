@@ -9,8 +9,8 @@ from __future__ import annotations
 import bisect
 import threading
 
+from chaos.checks.traffic_stats import Second, TrafficStats, second_of
 from chaos.journal import Record
-from chaos.traffic_stats import Second, TrafficStats, second_of
 
 
 class TrafficFold:
