@@ -26,6 +26,7 @@ from chaos.checks.traffic_fold import TrafficFold  # noqa: E402
 from chaos.checks.verdict import UNDECIDED, evaluate  # noqa: E402
 from chaos.gameday.cluster_fold import ClusterFold  # noqa: E402
 from chaos.gameday.screen import Decided, screen  # noqa: E402
+from chaos.journal import parse_record  # noqa: E402
 from chaos.spec import Scope  # noqa: E402
 from chaos.terminal.live import view  # noqa: E402
 
@@ -40,9 +41,10 @@ def cpu_ms(fn, repeat: int) -> float:
 
 
 def measure(n: int) -> None:
-    records = journal(n)
-    for r in records:  # the bench journal's records lack the fields the screen does not need; give targets a group
+    raw = journal(n)
+    for r in raw:  # the bench journal's records lack the fields the screen does not need; give targets a group
         r.setdefault("group", "tg-resnet")
+    records = [parse_record(r) for r in raw]
     cluster, nodes, traffic = ClusterFold(), MilestoneFold(), TrafficFold()
     fold_start = time.process_time()
     for r in records:

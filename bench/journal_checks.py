@@ -25,6 +25,7 @@ from chaos.checks.milestones import MilestoneFold, node_milestones  # noqa: E402
 from chaos.checks.traffic_fold import TrafficFold  # noqa: E402
 from chaos.checks.traffic_stats import traffic_stats  # noqa: E402
 from chaos.checks.verdict import evaluate  # noqa: E402
+from chaos.journal import parse_record  # noqa: E402
 from chaos.spec import Scope, parse_experiment  # noqa: E402
 
 SPEC = parse_experiment({"name": "bench", "cluster": {"profile": None}, "injections": [{"via": "fis"}],
@@ -64,13 +65,13 @@ def per_tick(fn, repeat: int) -> float:
 
 
 def measure(n: int) -> None:
-    records = journal(n)
+    records = [parse_record(r) for r in journal(n)]
     fold = TrafficFold()
     nodes = MilestoneFold()
     for r in records:
         fold.add(r)
         nodes.add(r)
-    nxt = {"t": 1e9, "kind": "traffic", "second": 10**6, "start_t": 1e6, "end_t": 1e6 + 1, "requests": 400}
+    nxt = parse_record({"t": 1e9, "kind": "traffic", "second": 10**6, "start_t": 1e6, "end_t": 1e6 + 1, "requests": 400})
     repeat = 20 if n <= 10_000 else 5
 
     def stop_before() -> None:
@@ -88,14 +89,14 @@ def measure(n: int) -> None:
         _ = (fold.recent(5), fold.requests)
 
     node_scope = frozenset({Scope.NODE})
-    pod_update = {"t": 1e9, "kind": "pod", "pod": "default/resnet-v1-x-999", "node": "n200", "ip": "10.0.3.249", "ready": True}
+    pod_update = parse_record({"t": 1e9, "kind": "pod", "pod": "default/resnet-v1-x-999", "node": "n200", "ip": "10.0.3.249", "ready": True})
 
     def decided_before() -> None:
-        evaluate(SPEC, records, records[-1]["t"], final=False, scopes=node_scope)
+        evaluate(SPEC, records, records[-1].t, final=False, scopes=node_scope)
 
     def decided_now() -> None:
         nodes.add(pod_update)
-        evaluate(SPEC, [], records[-1]["t"], final=False, scopes=node_scope, nodes=nodes.milestones())
+        evaluate(SPEC, [], records[-1].t, final=False, scopes=node_scope, nodes=nodes.milestones())
 
     def table_before() -> None:
         node_milestones(records)

@@ -18,7 +18,6 @@ from chaos.journal.records import (
     FisActionRecord,
     FisRecord,
     InstanceRecord,
-    RecordKind,
     SafetyLeverRecord,
     TargetRecord,
 )
@@ -92,13 +91,13 @@ class TargetHealth:
                 state = d["TargetHealth"]["State"]
                 if self.last.get(key) != state:
                     self.last[key] = state
-                    record: TargetRecord = {"group": name, "target": key[1], "port": d["Target"].get("Port"), "state": state,
-                                            "reason": d["TargetHealth"].get("Reason")}
-                    self.journal.write(RecordKind.TARGET, **record)
+                    record = TargetRecord(group=name, target=key[1], port=d["Target"].get("Port"), state=state,
+                                            reason=d["TargetHealth"].get("Reason"))
+                    self.journal.write(record)
         for key in [k for k in self.last if k not in seen and self.last[k] != "gone"]:
             self.last[key] = "gone"
-            gone: TargetRecord = {"group": key[0], "target": key[1], "state": "gone"}
-            self.journal.write(RecordKind.TARGET, **gone)
+            gone = TargetRecord(group=key[0], target=key[1], state="gone")
+            self.journal.write(gone)
 
 
 class Instances:
@@ -124,10 +123,10 @@ class Instances:
                         continue
                     self.last[iid] = state
                     tags = {t["Key"]: t["Value"] for t in inst.get("Tags", [])}
-                    record: InstanceRecord = {"instance": iid, "state": state, "lifecycle": inst.get("InstanceLifecycle", "on-demand"),
-                                              "type": inst.get("InstanceType"), "az": inst.get("Placement", {}).get("AvailabilityZone"),
-                                              "group": tags.get("aws:autoscaling:groupName"), "reason": (inst.get("StateReason") or {}).get("Code")}
-                    self.journal.write(RecordKind.INSTANCE, **record)
+                    record = InstanceRecord(instance=iid, state=state, lifecycle=inst.get("InstanceLifecycle", "on-demand"),
+                                              type=inst.get("InstanceType"), az=inst.get("Placement", {}).get("AvailabilityZone"),
+                                              group=tags.get("aws:autoscaling:groupName"), reason=(inst.get("StateReason") or {}).get("Code"))
+                    self.journal.write(record)
 
     def __call__(self) -> None:
         if self._polls % self.full_scan_every == 0:
@@ -158,9 +157,9 @@ class ScalingActivities:
                 if self.last.get(a["ActivityId"]) == status:
                     continue
                 self.last[a["ActivityId"]] = status
-                record: AsgActivityRecord = {"group": name, "activity": a["ActivityId"], "status": status, "description": a.get("Description", ""),
-                                             "cause": str(a.get("Cause", ""))[:300], "desired": g.get("DesiredCapacity")}
-                self.journal.write(RecordKind.ASG_ACTIVITY, **record)
+                record = AsgActivityRecord(group=name, activity=a["ActivityId"], status=status, description=a.get("Description", ""),
+                                             cause=str(a.get("Cause", ""))[:300], desired=g.get("DesiredCapacity"))
+                self.journal.write(record)
 
 
 class FisExperiments:
@@ -194,13 +193,13 @@ class FisExperiments:
                 start = action.get("startTime")
                 if start is not None and (eid, name) not in self.started:
                     self.started.add((eid, name))
-                    started: FisActionRecord = {"experiment": eid, "action": name, "action_id": action.get("actionId"),
-                                                "started_t": round(self.run_time_of(start.timestamp()), 3), "state": (action.get("state") or {}).get("status")}
-                    self.journal.write(RecordKind.FIS_ACTION, **started)
+                    started = FisActionRecord(experiment=eid, action=name, action_id=action.get("actionId"),
+                                                started_t=round(self.run_time_of(start.timestamp()), 3), state=(action.get("state") or {}).get("status"))
+                    self.journal.write(started)
             if self.last.get(eid) != state:
                 self.last[eid] = state
-                record: FisRecord = {"experiment": eid, "state": state, "reason": exp["state"].get("reason")}
-                self.journal.write(RecordKind.FIS, **record)
+                record = FisRecord(experiment=eid, state=state, reason=exp["state"].get("reason"))
+                self.journal.write(record)
 
 
 class SafetyLeverWatch:
@@ -216,8 +215,8 @@ class SafetyLeverWatch:
         now = self.read()
         if now != self.last:
             self.last = now
-            lever: SafetyLeverRecord = {"status": now[0], "reason": now[1]}
-            self.journal.write(RecordKind.SAFETY_LEVER, **lever)
+            lever = SafetyLeverRecord(status=now[0], reason=now[1])
+            self.journal.write(lever)
 
     @property
     def engaged(self) -> bool:

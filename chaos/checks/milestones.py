@@ -9,7 +9,17 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from chaos.journal import Record
+from chaos.journal import Record, of
+from chaos.journal.records import (
+    DeploymentRecord,
+    FisActionRecord,
+    InjectedRecord,
+    InstanceRecord,
+    NodeClaimRecord,
+    NodeRecord,
+    PodRecord,
+    TargetRecord,
+)
 
 GONE_STATES = ("shutting-down", "terminated", "stopping", "stopped")
 MILESTONES = ("notice", "taint", "cordon", "first_eviction", "drained", "target_draining", "targets_out", "targets_gone",
@@ -56,22 +66,19 @@ class NodeMilestones:
         return None if value is None else round(value - self.notice, 3)
 
 
-def _ordered(records: Iterable[Record]) -> list[Record]:
-    return sorted(records, key=lambda r: r["t"])
+def injected(records: Iterable[Record]) -> list[InjectedRecord]:
+    """The nodes injections took (a capacity error's record names no instance)."""
+    return [r for r in of(records, InjectedRecord) if r.instance]
 
 
-def injected(records: Iterable[Record]) -> list[Record]:
-    return [r for r in records if r["kind"] == "injected" and r.get("instance")]
-
-
-def _notice(r: Record, fis_started: dict[str, float]) -> tuple[float, float | None]:
+def _notice(r: InjectedRecord, fis_started: dict[str, float]) -> tuple[float, float | None]:
     """(notice, expected reclaim): FIS acts (sends the notice, stops or terminates) when its
     experiment's actions start, not when the harness asked for the experiment."""
-    started = fis_started.get(r.get("fis_experiment") or "")
-    if started is None or started < r["t"]:
-        return r["t"], r.get("reclaim_t")
-    shift = started - r["t"]
-    return started, (r["reclaim_t"] + shift if r.get("reclaim_t") is not None else None)
+    started = fis_started.get(r.fis_experiment or "")
+    if started is None or started < r.t:
+        return r.t, r.reclaim_t
+    shift = started - r.t
+    return started, (r.reclaim_t + shift if r.reclaim_t is not None else None)
 
 
 FOLLOWED = ("taint", "cordon", "cordon_seen", "first_eviction", "drained", "target_draining", "targets_gone", "targets_out", "reclaimed",
@@ -87,16 +94,16 @@ class MilestoneFold:
     def __init__(self) -> None:
         self._lock = threading.Lock()  # records arrive from the observers' threads; the run reads on its own
         self._seq = 0
-        self.injected: list[Record] = []
+        self.injected: list[InjectedRecord] = []
         self.fis_started: dict[str, float] = {}
         self.by_node: dict[str, list[tuple[float, int, Record]]] = {}  # node and pod records, by node name
         self.by_pod: dict[str, list[tuple[float, int, Record]]] = {}
         self.by_target: dict[str, list[tuple[float, int, Record]]] = {}
         self.by_instance: dict[str, list[tuple[float, int, Record]]] = {}
-        self.instances: list[tuple[float, int, Record]] = []
+        self.instances: list[tuple[float, int, InstanceRecord]] = []
         self.node_first: dict[str, float] = {}  # instance -> its Node's first record
         self.node_ready: dict[str, float] = {}  # instance -> its Node's first Ready record
-        self.deployments: list[tuple[float, int, Record]] = []
+        self.deployments: list[tuple[float, int, DeploymentRecord]] = []
         self.claim_first: dict[str, float] = {}  # NodeClaim -> its first record (created, before its instance)
         self.claim_of: dict[str, str] = {}  # instance -> the NodeClaim it was launched for
         # which nodes a record can concern, so a node whose records did not change keeps its milestones
@@ -118,58 +125,58 @@ class MilestoneFold:
             self._add(r)
 
     def _add(self, r: Record) -> None:
-        kind, t = r["kind"], r["t"]
+        t = r.t
         self._seq += 1
-        entry = (t, self._seq, r)
-        if kind == "pod":
-            self.by_pod.setdefault(r["pod"], []).append(entry)
-            on = self._pod_nodes.setdefault(r["pod"], set())
-            if r.get("node"):
-                self.by_node.setdefault(r["node"], []).append(entry)
-                on.add(r["node"])
-                if r.get("ip"):
-                    self._ip_nodes.setdefault(r["ip"], set()).add(r["node"])
+        if isinstance(r, PodRecord):
+            self.by_pod.setdefault(r.pod, []).append((t, self._seq, r))
+            on = self._pod_nodes.setdefault(r.pod, set())
+            if r.node:
+                self.by_node.setdefault(r.node, []).append((t, self._seq, r))
+                on.add(r.node)
+                if r.ip:
+                    self._ip_nodes.setdefault(r.ip, set()).add(r.node)
             self._dirty |= on
-        elif kind == "node":
-            if r.get("node"):
-                self.by_node.setdefault(r["node"], []).append(entry)
-                self._dirty.add(r["node"])
-            iid = r.get("instance")
+        elif isinstance(r, NodeRecord):
+            if r.node:
+                self.by_node.setdefault(r.node, []).append((t, self._seq, r))
+                self._dirty.add(r.node)
+            iid = r.instance
             if iid:
-                if r.get("node"):
-                    self._instance_node[iid] = r["node"]
+                if r.node:
+                    self._instance_node[iid] = r.node
                 self.node_first[iid] = min(t, self.node_first.get(iid, t))
-                if r.get("ready"):
+                if r.ready:
                     self.node_ready[iid] = min(t, self.node_ready.get(iid, t))
-        elif kind == "target":
-            self.by_target.setdefault(r["target"], []).append(entry)
-            self._dirty |= self._ip_nodes.get(r["target"], set())
-            if r["target"] in self._instance_node:
-                self._dirty.add(self._instance_node[r["target"]])
-        elif kind == "instance":
-            self.by_instance.setdefault(r["instance"], []).append(entry)
-            self.instances.append(entry)
-            if r["instance"] in self._instance_node:
-                self._dirty.add(self._instance_node[r["instance"]])
-        elif kind == "deployment":
-            self.deployments.append(entry)
-        elif kind == "nodeclaim":
-            self.claim_first.setdefault(r["nodeclaim"], t)
-            if r.get("instance"):
-                self.claim_of[r["instance"]] = r["nodeclaim"]
-        elif kind == "injected" and r.get("instance"):
+        elif isinstance(r, TargetRecord):
+            self.by_target.setdefault(r.target, []).append((t, self._seq, r))
+            self._dirty |= self._ip_nodes.get(r.target, set())
+            if r.target in self._instance_node:
+                self._dirty.add(self._instance_node[r.target])
+        elif isinstance(r, InstanceRecord):
+            self.by_instance.setdefault(r.instance, []).append((t, self._seq, r))
+            self.instances.append((t, self._seq, r))
+            if r.instance in self._instance_node:
+                self._dirty.add(self._instance_node[r.instance])
+        elif isinstance(r, DeploymentRecord):
+            self.deployments.append((t, self._seq, r))
+        elif isinstance(r, NodeClaimRecord):
+            self.claim_first.setdefault(r.nodeclaim, t)
+            if r.instance:
+                self.claim_of[r.instance] = r.nodeclaim
+        elif isinstance(r, InjectedRecord) and r.instance:
             self.injected.append(r)
-            if r.get("node"):
-                self._instance_node.setdefault(r["instance"], r["node"])
-        elif kind == "fis_action" and r.get("started_t") is not None:
-            self.fis_started[r["experiment"]] = min(r["started_t"], self.fis_started.get(r["experiment"], r["started_t"]))
+            if r.node:
+                self._instance_node.setdefault(r.instance, r.node)
+        elif isinstance(r, FisActionRecord):
+            self.fis_started[r.experiment] = min(r.started_t, self.fis_started.get(r.experiment, r.started_t))
 
     def node_records(self, m: NodeMilestones) -> list[Record]:
         """Every record that can move the node's milestones, in journal order: its node and pod
         records, the other records of pods once on it, its targets' (instance and pod IPs) and its instance's."""
         entries = list(self.by_node.get(m.node or "", []))
-        pods = {e[2]["pod"] for e in entries if e[2]["kind"] == "pod"}
-        targets = {m.instance} | {e[2]["ip"] for e in entries if e[2]["kind"] == "pod" and e[2].get("ip")}
+        on_node = [e[2] for e in entries if isinstance(e[2], PodRecord)]
+        pods = {r.pod for r in on_node}
+        targets = {m.instance} | {r.ip for r in on_node if r.ip}
         seen = {e[1] for e in entries}
         for pod in pods:
             entries += [e for e in self.by_pod.get(pod, []) if e[1] not in seen]
@@ -178,14 +185,14 @@ class MilestoneFold:
         entries += self.by_instance.get(m.instance, [])
         return [e[2] for e in sorted(entries, key=lambda e: (e[0], e[1]))]
 
-    def latest_deployment(self) -> Record | None:
+    def latest_deployment(self) -> DeploymentRecord | None:
         """The serving Deployment's latest record (its Ready and desired replicas now)."""
         with self._lock:
             return self.deployments[-1][2] if self.deployments else None
 
     def reclaimed_since(self, instance: str, t: float) -> bool:
         with self._lock:
-            return any(e[0] >= t and e[2].get("state") in GONE_STATES for e in self.by_instance.get(instance, []))
+            return any(e[0] >= t and isinstance(e[2], InstanceRecord) and e[2].state in GONE_STATES for e in self.by_instance.get(instance, []))
 
     def milestones(self) -> list[NodeMilestones]:
         with self._lock:
@@ -193,13 +200,14 @@ class MilestoneFold:
 
     def _milestones(self) -> list[NodeMilestones]:
         result = []
-        for r in sorted(self.injected, key=lambda r: r["t"]):
+        for r in sorted(self.injected, key=lambda r: r.t):
             notice, reclaim = _notice(r, self.fis_started)
-            result.append(NodeMilestones(instance=r["instance"], node=r.get("node"), injection=r.get("injection", ""), via=r.get("via", ""),
-                                         action=r.get("action", "spot-interruption"), notice=notice, expected_reclaim=reclaim,
+            action = r.action or "spot-interruption"
+            result.append(NodeMilestones(instance=r.instance or "", node=r.node, injection=r.injection or "", via=r.via or "",
+                                         action=action, notice=notice, expected_reclaim=reclaim,
                                          # journals from before `reclaims` was recorded: Spot interruptions were the ones reclaimed
-                                         reclaims=bool(r.get("reclaims", r.get("action", "spot-interruption") == "spot-interruption")),
-                                         warned=bool(r.get("warned", True))))
+                                         reclaims=r.reclaims if r.reclaims is not None else action == "spot-interruption",
+                                         warned=r.warned))
         for m in result:
             key = (m.node, m.instance, m.notice)
             cached = self._followed.get(key)
@@ -232,56 +240,56 @@ def _dated(seen: float, written_by: float | None, notice: float) -> float:
 
 
 def _follow(m: NodeMilestones, ordered: list[Record]) -> None:
-    live: dict[str, Record] = {}  # pods on the node, not deleted
+    live: dict[str, PodRecord] = {}  # pods on the node, not deleted
     targets: dict[str, str] = {}  # target id -> last state
     # the node's targets: its instance and its pods' IPs.  The pollers and the watches race: the
     # target poller may see a pod's target before the pod watch says its IP (a slow or faulty
     # Kubernetes API), so an IP counts from shortly before the pod record that names it.
     ip_seen: dict[str, float] = {}
     for r in ordered:
-        if r["kind"] == "pod" and r.get("node") == m.node and r.get("owner_kind") != "DaemonSet" and r.get("ip"):
-            ip_seen.setdefault(r["ip"], r["t"])
+        if isinstance(r, PodRecord) and r.node == m.node and r.owner_kind != "DaemonSet" and r.ip:
+            ip_seen.setdefault(r.ip, r.t)
     gone_at: dict[str, float] = {}
     out_at: dict[str, float] = {}  # target -> when it first left `healthy` after the notice
     drain_started = False
     for r in ordered:
-        kind, t = r["kind"], r["t"]
+        t = r.t
         after = t >= m.notice
-        if kind == "node" and r.get("node") == m.node:
-            for flag, handler in (("nth_taint", "aws-node-termination-handler"), ("karpenter_taint", "karpenter")):
-                if after and r.get(flag) and handler not in m.handlers:
+        if isinstance(r, NodeRecord) and r.node == m.node:
+            for flag, handler in ((r.nth_taint, "aws-node-termination-handler"), (r.karpenter_taint, "karpenter")):
+                if after and flag and handler not in m.handlers:
                     m.handlers.append(handler)
-            if after and m.taint is None and (r.get("nth_taint") or r.get("karpenter_taint")):
-                m.taint = _dated(t, r.get("taint_by"), m.notice)
+            if after and m.taint is None and (r.nth_taint or r.karpenter_taint):
+                m.taint = _dated(t, r.taint_by, m.notice)
             # Karpenter never sets spec.unschedulable: its karpenter.sh/disrupted NoSchedule taint is its cordon
-            if after and m.cordon is None and (r.get("unschedulable") or r.get("karpenter_taint")):
-                m.cordon = _dated(t, r.get("cordon_by") if r.get("unschedulable") else r.get("taint_by"), m.notice)
+            if after and m.cordon is None and (r.unschedulable or r.karpenter_taint):
+                m.cordon = _dated(t, r.cordon_by if r.unschedulable else r.taint_by, m.notice)
                 m.cordon_seen = t
-        elif kind == "pod":
-            key = r["pod"]
-            if r.get("node") == m.node and r.get("owner_kind") != "DaemonSet":
-                if r.get("deleted"):
+        elif isinstance(r, PodRecord):
+            key = r.pod
+            if r.node == m.node and r.owner_kind != "DaemonSet":
+                if r.deleted:
                     live.pop(key, None)
                 else:
                     live[key] = r
-                if after and m.first_eviction is None and (r.get("terminating") or r.get("deleted")):
+                if after and m.first_eviction is None and (r.terminating or r.deleted):
                     m.first_eviction = t
                     drain_started = True
             elif key in live:
                 live.pop(key, None)  # moved (should not happen) or lost its node
             if after and m.drained is None and drain_started and not live:
                 m.drained = t
-        elif kind == "target" and (r["target"] == m.instance or t >= ip_seen.get(r["target"], float("inf")) - IP_RACE_S):
-            tid = r["target"]
-            targets[tid] = r["state"]
-            if after and r["state"] != "healthy":
+        elif isinstance(r, TargetRecord) and (r.target == m.instance or t >= ip_seen.get(r.target, float("inf")) - IP_RACE_S):
+            tid = r.target
+            targets[tid] = r.state
+            if after and r.state != "healthy":
                 out_at.setdefault(tid, t)
-            if after and r["state"] == "draining" and m.target_draining is None:
+            if after and r.state == "draining" and m.target_draining is None:
                 m.target_draining = t
-            if after and r["state"] == "gone":
+            if after and r.state == "gone":
                 gone_at.setdefault(tid, t)
-        elif kind == "instance" and r.get("instance") == m.instance:
-            if after and m.reclaimed is None and r.get("state") in GONE_STATES:
+        elif isinstance(r, InstanceRecord) and r.instance == m.instance:
+            if after and m.reclaimed is None and r.state in GONE_STATES:
                 m.reclaimed = t
         if t < m.notice:
             m.pods_at_notice = len(live)
@@ -313,12 +321,12 @@ def _replacements(result: list[NodeMilestones], fold: MilestoneFold) -> None:
             first_seen[iid] = t
     groups: dict[str, str] = {}
     for t, _, r in sorted(fold.instances, key=lambda e: (e[0], e[1])):
-        iid = r["instance"]
-        if r.get("group"):
-            groups.setdefault(iid, r["group"])
+        iid = r.instance
+        if r.group:
+            groups.setdefault(iid, r.group)
         if t < first_injection:
             seen_before.add(iid)
-        elif iid not in seen_before and r.get("state") in ("pending", "running"):
+        elif iid not in seen_before and r.state in ("pending", "running"):
             first_seen[iid] = min(t, first_seen.get(iid, t))
     new = sorted((t, iid) for iid, t in first_seen.items() if iid not in seen_before)
     ready = fold.node_ready
@@ -340,40 +348,39 @@ def _replacements(result: list[NodeMilestones], fold: MilestoneFold) -> None:
             break
 
 
-def _replicas(result: list[NodeMilestones], ordered: list[Record]) -> None:
+def _replicas(result: list[NodeMilestones], deployments: list[DeploymentRecord]) -> None:
     """When the serving Deployment is back to its desired Ready replicas after the node's pods went:
     from their eviction (or the reclaim), or from the loss itself for a node lost without notice.
     The Deployment's state just before counts: a dip that began earlier is a dip."""
-    deployments = [r for r in ordered if r["kind"] == "deployment"]
     for m in result:
         start = m.notice if not m.warned else m.first_eviction if m.first_eviction is not None else m.reclaimed
         if start is None:
             continue
-        before = [r for r in deployments if r["t"] < start]
-        window = before[-1:] + [r for r in deployments if r["t"] >= start]
+        before = [r for r in deployments if r.t < start]
+        window = before[-1:] + [r for r in deployments if r.t >= start]
         dipped = False
         for r in window:
-            if r["ready"] < r["desired"]:
+            if r.ready < r.desired:
                 dipped = True
             elif dipped:
-                m.replicas_restored = max(r["t"], start)
+                m.replicas_restored = max(r.t, start)
                 break
         # no replica was lost: only once the node's pods are gone (a dead kubelet's pods look Ready for a while)
         settled = not m.pods_at_notice or m.drained is not None
-        if not dipped and settled and window and window[-1]["ready"] >= window[-1]["desired"]:
+        if not dipped and settled and window and window[-1].ready >= window[-1].desired:
             m.replicas_restored = start
 
 
 def ready_share(records: list[Record], since: float) -> tuple[float | None, float | None]:
     """(lowest ready/desired of the serving Deployment from `since` on, when it was lowest)."""
-    ordered = [r for r in _ordered(records) if r["kind"] == "deployment"]
-    before = [r for r in ordered if r["t"] < since]
-    window = ([before[-1]] if before else []) + [r for r in ordered if r["t"] >= since]
+    ordered = sorted(of(records, DeploymentRecord), key=lambda r: r.t)
+    before = [r for r in ordered if r.t < since]
+    window = ([before[-1]] if before else []) + [r for r in ordered if r.t >= since]
     low: tuple[float | None, float | None] = (None, None)
     for r in window:
-        if r["desired"] <= 0:
+        if r.desired <= 0:
             continue
-        share = r["ready"] / r["desired"]
+        share = r.ready / r.desired
         if low[0] is None or share < low[0]:
-            low = (share, max(r["t"], since))
+            low = (share, max(r.t, since))
     return low

@@ -18,7 +18,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from chaos.journal import Record
+from chaos.journal import Record, of
+from chaos.journal.records import HealthRecord, TrafficRecord
 
 STARVED_LAG_MS = 250.0  # a loop this late cannot serve or send requests at their modelled latency
 CPU_WAIT_LIMIT = 0.2  # a loop ready to run but waiting for a CPU this share of a second is starved by the OS
@@ -38,9 +39,8 @@ class Health:
     sim_cpu_wait: float = 0.0
 
     @classmethod
-    def of(cls, r: Record) -> Health:
-        return cls(float(r["start_t"]), float(r["end_t"]), float(r.get("harness_lag_ms") or 0.0), float(r.get("sim_lag_ms") or 0.0),
-                   float(r.get("speed") or 1.0), float(r.get("harness_cpu_wait") or 0.0), float(r.get("sim_cpu_wait") or 0.0))
+    def of(cls, r: HealthRecord) -> Health:
+        return cls(r.start_t, r.end_t, r.harness_lag_ms, r.sim_lag_ms or 0.0, r.speed or 1.0, r.harness_cpu_wait or 0.0, r.sim_cpu_wait or 0.0)
 
     @property
     def worst_lag_ms(self) -> float:
@@ -52,7 +52,7 @@ class Health:
 
 
 def health_of(records: Iterable[Record]) -> list[Health]:
-    return [Health.of(r) for r in records if r["kind"] == "health"]
+    return [Health.of(r) for r in of(records, HealthRecord)]
 
 
 def _overlapping(health: list[Health], start: float, end: float) -> list[Health]:
@@ -91,25 +91,25 @@ def node_window_starved(health: list[Health], start: float, end: float, overshoo
                    f"speed {worst.speed:g}, as much as the figure missed its bound by) while it watched the node: the host was starved")
 
 
-def starved_seconds(traffic: list[Record], health: list[Health], late_limit_ms: float, lifetime_s: float) -> dict[int, str]:
+def starved_seconds(traffic: list[TrafficRecord], health: list[Health], late_limit_ms: float, lifetime_s: float) -> dict[int, str]:
     """The traffic seconds (by `second`) whose requests were sent or served while something was
     starved, each with why: the generator sent them late past `late_limit_ms`, or a loop lagged
     STARVED_LAG_MS or more within `lifetime_s` run seconds of their start (a request's lifetime)."""
     out: dict[int, str] = {}
     for r in traffic:
-        late = float(r.get("late_max_ms") or 0.0)
+        late = r.late_max_ms
         if late > late_limit_ms:
-            out[int(r["second"])] = (f"the load generator sent {int(r.get('late') or 0)} of {int(r['requests'])} requests of second "
-                                     f"{int(r['second'])} up to {late:,.0f} ms late (over {late_limit_ms:,.0f} ms): the host was starved")
+            out[r.second] = (f"the load generator sent {r.late} of {r.requests} requests of second "
+                             f"{r.second} up to {late:,.0f} ms late (over {late_limit_ms:,.0f} ms): the host was starved")
             continue
-        start = float(r["start_t"])
+        start = r.start_t
         around = _overlapping(health, start, start + lifetime_s)
         lagging = [h for h in around if h.worst_lag_ms >= STARVED_LAG_MS]
         waiting = [h for h in around if h.worst_cpu_wait >= CPU_WAIT_LIMIT]
         if lagging:
-            out[int(r["second"])] = _lag_cause(max(lagging, key=lambda h: h.worst_lag_ms), "sent and served requests")
+            out[r.second] = _lag_cause(max(lagging, key=lambda h: h.worst_lag_ms), "sent and served requests")
         elif waiting:
-            out[int(r["second"])] = _wait_cause(max(waiting, key=lambda h: h.worst_cpu_wait))
+            out[r.second] = _wait_cause(max(waiting, key=lambda h: h.worst_cpu_wait))
     return out
 
 

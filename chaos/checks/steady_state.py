@@ -5,18 +5,18 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
-from chaos.journal import Record
+from chaos.journal.records import DeploymentRecord
 from chaos.spec import StopCondition
 
 DEFAULT_ERROR_LIMIT = 0.05  # the warm-up's error rate when no error-rate hypothesis gives one
 
 
-def steady_state_problems(before: bool, deployment: Record | None, requests: int, error_rate: float, limit: float) -> list[str]:
+def steady_state_problems(before: bool, deployment: DeploymentRecord | None, requests: int, error_rate: float, limit: float) -> list[str]:
     """What breaks the steady state: the serving Deployment short of Ready replicas and, over the
     warm-up (`before`), no request answered or an error rate above `limit`."""
     problems = []
-    if deployment is None or deployment["ready"] < deployment["desired"]:
-        problems.append(f"serving replicas Ready {deployment['ready'] if deployment else 0}/{deployment['desired'] if deployment else '?'}")
+    if deployment is None or deployment.ready < deployment.desired:
+        problems.append(f"serving replicas Ready {deployment.ready if deployment else 0}/{deployment.desired if deployment else '?'}")
     if before and requests and error_rate > limit:
         problems.append(f"error rate {error_rate:.2%} over the warm-up is above {limit:.2%}")
     if before and not requests:

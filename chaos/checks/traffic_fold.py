@@ -11,6 +11,7 @@ import threading
 
 from chaos.checks.traffic_stats import Second, TrafficStats, second_of
 from chaos.journal import Record
+from chaos.journal.records import TrafficRecord
 
 
 class TrafficFold:
@@ -24,7 +25,7 @@ class TrafficFold:
 
     def add(self, record: Record) -> None:
         """Journal listener: a traffic record supersedes its second's earlier one."""
-        if record.get("kind") != "traffic":
+        if not isinstance(record, TrafficRecord):
             return
         s = second_of(record)
         with self._lock:

@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 
 from hdrh.histogram import HdrHistogram
 
-from chaos.journal import Record
+from chaos.journal import Record, of
+from chaos.journal.records import TrafficRecord
 from chaos.load.stats import ERRORS
 
 ERROR_CLASSES = tuple(o.value for o in ERRORS)
@@ -107,15 +108,14 @@ class TrafficStats:
 
 
 
-def second_of(r: Record) -> Second:
-    return Second(second=r["second"], start_t=r["start_t"], end_t=r["end_t"], requests=r["requests"],
-                  errors=sum(r.get(c, 0) for c in ERROR_CLASSES), by_class={c: r.get(c, 0) for c in ERROR_CLASSES},
-                  p99_ms=r.get("p99_ms"), max_ms=r.get("max_ms"), hist=r.get("hist"))
+def second_of(r: TrafficRecord) -> Second:
+    by_class: dict[str, int] = {c: getattr(r, c) for c in ERROR_CLASSES}
+    return Second(second=r.second, start_t=r.start_t, end_t=r.end_t, requests=r.requests,
+                  errors=sum(by_class.values()), by_class=by_class, p99_ms=r.p99_ms, max_ms=r.max_ms, hist=r.hist)
 
 
 def traffic_stats(records: list[Record]) -> TrafficStats:
-    latest: dict[int, Record] = {}
-    for r in records:
-        if r["kind"] == "traffic":
-            latest[r["second"]] = r
+    latest: dict[int, TrafficRecord] = {}
+    for r in of(records, TrafficRecord):
+        latest[r.second] = r
     return TrafficStats([second_of(r) for _, r in sorted(latest.items())])

@@ -19,7 +19,17 @@ from chaos.checks.starvation import (
     starved_seconds,
 )
 from chaos.checks.traffic_stats import TrafficStats, traffic_stats
-from chaos.journal import Record
+from chaos.journal import Record, of
+from chaos.journal.records import (
+    AbortRecord,
+    DryRunRecord,
+    ErrorRecord,
+    InjectedRecord,
+    ShardLostRecord,
+    ShardsRecord,
+    TrafficRecord,
+    UndoneRecord,
+)
 from chaos.spec import (
     CHECK_SCOPES,
     CordonedWithin,
@@ -219,9 +229,9 @@ class Evidence:
 
     @cached_property
     def first_injection(self) -> float | None:
-        return min((r["t"] for r in self.records if r["kind"] == "injected"), default=None)
+        return min((r.t for r in of(self.records, InjectedRecord)), default=None)
 
-    def status_of(self, ok: bool) -> str:
+    def status_of(self, ok: bool) -> Status:
         """A bound over the whole experiment: broken is failed at once, held is passed only at the end."""
         return (PASS if ok else FAIL) if self.final else (UNDECIDED if ok else FAIL)
 
@@ -365,12 +375,12 @@ JUDGES: dict[type, Judge] = {
 def _shards_held(name: str, ev: Evidence) -> HypothesisResult:
     """Every load shard sent its share to the end; a lost one is named, with what it took away
     (its share of the load from its last reported second), never counted as service errors."""
-    started = next((r for r in ev.records if r["kind"] == "shards"), None)
-    lost = [r for r in ev.records if r["kind"] == "shard_lost"]
-    shards = int(started["shards"]) if started else 0
+    started = next(iter(of(ev.records, ShardsRecord)), None)
+    lost = of(ev.records, ShardLostRecord)
+    shards = started.shards if started else 0
     if lost:
-        detail = "; ".join(f"shard {r['index']}{' on ' + str(r['node']) if r.get('node') else ''} lost at t={r['t']:g}s ({r['reason']}): "
-                           f"{r['share']:.0%} of the load stopped after second {r.get('last_second')}" for r in lost)
+        detail = "; ".join(f"shard {r.index}{' on ' + str(r.node) if r.node else ''} lost at t={r.t:g}s ({r.reason}): "
+                           f"{r.share:.0%} of the load stopped after second {r.last_second}" for r in lost)
         return HypothesisResult(name, "load-shards-held", "every shard to its end", f"{len(lost)} of {shards} lost", float(len(lost)), FAIL,
                                 detail + "; the load dropped, the service's numbers count only what was sent")
     if not ev.final:
@@ -417,23 +427,23 @@ def verdict(spec: Experiment, records: list[Record]) -> Verdict:
 
 def left_behind(records: list[Record]) -> list[str]:
     """What failed to be undone and was not undone since, one line each."""
-    latest: dict[int, Record] = {r["intent"]: r for r in failed_undos(records)}
+    latest: dict[int, UndoneRecord] = {r.intent: r for r in failed_undos(records)}
     actions = {i.id: i.action for i in intents(records)}
-    return [f"{actions.get(n, f'intent {n}')}: {r.get('detail', '')}" for n, r in latest.items()]
+    return [f"{actions.get(n, f'intent {n}')}: {r.detail or ''}" for n, r in latest.items()]
 
 
 def _outcome(spec: Experiment, records: list[Record]) -> Verdict:
-    now = max((r["t"] for r in records), default=0.0)
+    now = max((r.t for r in records), default=0.0)
     results = evaluate(spec, records, now, final=True)
-    errors = [r for r in records if r["kind"] == "error" and r.get("fatal")]
-    aborts = [r for r in records if r["kind"] == "abort"]
+    errors = [r for r in of(records, ErrorRecord) if r.fatal]
+    aborts = of(records, AbortRecord)
     if errors:
-        return Verdict(Outcome.ERROR, f"{errors[0].get('where', 'run')}: {errors[0].get('message', '')}", results)
+        return Verdict(Outcome.ERROR, f"{errors[0].where or 'run'}: {errors[0].message or ''}", results)
     if aborts:
-        return Verdict(Outcome.ABORTED, str(aborts[0].get("reason", "aborted")), results)
-    if any(r["kind"] == "dry_run" for r in records):
+        return Verdict(Outcome.ABORTED, aborts[0].reason or "aborted", results)
+    if of(records, DryRunRecord):
         return Verdict(Outcome.PASSED, "dry run: planned only, nothing injected", [])
-    if not any(r["kind"] == "injected" for r in records):
+    if not of(records, InjectedRecord):
         return Verdict(Outcome.ERROR, "nothing was injected", results)
     results = [_unless_starved(spec, h, result, records) for h, result in zip(spec.hypotheses, results, strict=True)]
     breached = [h for h in results if h.status not in (PASS, INCONCLUSIVE)]
@@ -464,19 +474,19 @@ def _unless_starved(spec: Experiment, h: Any, result: HypothesisResult, records:
 
 
 def _traffic_starved(spec: Experiment, h: Any, result: HypothesisResult, records: list[Record], health: list[Health]) -> str | None:
-    traffic = [r for r in records if r["kind"] == "traffic"]
+    traffic = of(records, TrafficRecord)
     latency_bound_ms = float(h.max) * 1000 if isinstance(h, P99Latency) else spec.traffic.timeout * 1000
     lifetime = (spec.traffic.timeout + 1.0) * max(second.speed for second in health)
     starved = starved_seconds(traffic, health, SHARE_OF_BOUND * latency_bound_ms, lifetime)
     if not starved:
         return None
-    healthy = [r for r in records if not (r["kind"] == "traffic" and int(r["second"]) in starved)]
-    if not any(r["kind"] == "traffic" for r in healthy):
+    healthy = [r for r in records if not (isinstance(r, TrafficRecord) and r.second in starved)]
+    if not of(healthy, TrafficRecord):
         return next(iter(starved.values()))
-    again = JUDGES[type(h)](h, result.name, Evidence(healthy, max((r["t"] for r in records), default=0.0), True))
+    again = JUDGES[type(h)](h, result.name, Evidence(healthy, max((r.t for r in records), default=0.0), True))
     if again.status != PASS:
         return None  # breached on the healthy seconds too: a failure measured on a healthy machine
-    errors = {int(r["second"]): int(r.get("requests", 0)) - int(r.get("ok", 0)) for r in traffic}  # the latest record of each second
+    errors = {r.second: r.requests - r.ok for r in traffic}  # the latest record of each second
     worst = max(starved, key=lambda s: errors.get(s, 0))
     return f"{starved[worst]} ({len(starved)} second{'s' if len(starved) > 1 else ''} starved; without them it holds: {again.measured})"
 

@@ -72,4 +72,4 @@ def add_note(
     except OSError as exc:
         fail(f"{run_dir}: cannot add to the journal: {exc.strerror or exc}")
         return
-    out.print(f"noted at t={record['t']:.1f}s", highlight=False, markup=False)
+    out.print(f"noted at t={record.t:.1f}s", highlight=False, markup=False)

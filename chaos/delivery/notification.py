@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from chaos.journal.records import ExperimentRecord
 from chaos.report.data import ReportData
 
 MAX_LISTED = 10  # hypotheses named in the text; the structured part lists them all
@@ -23,7 +24,8 @@ def should_notify(status: str, regressed: bool, always: bool, as_expected: bool 
 def summary(data: ReportData, regressions: list[Any], report: str) -> dict[str, Any]:
     v = data.verdict
     name = data.spec.name
-    run_id = str(data.records[0].get("run_id", "")) if data.records else ""
+    head = data.records[0] if data.records else None
+    run_id = (head.run_id if isinstance(head, ExperimentRecord) else None) or ""
     breached = [h for h in v.hypotheses if h.status == "fail"]
     head = f"spotchaos: {name} {v.status.upper()}" + (" (regressed)" if regressions and v.status == "passed" else "")
     lines = [f"*{head}*: {v.reason}"]

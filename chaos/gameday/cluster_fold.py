@@ -10,6 +10,16 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from chaos.journal import Record
+from chaos.journal.records import (
+    DeploymentRecord,
+    FisRecord,
+    InjectedRecord,
+    NodeRecord,
+    NoteRecord,
+    PhaseRecord,
+    TargetRecord,
+    VerdictRecord,
+)
 
 
 @dataclass
@@ -27,37 +37,36 @@ class ClusterFold:
     nodes: dict[str, NodeState] = field(default_factory=dict)
     replicas: dict[str, tuple[int, int]] = field(default_factory=dict)  # namespace/name -> (ready, desired)
     fis: dict[str, str] = field(default_factory=dict)  # experiment id -> state
-    notes: list[Record] = field(default_factory=list)
-    injected: list[Record] = field(default_factory=list)
-    verdict: Record | None = None
+    notes: list[NoteRecord] = field(default_factory=list)
+    injected: list[InjectedRecord] = field(default_factory=list)
+    verdict: VerdictRecord | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def add(self, r: Record) -> None:
-        kind = r["kind"]
         with self._lock:
-            self.now = max(self.now, float(r["t"]))
-            if kind == "phase":
-                self.phase = str(r["phase"])
-            elif kind == "target":
-                key = (str(r.get("group") or ""), str(r["target"]))
-                if r["state"] == "gone":
+            self.now = max(self.now, r.t)
+            if isinstance(r, PhaseRecord):
+                self.phase = r.phase
+            elif isinstance(r, TargetRecord):
+                key = (r.group or "", r.target)
+                if r.state == "gone":
                     self.targets.pop(key, None)
                 else:
-                    self.targets[key] = str(r["state"])
-            elif kind == "node":
-                if r.get("deleted"):
-                    self.nodes.pop(r["node"], None)
+                    self.targets[key] = r.state
+            elif isinstance(r, NodeRecord):
+                if r.deleted:
+                    self.nodes.pop(r.node, None)
                 else:
-                    self.nodes[r["node"]] = NodeState(str(r.get("group") or "-"), str(r.get("capacity") or "-"), bool(r["ready"]))
-            elif kind == "deployment":
-                self.replicas[f"{r.get('namespace')}/{r['name']}"] = (int(r["ready"]), int(r["desired"]))
-            elif kind == "fis":
-                self.fis[str(r["experiment"])] = str(r["state"])
-            elif kind == "note":
+                    self.nodes[r.node] = NodeState(r.group or "-", r.capacity or "-", r.ready)
+            elif isinstance(r, DeploymentRecord):
+                self.replicas[f"{r.namespace}/{r.name}"] = (r.ready, r.desired)
+            elif isinstance(r, FisRecord):
+                self.fis[r.experiment] = r.state
+            elif isinstance(r, NoteRecord):
                 self.notes.append(r)
-            elif kind == "injected":
+            elif isinstance(r, InjectedRecord):
                 self.injected.append(r)
-            elif kind == "verdict":
+            elif isinstance(r, VerdictRecord):
                 self.verdict = r
 
     def target_counts(self) -> dict[str, Counter[str]]:

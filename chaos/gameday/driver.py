@@ -25,7 +25,7 @@ from chaos.gameday.prompt import Prompt
 from chaos.gameday.screen import MIN_COLUMNS, MIN_LINES, Decided, fits, print_event, screen
 from chaos.host import event_loop
 from chaos.journal import Record
-from chaos.journal.records import RecordKind
+from chaos.journal.records import NoteRecord
 from chaos.report.data import ReportData
 from chaos.report.postmortem import draft
 from chaos.run import Run
@@ -124,7 +124,7 @@ class GameDay:
 
     def _note(self, t: float, text: str | None) -> None:
         if text:
-            self.run.journal.write(RecordKind.NOTE, t=t, text=text, author=self.author, role="driver")
+            self.run.journal.write(NoteRecord(text=text, author=self.author, role="driver"), t=t)
 
     def _abort(self, answer: str | None) -> None:
         # the abort key starts the rollback; once it runs, only a second Ctrl-C stops it (runner_cli.drive)

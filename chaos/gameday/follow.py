@@ -12,8 +12,14 @@ from datetime import datetime
 from pathlib import Path
 
 from chaos.clock import RunClock
-from chaos.journal import JournalError, Record, journal_file, read_journal
-from chaos.journal.records import RecordKind, record_problem
+from chaos.journal import JournalError, Record, journal_file, of, read_journal
+from chaos.journal.records import (
+    ConnectedRecord,
+    NoteRecord,
+    RecordProblem,
+    VerdictRecord,
+    parse_record,
+)
 
 POLL_SECONDS = 0.2  # how often `watch` looks for new lines
 
@@ -24,9 +30,12 @@ def parse_line(line: str) -> Record | None:
     except (ValueError, RecursionError):  # ValueError also for a number past Python's 4,300 digits
         return None
     if not isinstance(record, dict) or not isinstance(record.get("kind"), str) or isinstance(record.get("t"), bool) \
-            or not isinstance(record.get("t"), int | float) or record_problem(record) is not None:
+            or not isinstance(record.get("t"), int | float):
         return None
-    return record
+    try:
+        return parse_record(record)
+    except RecordProblem:
+        return None
 
 
 class Follower:
@@ -53,22 +62,21 @@ def _seconds(wall: str) -> float:
 
 def cluster_now(records: list[Record], wall_now: float) -> float:
     """The run's cluster time now, from its last record that has a wall time and the run's speed."""
-    speed = float(next((r.get("speed") for r in records if r["kind"] == "connected" and r.get("speed")), 1.0) or 1.0)
-    anchor = next((r for r in reversed(records) if isinstance(r.get("wall"), str) and r["kind"] != "note"), None)
-    if anchor is None:
+    speed = next((r.speed for r in of(records, ConnectedRecord) if r.speed), 1.0)
+    anchor = next((r for r in reversed(records) if r.wall is not None and not isinstance(r, NoteRecord)), None)
+    if anchor is None or anchor.wall is None:
         return 0.0
-    return round(float(anchor["t"]) + max(0.0, wall_now - _seconds(anchor["wall"])) * speed, 3)
+    return round(anchor.t + max(0.0, wall_now - _seconds(anchor.wall)) * speed, 3)
 
 
 def append_note(run_dir: Path, text: str, author: str) -> Record:
     path = journal_file(run_dir)
     records = read_journal(path)
-    if any(r["kind"] == "verdict" for r in records):
+    if of(records, VerdictRecord):
         raise JournalError(f"{path}: the run has ended; a note now would not be in its timeline (add it to the postmortem)")
     clock = RunClock()
-    record: Record = {"t": cluster_now(records, _seconds(clock.wall())), "wall": clock.wall(), "kind": RecordKind.NOTE.value,
-                      "text": text, "author": author, "role": "observer"}
-    line = (json.dumps(record, separators=(",", ":")) + "\n").encode()
+    record = NoteRecord(t=cluster_now(records, _seconds(clock.wall())), wall=clock.wall(), text=text, author=author, role="observer")
+    line = (json.dumps(record.as_json(), separators=(",", ":")) + "\n").encode()
     fd = os.open(path, os.O_WRONLY | os.O_APPEND)
     try:
         os.write(fd, line)

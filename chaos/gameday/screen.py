@@ -115,9 +115,9 @@ def screen(name: str, fold: ClusterFold, nodes: list[NodeMilestones], traffic: T
     parts += [Text.assemble("error rate, last minute ", (sparkline(rates, max(max(rates, default=0), 0.01)), "red")),
               Text.assemble("p99 (ms), last minute   ", (sparkline(p99s), "cyan"), f" max {max(p99s, default=0):.0f}")]
     if fold.verdict is not None:
-        parts.append(Text(f"verdict: {fold.verdict.get('status')} - {fold.verdict.get('reason')}", style="bold"))
+        parts.append(Text(f"verdict: {fold.verdict.status} - {fold.verdict.reason}", style="bold"))
     for note in fold.notes[-3:]:
-        parts.append(Text(f"note t={float(note['t']):.0f}s {note['author']}: {note['text']}", style="magenta"))
+        parts.append(Text(f"note t={note.t:.0f}s {note.author}: {note.text}", style="magenta"))
     parts += [Text(""), _nodes(fold.now, nodes) if nodes else Text("no node interrupted yet", style="dim"), Text(""), _cluster(fold)]
     if decided:
         parts.append(Text(""))

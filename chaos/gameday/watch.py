@@ -19,6 +19,7 @@ from chaos.gameday.follow import POLL_SECONDS, Follower
 from chaos.gameday.screen import Decided, fits, print_event, screen
 from chaos.identity import Owner
 from chaos.journal import JournalError, Record, journal_file, read_journal
+from chaos.journal.records import ExperimentRecord
 from chaos.spec import Scope, parse_experiment
 
 
@@ -27,14 +28,14 @@ def watch(run_dir: Path, console: Console, stop: threading.Event | None = None) 
     path = journal_file(run_dir)
     head = read_journal(path)[0]
     try:
-        spec = parse_experiment(head.get("spec"), "journal")
+        spec = parse_experiment(head.spec if isinstance(head, ExperimentRecord) else None, "journal")
     except SpecError as exc:
         raise JournalError(f"{path}: the journal's experiment record is not a valid experiment: {exc}") from None
     stop = stop or threading.Event()
     follower = Follower(path)
     fold, milestones, traffic = ClusterFold(), MilestoneFold(), TrafficFold()
     full_screen = fits(console)
-    owner = Owner.from_dict(head.get("owner"))
+    owner = Owner.from_dict(head.owner if isinstance(head, ExperimentRecord) else None)
 
     def feed(records: list[Record]) -> bool:
         """Whether there was anything new: a run whose process is gone and that writes nothing more
@@ -75,5 +76,5 @@ def watch(run_dir: Path, console: Console, stop: threading.Event | None = None) 
         return Outcome.ABORTED.exit_code
     if fold.verdict is None:
         return 0
-    console.print(f"verdict: {fold.verdict.get('status')} - {fold.verdict.get('reason')}", highlight=False, markup=False, soft_wrap=True)
-    return Outcome(str(fold.verdict.get("status"))).exit_code
+    console.print(f"verdict: {fold.verdict.status} - {fold.verdict.reason}", highlight=False, markup=False, soft_wrap=True)
+    return Outcome(str(fold.verdict.status)).exit_code

@@ -13,6 +13,14 @@ from typing import Any
 
 from chaos import __version__
 from chaos.checks.milestones import MILESTONES
+from chaos.journal import of
+from chaos.journal.records import (
+    ComponentsRecord,
+    ConnectedRecord,
+    ExperimentRecord,
+    GuardrailsRecord,
+    ProvisionedRecord,
+)
 from chaos.report.data import ReportData
 
 
@@ -39,25 +47,25 @@ def content_hash(spec: dict[str, Any]) -> str:
 
 def run_rows(data: ReportData, run_dir: str) -> RunRows:
     head = data.records[0]
-    connected = next((r for r in data.records if r["kind"] == "connected"), {})
+    connected = next(iter(of(data.records, ConnectedRecord)), ConnectedRecord())
     spec = data.spec.model_dump(mode="json")
     pct = data.traffic.percentiles_ms()
-    components = next((r for r in data.records if r["kind"] == "components"), {})
-    guardrails = next((r for r in data.records if r["kind"] == "guardrails"), {})
-    provisioned = next((r for r in data.records if r["kind"] == "provisioned"), {})
-    run_id = str(head.get("run_id") or run_dir)
-    end_t = max(r["t"] for r in data.records)
+    components = next(iter(of(data.records, ComponentsRecord)), ComponentsRecord())
+    guardrails = next(iter(of(data.records, GuardrailsRecord)), GuardrailsRecord())
+    provisioned = next(iter(of(data.records, ProvisionedRecord)), ProvisionedRecord())
+    run_id = (head.run_id if isinstance(head, ExperimentRecord) else None) or run_dir
+    end_t = max(r.t for r in data.records)
     run = {
         "run_id": run_id, "experiment": data.spec.name, "content_hash": content_hash(spec), "profile": data.spec.cluster.profile or "",
-        "target": str(connected.get("target") or data.spec.target.kind), "region": str(connected.get("region") or ""),
+        "target": connected.target or data.spec.target.kind, "region": connected.region or "",
         # where exactly: the AWS account and kubeconfig context on eks, and the cluster's name
-        "account": _text(guardrails.get("account")), "context": _text(guardrails.get("context") or connected.get("kube_context")),
-        "cluster": _text(provisioned.get("cluster") or data.spec.cluster.name),
-        "spotchaos_version": str(head.get("version") or __version__), "started": str(head.get("wall") or ""), "duration_s": round(end_t, 3),
+        "account": _text(guardrails.account), "context": _text(guardrails.context or connected.kube_context),
+        "cluster": _text(provisioned.cluster or data.spec.cluster.name),
+        "spotchaos_version": str((head.model_extra or {}).get("version") or __version__), "started": head.wall or "", "duration_s": round(end_t, 3),
         "verdict": str(data.verdict.status), "exit_code": data.verdict.exit_code, "reason": data.verdict.reason[:2000], "complete": data.complete,
         "requests": data.traffic.requests, "errors": data.traffic.errors, "error_rate": round(data.traffic.error_rate, 6),
         "p50_ms": pct.get("p50"), "p99_ms": pct.get("p99"), "max_ms": pct.get("max"), "run_dir": run_dir,
-        **{f"{part}_version": _text(components.get(part)) for part in COMPONENT_PARTS},
+        **{f"{part}_version": _text(getattr(components, part)) for part in COMPONENT_PARTS},
     }
     hypotheses = [{"run_id": run_id, "name": h.name, "check": h.check, "status": str(h.status), "value": h.value, "bound": h.bound,
                    "measured": h.measured} for h in data.verdict.hypotheses]

@@ -35,6 +35,7 @@ from chaos.inject.fis_documents import (
 from chaos.inject.instance_loss import terminate_actions
 from chaos.inject.selection import Candidate, matching
 from chaos.journal import Record
+from chaos.journal.records import InjectedRecord
 from chaos.spec import Injection
 
 MAX_GROUPS_PER_ACTION = 5  # FIS quota: target Auto Scaling groups per capacity-error action
@@ -89,9 +90,7 @@ class FisAzPowerInterruption(NodeInjector):
         arn = ctx.faults.instance_arn
         template = power_interruption_template([arn(c.instance) for c in on_demand], [arn(c.instance) for c in spot], groups, inj, role, ctx.alarms, ctx.tags)
         eid = await ctx.start_fis(template, f"{inj.label(index)} wave {wave}")
-        ctx.journal.write("injected", injection=inj.label(index), via="fis", action="capacity-error", wave=wave, fis_experiment=eid,
-                          group=", ".join(g.rsplit("autoScalingGroupName/", 1)[-1] for g in groups), azs=[inj.select.az],
-                          until_t=round(ctx.clock.now() + inj.duration, 3))
+        ctx.journal.write(InjectedRecord(injection=inj.label(index), via="fis", action="capacity-error", wave=wave, fis_experiment=eid, group=", ".join(g.rsplit("autoScalingGroupName/", 1)[-1] for g in groups), azs=[inj.select.az], until_t=round(ctx.clock.now() + inj.duration, 3)))
         records = ctx.injected(inj, index, wave, on_demand, reclaim_in=0.0, fis_experiment=eid, warned=False, stopped_for=inj.duration)
         if inj.spot_notice:
             return records + ctx.injected(inj, index, wave, spot, reclaim_in=inj.notice, fis_experiment=eid)

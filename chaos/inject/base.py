@@ -14,7 +14,7 @@ from chaos.aws.metadata_mock import MetadataMock
 from chaos.clock import RunClock
 from chaos.inject.selection import Candidate, choose
 from chaos.journal import Journal, Record
-from chaos.journal.records import InjectedRecord, RecordKind
+from chaos.journal.records import InjectedRecord
 from chaos.spec import Injection, Selection
 from chaos.undo.writer import UndoWriter
 
@@ -49,11 +49,11 @@ class FireContext:
         """The `injected` records, one per node, written when the notice went out."""
         now = self.clock.now()
         reclaim_t = round(now + reclaim_in, 3) if reclaim_in is not None else None
-        def record(c: Candidate) -> InjectedRecord:
+        def record(c: Candidate) -> dict[str, Any]:
             return {"injection": inj.label(index), "via": inj.via, "action": inj.kind, "wave": wave, "instance": c.instance, "node": c.node,
                     "group": c.group, "az": c.az, "type": c.type, "reclaim_t": reclaim_t, "reclaims": reclaim_in is not None}
 
-        return [self.journal.write(RecordKind.INJECTED, t=now, **record(c), **fields) for c in chosen]
+        return [self.journal.write(InjectedRecord(**record(c), **fields), t=now) for c in chosen]
 
 
 def select_text(s: Selection) -> str:

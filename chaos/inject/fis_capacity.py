@@ -13,6 +13,7 @@ from chaos.inject.base import FireContext
 from chaos.inject.fis_documents import capacity_error_template, launch_error_template
 from chaos.inject.selection import Candidate
 from chaos.journal import Record
+from chaos.journal.records import InjectedRecord
 from chaos.spec import Injection
 
 
@@ -43,6 +44,5 @@ class FisCapacityError:
             chosen_azs = [inj.select.az] if inj.select.az else sorted({c.az for c in pool if c.az})
             template = launch_error_template(launcher, chosen_azs, inj.duration, inj.percentage, role, ctx.alarms, ctx.tags)
         eid = await ctx.start_fis(template, f"{inj.label(index)} wave {wave}")
-        ctx.journal.write("injected", injection=inj.label(index), via="fis", action="capacity-error", wave=wave, fis_experiment=eid,
-                          group=inj.select.node_group, azs=chosen_azs, until_t=round(ctx.clock.now() + inj.duration, 3))
+        ctx.journal.write(InjectedRecord(injection=inj.label(index), via="fis", action="capacity-error", wave=wave, fis_experiment=eid, group=inj.select.node_group, azs=chosen_azs, until_t=round(ctx.clock.now() + inj.duration, 3)))
         return []

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from chaos.errors import InjectionError
+from chaos.journal import Record, of
+from chaos.journal.records import NodeRecord, PodRecord
 from chaos.spec import Selection
 
 
@@ -29,28 +31,28 @@ class Candidate:
                 "serving_pods": self.serving_pods}
 
 
-def serving_pods_per_node(pod_records: Iterable[dict[str, Any]], namespace: str, deployment: str) -> dict[str, int]:
+def serving_pods_per_node(records: Iterable[Record], namespace: str, deployment: str) -> dict[str, int]:
     """Ready, live pods of `deployment` per node, from the latest pod records (its pods are named
     `<deployment>-<replicaset hash>-<suffix>`)."""
     prefix = f"{namespace}/{deployment}-"
-    latest: dict[str, dict[str, Any]] = {}
-    for r in pod_records:
-        if r["pod"].startswith(prefix):
-            latest[r["pod"]] = r
+    latest: dict[str, PodRecord] = {}
+    for r in of(records, PodRecord):
+        if r.pod.startswith(prefix):
+            latest[r.pod] = r
     counts: dict[str, int] = {}
     for r in latest.values():
-        if r.get("node") and r.get("ready") and not r.get("terminating") and not r.get("deleted"):
-            counts[r["node"]] = counts.get(r["node"], 0) + 1
+        if r.node and r.ready and not r.terminating and not r.deleted:
+            counts[r.node] = counts.get(r.node, 0) + 1
     return counts
 
 
-def candidates(node_records: Iterable[dict[str, Any]], serving: dict[str, int] | None = None) -> list[Candidate]:
+def candidates(records: Iterable[Record], serving: dict[str, int] | None = None) -> list[Candidate]:
     """Ready, schedulable nodes with an instance behind them, from the latest node records."""
-    latest: dict[str, dict[str, Any]] = {}
-    for r in node_records:
-        latest[r["node"]] = r
-    return sorted((Candidate(r["node"], r["instance"], r.get("group"), r.get("az"), r.get("type"), r.get("capacity"), (serving or {}).get(r["node"], 0))
-                   for r in latest.values() if r.get("ready") and not r.get("deleted") and not r.get("unschedulable") and r.get("instance")),
+    latest: dict[str, NodeRecord] = {}
+    for r in of(records, NodeRecord):
+        latest[r.node] = r
+    return sorted((Candidate(r.node, r.instance, r.group, r.az, r.type, r.capacity, (serving or {}).get(r.node, 0))
+                   for r in latest.values() if r.ready and not r.deleted and not r.unschedulable and r.instance),
                   key=lambda c: c.node)
 
 

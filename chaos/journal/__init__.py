@@ -1,6 +1,9 @@
 """The run's journal (its record kinds in `records`): one JSON object per line, appended and flushed as things happen, so a killed
 run still leaves a readable record.  Every record has `t` (cluster seconds since the run started),
-`wall` (UTC) and `kind`; reports and verdicts are rebuilt from it alone."""
+`wall` (UTC) and `kind`; reports and verdicts are rebuilt from it alone.
+
+Writers hand `Journal.write` a record of its kind's class (`NodeRecord(node=..., ready=...)`);
+readers get typed records back, and pick a kind with `of(records, NodeRecord)` or `isinstance`."""
 
 from __future__ import annotations
 
@@ -11,31 +14,32 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import structlog
 
 from chaos.clock import RunClock
 from chaos.errors import ChaosError, shown
-from chaos.journal.records import RecordKind, record_problem
+from chaos.journal.records import (
+    KNOWN,
+    Record,
+    RecordKind,
+    RecordProblem,
+    UnknownRecord,
+    of,
+    parse_record,
+)
 from chaos.redaction import redact_urls
 
-__all__ = ["Journal", "JournalError", "JournalReading", "Malformed", "Record", "RecordKind", "Unreadable", "journal_file", "read_journal", "read_journal_checked", "unknown_kinds"]
-
-Record = dict[str, Any]
+__all__ = ["KNOWN", "Journal", "JournalError", "JournalReading", "Malformed", "Record", "RecordKind", "Unreadable", "UnknownRecord", "journal_file", "of", "parse_record", "read_journal", "read_journal_checked", "unknown_kinds"]
 
 log = structlog.get_logger("journal")
-
-
-KNOWN_KINDS = frozenset(RecordKind)
 
 
 def unknown_kinds(records: list[Record]) -> dict[str, int]:
     """Kinds this version does not know, with how many records each (a newer version wrote them)."""
     out: dict[str, int] = {}
-    for r in records:
-        if r["kind"] not in KNOWN_KINDS:
-            out[r["kind"]] = out.get(r["kind"], 0) + 1
+    for r in of(records, UnknownRecord):
+        out[r.kind] = out.get(r.kind, 0) + 1
     return out
 
 
@@ -67,37 +71,40 @@ class Journal:
         self._lines = _line_count(path) if append else 0
         self.listeners: list[Callable[[Record], None]] = []
 
-    def write(self, kind: str, t: float | None = None, *, durable: bool = False, **fields: Any) -> Record:
-        """Append a record; `durable` also fsyncs it, for the undo log's intents, which must be on
-        disk before the action they announce.
+    def write(self, record: Record, t: float | None = None, *, durable: bool = False) -> Record:
+        """Append a record, dated now (or at cluster time `t`); `durable` also fsyncs it, for the
+        undo log's intents, which must be on disk before the action they announce.
 
         The record kept in memory (and given to the listeners) is the one on disk, read back, so the
         run's own verdict and a report rebuilt from the file read the same values.  A record that
-        does not fit its kind's fields (a writer's bug) is still written, so nothing is lost, but
-        is kept from the listeners and the verdict, as `read_journal` keeps it from reports, and
-        counted in `malformed`."""
-        head = {"t": round(self.clock.now() if t is None else t, 3), "wall": self.clock.wall(), "kind": kind}
+        does not fit its kind's fields (a writer's bug, built with `model_construct`) is still
+        written, so nothing is lost, but is kept from the listeners and the verdict, as
+        `read_journal` keeps it from reports, and counted in `malformed`."""
+        head = {"t": round(self.clock.now() if t is None else t, 3), "wall": self.clock.wall(), "kind": record.kind}
         with self._lock:
             # `seq`, the record's line in its journal, makes each record one of a kind: a line
             # copied twice (a journal appended to itself, a sync tool's retry) is a repeat readers drop
-            line = redact_urls(json.dumps(head | fields | {"seq": self._lines + 1}, default=str, separators=(",", ":")))
-            record: Record = json.loads(line)
-            problem = record_problem(record)
+            line = redact_urls(json.dumps(head | record.fields() | {"seq": self._lines + 1}, default=str, separators=(",", ":")))
+            problem: str | None = None
+            try:
+                written = parse_record(json.loads(line))
+            except RecordProblem as exc:
+                problem, written = str(exc), record
             self._file.write(line + "\n")
             self._file.flush()
             if durable:
                 os.fsync(self._file.fileno())
             if problem is not None:
-                self.malformed.append(Malformed(self._lines + 1, kind, problem))
+                self.malformed.append(Malformed(self._lines + 1, record.kind, problem))
             else:
-                self.records.append(record)
+                self.records.append(written)
             self._lines += 1
         if problem is not None:
-            log.warning("journal.malformed_record", kind=kind, problem=problem)
-            return record
+            log.warning("journal.malformed_record", kind=record.kind, problem=problem)
+            return written
         for listener in list(self.listeners):
-            listener(record)
-        return record
+            listener(written)
+        return written
 
     def snapshot(self) -> list[Record]:
         with self._lock:
@@ -213,11 +220,10 @@ def read_journal_checked(path: Path) -> JournalReading:
             reading.repeats.append(number)
             continue
         seen.add(text)
-        problem = record_problem(record)
-        if problem is not None:
-            reading.malformed.append(Malformed(number, record["kind"], problem))
-        else:
-            reading.records.append(record)
-    if not reading.records or reading.records[0]["kind"] != "experiment":
+        try:
+            reading.records.append(parse_record(record))
+        except RecordProblem as exc:
+            reading.malformed.append(Malformed(number, record["kind"], str(exc)))
+    if not reading.records or reading.records[0].kind != RecordKind.EXPERIMENT:
         raise JournalError(f"{shown(str(path))}: does not start with an experiment record; is this a spotchaos journal?")
     return reading

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Any
 
@@ -24,6 +24,7 @@ from chaos.journal.records import (
     NodeClaimRecord,
     NodeRecord,
     PodRecord,
+    Record,
 )
 from cluster import kube_retry
 from cluster.kube_views import condition_true
@@ -63,25 +64,27 @@ def node_record(obj: Obj, deleted: bool, run_time_of: Callable[[float], float] |
     meta, spec = obj["metadata"], obj.get("spec") or {}
     labels = meta.get("labels") or {}
     provider = spec.get("providerID") or ""
-    record: NodeRecord = {
-        "node": meta["name"],
-        "instance": provider.rsplit("/", 1)[-1] if provider else None,
+    record = NodeRecord(
+        node=meta["name"],
+        instance=provider.rsplit("/", 1)[-1] if provider else None,
         # a node group's name, or a Karpenter NodePool's
-        "group": labels.get("eks.amazonaws.com/nodegroup") or labels.get("karpenter.sh/nodepool"),
-        "az": labels.get("topology.kubernetes.io/zone"),
-        "type": labels.get("node.kubernetes.io/instance-type"),
-        "capacity": labels.get("eks.amazonaws.com/capacityType") or CAPACITY_TYPES.get(labels.get("karpenter.sh/capacity-type", "")),
-        "ready": _condition(obj, "Ready") and not deleted,
-        "unschedulable": bool(spec.get("unschedulable")),
-        "nth_taint": any(str(t.get("key", "")).startswith(NTH_TAINT_PREFIX) for t in spec.get("taints") or []),
-        "karpenter_taint": any(t.get("key") == KARPENTER_TAINT for t in spec.get("taints") or []),
-        "exclude_lb": EXCLUDE_LB_LABEL in labels,
-        "deleted": deleted,
-    }
+        group=labels.get("eks.amazonaws.com/nodegroup") or labels.get("karpenter.sh/nodepool"),
+        az=labels.get("topology.kubernetes.io/zone"),
+        type=labels.get("node.kubernetes.io/instance-type"),
+        capacity=labels.get("eks.amazonaws.com/capacityType") or CAPACITY_TYPES.get(labels.get("karpenter.sh/capacity-type", "")),
+        ready=_condition(obj, "Ready") and not deleted,
+        unschedulable=bool(spec.get("unschedulable")),
+        nth_taint=any(str(t.get("key", "")).startswith(NTH_TAINT_PREFIX) for t in spec.get("taints") or []),
+        karpenter_taint=any(t.get("key") == KARPENTER_TAINT for t in spec.get("taints") or []),
+        exclude_lb=EXCLUDE_LB_LABEL in labels,
+        deleted=deleted,
+    )
     if run_time_of is not None:
+        dated = {}
         for key, field in (("cordon_by", "unschedulable"), ("taint_by", "taints")):
             at = written_at(obj, "spec", field) if spec.get(field) else None
-            record[key] = None if at is None else round(run_time_of(at + 1.0), 3)  # type: ignore[literal-required]
+            dated[key] = None if at is None else round(run_time_of(at + 1.0), 3)
+        record = record.model_copy(update=dated)
     return meta["name"], record
 
 
@@ -89,13 +92,13 @@ def nodeclaim_record(obj: Obj, deleted: bool) -> tuple[str, NodeClaimRecord]:
     meta, status = obj["metadata"], obj.get("status") or {}
     labels = meta.get("labels") or {}
     provider = str(status.get("providerID") or "")
-    record: NodeClaimRecord = {
-        "nodeclaim": meta["name"], "nodepool": labels.get("karpenter.sh/nodepool"),
-        "instance": provider.rsplit("/", 1)[-1] if provider else None, "node": status.get("nodeName"),
-        "type": labels.get("node.kubernetes.io/instance-type"), "capacity": CAPACITY_TYPES.get(labels.get("karpenter.sh/capacity-type", "")),
-        "launched": _condition(obj, "Launched"), "registered": _condition(obj, "Registered"), "initialized": _condition(obj, "Initialized"),
-        "drained": _condition(obj, "Drained"), "deleting": meta.get("deletionTimestamp") is not None, "deleted": deleted,
-    }
+    record = NodeClaimRecord(
+        nodeclaim=meta["name"], nodepool=labels.get("karpenter.sh/nodepool"),
+        instance=provider.rsplit("/", 1)[-1] if provider else None, node=status.get("nodeName"),
+        type=labels.get("node.kubernetes.io/instance-type"), capacity=CAPACITY_TYPES.get(labels.get("karpenter.sh/capacity-type", "")),
+        launched=_condition(obj, "Launched"), registered=_condition(obj, "Registered"), initialized=_condition(obj, "Initialized"),
+        drained=_condition(obj, "Drained"), deleting=meta.get("deletionTimestamp") is not None, deleted=deleted,
+    )
     return meta["name"], record
 
 
@@ -103,27 +106,27 @@ def pod_record(obj: Obj, deleted: bool) -> tuple[str, PodRecord]:
     meta, status = obj["metadata"], obj.get("status") or {}
     owners = meta.get("ownerReferences") or []
     key = f"{meta.get('namespace')}/{meta['name']}"
-    record: PodRecord = {
-        "pod": key,
-        "node": (obj.get("spec") or {}).get("nodeName"),
-        "ip": status.get("podIP"),
-        "owner_kind": owners[0].get("kind") if owners else None,
-        "phase": status.get("phase"),
-        "ready": _condition(obj, "Ready"),
-        "terminating": meta.get("deletionTimestamp") is not None,
-        "deleted": deleted,
-    }
+    record = PodRecord(
+        pod=key,
+        node=(obj.get("spec") or {}).get("nodeName"),
+        ip=status.get("podIP"),
+        owner_kind=owners[0].get("kind") if owners else None,
+        phase=status.get("phase"),
+        ready=_condition(obj, "Ready"),
+        terminating=meta.get("deletionTimestamp") is not None,
+        deleted=deleted,
+    )
     return key, record
 
 
 def deployment_record(obj: Obj, deleted: bool) -> tuple[str, DeploymentRecord]:
     meta = obj["metadata"]
     status = obj.get("status") or {}
-    record: DeploymentRecord = {
-        "name": meta["name"], "namespace": meta.get("namespace"),
-        "desired": 0 if deleted else int((obj.get("spec") or {}).get("replicas") or 0),
-        "ready": 0 if deleted else int(status.get("readyReplicas") or 0),
-    }
+    record = DeploymentRecord(
+        name=meta["name"], namespace=meta.get("namespace"),
+        desired=0 if deleted else int((obj.get("spec") or {}).get("replicas") or 0),
+        ready=0 if deleted else int(status.get("readyReplicas") or 0),
+    )
     return f"{meta.get('namespace')}/{meta['name']}", record
 
 
@@ -138,10 +141,10 @@ def event_record(obj: Obj, deleted: bool) -> tuple[str, EventRecord] | None:
     if involved.get("kind") != "Node" and not any(s in source for s in INTERESTING_EVENT_SOURCES):
         return None
     meta = obj["metadata"]
-    record: EventRecord = {
-        "reason": obj.get("reason"), "object": f"{involved.get('kind')}/{involved.get('name')}",
-        "message": str(obj.get("message") or "")[:300], "source": source,
-    }
+    record = EventRecord(
+        reason=obj.get("reason"), object=f"{involved.get('kind')}/{involved.get('name')}",
+        message=str(obj.get("message") or "")[:300], source=source,
+    )
     return f"{meta.get('namespace')}/{meta['name']}/{obj.get('count', 1)}", record
 
 
@@ -168,7 +171,7 @@ def watch_events(list_call: Callable[..., Any], version: str) -> Iterator[Obj]:
 class KubeWatch(threading.Thread):
     """One resource kind: list + watch, written to the journal as `kind` records."""
 
-    def __init__(self, kind: str, list_call: Callable[..., Any], convert: Callable[[Obj, bool], tuple[str, Mapping[str, Any]] | None], journal: Journal,
+    def __init__(self, kind: str, list_call: Callable[..., Any], convert: Callable[[Obj, bool], tuple[str, Record] | None], journal: Journal,
                  stop: threading.Event) -> None:
         super().__init__(name=f"watch-{kind}", daemon=True)
         self.kind = kind
@@ -176,7 +179,7 @@ class KubeWatch(threading.Thread):
         self.convert = convert
         self.journal = journal
         self.stop_event = stop
-        self.last: dict[str, Mapping[str, Any]] = {}
+        self.last: dict[str, Record] = {}
         self.synced = threading.Event()
         self.lists = 0  # full lists: the first, then one after each 410 Gone
         self.resumes = 0  # watches resumed from the last version after a dropped connection
@@ -192,7 +195,7 @@ class KubeWatch(threading.Thread):
             self.last.pop(key, None)
         else:
             self.last[key] = record
-        self.journal.write(self.kind, **record)
+        self.journal.write(record)
 
     def _list(self) -> str:
         resp = self.list_call(_preload_content=False)
@@ -206,8 +209,10 @@ class KubeWatch(threading.Thread):
             self._emit(item, False)
         for key in [k for k in self.last if k not in seen]:
             gone = self.last.pop(key)
-            if self.kind in ("node", "pod"):
-                self.journal.write(self.kind, **{**gone, "deleted": True, **({"ready": False} if self.kind == "node" else {})})
+            if isinstance(gone, NodeRecord):
+                self.journal.write(gone.model_copy(update={"deleted": True, "ready": False}))
+            elif isinstance(gone, PodRecord):
+                self.journal.write(gone.model_copy(update={"deleted": True}))
         self.synced.set()
         return str(body["metadata"].get("resourceVersion") or "")
 

@@ -20,7 +20,7 @@ import structlog
 
 from chaos.clock import RunClock, monotonic_at_wall, wall_seconds
 from chaos.journal import Journal
-from chaos.journal.records import RecordKind
+from chaos.journal.records import ShardLostRecord, ShardsRecord
 from chaos.kube import load_jobs
 from chaos.load.engine import LoadError
 from chaos.load.run import LoadSpec, summarize
@@ -97,9 +97,7 @@ class ClusterTraffic:
         await asyncio.to_thread(load_jobs.create_job, self.where.api_client, self.where.namespace, job)
         self.where.undo.done(number, job=self.job_name)
         await self._wait_running()
-        self.journal.write(RecordKind.SHARDS, job=self.job_name, namespace=self.where.namespace, shards=self.traffic.shards,
-                           pods={str(s.index): s.pod or "" for s in self.shards}, nodes={str(s.index): s.node or "" for s in self.shards},
-                           start_at=round(self.start_at, 3))
+        self.journal.write(ShardsRecord(job=self.job_name, namespace=self.where.namespace, shards=self.traffic.shards, pods={str(s.index): s.pod or "" for s in self.shards}, nodes={str(s.index): s.node or "" for s in self.shards}, start_at=round(self.start_at, 3)))
         return self.t0
 
     async def _wait_running(self) -> None:
@@ -160,8 +158,7 @@ class ClusterTraffic:
         if shard.lost or shard.done:
             return
         shard.lost = True
-        self.journal.write(RecordKind.SHARD_LOST, index=shard.index, share=round(1 / len(self.shards), 4), pod=shard.pod or "", node=shard.node,
-                           reason=reason, last_second=shard.last_second)
+        self.journal.write(ShardLostRecord(index=shard.index, share=round(1 / len(self.shards), 4), pod=shard.pod or "", node=shard.node, reason=reason, last_second=shard.last_second))
         log.warning("shard_lost", shard=shard.index, pod=shard.pod, node=shard.node, reason=reason)
         # what it measured before it was lost stays in the per-second numbers
         self.merged.recorder.merge({"buckets": {str(s): e for s, e in self.merge.latest[shard.index].items()}, "ok": "", "all": "", "statuses": {}})

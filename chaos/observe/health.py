@@ -14,7 +14,7 @@ from pathlib import Path
 
 from chaos.clock import RunClock
 from chaos.journal import Journal
-from chaos.journal.records import HealthRecord, RecordKind
+from chaos.journal.records import HealthRecord
 from cluster.published_clock import ClockReader, ClockReading
 from cluster.runqueue import runqueue_wait
 
@@ -80,17 +80,15 @@ class HealthMonitor:
                 continue
             t_end = self.clock.now()
             cpu_now, sim_now, runq_now = _cpu_times(), self._sim(), runqueue_wait()
-            record: HealthRecord = {"start_t": round(t_start, 3), "end_t": round(t_end, 3), "harness_lag_ms": round(max(0.0, worst) * 1000, 1),
-                                    "speed": round((t_end - t_start) / (now - second_start), 3), "load1": _load1(), "cpus": os.cpu_count(),
-                                    "steal_pct": None, "sim_lag_ms": None, "sim_stalled_s": None, "sim_cpu_wait": None,
-                                    "harness_cpu_wait": None if runq is None or runq_now is None else round(min(1.0, (runq_now - runq) / (now - second_start)), 3)}
-            if cpu is not None and cpu_now is not None and cpu_now[0] > cpu[0]:
-                record["steal_pct"] = round(100.0 * (cpu_now[1] - cpu[1]) / (cpu_now[0] - cpu[0]), 2)
-            if sim is not None and sim_now is not None:
-                record["sim_lag_ms"] = round(sim_now.lag_max * 1000, 1)
-                record["sim_stalled_s"] = round(max(0.0, sim_now.stalled_total - sim.stalled_total), 3)
-                record["sim_cpu_wait"] = round(sim_now.runq_share, 3)
-            self.journal.write(RecordKind.HEALTH, t=round(t_end, 3), **record)
+            steal = round(100.0 * (cpu_now[1] - cpu[1]) / (cpu_now[0] - cpu[0]), 2) if cpu is not None and cpu_now is not None and cpu_now[0] > cpu[0] else None
+            simulated = sim is not None and sim_now is not None
+            record = HealthRecord(start_t=round(t_start, 3), end_t=round(t_end, 3), harness_lag_ms=round(max(0.0, worst) * 1000, 1),
+                                  speed=round((t_end - t_start) / (now - second_start), 3), load1=_load1(), cpus=os.cpu_count(), steal_pct=steal,
+                                  sim_lag_ms=round(sim_now.lag_max * 1000, 1) if simulated else None,  # type: ignore[union-attr]
+                                  sim_stalled_s=round(max(0.0, sim_now.stalled_total - sim.stalled_total), 3) if simulated else None,  # type: ignore[union-attr]
+                                  sim_cpu_wait=round(sim_now.runq_share, 3) if simulated else None,  # type: ignore[union-attr]
+                                  harness_cpu_wait=None if runq is None or runq_now is None else round(min(1.0, (runq_now - runq) / (now - second_start)), 3))
+            self.journal.write(record, t=round(t_end, 3))
             second_start, t_start, worst, cpu, sim, runq = now, t_end, 0.0, cpu_now, sim_now, runq_now
 
     def _sim(self) -> ClockReading | None:

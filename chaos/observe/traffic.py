@@ -11,7 +11,7 @@ from typing import Any
 
 from chaos.clock import RunClock
 from chaos.journal import Journal
-from chaos.journal.records import RecordKind, TrafficRecord
+from chaos.journal.records import TrafficRecord
 from chaos.load.bodies import body_for
 from chaos.load.engine import LoadEngine, clock
 from chaos.load.profile import Profile, Segment, constant, ramp
@@ -78,13 +78,13 @@ class TrafficRun:
             self._written[second] = signature
             d = bucket.as_dict()
             start = self.clock.at_monotonic(t0 + second)
-            record: TrafficRecord = {
-                "second": second, "start_t": round(start, 3), "end_t": round(start + self.clock.speed, 3), "requests": d["requests"],
-                "ok": d["ok"], "balancer_5xx": d["balancer_5xx"], "backend_5xx": d["backend_5xx"], "connection": d["connection"],
-                "timeout": d["timeout"], "other": d["other"], "p99_ms": d["latency_p99_ms"], "max_ms": d["latency_max_ms"],
-                "hist": bucket.encoded_histogram(), "late": d["late"], "late_max_ms": d["late_max_ms"],
-            }
-            self.journal.write(RecordKind.TRAFFIC, t=round(self.clock.at_monotonic(t0 + second + 1), 3), **record)
+            record = TrafficRecord(
+                second=second, start_t=round(start, 3), end_t=round(start + self.clock.speed, 3), requests=d["requests"],
+                ok=d["ok"], balancer_5xx=d["balancer_5xx"], backend_5xx=d["backend_5xx"], connection=d["connection"],
+                timeout=d["timeout"], other=d["other"], p99_ms=d["latency_p99_ms"], max_ms=d["latency_max_ms"],
+                hist=bucket.encoded_histogram(), late=d["late"], late_max_ms=d["late_max_ms"],
+            )
+            self.journal.write(record, t=round(self.clock.at_monotonic(t0 + second + 1), 3))
 
     async def run(self) -> dict[str, Any]:
         if self.cluster is not None:  # shards on the cluster: merged from their logs as they report

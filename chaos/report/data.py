@@ -11,7 +11,18 @@ from chaos.checks.starvation import Health, health_of
 from chaos.checks.traffic_stats import TrafficStats, traffic_stats
 from chaos.checks.verdict import Verdict, verdict
 from chaos.errors import SpecError
-from chaos.journal import JournalError, JournalReading, Malformed, Record
+from chaos.journal import JournalError, JournalReading, Malformed, Record, of
+from chaos.journal.records import (
+    AbortRecord,
+    ConnectedRecord,
+    ExperimentRecord,
+    InjectedRecord,
+    PhaseRecord,
+    RollbackRecord,
+    SteadyStateRecord,
+    TrafficSummaryRecord,
+    VerdictRecord,
+)
 from chaos.spec import Experiment, parse_experiment
 
 
@@ -23,7 +34,7 @@ class ReportData:
     nodes: list[NodeMilestones]
     traffic: TrafficStats
     phases: list[tuple[float, str]]
-    rollback: list[Record]
+    rollback: list[RollbackRecord]
     complete: bool  # the run wrote its verdict (false: killed; the verdict is rebuilt)
     speed: float
     summary: dict[str, Any] | None
@@ -31,9 +42,9 @@ class ReportData:
     left_out: tuple[str, ...] = ()  # every line the report did not use (malformed, unreadable, repeated), one phrase each
 
     @property
-    def steady_state(self) -> list[Record]:
+    def steady_state(self) -> list[SteadyStateRecord]:
         """The steady-state checks, before injecting and after traffic stopped."""
-        return [r for r in self.records if r["kind"] == "steady_state"]
+        return of(self.records, SteadyStateRecord)
 
     @property
     def health(self) -> list[Health]:
@@ -41,8 +52,8 @@ class ReportData:
         return health_of(self.records)
 
     @property
-    def injections(self) -> list[Record]:
-        return [r for r in self.records if r["kind"] == "injected"]
+    def injections(self) -> list[InjectedRecord]:
+        return of(self.records, InjectedRecord)
 
 
 def build_read(reading: JournalReading) -> ReportData:
@@ -55,22 +66,23 @@ def build(records: list[Record], malformed: Sequence[Malformed] = (), left_out: 
     are listed in the reports (`left_out`: every line it did not use, when known)."""
     head = records[0]
     try:
-        spec = parse_experiment(head.get("spec"), "journal")
+        spec = parse_experiment(head.spec if isinstance(head, ExperimentRecord) else None, "journal")
     except SpecError as exc:
         raise JournalError(f"the journal's experiment record is not a valid experiment: {exc}") from None
-    written = next((r for r in reversed(records) if r["kind"] == "verdict"), None)
-    body = [r for r in records if r["kind"] != "verdict"]
+    written = next(reversed(of(records, VerdictRecord)), None)
+    body = [r for r in records if not isinstance(r, VerdictRecord)]
     if written is None:
         # a killed run: judge what it recorded, marked as cut short
-        cut = [*body, {"t": max(r["t"] for r in body), "kind": "abort", "reason": "the run ended without a verdict (killed?); judged on what it recorded"}]
+        cut = [*body, AbortRecord(t=max(r.t for r in body), reason="the run ended without a verdict (killed?); judged on what it recorded")]
         result = verdict(spec, cut)
     else:
         result = verdict(spec, body)
-    connected = next((r for r in records if r["kind"] == "connected"), {})
-    summary = next((r for r in reversed(records) if r["kind"] == "traffic_summary"), None)
+    connected = next(iter(of(records, ConnectedRecord)), None)
+    summary = next(reversed(of(records, TrafficSummaryRecord)), None)
     return ReportData(
         spec=spec, records=body, verdict=result, nodes=node_milestones(body), traffic=traffic_stats(body),
-        phases=[(r["t"], r["phase"]) for r in body if r["kind"] == "phase"], rollback=[r for r in body if r["kind"] == "rollback"],
-        complete=written is not None, speed=float(connected.get("speed", 1.0)), summary=summary, malformed=tuple(malformed),
+        phases=[(r.t, r.phase) for r in of(body, PhaseRecord)], rollback=of(body, RollbackRecord),
+        complete=written is not None, speed=connected.speed if connected and connected.speed else 1.0,
+        summary=summary.fields() if summary else None, malformed=tuple(malformed),
         left_out=tuple(left_out) or tuple(str(m) for m in malformed),
     )

@@ -67,6 +67,6 @@ def render(data: ReportData, timeline: bytes | None = None, gantt: bytes | None 
     if summary is not None:
         parts.append(f"<h2>Health of the run</h2><p>{escape(summary.line(data.speed))}</p>")
     if data.rollback:
-        parts.append("<h2>Rollback</h2>" + _table(["step", "ok", "detail"], [[r["step"], r["ok"], r["detail"]] for r in data.rollback]))
+        parts.append("<h2>Rollback</h2>" + _table(["step", "ok", "detail"], [[r.step, r.ok, r.detail] for r in data.rollback]))
     parts.append("</body></html>")
     return "\n".join(parts)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from chaos.checks.milestones import MILESTONES, NodeMilestones
 from chaos.checks.starvation import health_summary
-from chaos.journal import Record, unknown_kinds
+from chaos.journal import of, unknown_kinds
+from chaos.journal.records import ApiRetriesRecord, ErrorRecord, SteadyStateRecord
 from chaos.report.data import ReportData
 
 _MD_SPECIAL = str.maketrans({c: "\\" + c for c in "\\`*_[]|#"} | {"&": "&amp;", "<": "&lt;", ">": "&gt;"})
@@ -40,10 +41,10 @@ def replacement_line(m: NodeMilestones) -> str:
     return line
 
 
-def steady_state_line(r: Record) -> str:
-    held = "held" if r["ok"] else "did not hold: " + "; ".join(r.get("problems") or [])
-    seen = f"serving replicas Ready {r.get('ready')}/{r.get('desired')}, {r.get('requests', 0)} requests, error rate {r.get('error_rate', 0):.3%}"
-    return f"{'before injecting' if r['when'] == 'before' else 'after traffic stopped'}: {held} ({seen})"
+def steady_state_line(r: SteadyStateRecord) -> str:
+    held = "held" if r.ok else "did not hold: " + "; ".join(r.problems or [])
+    seen = f"serving replicas Ready {r.ready}/{r.desired}, {r.requests or 0} requests, error rate {r.error_rate or 0:.3%}"
+    return f"{'before injecting' if r.when == 'before' else 'after traffic stopped'}: {held} ({seen})"
 
 
 def render(data: ReportData) -> str:
@@ -71,9 +72,9 @@ def render(data: ReportData) -> str:
                 out.append(f"\n{m.node}: {replacement_line(m)}.")
     else:
         out.append("No node was interrupted.")
-    other = [r for r in data.injections if not r.get("instance")]
+    other = [r for r in data.injections if not r.instance]
     for r in other:
-        out.append(f"- {r['injection']}: {r['action']} on {r.get('group')} ({', '.join(r.get('azs') or [])}) via {r['via']} at t={r['t']:.1f}s")
+        out.append(f"- {r.injection}: {r.action} on {r.group} ({', '.join(a or '?' for a in r.azs or [])}) via {r.via} at t={r.t:.1f}s")
     out += ["", "## Traffic", ""]
     pct = tr.percentiles_ms()
     out.append(f"{tr.requests} requests, {tr.errors} errors ({tr.error_rate:.3%}); latency p50 {pct['p50']} ms, p99 {pct['p99']} ms, max {pct['max']} ms.")
@@ -98,14 +99,14 @@ def render(data: ReportData) -> str:
         shown = "; ".join(data.left_out[:5]) + (f"; and {len(data.left_out) - 5} more" if len(data.left_out) > 5 else "")
         out.append(f"\nLines of the journal left out of this report ({len(data.left_out)}: records that do not fit their kind, "
                    f"unreadable or repeated lines): {md_text(shown)}.")
-    retries = [r for r in data.records if r["kind"] == "api_retries"]
-    if retries and isinstance(retries[-1].get("counts"), dict):
+    retries = of(data.records, ApiRetriesRecord)
+    if retries:
         out.append("\nAPI calls retried (throttling, 5xx, dropped connections): "
-                   + ", ".join(f"{api} {n}" for api, n in retries[-1]["counts"].items()) + ".")
+                   + ", ".join(f"{api} {n}" for api, n in retries[-1].counts.items()) + ".")
     if data.rollback:
         out += ["", "## Rollback", ""]
-        out += [f"- {'ok' if r['ok'] else 'FAILED'}: {r['step']} — {r['detail']}" for r in data.rollback]
-    errors = [r for r in data.records if r["kind"] == "error"]
+        out += [f"- {'ok' if r.ok else 'FAILED'}: {r.step} — {r.detail}" for r in data.rollback]
+    errors = of(data.records, ErrorRecord)
     if errors:
-        out += ["", "## Errors", ""] + [f"- {r.get('where')}: {r.get('message')}" for r in errors]
+        out += ["", "## Errors", ""] + [f"- {r.where}: {r.message}" for r in errors]
     return "\n".join(out) + "\n"

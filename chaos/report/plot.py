@@ -66,7 +66,7 @@ def _label(group: str) -> str:
 def timeline_png(data: ReportData) -> bytes:
     seconds = data.traffic.seconds
     series: ClusterSeries = cluster_series(data.records, data.spec.cluster.service.deployment if data.spec.cluster.service else None)
-    end = max([r["t"] for r in data.records] + [0.0])
+    end = max([r.t for r in data.records] + [0.0])
     fig, axes = plt.subplots(6, 1, figsize=(WIDTH_IN, 13), sharex=True, gridspec_kw={"height_ratios": [1, 1, 1.3, 1, 1.3, 1]})
     ax_err, ax_lat, ax_req, ax_rep, ax_tg, ax_nodes = axes
     xs = [(s.start_t + s.end_t) / 2 for s in seconds]

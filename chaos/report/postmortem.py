@@ -11,7 +11,19 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from chaos.checks.milestones import NodeMilestones
-from chaos.journal import Record
+from chaos.journal import Record, of
+from chaos.journal.records import (
+    AbortRecord,
+    DecisionRecord,
+    ErrorRecord,
+    ExperimentRecord,
+    GoNoGoRecord,
+    InjectedRecord,
+    NoteRecord,
+    OverrideRecord,
+    PhaseRecord,
+    SteadyStateRecord,
+)
 from chaos.report.data import ReportData
 from chaos.report.markdown import md_text
 
@@ -36,38 +48,38 @@ class Moment:
 
 
 def _wall(r: Record) -> str | None:
-    wall = r.get("wall")
-    return wall[11:19] if isinstance(wall, str) and len(wall) >= 19 else None
+    return r.wall[11:19] if r.wall is not None and len(r.wall) >= 19 else None
+
+
+def _what(r: Record) -> str | None:  # noqa: PLR0911 - one line per kind of moment
+    if isinstance(r, PhaseRecord):
+        return f"phase: {r.phase}" if r.phase in SHOWN_PHASES else None
+    if isinstance(r, GoNoGoRecord):
+        return f"go/no-go {'passed' if r.ok else 'FAILED'}: {r.check} ({r.evidence})"
+    if isinstance(r, OverrideRecord):
+        return f"**override** of {r.check} by {md_text(r.author or 'the driver')}: {md_text(r.reason)}"
+    if isinstance(r, DecisionRecord):
+        return f"**{'go' if r.go else 'no go'}** ({r.gate}) by {md_text(r.author or 'the driver')}"
+    if isinstance(r, NoteRecord):
+        return f"**note** ({md_text(r.author)}{', ' + md_text(r.role) if r.role else ''}): {md_text(r.text)}"
+    if isinstance(r, SteadyStateRecord):
+        held = "held" if r.ok else "did NOT hold: " + "; ".join(r.problems or [])
+        return f"steady state {'before injecting' if r.when == 'before' else 'after'}: {held}"
+    if isinstance(r, InjectedRecord):
+        if not r.instance:
+            return f"{r.injection}: {r.action} on {r.group} ({', '.join(a for a in r.azs or [] if a)}) via {r.via}"
+        text = f"{r.injection}: {r.action} of {r.node or r.instance} ({r.instance}, {r.az or '?'}) via {r.via}"
+        return text + (f"; reclaim due at t={r.reclaim_t:.0f}s" if r.reclaim_t is not None else "")
+    if isinstance(r, AbortRecord):
+        return f"**aborted**: {md_text(str(r.reason))}"
+    if isinstance(r, ErrorRecord):
+        return f"error in {r.where}: {r.message}"
+    return None
 
 
 def moment_of(r: Record) -> Moment | None:
-    kind, t = r["kind"], float(r["t"])
-    text: str | None = None
-    if kind == "phase" and r.get("phase") in SHOWN_PHASES:
-        text = f"phase: {r['phase']}"
-    elif kind == "go_no_go":
-        text = f"go/no-go {'passed' if r['ok'] else 'FAILED'}: {r['check']} ({r['evidence']})"
-    elif kind == "override":
-        text = f"**override** of {r['check']} by {md_text(str(r.get('author', 'the driver')))}: {md_text(str(r['reason']))}"
-    elif kind == "decision":
-        text = f"**{'go' if r['go'] else 'no go'}** ({r['gate']}) by {md_text(str(r.get('author', 'the driver')))}"
-    elif kind == "note":
-        text = f"**note** ({md_text(str(r['author']))}{', ' + md_text(str(r['role'])) if r.get('role') else ''}): {md_text(str(r['text']))}"
-    elif kind == "steady_state":
-        held = "held" if r["ok"] else "did NOT hold: " + "; ".join(r.get("problems") or [])
-        text = f"steady state {'before injecting' if r['when'] == 'before' else 'after'}: {held}"
-    elif kind == "injected":
-        if r.get("instance"):
-            text = f"{r.get('injection')}: {r.get('action')} of {r.get('node') or r['instance']} ({r['instance']}, {r.get('az') or '?'}) via {r.get('via')}"
-            if r.get("reclaim_t") is not None:
-                text += f"; reclaim due at t={float(r['reclaim_t']):.0f}s"
-        else:
-            text = f"{r.get('injection')}: {r.get('action')} on {r.get('group')} ({', '.join(a for a in r.get('azs') or [] if a)}) via {r.get('via')}"
-    elif kind == "abort":
-        text = f"**aborted**: {md_text(str(r.get('reason')))}"
-    elif kind == "error":
-        text = f"error in {r.get('where')}: {r.get('message')}"
-    return None if text is None else Moment(t, text, _wall(r))
+    text = _what(r)
+    return None if text is None else Moment(r.t, text, _wall(r))
 
 
 def _node_moments(m: NodeMilestones) -> list[Moment]:
@@ -81,7 +93,7 @@ def _node_moments(m: NodeMilestones) -> list[Moment]:
 
 def timeline(data: ReportData) -> list[Moment]:
     moments = [m for m in (moment_of(r) for r in data.records) if m is not None]
-    last = max((r["t"] for r in data.records), default=0.0)
+    last = max((r.t for r in data.records), default=0.0)
     moments.append(Moment(float(last), f"verdict: {data.verdict.status}"))
     for node in data.nodes:
         moments += _node_moments(node)
@@ -91,13 +103,14 @@ def timeline(data: ReportData) -> list[Moment]:
 def draft(data: ReportData, pictures: Sequence[str] = ()) -> str:
     """`pictures`: file names of the report's pictures beside the draft (timeline.png, gantt.png)."""
     v, spec = data.verdict, data.spec
-    head = data.records[0] if data.records else {}
-    notes = [r for r in data.records if r["kind"] == "note"]
+    head = data.records[0] if data.records else None
+    run_id = head.run_id if isinstance(head, ExperimentRecord) else None
+    notes = of(data.records, NoteRecord)
     tr = data.traffic
     pct = tr.percentiles_ms()
     out = [f"# Postmortem (draft): {md_text(spec.name)}", ""]
     out += ["## Summary", ""]
-    out.append(f"- Run {head.get('run_id', '?')}, started {head.get('wall', '?')}; cluster time ran {data.speed:g}x real time.")
+    out.append(f"- Run {run_id or '?'}, started {(head.wall if head else None) or '?'}; cluster time ran {data.speed:g}x real time.")
     out.append(f"- Verdict: **{v.status}** (exit {v.exit_code}): {md_text(v.reason)}.")
     out.append(f"- Nodes interrupted: {len(data.nodes)}. Requests: {tr.requests}, errors {tr.errors} ({tr.error_rate:.3%}), "
                f"p99 {pct['p99']} ms.")
@@ -115,7 +128,7 @@ def draft(data: ReportData, pictures: Sequence[str] = ()) -> str:
     for h in v.hypotheses:
         out.append(f"| {h.status} | {md_text(h.name)} | {md_text(h.bound)} | {md_text(h.measured)} |")
     out += ["", "## Rolled back", ""]
-    out += [f"- {'ok' if r['ok'] else 'FAILED'}: {r['step']} ({r['detail']})" for r in data.rollback] or ["- nothing to roll back"]
+    out += [f"- {'ok' if r.ok else 'FAILED'}: {r.step} ({r.detail})" for r in data.rollback] or ["- nothing to roll back"]
     for title in ("Impact", "What went well", "What went wrong", "Action items"):
         out += ["", f"## {title}", "", "_To be written by the team._"]
     return "\n".join(out) + "\n"

@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from chaos.journal import Record
+from chaos.journal.records import DeploymentRecord, NodeRecord, TargetRecord
 
 Steps = list[tuple[float, int]]
 TARGET_STATES = ("healthy", "initial", "draining", "unhealthy")
@@ -36,28 +37,28 @@ def cluster_series(records: Iterable[Record], deployment: str | None = None) -> 
     target_state: dict[tuple[str, str], str] = {}
     node_key: dict[str, tuple[str, str]] = {}
     node_ready: dict[str, bool] = {}
-    for r in sorted(records, key=lambda r: r["t"]):
-        t, kind = float(r["t"]), r["kind"]
-        if kind == "deployment":
-            deployment = deployment or r["name"]
-            if r["name"] == deployment:
-                _step(out.replicas_ready, t, int(r["ready"]))
-                _step(out.replicas_desired, t, int(r["desired"]))
-        elif kind == "target":
-            group = str(r.get("group") or "")
-            key = (group, str(r["target"]))
-            if r["state"] == "gone":
+    for r in sorted(records, key=lambda r: r.t):
+        t = r.t
+        if isinstance(r, DeploymentRecord):
+            deployment = deployment or r.name
+            if r.name == deployment:
+                _step(out.replicas_ready, t, r.ready)
+                _step(out.replicas_desired, t, r.desired)
+        elif isinstance(r, TargetRecord):
+            group = r.group or ""
+            key = (group, r.target)
+            if r.state == "gone":
                 target_state.pop(key, None)
             else:
-                target_state[key] = str(r["state"])
+                target_state[key] = r.state
             counts = Counter(s for (g, _), s in target_state.items() if g == group)
             for state in TARGET_STATES:
                 if counts.get(state) or (group, state) in out.targets:
                     _step(out.targets.setdefault((group, state), []), t, counts.get(state, 0))
-        elif kind == "node":
-            name = r["node"]
-            node_key[name] = (str(r.get("group") or "-"), str(r.get("capacity") or "-"))
-            node_ready[name] = bool(r["ready"]) and not r.get("deleted")
+        elif isinstance(r, NodeRecord):
+            name = r.node
+            node_key[name] = (r.group or "-", r.capacity or "-")
+            node_ready[name] = r.ready and not r.deleted
             key = node_key[name]
             ready = sum(1 for n, k in node_key.items() if k == key and node_ready.get(n))
             _step(out.nodes.setdefault(key, []), t, ready)

@@ -18,6 +18,12 @@ from chaos.aws.faults import AwsFaults
 from chaos.aws.metadata_mock import MetadataMock
 from chaos.errors import SafetyLeverEngaged
 from chaos.identity import Owner
+from chaos.journal.records import (
+    ConnectedRecord,
+    GuardrailsRecord,
+    SafetyLeverRecord,
+    StaleRunRecord,
+)
 from chaos.run.context import Phase, RunContext, RunState
 from chaos.target import Connection, check_guardrails, eks, running_simulator, start_simulator
 from chaos.undo.steps import Undoer
@@ -41,22 +47,19 @@ async def connect(ctx: RunContext, state: RunState, phase: Callable[..., Any]) -
         conn = await asyncio.to_thread(start_simulator, target, report_dir / "simulator", report_dir / "simulator.log")
     state.conn = conn
     ctx.clock.start(conn.speed, conn.cluster_epoch, conn.cluster_clock())
-    ctx.journal.write("connected", target=target.kind, speed=conn.speed, region=conn.endpoints.region,
-                      started_simulator=conn.started_simulator, simulator_pid=conn.process.pid if conn.process else conn.endpoints.pid,
-                      kube_context=conn.endpoints.kube_context, endpoints=asdict(conn.endpoints),
-                      state_dir=str(conn.state_dir.resolve()) if conn.state_dir else None)
+    ctx.journal.write(ConnectedRecord(target=target.kind, speed=conn.speed, region=conn.endpoints.region, started_simulator=conn.started_simulator, simulator_pid=conn.process.pid if conn.process else conn.endpoints.pid, kube_context=conn.endpoints.kube_context, endpoints=asdict(conn.endpoints), state_dir=str(conn.state_dir.resolve()) if conn.state_dir else None))
     if not conn.started_simulator:  # a simulator the run started takes what the run made with it when it stops
         run_registry.register(run_registry.RunEntry(ctx.run_id, str(report_dir.resolve()), Owner.me(), cluster_key(ctx, conn)))
         warn_of_stale_runs(ctx, cluster_key(ctx, conn))
     phase(Phase.GUARDRAILS)
     facts = await asyncio.to_thread(check_guardrails, target, conn)
-    ctx.journal.write("guardrails", **facts)
+    ctx.journal.write(GuardrailsRecord(**facts))
     state.faults = AwsFaults(conn.aws, conn.endpoints.region)
     if conn.endpoints.extra.get("control_url"):
         state.metadata = MetadataMock(conn.endpoints.extra["control_url"])
     state.undoer = Undoer(ctx.run_id, state.faults, state.metadata, conn.endpoints)
     status, reason = await asyncio.to_thread(state.faults.safety_lever)
-    ctx.journal.write("safety_lever", status=status, reason=reason)
+    ctx.journal.write(SafetyLeverRecord(status=status, reason=reason))
     if status in ("engaged", "engaging"):
         raise SafetyLeverEngaged(f"the account's FIS safety lever is {status} ({reason}): no experiment may start; "
                                  "`spotchaos safety-lever release` disengages it")
@@ -73,6 +76,6 @@ def warn_of_stale_runs(ctx: RunContext, key: str) -> None:
         undo = (f"spotchaos cleanup {entry.report_dir}" if os.path.isfile(entry.journal())
                 else f"spotchaos cleanup --run-id {entry.run_id} (its directory is gone; add --target/--state-dir as for this run)")
         message = f"run {entry.run_id} (pid {entry.owner.pid}) on this cluster ended without undoing its faults; `{undo}` undoes them"
-        ctx.journal.write("stale_run", run_id=entry.run_id, pid=entry.owner.pid, report_dir=entry.report_dir, message=message)
+        ctx.journal.write(StaleRunRecord(run_id=entry.run_id, pid=entry.owner.pid, report_dir=entry.report_dir, message=message))
         log.warning("stale_run", run_id=entry.run_id, report_dir=entry.report_dir)
         ctx.warn(message)

@@ -10,7 +10,7 @@ import asyncio
 from chaos import api_errors
 from chaos.errors import ChaosError
 from chaos.identity import RUN_ID_TAG
-from chaos.journal.records import RecordKind
+from chaos.journal.records import DecisionRecord, GoNoGoRecord, OverrideRecord
 from chaos.run.context import GateAnswer, GateRequest, RunContext, RunState
 from chaos.run.go_no_go import GoNoGoCheck, doctor_check, fis_check, from_records
 
@@ -46,18 +46,18 @@ async def go_no_go(ctx: RunContext, state: RunState) -> GateAnswer:
     checks = from_records(ctx.spec, ctx.journal.snapshot())
     checks += [await asyncio.to_thread(_doctor, state), await asyncio.to_thread(_fis, ctx, state)]
     for c in checks:
-        ctx.journal.write(RecordKind.GO_NO_GO, check=c.name, ok=c.ok, evidence=c.evidence)
+        ctx.journal.write(GoNoGoRecord(check=c.name, ok=c.ok, evidence=c.evidence))
     answer = await ctx.options.gate(GateRequest("go", tuple(checks), cluster=cluster_word(ctx, state)))
     overridden = {check for check, _ in answer.overrides}
     for check, reason in answer.overrides:
-        ctx.journal.write(RecordKind.OVERRIDE, check=check, reason=reason, author=answer.author)
+        ctx.journal.write(OverrideRecord(check=check, reason=reason, author=answer.author))
     go = answer.go and all(c.ok or c.name in overridden for c in checks)
-    ctx.journal.write(RecordKind.DECISION, gate="go", go=go, author=answer.author)
+    ctx.journal.write(DecisionRecord(gate="go", go=go, author=answer.author))
     return GateAnswer(go, answer.author, answer.overrides)
 
 
 async def wave_gate(ctx: RunContext, gate: str, last: str) -> bool:
     assert ctx.options.gate is not None
     answer = await ctx.options.gate(GateRequest(gate, last=last))
-    ctx.journal.write(RecordKind.DECISION, gate=gate, go=answer.go, author=answer.author)
+    ctx.journal.write(DecisionRecord(gate=gate, go=answer.go, author=answer.author))
     return answer.go

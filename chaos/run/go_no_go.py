@@ -8,7 +8,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from chaos.journal import Record
+from chaos.journal import Record, of
+from chaos.journal.records import (
+    GuardrailsRecord,
+    PlanRecord,
+    R,
+    SafetyLeverRecord,
+    SteadyStateRecord,
+)
 from chaos.spec import Experiment
 from cluster.doctor import Finding
 from cluster.doctor.findings import Level
@@ -21,35 +28,35 @@ class GoNoGoCheck:
     evidence: str
 
 
-def _last(records: Sequence[Record], kind: str, **match: object) -> Record | None:
-    return next((r for r in reversed(records) if r["kind"] == kind and all(r.get(k) == v for k, v in match.items())), None)
+def _last(records: Sequence[Record], kind: type[R]) -> R | None:
+    return next(reversed(of(records, kind)), None)
 
 
 def from_records(spec: Experiment, records: Sequence[Record]) -> list[GoNoGoCheck]:
     checks = [GoNoGoCheck("experiment valid", True, f"{len(spec.injections)} injection(s), {len(spec.hypotheses)} hypothesis(es)")]
-    plan = _last(records, "plan")
+    plan = _last(records, PlanRecord)
     if plan is None:
         checks.append(GoNoGoCheck("plan", False, "no plan was recorded"))
     else:
-        taken = [f"{c.get('node') or c.get('instance')} ({c.get('az') or '?'})" for p in plan.get("injections") or [] for c in p.get("first_wave") or []]
-        checks.append(GoNoGoCheck("plan", True, f"takes {plan.get('interrupted_at_most')} of {plan.get('nodes')} nodes "
-                                  f"({float(plan.get('share') or 0):.0%}, limit {spec.guardrails.max_interrupted_share:.0%})"
+        taken = [f"{c.get('node') or c.get('instance')} ({c.get('az') or '?'})" for p in plan.injections or [] for c in p.get("first_wave") or []]
+        checks.append(GoNoGoCheck("plan", True, f"takes {plan.interrupted_at_most} of {plan.nodes} nodes "
+                                  f"({plan.share or 0:.0%}, limit {spec.guardrails.max_interrupted_share:.0%})"
                                   + (f": {', '.join(taken)}" if taken else "")))
-    guard = _last(records, "guardrails")
+    guard = _last(records, GuardrailsRecord)
     if guard is not None:
-        where = ", ".join(f"{k} {guard[k]}" for k in ("account", "context") if guard.get(k)) or f"target {guard.get('target')}"
+        where = ", ".join(f"{k} {v}" for k, v in (("account", guard.account), ("context", guard.context)) if v) or f"target {guard.target}"
         checks.append(GoNoGoCheck("account and context allowed", True, where))
-    lever = _last(records, "safety_lever")
+    lever = _last(records, SafetyLeverRecord)
     if lever is not None:
-        ok = lever.get("status") not in ("engaged", "engaging")
-        checks.append(GoNoGoCheck("FIS safety lever released", ok, f"{lever.get('status')}" + (f" ({lever['reason']})" if lever.get("reason") else "")))
-    steady = _last(records, "steady_state", when="before")
+        ok = lever.status not in ("engaged", "engaging")
+        checks.append(GoNoGoCheck("FIS safety lever released", ok, lever.status + (f" ({lever.reason})" if lever.reason else "")))
+    steady = next((r for r in reversed(of(records, SteadyStateRecord)) if r.when == "before"), None)
     if steady is None:
         checks.append(GoNoGoCheck("steady state held", False, "not measured"))
     else:
-        seen = (f"error rate {float(steady.get('error_rate') or 0):.3%} over {steady.get('requests', 0)} requests in the {spec.traffic.warmup:g}s warm-up, "
-                f"serving replicas Ready {steady.get('ready')}/{steady.get('desired')}")
-        checks.append(GoNoGoCheck("steady state held", bool(steady["ok"]), seen + ("" if steady["ok"] else ": " + "; ".join(steady.get("problems") or []))))
+        seen = (f"error rate {steady.error_rate or 0:.3%} over {steady.requests or 0} requests in the {spec.traffic.warmup:g}s warm-up, "
+                f"serving replicas Ready {steady.ready}/{steady.desired}")
+        checks.append(GoNoGoCheck("steady state held", steady.ok, seen + ("" if steady.ok else ": " + "; ".join(steady.problems or []))))
     return checks
 
 

@@ -13,6 +13,7 @@ from chaos.errors import InjectionError
 from chaos.identity import RUN_ID_TAG
 from chaos.inject import FireContext, injector_for
 from chaos.inject.selection import Candidate
+from chaos.journal.records import ReclaimSentRecord
 from chaos.run.context import TICK, RunContext, RunState
 from chaos.run.gates import wave_gate
 from chaos.spec import Injection
@@ -90,7 +91,7 @@ class Injections:
         inj = self.ctx.spec.injections[index]
         if not records:
             return f"wave {wave + 1} of {inj.label(index)} put a {injector_for(inj).describe(inj)}"
-        nodes = [r.get("node") or r.get("instance") for r in records]
+        nodes = [r.node or r.instance for r in records]
         return f"wave {wave + 1} of {inj.label(index)} took {', '.join(str(n) for n in nodes)}"
 
     async def _fire(self, index: int, inj: Injection, wave: int) -> None:
@@ -99,7 +100,7 @@ class Injections:
         fire = FireContext(
             run_id=ctx.run_id, experiment=ctx.spec.name, journal=ctx.journal, undo=ctx.undo, clock=ctx.clock, faults=st.faults,
             metadata=st.metadata, region=st.conn.endpoints.region, cluster_name=st.cluster_name, tags=ctx.tags(), alarms=ctx.alarms(),
-            nodes=self.nodes, taken={r["instance"] for r in self.injected}, fis_role=self._fis_role, start_fis=self._start_fis,
+            nodes=self.nodes, taken={r.instance for r in self.injected if r.instance}, fis_role=self._fis_role, start_fis=self._start_fis,
             queue_url=self._queue_url, schedule_reclaim=self._schedule_reclaim,
         )
         records = await injector_for(inj).fire(fire, inj, index, wave)
@@ -117,7 +118,7 @@ class Injections:
         await self.ctx.clock.sleep(notice)
         assert self.state.faults is not None
         await asyncio.to_thread(self.state.faults.terminate, instance)
-        self.ctx.journal.write("reclaim_sent", instance=instance)
+        self.ctx.journal.write(ReclaimSentRecord(instance=instance))
         self.pending_reclaims.pop(instance, None)
         number = self.reclaim_intents.pop(instance, None)
         if number is not None:

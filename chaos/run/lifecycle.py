@@ -28,7 +28,20 @@ from chaos.errors import ChaosError, GuardrailError, InjectionError, TargetError
 from chaos.identity import Owner, new_run_id
 from chaos.inject import injector_for
 from chaos.inject.selection import Candidate, candidates, serving_pods_per_node
-from chaos.journal import Journal
+from chaos.journal import Journal, of
+from chaos.journal.records import (
+    AbortRecord,
+    ApiRetriesRecord,
+    DryRunRecord,
+    ErrorRecord,
+    ExperimentRecord,
+    FisRecord,
+    PhaseRecord,
+    PlanRecord,
+    SteadyStateRecord,
+    TrafficSummaryRecord,
+    VerdictRecord,
+)
 from chaos.observe.cluster_traffic import ShardPlacement
 from chaos.observe.health import HealthMonitor
 from chaos.observe.traffic import DILATION_ROOM, TrafficRun
@@ -115,7 +128,7 @@ class Run:
     def abort(self, reason: str) -> None:
         if self.abort_reason is None:
             self.abort_reason = reason
-            self.journal.write("abort", reason=reason)
+            self.journal.write(AbortRecord(reason=reason))
             log.warning("abort", reason=reason)
 
     # ------------------------------------------------------------------ helpers
@@ -125,12 +138,12 @@ class Run:
         counts = {api: n - self._retry_base.get(api, 0) for api, n in now.items() if n > self._retry_base.get(api, 0)}
         if counts != self._retries_written:
             self._retries_written = counts
-            self.journal.write("api_retries", counts=counts, total=sum(counts.values()))
+            self.journal.write(ApiRetriesRecord(counts=counts, total=sum(counts.values())))
 
     def _phase(self, phase: Phase, **fields: Any) -> None:
         self._journal_retries()
         self.phase = phase
-        self.journal.write("phase", phase=phase, **fields)
+        self.journal.write(PhaseRecord(phase=phase, **fields))
         log.info("phase", phase=phase, **fields)
         if self.ctx.options.on_phase is not None:
             self.ctx.options.on_phase(phase)
@@ -138,8 +151,7 @@ class Run:
     # ------------------------------------------------------------------ life cycle
     async def execute(self) -> Verdict:
         spec, options = self.spec, self.ctx.options
-        self.journal.write("experiment", name=spec.name, spec=spec.model_dump(mode="json"), dry_run=options.dry_run, run_id=self.run_id,
-                           owner=Owner.me().as_dict(), report_dir=str(options.report_dir.resolve()))
+        self.journal.write(ExperimentRecord(name=spec.name, spec=spec.model_dump(mode="json"), dry_run=options.dry_run, run_id=self.run_id, owner=Owner.me().as_dict(), report_dir=str(options.report_dir.resolve())))
         try:
             await connect(self.ctx, self.state, self._phase)
             assert self.state.conn is not None
@@ -147,10 +159,10 @@ class Run:
             self.health.start()
             await provision(self.ctx, self.state, self._phase)
             await record_components(self.ctx, self.state)  # first: which components run decides what to watch
-            await start_observers(self.ctx, self.state, self._phase, lambda: [r["instance"] for r in self.injections.injected])
+            await start_observers(self.ctx, self.state, self._phase, lambda: [r.instance for r in self.injections.injected if r.instance])
             plan = self._plan()
             if options.dry_run or spec.guardrails.dry_run:
-                self.journal.write("dry_run", message="planned only; nothing injected", plan=plan)
+                self.journal.write(DryRunRecord(message="planned only; nothing injected", plan=plan))
             else:
                 await self._experiment()
         except asyncio.CancelledError:
@@ -159,14 +171,14 @@ class Run:
             if isinstance(exc, GuardrailError | InjectionError):
                 self.abort(str(exc))
             else:
-                self.journal.write("error", where=self.phase, message=str(exc), fatal=True)
+                self.journal.write(ErrorRecord(where=self.phase, message=str(exc), fatal=True))
         except api_errors.sdk_errors() as exc:  # an API past its retries: one line naming it, no traceback
             message = api_errors.describe(exc)
             log.error("run_api_failed", phase=str(self.phase), error=message)
-            self.journal.write("error", where=self.phase, message=message, fatal=True)
+            self.journal.write(ErrorRecord(where=self.phase, message=message, fatal=True))
         except Exception as exc:  # noqa: BLE001 - a crash still rolls back and leaves a verdict
             log.exception("run_crashed")
-            self.journal.write("error", where=self.phase, message=api_errors.describe(exc), fatal=True)
+            self.journal.write(ErrorRecord(where=self.phase, message=api_errors.describe(exc), fatal=True))
         finally:
             self._phase(Phase.ROLLBACK)
             try:
@@ -177,7 +189,7 @@ class Run:
                 await self.health.stop()
             self._journal_retries()
         self.verdict = verdict(spec, self.journal.snapshot())
-        self.journal.write("verdict", **self.verdict.as_dict())
+        self.journal.write(VerdictRecord(**self.verdict.as_dict()))
         self.journal.close()
         if not pending(self.journal.snapshot()):
             run_registry.unregister(self.run_id)
@@ -185,8 +197,8 @@ class Run:
 
     def _nodes(self) -> list[Candidate]:
         records = self.journal.snapshot()
-        serving = serving_pods_per_node((r for r in records if r["kind"] == "pod"), self.service.namespace, self.service.deployment)
-        return candidates((r for r in records if r["kind"] == "node"), serving)
+        serving = serving_pods_per_node(records, self.service.namespace, self.service.deployment)
+        return candidates(records, serving)
 
     def _plan(self) -> list[dict[str, Any]]:
         self._phase(Phase.PLAN)
@@ -202,7 +214,7 @@ class Run:
             worst_case += len(chosen) * inj.waves
             plan.append(injector.plan(inj, i, chosen))
         share = worst_case / total_nodes if total_nodes else 1.0
-        self.journal.write("plan", injections=plan, nodes=total_nodes, interrupted_at_most=worst_case, share=round(share, 4), url=self.state.url)
+        self.journal.write(PlanRecord(injections=plan, nodes=total_nodes, interrupted_at_most=worst_case, share=round(share, 4), url=self.state.url))
         limit = self.spec.guardrails.max_interrupted_share
         if share > limit:
             raise GuardrailError(f"the experiment would interrupt {worst_case} of {total_nodes} nodes ({share:.0%}), over guardrails.max_interrupted_share "
@@ -288,8 +300,7 @@ class Run:
         stats = self.traffic.since(since)
         limit = min([h.max for h in self.spec.hypotheses if h.check == "error-rate"] or [DEFAULT_ERROR_LIMIT])
         problems = steady_state_problems(when == "before", ready, stats.requests, stats.error_rate, limit)
-        self.journal.write("steady_state", when=when, ok=not problems, problems=problems, requests=stats.requests, error_rate=round(stats.error_rate, 6),
-                           ready=ready["ready"] if ready else None, desired=ready["desired"] if ready else None)
+        self.journal.write(SteadyStateRecord(when=when, ok=not problems, problems=problems, requests=stats.requests, error_rate=round(stats.error_rate, 6), ready=ready["ready"] if ready else None, desired=ready["desired"] if ready else None))
         if problems and when == "before":
             self.abort("steady state does not hold before injecting: " + "; ".join(problems))
 
@@ -300,12 +311,12 @@ class Run:
         if st.fis is not None:
             for eid, state in list(st.fis.last.items()):
                 if state in ("stopped", "failed") and not self.abort_reason and self.phase != Phase.ROLLBACK:
-                    reason = next((r.get("reason") for r in reversed(self.journal.snapshot()) if r["kind"] == "fis" and r["experiment"] == eid), "")
+                    reason = next((r.reason for r in reversed(of(self.journal.snapshot(), FisRecord)) if r.experiment == eid), "")
                     self.abort(f"FIS experiment {eid} {state}: {reason}")
         breach = stop_condition_breach(self.spec.stop_conditions, self.traffic.recent_rate)
         if breach and not self.abort_reason:
             window = max(s.window for s in self.spec.stop_conditions)
-            starved = starved_lately(health_of(r for r in self.journal.snapshot() if r["kind"] == "health"), self.clock.now() - window)
+            starved = starved_lately(health_of(self.journal.snapshot()), self.clock.now() - window)
             self.abort(breach + (f"; meanwhile {starved}" if starved else ""))
 
     def _shard_placement(self) -> ShardPlacement | None:
@@ -329,15 +340,15 @@ class Run:
             st.traffic_task = None
             if not task.done():
                 task.cancel()
-                self.journal.write("error", where="traffic", message="the load did not stop in time; cancelled", fatal=False)
+                self.journal.write(ErrorRecord(where="traffic", message="the load did not stop in time; cancelled", fatal=False))
             elif task.cancelled():
-                self.journal.write("error", where="traffic", message="the load was cancelled before its summary", fatal=False)
+                self.journal.write(ErrorRecord(where="traffic", message="the load was cancelled before its summary", fatal=False))
             elif task.exception() is not None:
                 exc = task.exception()
-                self.journal.write("error", where="traffic", message=f"{type(exc).__name__}: {exc}", fatal=False)
+                self.journal.write(ErrorRecord(where="traffic", message=f"{type(exc).__name__}: {exc}", fatal=False))
             else:
                 summary = task.result()
-                self.journal.write("traffic_summary", **{k: v for k, v in summary.items() if k != "per_second"})
+                self.journal.write(TrafficSummaryRecord(**{k: v for k, v in summary.items() if k != "per_second"}))
 
 
 async def run_experiment(spec: Experiment, options: RunOptions) -> tuple[Verdict, Run]:

@@ -14,6 +14,7 @@ from chaos.aws.upload_destination import S3Destination
 from chaos.delivery.notification import should_notify, summary
 from chaos.delivery.webhook import WebhookFailed, post_json
 from chaos.history.store import record_and_compare, record_uploads
+from chaos.journal.records import ExperimentRecord
 from chaos.redaction import redact_urls
 from chaos.report.data import ReportData
 
@@ -38,7 +39,8 @@ def deliver(data: ReportData, directory: Path, reports: dict[str, Path], to: Des
             as_expected: bool | None = None) -> Delivered:
     """`as_expected`: see notification.should_notify (the pytest plugin judges runs by their `expect`)."""
     out = Delivered()
-    run_id = str(data.records[0].get("run_id", directory.name)) if data.records else directory.name
+    head = data.records[0] if data.records else None
+    run_id = (head.run_id if isinstance(head, ExperimentRecord) else None) or directory.name
     problem, out.regressions = record_and_compare(data, directory, to.history, reports.get("markdown"))
     if problem:
         out.warnings.append(f"not recorded in the run history: {problem}")

@@ -9,6 +9,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from chaos.journal.records import RollbackRecord
 from chaos.run.context import PROVISION_TIMEOUT, RunContext, RunState
 from chaos.run.injections import Injections
 from chaos.undo.log import Stage, UndoOp, pending, undo_step_name
@@ -37,9 +38,9 @@ class Rollback:
             result = action()
             if asyncio.iscoroutine(result):
                 result = await result
-            self.ctx.journal.write("rollback", step=name, ok=True, detail=str(result or "done"))
+            self.ctx.journal.write(RollbackRecord(step=name, ok=True, detail=str(result or "done")))
         except Exception as exc:  # noqa: BLE001 - record and go on with the rest
-            self.ctx.journal.write("rollback", step=name, ok=False, detail=f"{type(exc).__name__}: {exc}")
+            self.ctx.journal.write(RollbackRecord(step=name, ok=False, detail=f"{type(exc).__name__}: {exc}"))
 
     async def undo(self, stage: Stage) -> None:
         journal, undo = self.ctx.journal, self.ctx.undo
@@ -47,7 +48,7 @@ class Rollback:
             name = undo_step_name(intent)
             if intent.undo == UndoOp.CANCEL_RECLAIM:
                 self.injections.forget_reclaim(str(intent.args.get("instance")))
-                journal.write("rollback", step=name, ok=True, detail="cancelled")
+                journal.write(RollbackRecord(step=name, ok=True, detail="cancelled"))
                 undo.undone(intent.id, True, "cancelled", by="rollback")
                 continue
             try:
@@ -56,5 +57,5 @@ class Rollback:
                 ok = True
             except Exception as exc:  # noqa: BLE001 - record and go on with the rest
                 detail, ok = f"{type(exc).__name__}: {exc}", False
-            journal.write("rollback", step=name, ok=ok, detail=detail)
+            journal.write(RollbackRecord(step=name, ok=ok, detail=detail))
             undo.undone(intent.id, ok, detail, by="rollback")

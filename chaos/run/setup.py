@@ -22,6 +22,7 @@ from chaos.aws.observers import (
 )
 from chaos.errors import TargetError
 from chaos.identity import PROFILE_TAG, RUN_ID_ANNOTATION, RUN_ID_TAG, run_label
+from chaos.journal.records import ComponentsRecord, ProvisionedRecord
 from chaos.kube.watches import kube_watches
 from chaos.run.context import (
     PROVISION_TIMEOUT,
@@ -73,7 +74,7 @@ async def provision(ctx: RunContext, state: RunState, phase: Callable[..., Any])
             ctx.undo.done(number, cluster=profile.name)
         state.service = ServiceRef(profile.serving.namespace, profile.serving.name, profile.serving.service_name, p.predict_path(profile.serving))
         state.cluster_name = profile.name
-        ctx.journal.write("provisioned", profile=profile.profile, cluster=profile.name, url=url)
+        ctx.journal.write(ProvisionedRecord(profile=profile.profile, cluster=profile.name, url=url))
     else:
         svc = cluster.service
         assert svc is not None
@@ -133,7 +134,7 @@ async def record_components(ctx: RunContext, state: RunState) -> None:
     try:
         version, images = await asyncio.to_thread(versions_and_images, state.conn.kube())
     except api_errors.sdk_errors() as exc:
-        ctx.journal.write("components", error=api_errors.describe(exc))
+        ctx.journal.write(ComponentsRecord(error=api_errors.describe(exc)))
         return
     state.components = component_versions(version, images)
-    ctx.journal.write("components", **state.components)
+    ctx.journal.write(ComponentsRecord(**state.components))

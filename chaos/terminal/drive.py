@@ -18,6 +18,7 @@ from chaos.host import event_loop
 from chaos.host.low_priority import at_low_priority
 from chaos.identity import default_report_dir, new_run_id
 from chaos.journal import JournalError
+from chaos.journal.records import NoteRecord
 from chaos.report.data import ReportData
 from chaos.report.write import write_reports
 from chaos.run import Run, RunOptions
@@ -51,7 +52,7 @@ async def drive(run: Run, tick: Callable[[], None] | None = None, started: Calla
         if during_rollback["n"] == 1:
             (say or (lambda line: None))(ROLLING_BACK)
             try:
-                run.journal.write("note", text=f"{sig.name} during the rollback: {ROLLING_BACK}", author="spotchaos", role="harness")
+                run.journal.write(NoteRecord(text=f"{sig.name} during the rollback: {ROLLING_BACK}", author="spotchaos", role="harness"))
             except ValueError:  # the verdict is written and the journal closed: nothing is left to roll back
                 pass
         else:

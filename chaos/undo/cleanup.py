@@ -21,12 +21,19 @@ from chaos.journal import (
     Journal,
     JournalError,
     JournalReading,
-    Record,
     journal_file,
+    of,
     read_journal_checked,
 )
+from chaos.journal.records import (
+    ConnectedRecord,
+    ExperimentRecord,
+    IntentDoneRecord,
+    IntentRecord,
+    UndoneRecord,
+)
 from chaos.target import Connection
-from chaos.undo.log import Intent, RecordKind, Stage, UndoOp, pending, undo_step_name
+from chaos.undo.log import Intent, Stage, UndoOp, pending, undo_step_name
 from chaos.undo.steps import Undoer
 from cluster.endpoints import Endpoints, is_recorded_simulator
 
@@ -42,12 +49,12 @@ class Undone:
     detail: str
 
 
-def _gone_with_simulator(connected: Record) -> str | None:
+def _gone_with_simulator(connected: ConnectedRecord) -> str | None:
     """Why nothing is left, when everything the run did lived in a simulator that is gone."""
-    if connected.get("target") != "local":
+    if connected.target != "local" or connected.endpoints is None:
         return None
     try:
-        endpoints = Endpoints.from_dict(connected["endpoints"])
+        endpoints = Endpoints.from_dict(connected.endpoints)
     except ValueError:
         return None
     if not is_recorded_simulator(endpoints):
@@ -79,7 +86,7 @@ async def _replay(todo: list[Intent], undoer: Undoer | None, gone: str | None, r
     return out
 
 
-UNDO_LOG_KINDS = frozenset({RecordKind.INTENT, RecordKind.INTENT_DONE, RecordKind.UNDONE})
+UNDO_LOG_KINDS = frozenset(c.model_fields["kind"].default for c in (IntentRecord, IntentDoneRecord, UndoneRecord))
 
 
 @dataclass(frozen=True)
@@ -113,12 +120,12 @@ async def cleanup_run_dir(run_dir: Path, *, force: bool = False) -> Cleaned:
     reading = read_journal_checked(path)
     records = reading.records
     first = records[0]
-    run_id = first.get("run_id")
-    if not isinstance(run_id, str):
+    run_id = first.run_id if isinstance(first, ExperimentRecord) else None
+    if run_id is None:
         raise CleanupError(f"{path}: written by a version of spotchaos without an undo log; nothing to replay")
     lost = _unreadable_intents(reading)
     unreadable = reading.left_out()
-    owner = Owner.from_dict(first.get("owner"))
+    owner = Owner.from_dict(first.owner if isinstance(first, ExperimentRecord) else None)
     if owner is not None and owner.alive() and not force:
         raise CleanupError(f"run {run_id} is still going (pid {owner.pid}); stop it (Ctrl-C rolls back) or give --force")
     todo = pending(records)
@@ -126,24 +133,24 @@ async def cleanup_run_dir(run_dir: Path, *, force: bool = False) -> Cleaned:
         if not lost:
             run_registry.unregister(run_id)
         return Cleaned(run_id, [], unreadable, bool(lost))
-    connected = next((r for r in reversed(records) if r.get("kind") == "connected"), None)
-    if connected is None or not isinstance(connected.get("endpoints"), dict):
+    connected = next(reversed(of(records, ConnectedRecord)), None)
+    if connected is None or connected.endpoints is None:
         raise CleanupError(f"{path}: the run recorded no connection to its cluster; nothing it did can be found from here")
     gone = _gone_with_simulator(connected)
     undoer = None
     if gone is None:
         try:
-            undoer = _undoer(run_id, Endpoints.from_dict(connected["endpoints"]))
+            undoer = _undoer(run_id, Endpoints.from_dict(connected.endpoints))
         except ValueError:
             raise CleanupError(f"{path}: the connected record's endpoints are not readable") from None
-    last_t = max((r["t"] for r in records if isinstance(r.get("t"), int | float)), default=0.0)
+    last_t = max((r.t for r in records), default=0.0)
     try:
         journal = Journal(path, RunClock(), append=True)
     except JournalError as exc:
         raise CleanupError(str(exc)) from None
     try:
         def record(intent: Intent, ok: bool, detail: str) -> None:
-            journal.write(RecordKind.UNDONE, t=last_t, durable=True, intent=intent.id, ok=ok, detail=detail, by="cleanup")
+            journal.write(UndoneRecord(intent=intent.id, ok=ok, detail=detail, by="cleanup"), t=last_t, durable=True)
 
         done = await _replay(todo, undoer, gone, record)
     finally:

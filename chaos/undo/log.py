@@ -10,7 +10,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from chaos.journal import Record, RecordKind
+from chaos.journal import Record, of
+from chaos.journal.records import IntentDoneRecord, IntentRecord, UndoneRecord
 
 
 class UndoOp(StrEnum):
@@ -53,20 +54,18 @@ def intents(records: Iterable[Record]) -> list[Intent]:
     found: dict[int, Intent] = {}
     results: dict[int, dict[str, Any]] = {}
     for r in records:
-        kind = r.get("kind")
-        if kind == RecordKind.INTENT and isinstance(r.get("intent"), int):
+        if isinstance(r, IntentRecord):
             try:
-                found[r["intent"]] = Intent(r["intent"], str(r.get("action", "")), UndoOp(r.get("undo")), Stage(r.get("stage", Stage.FAULT)),
-                                            dict(r.get("params") or {}))
+                found[r.intent] = Intent(r.intent, r.action, UndoOp(r.undo), Stage(r.stage), dict(r.params))
             except ValueError:
                 continue  # an undo op this version does not know: left for the version that wrote it
-        elif kind == RecordKind.INTENT_DONE and isinstance(r.get("intent"), int):
-            results[r["intent"]] = dict(r.get("result") or {})
+        elif isinstance(r, IntentDoneRecord):
+            results[r.intent] = dict(r.result or {})
     return [Intent(i.id, i.action, i.undo, i.stage, i.params, results.get(i.id)) for i in found.values()]
 
 
 def undone_ids(records: Iterable[Record]) -> set[int]:
-    return {r["intent"] for r in records if r.get("kind") == RecordKind.UNDONE and r.get("ok") and isinstance(r.get("intent"), int)}
+    return {r.intent for r in of(records, UndoneRecord) if r.ok}
 
 
 def pending(records: list[Record], stage: Stage | None = None) -> list[Intent]:
@@ -75,10 +74,10 @@ def pending(records: list[Record], stage: Stage | None = None) -> list[Intent]:
     return [i for i in reversed(intents(records)) if i.id not in done and (stage is None or i.stage == stage)]
 
 
-def failed_undos(records: list[Record]) -> list[Record]:
+def failed_undos(records: list[Record]) -> list[UndoneRecord]:
     """`undone` records that failed, for intents no later undo succeeded for: what is left behind."""
     done = undone_ids(records)
-    return [r for r in records if r.get("kind") == RecordKind.UNDONE and not r.get("ok") and r.get("intent") not in done]
+    return [r for r in of(records, UndoneRecord) if not r.ok and r.intent not in done]
 
 
 def undo_step_name(intent: Intent) -> str:

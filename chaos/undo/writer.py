@@ -7,7 +7,8 @@ import threading
 from typing import Any
 
 from chaos.journal import Journal
-from chaos.undo.log import RecordKind, Stage, UndoOp, intents
+from chaos.journal.records import IntentDoneRecord, IntentRecord, UndoneRecord
+from chaos.undo.log import Stage, UndoOp, intents
 
 
 class UndoWriter:
@@ -19,11 +20,11 @@ class UndoWriter:
     def intent(self, action: str, undo: UndoOp, stage: Stage, **params: Any) -> int:
         with self._lock:
             number, self._next = self._next, self._next + 1
-        self.journal.write(RecordKind.INTENT, durable=True, intent=number, action=action, undo=undo, stage=stage, params=params)
+        self.journal.write(IntentRecord(intent=number, action=action, undo=undo, stage=stage, params=params), durable=True)
         return number
 
     def done(self, intent: int, **result: Any) -> None:
-        self.journal.write(RecordKind.INTENT_DONE, durable=True, intent=intent, result=result)
+        self.journal.write(IntentDoneRecord(intent=intent, result=result), durable=True)
 
     def undone(self, intent: int, ok: bool, detail: str, by: str) -> None:
-        self.journal.write(RecordKind.UNDONE, durable=True, intent=intent, ok=ok, detail=detail, by=by)
+        self.journal.write(UndoneRecord(intent=intent, ok=ok, detail=detail, by=by), durable=True)

@@ -22,6 +22,7 @@ import yaml
 from chaos.checks.verdict import left_behind
 from cluster.waiting import wait_for
 from tests.e2e.test_experiments import ROOT
+from tests.records import typed
 from tests.support.journals import read_whole_journal
 
 pytestmark = pytest.mark.e2e
@@ -98,7 +99,7 @@ def _check_the_record(out: Path, notes: set[str], gates: tuple[str, ...] = ("go"
     for n in by_kind["note"]:
         assert injected_t <= n["t"] <= abort_t, (n, injected_t, abort_t)
     assert by_kind["abort"][0]["reason"] == "aborted by the driver, ana"
-    assert left_behind(records) == []
+    assert left_behind(typed(records)) == []
     assert all(r["ok"] for r in records if r["kind"] == "rollback")
     postmortem = (out / "postmortem.md").read_text()
     assert "![timeline](timeline.png)" in postmortem and (out / "timeline.png").exists()

@@ -17,7 +17,8 @@ from kubernetes import client
 
 from chaos.checks.verdict import FAIL, evaluate
 from chaos.clock import RunClock
-from chaos.journal import Journal
+from chaos.journal import Journal, of
+from chaos.journal.records import ExperimentRecord, ShardsRecord, TrafficRecord
 from chaos.observe.cluster_traffic import ShardPlacement
 from chaos.observe.traffic import TrafficRun
 from chaos.spec import Experiment, LoadShardsHeld, Traffic
@@ -59,18 +60,18 @@ async def test_a_shard_on_an_interrupted_spot_node_is_a_lost_shard_not_service_e
     runner, url = await _target(peers)
     clock = RunClock()
     journal = Journal(tmp_path / "journal.jsonl", clock)
-    journal.write("experiment", name="lost-shard", spec={}, run_id="lost-shard-test-000000-abc123")
+    journal.write(ExperimentRecord(name="lost-shard", spec={}, run_id="lost-shard-test-000000-abc123"))
     traffic = Traffic(rate=200, body="none", placement="cluster", shards=2, shard_nodes=POOL, timeout=2)
     where = ShardPlacement(api_client, ns, "lost-shard-test-000000-abc123", UndoWriter(journal), start_delay=6.0)
     run = TrafficRun(traffic, url, journal, clock, 25.0, where)
     try:
         await run.ready()
-        started = next(r for r in journal.snapshot() if r["kind"] == "shards")
-        on_spot = [int(i) for i, node in started["nodes"].items() if node == spot_node.metadata.name]
+        started = next(iter(of(journal.snapshot(), ShardsRecord)))
+        on_spot = [int(i) for i, node in (started.nodes or {}).items() if node == spot_node.metadata.name]
         assert len(on_spot) == 1, started  # one shard each: the scheduler spreads a Job's pods
-        pod_ips = {p.status.pod_ip for p in core.list_namespaced_pod(ns, label_selector=f"job-name={started['job']}").items}
+        pod_ips = {p.status.pod_ip for p in core.list_namespaced_pod(ns, label_selector=f"job-name={started.job}").items}
         task = asyncio.create_task(run.run())
-        await asyncio.to_thread(wait_for, lambda: sum(r["kind"] == "traffic" for r in journal.snapshot()) >= 3, 20, "traffic flowing")
+        await asyncio.to_thread(wait_for, lambda: len(of(journal.snapshot(), TrafficRecord)) >= 3, 20, "traffic flowing")
         status, _ = await asyncio.to_thread(control, sim, f"/v1/instances/{instance_of(spot_node)}/spot-interruption", {"reclaim": True})
         assert status == 201
         summary = await asyncio.wait_for(task, 60)

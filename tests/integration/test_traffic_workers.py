@@ -12,6 +12,7 @@ import pytest
 
 from chaos.clock import RunClock
 from chaos.journal import Journal
+from chaos.journal.records import ExperimentRecord, TrafficRecord
 from chaos.observe.traffic import TrafficRun
 from chaos.spec import Traffic
 from tests.integration.test_generator_latency import fixed_delay_url  # noqa: F401 - the fixture
@@ -22,10 +23,10 @@ pytestmark = pytest.mark.integration
 
 async def test_two_workers_write_the_seconds_as_they_go_and_count_each_request_once(fixed_delay_url: str, tmp_path: Path) -> None:  # noqa: F811
     journal = Journal(tmp_path / "journal.jsonl", RunClock())
-    journal.write("experiment", name="traffic-workers")
+    journal.write(ExperimentRecord(name="traffic-workers"))
     run = TrafficRun(Traffic(rate=200, body="tensor", workers=2), fixed_delay_url, journal, RunClock(), 4.0)
     seen_while_running: list[int] = []
-    journal.listeners.append(lambda r: seen_while_running.append(r["second"]) if r["kind"] == "traffic" and not task.done() else None)
+    journal.listeners.append(lambda r: seen_while_running.append(r.second) if isinstance(r, TrafficRecord) and not task.done() else None)
     task = asyncio.create_task(run.run())
     summary = await task
     journal.close()

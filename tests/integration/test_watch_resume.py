@@ -16,7 +16,8 @@ import pytest
 from kubernetes import client, config
 
 from chaos.clock import RunClock
-from chaos.journal import Journal
+from chaos.journal import Journal, of
+from chaos.journal.records import PodRecord
 from chaos.kube.watches import KubeWatch, pod_record
 from cluster.waiting import wait_for
 from tests.support.cutting_proxy import CuttingProxy
@@ -51,9 +52,9 @@ def pod(name: str) -> dict:
 def last_state(journal: Journal) -> dict[str, bool]:
     """pod name -> deleted, from the latest record of each."""
     out: dict[str, bool] = {}
-    for r in journal.snapshot():
-        if r["kind"] == "pod" and r["pod"].startswith(f"{NS}/"):
-            out[r["pod"].split("/", 1)[1]] = r["deleted"]
+    for r in of(journal.snapshot(), PodRecord):
+        if r.pod.startswith(f"{NS}/"):
+            out[r.pod.split("/", 1)[1]] = bool(r.deleted)
     return out
 
 

@@ -23,6 +23,7 @@ from chaos.run.go_no_go import doctor_check, fis_check, from_records
 from chaos.spec import parse_experiment
 from cluster.doctor import Finding
 from cluster.doctor.findings import Level
+from tests.records import typed
 from tests.unit.test_verdicts import NODE, SPEC, good_journal
 
 
@@ -60,12 +61,12 @@ def test_go_no_go_from_the_records_shows_evidence_and_fails_what_did_not_hold():
                 "interrupted_at_most": 1, "share": 0.2},
                {"t": 30.0, "kind": "steady_state", "when": "before", "ok": False, "problems": ["error rate 2% over 1%"], "requests": 900,
                 "error_rate": 0.02, "ready": 10, "desired": 10}]
-    checks = {c.name: c for c in from_records(_spec(), records)}
+    checks = {c.name: c for c in from_records(_spec(), typed(records))}
     assert checks["plan"].ok and NODE in checks["plan"].evidence and "1 of 5 nodes (20%" in checks["plan"].evidence
     assert checks["account and context allowed"].evidence == "account 111122223333, context prod"
     assert checks["FIS safety lever released"].ok
     assert not checks["steady state held"].ok and "error rate 2% over 1%" in checks["steady state held"].evidence
-    engaged = from_records(_spec(), [*records[:2], {"t": 1.0, "kind": "safety_lever", "status": "engaged", "reason": "game over"}])
+    engaged = from_records(_spec(), typed([*records[:2], {"t": 1.0, "kind": "safety_lever", "status": "engaged", "reason": "game over"}]))
     assert not {c.name: c for c in engaged}["FIS safety lever released"].ok
     assert not {c.name: c for c in engaged}["plan"].ok  # no plan recorded
 
@@ -81,7 +82,7 @@ def test_doctor_errors_and_fis_experiments_still_running_are_no_go():
 
 def _folded(records):
     fold, milestones, traffic = ClusterFold(), MilestoneFold(), TrafficFold()
-    for r in records:
+    for r in typed(records):
         fold.add(r)
         milestones.add(r)
         traffic.add(r)
@@ -122,10 +123,10 @@ def test_a_follower_returns_whole_lines_only_as_they_are_written(tmp_path):
     path = tmp_path / "journal.jsonl"
     path.write_text('{"t":0.0,"kind":"experiment"}\n{"t":1.0,"kind":"pha')
     follower = Follower(path)
-    assert [r["kind"] for r in follower.poll()] == ["experiment"]
+    assert [r.kind for r in follower.poll()] == ["experiment"]
     with path.open("a") as f:
         f.write('se","phase":"connect"}\n{"t":2.0,"kind":"node","ready":true}\n')  # the node record lacks its name
-    assert [r.get("phase") for r in follower.poll()] == ["connect"]
+    assert [getattr(r, "phase", None) for r in follower.poll()] == ["connect"]
     assert follower.poll() == []
 
 
@@ -135,7 +136,7 @@ def test_cluster_time_now_runs_at_the_runs_speed_from_its_last_record():
                {"t": 100.0, "kind": "phase", "phase": "observe", "wall": "2026-11-27T10:00:10.000Z"}]
     from datetime import datetime
     now = datetime.fromisoformat("2026-11-27T10:00:12+00:00").timestamp()
-    assert cluster_now(records, now) == pytest.approx(120.0)
+    assert cluster_now(typed(records), now) == pytest.approx(120.0)
 
 
 def test_an_observers_note_lands_in_the_journal_and_a_finished_run_refuses_one(tmp_path):
@@ -144,7 +145,7 @@ def test_an_observers_note_lands_in_the_journal_and_a_finished_run_refuses_one(t
     record = append_note(tmp_path, "ALB 5xx alarm fired", "observer-1")
     reading = read_journal_checked(path)
     assert reading.malformed == [] and reading.records[-1] == record
-    assert record["author"] == "observer-1" and record["role"] == "observer"
+    assert record.author == "observer-1" and record.role == "observer"
     with path.open("a") as f:
         f.write(json.dumps({"t": 400.0, "kind": "verdict", "status": "passed"}) + "\n")
     with pytest.raises(JournalError, match="the run has ended"):
@@ -159,7 +160,7 @@ def test_the_postmortem_draft_has_the_timeline_with_the_notes_in_place_and_empty
         {"t": 127.0, "kind": "note", "text": "NTH cordoned it", "author": "ana", "role": "driver"},
         {"t": 200.0, "kind": "rollback", "step": "stop traffic", "ok": True, "detail": "done"},
     ]
-    text = draft(build(sorted(records, key=lambda r: r["t"])))
+    text = draft(build(typed(sorted(records, key=lambda r: r["t"]))))
     timeline = text[text.index("## Timeline"):text.index("## Hypotheses")]
     lines = [line for line in timeline.splitlines() if line.startswith("| ") and "t (s)" not in line]
     whats = [line.split("|")[3].strip() for line in lines]

@@ -14,7 +14,9 @@ import pytest
 from typer.testing import CliRunner
 
 from chaos.cli import app
+from chaos.journal.records import ExperimentRecord, VerdictRecord
 from cluster.endpoints import Endpoints, is_recorded_simulator
+from tests.records import typed
 
 runner = CliRunner()
 
@@ -72,9 +74,9 @@ def _written_journal(tmp_path: Path) -> Path:
 
     journal = Journal(tmp_path / "journal.jsonl", RunClock())
     records = good_journal()
-    for r in records:
-        journal.write(r["kind"], t=r["t"], **{k: v for k, v in r.items() if k not in ("t", "kind")})
-    journal.write("verdict", t=records[-1]["t"], **verdict(parse_experiment(records[0]["spec"], "test"), records).as_dict())
+    for r in typed(records):
+        journal.write(r, t=r.t)
+    journal.write(VerdictRecord(**verdict(parse_experiment(records[0]["spec"], "test"), typed(records)).as_dict()), t=records[-1]["t"])
     journal.close()
     return journal.path
 
@@ -119,7 +121,7 @@ def test_a_breach_names_what_breached_it_never_a_value_inside_its_bound():
                 {"t": 241.5, "kind": "instance", "instance": other["instance"], "state": "shutting-down"}]
     records.sort(key=lambda r: r["t"])
     spec = parse_experiment(SPEC, "test")
-    result = next(h for h in evaluate(spec, records, 1000.0, final=True) if h.check == "replacement-ready-within")
+    result = next(h for h in evaluate(spec, typed(records), 1000.0, final=True) if h.check == "replacement-ready-within")
     assert result.status == "fail"
     assert "worst" not in result.measured and "no replacement ready" in result.measured, result.measured
 
@@ -239,7 +241,7 @@ def test_a_webhook_password_never_reaches_the_terminal_or_the_journal(tmp_path):
     assert "PASSWORD" not in str(caught.value) and "127.0.0.1" in str(caught.value)
     assert redact_urls(f"see {url} and postgresql://u:pw@db/x") == "see http://***@127.0.0.1:1/hook and postgresql://***@db/x"
     journal = Journal(tmp_path / "journal.jsonl", RunClock())
-    journal.write("experiment", name="x", spec=GOOD | {"traffic": {"url": url}}, run_id="x")
+    journal.write(ExperimentRecord(name="x", spec=GOOD | {"traffic": {"url": url}}, run_id="x"))
     journal.close()
     assert "PASSWORD" not in journal.path.read_text()
     _one_line(runner.invoke(app, ["run", "--no-live", str(tmp_path / "none.yaml"), "--notify", "ftp://u:PASSWORD@h/x"]), 3)

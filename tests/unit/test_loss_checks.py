@@ -11,6 +11,7 @@ from chaos.checks.milestones import node_milestones
 from chaos.checks.verdict import evaluate, verdict
 from chaos.errors import SpecError
 from chaos.spec import parse_experiment
+from tests.records import typed
 from tests.unit.test_verdicts import IID, IP, NODE, node, pod, traffic
 
 LOSS = {"name": "loss", "injections": [{"via": "fis", "kind": "instance-loss", "select": {"count": 1}}],
@@ -39,11 +40,11 @@ def lost_journal(unhealthy_at: float | None, healthy_before: bool = True) -> lis
 
 
 def _results(records: list[dict], spec: dict = LOSS, final: bool = True) -> dict[str, object]:
-    return {h.name: h for h in evaluate(parse_experiment(spec), records, max(r["t"] for r in records), final=final)}
+    return {h.name: h for h in evaluate(parse_experiment(spec), typed(records), max(r["t"] for r in records), final=final)}
 
 
 def test_the_loss_is_timed_from_fis_acting_and_the_targets_from_the_loss():
-    (m,) = node_milestones(lost_journal(unhealthy_at=150.0))
+    (m,) = node_milestones(typed(lost_journal(unhealthy_at=150.0)))
     assert (m.notice, m.warned, m.healthy_at_notice) == (122.0, False, [IP])
     assert m.since_notice("targets_out") == 28.0
     h = _results(lost_journal(unhealthy_at=150.0))["targets-unhealthy-within"]
@@ -75,7 +76,7 @@ def test_notice_checks_are_not_applicable_to_a_node_lost_without_one():
     for name in ("cordoned-within", "drained-before-reclaim"):
         (node_result,) = results[name].nodes
         assert node_result.status == "n/a" and "without notice" in node_result.note
-    assert verdict(parse_experiment(spec), lost_journal(unhealthy_at=150.0)).status == "passed"
+    assert verdict(parse_experiment(spec), typed(lost_journal(unhealthy_at=150.0))).status == "passed"
 
 
 @pytest.mark.parametrize("injection", [

@@ -7,6 +7,7 @@ import pytest
 from chaos.errors import InjectionError
 from chaos.inject.selection import candidates, choose, serving_pods_per_node
 from chaos.spec import Selection
+from tests.records import typed
 
 
 def node(name: str, group: str = "spot-a", **kw) -> dict:
@@ -29,11 +30,11 @@ PODS = [
 
 
 def test_serving_pods_are_counted_per_node_from_the_latest_records() -> None:
-    assert serving_pods_per_node(PODS, "serving", "resnet-v1") == {"n1": 2, "n6": 1}
+    assert serving_pods_per_node(typed(PODS), "serving", "resnet-v1") == {"n1": 2, "n6": 1}
 
 
 def test_only_ready_schedulable_nodes_are_candidates_and_the_filter_keeps_those_with_serving_pods() -> None:
-    pool = candidates(NODES, serving_pods_per_node(PODS, "serving", "resnet-v1"))
+    pool = candidates(typed(NODES), serving_pods_per_node(typed(PODS), "serving", "resnet-v1"))
     assert [c.node for c in pool] == ["n1", "n2", "n3", "n6"]
     chosen = choose(Selection(count=2, serving_pods=True), pool, set(), "seed", "injections[0]")
     assert {c.node for c in chosen} == {"n1", "n6"}
@@ -43,6 +44,6 @@ def test_only_ready_schedulable_nodes_are_candidates_and_the_filter_keeps_those_
 
 
 def test_asking_for_more_nodes_than_match_names_the_filters() -> None:
-    pool = candidates(NODES, serving_pods_per_node(PODS, "serving", "resnet-v1"))
+    pool = candidates(typed(NODES), serving_pods_per_node(typed(PODS), "serving", "resnet-v1"))
     with pytest.raises(InjectionError, match=r"injections\[1\]\.select: wants 3 nodes but only 2 Ready nodes match \(capacity_type=SPOT, serving_pods=True\)"):
         choose(Selection(count=3, serving_pods=True), pool, set(), "seed", "injections[1]")

@@ -9,6 +9,7 @@ from chaos.checks.milestones import node_milestones
 from chaos.checks.verdict import evaluate
 from chaos.kube.watches import node_record, nodeclaim_record
 from chaos.spec import parse_experiment
+from tests.records import typed
 from tests.unit.test_verdicts import IID, NODE, good_journal, node
 
 SPEC = {"name": "unit", "injections": [{"via": "metadata"}],
@@ -18,7 +19,7 @@ SPEC = {"name": "unit", "injections": [{"via": "metadata"}],
 def _results(records: list[dict], final: bool = True) -> dict[str, tuple[str, str, str]]:
     spec = parse_experiment(SPEC)
     now = max(r["t"] for r in records)
-    return {h.check: (h.status, h.measured, h.detail) for h in evaluate(spec, records, now, final)}
+    return {h.check: (h.status, h.measured, h.detail) for h in evaluate(spec, typed(records), now, final)}
 
 
 def _with_replacement_ready_at(t: float) -> list[dict]:
@@ -58,7 +59,7 @@ def test_one_handler_passes_and_two_fail_naming_both() -> None:
 def test_karpenters_disrupted_taint_is_the_nodes_taint_and_cordon() -> None:
     records = [r for r in good_journal() if not (r["kind"] == "node" and r["node"] == NODE and r["t"] > 120)]
     records = sorted([*records, node(123.0, karpenter_taint=True)], key=lambda r: r["t"])
-    (m,) = node_milestones(records)
+    (m,) = node_milestones(typed(records))
     assert m.taint == 123.0 and m.cordon == 123.0 and m.handlers == ["karpenter"]
 
 
@@ -71,7 +72,7 @@ def _karpenter_node(taints: list[dict]) -> dict:
 
 def test_a_karpenter_node_is_recorded_with_its_pool_and_capacity_type() -> None:
     _, record = node_record(_karpenter_node([{"key": "karpenter.sh/disrupted", "effect": "NoSchedule"}]), False)
-    assert record["group"] == "serving-spot" and record["capacity"] == "SPOT" and record["karpenter_taint"] and not record["nth_taint"]
+    assert record.group == "serving-spot" and record.capacity == "SPOT" and record.karpenter_taint and not record.nth_taint
 
 
 def test_a_nodeclaim_is_recorded_with_its_conditions() -> None:
@@ -81,7 +82,7 @@ def test_a_nodeclaim_is_recorded_with_its_conditions() -> None:
                         "conditions": [{"type": "Launched", "status": "True"}, {"type": "Registered", "status": "True"}, {"type": "Initialized", "status": "False"}]}}
     key, record = nodeclaim_record(claim, False)
     assert key == "serving-spot-abcde"
-    assert record == {"nodeclaim": "serving-spot-abcde", "nodepool": "serving-spot", "instance": IID, "node": NODE, "type": "c5.2xlarge", "capacity": "SPOT",
+    assert record.fields() == {"nodeclaim": "serving-spot-abcde", "nodepool": "serving-spot", "instance": IID, "node": NODE, "type": "c5.2xlarge", "capacity": "SPOT",
                       "launched": True, "registered": True, "initialized": False, "drained": False, "deleting": True, "deleted": False}
 
 
@@ -89,6 +90,6 @@ def test_a_replacement_karpenter_launched_is_named_by_its_nodeclaim_and_launched
     claim = {"kind": "nodeclaim", "nodeclaim": "serving-spot-xyz12", "nodepool": "serving-spot", "launched": False, "deleting": False, "deleted": False}
     records = sorted([*good_journal(), {"t": 247.0, **claim, "instance": None},
                       {"t": 247.5, **claim, "instance": "i-0bbbbbbbbbbbbbbb2", "launched": True}], key=lambda r: r["t"])
-    (m,) = node_milestones(records)
+    (m,) = node_milestones(typed(records))
     assert m.replacement_instance == "i-0bbbbbbbbbbbbbbb2" and m.replacement_nodeclaim == "serving-spot-xyz12"
     assert m.replacement_requested == 247.0  # the claim, before the EC2 poller saw the instance at 250 s

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from chaos.checks.steady_state import steady_state_problems, stop_condition_breach
+from chaos.journal.records import DeploymentRecord
 from chaos.spec import StopCondition
 
 
 def test_the_steady_state_needs_every_replica_ready_and_before_injecting_answered_requests_under_the_limit():
-    full, short = {"ready": 25, "desired": 25}, {"ready": 24, "desired": 25}
+    full, short = DeploymentRecord(name="resnet-v1", ready=25, desired=25), DeploymentRecord(name="resnet-v1", ready=24, desired=25)
     assert steady_state_problems(True, full, 800, 0.001, 0.01) == []
     assert steady_state_problems(True, short, 800, 0.0, 0.01) == ["serving replicas Ready 24/25"]
     assert steady_state_problems(True, None, 800, 0.0, 0.01) == ["serving replicas Ready 0/?"]

@@ -13,16 +13,26 @@ from chaos.checks.verdict import left_behind, verdict
 from chaos.clock import RunClock
 from chaos.identity import Owner, new_run_id
 from chaos.journal import Journal, JournalError
+from chaos.journal.records import (
+    ConnectedRecord,
+    ExperimentRecord,
+    InjectedRecord,
+    IntentRecord,
+    TrafficRecord,
+    UndoneRecord,
+    VerdictRecord,
+)
 from chaos.spec import parse_experiment
 from chaos.undo.log import Stage, UndoOp, intents, pending, undo_step_name
 from chaos.undo.writer import UndoWriter
+from tests.records import typed
 
 SPEC = parse_experiment({"name": "x", "injections": [{"via": "fis"}], "hypotheses": [{"check": "error-rate", "max": 0.5}]})
 
 
 def _journal(tmp_path):
     j = Journal(tmp_path / "journal.jsonl", RunClock())
-    j.write("experiment", name="x", run_id="x-1")
+    j.write(ExperimentRecord(name="x", run_id="x-1"))
     return j, UndoWriter(j)
 
 
@@ -32,33 +42,33 @@ def test_pending_is_newest_first_and_undone_ones_drop_out(tmp_path):
     undo.done(role, role_arn="arn:r")
     cluster = undo.intent("provision", UndoOp.TEAR_DOWN_CLUSTER, Stage.SETUP, profile="hardened")
     template = undo.intent("create template", UndoOp.DELETE_FIS_TEMPLATE, Stage.FAULT)  # the run died before the answer
-    assert [i.id for i in pending(j.snapshot())] == [template, cluster, role]
-    assert [i.id for i in pending(j.snapshot(), Stage.FAULT)] == [template, role]
-    by_id = {i.id: i for i in intents(j.snapshot())}
+    assert [i.id for i in pending(typed(j.snapshot()))] == [template, cluster, role]
+    assert [i.id for i in pending(typed(j.snapshot()), Stage.FAULT)] == [template, role]
+    by_id = {i.id: i for i in intents(typed(j.snapshot()))}
     assert by_id[role].args == {"role_name": "r", "role_arn": "arn:r"} and by_id[template].result is None
     assert undo_step_name(by_id[template]) == "delete FIS template (found by tag)"
     undo.undone(template, True, "deleted", by="rollback")
-    assert [i.id for i in pending(j.snapshot())] == [cluster, role]
+    assert [i.id for i in pending(typed(j.snapshot()))] == [cluster, role]
 
 
 def test_a_failed_undo_is_left_behind_until_a_later_undo_succeeds(tmp_path):
     j, undo = _journal(tmp_path)
     n = undo.intent("start FIS experiment", UndoOp.STOP_FIS_EXPERIMENT, Stage.FAULT)
-    j.write("injected", instance="i-0123456789abcdef0")
-    j.write("traffic", second=0, start_t=0.0, end_t=1.0, requests=100)  # every hypothesis holds
+    j.write(InjectedRecord(instance="i-0123456789abcdef0"))
+    j.write(TrafficRecord(second=0, start_t=0.0, end_t=1.0, requests=100))  # every hypothesis holds
     undo.undone(n, False, "ServiceUnavailable", by="rollback")
-    j.write("verdict")
-    assert left_behind(j.snapshot()) == ["start FIS experiment: ServiceUnavailable"]
-    v = verdict(SPEC, j.snapshot())
+    j.write(VerdictRecord())
+    assert left_behind(typed(j.snapshot())) == ["start FIS experiment: ServiceUnavailable"]
+    v = verdict(SPEC, typed(j.snapshot()))
     assert v.status == "error" and "spotchaos cleanup" in v.reason and v.exit_code == 3  # never 'passed' with a fault left running
     undo.undone(n, True, "stopped", by="cleanup")
-    assert left_behind(j.snapshot()) == [] and pending(j.snapshot()) == []
+    assert left_behind(typed(j.snapshot())) == [] and pending(typed(j.snapshot())) == []
 
 
 def test_an_undo_op_this_version_does_not_know_is_skipped_not_fatal(tmp_path):
     j, _ = _journal(tmp_path)
-    j.write("intent", intent=1, action="future thing", undo="delete-spaceship", stage="fault", params={})
-    assert pending(j.snapshot()) == []
+    j.write(IntentRecord(intent=1, action="future thing", undo="delete-spaceship", stage="fault", params={}))
+    assert pending(typed(j.snapshot())) == []
 
 
 def test_a_run_never_appends_to_another_runs_journal(tmp_path):
@@ -66,7 +76,7 @@ def test_a_run_never_appends_to_another_runs_journal(tmp_path):
     with pytest.raises(JournalError, match="already holds a run's journal"):
         Journal(tmp_path / "journal.jsonl", RunClock())
     cleanup = Journal(tmp_path / "journal.jsonl", RunClock(), append=True)  # cleanup adds its undone records
-    cleanup.write("undone", intent=1, ok=True, detail="", by="cleanup")
+    cleanup.write(UndoneRecord(intent=1, ok=True, detail="", by="cleanup"))
     cleanup.close()
     assert (tmp_path / "journal.jsonl").read_text().count("\n") == 2
 
@@ -97,9 +107,8 @@ def test_cleanup_all_stale_lists_then_cleans_runs_whose_owner_is_gone(tmp_path, 
     owner = {"pid": dead, "host": Owner.me().host, "start_ticks": None}
     run_dir = tmp_path / "run"
     j = Journal(run_dir / "journal.jsonl", RunClock())
-    j.write("experiment", name="x", run_id="x-1", owner=owner)
-    j.write("connected", target="local", simulator_pid=dead,
-            endpoints={"target": "local", "aws_endpoint_url": "http://127.0.0.1:9", "region": "us-east-1", "kubeconfig": "k", "pid": dead, "extra": {}})
+    j.write(ExperimentRecord(name="x", run_id="x-1", owner=owner))
+    j.write(ConnectedRecord(target="local", simulator_pid=dead, endpoints={"target": "local", "aws_endpoint_url": "http://127.0.0.1:9", "region": "us-east-1", "kubeconfig": "k", "pid": dead, "extra": {}}))
     UndoWriter(j).intent("start FIS experiment", UndoOp.STOP_FIS_EXPERIMENT, Stage.FAULT)
     j.close()
     for run_id, directory in (("x-1", run_dir), ("y-2", tmp_path / "deleted")):
@@ -111,5 +120,5 @@ def test_cleanup_all_stale_lists_then_cleans_runs_whose_owner_is_gone(tmp_path, 
     assert cleaned.exit_code == 0, cleaned.output
     assert "gone with the simulator" in cleaned.output and "--run-id y-2" in cleaned.output
     assert run_registry.entries() == []
-    assert pending(read_journal(run_dir / "journal.jsonl")) == []
+    assert pending(typed(read_journal(run_dir / "journal.jsonl"))) == []
     assert "no stale runs" in runner.invoke(app, ["cleanup", "--all-stale"]).output

@@ -15,6 +15,7 @@ from chaos.checks.verdict import evaluate, node_checks_decided, verdict
 from chaos.journal import read_journal
 from chaos.report.write import write_reports
 from chaos.spec import parse_experiment
+from tests.records import typed
 
 NODE, IID, IP = "ip-10-0-0-9.ec2.internal", "i-0aaaaaaaaaaaaaaa1", "127.16.9.3"
 HYPOTHESES = [
@@ -81,7 +82,7 @@ def good_journal() -> list[dict]:
 
 
 def test_milestones_of_a_drained_node():
-    (m,) = node_milestones(good_journal())
+    (m,) = node_milestones(typed(good_journal()))
     assert (m.notice, m.taint, m.cordon, m.first_eviction, m.drained) == (120.0, 124.0, 125.0, 126.0, 160.0)
     assert (m.target_draining, m.targets_gone, m.reclaimed) == (128.0, 150.0, 240.5)
     assert m.replacement_instance == "i-0bbbbbbbbbbbbbbb2" and m.replacement_ready == 330.0
@@ -91,7 +92,7 @@ def test_milestones_of_a_drained_node():
 def test_a_replacement_from_another_group_is_named_in_the_report(tmp_path):
     records = [dict(r, group="spot-4vcpu") if r["kind"] == "instance" and r["instance"] == IID else
                dict(r, group="spot-8vcpu") if r["kind"] == "instance" else r for r in good_journal()]
-    (m,) = node_milestones(records)
+    (m,) = node_milestones(typed(records))
     assert (m.group, m.replacement_group) == ("spot-4vcpu", "spot-8vcpu")
     journal = tmp_path / "journal.jsonl"
     _write(journal, records)
@@ -102,7 +103,7 @@ def test_a_replacement_from_another_group_is_named_in_the_report(tmp_path):
 
 def test_a_good_timeline_passes_every_hypothesis():
     spec = parse_experiment(SPEC)
-    v = verdict(spec, good_journal())
+    v = verdict(spec, typed(good_journal()))
     assert v.status == "passed" and v.exit_code == 0, v.reason
     by = {h.name: h for h in v.hypotheses}
     assert by["cordoned-within"].value == 5.0
@@ -134,7 +135,7 @@ def test_each_breach_fails_and_names_its_hypothesis():
         "p99-latency": _without(base, lambda r: r["kind"] == "traffic" and r["second"] < 5) + [traffic(s, 100, 0, ms=900) for s in range(5)],
     }
     for name, records in cases.items():
-        v = verdict(spec, sorted(records, key=lambda r: r["t"]))
+        v = verdict(spec, typed(sorted(records, key=lambda r: r["t"])))
         assert v.status == "failed" and v.exit_code == 1, name
         failed = {h.name for h in v.hypotheses if h.status == "fail"}
         assert name in failed, (name, failed)
@@ -145,7 +146,7 @@ def test_window_error_rate_and_error_budget():
     spec = parse_experiment(SPEC)
     # 25 % errors in one 10 s second: under 1 % overall? no: 25/2500 = 1 %, window 25 % > 20 %
     records = _without(good_journal(), lambda r: r["kind"] == "traffic" and r["second"] == 7) + [traffic(7, 100, 25)]
-    by = {h.name: h for h in verdict(spec, sorted(records, key=lambda r: r["t"])).hypotheses}
+    by = {h.name: h for h in verdict(spec, typed(sorted(records, key=lambda r: r["t"]))).hypotheses}
     assert by["window-error-rate"].status == "fail" and by["window-error-rate"].value == 0.25
     assert by["error-budget"].value == pytest.approx(1.0) and by["error-budget"].status == "pass"
 
@@ -153,21 +154,21 @@ def test_window_error_rate_and_error_budget():
 def test_open_hypotheses_are_undecided_until_too_late():
     spec = parse_experiment(SPEC)
     early = [r for r in good_journal() if r["t"] <= 122.0]
-    results = evaluate(spec, early, now=122.0, final=False)
+    results = evaluate(spec, typed(early), now=122.0, final=False)
     by = {h.name: h.status for h in results}
     assert by["cordoned-within"] == "undecided" and not node_checks_decided(results)
-    late = evaluate(spec, early, now=140.0, final=False)
+    late = evaluate(spec, typed(early), now=140.0, final=False)
     assert {h.name: h.status for h in late}["cordoned-within"] == "fail"
-    assert evaluate(spec, good_journal(), now=400.0, final=False) and node_checks_decided(evaluate(spec, good_journal(), now=400.0, final=False))
+    assert evaluate(spec, typed(good_journal()), now=400.0, final=False) and node_checks_decided(evaluate(spec, typed(good_journal()), now=400.0, final=False))
 
 
 def test_aborted_and_error_runs():
     spec = parse_experiment(SPEC)
     aborted = good_journal() + [{"t": 200.0, "kind": "abort", "reason": "stop condition: error rate 60% over the last 10s"}]
-    assert verdict(spec, aborted).status == "aborted" and verdict(spec, aborted).exit_code == 2
+    assert verdict(spec, typed(aborted)).status == "aborted" and verdict(spec, typed(aborted)).exit_code == 2
     crashed = good_journal() + [{"t": 200.0, "kind": "error", "where": "inject", "message": "boom", "fatal": True}]
-    assert verdict(spec, crashed).exit_code == 3
-    assert verdict(spec, _without(good_journal(), lambda r: r["kind"] == "injected")).status == "error"
+    assert verdict(spec, typed(crashed)).exit_code == 3
+    assert verdict(spec, typed(_without(good_journal(), lambda r: r["kind"] == "injected"))).status == "error"
 
 
 def _write(path, records):
@@ -235,9 +236,9 @@ def test_error_window_is_the_longest_run_of_failing_seconds():
     rates = [0, 0.1, 0.2, 0, 0.5, 0.5, 0.5, 0.5, 0.01, 0.3]  # runs of 2 s and 4 s over 5 %
     records = [{"t": float(i), "kind": "traffic", "second": i, "start_t": float(i), "end_t": i + 1.0, "requests": 100, "backend_5xx": int(r * 100)}
                for i, r in enumerate(rates)]
-    (result,) = evaluate(spec, records, 10.0, final=True)
+    (result,) = evaluate(spec, typed(records), 10.0, final=True)
     assert (result.value, result.status, result.detail) == (4.0, "fail", "from t=4s")
-    (early,) = evaluate(spec, records[:4], 4.0, final=False)
+    (early,) = evaluate(spec, typed(records[:4]), 4.0, final=False)
     assert (early.value, early.status) == (2.0, "undecided")  # held so far: decided only at the end
 
 
@@ -246,12 +247,14 @@ def test_a_replacement_the_ec2_poller_saw_only_after_its_node_was_ready_still_co
     replacement was there when its Node registered."""
     records = [r for r in good_journal() if not (r["kind"] == "instance" and r["instance"] == "i-0bbbbbbbbbbbbbbb2")]
     records.append({"t": 340.0, "kind": "instance", "instance": "i-0bbbbbbbbbbbbbbb2", "state": "running"})
-    (m,) = node_milestones(sorted(records, key=lambda x: x["t"]))
+    (m,) = node_milestones(typed(sorted(records, key=lambda x: x["t"])))
     assert (m.replacement_instance, m.replacement_requested, m.replacement_ready) == ("i-0bbbbbbbbbbbbbbb2", 330.0, 330.0)
 
 
 def test_a_journal_with_kinds_this_version_does_not_know_still_reports_and_lists_them(tmp_path):
-    from chaos.journal import KNOWN_KINDS
+    from chaos.journal import KNOWN
+
+    known_kinds = {c.model_fields["kind"].default for c in KNOWN}
 
     def report(name: str, records: list[dict]):
         (tmp_path / name).mkdir()
@@ -263,7 +266,7 @@ def test_a_journal_with_kinds_this_version_does_not_know_still_reports_and_lists
     data, paths = report("newer", good_journal() + extra)
     assert data.verdict == report("plain", good_journal())[0].verdict  # the unknown records change nothing
     assert "hologram (2), wormhole (1)" in paths["markdown"].read_text()
-    assert {"experiment", "injected", "api_retries", "intent"} <= KNOWN_KINDS
+    assert {"experiment", "injected", "api_retries", "intent"} <= known_kinds
 
 
 def test_the_run_s_milestone_fold_asked_all_along_agrees_with_a_fresh_reading_at_every_record():
@@ -277,9 +280,9 @@ def test_the_run_s_milestone_fold_asked_all_along_agrees_with_a_fresh_reading_at
 
     for records in (good_journal(), lost_journal(unhealthy_at=150.0), lost_journal(unhealthy_at=None, healthy_before=False)):
         fold = MilestoneFold()
-        for i, r in enumerate(records):
+        for i, r in enumerate(typed(records)):
             fold.add(r)
-            assert [asdict(m) for m in fold.milestones()] == [asdict(m) for m in node_milestones(records[: i + 1])], (i, r)
+            assert [asdict(m) for m in fold.milestones()] == [asdict(m) for m in node_milestones(typed(records[: i + 1]))], (i, r)
 
 
 def test_the_live_view_draws_each_interrupted_node_from_the_fold():
@@ -292,7 +295,7 @@ def test_the_live_view_draws_each_interrupted_node_from_the_fold():
     from chaos.terminal.live import view
 
     fold, traffic = MilestoneFold(), TrafficFold()
-    for r in good_journal():
+    for r in typed(good_journal()):
         fold.add(r)
         traffic.add(r)
     out = io.StringIO()
@@ -309,7 +312,7 @@ def test_a_target_seen_before_the_watch_names_its_pods_ip_still_belongs_to_the_n
     raced = [r if not (r["kind"] == "target" and r["state"] == "healthy") else {**r, "t": 89.984} for r in good_journal()]
     raced = sorted(raced, key=lambda r: r["t"])
     assert [r["kind"] for r in raced if r["t"] < 90.0][-1] == "target"  # the target comes first
-    v = verdict(spec, raced)
+    v = verdict(spec, typed(raced))
     assert {h.name: h.status for h in v.hypotheses}["targets-deregistered-before-reclaim"] == "pass", v.reason
-    (m,) = node_milestones(raced)
+    (m,) = node_milestones(typed(raced))
     assert m.targets_gone == 150.0 and m.targets_at_notice == [IP]
