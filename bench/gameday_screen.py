@@ -42,9 +42,9 @@ def cpu_ms(fn, repeat: int) -> float:
 
 def measure(n: int) -> None:
     raw = journal(n)
-    for r in raw:  # the bench journal's records lack the fields the screen does not need; give targets a group
-        r.setdefault("group", "tg-resnet")
-    records = [parse_record(r) for r in raw]
+    for line in raw:  # the bench journal's records lack the fields the screen does not need; give targets a group
+        line.setdefault("group", "tg-resnet")
+    records = [parse_record(line) for line in raw]
     cluster, nodes, traffic = ClusterFold(), MilestoneFold(), TrafficFold()
     fold_start = time.process_time()
     for r in records:

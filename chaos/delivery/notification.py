@@ -24,8 +24,8 @@ def should_notify(status: str, regressed: bool, always: bool, as_expected: bool 
 def summary(data: ReportData, regressions: list[Any], report: str) -> dict[str, Any]:
     v = data.verdict
     name = data.spec.name
-    head = data.records[0] if data.records else None
-    run_id = (head.run_id if isinstance(head, ExperimentRecord) else None) or ""
+    first = data.records[0] if data.records else None
+    run_id = (first.run_id if isinstance(first, ExperimentRecord) else None) or ""
     breached = [h for h in v.hypotheses if h.status == "fail"]
     head = f"spotchaos: {name} {v.status.upper()}" + (" (regressed)" if regressions and v.status == "passed" else "")
     lines = [f"*{head}*: {v.reason}"]

@@ -17,6 +17,7 @@ from rich.text import Text
 from chaos.checks.milestones import NodeMilestones
 from chaos.checks.traffic_fold import TrafficFold
 from chaos.gameday.cluster_fold import ClusterFold
+from chaos.journal import Record
 from chaos.report.postmortem import moment_of
 
 BLOCKS = "▁▂▃▄▅▆▇█"
@@ -35,7 +36,7 @@ def fits(console: Console) -> bool:
     return width >= MIN_COLUMNS and height >= MIN_LINES
 
 
-def print_event(console: Console, record: dict) -> None:
+def print_event(console: Console, record: Record) -> None:
     """The small-terminal view: one line for each record worth a line on the timeline."""
     moment = moment_of(record)
     if moment is not None:

@@ -34,7 +34,6 @@ from chaos.inject.fis_documents import (
 )
 from chaos.inject.instance_loss import terminate_actions
 from chaos.inject.selection import Candidate, matching
-from chaos.journal import Record
 from chaos.journal.records import InjectedRecord
 from chaos.spec import Injection
 
@@ -81,7 +80,7 @@ class FisAzPowerInterruption(NodeInjector):
                                  f"{', '.join(sorted({c.az for c in nodes if c.az})) or 'no AZ'})")
         return chosen
 
-    async def fire(self, ctx: FireContext, inj: Injection, index: int, wave: int) -> list[Record]:
+    async def fire(self, ctx: FireContext, inj: Injection, index: int, wave: int) -> list[InjectedRecord]:
         chosen = ctx.choose(inj, index, wave, self)
         spot = [c for c in chosen if c.capacity == "SPOT"]
         on_demand = [c for c in chosen if c.capacity != "SPOT"]

@@ -13,7 +13,7 @@ from chaos.aws.faults import AwsFaults
 from chaos.aws.metadata_mock import MetadataMock
 from chaos.clock import RunClock
 from chaos.inject.selection import Candidate, choose
-from chaos.journal import Journal, Record
+from chaos.journal import Journal
 from chaos.journal.records import InjectedRecord
 from chaos.spec import Injection, Selection
 from chaos.undo.writer import UndoWriter
@@ -45,7 +45,7 @@ class FireContext:
         pick = injector.choose if injector is not None else NodeInjector.choose
         return pick(inj, self.nodes(), self.taken, f"{self.experiment}/{index}/{wave}", f"injections[{index}]")
 
-    def injected(self, inj: Injection, index: int, wave: int, chosen: list[Candidate], *, reclaim_in: float | None, **fields: Any) -> list[Record]:
+    def injected(self, inj: Injection, index: int, wave: int, chosen: list[Candidate], *, reclaim_in: float | None, **fields: Any) -> list[InjectedRecord]:
         """The `injected` records, one per node, written when the notice went out."""
         now = self.clock.now()
         reclaim_t = round(now + reclaim_in, 3) if reclaim_in is not None else None
@@ -75,7 +75,7 @@ class Injector(Protocol):
         """The plan entry (pure): what the first wave would take."""
         ...
 
-    async def fire(self, ctx: FireContext, inj: Injection, index: int, wave: int) -> list[Record]:
+    async def fire(self, ctx: FireContext, inj: Injection, index: int, wave: int) -> list[InjectedRecord]:
         """Inject one wave; returns the `injected` records it wrote."""
         ...
 

@@ -12,7 +12,6 @@ from chaos.errors import InjectionError
 from chaos.inject.base import FireContext
 from chaos.inject.fis_documents import capacity_error_template, launch_error_template
 from chaos.inject.selection import Candidate
-from chaos.journal import Record
 from chaos.journal.records import InjectedRecord
 from chaos.spec import Injection
 
@@ -29,7 +28,7 @@ class FisCapacityError:
         return {"injection": inj.label(index), "via": inj.via, "kind": inj.kind, "node_group": inj.select.node_group, "at": inj.at,
                 "waves": inj.waves, "duration": inj.duration}
 
-    async def fire(self, ctx: FireContext, inj: Injection, index: int, wave: int) -> list[Record]:
+    async def fire(self, ctx: FireContext, inj: Injection, index: int, wave: int) -> list[InjectedRecord]:
         role = await ctx.fis_role()
         group = inj.select.node_group or ""
         try:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from chaos.inject.base import FireContext, NodeInjector, select_text
 from chaos.inject.fis_documents import spot_template
-from chaos.journal import Record
+from chaos.journal.records import InjectedRecord
 from chaos.spec import Injection
 
 
@@ -13,7 +13,7 @@ class FisSpotInterruption(NodeInjector):
     def describe(self, inj: Injection) -> str:
         return f"spot-interruption on {select_text(inj.select)}, reclaim {inj.notice:g}s after the notice"
 
-    async def fire(self, ctx: FireContext, inj: Injection, index: int, wave: int) -> list[Record]:
+    async def fire(self, ctx: FireContext, inj: Injection, index: int, wave: int) -> list[InjectedRecord]:
         chosen = ctx.choose(inj, index, wave)
         role = await ctx.fis_role()
         arns = [ctx.faults.instance_arn(c.instance) for c in chosen]

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from chaos.inject.base import FireContext, NodeInjector, select_text
 from chaos.inject.fis_documents import fis_template, instance_batches
-from chaos.journal import Record
+from chaos.journal.records import InjectedRecord
 from chaos.spec import Injection
 
 
@@ -23,7 +23,7 @@ class FisInstanceLoss(NodeInjector):
     def describe(self, inj: Injection) -> str:
         return f"instance-loss of {select_text(inj.select)}: terminated with no notice"
 
-    async def fire(self, ctx: FireContext, inj: Injection, index: int, wave: int) -> list[Record]:
+    async def fire(self, ctx: FireContext, inj: Injection, index: int, wave: int) -> list[InjectedRecord]:
         chosen = ctx.choose(inj, index, wave, self)
         role = await ctx.fis_role()
         targets, actions = terminate_actions([ctx.faults.instance_arn(c.instance) for c in chosen])

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from chaos.errors import InjectionError
 from chaos.inject.base import FireContext, NodeInjector, select_text
-from chaos.journal import Record
+from chaos.journal.records import InjectedRecord
 from chaos.spec import Injection
 from chaos.undo.log import Stage, UndoOp
 
@@ -16,7 +16,7 @@ class MetadataNotice(NodeInjector):
         tail = f", reclaim {inj.notice:g}s after the notice" if inj.kind == "spot-interruption" else ""
         return f"{inj.kind} on {select_text(inj.select)}{tail}"
 
-    async def fire(self, ctx: FireContext, inj: Injection, index: int, wave: int) -> list[Record]:
+    async def fire(self, ctx: FireContext, inj: Injection, index: int, wave: int) -> list[InjectedRecord]:
         if ctx.metadata is None:
             raise InjectionError("via metadata needs the local simulator's metadata mock (its control API)")
         chosen = ctx.choose(inj, index, wave)

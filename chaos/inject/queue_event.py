@@ -8,7 +8,7 @@ import asyncio
 
 from chaos.inject.base import FireContext, NodeInjector, select_text
 from chaos.inject.fis_documents import rebalance_event, spot_warning_event
-from chaos.journal import Record
+from chaos.journal.records import InjectedRecord
 from chaos.spec import Injection
 from chaos.undo.log import Stage, UndoOp
 
@@ -18,7 +18,7 @@ class QueueEvent(NodeInjector):
         tail = f", reclaim {inj.notice:g}s after the notice" if inj.kind == "spot-interruption" else ""
         return f"{inj.kind} on {select_text(inj.select)}{tail}"
 
-    async def fire(self, ctx: FireContext, inj: Injection, index: int, wave: int) -> list[Record]:
+    async def fire(self, ctx: FireContext, inj: Injection, index: int, wave: int) -> list[InjectedRecord]:
         chosen = ctx.choose(inj, index, wave)
         queue = await ctx.queue_url()
         account = await asyncio.to_thread(ctx.faults.account)

@@ -14,6 +14,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import cast
 
 import structlog
 
@@ -21,6 +22,7 @@ from chaos.clock import RunClock
 from chaos.errors import ChaosError, shown
 from chaos.journal.records import (
     KNOWN,
+    R,
     Record,
     RecordKind,
     RecordProblem,
@@ -71,7 +73,7 @@ class Journal:
         self._lines = _line_count(path) if append else 0
         self.listeners: list[Callable[[Record], None]] = []
 
-    def write(self, record: Record, t: float | None = None, *, durable: bool = False) -> Record:
+    def write(self, record: R, t: float | None = None, *, durable: bool = False) -> R:
         """Append a record, dated now (or at cluster time `t`); `durable` also fsyncs it, for the
         undo log's intents, which must be on disk before the action they announce.
 
@@ -87,7 +89,7 @@ class Journal:
             line = redact_urls(json.dumps(head | record.fields() | {"seq": self._lines + 1}, default=str, separators=(",", ":")))
             problem: str | None = None
             try:
-                written = parse_record(json.loads(line))
+                written = cast(R, parse_record(json.loads(line)))  # the same kind: the same class
             except RecordProblem as exc:
                 problem, written = str(exc), record
             self._file.write(line + "\n")

@@ -53,7 +53,7 @@ async def connect(ctx: RunContext, state: RunState, phase: Callable[..., Any]) -
         warn_of_stale_runs(ctx, cluster_key(ctx, conn))
     phase(Phase.GUARDRAILS)
     facts = await asyncio.to_thread(check_guardrails, target, conn)
-    ctx.journal.write(GuardrailsRecord(**facts))
+    ctx.journal.write(GuardrailsRecord.model_validate(facts))
     state.faults = AwsFaults(conn.aws, conn.endpoints.region)
     if conn.endpoints.extra.get("control_url"):
         state.metadata = MetadataMock(conn.endpoints.extra["control_url"])

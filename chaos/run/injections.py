@@ -13,7 +13,7 @@ from chaos.errors import InjectionError
 from chaos.identity import RUN_ID_TAG
 from chaos.inject import FireContext, injector_for
 from chaos.inject.selection import Candidate
-from chaos.journal.records import ReclaimSentRecord
+from chaos.journal.records import InjectedRecord, ReclaimSentRecord
 from chaos.run.context import TICK, RunContext, RunState
 from chaos.run.gates import wave_gate
 from chaos.spec import Injection
@@ -26,14 +26,14 @@ class Injections:
     state: RunState
     aborted: Callable[[], bool]
     nodes: Callable[[], list[Candidate]]
-    injected: list[dict[str, Any]] = field(default_factory=list)  # one record per node hit
+    injected: list[InjectedRecord] = field(default_factory=list)  # one record per node hit
     tasks: list[asyncio.Task[Any]] = field(default_factory=list)
     start: float | None = None
     pending_reclaims: dict[str, asyncio.Task[Any]] = field(default_factory=dict)
     reclaim_intents: dict[str, int] = field(default_factory=dict)
     role_arn: str | None = None
     queue_url: str | None = None
-    fired: list[tuple[int, int, list[dict[str, Any]]]] = field(default_factory=list)  # (injection, wave, its records), in firing order
+    fired: list[tuple[int, int, list[InjectedRecord]]] = field(default_factory=list)  # (injection, wave, its records), in firing order
     gate_turn: asyncio.Lock = field(default_factory=asyncio.Lock)  # a game day asks one gate at a time
 
     def begin(self) -> None:

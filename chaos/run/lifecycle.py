@@ -289,9 +289,9 @@ class Run:
             return False
         # let traffic see each reclaim (or its expected time) before ending
         for inj in self.injections.injected:
-            if inj.get("reclaim_t") is not None:
-                reclaimed = self.milestones.reclaimed_since(inj["instance"], inj["t"])
-                if not reclaimed and now < inj["reclaim_t"] + RECLAIM_GRACE:
+            if inj.reclaim_t is not None and inj.instance:
+                reclaimed = self.milestones.reclaimed_since(inj.instance, inj.t)
+                if not reclaimed and now < inj.reclaim_t + RECLAIM_GRACE:
                     return False
         return True
 
@@ -300,7 +300,7 @@ class Run:
         stats = self.traffic.since(since)
         limit = min([h.max for h in self.spec.hypotheses if h.check == "error-rate"] or [DEFAULT_ERROR_LIMIT])
         problems = steady_state_problems(when == "before", ready, stats.requests, stats.error_rate, limit)
-        self.journal.write(SteadyStateRecord(when=when, ok=not problems, problems=problems, requests=stats.requests, error_rate=round(stats.error_rate, 6), ready=ready["ready"] if ready else None, desired=ready["desired"] if ready else None))
+        self.journal.write(SteadyStateRecord(when=when, ok=not problems, problems=problems, requests=stats.requests, error_rate=round(stats.error_rate, 6), ready=ready.ready if ready else None, desired=ready.desired if ready else None))
         if problems and when == "before":
             self.abort("steady state does not hold before injecting: " + "; ".join(problems))
 

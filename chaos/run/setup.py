@@ -137,4 +137,4 @@ async def record_components(ctx: RunContext, state: RunState) -> None:
         ctx.journal.write(ComponentsRecord(error=api_errors.describe(exc)))
         return
     state.components = component_versions(version, images)
-    ctx.journal.write(ComponentsRecord(**state.components))
+    ctx.journal.write(ComponentsRecord.model_validate(state.components))
