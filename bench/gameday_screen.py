@@ -21,9 +21,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from journal_checks import SPEC, journal  # noqa: E402
 from rich.console import Console  # noqa: E402
 
-from chaos.checks.milestones import MilestoneFold  # noqa: E402
-from chaos.checks.traffic_fold import TrafficFold  # noqa: E402
-from chaos.checks.verdict import UNDECIDED, evaluate  # noqa: E402
+from chaos.evidence.milestones import MilestoneFold  # noqa: E402
+from chaos.evidence.traffic_fold import TrafficFold  # noqa: E402
+from chaos.verdict.outcome import UNDECIDED, evaluate  # noqa: E402
 from chaos.gameday.cluster_fold import ClusterFold  # noqa: E402
 from chaos.gameday.screen import Decided, screen  # noqa: E402
 from chaos.journal import parse_record  # noqa: E402

@@ -1,8 +1,8 @@
 """What the run's in-flight checks cost as the journal grows: each tick (5 a second) the run
 evaluates its stop conditions, the live view (traffic line and node table) and whether every node
 hypothesis is decided.  Before: each rescanned the whole journal.  Now each reads a fold kept
-record by record as the journal's listener: traffic (chaos/checks/traffic_fold.py) and the interrupted
-nodes' milestones (MilestoneFold in chaos/checks/milestones.py), whose cost is that of the interrupted
+record by record as the journal's listener: traffic (chaos/evidence/traffic_fold.py) and the interrupted
+nodes' milestones (MilestoneFold in chaos/evidence/milestones.py), whose cost is that of the interrupted
 nodes' own records, not the journal's.
 
 The journal is a run's: 200 nodes with their pods and targets changing state, one traffic record
@@ -21,10 +21,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from chaos.checks.milestones import MilestoneFold, node_milestones  # noqa: E402
-from chaos.checks.traffic_fold import TrafficFold  # noqa: E402
-from chaos.checks.traffic_stats import traffic_stats  # noqa: E402
-from chaos.checks.verdict import evaluate  # noqa: E402
+from chaos.evidence.milestones import MilestoneFold, node_milestones  # noqa: E402
+from chaos.evidence.traffic_fold import TrafficFold  # noqa: E402
+from chaos.evidence.traffic_stats import traffic_stats  # noqa: E402
+from chaos.verdict.outcome import evaluate  # noqa: E402
 from chaos.journal import parse_record  # noqa: E402
 from chaos.spec import Scope, parse_experiment  # noqa: E402
 

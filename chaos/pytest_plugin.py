@@ -22,12 +22,12 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from chaos.checks.expectation import describe, unmet
-from chaos.checks.verdict import Verdict
 from chaos.identity import new_run_id
 from chaos.journal import Record
 from chaos.report.data import ReportData
 from chaos.spec import Experiment, load_experiment, parse_experiment
+from chaos.verdict.expectation import describe, unmet
+from chaos.verdict.outcome import Verdict
 from cluster.user_yaml import YamlProblem, parse_yaml, read_limited
 
 if TYPE_CHECKING:

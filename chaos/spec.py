@@ -10,44 +10,19 @@ from __future__ import annotations
 import json
 import os
 import re
-from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, Union, get_args
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Union, get_args
 
-from pydantic import BeforeValidator, ConfigDict, Field, ValidationError, model_validator
+from pydantic import Field, ValidationError, model_validator
 
 from chaos import __version__
+from chaos.checks import CHECK_TYPES, Check
+from chaos.checks.load_shards_held import LoadShardsHeld
 from chaos.errors import SpecError, shown
+from chaos.fields import Duration, Scope, Share, Strict
 from chaos.load.bodies import MAX_BODY_BYTES
-from chaos.load.profile import duration_seconds
 from cluster.profiles import MAX_NODES
-from cluster.strict_numbers import NumbersNotBools
 from cluster.user_yaml import YamlProblem, load_file
-
-
-def _seconds(value: Any) -> Any:
-    if isinstance(value, bool):
-        raise ValueError("must be a duration such as 30s, 2m or 500ms, not true/false")
-    if isinstance(value, int | float):
-        return float(value)
-    if isinstance(value, str):
-        if value.strip().startswith("-"):
-            raise ValueError(f"'{value}' is negative; durations are 0 or more")
-        seconds = duration_seconds(value)
-        if seconds is None:
-            raise ValueError(f"'{value}' is not a duration; write e.g. 30s, 2m or 500ms")
-        return seconds
-    return value
-
-
-MAX_SECONDS = 7 * 86400  # no duration in an experiment is longer than a week
-Duration = Annotated[float, BeforeValidator(_seconds), Field(ge=0, le=MAX_SECONDS, json_schema_extra={"type": ["string", "number"], "examples": ["30s", "2m", "500ms"]})]
-Share = Annotated[float, Field(ge=0, le=1)]
-
-
-class Strict(NumbersNotBools):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True, allow_inf_nan=False)
-
 
 # --------------------------------------------------------------------------- target and cluster
 
@@ -257,146 +232,12 @@ class Injection(Strict):
 
 # --------------------------------------------------------------------------- hypotheses
 
-class Scope(StrEnum):
-    """What a check judges, and so when it can be decided while the run goes."""
-
-    NODE = "node"  # each interrupted node's milestones: decided once every node's is seen (or too late)
-    CAPACITY = "capacity"  # the serving Deployment's replicas over the experiment
-    TRAFFIC = "traffic"  # the experiment's requests: decided at the end
-
-
-class _Hypothesis(Strict):
-    scope: ClassVar[Scope]
-    needs_notice: ClassVar[bool] = False  # it measures the response to a notice: n/a for nodes lost without one
-    name: str | None = None
-
-
-class CordonedWithin(_Hypothesis):
-    scope: ClassVar[Scope] = Scope.NODE
-    needs_notice: ClassVar[bool] = True
-    check: Literal["cordoned-within"]
-    max: Duration = Field(description="Each interrupted node is cordoned at most this long after its notice.")
-
-
-class TaintedWithin(_Hypothesis):
-    scope: ClassVar[Scope] = Scope.NODE
-    needs_notice: ClassVar[bool] = True
-    check: Literal["tainted-within"]
-    max: Duration
-
-
-class DrainedBeforeReclaim(_Hypothesis):
-    scope: ClassVar[Scope] = Scope.NODE
-    needs_notice: ClassVar[bool] = True
-    check: Literal["drained-before-reclaim"]
-    min_margin: Duration = Field(0.0, description="Every pod is gone at least this long before the instance is reclaimed.")
-
-
-class DrainingBeforeReclaim(_Hypothesis):
-    scope: ClassVar[Scope] = Scope.NODE
-    needs_notice: ClassVar[bool] = True
-    check: Literal["targets-draining-before-reclaim"]
-    min_margin: Duration = Field(0.0, description="The node's load balancer targets start draining this long before the reclaim.")
-
-
-class DeregisteredBeforeReclaim(_Hypothesis):
-    scope: ClassVar[Scope] = Scope.NODE
-    needs_notice: ClassVar[bool] = True
-    check: Literal["targets-deregistered-before-reclaim"]
-    min_margin: Duration = Field(0.0, description="The node's targets are gone from the target group this long before the reclaim.")
-
-
-class TargetsUnhealthyWithin(_Hypothesis):
-    scope: ClassVar[Scope] = Scope.NODE
-    check: Literal["targets-unhealthy-within"]
-    max: Duration = Field(description="Every load balancer target of the node that was healthy at the notice (or the loss) is out of service "
-                                      "(unhealthy, draining or gone) at most this long after it.")
-
-
-class ReplacementReadyWithin(_Hypothesis):
-    scope: ClassVar[Scope] = Scope.NODE
-    check: Literal["replacement-ready-within"]
-    max: Duration = Field(description="A replacement node is Ready at most this long after the notice.")
-
-
-class ReplacementReadyBeforeReclaim(_Hypothesis):
-    scope: ClassVar[Scope] = Scope.NODE
-    needs_notice: ClassVar[bool] = True
-    check: Literal["replacement-ready-before-reclaim"]
-    min_margin: Duration = Field(0.0, description="A replacement node is Ready at least this long before the reclaim the notice announced "
-                                                  "(its deadline: a handler that ends the instance sooner itself is measured against the deadline too).")
-
-
-class OneTerminationHandler(_Hypothesis):
-    scope: ClassVar[Scope] = Scope.NODE
-    needs_notice: ClassVar[bool] = True
-    check: Literal["one-termination-handler"]
-
-
-class ReplicasRestoredWithin(_Hypothesis):
-    scope: ClassVar[Scope] = Scope.NODE
-    check: Literal["replicas-restored-within"]
-    max: Duration = Field(description="Ready serving replicas are back to desired at most this long after the notice.")
-
-
-class MinReadyReplicas(_Hypothesis):
-    scope: ClassVar[Scope] = Scope.CAPACITY
-    check: Literal["min-ready-replicas"]
-    min: Share = Field(description="Ready replicas never fall below this share of desired after the first injection.")
-
-
-class ErrorRate(_Hypothesis):
-    scope: ClassVar[Scope] = Scope.TRAFFIC
-    check: Literal["error-rate"]
-    max: Share = Field(description="Failed requests / requests over the whole experiment.")
-
-
-class WindowErrorRate(_Hypothesis):
-    scope: ClassVar[Scope] = Scope.TRAFFIC
-    check: Literal["window-error-rate"]
-    max: Share
-    window: Duration = Field(10.0, gt=0, description="Over any window this long (at least one real second of traffic).")
-
-
-class ErrorWindow(_Hypothesis):
-    scope: ClassVar[Scope] = Scope.TRAFFIC
-    check: Literal["error-window"]
-    max: Duration = Field(description="The longest run of consecutive seconds whose error rate is over `threshold` (cluster time).")
-    threshold: Share = Field(0.01, description="A second counts as failing when more than this share of its requests failed.")
-
-
-class P99Latency(_Hypothesis):
-    scope: ClassVar[Scope] = Scope.TRAFFIC
-    check: Literal["p99-latency"]
-    max: Duration = Field(description="p99 request latency (real time) over the experiment, e.g. 800ms.")
-
-
-class ErrorBudget(_Hypothesis):
-    scope: ClassVar[Scope] = Scope.TRAFFIC
-    check: Literal["error-budget"]
-    slo: float = Field(gt=0, lt=1, description="Availability objective, e.g. 0.999.")
-    max_burn: float = Field(1.0, gt=0, description="Share of the error budget (1 - slo) the experiment may burn.")
-
-
-class LoadShardsHeld(_Hypothesis):
-    """Added to every experiment whose load runs on the cluster: a shard lost mid-run (its pod's
-    node went away) is a drop in the load, not service errors; this check says so."""
-
-    scope: ClassVar[Scope] = Scope.TRAFFIC
-    check: Literal["load-shards-held"]
-
-
-# A new check is one class here (its `check` literal and scope) and one judge in chaos/checks/verdict.py.
-HYPOTHESIS_TYPES: tuple[type[_Hypothesis], ...] = (
-    CordonedWithin, TaintedWithin, DrainedBeforeReclaim, DrainingBeforeReclaim, DeregisteredBeforeReclaim, TargetsUnhealthyWithin, ReplacementReadyWithin,
-    ReplicasRestoredWithin, MinReadyReplicas, ErrorRate, WindowErrorRate, ErrorWindow, P99Latency, ErrorBudget, LoadShardsHeld,
-    ReplacementReadyBeforeReclaim, OneTerminationHandler,
-)
-if TYPE_CHECKING:  # a union built from a tuple is no type to a type checker: every hypothesis is a _Hypothesis
-    Hypothesis = _Hypothesis
+# every check is a module of chaos/checks, listed in its registry
+if TYPE_CHECKING:  # a union built from a tuple is no type to a type checker: every hypothesis is a Check
+    Hypothesis = Check
 else:
-    Hypothesis = Annotated[Union[HYPOTHESIS_TYPES], Field(discriminator="check")]  # noqa: UP007 - a Union built from the tuple
-CHECK_SCOPES: dict[str, Scope] = {get_args(t.model_fields["check"].annotation)[0]: t.scope for t in HYPOTHESIS_TYPES}
+    Hypothesis = Annotated[Union[CHECK_TYPES], Field(discriminator="check")]  # noqa: UP007 - a Union built from the tuple
+CHECK_SCOPES: dict[str, Scope] = {get_args(t.model_fields["check"].annotation)[0]: t.scope for t in CHECK_TYPES}
 CHECKS = tuple(CHECK_SCOPES)
 TRAFFIC_CHECKS = tuple(c for c, scope in CHECK_SCOPES.items() if scope == Scope.TRAFFIC)
 
@@ -472,7 +313,7 @@ class Experiment(Strict):
         return self
 
 
-def hypothesis_name(h: Any) -> str:
+def hypothesis_name(h: Check) -> str:
     return h.name or h.check
 
 

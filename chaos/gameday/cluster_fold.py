@@ -1,5 +1,5 @@
 """What the game-day screen shows beside the interrupted nodes and the traffic, kept record by
-record (a journal listener, like chaos/checks/traffic_fold.py): target health per target group, nodes per
+record (a journal listener, like chaos/evidence/traffic_fold.py): target health per target group, nodes per
 group and capacity type, the serving Deployment's replicas, FIS experiments' states, the phase,
 the latest cluster time, and the notes.  Each record costs O(1)."""
 

@@ -19,7 +19,6 @@ from typing import Any
 from rich.console import Console
 from rich.live import Live
 
-from chaos.checks.verdict import UNDECIDED, evaluate
 from chaos.gameday.cluster_fold import ClusterFold
 from chaos.gameday.prompt import Prompt
 from chaos.gameday.screen import MIN_COLUMNS, MIN_LINES, Decided, fits, print_event, screen
@@ -31,6 +30,7 @@ from chaos.report.postmortem import draft
 from chaos.run import Run
 from chaos.run.context import GateAnswer, GateRequest
 from chaos.spec import Experiment, Scope
+from chaos.verdict.outcome import UNDECIDED, evaluate
 
 
 def author_name() -> str:

@@ -14,8 +14,8 @@ from rich.console import Console, Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from chaos.checks.milestones import NodeMilestones
-from chaos.checks.traffic_fold import TrafficFold
+from chaos.evidence.milestones import NodeMilestones
+from chaos.evidence.traffic_fold import TrafficFold
 from chaos.gameday.cluster_fold import ClusterFold
 from chaos.journal import Record
 from chaos.report.postmortem import moment_of

@@ -10,10 +10,9 @@ from pathlib import Path
 from rich.console import Console
 from rich.live import Live
 
-from chaos.checks.milestones import MilestoneFold
-from chaos.checks.traffic_fold import TrafficFold
-from chaos.checks.verdict import UNDECIDED, Outcome, evaluate
 from chaos.errors import SpecError
+from chaos.evidence.milestones import MilestoneFold
+from chaos.evidence.traffic_fold import TrafficFold
 from chaos.gameday.cluster_fold import ClusterFold
 from chaos.gameday.follow import POLL_SECONDS, Follower
 from chaos.gameday.screen import Decided, fits, print_event, screen
@@ -21,6 +20,7 @@ from chaos.identity import Owner
 from chaos.journal import JournalError, Record, journal_file, read_journal
 from chaos.journal.records import ExperimentRecord
 from chaos.spec import Scope, parse_experiment
+from chaos.verdict.outcome import UNDECIDED, Outcome, evaluate
 
 
 def watch(run_dir: Path, console: Console, stop: threading.Event | None = None) -> int:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from chaos import __version__
-from chaos.checks.milestones import MILESTONES
+from chaos.evidence.milestones import MILESTONES
 from chaos.journal import of
 from chaos.journal.records import (
     ComponentsRecord,

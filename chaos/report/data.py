@@ -6,11 +6,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from chaos.checks.milestones import NodeMilestones, node_milestones
-from chaos.checks.starvation import Health, health_of
-from chaos.checks.traffic_stats import TrafficStats, traffic_stats
-from chaos.checks.verdict import Verdict, verdict
 from chaos.errors import SpecError
+from chaos.evidence.milestones import NodeMilestones, node_milestones
+from chaos.evidence.starvation import Health, health_of
+from chaos.evidence.traffic_stats import TrafficStats, traffic_stats
 from chaos.journal import JournalError, JournalReading, Malformed, Record, of
 from chaos.journal.records import (
     AbortRecord,
@@ -24,6 +23,7 @@ from chaos.journal.records import (
     VerdictRecord,
 )
 from chaos.spec import Experiment, parse_experiment
+from chaos.verdict.outcome import Verdict, verdict
 
 
 @dataclass

@@ -7,8 +7,8 @@ from __future__ import annotations
 import base64
 from html import escape
 
-from chaos.checks.milestones import MILESTONES
-from chaos.checks.starvation import health_summary
+from chaos.evidence.milestones import MILESTONES
+from chaos.evidence.starvation import health_summary
 from chaos.report.data import ReportData
 from chaos.report.markdown import milestone_rows, replacement_line, steady_state_line
 from chaos.report.plot import gantt_png, timeline_png

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from chaos.checks.milestones import MILESTONES, NodeMilestones
-from chaos.checks.starvation import health_summary
+from chaos.evidence.milestones import MILESTONES, NodeMilestones
+from chaos.evidence.starvation import health_summary
 from chaos.journal import of, unknown_kinds
 from chaos.journal.records import ApiRetriesRecord, ErrorRecord, SteadyStateRecord
 from chaos.report.data import ReportData

@@ -15,7 +15,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.axes import Axes  # noqa: E402
 
-from chaos.checks.traffic_stats import ERROR_CLASSES  # noqa: E402
+from chaos.evidence.traffic_stats import ERROR_CLASSES  # noqa: E402
 from chaos.report.data import ReportData  # noqa: E402
 from chaos.report.series import ClusterSeries, Steps, cluster_series  # noqa: E402
 

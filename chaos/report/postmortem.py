@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from chaos.checks.milestones import NodeMilestones
+from chaos.evidence.milestones import NodeMilestones
 from chaos.journal import Record, of
 from chaos.journal.records import (
     AbortRecord,

@@ -6,7 +6,7 @@ import json
 from dataclasses import asdict
 from pathlib import Path
 
-from chaos.checks.starvation import health_summary
+from chaos.evidence.starvation import health_summary
 from chaos.journal import read_journal_checked
 from chaos.report import html, junit, markdown
 from chaos.report.data import ReportData, build_read

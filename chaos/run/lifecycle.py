@@ -3,7 +3,7 @@ state (traffic warms up) -> inject (waves) -> observe until every node and capac
 decided or the deadline passes -> stop traffic -> steady state again -> rollback -> verdict.
 
 Rollback always runs (also on Ctrl-C, SIGTERM or a crash): see chaos/run/rollback.py.  The
-verdict is a pure function of the journal (chaos/checks/verdict.py)."""
+verdict is a pure function of the journal (chaos/verdict/outcome.py)."""
 
 from __future__ import annotations
 
@@ -14,17 +14,11 @@ import structlog
 
 from chaos import api_errors
 from chaos import live_runs as run_registry
-from chaos.checks.milestones import MilestoneFold
-from chaos.checks.starvation import health_of, starved_lately
-from chaos.checks.steady_state import (
-    DEFAULT_ERROR_LIMIT,
-    steady_state_problems,
-    stop_condition_breach,
-)
-from chaos.checks.traffic_fold import TrafficFold
-from chaos.checks.verdict import Verdict, evaluate, node_checks_decided, verdict
 from chaos.clock import RunClock
 from chaos.errors import ChaosError, GuardrailError, InjectionError, TargetError
+from chaos.evidence.milestones import MilestoneFold
+from chaos.evidence.starvation import health_of, starved_lately
+from chaos.evidence.traffic_fold import TrafficFold
 from chaos.identity import Owner, new_run_id
 from chaos.inject import injector_for
 from chaos.inject.selection import Candidate, candidates, serving_pods_per_node
@@ -65,6 +59,12 @@ from chaos.run.setup import provision, record_components, start_observers
 from chaos.spec import Experiment, Scope
 from chaos.undo.log import pending
 from chaos.undo.writer import UndoWriter
+from chaos.verdict.outcome import Verdict, evaluate, node_checks_decided, verdict
+from chaos.verdict.steady_state import (
+    DEFAULT_ERROR_LIMIT,
+    steady_state_problems,
+    stop_condition_breach,
+)
 from cluster.retry_tally import TALLY
 from cluster.waiting import WaitTimeout, until
 

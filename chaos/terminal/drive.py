@@ -13,7 +13,6 @@ from rich.console import Console
 from rich.live import Live
 from rich.markup import escape
 
-from chaos.checks.verdict import left_behind
 from chaos.host import event_loop
 from chaos.host.low_priority import at_low_priority
 from chaos.identity import default_report_dir, new_run_id
@@ -25,6 +24,7 @@ from chaos.run import Run, RunOptions
 from chaos.run.results import Destinations
 from chaos.spec import Experiment
 from chaos.terminal.live import view
+from chaos.verdict.outcome import left_behind
 
 ROLLING_BACK = "rolling back; Ctrl-C again to leave the rest to `spotchaos cleanup`"
 

@@ -1,6 +1,6 @@
 """The live view of a run on the terminal: phase, each interrupted node's milestones so far, and
 the traffic's latest error rate and p99.  Redrawn a few times a second from the run's folds
-(chaos/checks/milestones.py, chaos/checks/traffic_fold.py), never by rescanning the journal."""
+(chaos/evidence/milestones.py, chaos/evidence/traffic_fold.py), never by rescanning the journal."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
-from chaos.checks.milestones import NodeMilestones
-from chaos.checks.traffic_fold import TrafficFold
+from chaos.evidence.milestones import NodeMilestones
+from chaos.evidence.traffic_fold import TrafficFold
 
 SHOWN = ("taint", "cordon", "first_eviction", "drained", "target_draining", "reclaimed", "replacement_ready", "replicas_restored")
 

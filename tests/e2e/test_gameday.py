@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from chaos.checks.verdict import left_behind
+from chaos.verdict.outcome import left_behind
 from cluster.waiting import wait_for
 from tests.e2e.test_experiments import ROOT
 from tests.records import typed

@@ -15,7 +15,6 @@ import pytest
 from aiohttp import web
 from kubernetes import client
 
-from chaos.checks.verdict import FAIL, evaluate
 from chaos.clock import RunClock
 from chaos.journal import Journal, of
 from chaos.journal.records import ExperimentRecord, ShardsRecord, TrafficRecord
@@ -23,6 +22,7 @@ from chaos.observe.cluster_traffic import ShardPlacement
 from chaos.observe.traffic import TrafficRun
 from chaos.spec import Experiment, LoadShardsHeld, Traffic
 from chaos.undo.writer import UndoWriter
+from chaos.verdict.outcome import FAIL, evaluate
 from cluster.waiting import wait_for
 from tests.integration.helpers import namespace, node_group, wait_ready_nodes
 from tests.integration.spot_helpers import control, instance_of

@@ -14,12 +14,12 @@ from pathlib import Path
 import pytest
 
 from chaos.aws.upload_destination import parse_s3_url
-from chaos.checks.verdict import verdict
 from chaos.delivery.webhook import check_url
 from chaos.history.store import open_store, runs, uploads_of
 from chaos.report.write import write_reports
 from chaos.run.results import Destinations, deliver
 from chaos.spec import parse_experiment
+from chaos.verdict.outcome import verdict
 from tests.support.journals import read_whole_journal as read_journal
 from tests.unit.test_verdicts import good_journal, traffic
 

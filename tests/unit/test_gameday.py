@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from chaos.checks.milestones import MilestoneFold
-from chaos.checks.traffic_fold import TrafficFold
+from chaos.evidence.milestones import MilestoneFold
+from chaos.evidence.traffic_fold import TrafficFold
 from chaos.gameday.cluster_fold import ClusterFold
 from chaos.gameday.follow import Follower, append_note, cluster_now
 from chaos.gameday.prompt import ESC, Prompt

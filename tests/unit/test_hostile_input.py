@@ -66,10 +66,10 @@ def test_an_endpoints_file_of_wrong_types_is_refused_by_field(field, value):
 
 def _written_journal(tmp_path: Path) -> Path:
     """The hand-written passing journal of test_verdicts, written as a run writes it (with `seq`)."""
-    from chaos.checks.verdict import verdict
     from chaos.clock import RunClock
     from chaos.journal import Journal
     from chaos.spec import parse_experiment
+    from chaos.verdict.outcome import verdict
     from tests.unit.test_verdicts import good_journal
 
     journal = Journal(tmp_path / "journal.jsonl", RunClock())
@@ -108,9 +108,9 @@ def read_journal_checked_once(text: str, tmp_path: Path) -> list[dict]:
 
 
 def test_a_breach_names_what_breached_it_never_a_value_inside_its_bound():
-    from chaos.checks.milestones import NodeMilestones  # noqa: F401 - the judge reads folded milestones
-    from chaos.checks.verdict import evaluate
+    from chaos.evidence.milestones import NodeMilestones  # noqa: F401 - the judge reads folded milestones
     from chaos.spec import parse_experiment
+    from chaos.verdict.outcome import evaluate
     from tests.unit.test_verdicts import SPEC, good_journal, node
 
     records = good_journal()

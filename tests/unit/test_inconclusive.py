@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
-from chaos.checks.verdict import verdict
 from chaos.report.write import write_reports
 from chaos.spec import parse_experiment
+from chaos.verdict.outcome import verdict
 from tests.records import typed
 from tests.unit.test_verdicts import SPEC, good_journal, node, traffic
 
@@ -75,7 +75,7 @@ def test_a_cordon_the_watch_delivered_late_is_dated_by_the_clusters_own_stamp():
     v = _verdict(late)
     cordon = next(h for h in v.hypotheses if h.check == "cordoned-within")
     assert cordon.status == "pass" and cordon.measured == "3.0s", cordon
-    from chaos.checks.milestones import node_milestones
+    from chaos.evidence.milestones import node_milestones
     (m,) = node_milestones(typed(sorted(late, key=lambda r: r["t"])))
     assert (m.cordon, m.cordon_seen) == (notice + 3.0, 150.0)
     # a stamp later than the delivery (a clock ahead of ours) never moves the figure later
@@ -131,7 +131,7 @@ def test_a_node_figure_far_past_its_bound_fails_whatever_the_lag():
 
 
 def test_a_stop_condition_says_when_the_host_was_starved_meanwhile():
-    from chaos.checks.starvation import health_of, starved_lately
+    from chaos.evidence.starvation import health_of, starved_lately
 
     seconds = health_of(typed([health(t, t + 10.0) for t in range(0, 100, 10)] + [health(100.0, 110.0, sim_ms=900.0)]))
     assert starved_lately(seconds, 50.0) == "the simulator's event loop lagged 900 ms at t=100s while it sent and served requests: the host was starved"

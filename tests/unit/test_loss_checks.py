@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import pytest
 
-from chaos.checks.milestones import node_milestones
-from chaos.checks.verdict import evaluate, verdict
 from chaos.errors import SpecError
+from chaos.evidence.milestones import node_milestones
 from chaos.spec import parse_experiment
+from chaos.verdict.outcome import evaluate, verdict
 from tests.records import typed
 from tests.unit.test_verdicts import IID, IP, NODE, node, pod, traffic
 

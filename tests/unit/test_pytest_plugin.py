@@ -6,9 +6,9 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from chaos.checks.expectation import unmet
-from chaos.checks.verdict import HypothesisResult, Verdict
 from chaos.spec import parse_experiment
+from chaos.verdict.expectation import unmet
+from chaos.verdict.outcome import HypothesisResult, Verdict
 
 ROOT = Path(__file__).resolve().parents[2]
 pytest_plugins = ["pytester"]

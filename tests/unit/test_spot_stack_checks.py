@@ -5,10 +5,10 @@ Karpenter's nodes are read as the node records of the rest: its disrupted taint 
 
 from __future__ import annotations
 
-from chaos.checks.milestones import node_milestones
-from chaos.checks.verdict import evaluate
+from chaos.evidence.milestones import node_milestones
 from chaos.kube.watches import node_record, nodeclaim_record
 from chaos.spec import parse_experiment
+from chaos.verdict.outcome import evaluate
 from tests.records import typed
 from tests.unit.test_verdicts import IID, NODE, good_journal, node
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from chaos.checks.steady_state import steady_state_problems, stop_condition_breach
 from chaos.journal.records import DeploymentRecord
 from chaos.spec import StopCondition
+from chaos.verdict.steady_state import steady_state_problems, stop_condition_breach
 
 
 def test_the_steady_state_needs_every_replica_ready_and_before_injecting_answered_requests_under_the_limit():

@@ -7,8 +7,8 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from chaos.checks.traffic_fold import TrafficFold
-from chaos.checks.traffic_stats import traffic_stats
+from chaos.evidence.traffic_fold import TrafficFold
+from chaos.evidence.traffic_stats import traffic_stats
 
 _record = st.builds(lambda second, requests, errors: {"kind": "traffic", "t": float(second), "second": second, "start_t": float(second),
                                                       "end_t": second + 1.0, "requests": requests, "backend_5xx": min(errors, requests)},

@@ -9,7 +9,6 @@ import sys
 
 import pytest
 
-from chaos.checks.verdict import left_behind, verdict
 from chaos.clock import RunClock
 from chaos.identity import Owner, new_run_id
 from chaos.journal import Journal, JournalError
@@ -25,6 +24,7 @@ from chaos.journal.records import (
 from chaos.spec import parse_experiment
 from chaos.undo.log import Stage, UndoOp, intents, pending, undo_step_name
 from chaos.undo.writer import UndoWriter
+from chaos.verdict.outcome import left_behind, verdict
 from tests.records import typed
 
 SPEC = parse_experiment({"name": "x", "injections": [{"via": "fis"}], "hypotheses": [{"check": "error-rate", "max": 0.5}]})

@@ -10,11 +10,11 @@ import xml.etree.ElementTree as ET
 import pytest
 from hdrh.histogram import HdrHistogram
 
-from chaos.checks.milestones import node_milestones
-from chaos.checks.verdict import evaluate, node_checks_decided, verdict
+from chaos.evidence.milestones import node_milestones
 from chaos.journal import read_journal
 from chaos.report.write import write_reports
 from chaos.spec import parse_experiment
+from chaos.verdict.outcome import evaluate, node_checks_decided, verdict
 from tests.records import typed
 
 NODE, IID, IP = "ip-10-0-0-9.ec2.internal", "i-0aaaaaaaaaaaaaaa1", "127.16.9.3"
@@ -219,17 +219,23 @@ def test_a_killed_run_still_gives_a_report(tmp_path):
 
 
 def test_every_check_has_a_judge_and_a_scope_and_the_lists_come_from_the_classes():
-    from chaos.checks.verdict import JUDGES
-    from chaos.spec import CHECK_SCOPES, CHECKS, HYPOTHESIS_TYPES, TRAFFIC_CHECKS, Scope
+    from chaos.checks import CHECK_TYPES, MODULES, Check
+    from chaos.checks.base import TrafficCheck
+    from chaos.spec import CHECK_SCOPES, CHECKS, TRAFFIC_CHECKS, Scope
 
-    assert set(JUDGES) == set(HYPOTHESIS_TYPES)
-    assert len(CHECKS) == len(HYPOTHESIS_TYPES) and set(CHECKS) == set(CHECK_SCOPES)
+    # each check module defines one check with its own judge (or measure), named for its module
+    assert len(CHECK_TYPES) == len(MODULES) == len(set(CHECK_TYPES))
+    for module, check in zip(MODULES, CHECK_TYPES, strict=True):
+        own = check.measure if issubclass(check, TrafficCheck) else check.judge
+        assert own is not Check.judge and own is not TrafficCheck.measure, check
+        assert check.model_fields["check"].annotation.__args__[0].replace("-", "_") == module and isinstance(check.scope, Scope)
+    assert len(CHECKS) == len(CHECK_TYPES) and set(CHECKS) == set(CHECK_SCOPES)
     assert set(TRAFFIC_CHECKS) == {c for c, s in CHECK_SCOPES.items() if s == Scope.TRAFFIC} and "error-window" in TRAFFIC_CHECKS
 
 
 def test_error_window_is_the_longest_run_of_failing_seconds():
-    from chaos.checks.verdict import evaluate
     from chaos.spec import parse_experiment
+    from chaos.verdict.outcome import evaluate
 
     spec = parse_experiment({"name": "w", "cluster": {"profile": None}, "injections": [{"via": "fis"}],
                              "hypotheses": [{"check": "error-window", "max": "3s", "threshold": 0.05}]})
@@ -275,7 +281,7 @@ def test_the_run_s_milestone_fold_asked_all_along_agrees_with_a_fresh_reading_at
     the journal so far says."""
     from dataclasses import asdict
 
-    from chaos.checks.milestones import MilestoneFold
+    from chaos.evidence.milestones import MilestoneFold
     from tests.unit.test_loss_checks import lost_journal
 
     for records in (good_journal(), lost_journal(unhealthy_at=150.0), lost_journal(unhealthy_at=None, healthy_before=False)):
@@ -290,8 +296,8 @@ def test_the_live_view_draws_each_interrupted_node_from_the_fold():
 
     from rich.console import Console
 
-    from chaos.checks.milestones import MilestoneFold
-    from chaos.checks.traffic_fold import TrafficFold
+    from chaos.evidence.milestones import MilestoneFold
+    from chaos.evidence.traffic_fold import TrafficFold
     from chaos.terminal.live import view
 
     fold, traffic = MilestoneFold(), TrafficFold()

@@ -9,7 +9,7 @@ from __future__ import annotations
 import bisect
 import threading
 
-from chaos.checks.traffic_stats import Second, TrafficStats, second_of
+from chaos.evidence.traffic_stats import Second, TrafficStats, second_of
 from chaos.journal import Record
 from chaos.journal.records import TrafficRecord
 

@@ -3,8 +3,8 @@ naming the hypotheses they breach.)  Pure."""
 
 from __future__ import annotations
 
-from chaos.checks.verdict import Verdict
 from chaos.spec import Experiment
+from chaos.verdict.outcome import Verdict
 
 
 def unmet(spec: Experiment, verdict: Verdict) -> list[str]:
