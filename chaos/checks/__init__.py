@@ -27,6 +27,7 @@ MODULES = (
     "load_shards_held",
     "replacement_ready_before_reclaim",
     "one_termination_handler",
+    "pods_pending_within",
 )
 
 
