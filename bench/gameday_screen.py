@@ -23,12 +23,12 @@ from rich.console import Console  # noqa: E402
 
 from chaos.evidence.milestones import MilestoneFold  # noqa: E402
 from chaos.evidence.traffic_fold import TrafficFold  # noqa: E402
-from chaos.verdict.outcome import UNDECIDED, evaluate  # noqa: E402
 from chaos.gameday.cluster_fold import ClusterFold  # noqa: E402
 from chaos.gameday.screen import Decided, screen  # noqa: E402
 from chaos.journal import parse_record  # noqa: E402
 from chaos.spec import Scope  # noqa: E402
 from chaos.terminal.live import view  # noqa: E402
+from chaos.verdict.outcome import UNDECIDED, evaluate  # noqa: E402
 
 REDRAWS_PER_SECOND = 4
 

@@ -24,9 +24,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from chaos.evidence.milestones import MilestoneFold, node_milestones  # noqa: E402
 from chaos.evidence.traffic_fold import TrafficFold  # noqa: E402
 from chaos.evidence.traffic_stats import traffic_stats  # noqa: E402
-from chaos.verdict.outcome import evaluate  # noqa: E402
 from chaos.journal import parse_record  # noqa: E402
 from chaos.spec import Scope, parse_experiment  # noqa: E402
+from chaos.verdict.outcome import evaluate  # noqa: E402
 
 SPEC = parse_experiment({"name": "bench", "cluster": {"profile": None}, "injections": [{"via": "fis"}],
                          "hypotheses": [{"check": "cordoned-within", "max": 10}, {"check": "drained-before-reclaim"}, {"check": "error-rate", "max": 0.01}],

@@ -240,70 +240,104 @@ def _dated(seen: float, written_by: float | None, notice: float) -> float:
 
 
 def _follow(m: NodeMilestones, ordered: list[Record]) -> None:
-    live: dict[str, PodRecord] = {}  # pods on the node, not deleted
-    targets: dict[str, str] = {}  # target id -> last state
-    # the node's targets: its instance and its pods' IPs.  The pollers and the watches race: the
-    # target poller may see a pod's target before the pod watch says its IP (a slow or faulty
-    # Kubernetes API), so an IP counts from shortly before the pod record that names it.
-    ip_seen: dict[str, float] = {}
+    """The node's own milestones, from its records in journal order."""
+    follow = _NodeFollow(m, ordered)
     for r in ordered:
-        if isinstance(r, PodRecord) and r.node == m.node and r.owner_kind != "DaemonSet" and r.ip:
-            ip_seen.setdefault(r.ip, r.t)
-    gone_at: dict[str, float] = {}
-    out_at: dict[str, float] = {}  # target -> when it first left `healthy` after the notice
-    drain_started = False
-    for r in ordered:
-        t = r.t
-        after = t >= m.notice
+        after = r.t >= m.notice
         if isinstance(r, NodeRecord) and r.node == m.node:
-            for flag, handler in ((r.nth_taint, "aws-node-termination-handler"), (r.karpenter_taint, "karpenter")):
-                if after and flag and handler not in m.handlers:
-                    m.handlers.append(handler)
-            if after and m.taint is None and (r.nth_taint or r.karpenter_taint):
-                m.taint = _dated(t, r.taint_by, m.notice)
-            # Karpenter never sets spec.unschedulable: its karpenter.sh/disrupted NoSchedule taint is its cordon
-            if after and m.cordon is None and (r.unschedulable or r.karpenter_taint):
-                m.cordon = _dated(t, r.cordon_by if r.unschedulable else r.taint_by, m.notice)
-                m.cordon_seen = t
+            follow.node(r, after)
         elif isinstance(r, PodRecord):
-            key = r.pod
-            if r.node == m.node and r.owner_kind != "DaemonSet":
-                if r.deleted:
-                    live.pop(key, None)
-                else:
-                    live[key] = r
-                if after and m.first_eviction is None and (r.terminating or r.deleted):
-                    m.first_eviction = t
-                    drain_started = True
-            elif key in live:
-                live.pop(key, None)  # moved (should not happen) or lost its node
-            if after and m.drained is None and drain_started and not live:
-                m.drained = t
-        elif isinstance(r, TargetRecord) and (r.target == m.instance or t >= ip_seen.get(r.target, float("inf")) - IP_RACE_S):
-            tid = r.target
-            targets[tid] = r.state
-            if after and r.state != "healthy":
-                out_at.setdefault(tid, t)
-            if after and r.state == "draining" and m.target_draining is None:
-                m.target_draining = t
-            if after and r.state == "gone":
-                gone_at.setdefault(tid, t)
-        elif isinstance(r, InstanceRecord) and r.instance == m.instance:
-            if after and m.reclaimed is None and r.state in GONE_STATES:
-                m.reclaimed = t
-        if t < m.notice:
-            m.pods_at_notice = len(live)
-            m.targets_at_notice = sorted(k for k, s in targets.items() if s != "gone")
-            m.healthy_at_notice = sorted(k for k, s in targets.items() if s == "healthy")
-    if m.drained is None and not m.pods_at_notice and m.cordon is not None:
-        m.drained = m.cordon  # nothing to evict: drained once cordoned
-    if m.healthy_at_notice and set(m.healthy_at_notice) <= set(out_at):
-        m.targets_out = max(out_at[k] for k in m.healthy_at_notice)
-    watched = set(m.targets_at_notice)
-    if watched and watched <= set(gone_at):
-        m.targets_gone = max(gone_at[k] for k in watched)
-    if m.target_draining is not None and not watched:
-        m.targets_at_notice = sorted(set(gone_at) | {k for k, s in targets.items() if s == "draining"})
+            follow.pod(r, after)
+        elif isinstance(r, TargetRecord) and follow.is_target(r):
+            follow.target(r, after)
+        elif isinstance(r, InstanceRecord) and r.instance == m.instance and after and m.reclaimed is None and r.state in GONE_STATES:
+            m.reclaimed = r.t
+        if not after:
+            follow.at_notice()
+    follow.finish()
+
+
+class _NodeFollow:
+    """What following one node's records keeps: its live pods, its targets' last states, when each
+    target left `healthy` and when each was gone."""
+
+    def __init__(self, m: NodeMilestones, ordered: list[Record]) -> None:
+        self.m = m
+        self.live: dict[str, PodRecord] = {}  # pods on the node, not deleted
+        self.targets: dict[str, str] = {}  # target id -> last state
+        self.gone_at: dict[str, float] = {}
+        self.out_at: dict[str, float] = {}  # target -> when it first left `healthy` after the notice
+        self.drain_started = False
+        # the node's targets: its instance and its pods' IPs.  The pollers and the watches race: the
+        # target poller may see a pod's target before the pod watch says its IP (a slow or faulty
+        # Kubernetes API), so an IP counts from shortly before the pod record that names it.
+        self.ip_seen: dict[str, float] = {}
+        for r in of(ordered, PodRecord):
+            if r.node == m.node and r.owner_kind != "DaemonSet" and r.ip:
+                self.ip_seen.setdefault(r.ip, r.t)
+
+    def is_target(self, r: TargetRecord) -> bool:
+        return r.target == self.m.instance or r.t >= self.ip_seen.get(r.target, float("inf")) - IP_RACE_S
+
+    def node(self, r: NodeRecord, after: bool) -> None:
+        m = self.m
+        if not after:
+            return
+        for flag, handler in ((r.nth_taint, "aws-node-termination-handler"), (r.karpenter_taint, "karpenter")):
+            if flag and handler not in m.handlers:
+                m.handlers.append(handler)
+        if m.taint is None and (r.nth_taint or r.karpenter_taint):
+            m.taint = _dated(r.t, r.taint_by, m.notice)
+        # Karpenter never sets spec.unschedulable: its karpenter.sh/disrupted NoSchedule taint is its cordon
+        if m.cordon is None and (r.unschedulable or r.karpenter_taint):
+            m.cordon = _dated(r.t, r.cordon_by if r.unschedulable else r.taint_by, m.notice)
+            m.cordon_seen = r.t
+
+    def pod(self, r: PodRecord, after: bool) -> None:
+        m = self.m
+        if r.node == m.node and r.owner_kind != "DaemonSet":
+            if r.deleted:
+                self.live.pop(r.pod, None)
+            else:
+                self.live[r.pod] = r
+            if after and m.first_eviction is None and (r.terminating or r.deleted):
+                m.first_eviction = r.t
+                self.drain_started = True
+        elif r.pod in self.live:
+            self.live.pop(r.pod, None)  # moved (should not happen) or lost its node
+        if after and m.drained is None and self.drain_started and not self.live:
+            m.drained = r.t
+
+    def target(self, r: TargetRecord, after: bool) -> None:
+        m = self.m
+        self.targets[r.target] = r.state
+        if not after:
+            return
+        if r.state != "healthy":
+            self.out_at.setdefault(r.target, r.t)
+        if r.state == "draining" and m.target_draining is None:
+            m.target_draining = r.t
+        if r.state == "gone":
+            self.gone_at.setdefault(r.target, r.t)
+
+    def at_notice(self) -> None:
+        """Before the notice: what the node held when it came."""
+        m = self.m
+        m.pods_at_notice = len(self.live)
+        m.targets_at_notice = sorted(k for k, s in self.targets.items() if s != "gone")
+        m.healthy_at_notice = sorted(k for k, s in self.targets.items() if s == "healthy")
+
+    def finish(self) -> None:
+        m = self.m
+        if m.drained is None and not m.pods_at_notice and m.cordon is not None:
+            m.drained = m.cordon  # nothing to evict: drained once cordoned
+        if m.healthy_at_notice and set(m.healthy_at_notice) <= set(self.out_at):
+            m.targets_out = max(self.out_at[k] for k in m.healthy_at_notice)
+        watched = set(m.targets_at_notice)
+        if watched and watched <= set(self.gone_at):
+            m.targets_gone = max(self.gone_at[k] for k in watched)
+        if m.target_draining is not None and not watched:
+            m.targets_at_notice = sorted(set(self.gone_at) | {k for k, s in self.targets.items() if s == "draining"})
 
 
 def _replacements(result: list[NodeMilestones], fold: MilestoneFold) -> None:

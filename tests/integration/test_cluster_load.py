@@ -26,6 +26,7 @@ from chaos.verdict.outcome import FAIL, evaluate
 from cluster.waiting import wait_for
 from tests.integration.helpers import namespace, node_group, wait_ready_nodes
 from tests.integration.spot_helpers import control, instance_of
+from tests.records import typed
 from tests.support.journals import read_whole_journal
 
 pytestmark = pytest.mark.integration
@@ -95,5 +96,5 @@ async def test_a_shard_on_an_interrupted_spot_node_is_a_lost_shard_not_service_e
     experiment = Experiment.model_validate({"name": "x", "injections": [{"via": "fis", "kind": "instance-loss"}],
                                             "hypotheses": [{"check": "error-rate", "max": 0.01}], "traffic": {"placement": "cluster", "shards": 2}})
     assert any(isinstance(h, LoadShardsHeld) for h in experiment.hypotheses)  # added to every cluster-placed experiment
-    (held,) = [h for h in evaluate(experiment, records, records[-1]["t"], final=True) if h.check == "load-shards-held"]
+    (held,) = [h for h in evaluate(experiment, typed(records), records[-1]["t"], final=True) if h.check == "load-shards-held"]
     assert held.status == FAIL and f"shard {on_spot[0]} on {spot_node.metadata.name} lost" in held.detail, held

@@ -20,6 +20,7 @@ from chaos.report.write import write_reports
 from chaos.run.results import Destinations, deliver
 from chaos.spec import parse_experiment
 from chaos.verdict.outcome import verdict
+from tests.records import typed
 from tests.support.journals import read_whole_journal as read_journal
 from tests.unit.test_verdicts import good_journal, traffic
 
@@ -69,7 +70,7 @@ def _run_dir(tmp_path: Path, name: str, records: list[dict]) -> tuple[Path, dict
     directory.mkdir()
     records = [dict(r) for r in records]
     records[0] |= {"run_id": f"{name}-20261127T100000Z-abc123", "wall": "2026-11-27T10:00:00Z"}
-    judged = verdict(parse_experiment(records[0]["spec"], "journal"), records)  # as a run that ended writes it
+    judged = verdict(parse_experiment(records[0]["spec"], "journal"), typed(records))  # as a run that ended writes it
     records.append({"t": max(r["t"] for r in records), "kind": "verdict", **judged.as_dict()})
     (directory / "journal.jsonl").write_text("\n".join(json.dumps(r) for r in records) + "\n")
     data, paths = write_reports(directory / "journal.jsonl")

@@ -117,7 +117,7 @@ def test_imds_mode_nth_drains_before_the_reclaim_and_the_asg_replaces(sim):
     assert "f:unschedulable" in entry.fields_v1["f:spec"] and "f:taints" in entry.fields_v1["f:spec"], entry.fields_v1
     assert entry.operation == "Update" and entry.time.timestamp() <= drained_at
     _, record = node_record(sim.kube()[3].sanitize_for_serialization(node), False, lambda ts: ts)
-    assert record["cordon_by"] == record["taint_by"] == entry.time.timestamp() + 1
+    assert record.cordon_by == record.taint_by == entry.time.timestamp() + 1
     assert node.metadata.labels["aws-node-termination-handler/event-id"] == taint.value
     assert "node.kubernetes.io/exclude-from-external-load-balancers" not in node.metadata.labels  # off by default
     # NTH records CordonAndDrain once its drain call has returned, which may be just after the last pod is gone

@@ -71,10 +71,6 @@ def _instance_of(obj: dict[str, Any]) -> str:
     return str(where.get("providerID") or "").rsplit("/", 1)[-1]
 
 
-def _owned_by_daemonset(pod: dict[str, Any]) -> bool:
-    return any(o.get("kind") == "DaemonSet" for o in pod["metadata"].get("ownerReferences") or [])
-
-
 def _condition(obj: dict[str, Any], kind: str, status: str, reason: str, message: str, now: str) -> None:
     conds = obj.setdefault("status", {}).setdefault("conditions", [])
     for c in conds:
@@ -230,91 +226,65 @@ class Karpenter(Controller):
         return {c["metadata"]["name"]: c for c in self.api.store.iter(self.rts["NodeClaim"])}
 
     def _provision(self) -> None:
+        """Karpenter's provisioner: the pods that want capacity, batched, onto the room of claims
+        coming up first, then packed into new NodeClaims per NodePool (its decisions in
+        karpenter_plan)."""
         now = self.clock.timestamp()
         claims = self._claims()
         nodes = {n["metadata"]["name"]: n for n in self.api.store.iter(self.rts["Node"])}
         leaving = {n for n, obj in nodes.items() if obj["metadata"].get("deletionTimestamp")}
         leaving |= {str((c.get("status") or {}).get("nodeName")) for c in claims.values() if c["metadata"].get("deletionTimestamp")}
-        wanting: dict[str, dict[str, Any]] = {}
-        for pod in self.api.store.iter(self.rts["Pod"]):
-            meta, spec = pod["metadata"], pod.get("spec") or {}
-            if _owned_by_daemonset(pod) or (pod.get("status") or {}).get("phase") in ("Succeeded", "Failed"):
-                continue
-            key = f"{meta['namespace']}/{meta['name']}"
-            if not spec.get("nodeName") and not meta.get("deletionTimestamp") and any(
-                    c.get("type") == "PodScheduled" and c.get("reason") == "Unschedulable" for c in (pod.get("status") or {}).get("conditions") or []):
-                wanting[key] = pod  # pending: no node has room
-            elif spec.get("nodeName") in leaving and not meta.get("deletionTimestamp"):
-                wanting[key] = pod  # on a node being deleted: the replacement is launched alongside the drain
-        # nominations hold while the pod still wants capacity and its claim is still coming up
+        wanting = kp.pods_wanting(self.api.store.iter(self.rts["Pod"]), leaving)
         in_flight = {n: c for n, c in claims.items() if not c["metadata"].get("deletionTimestamp") and not is_ready(c)}
-        for key, claim in list(self.nominated.items()):
-            if key not in wanting or claim not in in_flight:
-                del self.nominated[key]
-        for key in [k for k in self.pending_since if k not in wanting]:
-            del self.pending_since[key]
-        fresh = [k for k in wanting if k not in self.nominated]
-        if not fresh:
-            return
-        for k in fresh:
-            self.pending_since.setdefault(k, now)
-        # batching: wait for the pending pods to settle (idle window), at most the max window
-        settings = self.settings
-        assert settings is not None
-        idle = kp.parse_duration(settings.batch_idle_duration) or 1.0
-        longest = kp.parse_duration(settings.batch_max_duration) or 10.0
-        newest, oldest = max(self.pending_since[k] for k in fresh), min(self.pending_since[k] for k in fresh)
-        if now - newest < idle and now - oldest < longest:
-            return
+        fresh = self._fresh(wanting, in_flight, now)
         # pods that fit the room of Ready nodes staying are the scheduler's to place
-        existing = self._room_on_nodes(nodes, leaving)
+        existing = self._room_on_nodes(nodes, leaving) if fresh else {}
         fresh = [k for k in fresh if not self._place(existing, wanting[k])]
         if not fresh:
             return
         self.unavailable = {k: until for k, until in self.unavailable.items() if until > now}
-        pools = [(self._available(shape), subnets) for shape, subnets in self._pools()]
-        overheads = {shape.name: self._overhead(shape) for shape, _ in pools}
-        # first onto the room of claims already coming up
-        room: dict[str, list[int]] = {}
-        for name, claim in in_flight.items():
-            itype = (claim["metadata"].get("labels") or {}).get(kp.INSTANCE_TYPE)
-            pool_name = (claim["metadata"].get("labels") or {}).get(kp.NODEPOOL, "")
-            if itype in INSTANCE_TYPES:
-                cpu, mem = kp.room(itype, overheads.get(pool_name, (0, 0)))
-                used = [self._needs(wanting[k]) for k, c in self.nominated.items() if c == name and k in wanting]
-                room[name] = [cpu - sum(u.cpu for u in used), mem - sum(u.mem for u in used)]
-        by_pool: dict[str, list[tuple[kp.PodNeeds, kp.Fit]]] = {}
-        unplaced = []
-        for key in sorted(fresh):
-            needs = self._needs(wanting[key])
-            placed = False
-            for name, free in room.items():
-                shape = next((s for s, _ in pools if s.name == (in_flight[name]["metadata"].get("labels") or {}).get(kp.NODEPOOL)), None)
-                if shape is not None and kp.fit(shape, needs) is not None and free[0] >= needs.cpu and free[1] >= needs.mem:
-                    free[0] -= needs.cpu
-                    free[1] -= needs.mem
-                    self.nominated[key] = name
-                    placed = True
-                    break
-            if placed:
-                continue
-            for shape, _ in pools:
-                where = kp.fit(shape, needs)
-                if where is not None:
-                    by_pool.setdefault(shape.name, []).append((needs, where))
-                    break
-            else:
-                unplaced.append(key)
-        if unplaced:
-            log.info("karpenter_no_nodepool_fits", pods=unplaced[:5], count=len(unplaced))
-        for shape, _ in pools:
-            for plan in kp.pack(shape, by_pool.get(shape.name, []), overheads[shape.name]):
+        pools = [self._available(shape) for shape, _ in self._pools()]
+        overheads = {shape.name: self._overhead(shape) for shape in pools}
+        assigned = kp.assign([(key, self._needs(wanting[key])) for key in sorted(fresh)], self._coming(in_flight, wanting, overheads), pools)
+        self.nominated.update(assigned.nominated)
+        if assigned.unplaced:
+            log.info("karpenter_no_nodepool_fits", pods=assigned.unplaced[:5], count=len(assigned.unplaced))
+        for shape in pools:
+            for plan in kp.pack(shape, assigned.by_pool.get(shape.name, []), overheads[shape.name]):
                 if not self._within_limits(shape, plan):
                     log.info("karpenter_nodepool_limit_reached", nodepool=shape.name)
                     break
                 name = self._create_claim(shape, plan)
                 for key in plan.pods:
                     self.nominated[key] = name
+
+    def _fresh(self, wanting: dict[str, Any], in_flight: dict[str, Any], now: float) -> list[str]:
+        """The pods wanting capacity that no coming claim is nominated for, once their batch closed
+        (none while it is still open).  Nominations hold while the pod still wants capacity and its
+        claim is still coming up."""
+        self.nominated = {key: claim for key, claim in self.nominated.items() if key in wanting and claim in in_flight}
+        self.pending_since = {key: since for key, since in self.pending_since.items() if key in wanting}
+        fresh = [k for k in wanting if k not in self.nominated]
+        for k in fresh:
+            self.pending_since.setdefault(k, now)
+        settings = self.settings
+        assert settings is not None
+        closed = fresh and kp.batch_closed([self.pending_since[k] for k in fresh], now, kp.parse_duration(settings.batch_idle_duration) or 1.0,
+                                           kp.parse_duration(settings.batch_max_duration) or 10.0)
+        return fresh if closed else []
+
+    def _coming(self, in_flight: dict[str, Any], wanting: dict[str, Any], overheads: dict[str, tuple[int, int]]) -> list[kp.ComingClaim]:
+        """The claims coming up, each with the room its instance type leaves (after its pool's
+        overhead) less what is already nominated to it."""
+        out = []
+        for name, claim in in_flight.items():
+            labels = claim["metadata"].get("labels") or {}
+            if labels.get(kp.INSTANCE_TYPE) not in INSTANCE_TYPES:
+                continue
+            cpu, mem = kp.room(labels[kp.INSTANCE_TYPE], overheads.get(labels.get(kp.NODEPOOL, ""), (0, 0)))
+            used = [self._needs(wanting[k]) for k, c in self.nominated.items() if c == name and k in wanting]
+            out.append(kp.ComingClaim(name, labels.get(kp.NODEPOOL, ""), cpu - sum(u.cpu for u in used), mem - sum(u.mem for u in used)))
+        return out
 
     def _within_limits(self, shape: kp.PoolShape, plan: kp.ClaimPlan) -> bool:
         if shape.cpu_limit is None:
@@ -589,7 +559,7 @@ class Karpenter(Controller):
             ok, problem = drain.result()
             if not ok:
                 # terminationGracePeriod reached: the pods left are deleted, bypassing budgets
-                for pod in self.api.store.list(self.rts["Pod"], None, lambda p: p.get("spec", {}).get("nodeName") == name and not _owned_by_daemonset(p)):
+                for pod in self.api.store.list(self.rts["Pod"], None, lambda p: p.get("spec", {}).get("nodeName") == name and not kp.owned_by_daemonset(p)):
                     try:
                         self.api.delete(self.rts["Pod"], pod["metadata"]["namespace"], pod["metadata"]["name"], {"gracePeriodSeconds": 1})
                     except ApiError:
@@ -689,7 +659,7 @@ class Karpenter(Controller):
         pools = {s.name: s for s, _ in self._pools()}
         claims = list(self._claims().values())
         nodes = {n["metadata"]["name"]: n for n in self.api.store.iter(self.rts["Node"])}
-        pods = [p for p in self.api.store.iter(self.rts["Pod"]) if (p.get("spec") or {}).get("nodeName") and not _owned_by_daemonset(p)
+        pods = [p for p in self.api.store.iter(self.rts["Pod"]) if (p.get("spec") or {}).get("nodeName") and not kp.owned_by_daemonset(p)
                 and (p.get("status") or {}).get("phase") not in ("Succeeded", "Failed")]
         seen: set[str] = set()
         removed: set[str] = set()  # deleted in this pass: no room for another's pods

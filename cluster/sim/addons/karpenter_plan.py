@@ -337,6 +337,73 @@ def pack(pool: PoolShape, pods: Sequence[tuple[PodNeeds, Fit]], overhead: tuple[
     return claims
 
 
+def owned_by_daemonset(pod: Mapping[str, Any]) -> bool:
+    return any(o.get("kind") == "DaemonSet" for o in pod["metadata"].get("ownerReferences") or [])
+
+
+def pods_wanting(pods: Iterable[Mapping[str, Any]], leaving: set[str]) -> dict[str, Mapping[str, Any]]:
+    """The pods the provisioner launches for, by namespace/name: pending ones the scheduler found no
+    room for, and those on a node being deleted (their replacement is launched alongside the drain,
+    KC pkg/controllers/provisioning/provisioner.go GetPendingPods and the deleting nodes' pods).
+    DaemonSet pods and finished pods never count."""
+    wanting: dict[str, Mapping[str, Any]] = {}
+    for pod in pods:
+        meta, spec, status = pod["metadata"], pod.get("spec") or {}, pod.get("status") or {}
+        if owned_by_daemonset(pod) or status.get("phase") in ("Succeeded", "Failed") or meta.get("deletionTimestamp"):
+            continue
+        key = f"{meta['namespace']}/{meta['name']}"
+        if not spec.get("nodeName") and any(c.get("type") == "PodScheduled" and c.get("reason") == "Unschedulable" for c in status.get("conditions") or []):
+            wanting[key] = pod
+        elif spec.get("nodeName") in leaving:
+            wanting[key] = pod
+    return wanting
+
+
+def batch_closed(pending_since: Sequence[float], now: float, idle: float, longest: float) -> bool:
+    """Whether the batch of pending pods is ready to provision: no new pod for `idle` seconds, or
+    the first has waited `longest` (KC --batch-idle-duration, --batch-max-duration)."""
+    return now - max(pending_since) >= idle or now - min(pending_since) >= longest
+
+
+@dataclass
+class ComingClaim:
+    """A NodeClaim launched and not yet Ready: its pool and the room left on it (after what is nominated)."""
+
+    name: str
+    pool: str
+    cpu: int
+    mem: int
+
+
+@dataclass
+class Assignment:
+    nominated: dict[str, str] = field(default_factory=dict)  # pod -> a coming claim it fits on
+    by_pool: dict[str, list[tuple[PodNeeds, Fit]]] = field(default_factory=dict)  # pods for new claims, per pool
+    unplaced: list[str] = field(default_factory=list)  # pods no NodePool fits
+
+
+def assign(pods: Sequence[tuple[str, PodNeeds]], coming: Sequence[ComingClaim], pools: Sequence[PoolShape]) -> Assignment:
+    """Each pod onto the room of a claim already coming up (of a pool it fits), else to the first
+    pool (by weight) it fits, to be packed into new claims; `coming` is consumed as pods take room."""
+    out = Assignment()
+    shapes = {s.name: s for s in pools}
+    for key, needs in pods:
+        claim = next((c for c in coming if c.pool in shapes and fit(shapes[c.pool], needs) is not None and c.cpu >= needs.cpu and c.mem >= needs.mem), None)
+        if claim is not None:
+            claim.cpu -= needs.cpu
+            claim.mem -= needs.mem
+            out.nominated[key] = claim.name
+            continue
+        for shape in pools:
+            where = fit(shape, needs)
+            if where is not None:
+                out.by_pool.setdefault(shape.name, []).append((needs, where))
+                break
+        else:
+            out.unplaced.append(key)
+    return out
+
+
 def price_rank(name: str) -> tuple[int, int, str]:
     """Cheaper first: the simulator has no price list, so size stands for price (vCPUs, memory)."""
     t = INSTANCE_TYPES[name]

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -191,6 +193,22 @@ class KubeHttp:
 
     # ---- resource requests ---------------------------------------------
     async def _dispatch(self, request: web.Request) -> web.StreamResponse:
+        """Resolve the path to a resource (or answer discovery), then route by (collection or
+        object, subresource, method) through ROUTES, as the API server's handler chain does."""
+        target = self._resolve(request)
+        if isinstance(target, web.StreamResponse):
+            return target
+        method = request.method
+        route = ROUTES.get((target.scope, target.sub, method)) or ROUTES.get((target.scope, target.sub, "*"))
+        if route is None and target.sub not in SPECIAL_SUBRESOURCES:
+            route = ROUTES.get((target.scope, None, method))
+        if route is None:
+            raise ApiError(405, "MethodNotAllowed", "the server does not allow this method on the requested resource")
+        return await route(self, request, target)
+
+    def _resolve(self, request: web.Request) -> Call | web.StreamResponse:
+        """The resource, namespace, name and subresource a path names; discovery documents for the
+        group and group-version paths; 404 for anything the registry does not serve."""
         parts = [p for p in request.path.split("/") if p]
         if parts[0] == "api":
             group, version, rest = "", parts[1] if len(parts) > 1 else "", parts[2:]
@@ -208,86 +226,85 @@ class KubeHttp:
             if request.method != "GET":
                 raise ApiError(405, "MethodNotAllowed", "the server does not allow this method on the requested resource")
             return _json(self._resource_list(group, version))
-
         namespace: str | None = None
         if rest[0] == "namespaces" and len(rest) >= 3 and rest[2] not in _NAMESPACE_SUBRESOURCES:
             namespace, rest = rest[1], rest[2:]
-        if len(rest) > 3:
-            raise ApiError(404, "NotFound", "the server could not find the requested resource")
-        plural = rest[0]
-        rt = self.registry.lookup(group, version, plural)
-        if rt is None:
-            raise ApiError(404, "NotFound", "the server could not find the requested resource")
+        rt = self.registry.lookup(group, version, rest[0]) if len(rest) <= 3 else None
         name = rest[1] if len(rest) > 1 else None
         sub = rest[2] if len(rest) > 2 else None
-        if rt.namespaced and name is not None and namespace is None:
+        if rt is None or (rt.namespaced and name is not None and namespace is None) or (sub is not None and sub not in rt.subresources):
             raise ApiError(404, "NotFound", "the server could not find the requested resource")
-        if sub is not None and sub not in rt.subresources:
-            raise ApiError(404, "NotFound", "the server could not find the requested resource")
-        ns = namespace or ""
+        return Call(rt, namespace, name, sub, request.query.get("dryRun") == "All")
+
+    # ---- collections
+    async def _get_collection(self, request: web.Request, c: Call) -> web.StreamResponse:
+        if _bool(request.query.get("watch")):
+            return await self._watch(request, c.rt, c.namespace)
+        return self._list(request, c.rt, c.namespace)
+
+    async def _create(self, request: web.Request, c: Call) -> web.StreamResponse:
+        body = await self._body(request)
+        if c.rt.group == "authorization.k8s.io":
+            return _json(review(c.rt.kind, body), 201)
+        warning = _field_check(request, c.rt, body)
+        return _json(self.api.create(c.rt, c.ns, body, dry_run=c.dry_run, manager=_manager(request)), 201, warning)
+
+    async def _delete_collection(self, request: web.Request, c: Call) -> web.StreamResponse:
+        accept = make_filter(request.query.get("labelSelector"), request.query.get("fieldSelector"), c.rt.kind)
+        items = self.api.store.list(c.rt, c.namespace, accept)
+        for obj in items:
+            with contextlib.suppress(ApiError):
+                self.api.delete(c.rt, obj["metadata"].get("namespace", ""), obj["metadata"]["name"], None, dry_run=c.dry_run)
+        return _json({"kind": c.rt.list_kind, "apiVersion": c.rt.api_version, "metadata": {}, "items": items})
+
+    # ---- objects
+    async def _get(self, request: web.Request, c: Call) -> web.StreamResponse:
+        obj = self.api.get(c.rt, c.ns, c.object_name)
+        if wants_table(request.headers.get("Accept", "")):
+            return _json(as_table(c.rt, [obj], self.api.clock.timestamp(), obj["metadata"]["resourceVersion"], include=request.query.get("includeObject", "Metadata")))
+        return _json(obj)
+
+    async def _update(self, request: web.Request, c: Call) -> web.StreamResponse:
+        body = await self._body(request)
+        warning = _field_check(request, c.rt, body) if c.sub is None else None
+        return _json(self.api.update(c.rt, c.ns, c.object_name, body, subresource=c.sub, dry_run=c.dry_run, manager=_manager(request)), 200, warning)
+
+    async def _patch(self, request: web.Request, c: Call) -> web.StreamResponse:
+        body = await self._body(request)
+        existed = self.api.store.get(c.rt, c.ns, c.object_name) is not None
+        warning = _field_check(request, c.rt, {"apiVersion": c.rt.api_version, "kind": c.rt.kind, **body}) if c.sub is None and isinstance(body, dict) else None
+        patched = self.api.patch(c.rt, c.ns, c.object_name, request.headers.get("Content-Type", ""), body, subresource=c.sub, dry_run=c.dry_run,
+                                 manager=_manager(request), force=_bool(request.query.get("force")))
+        return _json(patched, 200 if existed else 201, warning)
+
+    async def _delete(self, request: web.Request, c: Call) -> web.StreamResponse:
         q = request.query
-        dry_run = q.get("dryRun") == "All"
-        method = request.method
+        options = await self._body(request, optional=True) or {}
+        if "gracePeriodSeconds" in q:
+            options["gracePeriodSeconds"] = int(q["gracePeriodSeconds"])
+        if "propagationPolicy" in q:
+            options["propagationPolicy"] = q["propagationPolicy"]
+        return _json(self.api.delete(c.rt, c.ns, c.object_name, options, dry_run=c.dry_run))
 
-        if name is None:
-            if method == "GET":
-                if _bool(q.get("watch")):
-                    return await self._watch(request, rt, namespace)
-                return self._list(request, rt, namespace)
-            if method == "POST":
-                body = await self._body(request)
-                if rt.group == "authorization.k8s.io":
-                    return _json(review(rt.kind, body), 201)
-                warning = _field_check(request, rt, body)
-                created = self.api.create(rt, ns, body, dry_run=dry_run, manager=_manager(request))
-                return _json(created, 201, warning)
-            if method == "DELETE":
-                accept = make_filter(q.get("labelSelector"), q.get("fieldSelector"), rt.kind)
-                items = self.api.store.list(rt, namespace, accept)
-                for obj in items:
-                    with contextlib.suppress(ApiError):
-                        self.api.delete(rt, obj["metadata"].get("namespace", ""), obj["metadata"]["name"], None, dry_run=dry_run)
-                return _json({"kind": rt.list_kind, "apiVersion": rt.api_version, "metadata": {}, "items": items})
-            raise ApiError(405, "MethodNotAllowed", "the server does not allow this method on the requested resource")
+    # ---- subresources with their own handlers
+    async def _evict(self, request: web.Request, c: Call) -> web.StreamResponse:
+        return _json(self.api.evict(c.ns, c.object_name, await self._body(request)), 201)
 
-        if sub == "eviction" and method == "POST":
-            return _json(self.api.evict(ns, name, await self._body(request)), 201)
-        if sub == "binding" and method == "POST":
-            return _json(self.api.bind(ns, name, await self._body(request)), 201)
-        if sub == "log":
-            return await self._log(request, ns, name)
-        if sub == "portforward" and method in ("GET", "POST"):
-            return await port_forward.serve(request, self.api.get(rt, ns, name))
-        if sub in ("exec", "attach"):
-            raise BadRequest(f"pods/{sub} is not supported by the simulator: its containers are not processes you can enter "
-                             "(read their logs with `kubectl logs`; reach a pod's port with `kubectl port-forward`)")
-        if sub == "scale":
-            return await self._scale(request, rt, ns, name, dry_run)
+    async def _bind(self, request: web.Request, c: Call) -> web.StreamResponse:
+        return _json(self.api.bind(c.ns, c.object_name, await self._body(request)), 201)
 
-        if method == "GET":
-            obj = self.api.get(rt, ns, name)
-            if wants_table(request.headers.get("Accept", "")):
-                return _json(as_table(rt, [obj], self.api.clock.timestamp(), obj["metadata"]["resourceVersion"], include=q.get("includeObject", "Metadata")))
-            return _json(obj)
-        if method == "PUT":
-            body = await self._body(request)
-            warning = _field_check(request, rt, body) if sub is None else None
-            return _json(self.api.update(rt, ns, name, body, subresource=sub, dry_run=dry_run, manager=_manager(request)), 200, warning)
-        if method == "PATCH":
-            body = await self._body(request)
-            existed = self.api.store.get(rt, ns, name) is not None
-            warning = _field_check(request, rt, {"apiVersion": rt.api_version, "kind": rt.kind, **body}) if sub is None and isinstance(body, dict) else None
-            patched = self.api.patch(rt, ns, name, request.headers.get("Content-Type", ""), body, subresource=sub, dry_run=dry_run,
-                                     manager=_manager(request), force=_bool(q.get("force")))
-            return _json(patched, 200 if existed else 201, warning)
-        if method == "DELETE":
-            options = await self._body(request, optional=True) or {}
-            if "gracePeriodSeconds" in q:
-                options["gracePeriodSeconds"] = int(q["gracePeriodSeconds"])
-            if "propagationPolicy" in q:
-                options["propagationPolicy"] = q["propagationPolicy"]
-            return _json(self.api.delete(rt, ns, name, options, dry_run=dry_run))
-        raise ApiError(405, "MethodNotAllowed", "the server does not allow this method on the requested resource")
+    async def _pod_log(self, request: web.Request, c: Call) -> web.StreamResponse:
+        return await self._log(request, c.ns, c.object_name)
+
+    async def _port_forward(self, request: web.Request, c: Call) -> web.StreamResponse:
+        return await port_forward.serve(request, self.api.get(c.rt, c.ns, c.object_name))
+
+    async def _no_process(self, request: web.Request, c: Call) -> web.StreamResponse:
+        raise BadRequest(f"pods/{c.sub} is not supported by the simulator: its containers are not processes you can enter "
+                         "(read their logs with `kubectl logs`; reach a pod's port with `kubectl port-forward`)")
+
+    async def _scale_sub(self, request: web.Request, c: Call) -> web.StreamResponse:
+        return await self._scale(request, c.rt, c.ns, c.object_name, c.dry_run)
 
     async def _body(self, request: web.Request, optional: bool = False) -> Any:
         raw = await request.read()
@@ -457,3 +474,52 @@ class KubeHttp:
             raise ApiError(422, "Invalid", f'Scale.autoscaling "{name}" is invalid: spec.replicas: Invalid value: {replicas!r}: must be greater than or equal to 0')
         updated = self.api.patch(rt, ns, name, "application/merge-patch+json", {"spec": {"replicas": replicas}}, dry_run=dry_run)
         return _json(scale_of(updated))
+
+
+@dataclass(frozen=True)
+class Call:
+    """What a request's path names: the resource, its namespace (None: all, or cluster-scoped),
+    the object's name (None: the collection) and subresource, and whether it is a dry run."""
+
+    rt: ResourceType
+    namespace: str | None
+    name: str | None
+    sub: str | None
+    dry_run: bool
+
+    @property
+    def scope(self) -> str:
+        return "collection" if self.name is None else "object"
+
+    @property
+    def ns(self) -> str:
+        return self.namespace or ""
+
+    @property
+    def object_name(self) -> str:
+        assert self.name is not None, "an object route without a name"
+        return self.name
+
+
+Route = Callable[[KubeHttp, web.Request, Call], Awaitable[web.StreamResponse]]
+# (collection or object, subresource, method) -> handler; "*": any method.  A subresource not
+# listed here (status) is routed as its object is, with the subresource passed on.
+ROUTES: dict[tuple[str, str | None, str], Route] = {
+    ("collection", None, "GET"): KubeHttp._get_collection,
+    ("collection", None, "POST"): KubeHttp._create,
+    ("collection", None, "DELETE"): KubeHttp._delete_collection,
+    ("object", None, "GET"): KubeHttp._get,
+    ("object", None, "PUT"): KubeHttp._update,
+    ("object", None, "PATCH"): KubeHttp._patch,
+    ("object", None, "DELETE"): KubeHttp._delete,
+    ("object", "eviction", "POST"): KubeHttp._evict,
+    ("object", "binding", "POST"): KubeHttp._bind,
+    ("object", "log", "*"): KubeHttp._pod_log,
+    ("object", "portforward", "GET"): KubeHttp._port_forward,
+    ("object", "portforward", "POST"): KubeHttp._port_forward,
+    ("object", "exec", "*"): KubeHttp._no_process,
+    ("object", "attach", "*"): KubeHttp._no_process,
+    ("object", "scale", "*"): KubeHttp._scale_sub,
+}
+# subresources with handlers of their own: a method they do not take is not the object's
+SPECIAL_SUBRESOURCES = frozenset(sub for _, sub, _ in ROUTES if sub is not None)
