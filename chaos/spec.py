@@ -286,23 +286,40 @@ class Experiment(Strict):
 
     @model_validator(mode="after")
     def _timing(self) -> Experiment:
+        """The experiment's rules across its sections, each a method below raising ValueError with the fix."""
+        self._injections_fit_the_duration()
+        self._target_takes_the_injections()
+        if self.cluster.profile is None and self.cluster.service is None:
+            self.cluster.service = Service()
+        self._checks_have_their_notice()
+        if self.traffic.placement == "cluster" and not any(isinstance(h, LoadShardsHeld) for h in self.hypotheses):
+            self.hypotheses.append(LoadShardsHeld(check="load-shards-held"))
+        self._names_are_known_and_distinct()
+        return self
+
+    def _injections_fit_the_duration(self) -> None:
         for i, inj in enumerate(self.injections):
             if inj.last_offset >= self.duration:
                 raise ValueError(f"injections[{i}] ends at {inj.last_offset:g}s (at + (waves-1) x every), past the experiment's duration {self.duration:g}s: "
                                  "move it earlier or make the duration longer")
-        if self.target.kind == "eks" and self.target.fis_role_arn is None and any(i.via == "fis" for i in self.injections):
+
+    def _target_takes_the_injections(self) -> None:
+        if self.target.kind != "eks":
+            return
+        if self.target.fis_role_arn is None and any(i.via == "fis" for i in self.injections):
             raise ValueError("target.fis_role_arn is needed for FIS injections on eks: the IAM role FIS runs as (`spotchaos provision --target eks` creates one)")
-        if self.target.kind == "eks" and any(i.via == "metadata" for i in self.injections):
+        if any(i.via == "metadata" for i in self.injections):
             raise ValueError("via metadata puts notices on the local simulator's instance metadata; on eks use via fis or via sqs")
-        if self.cluster.profile is None and self.cluster.service is None:
-            self.cluster.service = Service()
-        if not any(i.warns for i in self.injections):
-            blind = [h.name or h.check for h in self.hypotheses if h.needs_notice]
-            if blind:
-                raise ValueError(f"{', '.join(blind)} measure the response to a notice, and {' and '.join(sorted({i.kind for i in self.injections}))} "
-                                 "sends none: use targets-unhealthy-within, error-window or replicas-restored-within")
-        if self.traffic.placement == "cluster" and not any(isinstance(h, LoadShardsHeld) for h in self.hypotheses):
-            self.hypotheses.append(LoadShardsHeld(check="load-shards-held"))
+
+    def _checks_have_their_notice(self) -> None:
+        if any(i.warns for i in self.injections):
+            return
+        blind = [h.name or h.check for h in self.hypotheses if h.needs_notice]
+        if blind:
+            raise ValueError(f"{', '.join(blind)} measure the response to a notice, and {' and '.join(sorted({i.kind for i in self.injections}))} "
+                             "sends none: use targets-unhealthy-within, error-window or replicas-restored-within")
+
+    def _names_are_known_and_distinct(self) -> None:
         names = [h.name or h.check for h in self.hypotheses]
         unknown = [b for b in self.expect.breached if b not in names]
         if unknown:
@@ -310,7 +327,6 @@ class Experiment(Strict):
         dupes = sorted({n for n in names if names.count(n) > 1})
         if dupes:
             raise ValueError(f"hypotheses named twice: {', '.join(dupes)}; give each a distinct name")
-        return self
 
 
 def hypothesis_name(h: Check) -> str:

@@ -107,28 +107,33 @@ def before_reclaim(nodes: list[NodeMilestones], milestone: str, margin: float, n
 
 
 def aggregate(name: str, check: str, bound: str, results: list[NodeResult], worst: str) -> HypothesisResult:
+    """The hypothesis from its nodes: failed if one failed, undecided if one is, else passed; the
+    worst (`max` or `min`) of the nodes that count is its measure."""
     counted = [r for r in results if r.status != NOT_APPLICABLE]
     if not results:
         return HypothesisResult(name, check, bound, "no node interrupted", None, UNDECIDED, "nothing was interrupted", results)
     if not counted:
         return HypothesisResult(name, check, bound, "n/a", None, PASS, results[0].note, results)
-    if any(r.status == FAIL for r in counted):
-        status = FAIL
-    elif any(r.status == UNDECIDED for r in counted):
-        status = UNDECIDED
-    else:
-        status = PASS
+    status = FAIL if any(r.status == FAIL for r in counted) else UNDECIDED if any(r.status == UNDECIDED for r in counted) else PASS
     bad = [r for r in counted if r.status != PASS]
-    # a failed hypothesis shows what failed it: the worst of a passing node must never stand as the
-    # measure of a breach (it would read "worst 191 s, bound <= 300 s" and contradict itself)
+    value, measured = _worst(counted, status, bad, worst)
+    detail = "; ".join(f"{r.node or r.instance}: {r.note or seconds_text(r.value)}" for r in bad[:5])
+    return HypothesisResult(name, check, bound, measured, value, status, detail, results)
+
+
+def _worst(counted: list[NodeResult], status: Status, bad: list[NodeResult], worst: str) -> tuple[float | None, str]:
+    """(value, measured text) of a hypothesis.  A failed hypothesis shows what failed it: the worst
+    of a passing node must never stand as the measure of a breach (it would read "worst 191 s,
+    bound <= 300 s" and contradict itself); a node that failed with no figure ("no cordon within
+    10s") is the measure then."""
     shown = [r for r in counted if r.status == FAIL] if status == FAIL else counted
     values = [r.value for r in shown if r.value is not None]
-    unmeasured = status == FAIL and len(values) < len(shown)  # a node that failed with no figure ("no cordon within 10s") is the measure
+    unmeasured = status == FAIL and len(values) < len(shown)
     value = None if unmeasured or not values else max(values) if worst == "max" else min(values)
-    detail = "; ".join(f"{r.node or r.instance}: {r.note or seconds_text(r.value)}" for r in bad[:5])
+    if value is not None:
+        return value, f"{'worst' if len(counted) > 1 else ''} {seconds_text(value)}".strip()
     noted = [r for r in shown if r.value is None and r.note] or bad
-    measured = f"{'worst' if len(counted) > 1 else ''} {seconds_text(value)}".strip() if value is not None else (noted[0].note if noted else "-")
-    return HypothesisResult(name, check, bound, measured, value, status, detail, results)
+    return None, noted[0].note if noted else "-"
 
 
 @dataclass

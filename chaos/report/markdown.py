@@ -48,7 +48,20 @@ def steady_state_line(r: SteadyStateRecord) -> str:
 
 
 def render(data: ReportData) -> str:
-    v, spec, tr = data.verdict, data.spec, data.traffic
+    out = _head(data) + _hypotheses(data) + _nodes(data) + _traffic(data)
+    if data.steady_state:
+        out += ["", "## Steady state", ""] + [f"- {steady_state_line(r)}" for r in data.steady_state]
+    summary = health_summary(data.health)
+    if summary is not None:
+        out += ["", "## Health of the run", "", summary.line(data.speed)]
+    out += ["", "## Phases", ""]
+    out += [f"- t={t:.1f}s {phase}" for t, phase in data.phases]
+    out += _left_out(data) + _after(data)
+    return "\n".join(out) + "\n"
+
+
+def _head(data: ReportData) -> list[str]:
+    v, spec = data.verdict, data.spec
     out = [f"# {md_text(spec.name)}: {v.status.upper()}", ""]
     if spec.description:
         out += [md_text(spec.description.strip()), ""]
@@ -56,26 +69,35 @@ def render(data: ReportData) -> str:
     if not data.complete:
         out += ["> The run ended without writing its verdict (it was killed); this report is rebuilt from what its journal recorded.", ""]
     out += [f"Cluster time ran {data.speed:g}x real time; every time below is in cluster seconds since the run started, latencies in real milliseconds.", ""]
-    out += ["## Hypotheses", "", "| | hypothesis | bound | measured | detail |", "|---|---|---|---|---|"]
-    for h in v.hypotheses:
+    return out
+
+
+def _hypotheses(data: ReportData) -> list[str]:
+    out = ["## Hypotheses", "", "| | hypothesis | bound | measured | detail |", "|---|---|---|---|---|"]
+    for h in data.verdict.hypotheses:
         out.append(f"| {ICON.get(h.status, h.status)} | {md_text(h.name)} | {md_text(h.bound)} | {md_text(h.measured)} | {md_text(h.detail or '')} |")
-    out += ["", "## Interrupted nodes", ""]
+    return out
+
+
+def _nodes(data: ReportData) -> list[str]:
+    out = ["", "## Interrupted nodes", ""]
     if data.nodes:
-        out.append("Seconds after each node's notice (notice: run time).")
-        out.append("")
+        out += ["Seconds after each node's notice (notice: run time).", ""]
         out.append("| node | instance | injection | via | " + " | ".join(MILESTONES) + " |")
         out.append("|" + "---|" * (4 + len(MILESTONES)))
-        for row in milestone_rows(data):
-            out.append("| " + " | ".join(row) + " |")
-        for m in data.nodes:
-            if m.replacement_instance:
-                out.append(f"\n{m.node}: {replacement_line(m)}.")
+        out += ["| " + " | ".join(row) + " |" for row in milestone_rows(data)]
+        out += [f"\n{m.node}: {replacement_line(m)}." for m in data.nodes if m.replacement_instance]
     else:
         out.append("No node was interrupted.")
-    other = [r for r in data.injections if not r.instance]
-    for r in other:
-        out.append(f"- {r.injection}: {r.action} on {r.group} ({', '.join(a or '?' for a in r.azs or [])}) via {r.via} at t={r.t:.1f}s")
-    out += ["", "## Traffic", ""]
+    for r in data.injections:
+        if not r.instance:
+            out.append(f"- {r.injection}: {r.action} on {r.group} ({', '.join(a or '?' for a in r.azs or [])}) via {r.via} at t={r.t:.1f}s")
+    return out
+
+
+def _traffic(data: ReportData) -> list[str]:
+    tr = data.traffic
+    out = ["", "## Traffic", ""]
     pct = tr.percentiles_ms()
     out.append(f"{tr.requests} requests, {tr.errors} errors ({tr.error_rate:.3%}); latency p50 {pct['p50']} ms, p99 {pct['p99']} ms, max {pct['max']} ms.")
     classes = ", ".join(f"{k} {n}" for k, n in tr.by_class().items() if n)
@@ -84,13 +106,11 @@ def render(data: ReportData) -> str:
     worst, at = tr.worst_window(10 * data.speed if data.speed > 1 else 10)
     if at is not None:
         out.append(f"Worst window error rate {worst:.2%} from t={at:.0f}s.")
-    if data.steady_state:
-        out += ["", "## Steady state", ""] + [f"- {steady_state_line(r)}" for r in data.steady_state]
-    summary = health_summary(data.health)
-    if summary is not None:
-        out += ["", "## Health of the run", "", summary.line(data.speed)]
-    out += ["", "## Phases", ""]
-    out += [f"- t={t:.1f}s {phase}" for t, phase in data.phases]
+    return out
+
+
+def _left_out(data: ReportData) -> list[str]:
+    out = []
     unknown = unknown_kinds(data.records)
     if unknown:
         out.append("\nRecords of kinds this version does not know (a newer spotchaos wrote them), left out: "
@@ -99,6 +119,12 @@ def render(data: ReportData) -> str:
         shown = "; ".join(data.left_out[:5]) + (f"; and {len(data.left_out) - 5} more" if len(data.left_out) > 5 else "")
         out.append(f"\nLines of the journal left out of this report ({len(data.left_out)}: records that do not fit their kind, "
                    f"unreadable or repeated lines): {md_text(shown)}.")
+    return out
+
+
+def _after(data: ReportData) -> list[str]:
+    """API retries, the rollback and the errors."""
+    out = []
     retries = of(data.records, ApiRetriesRecord)
     if retries:
         out.append("\nAPI calls retried (throttling, 5xx, dropped connections): "
@@ -109,4 +135,4 @@ def render(data: ReportData) -> str:
     errors = of(data.records, ErrorRecord)
     if errors:
         out += ["", "## Errors", ""] + [f"- {r.where}: {r.message}" for r in errors]
-    return "\n".join(out) + "\n"
+    return out

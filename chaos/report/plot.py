@@ -8,6 +8,7 @@ Ready) with the two-minute deadline marked.  Sized to fit a laptop screen's widt
 from __future__ import annotations
 
 import io
+from typing import Any
 
 import matplotlib
 
@@ -64,11 +65,25 @@ def _label(group: str) -> str:
 
 
 def timeline_png(data: ReportData) -> bytes:
+    """Six panels over run time: error rate, p99 (and the run's loop lag), requests by outcome,
+    replicas, targets by state and Ready nodes per group, with the node milestones as lines."""
     seconds = data.traffic.seconds
     series: ClusterSeries = cluster_series(data.records, data.spec.cluster.service.deployment if data.spec.cluster.service else None)
     end = max([r.t for r in data.records] + [0.0])
     fig, axes = plt.subplots(6, 1, figsize=(WIDTH_IN, 13), sharex=True, gridspec_kw={"height_ratios": [1, 1, 1.3, 1, 1.3, 1]})
     ax_err, ax_lat, ax_req, ax_rep, ax_tg, ax_nodes = axes
+    _errors_and_latency(data, ax_err, ax_lat)
+    _requests(seconds, ax_req)
+    _cluster(series, end, ax_rep, ax_tg, ax_nodes)
+    ax_nodes.set_xlabel(f"run time (cluster seconds, {data.speed:g}x real time)")
+    for ax in (ax_lat, ax_req, ax_rep, ax_tg, ax_nodes):  # headroom: a count that holds at its maximum stays off the frame
+        ax.set_ylim(bottom=0, top=max(1.0, ax.get_ylim()[1]) * 1.15)
+    _milestone_lines(data, list(axes))
+    return _png(fig)
+
+
+def _errors_and_latency(data: ReportData, ax_err: Any, ax_lat: Any) -> None:
+    seconds = data.traffic.seconds
     xs = [(s.start_t + s.end_t) / 2 for s in seconds]
     ax_err.plot(xs, [s.error_rate * 100 for s in seconds], color="tab:red", linewidth=1.2)
     ax_err.set_ylabel("errors %")
@@ -81,7 +96,10 @@ def timeline_png(data: ReportData) -> bytes:
                     label="worst loop lag (harness or simulator)")
         ax_lat.legend(loc="upper left", fontsize=7, ncol=2)
     ax_lat.set_ylabel("ms")
-    # requests sent per second, stacked by how they were answered (or not)
+
+
+def _requests(seconds: list[Any], ax_req: Any) -> None:
+    """Requests sent per second, stacked by how they were answered (or not)."""
     width = [max(s.end_t - s.start_t, 1e-3) for s in seconds]
     bottom = [0.0] * len(seconds)
     for outcome in ("ok", *ERROR_CLASSES):
@@ -94,6 +112,9 @@ def timeline_png(data: ReportData) -> bytes:
     ax_req.set_ylabel("requests / s")
     if seconds:
         ax_req.legend(loc="lower left", fontsize=7, ncol=6)
+
+
+def _cluster(series: ClusterSeries, end: float, ax_rep: Any, ax_tg: Any, ax_nodes: Any) -> None:
     _steps(ax_rep, series.replicas_desired, end, color="tab:gray", linestyle="--", label="desired")
     _steps(ax_rep, series.replicas_ready, end, color="tab:green", label="Ready")
     ax_rep.set_ylabel("replicas")
@@ -111,11 +132,6 @@ def timeline_png(data: ReportData) -> bytes:
     ax_nodes.set_ylabel("Ready nodes")
     if series.nodes:
         ax_nodes.legend(loc="lower left", fontsize=7, ncol=4)
-    ax_nodes.set_xlabel(f"run time (cluster seconds, {data.speed:g}x real time)")
-    for ax in (ax_lat, ax_req, ax_rep, ax_tg, ax_nodes):  # headroom: a count that holds at its maximum stays off the frame
-        ax.set_ylim(bottom=0, top=max(1.0, ax.get_ylim()[1]) * 1.15)
-    _milestone_lines(data, list(axes))
-    return _png(fig)
 
 
 def gantt_png(data: ReportData) -> bytes | None:

@@ -7,8 +7,9 @@ Pure: a function of the report data (itself a function of the journal)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from chaos.evidence.milestones import NodeMilestones
 from chaos.journal import Record, of
@@ -51,30 +52,35 @@ def _wall(r: Record) -> str | None:
     return r.wall[11:19] if r.wall is not None and len(r.wall) >= 19 else None
 
 
-def _what(r: Record) -> str | None:  # noqa: PLR0911 - one line per kind of moment
-    if isinstance(r, PhaseRecord):
-        return f"phase: {r.phase}" if r.phase in SHOWN_PHASES else None
-    if isinstance(r, GoNoGoRecord):
-        return f"go/no-go {'passed' if r.ok else 'FAILED'}: {r.check} ({r.evidence})"
-    if isinstance(r, OverrideRecord):
-        return f"**override** of {r.check} by {md_text(r.author or 'the driver')}: {md_text(r.reason)}"
-    if isinstance(r, DecisionRecord):
-        return f"**{'go' if r.go else 'no go'}** ({r.gate}) by {md_text(r.author or 'the driver')}"
-    if isinstance(r, NoteRecord):
-        return f"**note** ({md_text(r.author)}{', ' + md_text(r.role) if r.role else ''}): {md_text(r.text)}"
-    if isinstance(r, SteadyStateRecord):
-        held = "held" if r.ok else "did NOT hold: " + "; ".join(r.problems or [])
-        return f"steady state {'before injecting' if r.when == 'before' else 'after'}: {held}"
-    if isinstance(r, InjectedRecord):
-        if not r.instance:
-            return f"{r.injection}: {r.action} on {r.group} ({', '.join(a for a in r.azs or [] if a)}) via {r.via}"
-        text = f"{r.injection}: {r.action} of {r.node or r.instance} ({r.instance}, {r.az or '?'}) via {r.via}"
-        return text + (f"; reclaim due at t={r.reclaim_t:.0f}s" if r.reclaim_t is not None else "")
-    if isinstance(r, AbortRecord):
-        return f"**aborted**: {md_text(str(r.reason))}"
-    if isinstance(r, ErrorRecord):
-        return f"error in {r.where}: {r.message}"
-    return None
+def _injected(r: InjectedRecord) -> str:
+    if not r.instance:
+        return f"{r.injection}: {r.action} on {r.group} ({', '.join(a for a in r.azs or [] if a)}) via {r.via}"
+    text = f"{r.injection}: {r.action} of {r.node or r.instance} ({r.instance}, {r.az or '?'}) via {r.via}"
+    return text + (f"; reclaim due at t={r.reclaim_t:.0f}s" if r.reclaim_t is not None else "")
+
+
+def _steady(r: SteadyStateRecord) -> str:
+    held = "held" if r.ok else "did NOT hold: " + "; ".join(r.problems or [])
+    return f"steady state {'before injecting' if r.when == 'before' else 'after'}: {held}"
+
+
+# what each kind of record says on the timeline (a phase only when it is one of SHOWN_PHASES)
+_MOMENTS: dict[type[Record], Callable[[Any], str | None]] = {
+    PhaseRecord: lambda r: f"phase: {r.phase}" if r.phase in SHOWN_PHASES else None,
+    GoNoGoRecord: lambda r: f"go/no-go {'passed' if r.ok else 'FAILED'}: {r.check} ({r.evidence})",
+    OverrideRecord: lambda r: f"**override** of {r.check} by {md_text(r.author or 'the driver')}: {md_text(r.reason)}",
+    DecisionRecord: lambda r: f"**{'go' if r.go else 'no go'}** ({r.gate}) by {md_text(r.author or 'the driver')}",
+    NoteRecord: lambda r: f"**note** ({md_text(r.author)}{', ' + md_text(r.role) if r.role else ''}): {md_text(r.text)}",
+    SteadyStateRecord: _steady,
+    InjectedRecord: _injected,
+    AbortRecord: lambda r: f"**aborted**: {md_text(str(r.reason))}",
+    ErrorRecord: lambda r: f"error in {r.where}: {r.message}",
+}
+
+
+def _what(r: Record) -> str | None:
+    say = _MOMENTS.get(type(r))
+    return None if say is None else say(r)
 
 
 def moment_of(r: Record) -> Moment | None:
