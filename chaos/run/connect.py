@@ -24,7 +24,7 @@ from chaos.journal.records import (
     SafetyLeverRecord,
     StaleRunRecord,
 )
-from chaos.run.context import Phase, RunContext, RunState
+from chaos.run.context import Connected, Phase, RunContext, RunState
 from chaos.target import Connection, check_guardrails, eks, running_simulator, start_simulator
 from chaos.undo.steps import Undoer
 
@@ -36,7 +36,9 @@ def cluster_key(ctx: RunContext, conn: Connection) -> str:
     return run_registry.cluster_key(conn.endpoints.target, where, ctx.spec.cluster.name)
 
 
-async def connect(ctx: RunContext, state: RunState, phase: Callable[..., Any]) -> None:
+async def connect(ctx: RunContext, state: RunState, phase: Callable[..., Any]) -> Connected:
+    """Connect to the target (starting the simulator when the run starts one), check the guardrails
+    and the FIS safety lever.  The connection is in `state.conn` as soon as there is one."""
     phase(Phase.CONNECT, target=ctx.spec.target.kind)
     target, report_dir = ctx.spec.target, ctx.options.report_dir
     if target.kind == "eks":
@@ -54,17 +56,17 @@ async def connect(ctx: RunContext, state: RunState, phase: Callable[..., Any]) -
     phase(Phase.GUARDRAILS)
     facts = await asyncio.to_thread(check_guardrails, target, conn)
     ctx.journal.write(GuardrailsRecord.model_validate(facts))
-    state.faults = AwsFaults(conn.aws, conn.endpoints.region)
-    if conn.endpoints.extra.get("control_url"):
-        state.metadata = MetadataMock(conn.endpoints.extra["control_url"])
-    state.undoer = Undoer(ctx.run_id, state.faults, state.metadata, conn.endpoints)
-    status, reason = await asyncio.to_thread(state.faults.safety_lever)
+    faults = AwsFaults(conn.aws, conn.endpoints.region)
+    metadata = MetadataMock(conn.endpoints.extra["control_url"]) if conn.endpoints.extra.get("control_url") else None
+    connected = Connected(conn, faults, metadata, Undoer(ctx.run_id, faults, metadata, conn.endpoints))
+    status, reason = await asyncio.to_thread(faults.safety_lever)
     ctx.journal.write(SafetyLeverRecord(status=status, reason=reason))
     if status in ("engaged", "engaging"):
         raise SafetyLeverEngaged(f"the account's FIS safety lever is {status} ({reason}): no experiment may start; "
                                  "`spotchaos safety-lever release` disengages it")
     if status == "unknown":
         log.warning("safety_lever_unreadable", reason=reason)
+    return connected
 
 
 def warn_of_stale_runs(ctx: RunContext, key: str) -> None:

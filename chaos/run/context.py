@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -114,23 +114,67 @@ class RunContext:
             self.options.on_warning(message)
 
 
+@dataclass(frozen=True)
+class Connected:
+    """What connecting gave the run: the connection, the AWS calls that inject faults, the
+    metadata mock's control API (the local simulator's) and what undoes the run's intents."""
+
+    conn: Connection
+    faults: AwsFaults
+    metadata: MetadataMock | None
+    undoer: Undoer
+
+
+@dataclass(frozen=True)
+class Serving:
+    """Where the service under test is: its URL, its Kubernetes names and the cluster's name."""
+
+    url: str
+    service: ServiceRef
+    cluster_name: str | None
+
+
+@dataclass(frozen=True)
+class Observers:
+    """The threads that read the cluster into the journal, synced once: the FIS experiments and the
+    safety lever followed, the watches and the pollers."""
+
+    fis: FisExperiments
+    lever: SafetyLeverWatch
+    watches: tuple[KubeWatch, ...]
+    pollers: tuple[Poller, ...]
+
+
+@dataclass(frozen=True)
+class Ready:
+    """What the experiment runs with, once connected, provisioned and observing."""
+
+    connected: Connected
+    serving: Serving
+    observers: Observers
+
+
 @dataclass
 class RunState:
-    """What the run connected to, started and made, as it goes: read by its rollback."""
+    """What the run has so far, for the phases after and for its rollback: each phase's frozen
+    result once it finished (None until then), and the handles of what is still running."""
 
-    conn: Connection | None = None
-    url: str | None = None
-    service: ServiceRef = DEFAULT_SERVICE
-    cluster_name: str | None = None
-    components: dict[str, str] = field(default_factory=dict)  # the versions found (the journal's components record)
-    faults: AwsFaults | None = None
-    metadata: MetadataMock | None = None
-    undoer: Undoer | None = None
-    fis: FisExperiments | None = None
-    lever: SafetyLeverWatch | None = None
-    watches: list[KubeWatch] = field(default_factory=list)
-    pollers: list[Poller] = field(default_factory=list)
+    conn: Connection | None = None  # as soon as there is one: the rollback stops a simulator the run started even if connecting failed later
+    connected: Connected | None = None
+    serving: Serving | None = None
+    components: Mapping[str, str] = field(default_factory=dict)  # the versions found (the journal's components record)
+    observers: Observers | None = None
     stop_threads: threading.Event = field(default_factory=threading.Event)
     traffic: TrafficRun | None = None
     traffic_task: asyncio.Task[Any] | None = None
     provision_task: asyncio.Future[Any] | None = None
+
+    @property
+    def service(self) -> ServiceRef:
+        return self.serving.service if self.serving is not None else DEFAULT_SERVICE
+
+    def ready(self) -> Ready:
+        """The results the experiment needs, once every phase before it finished."""
+        if self.connected is None or self.serving is None or self.observers is None:
+            raise RuntimeError("the experiment started before connecting, provisioning and observing finished")
+        return Ready(self.connected, self.serving, self.observers)

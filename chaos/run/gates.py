@@ -11,43 +11,41 @@ from chaos import api_errors
 from chaos.errors import ChaosError
 from chaos.identity import RUN_ID_TAG
 from chaos.journal.records import DecisionRecord, GoNoGoRecord, OverrideRecord
-from chaos.run.context import GateAnswer, GateRequest, RunContext, RunState
+from chaos.run.context import GateAnswer, GateRequest, Ready, RunContext
 from chaos.run.go_no_go import GoNoGoCheck, doctor_check, fis_check, from_records
 
 
-def _doctor(state: RunState) -> GoNoGoCheck:
+def _doctor(ready: Ready) -> GoNoGoCheck:
     from chaos.doctor import from_cluster
     from cluster.doctor import diagnose
 
-    assert state.conn is not None
     try:
-        objects, groups = from_cluster(state.conn.endpoints)
+        objects, groups = from_cluster(ready.connected.conn.endpoints)
         return doctor_check(diagnose(objects, groups))
     except (ChaosError, ValueError, *api_errors.sdk_errors()) as exc:
         return GoNoGoCheck("doctor: cluster Spot-ready", False, f"could not read the cluster: {api_errors.describe(exc)}")
 
 
-def _fis(ctx: RunContext, state: RunState) -> GoNoGoCheck:
-    assert state.faults is not None
+def _fis(ctx: RunContext, ready: Ready) -> GoNoGoCheck:
     try:
-        running = state.faults.running_experiments_tagged(RUN_ID_TAG)
+        running = ready.connected.faults.running_experiments_tagged(RUN_ID_TAG)
     except api_errors.sdk_errors() as exc:
         return GoNoGoCheck("no FIS experiment of ours running", False, f"could not list FIS experiments: {api_errors.describe(exc)}")
     return fis_check([(eid, run) for eid, run in running if run != ctx.run_id])
 
 
-def cluster_word(ctx: RunContext, state: RunState) -> str:
+def cluster_word(ctx: RunContext, ready: Ready) -> str:
     """What the driver types to go: the cluster's name, as infrastructure tools ask before they touch production."""
-    return state.cluster_name or ctx.spec.cluster.name or (state.conn.endpoints.kube_context if state.conn else None) or "local"
+    return ready.serving.cluster_name or ctx.spec.cluster.name or ready.connected.conn.endpoints.kube_context or "local"
 
 
-async def go_no_go(ctx: RunContext, state: RunState) -> GateAnswer:
+async def go_no_go(ctx: RunContext, ready: Ready) -> GateAnswer:
     assert ctx.options.gate is not None
     checks = from_records(ctx.spec, ctx.journal.snapshot())
-    checks += [await asyncio.to_thread(_doctor, state), await asyncio.to_thread(_fis, ctx, state)]
+    checks += [await asyncio.to_thread(_doctor, ready), await asyncio.to_thread(_fis, ctx, ready)]
     for c in checks:
         ctx.journal.write(GoNoGoRecord(check=c.name, ok=c.ok, evidence=c.evidence))
-    answer = await ctx.options.gate(GateRequest("go", tuple(checks), cluster=cluster_word(ctx, state)))
+    answer = await ctx.options.gate(GateRequest("go", tuple(checks), cluster=cluster_word(ctx, ready)))
     overridden = {check for check, _ in answer.overrides}
     for check, reason in answer.overrides:
         ctx.journal.write(OverrideRecord(check=check, reason=reason, author=answer.author))

@@ -14,7 +14,7 @@ from chaos.identity import RUN_ID_TAG
 from chaos.inject import FireContext, injector_for
 from chaos.inject.selection import Candidate
 from chaos.journal.records import InjectedRecord, ReclaimSentRecord
-from chaos.run.context import TICK, RunContext, RunState
+from chaos.run.context import TICK, Ready, RunContext
 from chaos.run.gates import wave_gate
 from chaos.spec import Injection
 from chaos.undo.log import Stage, UndoOp
@@ -23,7 +23,6 @@ from chaos.undo.log import Stage, UndoOp
 @dataclass
 class Injections:
     ctx: RunContext
-    state: RunState
     aborted: Callable[[], bool]
     nodes: Callable[[], list[Candidate]]
     injected: list[InjectedRecord] = field(default_factory=list)  # one record per node hit
@@ -35,9 +34,11 @@ class Injections:
     queue_url: str | None = None
     fired: list[tuple[int, int, list[InjectedRecord]]] = field(default_factory=list)  # (injection, wave, its records), in firing order
     gate_turn: asyncio.Lock = field(default_factory=asyncio.Lock)  # a game day asks one gate at a time
+    ready: Ready | None = None  # what the waves fire with, from `begin`
 
-    def begin(self) -> None:
+    def begin(self, ready: Ready) -> None:
         """Every injection's waves, as tasks, from now."""
+        self.ready = ready
         self.start = self.ctx.clock.now()
         for i, inj in enumerate(self.ctx.spec.injections):
             self.tasks.append(asyncio.create_task(self._waves(i, inj)))
@@ -94,12 +95,17 @@ class Injections:
         nodes = [r.node or r.instance for r in records]
         return f"wave {wave + 1} of {inj.label(index)} took {', '.join(str(n) for n in nodes)}"
 
+    @property
+    def _with(self) -> Ready:
+        if self.ready is None:
+            raise RuntimeError("an injection fired before its waves began")
+        return self.ready
+
     async def _fire(self, index: int, inj: Injection, wave: int) -> None:
-        ctx, st = self.ctx, self.state
-        assert st.faults is not None and st.conn is not None
+        ctx, connected = self.ctx, self._with.connected
         fire = FireContext(
-            run_id=ctx.run_id, experiment=ctx.spec.name, journal=ctx.journal, undo=ctx.undo, clock=ctx.clock, faults=st.faults,
-            metadata=st.metadata, region=st.conn.endpoints.region, cluster_name=st.cluster_name, tags=ctx.tags(), alarms=ctx.alarms(),
+            run_id=ctx.run_id, experiment=ctx.spec.name, journal=ctx.journal, undo=ctx.undo, clock=ctx.clock, faults=connected.faults,
+            metadata=connected.metadata, region=connected.conn.endpoints.region, cluster_name=self._with.serving.cluster_name, tags=ctx.tags(), alarms=ctx.alarms(),
             nodes=self.nodes, taken={r.instance for r in self.injected if r.instance}, fis_role=self._fis_role, start_fis=self._start_fis,
             queue_url=self._queue_url, schedule_reclaim=self._schedule_reclaim,
         )
@@ -116,8 +122,7 @@ class Injections:
     async def _reclaim_later(self, instance: str, notice: float) -> None:
         """After a notice put on the queue, the reclaim EC2 would do: the instance is terminated."""
         await self.ctx.clock.sleep(notice)
-        assert self.state.faults is not None
-        await asyncio.to_thread(self.state.faults.terminate, instance)
+        await asyncio.to_thread(self._with.connected.faults.terminate, instance)
         self.ctx.journal.write(ReclaimSentRecord(instance=instance))
         self.pending_reclaims.pop(instance, None)
         number = self.reclaim_intents.pop(instance, None)
@@ -126,16 +131,14 @@ class Injections:
 
     async def _start_fis(self, template: dict[str, Any], what: str) -> str:
         """Create the template and start the experiment, each announced in the undo log first."""
-        ctx, st = self.ctx, self.state
-        assert st.faults is not None and st.fis is not None
-        faults = st.faults
+        ctx, faults = self.ctx, self._with.connected.faults
         number = ctx.undo.intent(f"create FIS template for {what}", UndoOp.DELETE_FIS_TEMPLATE, Stage.FAULT)
         template_id = await asyncio.to_thread(faults.create_template, template, f"{ctx.run_id}-{number}"[-64:])
         ctx.undo.done(number, template_id=template_id)
         number = ctx.undo.intent(f"start FIS experiment from {template_id}", UndoOp.STOP_FIS_EXPERIMENT, Stage.FAULT, template_id=template_id)
         eid = await asyncio.to_thread(faults.start_experiment, template_id, template.get("tags", {}), f"{ctx.run_id}-{number}"[-64:])
         ctx.undo.done(number, experiment_id=eid)
-        st.fis.add(eid)
+        self._with.observers.fis.add(eid)
         return eid
 
     async def _fis_role(self) -> str:
@@ -143,10 +146,9 @@ class Injections:
         if self.role_arn is None and ctx.spec.target.fis_role_arn:
             self.role_arn = ctx.spec.target.fis_role_arn
         if self.role_arn is None:
-            assert self.state.faults is not None
             name = f"spotchaos-fis-{ctx.run_id[-6:]}"  # the run id's random part: a role of this run's own
             number = ctx.undo.intent(f"create IAM role {name} for FIS", UndoOp.DELETE_IAM_ROLE, Stage.FAULT, role_name=name)
-            arn, _ = await asyncio.to_thread(self.state.faults.ensure_fis_role, name, {RUN_ID_TAG: ctx.run_id})
+            arn, _ = await asyncio.to_thread(self._with.connected.faults.ensure_fis_role, name, {RUN_ID_TAG: ctx.run_id})
             ctx.undo.done(number, role_arn=arn)
             self.role_arn = arn
         return self.role_arn
@@ -155,12 +157,12 @@ class Injections:
         if self.queue_url is None:
             from chaos.provisioning import karpenter_queue_name, nth_queue_url
 
-            assert self.state.conn is not None and self.state.faults is not None
-            self.queue_url = await asyncio.to_thread(nth_queue_url, self.state.conn.kube())
+            connected = self._with.connected
+            self.queue_url = await asyncio.to_thread(nth_queue_url, connected.conn.kube())
             if self.queue_url is None:
-                name = await asyncio.to_thread(karpenter_queue_name, self.state.conn.kube())
+                name = await asyncio.to_thread(karpenter_queue_name, connected.conn.kube())
                 if name is not None:
-                    self.queue_url = await asyncio.to_thread(self.state.faults.queue_url, name)
+                    self.queue_url = await asyncio.to_thread(connected.faults.queue_url, name)
             if self.queue_url is None:
                 raise InjectionError("via sqs: no NTH Deployment with QUEUE_URL (queue mode) and no Karpenter with an interruption queue in the cluster; "
                                      "use a profile with nth.mode: queue, or karpenter")

@@ -47,6 +47,7 @@ from chaos.run.context import (
     TICK,
     WARMUP_SETTLE_TIMEOUT,
     Phase,
+    Ready,
     RunContext,
     RunOptions,
     RunState,
@@ -81,7 +82,7 @@ class Run:
         self.milestones = MilestoneFold()  # likewise the interrupted nodes' milestones, for "decided" and the live view
         journal.listeners.append(self.milestones.add)
         self.state = RunState()
-        self.injections = Injections(self.ctx, self.state, lambda: self.abort_reason is not None, self._nodes)
+        self.injections = Injections(self.ctx, lambda: self.abort_reason is not None, self._nodes)
         self.phase = Phase.CREATED
         self.abort_reason: str | None = None
         self.verdict: Verdict | None = None
@@ -153,14 +154,15 @@ class Run:
         spec, options = self.spec, self.ctx.options
         self.journal.write(ExperimentRecord(name=spec.name, spec=spec.model_dump(mode="json"), dry_run=options.dry_run, run_id=self.run_id, owner=Owner.me().as_dict(), report_dir=str(options.report_dir.resolve())))
         try:
-            await connect(self.ctx, self.state, self._phase)
-            assert self.state.conn is not None
-            self.health = HealthMonitor.for_clock_file(self.journal, self.clock, self.state.conn.endpoints.extra.get("clock_file"))
+            st = self.state
+            connected = st.connected = await connect(self.ctx, st, self._phase)
+            self.health = HealthMonitor.for_clock_file(self.journal, self.clock, connected.conn.endpoints.extra.get("clock_file"))
             self.health.start()
-            await provision(self.ctx, self.state, self._phase)
-            await record_components(self.ctx, self.state)  # first: which components run decides what to watch
-            await start_observers(self.ctx, self.state, self._phase, lambda: [r.instance for r in self.injections.injected if r.instance])
-            plan = self._plan()
+            serving = st.serving = await provision(self.ctx, st, connected.conn, self._phase)
+            st.components = await record_components(self.ctx, connected.conn)  # first: which components run decides what to watch
+            st.observers = await start_observers(self.ctx, connected, serving, st.components, st.stop_threads, self._phase,
+                                                 lambda: [r.instance for r in self.injections.injected if r.instance])
+            plan = self._plan(serving.url)
             if options.dry_run or spec.guardrails.dry_run:
                 self.journal.write(DryRunRecord(message="planned only; nothing injected", plan=plan))
             else:
@@ -200,7 +202,7 @@ class Run:
         serving = serving_pods_per_node(records, self.service.namespace, self.service.deployment)
         return candidates(records, serving)
 
-    def _plan(self) -> list[dict[str, Any]]:
+    def _plan(self, url: str) -> list[dict[str, Any]]:
         self._phase(Phase.PLAN)
         nodes = self._nodes()
         taken: set[str] = set()
@@ -214,7 +216,7 @@ class Run:
             worst_case += len(chosen) * inj.waves
             plan.append(injector.plan(inj, i, chosen))
         share = worst_case / total_nodes if total_nodes else 1.0
-        self.journal.write(PlanRecord(injections=plan, nodes=total_nodes, interrupted_at_most=worst_case, share=round(share, 4), url=self.state.url))
+        self.journal.write(PlanRecord(injections=plan, nodes=total_nodes, interrupted_at_most=worst_case, share=round(share, 4), url=url))
         limit = self.spec.guardrails.max_interrupted_share
         if share > limit:
             raise GuardrailError(f"the experiment would interrupt {worst_case} of {total_nodes} nodes ({share:.0%}), over guardrails.max_interrupted_share "
@@ -224,10 +226,11 @@ class Run:
     # ------------------------------------------------------------------ the experiment proper
     async def _experiment(self) -> None:
         spec, st, clock = self.spec, self.state, self.clock
-        assert st.url is not None
+        ready = st.ready()
+        url = ready.serving.url
         self._phase(Phase.STEADY_STATE)
         longest = spec.traffic.warmup + spec.duration + spec.traffic.tail
-        st.traffic = TrafficRun(spec.traffic, st.url, self.journal, clock, longest, self._shard_placement(), room=DILATION_ROOM)
+        st.traffic = TrafficRun(spec.traffic, url, self.journal, clock, longest, self._shard_placement(ready), room=DILATION_ROOM)
         await st.traffic.ready()
         warm_start = clock.now()
         traffic_task = st.traffic_task = asyncio.create_task(st.traffic.run())
@@ -239,17 +242,17 @@ class Run:
         except WaitTimeout:
             pass
         if traffic_task.done() and traffic_task.exception() is not None:
-            raise TargetError(f"traffic to {st.url} failed: {traffic_task.exception()}")
+            raise TargetError(f"traffic to {url} failed: {traffic_task.exception()}")
         self._steady_state("before", warm_start)
         if self.abort_reason:
             return
         if self.ctx.options.gate is not None:  # a game day: the go/no-go checks, then the driver's go
-            answer = await go_no_go(self.ctx, self.state)
+            answer = await go_no_go(self.ctx, ready)
             if not answer.go:
                 self.abort(f"no go: the day was called off at the go/no-go by {answer.author}")
                 return
         self._phase(Phase.INJECT)
-        self.injections.begin()
+        self.injections.begin(ready)
         assert self.injections.start is not None
         inject_start = self.injections.start
         deadline = inject_start + spec.duration
@@ -276,7 +279,7 @@ class Run:
             await clock.sleep_real(min(TICK, clock.real_seconds(end - clock.now()) + 0.001))
             task = st.traffic_task
             if task is not None and task.done() and task.exception() is not None:
-                raise TargetError(f"traffic to {st.url} failed: {task.exception()}")
+                raise TargetError(f"traffic to {st.serving.url if st.serving else 'the service'} failed: {task.exception()}")
             self._check_stop_conditions()
 
     def _decided(self) -> bool:
@@ -305,11 +308,12 @@ class Run:
             self.abort("steady state does not hold before injecting: " + "; ".join(problems))
 
     def _check_stop_conditions(self) -> None:
-        st = self.state
-        if st.lever is not None and st.lever.engaged and not self.abort_reason and st.lever.last is not None:
-            self.abort(f"the FIS safety lever was {st.lever.last[0]} mid-run ({st.lever.last[1]}): FIS stops every experiment")
-        if st.fis is not None:
-            for eid, state in list(st.fis.last.items()):
+        observers = self.state.observers
+        lever = observers.lever if observers is not None else None
+        if lever is not None and lever.engaged and not self.abort_reason and lever.last is not None:
+            self.abort(f"the FIS safety lever was {lever.last[0]} mid-run ({lever.last[1]}): FIS stops every experiment")
+        if observers is not None:
+            for eid, state in list(observers.fis.last.items()):
                 if state in ("stopped", "failed") and not self.abort_reason and self.phase != Phase.ROLLBACK:
                     reason = next((r.reason for r in reversed(of(self.journal.snapshot(), FisRecord)) if r.experiment == eid), "")
                     self.abort(f"FIS experiment {eid} {state}: {reason}")
@@ -319,14 +323,13 @@ class Run:
             starved = starved_lately(health_of(self.journal.snapshot()), self.clock.now() - window)
             self.abort(breach + (f"; meanwhile {starved}" if starved else ""))
 
-    def _shard_placement(self) -> ShardPlacement | None:
+    def _shard_placement(self, ready: Ready) -> ShardPlacement | None:
         """Where the load's shards go when it runs on the cluster (the service's namespace)."""
-        traffic, st = self.spec.traffic, self.state
+        traffic, conn = self.spec.traffic, ready.connected.conn
         if traffic.placement != "cluster":
             return None
-        assert st.conn is not None
-        delay = traffic.shard_start or (SHARD_START_LOCAL_S if st.conn.endpoints.target == "local" else SHARD_START_EKS_S)
-        return ShardPlacement(st.conn.kube(), st.service.namespace, self.ctx.run_id, self.ctx.undo, delay)
+        delay = traffic.shard_start or (SHARD_START_LOCAL_S if conn.endpoints.target == "local" else SHARD_START_EKS_S)
+        return ShardPlacement(conn.kube(), ready.serving.service.namespace, self.ctx.run_id, self.ctx.undo, delay)
 
     # ------------------------------------------------------------------ the end
     async def _stop_traffic(self) -> None:

@@ -52,8 +52,10 @@ class Rollback:
                 undo.undone(intent.id, True, "cancelled", by="rollback")
                 continue
             try:
-                assert self.state.undoer is not None
-                detail = await self.state.undoer.undo(intent)
+                connected = self.state.connected
+                if connected is None:
+                    raise RuntimeError("the run never connected: nothing here can undo it (`spotchaos cleanup` can)")
+                detail = await connected.undoer.undo(intent)
                 ok = True
             except Exception as exc:  # noqa: BLE001 - record and go on with the rest
                 detail, ok = f"{type(exc).__name__}: {exc}", False

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import asyncio
 import io
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from rich.console import Console
@@ -27,19 +28,22 @@ from chaos.kube.watches import kube_watches
 from chaos.run.context import (
     PROVISION_TIMEOUT,
     SYNC_TIMEOUT,
+    Connected,
+    Observers,
     Phase,
     RunContext,
     RunState,
     ServiceRef,
+    Serving,
 )
+from chaos.target import Connection
 from chaos.undo.log import Stage, UndoOp
 from cluster.waiting import WaitTimeout, until
 
 
-async def provision(ctx: RunContext, state: RunState, phase: Callable[..., Any]) -> None:
-    """Sets the state's service, cluster name and URL."""
-    conn = state.conn
-    assert conn is not None
+async def provision(ctx: RunContext, state: RunState, conn: Connection, phase: Callable[..., Any]) -> Serving:
+    """Where the service is: the profile provisioned (its task in `state.provision_task`, which the
+    rollback waits for), or the experiment's own service, and its URL."""
     cluster = ctx.spec.cluster
     from chaos import provisioning as p
 
@@ -72,48 +76,47 @@ async def provision(ctx: RunContext, state: RunState, phase: Callable[..., Any])
             raise TargetError(f"provisioning {profile.profile}: {exc}") from None
         if number is not None:
             ctx.undo.done(number, cluster=profile.name)
-        state.service = ServiceRef(profile.serving.namespace, profile.serving.name, profile.serving.service_name, p.predict_path(profile.serving))
-        state.cluster_name = profile.name
+        service = ServiceRef(profile.serving.namespace, profile.serving.name, profile.serving.service_name, p.predict_path(profile.serving))
+        cluster_name: str | None = profile.name
         ctx.journal.write(ProvisionedRecord(profile=profile.profile, cluster=profile.name, url=url))
     else:
         svc = cluster.service
-        assert svc is not None
-        state.service = ServiceRef(svc.namespace, svc.deployment, svc.ingress, svc.path)
-        state.cluster_name = cluster.name
+        assert svc is not None  # the spec sets one when there is no profile
+        service = ServiceRef(svc.namespace, svc.deployment, svc.ingress, svc.path)
+        cluster_name = cluster.name
     if ctx.spec.traffic.url:
         url = ctx.spec.traffic.url
     elif url is None:
-        service = state.service
         url = await asyncio.to_thread(p.service_url, conn.kube(), service.namespace, service.ingress, service.path)
         if url is None:
             raise TargetError(f"the Ingress {service.namespace}/{service.ingress} has no address yet; give traffic.url or wait for the ALB")
-    state.url = url
+    return Serving(url, service, cluster_name)
 
 
-async def start_observers(ctx: RunContext, state: RunState, phase: Callable[..., Any], watched: Callable[[], list[str]]) -> None:
+async def start_observers(ctx: RunContext, connected: Connected, serving: Serving, components: Mapping[str, str], stop: threading.Event,
+                          phase: Callable[..., Any], watched: Callable[[], list[str]]) -> Observers:
     """Watches and pollers started, each in its thread, and waited on until all have read the
-    cluster once; `watched` names the instances the instance poller follows (the injected ones)."""
-    conn = state.conn
-    assert conn is not None and state.faults is not None
+    cluster once; `watched` names the instances the instance poller follows (the injected ones).
+    `stop` (the rollback sets it) ends them all."""
+    conn, journal = connected.conn, ctx.journal
     phase(Phase.OBSERVE)
-    journal, stop = ctx.journal, state.stop_threads
-    state.watches = kube_watches(conn.kube(), journal, stop, state.service.namespace, state.service.deployment,
-                                 nodeclaims="karpenter" in state.components, run_time_of=ctx.clock.run_time_of)
-    cluster = state.cluster_name if conn.endpoints.target == "eks" else None
+    watches = kube_watches(conn.kube(), journal, stop, serving.service.namespace, serving.service.deployment,
+                           nodeclaims="karpenter" in components, run_time_of=ctx.clock.run_time_of)
+    cluster = serving.cluster_name if conn.endpoints.target == "eks" else None
     # real seconds between polls: a few cluster seconds' resolution, without loading the API
     period = max(0.5, 2.0 / conn.speed)
-    state.fis = FisExperiments(conn.aws("fis"), journal, ctx.clock.run_time_of)
+    fis = FisExperiments(conn.aws("fis"), journal, ctx.clock.run_time_of)
     instances = Instances(conn.aws("ec2"), journal, cluster)
     instances.watched = watched
-    state.lever = SafetyLeverWatch(state.faults.safety_lever, journal)
-    state.pollers = [
+    lever = SafetyLeverWatch(connected.faults.safety_lever, journal)
+    pollers = (
         Poller("targets", period, TargetHealth(conn.aws("elbv2"), journal, cluster), stop),
         Poller("instances", period, instances, stop),
         Poller("activities", max(3.0, period * 4), ScalingActivities(conn.aws("autoscaling"), journal, cluster), stop),
-        Poller("fis", period * 2, state.fis, stop),
-        Poller("safety-lever", period * 2, state.lever, stop),
-    ]
-    observers = [*state.watches, *state.pollers]
+        Poller("fis", period * 2, fis, stop),
+        Poller("safety-lever", period * 2, lever, stop),
+    )
+    observers = [*watches, *pollers]
     for t in observers:
         t.start()
     try:
@@ -121,20 +124,21 @@ async def start_observers(ctx: RunContext, state: RunState, phase: Callable[...,
     except WaitTimeout:
         missing = [t.name for t in observers if not t.synced.is_set()]
         raise TargetError(f"observers could not read the cluster within {SYNC_TIMEOUT:g}s: {', '.join(missing)}") from None
+    return Observers(fis, lever, tuple(watches), pollers)
 
 
-async def record_components(ctx: RunContext, state: RunState) -> None:
+async def record_components(ctx: RunContext, conn: Connection) -> Mapping[str, str]:
     """The versions of Kubernetes, NTH, Cluster Autoscaler and the Load Balancer Controller the run
     ran against, journaled for the run history; a cluster that does not say is noted, not fatal."""
     from chaos import api_errors
     from chaos.kube.workloads import versions_and_images
     from chaos.run.component_versions import component_versions
 
-    assert state.conn is not None
     try:
-        version, images = await asyncio.to_thread(versions_and_images, state.conn.kube())
+        version, images = await asyncio.to_thread(versions_and_images, conn.kube())
     except api_errors.sdk_errors() as exc:
         ctx.journal.write(ComponentsRecord(error=api_errors.describe(exc)))
-        return
-    state.components = component_versions(version, images)
-    ctx.journal.write(ComponentsRecord.model_validate(state.components))
+        return {}
+    components = component_versions(version, images)
+    ctx.journal.write(ComponentsRecord.model_validate(components))
+    return components

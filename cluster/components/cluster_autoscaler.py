@@ -3,6 +3,7 @@ config/flags.go and FAQ), parsed from its container's command and args; pure."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -91,6 +92,8 @@ def container_argv(container: dict[str, Any]) -> list[str]:
 
 
 def parse_flags(argv: list[str]) -> CaConfig:
+    """CA's settings from its command line (its flag parser: --flag=value); flags the simulator
+    does not model are kept as `ignored`."""
     values: dict[str, object] = {}
     discovery: list[AutoDiscovery] = []
     static: list[StaticGroup] = []
@@ -101,39 +104,11 @@ def parse_flags(argv: list[str]) -> CaConfig:
         flag, eq, value = raw.lstrip("-").partition("=")
         val = value if eq else None
         try:
-            if flag in _DURATIONS:
-                values[_DURATIONS[flag]] = parse_duration(val or "")
-            elif flag in _BOOLS:
-                values[_BOOLS[flag]] = _bool(flag, val)
-            elif flag == "expander":
-                chain = tuple(e.strip() for e in (val or "").split(",") if e.strip())
-                bad = [e for e in chain if e not in EXPANDERS]
-                if bad or not chain:
-                    raise CaFlagError(f"--expander={val}: unknown expander {', '.join(bad) or '(empty)'}; use {', '.join(EXPANDERS)}")
-                values["expander"] = chain
-            elif flag == "scale-down-utilization-threshold":
-                values["scale_down_utilization_threshold"] = float(val or "")
-            elif flag == "max-nodes-total":
-                values["max_nodes_total"] = int(val or "")
-            elif flag == "cloud-provider":
-                values["cloud_provider"] = val or ""
-            elif flag == "namespace":
-                values["namespace"] = val or "kube-system"
-            elif flag == "node-group-auto-discovery":
-                kind, _, spec = (val or "").partition(":")
-                if kind != "asg" or not spec.startswith("tag="):
-                    raise CaFlagError(f"--node-group-auto-discovery={val}: on AWS use asg:tag=<key>[=<value>],<key2>")
-                tags = []
-                for item in spec[len("tag="):].split(","):
-                    k, has, v = item.partition("=")
-                    tags.append((k, v if has else None))
-                discovery.append(AutoDiscovery(tuple(tags)))
+            if flag == "node-group-auto-discovery":
+                discovery.append(_auto_discovery(val))
             elif flag == "nodes":
-                parts = (val or "").split(":")
-                if len(parts) != 3:
-                    raise CaFlagError(f"--nodes={val}: use <min>:<max>:<asg name>")
-                static.append(StaticGroup(int(parts[0]), int(parts[1]), parts[2]))
-            else:
+                static.append(_static_group(val))
+            elif not _setting(flag, val, values):
                 ignored.append(flag)
         except ValueError as exc:
             if isinstance(exc, CaFlagError):
@@ -142,3 +117,50 @@ def parse_flags(argv: list[str]) -> CaConfig:
     if values.get("cloud_provider", "aws") != "aws":
         raise CaFlagError(f"--cloud-provider={values['cloud_provider']}: the simulator is an AWS cluster; use aws")
     return CaConfig(**values, auto_discovery=tuple(discovery), static_groups=tuple(static), ignored=tuple(ignored))  # type: ignore[arg-type]
+
+
+# flags that set one value: flag -> (field, how its value is read)
+_VALUES: dict[str, tuple[str, Callable[[str | None], object]]] = {
+    "scale-down-utilization-threshold": ("scale_down_utilization_threshold", lambda v: float(v or "")),
+    "max-nodes-total": ("max_nodes_total", lambda v: int(v or "")),
+    "cloud-provider": ("cloud_provider", lambda v: v or ""),
+    "namespace": ("namespace", lambda v: v or "kube-system"),
+}
+
+
+def _setting(flag: str, val: str | None, values: dict[str, object]) -> bool:
+    """Set the value a flag gives; False for a flag the simulator does not model."""
+    if flag in _DURATIONS:
+        values[_DURATIONS[flag]] = parse_duration(val or "")
+    elif flag in _BOOLS:
+        values[_BOOLS[flag]] = _bool(flag, val)
+    elif flag == "expander":
+        chain = tuple(e.strip() for e in (val or "").split(",") if e.strip())
+        bad = [e for e in chain if e not in EXPANDERS]
+        if bad or not chain:
+            raise CaFlagError(f"--expander={val}: unknown expander {', '.join(bad) or '(empty)'}; use {', '.join(EXPANDERS)}")
+        values["expander"] = chain
+    elif flag in _VALUES:
+        field_name, read = _VALUES[flag]
+        values[field_name] = read(val)
+    else:
+        return False
+    return True
+
+
+def _auto_discovery(val: str | None) -> AutoDiscovery:
+    kind, _, spec = (val or "").partition(":")
+    if kind != "asg" or not spec.startswith("tag="):
+        raise CaFlagError(f"--node-group-auto-discovery={val}: on AWS use asg:tag=<key>[=<value>],<key2>")
+    tags = []
+    for item in spec[len("tag="):].split(","):
+        k, has, v = item.partition("=")
+        tags.append((k, v if has else None))
+    return AutoDiscovery(tuple(tags))
+
+
+def _static_group(val: str | None) -> StaticGroup:
+    parts = (val or "").split(":")
+    if len(parts) != 3:
+        raise CaFlagError(f"--nodes={val}: use <min>:<max>:<asg name>")
+    return StaticGroup(int(parts[0]), int(parts[1]), parts[2])

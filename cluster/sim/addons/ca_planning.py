@@ -74,6 +74,40 @@ def estimate(pods: Sequence[Obj], template: NodeInfo, limit: int) -> tuple[int, 
     return len(bins), placed, (free_cpu + free_mem) / 2
 
 
+def not_on_upcoming(groups: Sequence[NodeGroup], upcoming: dict[str, int], pending: Sequence[Obj]) -> tuple[list[Obj], bool]:
+    """(the pending pods that nodes already on their way will not take, whether some will): pods
+    that fit upcoming nodes are no reason to scale up again (CA's upcoming nodes in its snapshot)."""
+    remaining = list(pending)
+    waiting = False
+    for g in groups:
+        if upcoming.get(g.name, 0) > 0 and remaining:
+            _, placed, _ = estimate([p for p in remaining if fits_template(p, g.template)], g.template, upcoming[g.name])
+            ids = {id(p) for p in placed}
+            waiting = waiting or bool(ids)
+            remaining = [p for p in remaining if id(p) not in ids]
+    return remaining, waiting
+
+
+def options(groups: Sequence[NodeGroup], pods: Sequence[Obj], max_nodes_total: int, now: float) -> list[Option]:
+    """Each group that can grow (not in backoff, under its max and the cluster's) with the nodes
+    it would add for the pods that fit its template (CA's scale-up options, for the expander)."""
+    total_nodes = sum(g.target for g in groups)
+    out = []
+    for g in groups:
+        if g.backoff_until > now or g.target >= g.max_size:
+            continue
+        fitting = [p for p in pods if fits_template(p, g.template)]
+        if not fitting:
+            continue
+        limit = g.max_size - g.target
+        if max_nodes_total:
+            limit = min(limit, max_nodes_total - total_nodes)
+        count, placed, waste = estimate(fitting, g.template, limit)
+        if count:
+            out.append(Option(g, count, placed, waste))
+    return out
+
+
 def parse_priorities(text: str) -> dict[int, list[str]]:
     """The priority expander's ConfigMap `priorities` value: {priority: [group name regexes]}."""
     import yaml

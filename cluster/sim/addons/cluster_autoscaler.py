@@ -216,38 +216,15 @@ class ClusterAutoscaler(Controller):
     # ---- scale-up ---------------------------------------------------------------------------------
     def _scale_up(self, cfg: CaConfig, groups: list[plan.NodeGroup], members: dict[str, list[Any]], ready: set[str], pending: list[dict[str, Any]], now: float) -> bool:
         """Scale up for the pending pods; True when pods wait for new or upcoming nodes."""
-        assert self.ctx.moto is not None
-        # pods that fit on nodes already on their way are not a reason to scale up again
-        remaining = list(pending)
-        waiting = False
-        for g in groups:
-            upcoming = g.target - len(ready & {i.id for i in members[g.name]})
-            if upcoming > 0 and remaining:
-                _, placed, _ = plan.estimate([p for p in remaining if plan.fits_template(p, g.template)], g.template, upcoming)
-                ids = {id(p) for p in placed}
-                waiting = waiting or bool(ids)
-                remaining = [p for p in remaining if id(p) not in ids]
+        remaining, waiting = plan.not_on_upcoming(groups, {g.name: g.target - len(ready & {i.id for i in members[g.name]}) for g in groups}, pending)
         if not remaining:
             return waiting
-        total_nodes = sum(g.target for g in groups)
-        options = []
-        for g in groups:
-            if g.backoff_until > now or g.target >= g.max_size:
-                continue
-            fitting = [p for p in remaining if plan.fits_template(p, g.template)]
-            if not fitting:
-                continue
-            limit = g.max_size - g.target
-            if cfg.max_nodes_total:
-                limit = min(limit, cfg.max_nodes_total - total_nodes)
-            count, placed, waste = plan.estimate(fitting, g.template, limit)
-            if count:
-                options.append(plan.Option(g, count, placed, waste))
+        options = plan.options(groups, remaining, cfg.max_nodes_total, now)
         rec = self.ctx.recorder(COMPONENT)
         if not options:
+            backed = [g.name for g in groups if g.backoff_until > now]
+            why = f"{len(backed)} in backoff after failed scale-up" if backed else "no node group can host it"
             for p in remaining:
-                backed = [g.name for g in groups if g.backoff_until > now]
-                why = f"{len(backed)} in backoff after failed scale-up" if backed else "no node group can host it"
                 rec.record(p, "NotTriggerScaleUp", f"pod didn't trigger scale-up: {why}")
             return waiting
         chosen = plan.expand(options, cfg.expander, self._priorities(cfg), self._rng)
@@ -257,22 +234,27 @@ class ClusterAutoscaler(Controller):
             peers = [g for g in groups if g.backoff_until <= now and (g is chosen.group or plan.similar(g, chosen.group))
                      and any(plan.fits_template(p, g.template) for p in chosen.pods)]
             increases = plan.balance(peers, chosen.nodes)
+        summary = self._set_sizes(cfg, {g.name: g for g in groups}, increases, len(chosen.pods), now)
+        for p in chosen.pods:
+            rec.record(p, "TriggeredScaleUp", f"pod triggered scale-up: [{summary}]")
+        return True
+
+    def _set_sizes(self, cfg: CaConfig, by_name: dict[str, plan.NodeGroup], increases: dict[str, int], pods: int, now: float) -> str:
+        """The scale-up plan carried out (each group's desired capacity raised), as CA logs it; its summary."""
+        assert self.ctx.moto is not None
         asb = backend("autoscaling", self.region)
-        by_name = {g.name: g for g in groups}
-        summary = [f"{{{name} {by_name[name].target}->{by_name[name].target + n} (max: {by_name[name].max_size})}}" for name, n in increases.items()]
-        self._say("orchestrator.go", f"Final scale-up plan: [{' '.join(summary)}]")
+        summary = " ".join(f"{{{name} {by_name[name].target}->{by_name[name].target + n} (max: {by_name[name].max_size})}}" for name, n in increases.items())
+        self._say("orchestrator.go", f"Final scale-up plan: [{summary}]")
         with self.ctx.moto.lock:
             for name, n in increases.items():
                 g = by_name[name]
                 self._say("executor.go", f"Scale-up: setting group {name} size to {g.target + n}")
-                log.info("cluster_autoscaler_scale_up", group=name, target=f"{g.target}->{g.target + n}", pods=len(chosen.pods), expander=",".join(cfg.expander))
+                log.info("cluster_autoscaler_scale_up", group=name, target=f"{g.target}->{g.target + n}", pods=pods, expander=",".join(cfg.expander))
                 asb.set_desired_capacity(name, g.target + n)
                 g.target += n
                 self._scaled_up[name] = now
         self._last_scale_up = now
-        for p in chosen.pods:
-            rec.record(p, "TriggeredScaleUp", f"pod triggered scale-up: [{' '.join(summary)}]")
-        return True
+        return summary
 
     def _priorities(self, cfg: CaConfig) -> dict[int, list[str]]:
         cm = self.api.store.get(self.api.rt("ConfigMap"), cfg.namespace, PRIORITY_CONFIGMAP)
@@ -292,26 +274,7 @@ class ClusterAutoscaler(Controller):
         for p in pods:
             if p["spec"].get("nodeName") and not p["metadata"].get("deletionTimestamp"):
                 on_node.setdefault(p["spec"]["nodeName"], []).append(p)
-        candidates = []
-        for name, node in nodes.items():
-            iid = str(node["spec"].get("providerID", "")).rsplit("/", 1)[-1]
-            g = group_of.get(iid)
-            if g is None or node["spec"].get("unschedulable") or g.target <= g.min_size:
-                self._unneeded_since.pop(name, None)
-                continue
-            info = NodeInfo.from_node(node)
-            movable = [p for p in on_node.get(name, []) if not _is_daemon(p)]
-            cpu = sum(pod_requests(p)[0] for p in movable)
-            mem = sum(pod_requests(p)[1] for p in movable)
-            util = max(cpu / (info.alloc_cpu or 1), mem / (info.alloc_mem or 1))
-            blocked = any(not p["metadata"].get("ownerReferences") or (cfg.skip_nodes_with_system_pods and p["metadata"]["namespace"] == "kube-system")
-                          for p in movable)
-            if util >= cfg.scale_down_utilization_threshold or blocked:
-                self._unneeded_since.pop(name, None)
-                continue
-            since = self._unneeded_since.setdefault(name, now)
-            if now - since >= cfg.scale_down_unneeded_time:
-                candidates.append((util, name, iid, g))
+        candidates = [c for name, node in nodes.items() if (c := self._unneeded(cfg, name, node, group_of, on_node.get(name, []), now)) is not None]
         if not candidates:
             return
         _, name, iid, g = min(candidates)
@@ -319,6 +282,28 @@ class ClusterAutoscaler(Controller):
         task = asyncio.get_running_loop().create_task(self._delete_node(cfg, name, iid, g))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+    def _unneeded(self, cfg: CaConfig, name: str, node: dict[str, Any], group_of: dict[str, plan.NodeGroup], pods: list[dict[str, Any]],
+                  now: float) -> tuple[float, str, str, plan.NodeGroup] | None:
+        """(utilization, node, instance, group) of a node unneeded for long enough to remove; None
+        for one that is needed (or not removable), which also resets how long it has been unneeded."""
+        iid = str(node["spec"].get("providerID", "")).rsplit("/", 1)[-1]
+        g = group_of.get(iid)
+        if g is None or node["spec"].get("unschedulable") or g.target <= g.min_size:
+            self._unneeded_since.pop(name, None)
+            return None
+        info = NodeInfo.from_node(node)
+        movable = [p for p in pods if not _is_daemon(p)]
+        cpu = sum(pod_requests(p)[0] for p in movable)
+        mem = sum(pod_requests(p)[1] for p in movable)
+        util = max(cpu / (info.alloc_cpu or 1), mem / (info.alloc_mem or 1))
+        blocked = any(not p["metadata"].get("ownerReferences") or (cfg.skip_nodes_with_system_pods and p["metadata"]["namespace"] == "kube-system")
+                      for p in movable)
+        if util >= cfg.scale_down_utilization_threshold or blocked:
+            self._unneeded_since.pop(name, None)
+            return None
+        since = self._unneeded_since.setdefault(name, now)
+        return (util, name, iid, g) if now - since >= cfg.scale_down_unneeded_time else None
 
     async def _delete_node(self, cfg: CaConfig, name: str, iid: str, g: plan.NodeGroup) -> None:
         assert self.ctx.moto is not None

@@ -655,44 +655,57 @@ class Karpenter(Controller):
                 self._delete_claim(claim["metadata"]["name"])
 
     def _consolidate(self) -> None:
+        """Karpenter's disruption controller, consolidation part: per NodePool that consolidates, a
+        Ready claim's node that is empty (or, WhenEmptyOrUnderutilized, whose pods fit elsewhere) for
+        consolidateAfter is deleted, within the pool's disruption budgets."""
         now = self.clock.timestamp()
-        pools = {s.name: s for s, _ in self._pools()}
         claims = list(self._claims().values())
         nodes = {n["metadata"]["name"]: n for n in self.api.store.iter(self.rts["Node"])}
         pods = [p for p in self.api.store.iter(self.rts["Pod"]) if (p.get("spec") or {}).get("nodeName") and not kp.owned_by_daemonset(p)
                 and (p.get("status") or {}).get("phase") not in ("Succeeded", "Failed")]
         seen: set[str] = set()
         removed: set[str] = set()  # deleted in this pass: no room for another's pods
-        for pool in pools.values():
-            mine = [c for c in claims if (c["metadata"].get("labels") or {}).get(kp.NODEPOOL) == pool.name]
-            if pool.consolidate_after is None:
-                continue
-            deleting = sum(1 for c in mine if c["metadata"].get("deletionTimestamp"))
-            not_ready = sum(1 for c in mine if not is_ready(c) and not c["metadata"].get("deletionTimestamp"))
-            for claim in mine:
-                node_name = str((claim.get("status") or {}).get("nodeName") or "")
-                node = nodes.get(node_name)
-                if node is None or claim["metadata"].get("deletionTimestamp") or not is_ready(claim):
-                    continue
-                seen.add(node_name)
-                on_node = [p for p in pods if p["spec"]["nodeName"] == node_name]
-                reason = "Empty" if not on_node else "Underutilized" if pool.consolidation != "WhenEmpty" and self._fits_elsewhere(on_node, {node_name} | removed, nodes) else None
-                if reason is None or any(p["metadata"].get("annotations", {}).get("karpenter.sh/do-not-disrupt") == "true" for p in on_node):
-                    self.empty_since.pop(node_name, None)
-                    continue
-                since = self.empty_since.setdefault(node_name, now)
-                if now - since < pool.consolidate_after:
-                    continue
-                if kp.allowed_disruptions(pool.budgets, len(mine), deleting, not_ready, reason) <= 0:
-                    continue
-                log.info("disrupting nodeclaim(s) via delete", reason=reason.lower(), nodeclaim=claim["metadata"]["name"], node=node_name)
-                self._event(node, "DisruptionTerminating", f"Disrupting Node: {reason}/Delete")
-                self._delete_claim(claim["metadata"]["name"])
-                deleting += 1
-                removed.add(node_name)
-                self.empty_since.pop(node_name, None)
+        for pool, _ in self._pools():
+            if pool.consolidate_after is not None:
+                self._consolidate_pool(pool, [c for c in claims if (c["metadata"].get("labels") or {}).get(kp.NODEPOOL) == pool.name], nodes, pods,
+                                       seen, removed, now)
         for gone in [n for n in self.empty_since if n not in seen]:
             del self.empty_since[gone]
+
+    def _consolidate_pool(self, pool: kp.PoolShape, mine: list[dict[str, Any]], nodes: dict[str, dict[str, Any]], pods: list[dict[str, Any]],
+                          seen: set[str], removed: set[str], now: float) -> None:
+        deleting = sum(1 for c in mine if c["metadata"].get("deletionTimestamp"))
+        not_ready = sum(1 for c in mine if not is_ready(c) and not c["metadata"].get("deletionTimestamp"))
+        for claim in mine:
+            node_name = str((claim.get("status") or {}).get("nodeName") or "")
+            node = nodes.get(node_name)
+            if node is None or claim["metadata"].get("deletionTimestamp") or not is_ready(claim):
+                continue
+            seen.add(node_name)
+            reason = self._consolidation_reason(pool, node_name, [p for p in pods if p["spec"]["nodeName"] == node_name], removed, nodes, now)
+            if reason is None or kp.allowed_disruptions(pool.budgets, len(mine), deleting, not_ready, reason) <= 0:
+                continue
+            log.info("disrupting nodeclaim(s) via delete", reason=reason.lower(), nodeclaim=claim["metadata"]["name"], node=node_name)
+            self._event(node, "DisruptionTerminating", f"Disrupting Node: {reason}/Delete")
+            self._delete_claim(claim["metadata"]["name"])
+            deleting += 1
+            removed.add(node_name)
+            self.empty_since.pop(node_name, None)
+
+    def _consolidation_reason(self, pool: kp.PoolShape, node_name: str, on_node: list[dict[str, Any]], removed: set[str],
+                              nodes: dict[str, dict[str, Any]], now: float) -> str | None:
+        """Empty or Underutilized once the node has been so for consolidateAfter; None while it is
+        not (or a pod on it says karpenter.sh/do-not-disrupt), which restarts its clock."""
+        if not on_node:
+            reason: str | None = "Empty"
+        else:
+            reason = "Underutilized" if pool.consolidation != "WhenEmpty" and self._fits_elsewhere(on_node, {node_name} | removed, nodes) else None
+        if reason is None or any(p["metadata"].get("annotations", {}).get("karpenter.sh/do-not-disrupt") == "true" for p in on_node):
+            self.empty_since.pop(node_name, None)
+            return None
+        since = self.empty_since.setdefault(node_name, now)
+        assert pool.consolidate_after is not None
+        return reason if now - since >= pool.consolidate_after else None
 
     def _room_on_nodes(self, nodes: dict[str, dict[str, Any]], leaving: set[str]) -> dict[str, NodeInfo]:
         """The Ready, schedulable nodes not leaving, with what their pods use."""

@@ -187,17 +187,49 @@ def parse_duration(text: str | None) -> float | None:
 
 
 def pool_shape(pool: Mapping[str, Any], zones: Sequence[str]) -> PoolShape:
+    """What a NodePool can launch, from its requirements, template, limits and disruption settings."""
     spec = pool.get("spec") or {}
     template = spec.get("template") or {}
     tspec = template.get("spec") or {}
     reqs = _requirements(r for r in tspec.get("requirements") or [] if isinstance(r, dict))
     name = str((pool.get("metadata") or {}).get("name", ""))
-    types = tuple(t for t in INSTANCE_TYPES if all(requirement_allows(r, type_labels(t).get(k)) for k, rs in reqs.items()
-                                                   if k in type_labels(t) or k.startswith("karpenter.k8s.aws/instance-") for r in rs))
-    allowed_zones = tuple(z for z in zones if all(requirement_allows(r, z) for r in reqs.get(ZONE, [])))
-    cts = tuple(c for c in ("spot", "on-demand") if all(requirement_allows(r, c) for r in reqs.get(CAPACITY_TYPE, [])))
+    labels, label_values = _pool_labels(name, template, reqs)
+    limits = spec.get("limits") or {}
+    disruption = spec.get("disruption") or {}
+    tgp = tspec.get("terminationGracePeriod")
+    return PoolShape(
+        name=name, node_class=str((tspec.get("nodeClassRef") or {}).get("name", "default")), weight=int(spec.get("weight") or 0),
+        types=_pool_types(reqs), zones=tuple(z for z in zones if all(requirement_allows(r, z) for r in reqs.get(ZONE, []))),
+        capacity_types=_pool_capacity_types(reqs), labels=labels, label_values=label_values,
+        taints=tuple(tspec.get("taints") or ()), startup_taints=tuple(tspec.get("startupTaints") or ()),
+        cpu_limit=millicores(limits["cpu"]) if limits.get("cpu") is not None else None,
+        termination_grace=parse_duration(tgp) if tgp else None,
+        consolidation=str(disruption.get("consolidationPolicy") or "WhenEmptyOrUnderutilized"),
+        consolidate_after=parse_duration(str(disruption.get("consolidateAfter") or "0s")),
+        budgets=tuple(disruption.get("budgets") or ({"nodes": "10%"},)),
+    )
+
+
+def _pool_types(reqs: dict[str, list[Mapping[str, Any]]]) -> tuple[str, ...]:
+    """The instance types every requirement on an instance label allows."""
+    def allowed(t: str) -> bool:
+        labels = type_labels(t)
+        return all(requirement_allows(r, labels.get(k)) for k, rs in reqs.items() if k in labels or k.startswith("karpenter.k8s.aws/instance-") for r in rs)
+    return tuple(t for t in INSTANCE_TYPES if allowed(t))
+
+
+def _pool_capacity_types(reqs: dict[str, list[Mapping[str, Any]]]) -> tuple[str, ...]:
+    """Spot before on-demand, as allowed; a NodePool that does not name capacity types launches
+    on-demand (KC default requirement)."""
     if CAPACITY_TYPE not in reqs:
-        cts = ("on-demand",)  # a NodePool that does not name capacity types launches on-demand (KC default requirement)
+        return ("on-demand",)
+    return tuple(c for c in ("spot", "on-demand") if all(requirement_allows(r, c) for r in reqs[CAPACITY_TYPE]))
+
+
+def _pool_labels(name: str, template: Mapping[str, Any], reqs: dict[str, list[Mapping[str, Any]]]) -> tuple[dict[str, str], dict[str, tuple[str, ...]]]:
+    """(labels every node carries, every label a node may carry -> its allowed values): the
+    template's labels, the In requirements on other keys (single-valued ones become labels) and
+    karpenter.sh/nodepool."""
     labels = {str(k): str(v) for k, v in ((template.get("metadata") or {}).get("labels") or {}).items()}
     label_values: dict[str, tuple[str, ...]] = {k: (v,) for k, v in labels.items()}
     for key, rs in reqs.items():
@@ -209,19 +241,7 @@ def pool_shape(pool: Mapping[str, Any], zones: Sequence[str]) -> PoolShape:
                 labels[key] = values[0]
     labels[NODEPOOL] = name
     label_values[NODEPOOL] = (name,)
-    limits = spec.get("limits") or {}
-    disruption = spec.get("disruption") or {}
-    tgp = tspec.get("terminationGracePeriod")
-    return PoolShape(
-        name=name, node_class=str((tspec.get("nodeClassRef") or {}).get("name", "default")), weight=int(spec.get("weight") or 0),
-        types=types, zones=allowed_zones, capacity_types=cts, labels=labels, label_values=label_values,
-        taints=tuple(tspec.get("taints") or ()), startup_taints=tuple(tspec.get("startupTaints") or ()),
-        cpu_limit=millicores(limits["cpu"]) if limits.get("cpu") is not None else None,
-        termination_grace=parse_duration(tgp) if tgp else None,
-        consolidation=str(disruption.get("consolidationPolicy") or "WhenEmptyOrUnderutilized"),
-        consolidate_after=parse_duration(str(disruption.get("consolidateAfter") or "0s")),
-        budgets=tuple(disruption.get("budgets") or ({"nodes": "10%"},)),
-    )
+    return labels, label_values
 
 
 @dataclass(frozen=True)

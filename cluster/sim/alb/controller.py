@@ -259,21 +259,8 @@ class LoadBalancerController(Controller):
             elbv2.create_rule(listener.arn, conditions, prio, actions)
 
     def _sync_targets(self, tg: Any, svc: Obj, port: Obj, cfg: IngressSettings) -> None:
-        wanted: dict[tuple[str, int], None] = {}
-        if cfg.target_type == "instance":
-            for node in self.api.store.iter(self.node_rt):
-                iid = instance_id(node)
-                if iid and node_is_target(node, cfg.node_labels):
-                    wanted[(iid, int(port["nodePort"]))] = None
-        else:
-            for sl in self.api.store.list(self.slice_rt, svc["metadata"]["namespace"], lambda s: (s["metadata"].get("labels") or {}).get(SLICE_SERVICE_LABEL) == svc["metadata"]["name"]):
-                number = next((int(p["port"]) for p in sl.get("ports") or [] if p.get("name", "") == port.get("name", "") and p.get("port")), None)
-                if number is None:
-                    continue
-                for ep in sl.get("endpoints") or []:
-                    if (ep.get("conditions") or {}).get("ready"):
-                        for ip in ep.get("addresses") or []:
-                            wanted[(ip, number)] = None
+        """Register the targets the target group should have and deregister the rest (draining ones are leaving already)."""
+        wanted = self._instance_targets(port, cfg) if cfg.target_type == "instance" else self._ip_targets(svc, port)
         group = self.runtime.group(tg)
         current = {k for k, t in group.health.targets.items() if t.state != "draining"}
         add = [k for k in wanted if k not in current]
@@ -286,6 +273,30 @@ class LoadBalancerController(Controller):
             self.elbv2.deregister_targets(tg.arn, [{"Id": i, "Port": p} for i, p in remove])
             log.info("lbc_deregistered_targets", target_group=tg.name, targets=[f"{i}:{p}" for i, p in remove])
             self._pending_lines.append(lambda ts, arn=tg.arn: lbc_log.registration(ts, arn, remove, register=False))
+
+    def _instance_targets(self, port: Obj, cfg: IngressSettings) -> dict[tuple[str, int], None]:
+        """target-type instance: the Service's node port on every node that may be a target."""
+        wanted: dict[tuple[str, int], None] = {}
+        for node in self.api.store.iter(self.node_rt):
+            iid = instance_id(node)
+            if iid and node_is_target(node, cfg.node_labels):
+                wanted[(iid, int(port["nodePort"]))] = None
+        return wanted
+
+    def _ip_targets(self, svc: Obj, port: Obj) -> dict[tuple[str, int], None]:
+        """target-type ip: the ready endpoints of the Service's EndpointSlices, on the port's number there."""
+        wanted: dict[tuple[str, int], None] = {}
+        slices = self.api.store.list(self.slice_rt, svc["metadata"]["namespace"],
+                                     lambda s: (s["metadata"].get("labels") or {}).get(SLICE_SERVICE_LABEL) == svc["metadata"]["name"])
+        for sl in slices:
+            number = next((int(p["port"]) for p in sl.get("ports") or [] if p.get("name", "") == port.get("name", "") and p.get("port")), None)
+            if number is None:
+                continue
+            for ep in sl.get("endpoints") or []:
+                if (ep.get("conditions") or {}).get("ready"):
+                    for ip in ep.get("addresses") or []:
+                        wanted[(ip, number)] = None
+        return wanted
 
     # ---- data plane and status ---------------------------------------------------------------
     def _ensure_balancer(self, key: tuple[str, str], lb: Any, routes: list[tuple[tuple[str, ...], str]], cfg: IngressSettings, ing: Obj) -> None:

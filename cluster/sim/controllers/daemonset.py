@@ -93,6 +93,8 @@ class DaemonSetController(Controller):
                 self.api.delete(self.cr_rt, ns, cr["metadata"]["name"])
 
     def reconcile(self, key: Hashable) -> None:
+        """The DaemonSet controller's sync: a pod on every node the template fits, none on the
+        others, the rolling update by its strategy (daemonset_policy), and the status."""
         ns, name = key  # type: ignore[misc]
         ds = self.api.store.get(self.ds_rt, ns, name)
         if ds is None or ds["metadata"].get("deletionTimestamp"):
@@ -112,33 +114,39 @@ class DaemonSetController(Controller):
             elif p["metadata"].get("deletionTimestamp"):
                 leaving.add(p["spec"].get("nodeName", ""))
         spec = self._daemon_spec(ds)
-        wanted: set[str] = set()
-        for node in self.api.store.iter(self.node_rt):
-            info = NodeInfo.from_node(node)
-            if static_reason(spec, info, daemon=True) is None:
-                wanted.add(info.name)
-        labels = {HASH_LABEL: thash, GENERATION_LABEL: str(ds["metadata"].get("generation", 1))}
-        for node_name in sorted(wanted - set(by_node) - leaving):
-            pod = pod_from_template(ds, ds["spec"]["template"], labels)
-            pod["spec"]["tolerations"] = spec["tolerations"]
-            pod["spec"]["nodeName"] = node_name
-            try:
-                created = self.api.create(self.pod_rt, ns, pod)
-            except ApiError as exc:
-                self.events.record(ds, "FailedCreate", f"Error creating: {exc.message}", "Warning")
-                continue
-            self.events.record(ds, "SuccessfulCreate", f"Created pod: {created['metadata']['name']}")
-        for node_name, node_pods in by_node.items():
-            if node_name not in wanted and self.api.store.get(self.node_rt, "", node_name) is not None:
-                for p in node_pods:
-                    self.api.delete(self.pod_rt, ns, p["metadata"]["name"])
-                    self.events.record(ds, "SuccessfulDelete", f"Deleted pod: {p['metadata']['name']}")
+        wanted = {info.name for info in (NodeInfo.from_node(n) for n in self.api.store.iter(self.node_rt)) if static_reason(spec, info, daemon=True) is None}
+        self._create_missing(ds, spec, thash, sorted(wanted - set(by_node) - leaving))
+        self._delete_misscheduled(ds, by_node, wanted)
         on_wanted = {n: ps for n, ps in by_node.items() if n in wanted}
         readiness = {p["metadata"]["name"]: pod_is_ready(p) for ps in on_wanted.values() for p in ps}
         for p in pods_to_delete(ds["spec"].get("updateStrategy"), thash, on_wanted, readiness, len(wanted)):
             with contextlib.suppress(ApiError):
                 self.api.delete(self.pod_rt, ns, p["metadata"]["name"])
                 self.events.record(ds, "SuccessfulDelete", f"Deleted pod: {p['metadata']['name']}")
+        self._write_status(ds, by_node, on_wanted, wanted, thash)
+
+    def _create_missing(self, ds: dict, spec: dict, thash: str, nodes: list[str]) -> None:
+        labels = {HASH_LABEL: thash, GENERATION_LABEL: str(ds["metadata"].get("generation", 1))}
+        for node_name in nodes:
+            pod = pod_from_template(ds, ds["spec"]["template"], labels)
+            pod["spec"]["tolerations"] = spec["tolerations"]
+            pod["spec"]["nodeName"] = node_name
+            try:
+                created = self.api.create(self.pod_rt, ds["metadata"]["namespace"], pod)
+            except ApiError as exc:
+                self.events.record(ds, "FailedCreate", f"Error creating: {exc.message}", "Warning")
+                continue
+            self.events.record(ds, "SuccessfulCreate", f"Created pod: {created['metadata']['name']}")
+
+    def _delete_misscheduled(self, ds: dict, by_node: dict[str, list[dict]], wanted: set[str]) -> None:
+        """Pods on nodes (still there) the template no longer fits."""
+        for node_name, node_pods in by_node.items():
+            if node_name not in wanted and self.api.store.get(self.node_rt, "", node_name) is not None:
+                for p in node_pods:
+                    self.api.delete(self.pod_rt, ds["metadata"]["namespace"], p["metadata"]["name"])
+                    self.events.record(ds, "SuccessfulDelete", f"Deleted pod: {p['metadata']['name']}")
+
+    def _write_status(self, ds: dict, by_node: dict[str, list[dict]], on_wanted: dict[str, list[dict]], wanted: set[str], thash: str) -> None:
         active_on_wanted = [p for ps in on_wanted.values() for p in ps]
         ready = sum(1 for p in active_on_wanted if pod_is_ready(p))
         status = {
@@ -156,4 +164,4 @@ class DaemonSetController(Controller):
             def change(o: dict) -> None:
                 o["status"] = status
 
-            self.api.mutate(self.ds_rt, ns, name, change)
+            self.api.mutate(self.ds_rt, ds["metadata"]["namespace"], ds["metadata"]["name"], change)

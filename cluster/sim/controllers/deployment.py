@@ -75,29 +75,20 @@ class DeploymentController(Controller):
         self.events.record(dep, "ScalingReplicaSet", f"Scaled {verb} replica set {rs['metadata']['name']} from {old} to {replicas}")
 
     def reconcile(self, key: Hashable) -> None:
+        """The deployment controller's sync: find or make the ReplicaSet of the current template (a
+        new revision, or an old one brought back by `rollout undo`), then scale by the strategy."""
         ns, name = key  # type: ignore[misc]
         dep = self.api.store.get(self.dep_rt, ns, name)
         if dep is None or dep["metadata"].get("deletionTimestamp"):
             return
         spec = dep["spec"]
         want = int(spec.get("replicas", 1))
-        template = spec["template"]
-        thash = template_hash(template)
         owned = self._owned(dep)
-        # the ReplicaSet whose template is the Deployment's, the hash label aside (EqualIgnoreHash: a
-        # `rollout undo` writes an old ReplicaSet's template back, which must find that ReplicaSet)
-        new_rs = next((rs for rs in owned if _same_template(rs["spec"].get("template") or {}, template)), None)
-        new_rs = new_rs or next((rs for rs in owned if rs["metadata"].get("labels", {}).get(HASH_LABEL) == thash), None)
-        old_rss = [rs for rs in owned if rs is not new_rs]
-        newest_old = max((_revision(rs) for rs in old_rss), default=0)
-        if new_rs is None:
-            new_rs = self._create_rs(dep, thash, 0 if old_rss and any(r["spec"].get("replicas") for r in old_rss) else want, newest_old + 1)
-            if new_rs is None:
-                return
-        elif _revision(new_rs) <= newest_old:  # a rollback to an older template: its ReplicaSet becomes the newest revision
-            new_rs = self._set_revision(self.rs_rt, new_rs, newest_old + 1)
-        if (dep["metadata"].get("annotations") or {}).get(REVISION) != str(_revision(new_rs)):
-            dep = self._set_revision(self.dep_rt, dep, _revision(new_rs))
+        found = self._current_rs(dep, owned, want)
+        if found is None:
+            return
+        dep, new_rs = found
+        old_rss = [rs for rs in owned if rs["metadata"]["name"] != new_rs["metadata"]["name"]]
         strategy = spec.get("strategy") or {}
         if spec.get("paused"):
             pass
@@ -108,28 +99,53 @@ class DeploymentController(Controller):
             if active_old == 0:
                 self._scale(dep, new_rs, want)
         else:
-            ru = strategy.get("rollingUpdate") or {}
-            surge = scaled_value(ru.get("maxSurge", "25%"), want, round_up=True)
-            unavailable = scaled_value(ru.get("maxUnavailable", "25%"), want, round_up=False)
-            if surge == 0 and unavailable == 0:
-                unavailable = 1
-            old_total = sum(int(r["spec"].get("replicas", 0)) for r in old_rss)
-            if not old_rss or old_total == 0:
-                self._scale(dep, new_rs, want)
-            else:
-                new_target = min(want, max(int(new_rs["spec"].get("replicas", 0)), want + surge - old_total))
-                self._scale(dep, new_rs, new_target)
-                available = sum(int(r.get("status", {}).get("availableReplicas", 0)) for r in owned)
-                can_remove = max(0, available - (want - unavailable))
-                old_unavailable = sum(max(0, int(r["spec"].get("replicas", 0)) - int(r.get("status", {}).get("availableReplicas", 0))) for r in old_rss)
-                budget = can_remove + old_unavailable
-                for rs in sorted(old_rss, key=lambda r: r["metadata"]["creationTimestamp"]):
-                    cur = int(rs["spec"].get("replicas", 0))
-                    cut = min(cur, budget)
-                    if cut:
-                        self._scale(dep, rs, cur - cut)
-                        budget -= cut
+            self._rolling_update(dep, new_rs, old_rss, owned, want, strategy.get("rollingUpdate") or {})
         self._write_status(dep, new_rs)
+
+    def _current_rs(self, dep: dict, owned: list[dict], want: int) -> tuple[dict, dict] | None:
+        """(the Deployment, the ReplicaSet of its template) with both marked as the newest revision;
+        None when that ReplicaSet could not be created (an event says why)."""
+        template = dep["spec"]["template"]
+        thash = template_hash(template)
+        # the ReplicaSet whose template is the Deployment's, the hash label aside (EqualIgnoreHash: a
+        # `rollout undo` writes an old ReplicaSet's template back, which must find that ReplicaSet)
+        new_rs = next((rs for rs in owned if _same_template(rs["spec"].get("template") or {}, template)), None)
+        new_rs = new_rs or next((rs for rs in owned if rs["metadata"].get("labels", {}).get(HASH_LABEL) == thash), None)
+        old_rss = [rs for rs in owned if rs is not new_rs]
+        newest_old = max((_revision(rs) for rs in old_rss), default=0)
+        if new_rs is None:
+            new_rs = self._create_rs(dep, thash, 0 if old_rss and any(r["spec"].get("replicas") for r in old_rss) else want, newest_old + 1)
+            if new_rs is None:
+                return None
+        elif _revision(new_rs) <= newest_old:  # a rollback to an older template: its ReplicaSet becomes the newest revision
+            new_rs = self._set_revision(self.rs_rt, new_rs, newest_old + 1)
+        if (dep["metadata"].get("annotations") or {}).get(REVISION) != str(_revision(new_rs)):
+            dep = self._set_revision(self.dep_rt, dep, _revision(new_rs))
+        return dep, new_rs
+
+    def _rolling_update(self, dep: dict, new_rs: dict, old_rss: list[dict], owned: list[dict], want: int, ru: dict) -> None:
+        """Within maxSurge and maxUnavailable: the new ReplicaSet up as far as surge allows, the old
+        ones down (oldest first) as far as availability allows."""
+        surge = scaled_value(ru.get("maxSurge", "25%"), want, round_up=True)
+        unavailable = scaled_value(ru.get("maxUnavailable", "25%"), want, round_up=False)
+        if surge == 0 and unavailable == 0:
+            unavailable = 1
+        old_total = sum(int(r["spec"].get("replicas", 0)) for r in old_rss)
+        if not old_rss or old_total == 0:
+            self._scale(dep, new_rs, want)
+            return
+        new_target = min(want, max(int(new_rs["spec"].get("replicas", 0)), want + surge - old_total))
+        self._scale(dep, new_rs, new_target)
+        available = sum(int(r.get("status", {}).get("availableReplicas", 0)) for r in owned)
+        can_remove = max(0, available - (want - unavailable))
+        old_unavailable = sum(max(0, int(r["spec"].get("replicas", 0)) - int(r.get("status", {}).get("availableReplicas", 0))) for r in old_rss)
+        budget = can_remove + old_unavailable
+        for rs in sorted(old_rss, key=lambda r: r["metadata"]["creationTimestamp"]):
+            cur = int(rs["spec"].get("replicas", 0))
+            cut = min(cur, budget)
+            if cut:
+                self._scale(dep, rs, cur - cut)
+                budget -= cut
 
     def _set_revision(self, rt: object, obj: dict, revision: int) -> dict:
         def change(o: dict) -> None:

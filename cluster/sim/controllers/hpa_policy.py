@@ -8,6 +8,8 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from cluster.quantities import millicores
+
 TOLERANCE = 0.1
 DEFAULT_UP = {"stabilizationWindowSeconds": 0, "selectPolicy": "Max",
               "policies": [{"type": "Percent", "value": 100, "periodSeconds": 15}, {"type": "Pods", "value": 4, "periodSeconds": 15}]}
@@ -95,3 +97,25 @@ def rate_limit(desired: int, current: int, changes: list[tuple[float, int]], now
         return int(min(desired, limit))
     limit = min(limits) if rules.get("selectPolicy", "Max") == "Max" else max(limits)
     return int(max(desired, limit))
+
+
+def target_percent(target: dict[str, Any], samples: list[PodSample]) -> float:
+    """The target as a utilization percentage of the pods' requests: averageUtilization (80 when
+    absent), or an AverageValue turned into the share of the average request it is."""
+    if target.get("type") == "AverageValue":
+        per_pod = millicores(target.get("averageValue", "0"))
+        avg_request = sum(s.request for s in samples) / (len(samples) or 1)
+        return per_pod * 100 / (avg_request or 1)
+    return float(target.get("averageUtilization", 80))
+
+
+def conditions(recommended: int, desired: int, current: int, lo: int, hi: int) -> list[tuple[str, str, str, str]]:
+    """The HPA's status conditions (type, status, reason, message) after a sync that found a metric."""
+    out = [("AbleToScale", "True", "SucceededRescale" if desired != current else "ReadyForNewScale", "the HPA controller was able to update the target scale"),
+           ("ScalingActive", "True", "ValidMetricFound", "the HPA was able to successfully calculate a replica count from cpu resource utilization (percentage of request)")]
+    if recommended in (lo, hi) and recommended != current:
+        out.append(("ScalingLimited", "True", "TooManyReplicas" if recommended == hi else "TooFewReplicas",
+                    "the desired replica count is more than the maximum replica count" if recommended == hi else "the desired replica count is less than the minimum replica count"))
+    else:
+        out.append(("ScalingLimited", "False", "DesiredWithinRange", "the desired count is within the acceptable range"))
+    return out

@@ -75,6 +75,22 @@ def _bool(v: str | None) -> bool:
     return v is not None and v.lower() in ("1", "true", "yes")
 
 
+def _log_container(pod: Obj, q: Any) -> str:
+    """The container a pods/log request reads, or the API server's 400 naming what is wrong."""
+    name = pod["metadata"]["name"]
+    names = [c["name"] for c in (pod.get("spec") or {}).get("containers") or []]
+    container = q.get("container") or (names[0] if len(names) == 1 else None)
+    if container is None:
+        raise BadRequest(f"a container name must be specified for pod {name}, choose one of: [{' '.join(names)}]")
+    if container not in names and container not in [c["name"] for c in pod["spec"].get("initContainers") or []]:
+        raise BadRequest(f"container {container} is not valid for pod {name}")
+    if _bool(q.get("previous")):
+        raise BadRequest(f'previous terminated container "{container}" in pod "{name}" not found')
+    if (pod.get("status") or {}).get("phase") == "Pending":
+        raise BadRequest(f'container "{container}" in pod "{name}" is waiting to start: ContainerCreating')
+    return str(container)
+
+
 class KubeHttp:
     """Routes every path under /api and /apis onto KubeApi."""
 
@@ -327,33 +343,27 @@ class KubeHttp:
         sinceSeconds / sinceTime, tailLines and limitBytes, with timestamps when asked; `follow`
         streams new lines until the container exits, the pod goes or the client leaves."""
         q = request.query
-        pod = self.api.get(self.api.rt("Pod"), ns, name)
-        names = [c["name"] for c in (pod.get("spec") or {}).get("containers") or []]
-        container = q.get("container") or (names[0] if len(names) == 1 else None)
-        if container is None:
-            raise BadRequest(f"a container name must be specified for pod {name}, choose one of: [{' '.join(names)}]")
-        if container not in names and container not in [c["name"] for c in pod["spec"].get("initContainers") or []]:
-            raise BadRequest(f"container {container} is not valid for pod {name}")
-        if _bool(q.get("previous")):
-            raise BadRequest(f'previous terminated container "{container}" in pod "{name}" not found')
-        if (pod.get("status") or {}).get("phase") == "Pending":
-            raise BadRequest(f'container "{container}" in pod "{name}" is waiting to start: ContainerCreating')
+        container = _log_container(self.api.get(self.api.rt("Pod"), ns, name), q)
         since = None
         if q.get("sinceSeconds"):
             since = self.api.clock.timestamp() - _int_param(q, "sinceSeconds")
         elif q.get("sinceTime"):
             since = parse_time(q["sinceTime"])
-        tail = _int_param(q, "tailLines") if q.get("tailLines") else None
-        limit = _int_param(q, "limitBytes") if q.get("limitBytes") else None
         stamps = _bool(q.get("timestamps"))
         lines = self.api.logs.lines(ns, name, container)
-        first = render(lines, since=since, tail=tail, timestamps=stamps, limit_bytes=limit)
+        first = render(lines, since=since, tail=_int_param(q, "tailLines") if q.get("tailLines") else None, timestamps=stamps,
+                       limit_bytes=_int_param(q, "limitBytes") if q.get("limitBytes") else None)
         if not _bool(q.get("follow")):
             return web.Response(body=first.encode(), content_type="text/plain")
         resp = web.StreamResponse(status=200, headers={"Content-Type": "text/plain", "Transfer-Encoding": "chunked"})
         await resp.prepare(request)
         await resp.write(first.encode())
-        seen = len(lines)
+        await self._follow_log(resp, ns, name, container, len(lines), stamps)
+        await resp.write_eof()
+        return resp
+
+    async def _follow_log(self, resp: web.StreamResponse, ns: str, name: str, container: str, seen: int, stamps: bool) -> None:
+        """New lines as they are written, until the container exits (as the kubelet ends a follow) or the pod goes."""
         pod_rt = self.api.rt("Pod")
         while (now := self.api.store.get(pod_rt, ns, name)) is not None:
             ended = any(cs.get("name") == container and "terminated" in (cs.get("state") or {})
@@ -362,17 +372,16 @@ class KubeHttp:
             if not ended:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(event.wait(), timeout=1.0)
-            lines = self.api.logs.lines(ns, name, container)
-            if len(lines) > seen:
-                await resp.write(render(lines[seen:], timestamps=stamps).encode())
-                seen = len(lines)
-            if ended:  # as the kubelet ends a follow when the container exits
+            seen = await self._write_new_lines(resp, ns, name, container, seen, stamps)
+            if ended:
                 break
-        lines = self.api.logs.lines(ns, name, container)  # what it wrote as it went
+        await self._write_new_lines(resp, ns, name, container, seen, stamps)  # what it wrote as it went
+
+    async def _write_new_lines(self, resp: web.StreamResponse, ns: str, name: str, container: str, seen: int, stamps: bool) -> int:
+        lines = self.api.logs.lines(ns, name, container)
         if len(lines) > seen:
             await resp.write(render(lines[seen:], timestamps=stamps).encode())
-        await resp.write_eof()
-        return resp
+        return max(seen, len(lines))
 
     def _list(self, request: web.Request, rt: ResourceType, namespace: str | None) -> web.Response:
         q = request.query

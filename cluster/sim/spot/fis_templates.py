@@ -90,82 +90,95 @@ def _check_duration(where: str, value: Any, low: float, high: float, low_text: s
 
 
 def validate_template(actions: dict[str, Any] | None, targets: dict[str, Any] | None, stop_conditions: list[dict[str, Any]] | None) -> None:
-    """Raise TemplateError for what FIS refuses at CreateExperimentTemplate."""
+    """Raise TemplateError for what FIS refuses at CreateExperimentTemplate: its targets, each
+    action (its parameters, its target, what it starts after) and its stop conditions."""
     actions = actions or {}
     targets = targets or {}
     if not actions:
         raise TemplateError("actions: an experiment template needs at least one action")
     for name, target in targets.items():
-        where = f"targets.{name}"
-        if not isinstance(target, dict) or not target.get("resourceType"):
-            raise TemplateError(f"{where}.resourceType is required (for example {SPOT_INSTANCE})")
-        try:
-            parse_selection(target.get("selectionMode", ""))
-        except ValueError as exc:
-            raise TemplateError(f"{where}: {exc}") from None
-        arns = target.get("resourceArns") or []
-        by_criteria = bool(target.get("resourceTags") or target.get("filters"))
-        if arns and target.get("resourceTags"):
-            raise TemplateError(f"{where}: give either resourceArns or resourceTags, not both")
-        if not arns and not by_criteria and target["resourceType"] != IAM_ROLE:
-            raise TemplateError(f"{where}: give resourceArns, or resourceTags and/or filters, to select resources")
-        for f in target.get("filters") or []:
-            if not f.get("path") or not f.get("values"):
-                raise TemplateError(f"{where}.filters: each filter needs a path (e.g. State.Name) and values (e.g. [running])")
+        _check_target(f"targets.{name}", target)
     for name, action in actions.items():
         where = f"actions.{name}"
         action_id = action.get("actionId", "")
         spec = CATALOG.get(action_id)
         if spec is None:
             raise TemplateError(f"{where}.actionId: action '{action_id}' is not supported; use one of {', '.join(sorted(CATALOG))}")
-        params = action.get("parameters") or {}
-        for p in spec.required:
-            if p not in params:
-                raise TemplateError(f"{where}.parameters.{p} is required by {action_id}")
-        unknown = set(params) - set(spec.required) - set(spec.optional)
-        if unknown:
-            raise TemplateError(f"{where}.parameters: {', '.join(sorted(unknown))} is not a parameter of {action_id}")
-        if action_id == SEND_SPOT_INTERRUPTIONS:
-            _check_duration(f"{where}.parameters.durationBeforeInterruption", params["durationBeforeInterruption"], 120, 900, "PT2M", "PT15M")
-        elif action_id == STOP_INSTANCES and "startInstancesAfterDuration" in params:
-            _check_duration(f"{where}.parameters.startInstancesAfterDuration", params["startInstancesAfterDuration"], 60, 43200, "PT1M", "PT12H")
-        elif "duration" in params:
-            _check_duration(f"{where}.parameters.duration", params["duration"], 1, 43200, "PT1S", "PT12H")
-        if str(params.get("completeIfInstancesTerminated", "false")).lower() not in ("true", "false"):
-            raise TemplateError(f"{where}.parameters.completeIfInstancesTerminated: '{params['completeIfInstancesTerminated']}' must be true or false")
-        if "percentage" in params:
-            try:
-                pct = int(params["percentage"])
-            except (TypeError, ValueError):
-                pct = -1
-            if not 1 <= pct <= 100:
-                raise TemplateError(f"{where}.parameters.percentage: '{params['percentage']}' must be a whole number from 1 to 100")
-        action_targets = action.get("targets") or {}
-        if spec.target_key is None:
-            if action_targets:
-                raise TemplateError(f"{where}.targets: {action_id} takes no targets")
-        else:
-            if set(action_targets) != {spec.target_key}:
-                raise TemplateError(f"{where}.targets: {action_id} needs exactly one target under the key '{spec.target_key}'")
-            ref = action_targets[spec.target_key]
-            if ref not in targets:
-                raise TemplateError(f"{where}.targets.{spec.target_key}: target '{ref}' is not defined under targets")
-            rtype = targets[ref]["resourceType"]
-            if rtype != spec.resource_type:
-                raise TemplateError(f"{where}: target '{ref}' has resource type {rtype}, but {action_id} acts on {spec.resource_type}")
-            if spec.max_arns and len(targets[ref].get("resourceArns") or []) > spec.max_arns:
-                raise TemplateError(f"targets.{ref}.resourceArns: {action_id} takes at most {spec.max_arns} ARNs per target")
+        _check_parameters(where, action_id, spec, action.get("parameters") or {})
+        _check_action_targets(where, action_id, spec, action.get("targets") or {}, targets)
         for after in action.get("startAfter") or []:
             if after not in actions or after == name:
                 raise TemplateError(f"{where}.startAfter: '{after}' is not another action of this template")
     for i, cond in enumerate(stop_conditions or []):
-        source = cond.get("source")
-        if source == "none":
-            continue
-        if source != ALARM_SOURCE:
-            raise TemplateError(f"stopConditions[{i}].source: '{source}' must be {ALARM_SOURCE} or none")
-        if not str(cond.get("value", "")).startswith("arn:aws:cloudwatch:"):
-            raise TemplateError(f"stopConditions[{i}].value: give the ARN of a CloudWatch alarm (arn:aws:cloudwatch:<region>:<account>:alarm:<name>)")
+        _check_stop_condition(i, cond)
+
+
+def _check_target(where: str, target: Any) -> None:
+    if not isinstance(target, dict) or not target.get("resourceType"):
+        raise TemplateError(f"{where}.resourceType is required (for example {SPOT_INSTANCE})")
+    try:
+        parse_selection(target.get("selectionMode", ""))
+    except ValueError as exc:
+        raise TemplateError(f"{where}: {exc}") from None
+    arns = target.get("resourceArns") or []
+    if arns and target.get("resourceTags"):
+        raise TemplateError(f"{where}: give either resourceArns or resourceTags, not both")
+    if not arns and not (target.get("resourceTags") or target.get("filters")) and target["resourceType"] != IAM_ROLE:
+        raise TemplateError(f"{where}: give resourceArns, or resourceTags and/or filters, to select resources")
+    for f in target.get("filters") or []:
+        if not f.get("path") or not f.get("values"):
+            raise TemplateError(f"{where}.filters: each filter needs a path (e.g. State.Name) and values (e.g. [running])")
+
+
+def _check_parameters(where: str, action_id: str, spec: ActionSpec, params: dict[str, Any]) -> None:
+    for p in spec.required:
+        if p not in params:
+            raise TemplateError(f"{where}.parameters.{p} is required by {action_id}")
+    unknown = set(params) - set(spec.required) - set(spec.optional)
+    if unknown:
+        raise TemplateError(f"{where}.parameters: {', '.join(sorted(unknown))} is not a parameter of {action_id}")
+    if action_id == SEND_SPOT_INTERRUPTIONS:
+        _check_duration(f"{where}.parameters.durationBeforeInterruption", params["durationBeforeInterruption"], 120, 900, "PT2M", "PT15M")
+    elif action_id == STOP_INSTANCES and "startInstancesAfterDuration" in params:
+        _check_duration(f"{where}.parameters.startInstancesAfterDuration", params["startInstancesAfterDuration"], 60, 43200, "PT1M", "PT12H")
+    elif "duration" in params:
+        _check_duration(f"{where}.parameters.duration", params["duration"], 1, 43200, "PT1S", "PT12H")
+    if str(params.get("completeIfInstancesTerminated", "false")).lower() not in ("true", "false"):
+        raise TemplateError(f"{where}.parameters.completeIfInstancesTerminated: '{params['completeIfInstancesTerminated']}' must be true or false")
+    if "percentage" in params:
+        try:
+            pct = int(params["percentage"])
+        except (TypeError, ValueError):
+            pct = -1
+        if not 1 <= pct <= 100:
+            raise TemplateError(f"{where}.parameters.percentage: '{params['percentage']}' must be a whole number from 1 to 100")
+
+
+def _check_action_targets(where: str, action_id: str, spec: ActionSpec, action_targets: dict[str, Any], targets: dict[str, Any]) -> None:
+    if spec.target_key is None:
+        if action_targets:
+            raise TemplateError(f"{where}.targets: {action_id} takes no targets")
+        return
+    if set(action_targets) != {spec.target_key}:
+        raise TemplateError(f"{where}.targets: {action_id} needs exactly one target under the key '{spec.target_key}'")
+    ref = action_targets[spec.target_key]
+    if ref not in targets:
+        raise TemplateError(f"{where}.targets.{spec.target_key}: target '{ref}' is not defined under targets")
+    rtype = targets[ref]["resourceType"]
+    if rtype != spec.resource_type:
+        raise TemplateError(f"{where}: target '{ref}' has resource type {rtype}, but {action_id} acts on {spec.resource_type}")
+    if spec.max_arns and len(targets[ref].get("resourceArns") or []) > spec.max_arns:
+        raise TemplateError(f"targets.{ref}.resourceArns: {action_id} takes at most {spec.max_arns} ARNs per target")
+
+
+def _check_stop_condition(i: int, cond: dict[str, Any]) -> None:
+    source = cond.get("source")
+    if source == "none":
+        return
+    if source != ALARM_SOURCE:
+        raise TemplateError(f"stopConditions[{i}].source: '{source}' must be {ALARM_SOURCE} or none")
+    if not str(cond.get("value", "")).startswith("arn:aws:cloudwatch:"):
+        raise TemplateError(f"stopConditions[{i}].value: give the ARN of a CloudWatch alarm (arn:aws:cloudwatch:<region>:<account>:alarm:<name>)")
 
 
 def stop_refusal(instance_id: str, lifecycle: str | None) -> str | None:
