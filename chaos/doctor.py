@@ -1,31 +1,28 @@
-"""`spotchaos doctor`: where the objects to check come from (a manifests directory, a profile,
-or a running cluster) and how findings are shown (a rich table or JSON)."""
+"""`spotchaos doctor`: where the objects to check come from (the user's files as the twin reads
+them, a profile, or a running cluster) and how findings are shown (a rich table or JSON)."""
 
 from __future__ import annotations
 
 import json
-import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import yaml
 from rich.console import Console
 from rich.markup import escape
 from rich.padding import Padding
 from rich.table import Table
 
-from chaos.errors import shown
 from cluster.doctor import Finding, NodeGroupFacts, diagnose
 from cluster.eksctl import node_group_facts
 from cluster.endpoints import Endpoints
-from cluster.user_yaml import YamlProblem, read_limited
+from cluster.twin.inputs import TwinInputError, read_inputs
 
 Obj = dict[str, Any]
 WIDE_TABLE = 140  # columns below which the six-column table wraps into unreadable slivers
 
 
-class DoctorInputError(ValueError):
-    """The input cannot be read; one line naming the file or source."""
+DoctorInputError = TwinInputError  # an input that cannot be read: one line naming the file
 
 
 def from_cluster(endpoints: Endpoints) -> tuple[list[Obj], list[NodeGroupFacts]]:
@@ -36,47 +33,13 @@ def from_cluster(endpoints: Endpoints) -> tuple[list[Obj], list[NodeGroupFacts]]
     return cluster_objects(endpoints), node_groups(endpoints)
 
 
-MAX_FILES_LOOKED_AT = 5000  # a manifests directory, not a file system
-
-
-def manifest_files(directory: Path) -> list[Path]:
-    """The YAML and JSON files under `directory`, without following links; refused when the
-    directory holds far more files than a cluster's manifests (`--manifests /`, a home directory)."""
-    found, seen = [], 0
-    for root, dirs, files in os.walk(directory):
-        dirs.sort()
-        seen += len(files) + len(dirs)
-        if seen > MAX_FILES_LOOKED_AT:
-            raise DoctorInputError(f"--manifests {shown(str(directory))}: more than {MAX_FILES_LOOKED_AT} files below it; "
-                                   "give the directory that holds the cluster's manifests")
-        found += [Path(root) / f for f in files if os.path.splitext(f)[1] in (".yaml", ".yml", ".json")]
-    return sorted(found)
-
-
-def from_manifests(directory: Path) -> tuple[list[Obj], list[NodeGroupFacts] | None]:
-    if not os.path.isdir(directory):
-        raise DoctorInputError(f"--manifests {shown(str(directory))}: not a directory of YAML or JSON manifests")
-    objects: list[Obj] = []
-    groups: list[NodeGroupFacts] | None = None
-    for path in manifest_files(directory):
-        try:
-            docs = list(yaml.safe_load_all(read_limited(path)))
-        except YamlProblem as exc:
-            raise DoctorInputError(f"{path}: {exc}") from None
-        except (yaml.YAMLError, RecursionError) as exc:
-            raise DoctorInputError(f"{path}: cannot read it as YAML: {(str(exc).splitlines() or ['too deeply nested'])[0]}") from None
-        except (ValueError, OverflowError) as exc:  # an impossible date such as 2024-13-45, unquoted
-            raise DoctorInputError(f"{path}: a value reads as an impossible date or number ({str(exc)[:100]}); quote it") from None
-        for doc in docs:
-            if not isinstance(doc, dict):
-                continue
-            if doc.get("kind") == "List":
-                objects.extend(i for i in doc.get("items") or [] if isinstance(i, dict))
-            elif doc.get("kind") == "ClusterConfig":
-                groups = (groups or []) + node_group_facts(doc)
-            elif doc.get("kind"):
-                objects.append(doc)
-    return objects, groups
+def from_inputs(manifests: Sequence[Path] = (), eksctl: Path | None = None, kustomize: Sequence[Path] = ()) -> tuple[list[Obj], list[NodeGroupFacts] | None]:
+    """The objects and node groups doctor reads from the user's files, as the twin reads them
+    (cluster/twin/inputs.py): manifests, an eksctl ClusterConfig (given, or among the manifests)
+    and kustomize builds.  No ClusterConfig: no node groups to check."""
+    sources = read_inputs(eksctl, manifests, kustomize)
+    groups = [g for c in sources.cluster_configs for g in node_group_facts(c.obj)]
+    return sources.plain(), groups if sources.cluster_configs else None
 
 
 def run(objects: list[Obj], groups: list[NodeGroupFacts] | None) -> list[Finding]:

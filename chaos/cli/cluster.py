@@ -144,7 +144,9 @@ def _render_runner(out_dir: Path, account: str, image: str | None, experiments: 
 
 @app.command("doctor")
 def doctor(
-    manifests: Annotated[Path | None, typer.Option("--manifests", help="A directory of manifests (YAML/JSON; an eksctl ClusterConfig adds node groups).")] = None,
+    manifests: Annotated[list[Path] | None, typer.Option("--manifests", "-f", help="Manifest files or directories (YAML/JSON, helm template output; an eksctl ClusterConfig among them adds node groups). Repeatable.")] = None,
+    eksctl: Annotated[Path | None, typer.Option("--from-eksctl", help="The cluster's eksctl ClusterConfig: its node groups are checked too.")] = None,
+    kustomize: Annotated[list[Path] | None, typer.Option("--kustomize", "-k", help="Kustomize directories, built with `kubectl kustomize`. Repeatable.")] = None,
     profile: Annotated[str | None, typer.Option("--profile", help="Check a profile's rendered manifests and node groups (seed, hardened, managed or a YAML file).")] = None,
     target: Annotated[str | None, typer.Option("--target", help="Check a running cluster: local (the simulator) or eks.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the findings as JSON.")] = False,
@@ -158,12 +160,12 @@ def doctor(
     from chaos import doctor as d
     from chaos.errors import ChaosError
 
-    chosen = [x for x in (manifests, profile, target) if x is not None]
-    if len(chosen) > 1:
-        fail("give one of --manifests, --profile or --target")
+    files = bool(manifests or eksctl or kustomize)
+    if files + (profile is not None) + (target is not None) > 1:
+        fail("give one of: the cluster's files (--manifests, --from-eksctl, --kustomize), --profile or --target")
     try:
-        if manifests is not None:
-            objects, groups = d.from_manifests(manifests)
+        if files:
+            objects, groups = d.from_inputs(manifests or [], eksctl, kustomize or [])
         elif profile is not None:
             from chaos import provisioning as p
 
