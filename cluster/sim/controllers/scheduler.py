@@ -18,6 +18,7 @@ from cluster.sim.controllers.scheduling import (
     static_reason,
     unschedulable_message,
 )
+from cluster.sim.controllers.topology_spread import Spread
 from cluster.sim.kube.store import StoredEvent
 
 
@@ -34,6 +35,7 @@ class Scheduler(Controller):
         self._bound: dict[tuple[str, str], tuple[str, int, int, str | None]] = {}
         self._pending: dict[tuple[str, str], None] = {}
         self._unschedulable: dict[tuple[str, str], str] = {}
+        self._spread_blocked: set[tuple[str, str]] = set()  # unschedulable pods with spread constraints: a pod placed in their namespace may unblock them
         self._node_gen = 0
         self._static: dict[bytes, tuple[int, list[str], Counter[str]]] = {}
         self._cursor = 0
@@ -70,6 +72,7 @@ class Scheduler(Controller):
                 self._pending.pop(key, None)
                 self._unschedulable.pop(key, None)
                 if key not in self._bound:
+                    self._retry_spread(key[0])
                     cpu, mem = pod_requests(ev.obj)
                     owner = controller_uid(ev.obj)
                     self._bound[key] = (node, cpu, mem, owner)
@@ -95,6 +98,14 @@ class Scheduler(Controller):
             info.used_pods -= 1
             if owner:
                 info.pods_by_owner[owner] -= 1
+
+    def _retry_spread(self, ns: str) -> None:
+        waiting = [k for k in self._spread_blocked if k[0] == ns and k in self._unschedulable]
+        self._spread_blocked = {k for k in self._spread_blocked if k in self._unschedulable}
+        for key in waiting:
+            self._dirty[key] = None
+        if waiting:
+            self._wake.set()
 
     def _retry_unschedulable(self) -> None:
         for key in self._unschedulable:
@@ -139,13 +150,20 @@ class Scheduler(Controller):
         spec = pod["spec"]
         candidates, reasons = self._static_candidates(spec)
         reasons = Counter(reasons)
+        penalty: dict[str, float] = {}
+        spread = Spread.of(pod, self.nodes, self._placed(ns)) if spec.get("topologySpreadConstraints") else None
+        if spread is not None:
+            candidates = self._spread_filter(spread, candidates, reasons)
+            penalty = spread.penalties(self.nodes, candidates)
         cpu, mem = pod_requests(pod)
         owner = controller_uid(pod)
         want = nodes_to_find(len(self.nodes))
         start = self._cursor % len(candidates) if candidates else 0
         self._cursor += 1
-        best = pick_node(self.nodes, candidates, start, cpu, mem, owner, want, reasons)
+        best = pick_node(self.nodes, candidates, start, cpu, mem, owner, want, reasons, penalty)
         if best is None:
+            if spread is not None:
+                self._spread_blocked.add(key)  # type: ignore[arg-type]
             message = unschedulable_message(len(self.nodes), reasons)
             if self._unschedulable.get(key) != message:
                 self._unschedulable[key] = message
@@ -153,6 +171,22 @@ class Scheduler(Controller):
             return
         self.api.bind_pod(pod, best.name)
         self.events.record(pod, "Scheduled", f"Successfully assigned {ns}/{name} to {best.name}")
+
+    def _placed(self, ns: str) -> list[tuple[str, dict[str, str]]]:
+        """(node, labels) of the namespace's pods bound to a node and not terminating: what spread constraints count."""
+        return [(p["spec"]["nodeName"], p["metadata"].get("labels") or {}) for p in self.api.store.list(self.pod_rt, ns)
+                if p["spec"].get("nodeName") and not p["metadata"].get("deletionTimestamp")]
+
+    def _spread_filter(self, spread: Spread, candidates: list[str], reasons: Counter[str]) -> list[str]:
+        kept = []
+        for name in candidates:
+            info = self.nodes.get(name)
+            why = spread.filter_reason(info) if info is not None else None
+            if why is None:
+                kept.append(name)
+            else:
+                reasons[why] += 1
+        return kept
 
     def _mark_unschedulable(self, pod: dict[str, Any], message: str) -> None:
         now = self.clock.isoformat()

@@ -83,6 +83,13 @@ def _expr_matches(expr: Mapping[str, Any], labels: Mapping[str, str]) -> bool:
     return False
 
 
+def selector_matches(selector: Mapping[str, Any], labels: Mapping[str, str]) -> bool:
+    """A LabelSelector (matchLabels and matchExpressions) against labels; an empty one matches everything."""
+    if any(labels.get(k) != v for k, v in (selector.get("matchLabels") or {}).items()):
+        return False
+    return all(_expr_matches(e, labels) for e in selector.get("matchExpressions") or [])
+
+
 def node_selector_matches(pod_spec: Mapping[str, Any], labels: Mapping[str, str]) -> bool:
     for k, v in (pod_spec.get("nodeSelector") or {}).items():
         if labels.get(k) != v:
@@ -111,11 +118,13 @@ def static_reason(pod_spec: Mapping[str, Any], node: NodeInfo, *, daemon: bool =
     return None
 
 
-def pick_node(nodes: Mapping[str, NodeInfo], candidates: list[str], start: int, cpu: int, mem: int, owner: str | None, want: int, reasons: Counter[str]) -> NodeInfo | None:
+def pick_node(nodes: Mapping[str, NodeInfo], candidates: list[str], start: int, cpu: int, mem: int, owner: str | None, want: int, reasons: Counter[str],
+              penalty: Mapping[str, float] | None = None) -> NodeInfo | None:
     """Filter by pods/cpu/memory and score (LeastAllocated: balanced free cpu and memory, minus a
-    spread penalty per pod of the same owner) the candidates from `start` round the list, stopping
-    after `want` feasible nodes (percentageOfNodesToScore).  Failures are counted into `reasons`.
-    One pass, no calls per node: this is the scheduler's hot path."""
+    spread penalty per pod of the same owner, minus `penalty`: the ScheduleAnyway topology spread)
+    the candidates from `start` round the list, stopping after `want` feasible nodes
+    (percentageOfNodesToScore).  Failures are counted into `reasons`.  One pass, no calls per
+    node: this is the scheduler's hot path."""
     n = len(candidates)
     found = 0
     best: NodeInfo | None = None
@@ -138,6 +147,8 @@ def pick_node(nodes: Mapping[str, NodeInfo], candidates: list[str], start: int, 
         value = (free_cpu / (info.alloc_cpu or 1) + free_mem / (info.alloc_mem or 1)) * 50
         if owner:
             value -= info.pods_by_owner.get(owner, 0) * 10
+        if penalty:
+            value -= penalty.get(info.name, 0.0)
         if value > best_score:
             best, best_score = info, value
         found += 1
