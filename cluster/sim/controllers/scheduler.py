@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Hashable, Iterable
+from collections.abc import Callable, Hashable, Iterable
 from typing import Any
 
 import orjson
 
 from cluster.sim.controllers.base import Controller, SimContext
 from cluster.sim.controllers.ownership import controller_uid
+from cluster.sim.controllers.pod_affinity import Affinity, Placed
 from cluster.sim.controllers.scheduling import (
     NodeInfo,
     nodes_to_find,
@@ -36,6 +37,8 @@ class Scheduler(Controller):
         self._pending: dict[tuple[str, str], None] = {}
         self._unschedulable: dict[tuple[str, str], str] = {}
         self._spread_blocked: set[tuple[str, str]] = set()  # unschedulable pods with spread constraints: a pod placed in their namespace may unblock them
+        self._affinity_blocked: set[tuple[str, str]] = set()  # unschedulable pods with pod (anti-)affinity: any pod placed or gone may unblock them
+        self._pod_terms: set[tuple[str, str]] = set()  # bound pods with pod (anti-)affinity terms: every incoming pod is checked against them
         self._node_gen = 0
         self._static: dict[bytes, tuple[int, list[str], Counter[str]]] = {}
         self._cursor = 0
@@ -65,6 +68,7 @@ class Scheduler(Controller):
             if ev.type == "DELETED":
                 self._pending.pop(key, None)
                 self._unschedulable.pop(key, None)
+                self._pod_terms.discard(key)
                 self._unbind(key)
                 self._retry_unschedulable()
                 return
@@ -73,6 +77,8 @@ class Scheduler(Controller):
                 self._unschedulable.pop(key, None)
                 if key not in self._bound:
                     self._retry_spread(key[0])
+                    if _has_pod_terms(ev.obj["spec"]):
+                        self._pod_terms.add(key)
                     cpu, mem = pod_requests(ev.obj)
                     owner = controller_uid(ev.obj)
                     self._bound[key] = (node, cpu, mem, owner)
@@ -101,7 +107,9 @@ class Scheduler(Controller):
 
     def _retry_spread(self, ns: str) -> None:
         waiting = [k for k in self._spread_blocked if k[0] == ns and k in self._unschedulable]
+        waiting += [k for k in self._affinity_blocked if k in self._unschedulable]
         self._spread_blocked = {k for k in self._spread_blocked if k in self._unschedulable}
+        self._affinity_blocked = {k for k in self._affinity_blocked if k in self._unschedulable}
         for key in waiting:
             self._dirty[key] = None
         if waiting:
@@ -153,8 +161,13 @@ class Scheduler(Controller):
         penalty: dict[str, float] = {}
         spread = Spread.of(pod, self.nodes, self._placed(ns)) if spec.get("topologySpreadConstraints") else None
         if spread is not None:
-            candidates = self._spread_filter(spread, candidates, reasons)
+            candidates = self._filtered(spread.filter_reason, candidates, reasons)
             penalty = spread.penalties(self.nodes, candidates)
+        affinity = self._affinity(pod) if _has_pod_terms(spec) or self._pod_terms else None
+        if affinity is not None:
+            candidates = self._filtered(affinity.filter_reason, candidates, reasons)
+            for name, p in affinity.penalties(self.nodes, candidates).items():
+                penalty[name] = penalty.get(name, 0.0) + p
         cpu, mem = pod_requests(pod)
         owner = controller_uid(pod)
         want = nodes_to_find(len(self.nodes))
@@ -164,6 +177,8 @@ class Scheduler(Controller):
         if best is None:
             if spread is not None:
                 self._spread_blocked.add(key)  # type: ignore[arg-type]
+            if affinity is not None:
+                self._affinity_blocked.add(key)  # type: ignore[arg-type]
             message = unschedulable_message(len(self.nodes), reasons)
             if self._unschedulable.get(key) != message:
                 self._unschedulable[key] = message
@@ -177,11 +192,23 @@ class Scheduler(Controller):
         return [(p["spec"]["nodeName"], p["metadata"].get("labels") or {}) for p in self.api.store.list(self.pod_rt, ns)
                 if p["spec"].get("nodeName") and not p["metadata"].get("deletionTimestamp")]
 
-    def _spread_filter(self, spread: Spread, candidates: list[str], reasons: Counter[str]) -> list[str]:
+    def _affinity(self, pod: dict[str, Any]) -> Affinity | None:
+        """The pod's affinity state: over every live bound pod when it has terms of its own, else
+        over the bound pods that have terms (theirs may keep it away)."""
+        keys = list(self._bound) if _has_pod_terms(pod["spec"]) else list(self._pod_terms)
+        placed = []
+        for ns, name in keys:
+            p = self.api.store.get(self.pod_rt, ns, name)
+            if p is not None and p["spec"].get("nodeName") and not p["metadata"].get("deletionTimestamp"):
+                placed.append(Placed(p["spec"]["nodeName"], ns, p["metadata"].get("labels") or {}, p["spec"]))
+        ns_labels = {n["metadata"]["name"]: n["metadata"].get("labels") or {} for n in self.api.store.iter(self.api.rt("Namespace"))}
+        return Affinity.of(pod, self.nodes, placed, ns_labels)
+
+    def _filtered(self, reason_of: Callable[[NodeInfo], str | None], candidates: list[str], reasons: Counter[str]) -> list[str]:
         kept = []
         for name in candidates:
             info = self.nodes.get(name)
-            why = spread.filter_reason(info) if info is not None else None
+            why = reason_of(info) if info is not None else None
             if why is None:
                 kept.append(name)
             else:
@@ -198,3 +225,8 @@ class Scheduler(Controller):
 
         self.api.mutate(self.pod_rt, pod["metadata"]["namespace"], pod["metadata"]["name"], change)
         self.events.record(pod, "FailedScheduling", message, "Warning")
+
+
+def _has_pod_terms(spec: dict[str, Any]) -> bool:
+    affinity = spec.get("affinity") or {}
+    return bool(affinity.get("podAffinity") or affinity.get("podAntiAffinity"))
