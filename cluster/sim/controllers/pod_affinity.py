@@ -11,7 +11,7 @@ or else its own pod's namespace; terminating pods do not count."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from cluster.sim.controllers.scheduling import NodeInfo, selector_matches
@@ -77,42 +77,23 @@ class Affinity:
            ns_labels: Mapping[str, Mapping[str, str]] | None = None) -> Affinity | None:
         meta, spec = pod.get("metadata") or {}, pod.get("spec") or {}
         ns, labels, ns_labels = str(meta.get("namespace", "default")), meta.get("labels") or {}, ns_labels or {}
-        affinity = _terms(spec, "podAffinity", True, ns, ns_labels)
-        anti = _terms(spec, "podAntiAffinity", True, ns, ns_labels)
-        preferred = [(t, 1) for t in _terms(spec, "podAffinity", False, ns, ns_labels)] + [(t, -1) for t in _terms(spec, "podAntiAffinity", False, ns, ns_labels)]
-        affinity_counts: dict[tuple[str, str], int] = {}
-        anti_counts: dict[tuple[str, str], int] = {}
+        incoming = _Incoming(_terms(spec, "podAffinity", True, ns, ns_labels), _terms(spec, "podAntiAffinity", True, ns, ns_labels),
+                             [(t, 1) for t in _terms(spec, "podAffinity", False, ns, ns_labels)]
+                             + [(t, -1) for t in _terms(spec, "podAntiAffinity", False, ns, ns_labels)])
         existing_anti: dict[tuple[str, str], int] = {}
         scores: dict[tuple[str, str], int] = {}
-        any_term = bool(affinity or anti or preferred)
+        any_term = bool(incoming.affinity or incoming.anti or incoming.preferred)
         for p in placed:
             info = nodes.get(p.node)
             if info is None:
                 continue
-            if affinity and all(t.matches(p.namespace, p.labels) for t in affinity):
-                for t in affinity:
-                    if t.key in info.labels:
-                        _add(affinity_counts, (t.key, info.labels[t.key]), 1)
-            for t in anti:
-                if t.key in info.labels and t.matches(p.namespace, p.labels):
-                    _add(anti_counts, (t.key, info.labels[t.key]), 1)
-            for t, sign in preferred:
-                if t.key in info.labels and t.matches(p.namespace, p.labels):
-                    _add(scores, (t.key, info.labels[t.key]), sign * t.weight)
-            # the existing pod's own terms toward the incoming pod: required anti-affinity filters, preferred ones score
-            if (p.spec.get("affinity") or {}):
-                for t in _terms(p.spec, "podAntiAffinity", True, p.namespace, ns_labels):
-                    if t.key in info.labels and t.matches(ns, labels):
-                        _add(existing_anti, (t.key, info.labels[t.key]), 1)
-                for kind, sign in (("podAffinity", 1), ("podAntiAffinity", -1)):
-                    for t in _terms(p.spec, kind, False, p.namespace, ns_labels):
-                        if t.key in info.labels and t.matches(ns, labels):
-                            _add(scores, (t.key, info.labels[t.key]), sign * t.weight)
-                            any_term = True
+            incoming.count(p, info, scores)
+            if p.spec.get("affinity"):
+                any_term |= _toward_incoming(p, info, ns, labels, ns_labels, existing_anti, scores)
         if not any_term and not existing_anti:
             return None
-        own = bool(affinity) and all(t.matches(ns, labels) for t in affinity)
-        return cls(tuple(affinity), tuple(anti), affinity_counts, anti_counts, existing_anti, own, scores)
+        own = bool(incoming.affinity) and all(t.matches(ns, labels) for t in incoming.affinity)
+        return cls(tuple(incoming.affinity), tuple(incoming.anti), incoming.affinity_counts, incoming.anti_counts, existing_anti, own, scores)
 
     def filter_reason(self, node: NodeInfo) -> str | None:
         """Filter: the incoming pod's required affinity and anti-affinity, then the existing pods' anti-affinity."""
@@ -151,3 +132,42 @@ class Affinity:
 
 def _add(counts: dict[tuple[str, str], int], pair: tuple[str, str], n: int) -> None:
     counts[pair] = counts.get(pair, 0) + n
+
+
+@dataclass
+class _Incoming:
+    """The incoming pod's terms and what they count over the placed pods."""
+
+    affinity: list[Term]
+    anti: list[Term]
+    preferred: list[tuple[Term, int]]  # (term, +1 affinity / -1 anti-affinity)
+    affinity_counts: dict[tuple[str, str], int] = field(default_factory=dict)
+    anti_counts: dict[tuple[str, str], int] = field(default_factory=dict)
+
+    def count(self, p: Placed, info: NodeInfo, scores: dict[tuple[str, str], int]) -> None:
+        if self.affinity and all(t.matches(p.namespace, p.labels) for t in self.affinity):
+            for t in self.affinity:
+                if t.key in info.labels:
+                    _add(self.affinity_counts, (t.key, info.labels[t.key]), 1)
+        for t in self.anti:
+            if t.key in info.labels and t.matches(p.namespace, p.labels):
+                _add(self.anti_counts, (t.key, info.labels[t.key]), 1)
+        for t, sign in self.preferred:
+            if t.key in info.labels and t.matches(p.namespace, p.labels):
+                _add(scores, (t.key, info.labels[t.key]), sign * t.weight)
+
+
+def _toward_incoming(p: Placed, info: NodeInfo, ns: str, labels: Mapping[str, str], ns_labels: Mapping[str, Mapping[str, str]],
+                     existing_anti: dict[tuple[str, str], int], scores: dict[tuple[str, str], int]) -> bool:
+    """An existing pod's own terms toward the incoming pod: its required anti-affinity filters,
+    its preferred terms score.  Whether a preferred term applied."""
+    for t in _terms(p.spec, "podAntiAffinity", True, p.namespace, ns_labels):
+        if t.key in info.labels and t.matches(ns, labels):
+            _add(existing_anti, (t.key, info.labels[t.key]), 1)
+    applied = False
+    for kind, sign in (("podAffinity", 1), ("podAntiAffinity", -1)):
+        for t in _terms(p.spec, kind, False, p.namespace, ns_labels):
+            if t.key in info.labels and t.matches(ns, labels):
+                _add(scores, (t.key, info.labels[t.key]), sign * t.weight)
+                applied = True
+    return applied
