@@ -7,7 +7,7 @@ import os
 import signal
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -40,6 +40,9 @@ def sim_up(
     demo_nodes: Annotated[int, typer.Option("--demo-nodes", help="Create a Spot node group with this many nodes once up.")] = 0,
     demo_replicas: Annotated[int, typer.Option("--demo-replicas", help="With --demo-nodes: a TF Serving service of this many replicas behind an ALB (0: none).")] = 5,
     exit_with: Annotated[int | None, typer.Option("--exit-with", help="Stop when the process with this pid exits (the harness passes its own).", callback=_pid_choice)] = None,
+    eksctl: Annotated[Path | None, typer.Option("--from-eksctl", help="Your cluster's eksctl ClusterConfig: its node groups are launched once up.")] = None,
+    manifests: Annotated[list[Path] | None, typer.Option("--manifests", "-f", help="Your manifests (files or directories), applied once up. Repeatable.")] = None,
+    kustomize: Annotated[list[Path] | None, typer.Option("--kustomize", "-k", help="Kustomize directories, built with `kubectl kustomize` and applied once up. Repeatable.")] = None,
     log_format: LogFormat = "console",
 ) -> None:
     """Run the simulator in the foreground until Ctrl-C or SIGTERM."""
@@ -50,6 +53,14 @@ def sim_up(
     negative = [name for name, value in (("--demo-nodes", demo_nodes), ("--demo-replicas", demo_replicas)) if value < 0]
     if negative:
         fail(f"{' and '.join(negative)} must be 0 or more")
+    twin = None
+    if eksctl or manifests or kustomize:
+        from cluster.twin.inputs import TwinInputError, read_inputs
+
+        try:
+            twin = read_inputs(eksctl, manifests or [], kustomize or [])  # read before starting: a bad file is one line, not a half-built cluster
+        except TwinInputError as exc:
+            fail(str(exc))
     try:
         cfg = load_config(config, speed=speed)
     except ConfigError as exc:
@@ -69,6 +80,10 @@ def sim_up(
         print(json.dumps(_public(ep), indent=2))
         print("\n".join(["# In another shell:"] + _env_lines(ep) + ["kubectl get nodes", "aws ec2 describe-instances --query 'Reservations[].Instances[].[InstanceId,InstanceType,State.Name]'"]))
         (directory / "env").write_text("\n".join(_env_lines(ep)) + "\n")
+        if twin is not None:
+            import threading
+
+            threading.Thread(target=_build_twin, args=(ep, twin), daemon=True).start()  # through this very process's APIs: off the event loop
         if demo_nodes:
             from cluster.nodegroups import create_demo_node_group
 
@@ -95,6 +110,18 @@ def sim_up(
         fail(str(exc))
     if failures:
         fail(f"simulator tasks failed: {failures}", 2)
+
+
+def _build_twin(ep: Endpoints, sources: Any) -> None:
+    """Your cluster in the simulator: node groups launched, manifests applied, what could not be modelled listed."""
+    from cluster.twin.build import build_twin
+
+    try:
+        report = build_twin(ep, sources)
+    except Exception as exc:  # noqa: BLE001 - the simulator runs on; the build says why it stopped
+        print(f"# the twin's build stopped: {type(exc).__name__}: {str(exc)[:300]}", flush=True)
+        return
+    print("\n".join(f"# twin: {line}" for line in report.lines()) or "# twin: nothing to build", flush=True)
 
 
 def _public(ep: Endpoints) -> dict[str, object]:

@@ -1,0 +1,73 @@
+"""The node groups of an eksctl ClusterConfig as the simulator launches them: each self-managed
+(`nodeGroups`) and managed (`managedNodeGroups`) group an Auto Scaling group of its instance types,
+sizes, labels and taints, Spot when eksctl makes it Spot (`spot: true` on a managed group; an
+`instancesDistribution` with no on-demand share above its base on a self-managed one), in the
+config's availability zones.  (eksctl.io/v1alpha5 ClusterConfig schema.)"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from cluster.nodegroups import NodeGroupSpec
+
+DEFAULT_TYPE = "m5.large"  # eksctl's default instance type
+
+
+class NodeGroupConfigError(ValueError):
+    """A node group the simulator cannot launch; names the group and the field."""
+
+
+@dataclass(frozen=True)
+class TwinCluster:
+    """The cluster an eksctl config describes, as far as the simulator launches it."""
+
+    name: str
+    region: str
+    zones: tuple[str, ...]
+    groups: tuple[NodeGroupSpec, ...]
+
+
+def twin_cluster(config: Mapping[str, Any], default_region: str = "us-east-1") -> TwinCluster:
+    meta = config.get("metadata") or {}
+    name = str(meta.get("name") or "twin")
+    region = str(meta.get("region") or default_region)
+    zones = tuple(str(z) for z in config.get("availabilityZones") or [f"{region}{s}" for s in "abc"])
+    groups = [_group(g, name, managed=False) for g in config.get("nodeGroups") or []]
+    groups += [_group(g, name, managed=True) for g in config.get("managedNodeGroups") or []]
+    return TwinCluster(name, region, zones, tuple(groups))
+
+
+def _group(g: Mapping[str, Any], cluster: str, managed: bool) -> NodeGroupSpec:
+    name = str(g.get("name") or "")
+    if not name:
+        raise NodeGroupConfigError(f"{'managedNodeGroups' if managed else 'nodeGroups'}: a node group without a name; give each one `name:`")
+    dist = g.get("instancesDistribution") or {}
+    types = [str(t) for t in (g.get("instanceTypes") or dist.get("instanceTypes") or ([g["instanceType"]] if g.get("instanceType") else [DEFAULT_TYPE]))]
+    spot = bool(g.get("spot")) if managed else bool(dist) and int(dist.get("onDemandPercentageAboveBaseCapacity", 100)) == 0
+    min_size = int(g.get("minSize", 0 if "desiredCapacity" in g else 2))
+    desired = int(g.get("desiredCapacity", max(min_size, 2)))
+    max_size = int(g.get("maxSize", max(desired, min_size)))
+    if not min_size <= desired <= max_size:
+        raise NodeGroupConfigError(f"node group {name}: minSize {min_size} <= desiredCapacity {desired} <= maxSize {max_size} does not hold")
+    taints = {str(t["key"]): f"{t.get('value', '')}:{t.get('effect', 'NoSchedule')}" for t in _taints(g.get("taints"))}
+    tags = {str(k): str(v) for k, v in (g.get("tags") or {}).items()}
+    if managed:
+        tags["eks:nodegroup-name"] = name
+    return NodeGroupSpec(name, cluster, types, desired=desired, min_size=min_size, max_size=max_size, spot=spot,
+                         allocation_strategy=str(dist.get("spotAllocationStrategy") or "capacity-optimized"),
+                         labels={str(k): str(v) for k, v in (g.get("labels") or {}).items()}, taints=taints, extra_tags=tags)
+
+
+def _taints(taints: Any) -> list[Mapping[str, Any]]:
+    """eksctl takes a list of {key, value, effect}, or (older configs) a map of key: value:Effect."""
+    if isinstance(taints, list):
+        return [t for t in taints if isinstance(t, Mapping) and t.get("key")]
+    if isinstance(taints, Mapping):
+        out = []
+        for key, spec in taints.items():
+            value, _, effect = str(spec).partition(":")
+            out.append({"key": key, "value": value, "effect": effect or "NoSchedule"})
+        return out
+    return []

@@ -1,0 +1,42 @@
+"""An eksctl ClusterConfig's node groups as the simulator launches them (cluster/twin/node_groups.py)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from cluster.twin.node_groups import NodeGroupConfigError, twin_cluster
+
+FIXTURE = Path(__file__).parents[1] / "fixtures" / "doctor" / "hardened" / "cluster.yaml"
+
+
+def test_self_managed_and_managed_groups_keep_their_types_sizes_labels_taints_and_spot_share():
+    config = {"metadata": {"name": "shop", "region": "eu-west-1"}, "availabilityZones": ["eu-west-1a", "eu-west-1b"],
+              "nodeGroups": [{"name": "spot", "minSize": 0, "maxSize": 6, "desiredCapacity": 3, "labels": {"role": "web"},
+                              "instancesDistribution": {"instanceTypes": ["c5.large", "c5a.large"], "onDemandBaseCapacity": 0,
+                                                        "onDemandPercentageAboveBaseCapacity": 0, "spotAllocationStrategy": "price-capacity-optimized"},
+                              "taints": [{"key": "spot", "value": "true", "effect": "NoSchedule"}]},
+                             {"name": "mixed", "desiredCapacity": 2, "instancesDistribution": {"instanceTypes": ["m5.large"], "onDemandPercentageAboveBaseCapacity": 50}}],
+              "managedNodeGroups": [{"name": "mng", "instanceTypes": ["m5.xlarge"], "spot": True, "taints": {"batch": "yes:NoExecute"}}]}
+    cluster = twin_cluster(config)
+    assert (cluster.name, cluster.region, cluster.zones) == ("shop", "eu-west-1", ("eu-west-1a", "eu-west-1b"))
+    spot, mixed, mng = cluster.groups
+    assert (spot.instance_types, spot.desired, spot.min_size, spot.max_size, spot.spot, spot.allocation_strategy) == \
+        (["c5.large", "c5a.large"], 3, 0, 6, True, "price-capacity-optimized")
+    assert spot.labels == {"role": "web"} and spot.taints == {"spot": "true:NoSchedule"}
+    assert not mixed.spot and (mixed.desired, mixed.max_size) == (2, 2)  # an on-demand share above the base: not all Spot
+    assert mng.spot and mng.taints == {"batch": "yes:NoExecute"} and mng.tags()["eks:nodegroup-name"] == "mng"
+    assert (mng.desired, mng.min_size) == (2, 2)  # eksctl's defaults: 2 nodes
+
+
+def test_the_reference_clusters_config_reads_whole():
+    cluster = twin_cluster(yaml.safe_load(FIXTURE.read_text()))
+    assert [g.name for g in cluster.groups] == ["prod-4vcpu-16gb-spot", "prod-8vcpu-32gb-spot", "ng-ondemand"]
+    assert [g.spot for g in cluster.groups] == [True, True, False]
+
+
+def test_sizes_that_cannot_hold_name_the_group():
+    with pytest.raises(NodeGroupConfigError, match="node group web: minSize 3 <= desiredCapacity 1"):
+        twin_cluster({"nodeGroups": [{"name": "web", "minSize": 3, "desiredCapacity": 1, "maxSize": 4}]})
