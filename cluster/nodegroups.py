@@ -44,11 +44,17 @@ class NodeGroupSpec:
         return tags
 
 
-def ensure_network(ec2: Any, cluster: str, azs: Sequence[str], cidr: str = "10.0.0.0/16", extra_tags: Mapping[str, str] | None = None) -> list[str]:
-    """A VPC with one subnet per AZ, tagged for the cluster and for internet-facing load balancers; returns the subnet ids."""
+def ensure_network(ec2: Any, cluster: str, azs: Sequence[str], cidr: str | None = None, extra_tags: Mapping[str, str] | None = None) -> list[str]:
+    """A VPC with one subnet per AZ, tagged for the cluster and for internet-facing load balancers; returns the subnet ids.
+    Without `cidr`, the first 10.N.0.0/16 no VPC of the account uses: each cluster of one simulator
+    gets addresses of its own, so its nodes (named after their private addresses) never take
+    another cluster's node names."""
     found = ec2.describe_subnets(Filters=[{"Name": f"tag:kubernetes.io/cluster/{cluster}", "Values": ["owned", "shared"]}])["Subnets"]
     if found:
         return [s["SubnetId"] for s in sorted(found, key=lambda s: s["AvailabilityZone"])]
+    if cidr is None:
+        used = {v["CidrBlock"] for v in ec2.describe_vpcs()["Vpcs"]}
+        cidr = next(c for c in (f"10.{n}.0.0/16" for n in range(256)) if c not in used)
     more = [{"Key": k, "Value": v} for k, v in (extra_tags or {}).items()]
     vpc = ec2.create_vpc(CidrBlock=cidr, TagSpecifications=[{"ResourceType": "vpc", "Tags": [{"Key": "Name", "Value": f"{cluster}-vpc"}, {"Key": f"kubernetes.io/cluster/{cluster}", "Value": "owned"}, *more]}])["Vpc"]
     base = cidr.split(".")

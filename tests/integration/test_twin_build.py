@@ -13,7 +13,7 @@ from tests.integration.helpers import wait_ready_nodes, wait_running
 
 EKSCTL = """apiVersion: eksctl.io/v1alpha5
 kind: ClusterConfig
-metadata: {name: TensorFlowServingCluster, region: us-east-1}
+metadata: {name: shop, region: us-east-1}
 managedNodeGroups:
   - name: twin-spot
     instanceTypes: [m5.xlarge, m5a.xlarge, m4.xlarge]
@@ -49,8 +49,8 @@ spec: {selector: {matchLabels: {app: web}}}
 """
 
 
-# the integration tests share one simulator, and in it one cluster (one VPC): a second cluster's
-# VPC would give its nodes the same private addresses, so the same node names, as the others'
+# a cluster of its own in the simulator the integration tests share: its VPC gets addresses of its
+# own, so its nodes never take the other clusters' node names (they did, and failed to register)
 def test_the_users_node_groups_and_manifests_run_and_an_unknown_kind_is_listed(sim, tmp_path: Path):
     (tmp_path / "cluster.yaml").write_text(EKSCTL)
     (tmp_path / "k8s").mkdir()
