@@ -57,18 +57,30 @@ def cluster_config(profile: ClusterProfile) -> dict[str, Any]:
     return config
 
 
+def group_types(g: dict[str, Any]) -> tuple[str, ...]:
+    """A node group's instance types: a managed group's `instanceTypes`, a self-managed one's
+    `instancesDistribution.instanceTypes`, or either's single `instanceType` (empty when none is given)."""
+    dist = g.get("instancesDistribution") or {}
+    return tuple(str(t) for t in (g.get("instanceTypes") or dist.get("instanceTypes") or ([g["instanceType"]] if g.get("instanceType") else [])))
+
+
+def group_is_spot(g: dict[str, Any], managed: bool) -> bool:
+    """Spot as eksctl makes it: `spot: true` on a managed group; on a self-managed one an
+    `instancesDistribution` with no on-demand share above its base."""
+    if managed:
+        return bool(g.get("spot"))
+    dist = g.get("instancesDistribution") or {}
+    return bool(dist) and int(dist.get("onDemandPercentageAboveBaseCapacity", 100)) == 0
+
+
 def node_group_facts(config: dict[str, Any]) -> list[NodeGroupFacts]:
     cluster = (config.get("metadata") or {}).get("name", "")
     out = []
     for g in config.get("nodeGroups") or []:
-        dist = g.get("instancesDistribution") or {}
-        types = tuple(dist.get("instanceTypes") or ([g["instanceType"]] if g.get("instanceType") else []))
-        spot = bool(dist) and int(dist.get("onDemandPercentageAboveBaseCapacity", 100)) == 0
-        out.append(NodeGroupFacts(g["name"], types, spot, int(g.get("maxSize", 0)), _tags(g, cluster)))
+        out.append(NodeGroupFacts(g["name"], group_types(g), group_is_spot(g, False), int(g.get("maxSize", 0)), _tags(g, cluster)))
     for g in config.get("managedNodeGroups") or []:
-        types = tuple(g.get("instanceTypes") or ([g["instanceType"]] if g.get("instanceType") else []))
         tags = {**_tags(g, cluster), MANAGED_GROUP_TAG: g["name"]}  # as EKS tags a managed group's Auto Scaling group
-        out.append(NodeGroupFacts(g["name"], types, bool(g.get("spot")), int(g.get("maxSize", 0)), tags))
+        out.append(NodeGroupFacts(g["name"], group_types(g), group_is_spot(g, True), int(g.get("maxSize", 0)), tags))
     return out
 
 

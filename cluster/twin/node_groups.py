@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from cluster.eksctl import group_is_spot, group_types
 from cluster.nodegroups import NodeGroupSpec
 
 DEFAULT_TYPE = "m5.large"  # eksctl's default instance type
@@ -44,8 +45,8 @@ def _group(g: Mapping[str, Any], cluster: str, managed: bool) -> NodeGroupSpec:
     if not name:
         raise NodeGroupConfigError(f"{'managedNodeGroups' if managed else 'nodeGroups'}: a node group without a name; give each one `name:`")
     dist = g.get("instancesDistribution") or {}
-    types = [str(t) for t in (g.get("instanceTypes") or dist.get("instanceTypes") or ([g["instanceType"]] if g.get("instanceType") else [DEFAULT_TYPE]))]
-    spot = bool(g.get("spot")) if managed else bool(dist) and int(dist.get("onDemandPercentageAboveBaseCapacity", 100)) == 0
+    types = list(group_types(dict(g))) or [DEFAULT_TYPE]
+    spot = group_is_spot(dict(g), managed)
     min_size = int(g.get("minSize", 0 if "desiredCapacity" in g else 2))
     desired = int(g.get("desiredCapacity", max(min_size, 2)))
     max_size = int(g.get("maxSize", max(desired, min_size)))

@@ -76,7 +76,7 @@ def test_terms_look_in_their_own_namespace_unless_told_otherwise():
     assert Affinity.of(everywhere, NODES, other_ns).filter_reason(NODES["a1"]) == ANTI_AFFINITY_NOT_MATCH  # type: ignore[union-attr]
     labelled = pod("web", podAntiAffinity={"requiredDuringSchedulingIgnoredDuringExecution": [
         term("web", namespaceSelector={"matchLabels": {"env": "staging"}})]})
-    found = Affinity.of(labelled, NODES, other_ns, {"staging": {"env": "staging"}, "shop": {}})
+    found = Affinity.of(labelled, NODES, other_ns, lambda: {"staging": {"env": "staging"}, "shop": {}})
     assert found is not None and found.filter_reason(NODES["a1"]) == ANTI_AFFINITY_NOT_MATCH
 
 

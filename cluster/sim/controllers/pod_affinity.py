@@ -10,7 +10,7 @@ or else its own pod's namespace; terminating pods do not count."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,6 +19,10 @@ from cluster.sim.controllers.scheduling import NodeInfo, selector_matches
 AFFINITY_NOT_MATCH = "node(s) didn't match pod affinity rules"
 ANTI_AFFINITY_NOT_MATCH = "node(s) didn't match pod anti-affinity rules"
 EXISTING_ANTI_AFFINITY_NOT_MATCH = "node(s) didn't satisfy existing pods anti-affinity rules"
+
+
+# the namespaces' labels, asked for only when a term has a namespaceSelector
+NamespaceLabels = Callable[[], Mapping[str, Mapping[str, str]]]
 
 
 @dataclass(frozen=True)
@@ -42,7 +46,7 @@ class Placed:
     spec: Mapping[str, Any]
 
 
-def _terms(spec: Mapping[str, Any], kind: str, required: bool, own_ns: str, ns_labels: Mapping[str, Mapping[str, str]]) -> list[Term]:
+def _terms(spec: Mapping[str, Any], kind: str, required: bool, own_ns: str, ns_labels: NamespaceLabels) -> list[Term]:
     section = ((spec.get("affinity") or {}).get(kind) or {})
     if required:
         items = [(t, 0) for t in section.get("requiredDuringSchedulingIgnoredDuringExecution") or []]
@@ -53,7 +57,7 @@ def _terms(spec: Mapping[str, Any], kind: str, required: bool, own_ns: str, ns_l
         names: frozenset[str] | None = frozenset(t.get("namespaces") or ())
         if "namespaceSelector" in t:
             sel = t["namespaceSelector"] or {}
-            names = None if not sel else names | {n for n, labels in ns_labels.items() if selector_matches(sel, labels)}  # type: ignore[operator]
+            names = None if not sel else names | {n for n, labels in ns_labels().items() if selector_matches(sel, labels)}  # type: ignore[operator]
         elif not names:
             names = frozenset({own_ns})
         out.append(Term(str(t.get("topologyKey", "")), t.get("labelSelector") or {}, names, weight))
@@ -74,9 +78,9 @@ class Affinity:
 
     @classmethod
     def of(cls, pod: Mapping[str, Any], nodes: Mapping[str, NodeInfo], placed: Iterable[Placed],
-           ns_labels: Mapping[str, Mapping[str, str]] | None = None) -> Affinity | None:
+           ns_labels: NamespaceLabels | None = None) -> Affinity | None:
         meta, spec = pod.get("metadata") or {}, pod.get("spec") or {}
-        ns, labels, ns_labels = str(meta.get("namespace", "default")), meta.get("labels") or {}, ns_labels or {}
+        ns, labels, ns_labels = str(meta.get("namespace", "default")), meta.get("labels") or {}, ns_labels or dict
         incoming = _Incoming(_terms(spec, "podAffinity", True, ns, ns_labels), _terms(spec, "podAntiAffinity", True, ns, ns_labels),
                              [(t, 1) for t in _terms(spec, "podAffinity", False, ns, ns_labels)]
                              + [(t, -1) for t in _terms(spec, "podAntiAffinity", False, ns, ns_labels)])
@@ -157,7 +161,7 @@ class _Incoming:
                 _add(scores, (t.key, info.labels[t.key]), sign * t.weight)
 
 
-def _toward_incoming(p: Placed, info: NodeInfo, ns: str, labels: Mapping[str, str], ns_labels: Mapping[str, Mapping[str, str]],
+def _toward_incoming(p: Placed, info: NodeInfo, ns: str, labels: Mapping[str, str], ns_labels: NamespaceLabels,
                      existing_anti: dict[tuple[str, str], int], scores: dict[tuple[str, str], int]) -> bool:
     """An existing pod's own terms toward the incoming pod: its required anti-affinity filters,
     its preferred terms score.  Whether a preferred term applied."""

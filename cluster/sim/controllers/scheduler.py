@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections import Counter
 from collections.abc import Callable, Hashable, Iterable
 from typing import Any
@@ -201,8 +202,8 @@ class Scheduler(Controller):
             p = self.api.store.get(self.pod_rt, ns, name)
             if p is not None and p["spec"].get("nodeName") and not p["metadata"].get("deletionTimestamp"):
                 placed.append(Placed(p["spec"]["nodeName"], ns, p["metadata"].get("labels") or {}, p["spec"]))
-        ns_labels = {n["metadata"]["name"]: n["metadata"].get("labels") or {} for n in self.api.store.iter(self.api.rt("Namespace"))}
-        return Affinity.of(pod, self.nodes, placed, ns_labels)
+        ns_rt = self.api.rt("Namespace")
+        return Affinity.of(pod, self.nodes, placed, functools.cache(lambda: {n["metadata"]["name"]: n["metadata"].get("labels") or {} for n in self.api.store.iter(ns_rt)}))
 
     def _filtered(self, reason_of: Callable[[NodeInfo], str | None], candidates: list[str], reasons: Counter[str]) -> list[str]:
         kept = []
