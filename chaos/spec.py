@@ -13,54 +13,19 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal, Union, get_args
 
-from pydantic import Field, ValidationError, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 
 from chaos import __version__
 from chaos.checks import CHECK_TYPES, Check
 from chaos.checks.load_shards_held import LoadShardsHeld
 from chaos.errors import SpecError, shown
 from chaos.fields import Duration, Scope, Share, Strict
+from chaos.inject import DEFAULT_KIND, FAULT_TYPES, KINDS, Fault
 from chaos.load.bodies import MAX_BODY_BYTES
-from cluster.profiles import MAX_NODES
+from chaos.target import Target
 from cluster.user_yaml import YamlProblem, load_file
 
 # --------------------------------------------------------------------------- target and cluster
-
-class LocalSimulator(Strict):
-    config: str | None = Field(None, description="Simulator config YAML (timings, capacity pools, address range), as for `spotchaos sim up --config`.")
-    state_dir: str | None = Field(None, description="Use the simulator already running from this state directory instead of starting one.")
-
-    @model_validator(mode="after")
-    def _paths(self) -> LocalSimulator:
-        if self.config is not None and not os.path.isfile(self.config):
-            raise ValueError(f"config: no file {shown(self.config)}; give a simulator config YAML or leave config out")
-        if self.state_dir is not None and not os.path.isdir(self.state_dir):
-            raise ValueError(f"state_dir: no directory {shown(self.state_dir)}; start a simulator with `spotchaos sim up --state-dir DIR`")
-        return self
-
-
-class Target(Strict):
-    kind: Literal["local", "eks"] = Field("local", description="local: the simulator, started for the run; eks: a real cluster.")
-    speed: float = Field(10.0, ge=0.1, le=1000, description="local: cluster time runs this many times faster than real time.")
-    simulator: LocalSimulator = Field(default_factory=LocalSimulator)
-    context: str | None = Field(None, description="eks: the kubeconfig context to use.")
-    kubeconfig: str | None = Field(None, description="eks: kubeconfig file (default: $KUBECONFIG or ~/.kube/config).")
-    region: str | None = Field(None, description="eks: AWS region.")
-    allowed_accounts: list[str] = Field(default_factory=list, description="eks: AWS account ids this experiment may touch (guardrail).")
-    allowed_contexts: list[str] = Field(default_factory=list, description="eks: kubeconfig contexts this experiment may touch (guardrail).")
-    fis_role_arn: str | None = Field(None, description="The IAM role FIS experiments run as (local: created for the run when not given).")
-
-    @model_validator(mode="after")
-    def _eks_allow_list(self) -> Target:
-        if self.kind == "eks":
-            missing = [what for what, given in (("allowed_accounts: the AWS account ids", self.allowed_accounts),
-                                                ("allowed_contexts: the kubeconfig contexts", self.allowed_contexts)) if not given]
-            if missing:
-                raise ValueError(f"an eks target needs {' and '.join(missing)} this experiment may touch")
-            if any(not re.fullmatch(r"\d{12}", a) for a in self.allowed_accounts):
-                raise ValueError("allowed_accounts: AWS account ids are 12 digits")
-        return self
-
 
 class Service(Strict):
     namespace: str = "default"
@@ -155,79 +120,12 @@ def url_problem(url: str) -> str | None:
 
 # --------------------------------------------------------------------------- injections
 
-class Selection(Strict):
-    count: int | None = Field(None, ge=1, le=MAX_NODES, description="Interrupt this many nodes.")
-    percent: float | None = Field(None, gt=0, le=100, description="Interrupt this share of the matching nodes (rounded up).")
-    node_group: str | None = Field(None, description="Only nodes of this node group (eks.amazonaws.com/nodegroup).")
-    az: str | None = Field(None, description="Only nodes in this availability zone.")
-    instance_type: str | None = None
-    capacity_type: Literal["SPOT", "ON_DEMAND"] | None = Field("SPOT", description="Only SPOT (default) or ON_DEMAND nodes.")
-    serving_pods: bool = Field(False, description="Only nodes that run at least one Ready pod of the service under test.")
-    instances: list[str] = Field(default_factory=list, description="Exactly these instance ids.")
-
-    @model_validator(mode="after")
-    def _one_way(self) -> Selection:
-        ways = [w for w, v in (("count", self.count), ("percent", self.percent), ("instances", self.instances or None)) if v is not None]
-        if len(ways) > 1:
-            raise ValueError(f"choose nodes one way: {' or '.join(ways)}, not both")
-        if any(not re.fullmatch(r"i-[0-9a-f]{8,17}", i) for i in self.instances):
-            raise ValueError("instances: instance ids look like i-0123456789abcdef0")
-        return self
-
-
-class Injection(Strict):
-    name: str | None = None
-    via: Literal["fis", "metadata", "sqs"] = Field(description="fis: an AWS FIS experiment; metadata: notices on the instances' metadata; sqs: EventBridge events on NTH's queue.")
-    kind: Literal["spot-interruption", "rebalance", "capacity-error", "instance-loss", "az-power-interruption"] = Field(
-        "spot-interruption", description="instance-loss: instances terminated with no notice; az-power-interruption: every instance in select.az "
-                                         "stops and the cluster's groups cannot launch there for `duration` (FIS's AZ power interruption, EC2 part).")
-    select: Selection = Field(default_factory=lambda: Selection(count=1))
-    at: Duration = Field(0.0, description="When, after the warm-up (cluster time).")
-    waves: int = Field(1, ge=1, le=50, description="Repeat the injection this many times ...")
-    every: Duration = Field(60.0, gt=0, description="... this far apart.")
-    notice: Duration = Field(120.0, ge=120, le=900, description="spot-interruption: time from the notice to the reclaim (FIS durationBeforeInterruption, at least 2 minutes).")
-    duration: Duration = Field(300.0, gt=0, le=43200, description="capacity-error, az-power-interruption: how long launches fail (and instances stay stopped).")
-    percentage: int = Field(100, ge=1, le=100, description="capacity-error: share of launches that fail.")
-    spot_notice: bool = Field(False, description="az-power-interruption: send the AZ's Spot instances FIS's Spot interruption (`notice` before the reclaim) "
-                                                 "instead of terminating them without one (EC2 cannot stop a one-time Spot instance).")
-
-    @model_validator(mode="after")
-    def _combination(self) -> Injection:
-        if self.kind == "rebalance" and self.via == "fis":
-            raise ValueError("FIS has no rebalance-only action: use via metadata or sqs for a rebalance recommendation")
-        if self.kind == "capacity-error" and self.via != "fis":
-            raise ValueError("capacity errors are injected through FIS (aws:ec2:asg-insufficient-instance-capacity-error): use via fis")
-        if self.kind == "capacity-error" and not self.select.node_group:
-            raise ValueError("a capacity-error needs select.node_group: the node group whose launches fail")
-        if self.kind in ("instance-loss", "az-power-interruption") and self.via != "fis":
-            raise ValueError(f"{self.kind} is injected through FIS: use via fis")
-        if self.kind == "az-power-interruption":
-            if not self.select.az:
-                raise ValueError("an az-power-interruption needs select.az: the availability zone that loses power")
-            if self.select.percent is not None or self.select.instances or self.select.count is not None:
-                raise ValueError("an az-power-interruption takes every node in select.az: drop select.count, percent and instances")
-            if "capacity_type" not in self.select.model_fields_set:
-                # the whole AZ loses power: on-demand and Spot nodes alike, unless the experiment narrows it
-                self.select = self.select.model_copy(update={"capacity_type": None})
-            if self.duration < 60:
-                raise ValueError("duration: an az-power-interruption restarts its instances after at least 1m (FIS startInstancesAfterDuration PT1M-PT12H)")
-        elif self.kind != "capacity-error" and self.select.count is None and self.select.percent is None and not self.select.instances:
-            raise ValueError("select: say how many nodes: count, percent or instances")
-        if self.spot_notice and self.kind != "az-power-interruption":
-            raise ValueError("spot_notice is an option of az-power-interruption; a spot-interruption always sends its notice")
-        return self
-
-    @property
-    def warns(self) -> bool:
-        """Whether the nodes it takes get a notice first (an instance loss is its own notice)."""
-        return self.kind in ("spot-interruption", "rebalance") or (self.kind == "az-power-interruption" and self.spot_notice)
-
-    @property
-    def last_offset(self) -> float:
-        return self.at + (self.waves - 1) * self.every
-
-    def label(self, index: int) -> str:
-        return self.name or f"injection-{index + 1}"
+# every fault is a module of chaos/inject, listed in its registry; `kind` picks it (spot-interruption
+# when an injection names none)
+if TYPE_CHECKING:  # a union built from a tuple is no type to a type checker: every injection is a Fault
+    Injection = Fault
+else:
+    Injection = Annotated[Union[FAULT_TYPES], Field(discriminator="kind")]  # noqa: UP007 - a Union built from the tuple
 
 
 # --------------------------------------------------------------------------- hypotheses
@@ -284,6 +182,14 @@ class Experiment(Strict):
     duration: Duration = Field(900.0, gt=0, description="The longest the experiment may run after the warm-up (cluster time); hypotheses still open then are undecided.")
     expect: Expectation = Field(default_factory=Expectation, description="The outcome this experiment is written to reach (known-bad configurations expect failed).")
 
+    @field_validator("injections", mode="before")
+    @classmethod
+    def _default_kind(cls, given: Any) -> Any:
+        """An injection that names no kind is a Spot interruption."""
+        if isinstance(given, list):
+            return [{"kind": DEFAULT_KIND, **i} if isinstance(i, dict) and "kind" not in i else i for i in given]
+        return given
+
     @model_validator(mode="after")
     def _timing(self) -> Experiment:
         """The experiment's rules across its sections, each a method below raising ValueError with the fix."""
@@ -338,9 +244,9 @@ def hypothesis_name(h: Check) -> str:
 _HINTS = {
     "missing": "add it",
     "extra_forbidden": "remove it or check its spelling (docs/experiment.md lists every key)",
-    "union_tag_invalid": f"use one of: {', '.join(CHECKS)}",
-    "union_tag_not_found": f"add check: one of {', '.join(CHECKS)}",
 }
+_TAGS = {"check": CHECKS, "kind": KINDS}  # the unions' discriminators and their tags
+_BRANCHES = frozenset(CHECKS) | frozenset(KINDS)
 
 
 _PLAIN_KEY = re.compile(r"[A-Za-z0-9_-]{1,64}")
@@ -349,7 +255,7 @@ def _field(loc: tuple[Any, ...]) -> str:
     for part in loc:
         if isinstance(part, int):
             out += f"[{part}]"
-        elif part in CHECKS:
+        elif part in _BRANCHES:
             continue  # the discriminator's branch, not a key the user wrote
         else:
             key = str(part)
@@ -357,13 +263,26 @@ def _field(loc: tuple[Any, ...]) -> str:
     return out or "experiment"
 
 
+def _fault_option_hint(kind: str, key: str) -> str:
+    """What to do with an option the injection's kind does not take: the kinds that do, and its own."""
+    owners = [k for k, f in zip(KINDS, FAULT_TYPES, strict=True) if key in f.model_fields]
+    takes = f"{kind} takes {', '.join(FAULT_TYPES[KINDS.index(kind)].model_fields)}"
+    return f"{key} is an option of {' and '.join(owners)}; {takes}" if owners else f"remove it: {takes}"
+
+
 def explain(exc: ValidationError, source: str) -> str:
     err = exc.errors()[0]
     field = _field(tuple(err["loc"]))
     message = " ".join(str(err["msg"]).removeprefix("Value error, ").split())
-    if err["type"] == "union_tag_invalid":
-        message = f"unknown check '{err.get('ctx', {}).get('tag')}'"
+    discriminator = str(err.get("ctx", {}).get("discriminator", "")).strip("'")
+    tags = ", ".join(_TAGS.get(discriminator, ()))
     hint = _HINTS.get(err["type"])
+    if err["type"] == "union_tag_invalid":
+        message, hint = f"unknown {discriminator} {shown(err.get('ctx', {}).get('tag'))}", f"use one of: {tags}"
+    elif err["type"] == "union_tag_not_found":
+        hint = f"add {discriminator}: one of {tags}"
+    elif err["type"] == "extra_forbidden" and (kind := next((p for p in err["loc"] if p in KINDS), None)):
+        hint = _fault_option_hint(kind, str(err["loc"][-1]))
     given = err.get("input")
     echoed = "" if err["type"] in ("missing", "union_tag_not_found", "union_tag_invalid") or isinstance(given, dict | list) else f" (got {shown(given)})"
     return f"{source}: {field}: {message}{echoed}" + (f"; {hint}" if hint else "")

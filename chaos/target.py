@@ -5,23 +5,64 @@ region).  Either way the rest of the harness gets Endpoints and the cluster's cl
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import structlog
+from pydantic import Field, model_validator
 
 from chaos.aws import clients as aws_clients
-from chaos.errors import GuardrailError, TargetError
+from chaos.errors import GuardrailError, TargetError, shown
+from chaos.fields import Strict
 from chaos.kube import clients as kube_clients
-from chaos.spec import Target
 from cluster.endpoints import Endpoints, is_recorded_simulator
 from cluster.published_clock import ClockReader
 from cluster.waiting import WaitTimeout, wait_for
+
+# --------------------------------------------------------------------------- the experiment's target section
+
+class LocalSimulator(Strict):
+    config: str | None = Field(None, description="Simulator config YAML (timings, capacity pools, address range), as for `spotchaos sim up --config`.")
+    state_dir: str | None = Field(None, description="Use the simulator already running from this state directory instead of starting one.")
+
+    @model_validator(mode="after")
+    def _paths(self) -> LocalSimulator:
+        if self.config is not None and not os.path.isfile(self.config):
+            raise ValueError(f"config: no file {shown(self.config)}; give a simulator config YAML or leave config out")
+        if self.state_dir is not None and not os.path.isdir(self.state_dir):
+            raise ValueError(f"state_dir: no directory {shown(self.state_dir)}; start a simulator with `spotchaos sim up --state-dir DIR`")
+        return self
+
+
+class Target(Strict):
+    kind: Literal["local", "eks"] = Field("local", description="local: the simulator, started for the run; eks: a real cluster.")
+    speed: float = Field(10.0, ge=0.1, le=1000, description="local: cluster time runs this many times faster than real time.")
+    simulator: LocalSimulator = Field(default_factory=LocalSimulator)
+    context: str | None = Field(None, description="eks: the kubeconfig context to use.")
+    kubeconfig: str | None = Field(None, description="eks: kubeconfig file (default: $KUBECONFIG or ~/.kube/config).")
+    region: str | None = Field(None, description="eks: AWS region.")
+    allowed_accounts: list[str] = Field(default_factory=list, description="eks: AWS account ids this experiment may touch (guardrail).")
+    allowed_contexts: list[str] = Field(default_factory=list, description="eks: kubeconfig contexts this experiment may touch (guardrail).")
+    fis_role_arn: str | None = Field(None, description="The IAM role FIS experiments run as (local: created for the run when not given).")
+
+    @model_validator(mode="after")
+    def _eks_allow_list(self) -> Target:
+        if self.kind == "eks":
+            missing = [what for what, given in (("allowed_accounts: the AWS account ids", self.allowed_accounts),
+                                                ("allowed_contexts: the kubeconfig contexts", self.allowed_contexts)) if not given]
+            if missing:
+                raise ValueError(f"an eks target needs {' and '.join(missing)} this experiment may touch")
+            if any(not re.fullmatch(r"\d{12}", a) for a in self.allowed_accounts):
+                raise ValueError("allowed_accounts: AWS account ids are 12 digits")
+        return self
+
+
 
 log = structlog.get_logger("target")
 

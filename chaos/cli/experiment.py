@@ -35,11 +35,27 @@ def validate_experiment(file: ExperimentFile) -> None:
 
 
 @app.command("schema")
-def experiment_schema() -> None:
-    """Print the experiment JSON Schema (docs/experiment.schema.json)."""
+def experiment_schema(
+    write: Annotated[Path | None, typer.Option("--write", metavar="DOCS", help="Write DOCS/experiment.schema.json and refresh the fault and "
+                                                                                 "check tables of DOCS/experiment.md instead of printing the schema.")] = None,
+) -> None:
+    """Print the experiment JSON Schema (docs/experiment.schema.json), or write it and the reference tables derived from the fault and check modules."""
     from chaos.spec import schema_text
 
-    sys.stdout.write(schema_text())
+    if write is None:
+        sys.stdout.write(schema_text())
+        return
+    from chaos.reference import with_tables
+
+    reference = write / "experiment.md"
+    try:
+        text = reference.read_text()
+        (write / "experiment.schema.json").write_text(schema_text())
+        reference.write_text(with_tables(text))
+    except (OSError, ValueError) as exc:
+        err.print(f"schema --write: {exc}", markup=False)
+        raise typer.Exit(2) from None
+    out.print(f"wrote {write / 'experiment.schema.json'} and the tables of {reference}", markup=False)
 
 
 @app.command("plan")

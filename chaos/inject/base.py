@@ -12,10 +12,10 @@ from typing import Any, Protocol
 from chaos.aws.faults import AwsFaults
 from chaos.aws.metadata_mock import MetadataMock
 from chaos.clock import RunClock
-from chaos.inject.selection import Candidate, choose
+from chaos.inject.fault import Fault
+from chaos.inject.selection import Candidate, Selection, choose
 from chaos.journal import Journal
 from chaos.journal.records import InjectedRecord
-from chaos.spec import Injection, Selection
 from chaos.undo.writer import UndoWriter
 
 
@@ -40,12 +40,12 @@ class FireContext:
     schedule_reclaim: Callable[[str, float], None]  # (instance, after cluster seconds): the reclaim a queued notice promises
     extra: dict[str, Any] = field(default_factory=dict)
 
-    def choose(self, inj: Injection, index: int, wave: int, injector: Injector | None = None) -> list[Candidate]:
+    def choose(self, inj: Fault, index: int, wave: int, injector: Injector | None = None) -> list[Candidate]:
         """The nodes this wave takes, by the injector's own rule (the selection's, unless it says otherwise)."""
         pick = injector.choose if injector is not None else NodeInjector.choose
         return pick(inj, self.nodes(), self.taken, f"{self.experiment}/{index}/{wave}", f"injections[{index}]")
 
-    def injected(self, inj: Injection, index: int, wave: int, chosen: list[Candidate], *, reclaim_in: float | None, **fields: Any) -> list[InjectedRecord]:
+    def injected(self, inj: Fault, index: int, wave: int, chosen: list[Candidate], *, reclaim_in: float | None, **fields: Any) -> list[InjectedRecord]:
         """The `injected` records, one per node, written when the notice went out."""
         now = self.clock.now()
         reclaim_t = round(now + reclaim_in, 3) if reclaim_in is not None else None
@@ -63,19 +63,19 @@ def select_text(s: Selection) -> str:
 
 
 class Injector(Protocol):
-    def choose(self, inj: Injection, nodes: list[Candidate], taken: set[str], seed: str, where: str) -> list[Candidate]:
+    def choose(self, inj: Fault, nodes: list[Candidate], taken: set[str], seed: str, where: str) -> list[Candidate]:
         """The nodes it would take from the cluster's Ready nodes (pure and seeded: the plan's choice is the run's)."""
         ...
 
-    def describe(self, inj: Injection) -> str:
+    def describe(self, inj: Fault) -> str:
         """What it does, for the plan text (`spotchaos plan`)."""
         ...
 
-    def plan(self, inj: Injection, index: int, chosen: list[Candidate]) -> dict[str, Any]:
+    def plan(self, inj: Fault, index: int, chosen: list[Candidate]) -> dict[str, Any]:
         """The plan entry (pure): what the first wave would take."""
         ...
 
-    async def fire(self, ctx: FireContext, inj: Injection, index: int, wave: int) -> list[InjectedRecord]:
+    async def fire(self, ctx: FireContext, inj: Fault, index: int, wave: int) -> list[InjectedRecord]:
         """Inject one wave; returns the `injected` records it wrote."""
         ...
 
@@ -84,9 +84,9 @@ class NodeInjector:
     """Shared by injectors that interrupt chosen nodes."""
 
     @staticmethod
-    def choose(inj: Injection, nodes: list[Candidate], taken: set[str], seed: str, where: str) -> list[Candidate]:
+    def choose(inj: Fault, nodes: list[Candidate], taken: set[str], seed: str, where: str) -> list[Candidate]:
         return choose(inj.select, nodes, taken, seed, where)
 
-    def plan(self, inj: Injection, index: int, chosen: list[Candidate]) -> dict[str, Any]:
+    def plan(self, inj: Fault, index: int, chosen: list[Candidate]) -> dict[str, Any]:
         return {"injection": inj.label(index), "via": inj.via, "kind": inj.kind, "at": inj.at, "waves": inj.waves, "every": inj.every,
                 "first_wave": [c.as_dict() for c in chosen]}

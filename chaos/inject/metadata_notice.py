@@ -6,25 +6,25 @@ from __future__ import annotations
 
 from chaos.errors import InjectionError
 from chaos.inject.base import FireContext, NodeInjector, select_text
+from chaos.inject.fault import Fault
 from chaos.journal.records import InjectedRecord
-from chaos.spec import Injection
 from chaos.undo.log import Stage, UndoOp
 
 
 class MetadataNotice(NodeInjector):
-    def describe(self, inj: Injection) -> str:
-        tail = f", reclaim {inj.notice:g}s after the notice" if inj.kind == "spot-interruption" else ""
+    def describe(self, inj: Fault) -> str:
+        tail = f", reclaim {inj.reclaim_after:g}s after the notice" if inj.reclaim_after is not None else ""
         return f"{inj.kind} on {select_text(inj.select)}{tail}"
 
-    async def fire(self, ctx: FireContext, inj: Injection, index: int, wave: int) -> list[InjectedRecord]:
+    async def fire(self, ctx: FireContext, inj: Fault, index: int, wave: int) -> list[InjectedRecord]:
         if ctx.metadata is None:
             raise InjectionError("via metadata needs the local simulator's metadata mock (its control API)")
         chosen = ctx.choose(inj, index, wave)
         for c in chosen:
             number = ctx.undo.intent(f"{inj.kind} notice on the metadata of {c.instance}", UndoOp.WITHDRAW_METADATA_NOTICE, Stage.FAULT, instance=c.instance)
-            if inj.kind == "spot-interruption":
-                await ctx.metadata.spot_interruption(c.instance, inj.notice, owner=ctx.run_id)
+            if inj.reclaim_after is not None:
+                await ctx.metadata.spot_interruption(c.instance, inj.reclaim_after, owner=ctx.run_id)
             else:
                 await ctx.metadata.rebalance(c.instance)
             ctx.undo.done(number, instance=c.instance)
-        return ctx.injected(inj, index, wave, chosen, reclaim_in=inj.notice if inj.kind == "spot-interruption" else None)
+        return ctx.injected(inj, index, wave, chosen, reclaim_in=inj.reclaim_after)

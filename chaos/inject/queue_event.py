@@ -7,29 +7,29 @@ from __future__ import annotations
 import asyncio
 
 from chaos.inject.base import FireContext, NodeInjector, select_text
+from chaos.inject.fault import Fault
 from chaos.inject.fis_documents import rebalance_event, spot_warning_event
 from chaos.journal.records import InjectedRecord
-from chaos.spec import Injection
 from chaos.undo.log import Stage, UndoOp
 
 
 class QueueEvent(NodeInjector):
-    def describe(self, inj: Injection) -> str:
-        tail = f", reclaim {inj.notice:g}s after the notice" if inj.kind == "spot-interruption" else ""
+    def describe(self, inj: Fault) -> str:
+        tail = f", reclaim {inj.reclaim_after:g}s after the notice" if inj.reclaim_after is not None else ""
         return f"{inj.kind} on {select_text(inj.select)}{tail}"
 
-    async def fire(self, ctx: FireContext, inj: Injection, index: int, wave: int) -> list[InjectedRecord]:
+    async def fire(self, ctx: FireContext, inj: Fault, index: int, wave: int) -> list[InjectedRecord]:
         chosen = ctx.choose(inj, index, wave)
         queue = await ctx.queue_url()
         account = await asyncio.to_thread(ctx.faults.account)
-        spot = inj.kind == "spot-interruption"
+        reclaim = inj.reclaim_after
         for c in chosen:
-            make = spot_warning_event if spot else rebalance_event
+            make = spot_warning_event if reclaim is not None else rebalance_event
             number = ctx.undo.intent(f"{inj.kind} event for {c.instance} on NTH's queue", UndoOp.REPORT_ONLY, Stage.FAULT, instance=c.instance, node=c.node,
                                      note=f"a notice on NTH's queue cannot be taken back: NTH drains {c.node} for it; "
                                           f"`kubectl uncordon {c.node}` once the experiment is over, or let the node be replaced")
             message = await asyncio.to_thread(ctx.faults.send_event, queue, make(c.instance, account, ctx.region, ctx.clock.cluster_iso()))
             ctx.undo.done(number, message_id=message)
-            if spot:
-                ctx.schedule_reclaim(c.instance, inj.notice)
-        return ctx.injected(inj, index, wave, chosen, reclaim_in=inj.notice if spot else None)
+            if reclaim is not None:
+                ctx.schedule_reclaim(c.instance, reclaim)
+        return ctx.injected(inj, index, wave, chosen, reclaim_in=reclaim)

@@ -6,14 +6,38 @@ from __future__ import annotations
 
 import math
 import random
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
+
+from pydantic import Field, model_validator
 
 from chaos.errors import InjectionError
+from chaos.fields import Strict
 from chaos.journal import Record, of
 from chaos.journal.records import NodeRecord, PodRecord
-from chaos.spec import Selection
+from cluster.profiles import MAX_NODES
+
+
+class Selection(Strict):
+    count: int | None = Field(None, ge=1, le=MAX_NODES, description="Interrupt this many nodes.")
+    percent: float | None = Field(None, gt=0, le=100, description="Interrupt this share of the matching nodes (rounded up).")
+    node_group: str | None = Field(None, description="Only nodes of this node group (eks.amazonaws.com/nodegroup).")
+    az: str | None = Field(None, description="Only nodes in this availability zone.")
+    instance_type: str | None = None
+    capacity_type: Literal["SPOT", "ON_DEMAND"] | None = Field("SPOT", description="Only SPOT (default) or ON_DEMAND nodes.")
+    serving_pods: bool = Field(False, description="Only nodes that run at least one Ready pod of the service under test.")
+    instances: list[str] = Field(default_factory=list, description="Exactly these instance ids.")
+
+    @model_validator(mode="after")
+    def _one_way(self) -> Selection:
+        ways = [w for w, v in (("count", self.count), ("percent", self.percent), ("instances", self.instances or None)) if v is not None]
+        if len(ways) > 1:
+            raise ValueError(f"choose nodes one way: {' or '.join(ways)}, not both")
+        if any(not re.fullmatch(r"i-[0-9a-f]{8,17}", i) for i in self.instances):
+            raise ValueError("instances: instance ids look like i-0123456789abcdef0")
+        return self
 
 
 @dataclass(frozen=True)

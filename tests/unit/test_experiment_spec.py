@@ -83,9 +83,37 @@ def test_every_shipped_experiment_is_valid():
 
 def test_published_schema_is_the_models():
     published = (ROOT / "docs" / "experiment.schema.json").read_text()
-    assert published == schema_text(), "docs/experiment.schema.json is stale: run `spotchaos schema > docs/experiment.schema.json`"
+    assert published == schema_text(), "docs/experiment.schema.json is stale: run `spotchaos schema --write docs`"
     schema = json.loads(published)
     assert {"name", "injections", "hypotheses"} <= set(schema["required"])
+
+
+def test_the_reference_tables_are_the_modules():
+    """docs/experiment.md's fault and check tables are written from the registries: every kind and
+    check has its row, with its options, and the published page is what the modules say now."""
+    from chaos.inject import FAULT_TYPES, KINDS
+    from chaos.reference import with_tables
+    from chaos.spec import CHECKS
+
+    published = (ROOT / "docs" / "experiment.md").read_text()
+    assert published == with_tables(published), "docs/experiment.md's tables are stale: run `spotchaos schema --write docs`"
+    for kind, fault in zip(KINDS, FAULT_TYPES, strict=True):
+        (row,) = [line for line in published.splitlines() if line.startswith(f"| `{kind}` |")]
+        assert all(f"`{option}`" in row for option in set(fault.model_fields) - {"name", "via", "kind", "select", "at", "waves", "every"})
+    assert all(f"| `{check}` |" in published for check in CHECKS)
+    with pytest.raises(ValueError, match="no faults block"):
+        with_tables("# a page without the markers\n")
+
+
+def test_schema_write_refreshes_both_files(tmp_path):
+    (tmp_path / "experiment.md").write_text((ROOT / "docs" / "experiment.md").read_text().replace("| `rebalance` |", "| `stale` |"))
+    result = subprocess.run([sys.executable, "-m", "chaos.cli", "schema", "--write", str(tmp_path)], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "experiment.schema.json").read_text() == schema_text()
+    assert (tmp_path / "experiment.md").read_text() == (ROOT / "docs" / "experiment.md").read_text()
+    (tmp_path / "experiment.md").write_text("no markers\n")
+    result = subprocess.run([sys.executable, "-m", "chaos.cli", "schema", "--write", str(tmp_path)], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2 and "no faults block" in result.stderr and "Traceback" not in result.stderr
 
 
 def test_validate_cli_exits_3_before_touching_anything(tmp_path):

@@ -10,20 +10,22 @@ import pytest
 from pydantic import ValidationError
 
 from chaos.errors import SpecError
-from chaos.inject import INJECTORS, injector_for
+from chaos.inject import FAULT_TYPES, INJECTORS, injector_for
+from chaos.inject.az_power_interruption import AzPowerInterruption
+from chaos.inject.fault import Fault
 from chaos.inject.selection import Candidate
-from chaos.spec import Injection
+from chaos.inject.spot_interruption import SpotInterruption
 
 
 def _valid_pairs():
-    vias = get_args(Injection.model_fields["via"].annotation)
-    kinds = get_args(Injection.model_fields["kind"].annotation)
+    vias = get_args(Fault.model_fields["via"].annotation)
     selections = ({"count": 1, "node_group": "g", "az": "us-east-1a"}, {"node_group": "g", "az": "us-east-1a"})
     for via in vias:
-        for kind in kinds:
+        for fault in FAULT_TYPES:
+            kind = get_args(fault.model_fields["kind"].annotation)[0]
             for select in selections:
                 try:
-                    yield Injection(via=via, kind=kind, select=select)
+                    yield fault(via=via, kind=kind, select=select)
                     break
                 except ValidationError:
                     continue
@@ -45,16 +47,19 @@ def test_every_injection_an_experiment_may_name_has_an_injector():
 
 
 def test_an_unknown_pair_names_the_valid_ones():
-    bogus = Injection.model_construct(via="carrier-pigeon", kind="spot-interruption")
+    bogus = SpotInterruption.model_construct(via="carrier-pigeon", kind="spot-interruption")
     with pytest.raises(SpecError, match="spot-interruption via fis"):
         injector_for(bogus)
 
 
 def test_a_power_interruption_takes_every_node_in_its_az_and_builds_the_scenario():
-    from chaos.inject.az_power import FisAzPowerInterruption, power_interruption_template
+    from chaos.inject.az_power_interruption import (
+        FisAzPowerInterruption,
+        power_interruption_template,
+    )
 
     nodes = [Candidate(f"n{i}", f"i-{i:017x}", "g", f"us-east-1{'ab'[i % 2]}", "m5.xlarge", "SPOT" if i < 4 else "ON_DEMAND") for i in range(6)]
-    inj = Injection(via="fis", kind="az-power-interruption", select={"az": "us-east-1a"}, duration="10m")
+    inj = AzPowerInterruption(via="fis", kind="az-power-interruption", select={"az": "us-east-1a"}, duration="10m")
     chosen = FisAzPowerInterruption.choose(inj, nodes, {nodes[2].instance}, "seed", "injections[0]")
     assert [c.node for c in chosen] == ["n0", "n4"]  # Spot and on-demand alike, minus what an earlier injection took
     groups = [f"arn:aws:autoscaling:us-east-1:1:autoScalingGroup:x:autoScalingGroupName/g{i}" for i in range(7)]
@@ -74,9 +79,9 @@ def test_a_power_interruption_takes_every_node_in_its_az_and_builds_the_scenario
 
 def test_a_power_interruption_in_an_empty_az_says_where_the_nodes_are():
     from chaos.errors import InjectionError
-    from chaos.inject.az_power import FisAzPowerInterruption
+    from chaos.inject.az_power_interruption import FisAzPowerInterruption
 
     nodes = [Candidate("n0", "i-00000000000000000", "g", "us-east-1b", "m5.xlarge", "SPOT")]
-    inj = Injection(via="fis", kind="az-power-interruption", select={"az": "us-east-1z"})
+    inj = AzPowerInterruption(via="fis", kind="az-power-interruption", select={"az": "us-east-1z"})
     with pytest.raises(InjectionError, match=r"no Ready node .* in us-east-1z.*us-east-1b"):
         FisAzPowerInterruption.choose(inj, nodes, set(), "seed", "injections[0]")

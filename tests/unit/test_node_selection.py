@@ -5,8 +5,7 @@ from __future__ import annotations
 import pytest
 
 from chaos.errors import InjectionError
-from chaos.inject.selection import candidates, choose, serving_pods_per_node
-from chaos.spec import Selection
+from chaos.inject.selection import Selection, candidates, choose, serving_pods_per_node
 from tests.records import typed
 
 

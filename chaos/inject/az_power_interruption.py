@@ -1,4 +1,4 @@
-"""The EC2 and Auto Scaling part of FIS's scenario "AZ Availability: Power Interruption": every
+"""kind: az-power-interruption, the EC2 and Auto Scaling part of FIS's scenario "AZ Availability: Power Interruption": every
 instance of the cluster in one AZ loses power and the cluster's groups cannot launch there until
 it is back.  One FIS experiment with the scenario's actions:
 
@@ -21,10 +21,14 @@ UnsupportedOperation for StopInstances on a one-time Spot instance."""
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import Any, Literal
+
+from pydantic import Field, model_validator
 
 from chaos.errors import InjectionError
+from chaos.fields import Duration
 from chaos.inject.base import FireContext, NodeInjector
+from chaos.inject.fault import Fault
 from chaos.inject.fis_documents import (
     capacity_error_action,
     fis_template,
@@ -35,7 +39,6 @@ from chaos.inject.fis_documents import (
 from chaos.inject.instance_loss import terminate_actions
 from chaos.inject.selection import Candidate, matching
 from chaos.journal.records import InjectedRecord
-from chaos.spec import Injection
 
 MAX_GROUPS_PER_ACTION = 5  # FIS quota: target Auto Scaling groups per capacity-error action
 
@@ -50,7 +53,7 @@ def stop_actions(instance_arns: list[str], az: str, duration: float) -> tuple[di
     return targets, actions
 
 
-def power_interruption_template(on_demand: list[str], spot: list[str], groups: list[str], inj: Injection, role_arn: str, alarms: list[str],
+def power_interruption_template(on_demand: list[str], spot: list[str], groups: list[str], inj: AzPowerInterruption, role_arn: str, alarms: list[str],
                                 tags: dict[str, str]) -> dict[str, Any]:
     """The experiment template (pure): ARNs of the AZ's on-demand and Spot instances and of the groups."""
     az = inj.select.az or ""
@@ -67,12 +70,12 @@ def power_interruption_template(on_demand: list[str], spot: list[str], groups: l
 
 
 class FisAzPowerInterruption(NodeInjector):
-    def describe(self, inj: Injection) -> str:
+    def describe(self, inj: AzPowerInterruption) -> str:
         spot = f"Spot nodes get the notice, reclaimed after {inj.notice:g}s" if inj.spot_notice else "Spot nodes lost without notice"
         return f"az-power-interruption in {inj.select.az}: every node there stops for {inj.duration:g}s ({spot}), no launches there meanwhile"
 
     @staticmethod
-    def choose(inj: Injection, nodes: list[Candidate], taken: set[str], seed: str, where: str) -> list[Candidate]:
+    def choose(inj: AzPowerInterruption, nodes: list[Candidate], taken: set[str], seed: str, where: str) -> list[Candidate]:
         """Every Ready node in the AZ (of the node group or capacity type, when the selection names one)."""
         chosen = [c for c in matching(inj.select, nodes) if c.instance not in taken]
         if not chosen:
@@ -80,7 +83,7 @@ class FisAzPowerInterruption(NodeInjector):
                                  f"{', '.join(sorted({c.az for c in nodes if c.az})) or 'no AZ'})")
         return chosen
 
-    async def fire(self, ctx: FireContext, inj: Injection, index: int, wave: int) -> list[InjectedRecord]:
+    async def fire(self, ctx: FireContext, inj: AzPowerInterruption, index: int, wave: int) -> list[InjectedRecord]:
         chosen = ctx.choose(inj, index, wave, self)
         spot = [c for c in chosen if c.capacity == "SPOT"]
         on_demand = [c for c in chosen if c.capacity != "SPOT"]
@@ -94,3 +97,34 @@ class FisAzPowerInterruption(NodeInjector):
         if inj.spot_notice:
             return records + ctx.injected(inj, index, wave, spot, reclaim_in=inj.notice, fis_experiment=eid)
         return records + ctx.injected(inj, index, wave, spot, reclaim_in=0.0, fis_experiment=eid, warned=False)
+
+
+class AzPowerInterruption(Fault):
+    """Every instance in select.az stops, or is lost if Spot, and the cluster's groups cannot launch there for `duration` (FIS's AZ
+    power interruption, EC2 part; no notice unless `spot_notice`)."""
+
+    kind: Literal["az-power-interruption"]
+    duration: Duration = Field(300.0, gt=0, le=43200, description="How long launches fail and the AZ's instances stay stopped.")
+    notice: Duration = Field(120.0, ge=120, le=900, description="With spot_notice: time from the notice to the reclaim (at least 2 minutes).")
+    spot_notice: bool = Field(False, description="Send the AZ's Spot instances FIS's Spot interruption (`notice` before the reclaim) "
+                                                 "instead of terminating them without one (EC2 cannot stop a one-time Spot instance).")
+
+    injectors = {"fis": FisAzPowerInterruption()}
+    counts_nodes = False
+
+    @model_validator(mode="after")
+    def _the_whole_az(self) -> AzPowerInterruption:
+        if not self.select.az:
+            raise ValueError("an az-power-interruption needs select.az: the availability zone that loses power")
+        if self.select.percent is not None or self.select.instances or self.select.count is not None:
+            raise ValueError("an az-power-interruption takes every node in select.az: drop select.count, percent and instances")
+        if "capacity_type" not in self.select.model_fields_set:
+            # the whole AZ loses power: on-demand and Spot nodes alike, unless the experiment narrows it
+            self.select = self.select.model_copy(update={"capacity_type": None})
+        if self.duration < 60:
+            raise ValueError("duration: an az-power-interruption restarts its instances after at least 1m (FIS startInstancesAfterDuration PT1M-PT12H)")
+        return self
+
+    @property
+    def warns(self) -> bool:
+        return self.spot_notice
