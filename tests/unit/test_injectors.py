@@ -34,7 +34,8 @@ def _valid_pairs():
 def test_every_injection_an_experiment_may_name_has_an_injector():
     pairs = {(i.via, i.kind) for i in _valid_pairs()}
     assert pairs == set(INJECTORS)
-    nodes = [Candidate(f"n{i}", f"i-{i:017x}", "g", "us-east-1a", "m5.xlarge", "SPOT", 1) for i in range(3)]
+    # Spot and on-demand nodes: each fault takes the kind its selection names (a stop takes on-demand ones)
+    nodes = [Candidate(f"n{i}", f"i-{i:017x}", "g", "us-east-1a", "m5.xlarge", ("SPOT", "ON_DEMAND")[i % 2], 1) for i in range(6)]
     for inj in _valid_pairs():
         injector = injector_for(inj)
         assert injector.describe(inj)
