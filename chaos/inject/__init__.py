@@ -19,6 +19,7 @@ MODULES = (
     "capacity_error",
     "instance_loss",
     "az_power_interruption",
+    "instance_stop",
 )
 
 
