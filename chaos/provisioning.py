@@ -121,6 +121,32 @@ def provision(profile: ClusterProfile, endpoints: Endpoints, timeout: float, con
     return service_url(kube_objects.kube_client(endpoints), profile.serving.namespace, profile.serving.service_name, predict_path(profile.serving))
 
 
+def build_twin(sources: Any, endpoints: Endpoints, namespace: str, deployment: str, ingress: str, path: str, timeout: float,
+               console: Console) -> tuple[list[str], str | None, str | None]:
+    """Your cluster in the simulator (cluster.twin): node groups launched, manifests applied, then
+    waited on until the service's replicas are Ready and its Ingress answers.  Returns what the
+    build made and could not (its lines), the eksctl cluster's name and the service's URL."""
+    from cluster.twin.build import build_twin as build
+
+    try:
+        report = build(endpoints, sources)
+    except (ClientError, BotoCoreError, WaiterError) as exc:
+        raise _aws_failure(exc) from None
+    for line in report.lines():
+        console.print(f"twin: {line}", soft_wrap=True, markup=False)
+    missing = [r for r in report.refused if r.startswith("Deployment ") and f" {deployment} " in f"{r} "]
+    if missing:
+        raise ProvisioningFailed(f"the service's Deployment was refused: {missing[0]}")
+    kube = kube_objects.kube_client(endpoints)
+    checks = kube_objects.twin_readiness_checks(kube, prov.clients_for(endpoints)["autoscaling"], report.groups, namespace, deployment, ingress, path)
+    try:
+        _wait_with_bars(checks, timeout, console)
+    except ProvisioningFailed as exc:
+        said = kube_objects.warnings_about(kube, namespace, {deployment, ingress})
+        raise ProvisioningFailed(f"{exc}" + (f"; the cluster says: {'; '.join(said)}" if said else "")) from None
+    return report.lines(), report.cluster, service_url(kube, namespace, ingress, path)
+
+
 def karpenter_helm_values(profile: ClusterProfile, account: str) -> dict[str, Any]:
     """The Karpenter chart's values for the profile, for `helm upgrade --install` on EKS."""
     return helm_values(profile, account)

@@ -13,7 +13,7 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal, Union, get_args
 
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 from chaos import __version__
 from chaos.checks import CHECK_TYPES, Check
@@ -34,16 +34,65 @@ class Service(Strict):
     path: str = "/v1/models/resnet:predict"
 
 
+def _beside(base: Path, path: str | None) -> str | None:
+    return None if path is None else str(Path(path) if Path(path).is_absolute() else Path(base) / path)
+
+
+class TwinFrom(Strict):
+    """Your own cluster in the simulator: its node groups from your eksctl config, its workloads from
+    your manifests (docs/twin.md).  Paths are relative to the experiment's file."""
+
+    eksctl: str | None = Field(None, description="An eksctl ClusterConfig: its nodeGroups and managedNodeGroups become the twin's Auto Scaling groups.")
+    manifests: list[str] = Field(default_factory=list, description="Manifest files or directories, as `kubectl apply -f` takes them (helm template output too).")
+    kustomize: list[str] = Field(default_factory=list, description="Kustomize directories, built with `kubectl kustomize`.")
+    behaviours: str | None = Field(None, description="How your containers behave in the simulator: start time, service time, errors, SIGTERM (docs/twin.md).")
+
+    @model_validator(mode="after")
+    def _readable(self, info: ValidationInfo) -> TwinFrom:
+        base = (info.context or {}).get("base")
+        if base is not None:  # relative to the experiment's file
+            self.eksctl = _beside(base, self.eksctl)
+            self.manifests = [_beside(base, m) or m for m in self.manifests]
+            self.kustomize = [_beside(base, k) or k for k in self.kustomize]
+            self.behaviours = _beside(base, self.behaviours)
+        if self.eksctl is None and not self.manifests and not self.kustomize:
+            raise ValueError("give eksctl, manifests or kustomize: the files the twin is built from")
+        if self.behaviours is not None and not (self.manifests or self.kustomize):
+            raise ValueError("behaviours says how the workloads of your manifests behave: give them in manifests or kustomize")
+        self.sources()  # every file read now: a mistake is one line before anything starts
+        return self
+
+    def sources(self) -> Any:
+        """The inputs read (cluster.twin's TwinSources), with the behaviours written onto the workloads."""
+        from cluster.twin.behaviours import with_behaviours
+        from cluster.twin.inputs import TwinInputError, read_inputs
+
+        try:
+            read = read_inputs(Path(self.eksctl) if self.eksctl else None, [Path(m) for m in self.manifests], [Path(k) for k in self.kustomize])
+            return with_behaviours(read, Path(self.behaviours) if self.behaviours else None)
+        except TwinInputError as exc:  # the command line's option names, as this file spells them
+            message = str(exc).replace("--from-eksctl ", "eksctl ").replace("--manifests ", "manifests ").replace("--kustomize ", "kustomize ")
+            raise ValueError(message) from None
+
+
 class Cluster(Strict):
     profile: str | None = Field("hardened", description="Provision this profile (seed, hardened, managed or a profile YAML) before the run; null: use the cluster as it is.")
     name: str | None = Field(None, description="Cluster name (default TensorFlowServingCluster).")
     overrides: dict[str, Any] = Field(default_factory=dict, description="Profile fields to change, merged into the profile (e.g. serving: {pdb_max_unavailable: null}).")
     teardown: bool = Field(True, description="Tear down what the run provisioned when it ends.")
     service: Service | None = Field(None, description="The service under test when the cluster is not provisioned by the run.")
+    from_: TwinFrom | None = Field(None, alias="from", description="Build a twin of your own cluster from your files instead of a profile (local target).")
 
     @model_validator(mode="after")
     def _profile(self) -> Cluster:
-        """The profile, its name and overrides, checked as provisioning will read them."""
+        """The profile, its name and overrides, checked as provisioning will read them; or the twin's inputs."""
+        if self.from_ is not None:
+            if "profile" in self.model_fields_set and self.profile is not None:
+                raise ValueError("profile and from: a twin is built from your files, not from a profile; drop profile")
+            if self.service is None:
+                raise ValueError("from: name the service under test in your manifests in cluster.service (namespace, deployment, ingress, path)")
+            self.profile = None
+            return self
         if self.profile is not None:
             from cluster.profiles import ProfileError, load_profile
 
@@ -210,6 +259,9 @@ class Experiment(Strict):
                                  "move it earlier or make the duration longer")
 
     def _target_takes_the_injections(self) -> None:
+        if self.cluster.from_ is not None and (self.target.kind != "local" or self.target.simulator.state_dir is not None):
+            raise ValueError("cluster.from builds the twin in a simulator started for the run: use target kind local without simulator.state_dir "
+                             "(on eks the cluster is your own: name its service in cluster.service)")
         if self.target.kind != "eks":
             return
         if self.target.fis_role_arn is None and any(i.via == "fis" for i in self.injections):
@@ -288,11 +340,12 @@ def explain(exc: ValidationError, source: str) -> str:
     return f"{source}: {field}: {message}{echoed}" + (f"; {hint}" if hint else "")
 
 
-def parse_experiment(data: Any, source: str = "experiment") -> Experiment:
+def parse_experiment(data: Any, source: str = "experiment", base: Path | None = None) -> Experiment:
+    """The experiment, its mistakes one line each; `base` is the directory relative paths in it start from (its file's)."""
     if not isinstance(data, dict):
         raise SpecError(f"{source}: an experiment is a mapping with name, injections and hypotheses")
     try:
-        return Experiment.model_validate(data)
+        return Experiment.model_validate(data, context={"base": base} if base is not None else None)
     except ValidationError as exc:
         raise SpecError(explain(exc, source)) from None
 
@@ -302,7 +355,7 @@ def load_experiment(path: Path) -> Experiment:
         data = load_file(path)
     except YamlProblem as exc:
         raise SpecError(f"{path}: {exc}") from None
-    return parse_experiment(data, str(path))
+    return parse_experiment(data, str(path), path.parent)
 
 
 def json_schema() -> dict[str, Any]:

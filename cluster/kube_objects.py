@@ -5,6 +5,7 @@ ALB answering predictions)."""
 from __future__ import annotations
 
 import json
+import urllib.error
 import urllib.request
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -177,6 +178,52 @@ def readiness_checks(profile: ClusterProfile, api: Any, autoscaling: Any) -> lis
             return 0, 1
 
     return [("nodes Ready", nodes), (f"{sp.name} replicas Ready", replicas), ("ALB answering predictions", alb)]
+
+
+def twin_readiness_checks(api: Any, autoscaling: Any, groups: list[str], namespace: str, deployment: str, ingress: str,
+                          path: str) -> list[tuple[str, Callable[[], tuple[int, int]]]]:
+    """A twin's: its groups' nodes Ready (as many as they want now), the service's replicas Ready
+    and its Ingress's load balancer answering the path."""
+    core, apps, net = client.CoreV1Api(api), client.AppsV1Api(api), client.NetworkingV1Api(api)
+
+    def nodes() -> tuple[int, int]:
+        found = autoscaling.describe_auto_scaling_groups(AutoScalingGroupNames=groups)["AutoScalingGroups"] if groups else []
+        want = sum(g["DesiredCapacity"] for g in found)
+        ready = sum(1 for n in core.list_node().items if any(c.type == "Ready" and c.status == "True" for c in n.status.conditions or []))
+        return min(ready, want), want
+
+    def replicas() -> tuple[int, int]:
+        try:
+            d = apps.read_namespaced_deployment(deployment, namespace)
+        except Exception:
+            return 0, 1
+        want = d.spec.replicas if d.spec.replicas is not None else 1
+        return min((d.status.ready_replicas if d.status else 0) or 0, want), want
+
+    def alb() -> tuple[int, int]:
+        url = ingress_url(net, namespace, ingress, path)
+        if url is None:
+            return 0, 1
+        try:
+            with urllib.request.urlopen(urllib.request.Request(url, method="GET"), timeout=5) as resp:
+                return (1 if resp.status < 500 else 0), 1
+        except urllib.error.HTTPError as exc:
+            return (1 if exc.code < 500 else 0), 1
+        except Exception:
+            return 0, 1
+
+    return [("nodes Ready", nodes), (f"{namespace}/{deployment} replicas Ready", replicas), (f"Ingress {namespace}/{ingress} answering", alb)]
+
+
+def warnings_about(api: Any, namespace: str, names: set[str], most: int = 3) -> list[str]:
+    """The latest Warning events about the named objects of a namespace, "Kind name: Reason: message"."""
+    try:
+        events = client.CoreV1Api(api).list_namespaced_event(namespace, field_selector="type=Warning").items
+    except Exception:
+        return []
+    about = [e for e in events if e.involved_object and e.involved_object.name in names]
+    about.sort(key=lambda e: str(e.last_timestamp or e.event_time or ""), reverse=True)
+    return [f"{e.involved_object.kind} {e.involved_object.name}: {e.reason}: {e.message}" for e in about[:most]]
 
 
 def ingress_url(net: Any, namespace: str, name: str, path: str) -> str | None:

@@ -22,7 +22,17 @@ def prestop_seconds(container: dict[str, Any]) -> float:
     return float(m.group(1)) if m else 0.0
 
 
-def ignores_sigterm(container: dict[str, Any]) -> bool:
+# the simulator's per-pod behaviour (sim.spotchaos.io/KEY, or KEY.CONTAINER for one container)
+ANNOTATION_PREFIX = "sim.spotchaos.io/"
+
+
+def ignores_sigterm(container: dict[str, Any], pod: dict[str, Any] | None = None) -> bool:
+    """Whether the container's process serves on through SIGTERM until SIGKILL: as its pod's
+    `sigterm` annotation says (honour | ignore), else as its image is known to."""
+    annotations = ((pod or {}).get("metadata") or {}).get("annotations") or {}
+    said = annotations.get(f"{ANNOTATION_PREFIX}sigterm.{container.get('name')}") or annotations.get(f"{ANNOTATION_PREFIX}sigterm")
+    if said in ("honour", "ignore"):
+        return said == "ignore"
     image = str(container.get("image", ""))
     return any(image.startswith(i) or f"/{i}" in image for i in SIGTERM_IGNORING_IMAGES)
 
@@ -31,7 +41,7 @@ def stop_seconds(pod: dict[str, Any], grace: float) -> float:
     """When the last container is gone after deletion starts: preStop, then SIGTERM (or the grace end)."""
     longest = 0.0
     for c in pod.get("spec", {}).get("containers") or []:
-        t = grace if ignores_sigterm(c) else prestop_seconds(c)
+        t = grace if ignores_sigterm(c, pod) else prestop_seconds(c)
         longest = max(longest, min(grace, t))
     return longest
 

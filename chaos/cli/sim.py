@@ -43,6 +43,7 @@ def sim_up(
     eksctl: Annotated[Path | None, typer.Option("--from-eksctl", help="Your cluster's eksctl ClusterConfig: its node groups are launched once up.")] = None,
     manifests: Annotated[list[Path] | None, typer.Option("--manifests", "-f", help="Your manifests (files or directories), applied once up. Repeatable.")] = None,
     kustomize: Annotated[list[Path] | None, typer.Option("--kustomize", "-k", help="Kustomize directories, built with `kubectl kustomize` and applied once up. Repeatable.")] = None,
+    behaviours: Annotated[Path | None, typer.Option("--behaviours", help="How your containers behave in the simulator (start, service time, errors, SIGTERM): docs/twin.md.")] = None,
     log_format: LogFormat = "console",
 ) -> None:
     """Run the simulator in the foreground until Ctrl-C or SIGTERM."""
@@ -53,12 +54,15 @@ def sim_up(
     negative = [name for name, value in (("--demo-nodes", demo_nodes), ("--demo-replicas", demo_replicas)) if value < 0]
     if negative:
         fail(f"{' and '.join(negative)} must be 0 or more")
+    if behaviours is not None and not (manifests or kustomize):
+        fail("--behaviours says how the workloads of your manifests behave: give them with -f or -k")
     twin = None
     if eksctl or manifests or kustomize:
+        from cluster.twin.behaviours import with_behaviours
         from cluster.twin.inputs import TwinInputError, read_inputs
 
         try:
-            twin = read_inputs(eksctl, manifests or [], kustomize or [])  # read before starting: a bad file is one line, not a half-built cluster
+            twin = with_behaviours(read_inputs(eksctl, manifests or [], kustomize or []), behaviours)  # read before starting: a bad file is one line, not a half-built cluster
         except TwinInputError as exc:
             fail(str(exc))
     try:

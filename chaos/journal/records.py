@@ -176,6 +176,7 @@ class ProvisionedRecord(Record):
     profile: str | None = None
     cluster: str | None = None
     url: str | None = None
+    twin: list[str] | None = None  # a twin's build: what it made and what it could not model
 
 
 class ComponentsRecord(Record):

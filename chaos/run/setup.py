@@ -48,6 +48,8 @@ async def provision(ctx: RunContext, state: RunState, conn: Connection, phase: C
     from chaos import provisioning as p
 
     url: str | None = None
+    if cluster.from_ is not None:
+        return await _twin(ctx, state, conn, phase)
     if cluster.profile is not None:
         if conn.endpoints.target == "eks":
             raise TargetError("provisioning EKS from an experiment is not available: set cluster.profile: null and name the service in cluster.service")
@@ -91,6 +93,29 @@ async def provision(ctx: RunContext, state: RunState, conn: Connection, phase: C
         if url is None:
             raise TargetError(f"the Ingress {service.namespace}/{service.ingress} has no address yet; give traffic.url or wait for the ALB")
     return Serving(url, service, cluster_name)
+
+
+async def _twin(ctx: RunContext, state: RunState, conn: Connection, phase: Callable[..., Any]) -> Serving:
+    """The twin of the user's cluster built in the simulator the run started (it goes with the
+    simulator: nothing to tear down), waited on until the service answers."""
+    from chaos import provisioning as p
+
+    cluster, svc = ctx.spec.cluster, ctx.spec.cluster.service
+    assert cluster.from_ is not None and svc is not None  # the spec requires the service with `from`
+    phase(Phase.PROVISION, profile="twin")
+    sources = await asyncio.to_thread(cluster.from_.sources)
+    state.provision_task = asyncio.ensure_future(asyncio.to_thread(
+        p.build_twin, sources, conn.endpoints, svc.namespace, svc.deployment, svc.ingress, svc.path, PROVISION_TIMEOUT, Console(file=io.StringIO())))
+    try:
+        lines, name, url = await asyncio.shield(state.provision_task)
+    except p.ProvisioningFailed as exc:
+        raise TargetError(f"building the twin: {exc}") from None
+    ctx.journal.write(ProvisionedRecord(profile="twin", cluster=name or cluster.name, url=url, twin=lines))
+    if ctx.spec.traffic.url:
+        url = ctx.spec.traffic.url
+    elif url is None:
+        raise TargetError(f"the Ingress {svc.namespace}/{svc.ingress} has no address; give traffic.url or an Ingress the Load Balancer Controller serves")
+    return Serving(url, ServiceRef(svc.namespace, svc.deployment, svc.ingress, svc.path), name or cluster.name)
 
 
 async def start_observers(ctx: RunContext, connected: Connected, serving: Serving, components: Mapping[str, str], stop: threading.Event,

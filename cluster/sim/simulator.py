@@ -54,6 +54,7 @@ from cluster.sim.parts import Parts
 from cluster.sim.serving.cpu import CpuModel
 from cluster.sim.serving.pods import ServingPods
 from cluster.sim.serving.prober import ReadinessProber
+from cluster.sim.serving.standins import StandinPods
 from cluster.sim.spot.eventbridge import Ec2Events
 from cluster.sim.spot.fis import FisRunner
 from cluster.sim.spot.interruptions import Interruptions
@@ -101,6 +102,7 @@ class Simulator:
         self.controllers: list[Controller] = []
         self.kubelets: Kubelets | None = None
         self.serving: ServingPods | None = None
+        self.standins: StandinPods | None = None
         self.harness_pods: HarnessPods | None = None
         self.managed_groups: ManagedNodeGroups | None = None
         self.prober: ReadinessProber | None = None
@@ -181,6 +183,7 @@ class Simulator:
         # data plane: serving pods, readiness probes, kube-proxy NodePorts, LBC + ALB
         parts = self.parts
         self.serving = parts.add(ServingPods(ctx, kubelets))
+        self.standins = parts.add(StandinPods(ctx, kubelets))
         self.harness_pods = parts.add(HarnessPods(ctx, kubelets))
         self.prober = parts.add(ReadinessProber(ctx, kubelets))
         self.alb = AlbRuntime(self.clock, self.moto.lock, lambda tid: kubelets.loopback_of_instance(tid) if tid.startswith("i-") else tid)

@@ -25,6 +25,8 @@ class TwinReport:
     """What the build made and what it could not."""
 
     node_groups: list[str] = field(default_factory=list)  # "name: N x types (Spot|on-demand)"
+    groups: list[str] = field(default_factory=list)  # the Auto Scaling groups' names
+    cluster: str | None = None  # the eksctl config's metadata.name
     created: dict[str, int] = field(default_factory=dict)  # kind -> objects created
     existing: int = 0
     not_modelled: dict[str, list[str]] = field(default_factory=dict)  # "kind (apiVersion)" -> sources
@@ -47,9 +49,10 @@ def build_twin(endpoints: Endpoints, sources: TwinSources) -> TwinReport:
         ec2, asg = aws_clients(endpoints.aws_endpoint_url, endpoints.region)
         for cfg in sources.cluster_configs:
             cluster = twin_cluster(cfg.obj, endpoints.region)
+            report.cluster = report.cluster or cluster.name
             subnets = ensure_network(ec2, cluster.name, cluster.zones)
             for spec in cluster.groups:
-                create_node_group(ec2, asg, spec, subnets)
+                report.groups.append(create_node_group(ec2, asg, spec, subnets))
                 report.node_groups.append(f"{spec.name}: {spec.desired} x {', '.join(spec.instance_types[:3])}"
                                           f"{' ...' if len(spec.instance_types) > 3 else ''} ({'Spot' if spec.spot else 'on-demand'})")
     if sources.objects:

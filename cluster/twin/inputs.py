@@ -83,10 +83,15 @@ def _add(out: TwinSources, docs: Iterable[Sourced]) -> None:
         (out.cluster_configs if doc.kind == "ClusterConfig" else out.objects).append(doc)
 
 
+KUSTOMIZE_API = "kustomize.config.k8s.io/"
+
+
 def _manifests(path: Path) -> list[Sourced]:
-    """A file's objects, or those of every manifest file under a directory (sorted, links not followed)."""
+    """A file's objects, or those of every manifest file under a directory (sorted, links not followed);
+    a directory's kustomize files (Kustomization, Component) say how to build it, they are no objects."""
     if os.path.isdir(path):
-        return [doc for f in manifest_files(path) for doc in _documents(f, "--manifests")]
+        docs = [doc for f in manifest_files(path) for doc in _documents(f, "--manifests")]
+        return [d for d in docs if not str(d.obj.get("apiVersion", "")).startswith(KUSTOMIZE_API)]
     if os.path.isfile(path):
         return _documents(path, "--manifests")
     raise TwinInputError(f"--manifests {named(path)}: not a manifest file and not a directory of them; give one of those")

@@ -10,6 +10,7 @@ from collections.abc import Callable, Hashable, Iterable
 from typing import Any
 
 import structlog
+from moto.core.exceptions import ServiceException
 
 from cluster.components.lbc import (
     FINALIZER,
@@ -121,6 +122,14 @@ class LoadBalancerController(Controller):
                 self.ctx.recorder("ingress").record(ing, "FailedBuildModel", message, "Warning")
                 log.warning("lbc_failed_build_model", ingress=f"{ns}/{name}", error=str(exc))
             self._write_log()  # what the build did before it failed
+            return
+        except ServiceException as exc:  # AWS refused what the model asked for: the controller's FailedDeployModel, retried on resync
+            message = f"Failed deploy model due to {exc}"
+            if self._last_error.get((ns, name)) != message:
+                self._last_error[(ns, name)] = message
+                self.ctx.recorder("ingress").record(ing, "FailedDeployModel", message, "Warning")
+                log.warning("lbc_failed_deploy_model", ingress=f"{ns}/{name}", error=str(exc))
+            self._write_log()
             return
         self._last_error.pop((ns, name), None)
         self._ensure_balancer((ns, name), lb, routes, cfg, ing)

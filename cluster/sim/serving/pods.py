@@ -21,7 +21,7 @@ from typing import Any
 import structlog
 
 from cluster.components.tf_serving import ServingArgs, serving_args
-from cluster.pod_lifecycle import ignores_sigterm, prestop_seconds
+from cluster.pod_lifecycle import ANNOTATION_PREFIX, ignores_sigterm, prestop_seconds
 from cluster.sim.clock import ClockTimer
 from cluster.sim.controllers.base import SimContext
 from cluster.sim.controllers.kubelet import Kubelets
@@ -31,7 +31,6 @@ from cluster.sim.wire.server import HttpServer, Reply, Request
 
 log = structlog.get_logger("sim.serving")
 
-ANNOTATION_PREFIX = "sim.spotchaos.io/"
 JSON = ((b"Content-Type", b"application/json"),)
 
 
@@ -143,7 +142,7 @@ class ServingPods:
             if args is None or not ip:
                 continue
             settings = pod_settings(pod, self.ctx.config.serving)
-            proc = ServingProcess(key, ip, args, settings, graceful=not ignores_sigterm(c), container=str(c.get("name", "")))
+            proc = ServingProcess(key, ip, args, settings, graceful=not ignores_sigterm(c, pod), container=str(c.get("name", "")))
             self.processes[key] = proc
             self._log(proc, tfserving_log.loading(self.clock.timestamp(), args.model_name, args.model_base_path))
             proc.load_timer = self.clock.call_later(settings.model_load, lambda p=proc: self.tasks.spawn(self._listen(p)))

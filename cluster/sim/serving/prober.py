@@ -1,8 +1,9 @@
-"""The kubelet's readiness prober for pods that really listen (the TF Serving pods): an
-`httpGet` or `tcpSocket` probe sent over the network to the pod IP every `periodSeconds`,
-with `initialDelaySeconds`, `timeoutSeconds`, `successThreshold` and `failureThreshold`
-as the kubelet applies them (probe timings are cluster time; a probe's own timeout is
-floored so that a fast clock does not fail healthy pods)."""
+"""The kubelet's readiness prober for pods that really listen (TF Serving pods and any workload's
+stand-ins): each container's probe sent over the network to the pod IP every `periodSeconds`,
+with `initialDelaySeconds`, `timeoutSeconds`, `successThreshold` and `failureThreshold` as the
+kubelet applies them; the pod is Ready when every probed container is (probe timings are cluster
+time; a probe's own timeout is floored so that a fast clock does not fail healthy pods).  How each
+kind of probe is checked (httpGet, tcpSocket, grpc, exec) is in standin_rules.probe_check."""
 
 from __future__ import annotations
 
@@ -15,19 +16,28 @@ import structlog
 from cluster.components.tf_serving import serving_args
 from cluster.sim.controllers.base import SimContext
 from cluster.sim.controllers.kubelet import Kubelets
+from cluster.sim.serving.standin_rules import behaviour, probe_check, runs_standin
 
 log = structlog.get_logger("sim.prober")
 
 
-def probe_port(container: dict[str, Any], port: Any) -> int | None:
-    if isinstance(port, int):
-        return port
-    if isinstance(port, str) and port.isdigit():
-        return int(port)
-    for cp in container.get("ports") or []:
-        if cp.get("name") == port:
-            return int(cp["containerPort"])
-    return None
+def _probed(pod: dict[str, Any]) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    """(container, readiness probe) the prober can send over the network, or [] to leave the pod to the kubelet's timer."""
+    out = []
+    for c in pod["spec"].get("containers") or []:
+        probe = c.get("readinessProbe") or {}
+        if not probe:
+            continue
+        check = probe_check(c, probe)
+        if check is None:
+            return []
+        if serving_args(c) is not None:
+            if check[0] == "exec":
+                return []
+        elif not runs_standin(pod, c):
+            return []
+        out.append((c, probe))
+    return out
 
 
 class ReadinessProber:
@@ -41,15 +51,13 @@ class ReadinessProber:
         kubelets.pod_listeners.append(self.on_pod)
 
     def take(self, pod: dict[str, Any]) -> bool:
-        for c in pod["spec"].get("containers") or []:
-            probe = c.get("readinessProbe") or {}
-            if serving_args(c) is None or not ("httpGet" in probe or "tcpSocket" in probe):
-                continue
-            key = (pod["metadata"]["namespace"], pod["metadata"]["name"])
-            ip = pod["status"]["podIP"]
-            self._loops[key] = asyncio.get_running_loop().create_task(self._loop(key, ip, c, probe))
-            return True
-        return False
+        probed = _probed(pod)
+        if not probed:
+            return False
+        key = (pod["metadata"]["namespace"], pod["metadata"]["name"])
+        ip = pod["status"]["podIP"]
+        self._loops[key] = asyncio.get_running_loop().create_task(self._pod_loop(key, ip, pod, probed))
+        return True
 
     def on_pod(self, what: str, pod: dict[str, Any]) -> None:
         if what in ("stopping", "stopped", "lost"):
@@ -57,18 +65,22 @@ class ReadinessProber:
             if task is not None:
                 task.cancel()
 
-    async def _check(self, ip: str, container: dict[str, Any], probe: dict[str, Any], timeout: float) -> bool:
-        if "tcpSocket" in probe:
-            port = probe_port(container, probe["tcpSocket"].get("port"))
+    async def _check(self, ip: str, container: dict[str, Any], probe: dict[str, Any], timeout: float, up: bool) -> bool:
+        check = probe_check(container, probe)
+        if check is None:
+            return False
+        kind, port, path = check
+        if kind == "exec":
+            return up
+        if port is None:
+            return False
+        if kind == "tcp":
             try:
                 _, writer = await asyncio.wait_for(asyncio.open_connection(ip, port), timeout)
             except (OSError, TimeoutError):
                 return False
             writer.close()
             return True
-        get = probe["httpGet"]
-        port = probe_port(container, get.get("port"))
-        path = get.get("path", "/")
         if self._session is None:
             self._session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(force_close=True))
         try:
@@ -78,7 +90,24 @@ class ReadinessProber:
         except (aiohttp.ClientError, TimeoutError, OSError):
             return False
 
-    async def _loop(self, key: tuple[str, str], ip: str, container: dict[str, Any], probe: dict[str, Any]) -> None:
+    async def _pod_loop(self, key: tuple[str, str], ip: str, pod: dict[str, Any], probed: list[tuple[dict[str, Any], dict[str, Any]]]) -> None:
+        """Every probed container on its own period; the pod is Ready while all of them are."""
+        ready = {str(c.get("name")): False for c, _ in probed}
+        pod_ready = False
+
+        def changed(name: str, now_ready: bool) -> None:
+            nonlocal pod_ready
+            ready[name] = now_ready
+            if all(ready.values()) != pod_ready:
+                pod_ready = not pod_ready
+                self.kubelets.set_ready(key, pod_ready)
+
+        await asyncio.gather(*(self._loop(ip, pod, c, probe, changed) for c, probe in probed))
+
+    async def _loop(self, ip: str, pod: dict[str, Any], container: dict[str, Any], probe: dict[str, Any], changed: Any) -> None:
+        name = str(container.get("name"))
+        how, _ = behaviour(pod, name)
+        started = self.clock.timestamp()
         period = float(probe.get("periodSeconds", 10))
         # the probe waits for a real HTTP answer: its timeout is data-plane time, never shorter
         # than a real kubelet's (timeoutSeconds real seconds), however fast the cluster clock runs
@@ -89,14 +118,15 @@ class ReadinessProber:
         oks = fails = 0
         await self.clock.sleep(float(probe.get("initialDelaySeconds", 0)))
         while True:
-            ok = await self._check(ip, container, probe, timeout)
+            up = how.exec_probe == "pass" and self.clock.timestamp() - started >= how.start_seconds
+            ok = await self._check(ip, container, probe, timeout, up)
             oks, fails = (oks + 1, 0) if ok else (0, fails + 1)
             if not ready and oks >= need_ok:
                 ready = True
-                self.kubelets.set_ready(key, True)
+                changed(name, True)
             elif ready and fails >= need_fail:
                 ready = False
-                self.kubelets.set_ready(key, False)
+                changed(name, False)
             await self.clock.sleep(period)
 
     async def stop(self) -> None:
