@@ -59,7 +59,8 @@ class TwinFrom(Strict):
             raise ValueError("give eksctl, manifests or kustomize: the files the twin is built from")
         if self.behaviours is not None and not (self.manifests or self.kustomize):
             raise ValueError("behaviours says how the workloads of your manifests behave: give them in manifests or kustomize")
-        self.sources()  # every file read now: a mistake is one line before anything starts
+        if not (info.context or {}).get("recorded"):  # a journal's experiment ran already: its files need not be there any more
+            self.sources()  # every file read now: a mistake is one line before anything starts
         return self
 
     def sources(self) -> Any:
@@ -340,12 +341,13 @@ def explain(exc: ValidationError, source: str) -> str:
     return f"{source}: {field}: {message}{echoed}" + (f"; {hint}" if hint else "")
 
 
-def parse_experiment(data: Any, source: str = "experiment", base: Path | None = None) -> Experiment:
-    """The experiment, its mistakes one line each; `base` is the directory relative paths in it start from (its file's)."""
+def parse_experiment(data: Any, source: str = "experiment", base: Path | None = None, *, recorded: bool = False) -> Experiment:
+    """The experiment, its mistakes one line each; `base` is the directory relative paths in it start
+    from (its file's); `recorded`: as a journal recorded it (the twin's files are not read again)."""
     if not isinstance(data, dict):
         raise SpecError(f"{source}: an experiment is a mapping with name, injections and hypotheses")
     try:
-        return Experiment.model_validate(data, context={"base": base} if base is not None else None)
+        return Experiment.model_validate(data, context={"base": base, "recorded": recorded})
     except ValidationError as exc:
         raise SpecError(explain(exc, source)) from None
 

@@ -4,7 +4,8 @@ gone and the replacement, or the autoscaler's new node, is not Ready yet): this 
 number on that wait, where `replicas-restored-within` only says when the Deployment was whole.
 Reads the pod records: each pod's time from its first Pending record at or after the first
 injection to its first record that is no longer Pending (Running, or deleted).  DaemonSet pods
-are left out: they wait for their node, not for room."""
+are left out: they wait for their node, not for room.  The detail names the longest-waiting pod
+and the scheduler's latest reason for it (its FailedScheduling event)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from chaos.checks.base import Check
 from chaos.evidence.judging import FAIL, Evidence, HypothesisResult, seconds_text
 from chaos.fields import Duration, Scope
 from chaos.journal import of
-from chaos.journal.records import PodRecord
+from chaos.journal.records import EventRecord, PodRecord
 
 
 class PodsPendingWithin(Check):
@@ -33,6 +34,9 @@ class PodsPendingWithin(Check):
             return HypothesisResult(name, self.check, bound, "no pod Pending", 0.0, ev.status_of(True))
         pod, (waited, still) = max(waits.items(), key=lambda item: item[1][0])
         detail = f"{pod} {'still Pending after' if still else 'Pending for'} {seconds_text(waited)}; {len(waits)} pod(s) waited"
+        why = scheduler_said(of(ev.records, EventRecord), pod)
+        if why:
+            detail += f"; the scheduler: {why}"
         if waited > self.max:
             return HypothesisResult(name, self.check, bound, f"worst {seconds_text(waited)}", waited, FAIL, detail)
         return HypothesisResult(name, self.check, bound, f"worst {seconds_text(waited)}", waited, ev.status_of(True), detail)
@@ -53,3 +57,10 @@ def pending_waits(pods: list[PodRecord], since: float, now: float) -> dict[str, 
     for pod, t in started.items():
         out[pod] = (round(now - t, 3), True)
     return out
+
+
+def scheduler_said(events: list[EventRecord], pod: str) -> str | None:
+    """The scheduler's latest reason a pod ("namespace/name") could not be placed (its FailedScheduling message)."""
+    name = pod.rsplit("/", 1)[-1]
+    said = [e for e in events if e.reason == "FailedScheduling" and e.object == f"Pod/{name}" and e.message]
+    return said[-1].message if said else None

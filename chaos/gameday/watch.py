@@ -28,7 +28,7 @@ def watch(run_dir: Path, console: Console, stop: threading.Event | None = None) 
     path = journal_file(run_dir)
     head = read_journal(path)[0]
     try:
-        spec = parse_experiment(head.spec if isinstance(head, ExperimentRecord) else None, "journal")
+        spec = parse_experiment(head.spec if isinstance(head, ExperimentRecord) else None, "journal", recorded=True)
     except SpecError as exc:
         raise JournalError(f"{path}: the journal's experiment record is not a valid experiment: {exc}") from None
     stop = stop or threading.Event()

@@ -138,7 +138,8 @@ def event_record(obj: Obj, deleted: bool) -> tuple[str, EventRecord] | None:
         return None
     involved = obj.get("involvedObject") or {}
     source = str((obj.get("source") or {}).get("component") or obj.get("reportingComponent") or "")
-    if involved.get("kind") != "Node" and not any(s in source for s in INTERESTING_EVENT_SOURCES):
+    # the nodes' events, the handlers' and autoscalers', and why a pod cannot be placed
+    if involved.get("kind") != "Node" and not any(s in source for s in INTERESTING_EVENT_SOURCES) and obj.get("reason") != "FailedScheduling":
         return None
     meta = obj["metadata"]
     record = EventRecord(

@@ -66,7 +66,7 @@ def build(records: list[Record], malformed: Sequence[Malformed] = (), left_out: 
     are listed in the reports (`left_out`: every line it did not use, when known)."""
     head = records[0]
     try:
-        spec = parse_experiment(head.spec if isinstance(head, ExperimentRecord) else None, "journal")
+        spec = parse_experiment(head.spec if isinstance(head, ExperimentRecord) else None, "journal", recorded=True)
     except SpecError as exc:
         raise JournalError(f"the journal's experiment record is not a valid experiment: {exc}") from None
     written = next(reversed(of(records, VerdictRecord)), None)

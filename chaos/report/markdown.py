@@ -5,7 +5,12 @@ from __future__ import annotations
 from chaos.evidence.milestones import MILESTONES, NodeMilestones
 from chaos.evidence.starvation import health_summary
 from chaos.journal import of, unknown_kinds
-from chaos.journal.records import ApiRetriesRecord, ErrorRecord, SteadyStateRecord
+from chaos.journal.records import (
+    ApiRetriesRecord,
+    ErrorRecord,
+    ProvisionedRecord,
+    SteadyStateRecord,
+)
 from chaos.report.data import ReportData
 
 _MD_SPECIAL = str.maketrans({c: "\\" + c for c in "\\`*_[]|#"} | {"&": "&amp;", "<": "&lt;", ">": "&gt;"})
@@ -54,6 +59,10 @@ def render(data: ReportData) -> str:
     summary = health_summary(data.health)
     if summary is not None:
         out += ["", "## Health of the run", "", summary.line(data.speed)]
+    twin = next((r.twin for r in of(data.records, ProvisionedRecord) if r.twin), None)
+    if twin:
+        out += ["", "## The twin", "", "Built from the experiment's cluster.from: what it made and what it could not model.", ""]
+        out += [f"- {md_text(line)}" for line in twin]
     out += ["", "## Phases", ""]
     out += [f"- t={t:.1f}s {phase}" for t, phase in data.phases]
     out += _left_out(data) + _after(data)

@@ -182,6 +182,17 @@ class ClockTimer:
         self._cancelled = True
         self._handle.cancel()
 
+    def fire_if_due(self) -> bool:
+        """Fire now if its deadline has passed and it has not fired or been cancelled (two timers due
+        at one cluster instant fire in the order their loop handles come up, which a slowed clock
+        can swap: a step that must come first is fired this way).  True when it fired."""
+        if self._fired or self._cancelled or self.deadline > self.clock.elapsed():
+            return False
+        self._handle.cancel()
+        self._fired = True
+        self.callback(*self.args)
+        return True
+
     def cancelled(self) -> bool:
         return self._cancelled
 

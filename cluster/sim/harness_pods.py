@@ -23,19 +23,14 @@ from typing import Any
 
 import structlog
 
+from cluster.components.harness import is_harness
 from cluster.sim.controllers.base import SimContext
 from cluster.sim.controllers.kubelet import Kubelets
 from cluster.sim.tasks import ShortTasks
 
 log = structlog.get_logger("sim.harness_pods")
 
-IMAGE_MARK = "spotchaos"  # ghcr.io/<org>/spotchaos:<version>, or any image named spotchaos
 _FIELD = re.compile(r"^metadata\.(annotations|labels)\['([^']+)'\]$")
-
-
-def is_harness(container: dict[str, Any]) -> bool:
-    image = str(container.get("image", ""))
-    return IMAGE_MARK in image.rsplit("/", 1)[-1].split(":")[0]
 
 
 def field_value(pod: dict[str, Any], path: str) -> str:

@@ -40,8 +40,10 @@ class Behaviour(BaseModel):
     error_rate: float | None = Field(None, ge=0, le=1, description="Share of requests answered 500.")
     sigterm: Literal["honour", "ignore"] | None = Field(None, description="honour: finish what is in flight and exit; ignore: serve until SIGKILL.")
     exec_probe: Literal["pass", "fail"] | None = Field(None, description="Exec probes pass once the container is up, or never.")
+    run: float | None = Field(None, ge=0, le=7 * 86400, description="How long the process runs before it exits 0 (default: 10s for a Job's, "
+                                                                     "forever for a server's).")
 
-    @field_validator("start", mode="before")
+    @field_validator("start", "run", mode="before")
     @classmethod
     def _duration(cls, value: Any) -> Any:
         if isinstance(value, str):
@@ -54,7 +56,7 @@ class Behaviour(BaseModel):
     def annotations(self, container: str | None) -> dict[str, str]:
         suffix = f".{container}" if container else ""
         keys = {"start": "start-seconds", "service_time_ms": "service-time-ms", "concurrency": "concurrency", "error_rate": "error-rate",
-                "sigterm": "sigterm", "exec_probe": "exec-probe"}
+                "sigterm": "sigterm", "exec_probe": "exec-probe", "run": "run-seconds"}
         return {f"{ANNOTATION_PREFIX}{keys[k]}{suffix}": f"{v:g}" if isinstance(v, float) else str(v)
                 for k, v in self.model_dump(exclude_none=True).items()}
 
@@ -95,7 +97,7 @@ def read_behaviours(path: Path) -> Behaviours:
         err = exc.errors()[0]
         where = ".".join(str(p) for p in err["loc"]) or "the file"
         message = str(err["msg"]).removeprefix("Value error, ")
-        hint = "; remove it (keys: defaults, workloads, and per workload match, start, service_time_ms, concurrency, error_rate, sigterm, exec_probe)" \
+        hint = "; remove it (keys: defaults, workloads, and per workload match, start, run, service_time_ms, concurrency, error_rate, sigterm, exec_probe)" \
             if err["type"] == "extra_forbidden" else ""
         raise TwinInputError(f"behaviours {named(path)}: {where}: {message}{hint}") from None
 

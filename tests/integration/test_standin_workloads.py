@@ -109,3 +109,18 @@ def test_an_honouring_stand_in_stops_listening_after_its_prestop(sim):
     assert _answers(url)  # serving through its preStop sleep (40 cluster seconds = 2 s)
     wait_for(lambda: not _answers(url), 30, "stopped after SIGTERM")
     assert time.monotonic() - began < 600 / 20  # long before the grace period's end: it honoured SIGTERM
+
+
+def test_a_jobs_stand_in_runs_its_time_and_the_job_completes(sim):
+    core, _, ns = _setup(sim, "standin-job")
+    batch = __import__("kubernetes").client.BatchV1Api(core.api_client)
+    template = {"metadata": {"annotations": {"sim.spotchaos.io/run-seconds": "20"}},
+                "spec": {"restartPolicy": "Never", "nodeSelector": {"nodegroup-under-test": GROUP},
+                         "containers": [{"name": "report", "image": "registry.example.com/shop/nightly-report:3", "resources": {"requests": {"cpu": "100m"}}}]}}
+    batch.create_namespaced_job(ns, {"metadata": {"name": "nightly"}, "spec": {"backoffLimit": 0, "template": template}})
+    running = wait_for(lambda: [p for p in core.list_namespaced_pod(ns).items if p.status.phase == "Running"] or None, 60, "the Job's pod Running")
+    assert len(running) == 1
+    # 20 cluster seconds later (1 s at speed 20) the process exits 0: the pod Succeeded, the Job complete
+    wait_for(lambda: core.read_namespaced_pod(running[0].metadata.name, ns).status.phase == "Succeeded", 30, "the pod Succeeded")
+    job = wait_for(lambda: (lambda j: j if (j.status.succeeded or 0) == 1 else None)(batch.read_namespaced_job("nightly", ns)), 30, "the Job complete")
+    assert any(c.type == "Complete" and c.status == "True" for c in job.status.conditions or [])

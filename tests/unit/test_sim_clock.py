@@ -118,3 +118,26 @@ def test_a_reader_that_finds_the_clock_mid_write_keeps_the_last_anchor(tmp_path)
     assert before <= after <= anchor.anchor_cluster + CAP * SPEED
     reader.close()
     writer.close()
+
+
+async def test_a_step_that_must_come_first_is_fired_when_due_whatever_its_loop_order():
+    """Two timers due at one cluster instant (FIS's Spot action ending and its reclaim) come up in
+    the order of their loop handles, which a slowed clock can swap: the one that must come first is
+    fired by `fire_if_due`, once, and never before its deadline."""
+    clock = SimClock(SPEED)
+    keeper = await _kept(clock)
+    order: list[str] = []
+    try:
+        later = clock.call_later(0.5, order.append, "not yet")
+        assert not later.fire_if_due() and not order  # not due yet: left to its timer
+        later.cancel()
+        reclaim = clock.call_later(0.0, order.append, "reclaim")  # due now; its loop handle has not come up
+        assert reclaim.fire_if_due() and order == ["reclaim"]
+        assert not reclaim.fire_if_due()
+        clock.call_later(0.5, order.append, "later")  # its loop handle was cancelled: it does not fire again before this one
+        deadline = time.monotonic() + 5
+        while "later" not in order and time.monotonic() < deadline:
+            await asyncio.sleep(0.01)
+        assert order == ["reclaim", "later"]
+    finally:
+        keeper.cancel()

@@ -48,9 +48,10 @@ def test_it_listens_on_its_tcp_ports_and_its_probes_ports():
 
 
 def test_tf_serving_and_host_network_pods_are_not_stand_ins():
-    assert runs_standin(_pod(), {"image": "shop/cart:2"})
-    assert not runs_standin(_pod(), {"image": "tensorflow/serving:2.16.1"})
-    assert not runs_standin(_pod(hostNetwork=True), {"image": "shop/cart:2"})
+    ports = [{"containerPort": 8080}]
+    assert runs_standin(_pod(), {"image": "shop/cart:2", "ports": ports})
+    assert not runs_standin(_pod(), {"image": "tensorflow/serving:2.16.1", "ports": ports})
+    assert not runs_standin(_pod(hostNetwork=True), {"image": "shop/cart:2", "ports": ports})
 
 
 def test_the_error_rate_is_exact_over_any_run_of_requests():
@@ -62,3 +63,14 @@ def test_the_pods_sigterm_annotation_overrides_the_image():
     tf = {"name": "tf", "image": "tensorflow/serving:2"}
     assert ignores_sigterm(tf) and not ignores_sigterm(tf, _pod({"sim.spotchaos.io/sigterm.tf": "honour"}))
     assert ignores_sigterm({"name": "app", "image": "shop/cart"}, _pod({"sim.spotchaos.io/sigterm": "ignore"}))
+
+
+def test_a_jobs_process_runs_to_completion_and_a_servers_does_not():
+    from cluster.sim.serving.standin_rules import runs_for
+
+    job = _pod(restartPolicy="Never")
+    assert runs_for(job, Behaviour()) == 10.0 and runs_for(_pod(), Behaviour()) is None
+    assert runs_for(_pod({"sim.spotchaos.io/run-seconds": "90"}), behaviour(_pod({"sim.spotchaos.io/run-seconds": "90"}), "app")[0]) == 90.0
+    assert runs_standin(job, {"image": "shop/report:1"})  # no port, but work to finish
+    assert not runs_standin(_pod(), {"image": "shop/report:1"})  # no port and never ends: nothing to stand in for
+    assert not runs_standin(job, {"image": "ghcr.io/acme/spotchaos:0.3"})  # the harness's image runs for real

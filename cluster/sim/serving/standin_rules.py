@@ -12,6 +12,7 @@ user's behaviours file (cluster/twin/behaviours.py), else the defaults below:
 | error-rate | 0 | share of requests answered 500 (exact: every 1/rate-th request) |
 | sigterm | honour | honour: stop accepting and finish what is in flight on SIGTERM; ignore: serve until SIGKILL |
 | exec-probe | pass | exec probes pass once the container is up (pass) or never (fail) |
+| run-seconds | 10 for a pod that runs to completion (a Job's: restartPolicy Never or OnFailure), else forever | cluster seconds the process runs before it exits 0 |
 
 Probes are answered as the kubelet sends them: httpGet and tcpSocket over the network to the
 stand-in; an HTTPS httpGet and a grpc probe as a TCP connect to their port (the stand-in speaks
@@ -25,6 +26,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
+from cluster.components.harness import is_harness
 from cluster.components.tf_serving import serving_args
 from cluster.pod_lifecycle import ANNOTATION_PREFIX
 
@@ -37,12 +39,14 @@ class Behaviour:
     error_rate: float = 0.0
     sigterm: Literal["honour", "ignore"] = "honour"
     exec_probe: Literal["pass", "fail"] = "pass"
+    run_seconds: float | None = None  # None: the pod's kind decides (runs_for)
 
 
 KEYS = {"start-seconds": "start_seconds", "service-time-ms": "service_time_ms", "concurrency": "concurrency", "error-rate": "error_rate",
-        "sigterm": "sigterm", "exec-probe": "exec_probe"}
+        "sigterm": "sigterm", "exec-probe": "exec_probe", "run-seconds": "run_seconds"}
 CHOICES = {"sigterm": ("honour", "ignore"), "exec-probe": ("pass", "fail")}
-BOUNDS = {"start-seconds": (0.0, 3600.0), "service-time-ms": (0.0, 60_000.0), "concurrency": (1.0, 100_000.0), "error-rate": (0.0, 1.0)}
+JOB_RUN_SECONDS = 10.0
+BOUNDS = {"run-seconds": (0.0, 7 * 86400.0), "start-seconds": (0.0, 3600.0), "service-time-ms": (0.0, 60_000.0), "concurrency": (1.0, 100_000.0), "error-rate": (0.0, 1.0)}
 
 
 def _value(key: str, raw: str) -> tuple[Any, str | None]:
@@ -102,9 +106,25 @@ def on_host_network(pod: Mapping[str, Any]) -> bool:
     return bool((pod.get("spec") or {}).get("hostNetwork"))
 
 
+def runs_to_completion(pod: Mapping[str, Any]) -> bool:
+    """A pod the kubelet does not restart (a Job's): its processes exit when their work is done."""
+    return str((pod.get("spec") or {}).get("restartPolicy", "Always")) in ("Never", "OnFailure")
+
+
+def runs_for(pod: Mapping[str, Any], how: Behaviour) -> float | None:
+    """Cluster seconds until the stand-in exits 0, or None for a process that serves until stopped."""
+    if how.run_seconds is not None:
+        return how.run_seconds
+    return JOB_RUN_SECONDS if runs_to_completion(pod) else None
+
+
 def runs_standin(pod: Mapping[str, Any], container: Mapping[str, Any]) -> bool:
-    """Whether the container runs as a stand-in (TF Serving has its own model; the host network is the node's)."""
-    return not on_host_network(pod) and serving_args(dict(container)) is None
+    """Whether the container runs as a stand-in: not TF Serving (it has its own model), not the
+    harness's image (it runs for real), not on the host network (its ports are the node's); and it
+    listens on a port, or its pod runs to completion (a Job's process that has work to finish)."""
+    if on_host_network(pod) or serving_args(dict(container)) is not None or is_harness(container):
+        return False
+    return bool(listen_ports(container)) or runs_to_completion(pod)
 
 
 ProbeKind = Literal["http", "tcp", "exec"]

@@ -27,6 +27,7 @@ from cluster.sim.serving.standin_rules import (
     behaviour,
     fails,
     listen_ports,
+    runs_for,
     runs_standin,
 )
 from cluster.sim.tasks import ShortTasks
@@ -51,6 +52,7 @@ class Standin:
     waiting: deque[Callable[[], None]] = field(default_factory=deque)
     requests: int = 0
     start_timer: ClockTimer | None = None
+    exit_timer: ClockTimer | None = None
     dead: bool = False
 
     def answer(self, request: Request, reply: Reply) -> None:
@@ -81,6 +83,7 @@ class StandinPods:
     def __init__(self, ctx: SimContext, kubelets: Kubelets) -> None:
         self.ctx = ctx
         self.clock = ctx.clock
+        self.kubelets = kubelets
         self.processes: dict[tuple[str, str], list[Standin]] = {}
         self.tasks = ShortTasks()
         kubelets.pod_listeners.append(self.on_pod)
@@ -118,14 +121,16 @@ class StandinPods:
             return
         procs: list[Standin] = []
         for c in pod["spec"].get("containers") or []:
-            ports = listen_ports(c)
-            if not ports or not runs_standin(pod, c):
+            if not runs_standin(pod, c):
                 continue
             how, problems = behaviour(pod, str(c.get("name", "")))
             for problem in problems:
                 log.warning("standin_annotation_ignored", pod=key[1], problem=problem)
-            proc = Standin(key, str(c.get("name", "")), ip, ports, how)
+            proc = Standin(key, str(c.get("name", "")), ip, listen_ports(c), how)
             proc.start_timer = self.clock.call_later(how.start_seconds, lambda p=proc: self.tasks.spawn(self._listen(p)))
+            run = runs_for(pod, how)
+            if run is not None:
+                proc.exit_timer = self.clock.call_later(how.start_seconds + run, lambda p=proc: self._exit(p))
             procs.append(proc)
         if procs:
             self.processes[key] = procs
@@ -146,17 +151,26 @@ class StandinPods:
             return
         log.debug("standin_up", pod=proc.key[1], container=proc.container, ports=proc.ports)
 
+    def _exit(self, proc: Standin) -> None:
+        """Its work done: the process closes its ports and exits 0 (the kubelet completes the pod)."""
+        if proc.dead:
+            return
+        self._kill(proc, "exited 0")
+        self.kubelets.exited(proc.key, proc.container, 0)
+
     async def _sigterm(self, proc: Standin) -> None:
         if proc.dead:
             return
         proc.dead = True
-        if proc.start_timer is not None:
-            proc.start_timer.cancel()
+        for timer in (proc.start_timer, proc.exit_timer):
+            if timer is not None:
+                timer.cancel()
         await asyncio.gather(*(s.shutdown(timeout=30) for s in proc.servers))
 
     def _kill(self, proc: Standin, why: str) -> None:
-        if proc.start_timer is not None:
-            proc.start_timer.cancel()
+        for timer in (proc.start_timer, proc.exit_timer):
+            if timer is not None:
+                timer.cancel()
         was_dead = proc.dead
         proc.dead = True
         for server in proc.servers:

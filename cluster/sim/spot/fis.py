@@ -426,7 +426,12 @@ class FisRunner:
             t.cancel()
         run.timers.clear()
         for plan in run.plans:
-            plan.cancel()
+            # completed: durationBeforeInterruption has run, so the reclaim is due now whichever of
+            # the two timers came up first; stopped or failed: the steps not yet run are dropped
+            if status == "completed":
+                plan.settle()
+            else:
+                plan.cancel()
         for block in run.blocks:
             if block in self.autoscaling.blocks:
                 self.autoscaling.blocks.remove(block)

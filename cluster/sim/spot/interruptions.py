@@ -45,6 +45,12 @@ class Plan:
             h.cancel()
         self.handles.clear()
 
+    def settle(self) -> None:
+        """The steps already due run now (the reclaim at the end of FIS's action), the rest are dropped."""
+        for h in self.handles:
+            h.fire_if_due()
+        self.cancel()
+
 
 class Interruptions:
     def __init__(self, clock: SimClock, region: str, moto_lock: threading.RLock, autoscaling: AutoScalingSim, metadata: MetadataService,
@@ -101,7 +107,8 @@ class Interruptions:
         with self.lock:
             try:
                 inst = self._instance(instance_id, spot_only=False)
-            except InterruptionError:
+            except InterruptionError as exc:
+                log.info("spot_reclaim_skipped", instance=instance_id, reason=str(exc))
                 return False
             self.autoscaling.reclaimed.add(instance_id)
             ec2 = backend("ec2", self.region)
