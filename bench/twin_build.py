@@ -107,10 +107,10 @@ def main() -> None:
             t_peer_ready = time.monotonic() - p0
         objects = sum(report.created.values())
         print(f"twin of {args.nodes} nodes ({len(report.groups)} groups), {args.workloads} workloads ({objects} objects), speed 10")
-        print(f"{'':36}{'spotchaos twin build':>22}{'kubectl apply -f (peer)':>26}")
-        print(f"{'read the inputs':36}{t_read:>21.2f}s{'-':>26}")
-        print(f"{'build (groups launched, objects applied)':36}{t_build:>21.2f}s{'':>4}{t_peer:>21.2f}s")
-        print(f"{'until every node and replica Ready':36}{t_ready:>21.2f}s{'':>4}{t_peer_ready:>21.2f}s")
+        print(f"{'':42}{'spotchaos twin build':>16}{'kubectl apply -f (peer)':>26}")
+        print(f"{'read the inputs':42}{t_read:>15.2f}s{'-':>26}")
+        print(f"{'build (groups launched, objects applied)':42}{t_build:>15.2f}s{t_peer:>25.2f}s")
+        print(f"{'until every node and replica Ready':42}{t_ready:>15.2f}s{t_peer_ready:>25.2f}s")
         print(f"goal: build under 30 s -> {'met' if t_build < 30 else 'NOT met'}")
     finally:
         proc.terminate()
