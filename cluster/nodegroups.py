@@ -29,17 +29,19 @@ class NodeGroupSpec:
     taints: Mapping[str, str] = field(default_factory=dict)  # key -> "value:Effect"
     extra_tags: Mapping[str, str] = field(default_factory=dict)  # e.g. spotchaos:cluster=<name>
     launch: Mapping[str, Any] = field(default_factory=dict)  # more LaunchTemplateData: AMI, user data, instance profile, groups
+    discovery_tags: bool = True  # Cluster Autoscaler's auto-discovery tags (eksctl: withAddonPolicies.autoScaler; EKS: managed groups)
+    template_tags: bool = True  # the labels and taints as CA node-template tags (eksctl: propagateASGTags)
+    on_demand_base: int | None = None  # OnDemandBaseCapacity (None: 0 for Spot, every instance for on-demand)
+    on_demand_above_base: int | None = None  # OnDemandPercentageAboveBaseCapacity (None: 0 for Spot, 100 for on-demand)
+    capacity_rebalance: bool = False
 
     def tags(self) -> dict[str, str]:
-        tags = {
-            f"kubernetes.io/cluster/{self.cluster}": "owned",
-            "k8s.io/cluster-autoscaler/enabled": "true",
-            f"k8s.io/cluster-autoscaler/{self.cluster}": "owned",
-            "alpha.eksctl.io/nodegroup-name": self.name,
-            "eks:cluster-name": self.cluster,
-        }
-        tags.update({f"k8s.io/cluster-autoscaler/node-template/label/{k}": v for k, v in self.labels.items()})
-        tags.update({f"k8s.io/cluster-autoscaler/node-template/taint/{k}": v for k, v in self.taints.items()})
+        tags = {f"kubernetes.io/cluster/{self.cluster}": "owned", "alpha.eksctl.io/nodegroup-name": self.name, "eks:cluster-name": self.cluster}
+        if self.discovery_tags:
+            tags |= {"k8s.io/cluster-autoscaler/enabled": "true", f"k8s.io/cluster-autoscaler/{self.cluster}": "owned"}
+        if self.template_tags:
+            tags.update({f"k8s.io/cluster-autoscaler/node-template/label/{k}": v for k, v in self.labels.items()})
+            tags.update({f"k8s.io/cluster-autoscaler/node-template/taint/{k}": v for k, v in self.taints.items()})
         tags.update(self.extra_tags)
         return tags
 
@@ -86,20 +88,22 @@ def create_node_group(ec2: Any, autoscaling: Any, spec: NodeGroupSpec, subnet_id
         VPCZoneIdentifier=",".join(subnet_ids),
         Tags=tags,
     )
-    if spec.spot or len(spec.instance_types) > 1:
+    if spec.spot or len(spec.instance_types) > 1 or spec.on_demand_above_base is not None or spec.on_demand_base is not None:
         kwargs["MixedInstancesPolicy"] = {
             "LaunchTemplate": {
                 "LaunchTemplateSpecification": {"LaunchTemplateName": lt_name, "Version": "$Latest"},
                 "Overrides": [{"InstanceType": t} for t in spec.instance_types],
             },
             "InstancesDistribution": {
-                "OnDemandBaseCapacity": 0 if spec.spot else spec.max_size,
-                "OnDemandPercentageAboveBaseCapacity": 0 if spec.spot else 100,
+                "OnDemandBaseCapacity": spec.on_demand_base if spec.on_demand_base is not None else 0 if spec.spot else spec.max_size,
+                "OnDemandPercentageAboveBaseCapacity": spec.on_demand_above_base if spec.on_demand_above_base is not None else 0 if spec.spot else 100,
                 "SpotAllocationStrategy": spec.allocation_strategy,
             },
         }
     else:
         kwargs["LaunchTemplate"] = {"LaunchTemplateName": lt_name, "Version": "$Latest"}
+    if spec.capacity_rebalance:
+        kwargs["CapacityRebalance"] = True
     autoscaling.create_auto_scaling_group(**kwargs)
     return asg_name
 

@@ -50,9 +50,9 @@ def build_twin(endpoints: Endpoints, sources: TwinSources) -> TwinReport:
         for cfg in sources.cluster_configs:
             cluster = twin_cluster(cfg.obj, endpoints.region)
             report.cluster = report.cluster or cluster.name
-            subnets = ensure_network(ec2, cluster.name, cluster.zones)
+            subnets = dict(zip(cluster.zones, ensure_network(ec2, cluster.name, cluster.zones), strict=True))
             for spec in cluster.groups:
-                report.groups.append(create_node_group(ec2, asg, spec, subnets))
+                report.groups.append(create_node_group(ec2, asg, spec, [subnets[z] for z in cluster.group_zones[spec.name]]))
                 report.node_groups.append(f"{spec.name}: {spec.desired} x {', '.join(spec.instance_types[:3])}"
                                           f"{' ...' if len(spec.instance_types) > 3 else ''} ({'Spot' if spec.spot else 'on-demand'})")
     if sources.objects:

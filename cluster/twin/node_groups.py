@@ -26,8 +26,9 @@ class TwinCluster:
 
     name: str
     region: str
-    zones: tuple[str, ...]
+    zones: tuple[str, ...]  # every zone a group launches in
     groups: tuple[NodeGroupSpec, ...]
+    group_zones: Mapping[str, tuple[str, ...]]  # a group's own zones (its availabilityZones, or the cluster's)
 
 
 def twin_cluster(config: Mapping[str, Any], default_region: str = "us-east-1") -> TwinCluster:
@@ -35,9 +36,11 @@ def twin_cluster(config: Mapping[str, Any], default_region: str = "us-east-1") -
     name = str(meta.get("name") or "twin")
     region = str(meta.get("region") or default_region)
     zones = tuple(str(z) for z in config.get("availabilityZones") or [f"{region}{s}" for s in "abc"])
-    groups = [_group(g, name, managed=False) for g in config.get("nodeGroups") or []]
-    groups += [_group(g, name, managed=True) for g in config.get("managedNodeGroups") or []]
-    return TwinCluster(name, region, zones, tuple(groups))
+    entries = [(g, False) for g in config.get("nodeGroups") or []] + [(g, True) for g in config.get("managedNodeGroups") or []]
+    groups = [_group(g, name, managed) for g, managed in entries]
+    own = {spec.name: tuple(str(z) for z in g.get("availabilityZones") or zones) for spec, (g, _) in zip(groups, entries, strict=True)}
+    every = tuple(sorted({*zones, *(z for zs in own.values() for z in zs)}))  # sorted, as ensure_network returns the subnets
+    return TwinCluster(name, region, every, tuple(groups), own)
 
 
 def _group(g: Mapping[str, Any], cluster: str, managed: bool) -> NodeGroupSpec:
@@ -56,9 +59,20 @@ def _group(g: Mapping[str, Any], cluster: str, managed: bool) -> NodeGroupSpec:
     tags = {str(k): str(v) for k, v in (g.get("tags") or {}).items()}
     if managed:
         tags["eks:nodegroup-name"] = name
+    addon = ((g.get("iam") or {}).get("withAddonPolicies") or {}).get("autoScaler") is True
     return NodeGroupSpec(name, cluster, types, desired=desired, min_size=min_size, max_size=max_size, spot=spot,
                          allocation_strategy=str(dist.get("spotAllocationStrategy") or "capacity-optimized"),
-                         labels={str(k): str(v) for k, v in (g.get("labels") or {}).items()}, taints=taints, extra_tags=tags)
+                         labels={str(k): str(v) for k, v in (g.get("labels") or {}).items()}, taints=taints, extra_tags=tags,
+                         # EKS tags a managed group for Cluster Autoscaler's discovery; eksctl tags a self-managed one with
+                         # withAddonPolicies.autoScaler (the labels and taints stay node-template tags: the simulator gives nodes their labels from them)
+                         discovery_tags=managed or addon,
+                         on_demand_base=_count(dist.get("onDemandBaseCapacity")), on_demand_above_base=_count(dist.get("onDemandPercentageAboveBaseCapacity")),
+                         # EKS turns Capacity Rebalancing on for a managed Spot group; eksctl sets what a self-managed one says
+                         capacity_rebalance=(managed and spot) or g.get("capacityRebalance") is True)
+
+
+def _count(value: Any) -> int | None:
+    return int(value) if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
 
 
 def _taints(taints: Any) -> list[Mapping[str, Any]]:

@@ -40,3 +40,26 @@ def test_the_reference_clusters_config_reads_whole():
 def test_sizes_that_cannot_hold_name_the_group():
     with pytest.raises(NodeGroupConfigError, match="node group web: minSize 3 <= desiredCapacity 1"):
         twin_cluster({"nodeGroups": [{"name": "web", "minSize": 3, "desiredCapacity": 1, "maxSize": 4}]})
+
+
+def test_the_groups_are_tagged_and_distributed_as_eksctl_and_eks_make_them():
+    """Cluster Autoscaler's discovery tags only where eksctl (withAddonPolicies.autoScaler) or EKS (a
+    managed group) puts them, the Spot share and base as written, Capacity Rebalancing as EKS and the
+    config set it, and each group in its own zones.  (Labels stay node-template tags: the simulator
+    gives nodes their labels from them.)"""
+    config = {"metadata": {"name": "shop"}, "availabilityZones": ["us-east-1a", "us-east-1b", "us-east-1c"],
+              "nodeGroups": [{"name": "plain", "labels": {"role": "web"}},
+                             {"name": "tagged", "iam": {"withAddonPolicies": {"autoScaler": True}}, "propagateASGTags": True, "labels": {"role": "web"},
+                              "availabilityZones": ["us-east-1d"], "capacityRebalance": True,
+                              "instancesDistribution": {"instanceTypes": ["m5.large", "m5a.large"], "onDemandBaseCapacity": 1,
+                                                        "onDemandPercentageAboveBaseCapacity": 25}}],
+              "managedNodeGroups": [{"name": "mng", "spot": True, "instanceTypes": ["m5.large"]}]}
+    cluster = twin_cluster(config)
+    plain, tagged, mng = cluster.groups
+    assert "k8s.io/cluster-autoscaler/enabled" not in plain.tags() and plain.tags()["k8s.io/cluster-autoscaler/node-template/label/role"] == "web"
+    assert tagged.tags()["k8s.io/cluster-autoscaler/enabled"] == "true" and tagged.tags()["k8s.io/cluster-autoscaler/node-template/label/role"] == "web"
+    assert mng.tags()["k8s.io/cluster-autoscaler/shop"] == "owned"
+    assert (tagged.on_demand_base, tagged.on_demand_above_base, tagged.spot) == (1, 25, False)
+    assert (plain.capacity_rebalance, tagged.capacity_rebalance, mng.capacity_rebalance) == (False, True, True)
+    assert cluster.group_zones == {"plain": ("us-east-1a", "us-east-1b", "us-east-1c"), "tagged": ("us-east-1d",), "mng": ("us-east-1a", "us-east-1b", "us-east-1c")}
+    assert cluster.zones == ("us-east-1a", "us-east-1b", "us-east-1c", "us-east-1d")
