@@ -12,9 +12,6 @@ kubelet's pod notifications.
 
 from __future__ import annotations
 
-import asyncio
-from collections import deque
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,6 +23,7 @@ from cluster.sim.clock import ClockTimer
 from cluster.sim.controllers.base import SimContext
 from cluster.sim.controllers.kubelet import Kubelets
 from cluster.sim.serving import tfserving, tfserving_log
+from cluster.sim.serving.workers import Workers
 from cluster.sim.tasks import ShortTasks
 from cluster.sim.wire.server import HttpServer, Reply, Request
 
@@ -69,12 +67,18 @@ class ServingProcess:
     settings: PodSettings
     graceful: bool  # honours SIGTERM
     server: HttpServer | None = None
-    busy: int = 0  # predictions being worked on (at most settings.concurrency)
-    waiting: deque[Callable[[], None]] = field(default_factory=deque)  # predictions queued for a worker
     load_timer: ClockTimer | None = None
-    requests: int = 0
     dead: bool = False
     container: str = ""
+    workers: Workers = field(init=False)  # predictions being worked on (at most settings.concurrency) and queued
+
+    def __post_init__(self) -> None:
+        self.workers = Workers(self.settings.concurrency)
+
+    @property
+    def requests(self) -> int:
+        """Predictions taken up so far (the CPU model's rate)."""
+        return self.workers.started
 
     def answer(self, request: Request, reply: Reply) -> None:
         """A prediction waits for one of `concurrency` workers, holds it `service_time` real seconds
@@ -84,22 +88,11 @@ class ServingProcess:
             reply(status, payload, JSON)
             return
 
-        def work() -> None:
-            self.busy += 1
-            self.requests += 1
-            asyncio.get_running_loop().call_later(self.settings.service_time, done)
-
-        def done() -> None:
-            self.busy -= 1
+        def done(_: int) -> None:
             status, payload = tfserving.handle(self.args, request.method, request.path, request.body)
             reply(status, payload, JSON)
-            if self.waiting and not self.dead:
-                self.waiting.popleft()()
 
-        if self.busy < self.settings.concurrency:
-            work()
-        else:
-            self.waiting.append(work)
+        self.workers.submit(self.settings.service_time, done)
 
 
 class ServingPods:
@@ -168,7 +161,7 @@ class ServingPods:
         """Stop accepting, finish what is in flight, then exit."""
         if proc.dead:
             return
-        proc.dead = True
+        proc.dead = proc.workers.stopped = True
         self.processes.pop(proc.key, None)
         if proc.load_timer is not None:
             proc.load_timer.cancel()
@@ -180,7 +173,7 @@ class ServingPods:
         if proc.load_timer is not None:
             proc.load_timer.cancel()
         was_dead = proc.dead
-        proc.dead = True
+        proc.dead = proc.workers.stopped = True
         self.processes.pop(proc.key, None)
         if proc.server is not None:
             proc.server.stop_accepting()

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections import deque
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,6 +28,7 @@ from cluster.sim.serving.standin_rules import (
     runs_for,
     runs_standin,
 )
+from cluster.sim.serving.workers import Workers
 from cluster.sim.tasks import ShortTasks
 from cluster.sim.wire.server import HttpServer, Reply, Request
 
@@ -48,33 +47,22 @@ class Standin:
     ports: list[int]
     behaviour: Behaviour
     servers: list[HttpServer] = field(default_factory=list)
-    busy: int = 0
-    waiting: deque[Callable[[], None]] = field(default_factory=deque)
-    requests: int = 0
+    workers: Workers = field(init=False)
     start_timer: ClockTimer | None = None
     exit_timer: ClockTimer | None = None
     dead: bool = False
 
-    def answer(self, request: Request, reply: Reply) -> None:
-        def work() -> None:
-            self.busy += 1
-            n = self.requests
-            self.requests += 1
-            asyncio.get_running_loop().call_later(self.behaviour.service_time_ms / 1000.0, done, n)
+    def __post_init__(self) -> None:
+        self.workers = Workers(self.behaviour.concurrency)
 
+    def answer(self, request: Request, reply: Reply) -> None:
         def done(n: int) -> None:
-            self.busy -= 1
             if fails(n, self.behaviour.error_rate):
                 reply(500, b'{"error": "stand-in error (sim.spotchaos.io/error-rate)"}', JSON)
             else:
                 reply(200, json.dumps({"pod": self.key[1], "namespace": self.key[0], "container": self.container, "path": request.path}).encode(), JSON)
-            if self.waiting and not self.dead:
-                self.waiting.popleft()()
 
-        if self.busy < self.behaviour.concurrency:
-            work()
-        else:
-            self.waiting.append(work)
+        self.workers.submit(self.behaviour.service_time_ms / 1000.0, done)
 
 
 class StandinPods:
@@ -161,7 +149,7 @@ class StandinPods:
     async def _sigterm(self, proc: Standin) -> None:
         if proc.dead:
             return
-        proc.dead = True
+        proc.dead = proc.workers.stopped = True
         for timer in (proc.start_timer, proc.exit_timer):
             if timer is not None:
                 timer.cancel()
@@ -172,7 +160,7 @@ class StandinPods:
             if timer is not None:
                 timer.cancel()
         was_dead = proc.dead
-        proc.dead = True
+        proc.dead = proc.workers.stopped = True
         for server in proc.servers:
             server.stop_accepting()
             server.reset_all()
