@@ -124,3 +124,18 @@ def test_a_jobs_stand_in_runs_its_time_and_the_job_completes(sim):
     wait_for(lambda: core.read_namespaced_pod(running[0].metadata.name, ns).status.phase == "Succeeded", 30, "the pod Succeeded")
     job = wait_for(lambda: (lambda j: j if (j.status.succeeded or 0) == 1 else None)(batch.read_namespaced_job("nightly", ns)), 30, "the Job complete")
     assert any(c.type == "Complete" and c.status == "True" for c in job.status.conditions or [])
+
+
+def test_readiness_waits_for_the_startup_probe(sim):
+    """The kubelet runs no readiness probe before the startup probe succeeds: a pod whose startup
+    probe never passes stays out, though its readiness probe (a tcp connect) would pass."""
+    core, apps, ns = _setup(sim, "standin-startup")
+    tcp = {"tcpSocket": {"port": 8080}}
+    stuck = {"startupProbe": {"exec": {"command": ["check-warm"]}, "periodSeconds": 2}}
+    apps.create_namespaced_deployment(ns, _app("warming", probe=tcp, annotations={"sim.spotchaos.io/exec-probe": "fail"}, extra=stuck))
+    (pod,) = wait_for(lambda: [p for p in core.list_namespaced_pod(ns, label_selector="app=warming").items if p.status.phase == "Running"] or None, 60,
+                      "warming Running")
+    apps.create_namespaced_deployment(ns, _app("cold", probe=tcp))  # the same, without a startup probe, started after it
+    wait_running(core, ns, "cold", 1, timeout=60)
+    assert requests.get(f"http://{pod.status.pod_ip}:8080/", timeout=5).status_code == 200  # listening: its readiness probe would pass
+    assert not running_pods(core, ns, "warming")

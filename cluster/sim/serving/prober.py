@@ -104,22 +104,41 @@ class ReadinessProber:
 
         await asyncio.gather(*(self._loop(ip, pod, c, probe, changed) for c, probe in probed))
 
+    def _timeout(self, probe: dict[str, Any]) -> float:
+        """A probe's timeout: data-plane time, never shorter than a real kubelet's (timeoutSeconds
+        real seconds), however fast the cluster clock runs."""
+        return max(self.clock.real_timeout(float(probe.get("timeoutSeconds", 1))), float(probe.get("timeoutSeconds", 1)))
+
+    async def _started(self, ip: str, container: dict[str, Any], up: Any) -> None:
+        """Until the container's startup probe succeeds (the kubelet runs no readiness probe before);
+        at once without one.  (A startup probe past its failureThreshold would restart the container:
+        the simulator keeps probing instead.)"""
+        startup = container.get("startupProbe") or {}
+        if not startup or probe_check(container, startup) is None:
+            return
+        await self.clock.sleep(float(startup.get("initialDelaySeconds", 0)))
+        while not await self._check(ip, container, startup, self._timeout(startup), up()):
+            await self.clock.sleep(float(startup.get("periodSeconds", 10)))
+
     async def _loop(self, ip: str, pod: dict[str, Any], container: dict[str, Any], probe: dict[str, Any], changed: Any) -> None:
         name = str(container.get("name"))
         how, _ = behaviour(pod, name)
         started = self.clock.timestamp()
+
+        def up() -> bool:
+            return how.exec_probe == "pass" and self.clock.timestamp() - started >= how.start_seconds
+
         period = float(probe.get("periodSeconds", 10))
-        # the probe waits for a real HTTP answer: its timeout is data-plane time, never shorter
-        # than a real kubelet's (timeoutSeconds real seconds), however fast the cluster clock runs
-        timeout = max(self.clock.real_timeout(float(probe.get("timeoutSeconds", 1))), float(probe.get("timeoutSeconds", 1)))
+        timeout = self._timeout(probe)
         need_ok = int(probe.get("successThreshold", 1))
         need_fail = int(probe.get("failureThreshold", 3))
         ready = False
         oks = fails = 0
-        await self.clock.sleep(float(probe.get("initialDelaySeconds", 0)))
+        await self._started(ip, container, up)
+        # initialDelaySeconds counts from the container's start, not from the startup probe's success
+        await self.clock.sleep(max(0.0, float(probe.get("initialDelaySeconds", 0)) - (self.clock.timestamp() - started)))
         while True:
-            up = how.exec_probe == "pass" and self.clock.timestamp() - started >= how.start_seconds
-            ok = await self._check(ip, container, probe, timeout, up)
+            ok = await self._check(ip, container, probe, timeout, up())
             oks, fails = (oks + 1, 0) if ok else (0, fails + 1)
             if not ready and oks >= need_ok:
                 ready = True
