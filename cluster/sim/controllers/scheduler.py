@@ -8,10 +8,12 @@ from collections.abc import Callable, Hashable, Iterable
 from typing import Any
 
 import orjson
+import structlog
 
 from cluster.sim.controllers.base import Controller, SimContext
 from cluster.sim.controllers.ownership import controller_uid
 from cluster.sim.controllers.pod_affinity import Affinity, Placed
+from cluster.sim.controllers.preemption import Room, Running, choose, may_preempt
 from cluster.sim.controllers.scheduling import (
     NodeInfo,
     nodes_to_find,
@@ -22,6 +24,8 @@ from cluster.sim.controllers.scheduling import (
 )
 from cluster.sim.controllers.topology_spread import Spread
 from cluster.sim.kube.store import StoredEvent
+
+log = structlog.get_logger("sim.scheduler")
 
 
 class Scheduler(Controller):
@@ -175,6 +179,8 @@ class Scheduler(Controller):
         start = self._cursor % len(candidates) if candidates else 0
         self._cursor += 1
         best = pick_node(self.nodes, candidates, start, cpu, mem, owner, want, reasons, penalty)
+        if best is None and candidates:
+            self._preempt(pod, candidates, cpu, mem)  # room made by evicting lower-priority pods: the pod is placed once they are gone
         if best is None:
             if spread is not None:
                 self._spread_blocked.add(key)  # type: ignore[arg-type]
@@ -187,6 +193,38 @@ class Scheduler(Controller):
             return
         self.api.bind_pod(pod, best.name)
         self.events.record(pod, "Scheduled", f"Successfully assigned {ns}/{name} to {best.name}")
+
+    def _preempt(self, pod: dict[str, Any], candidates: list[str], cpu: int, mem: int) -> None:
+        """DefaultPreemption (preemption.py): the victims evicted gracefully, each told why, and the
+        pod nominated to their node."""
+        priority = int(pod["spec"].get("priority") or 0)
+        wanted = set(candidates)
+        by_node: dict[str, list[Running]] = {}
+        for (ns, name), (node, p_cpu, p_mem, _) in self._bound.items():
+            if node in wanted:
+                bound = self.api.store.get(self.pod_rt, ns, name)
+                if bound is not None:
+                    by_node.setdefault(node, []).append(Running(ns, name, int(bound["spec"].get("priority") or 0), p_cpu, p_mem,
+                                                                bool(bound["metadata"].get("deletionTimestamp"))))
+        if not may_preempt(pod["spec"].get("preemptionPolicy"), (pod.get("status") or {}).get("nominatedNodeName"), by_node, priority):
+            return
+        rooms = {n: Room(i.alloc_cpu, i.alloc_mem, i.alloc_pods, i.used_cpu, i.used_mem, i.used_pods) for n in candidates if (i := self.nodes.get(n))}
+        picked = choose(rooms, by_node, priority, cpu, mem)
+        if picked is None:
+            return
+        node, victims = picked
+        meta = pod["metadata"]
+        for v in victims:
+            victim = self.api.store.get(self.pod_rt, v.namespace, v.name)
+            if victim is not None:
+                self.events.record(victim, "Preempted", f"Preempted by pod {meta.get('uid')} on node {node}")
+                self.api.delete(self.pod_rt, v.namespace, v.name)
+
+        def nominate(p: dict[str, Any]) -> None:
+            p.setdefault("status", {})["nominatedNodeName"] = node
+
+        self.api.mutate(self.pod_rt, meta["namespace"], meta["name"], nominate)
+        log.info("scheduler_preempted", pod=f"{meta['namespace']}/{meta['name']}", node=node, victims=[f"{v.namespace}/{v.name}" for v in victims])
 
     def _placed(self, ns: str) -> list[tuple[str, dict[str, str]]]:
         """(node, labels) of the namespace's pods bound to a node and not terminating: what spread constraints count."""

@@ -25,6 +25,7 @@ from cluster.sim.kube.errors import (
 )
 from cluster.sim.kube.patches import APPLY, apply_patch
 from cluster.sim.kube.pod_logs import PodLogs
+from cluster.sim.kube.priority import admit as admit_priority
 from cluster.sim.kube.resources import EVICTION_API_VERSIONS, REGISTRY, Registry, ResourceType
 from cluster.sim.kube.selectors import make_filter
 from cluster.sim.kube.store import Obj, ObjectStore, clone
@@ -101,6 +102,10 @@ class KubeApi:
         if not meta.get("name") and meta.get("generateName"):
             meta["name"] = meta["generateName"] + random_suffix()
         obj["kind"], obj["apiVersion"] = rt.kind, rt.api_version
+        if rt.kind == "Pod":  # the Priority admission plugin, before defaulting
+            refused = admit_priority(str(meta.get("name")), obj.setdefault("spec", {}), self.store.iter(self.rt("PriorityClass")))
+            if refused:
+                raise ApiError(403, "Forbidden", refused)
         apply_defaults(rt, obj)
         self._validate(rt, obj)
         meta["uid"] = new_uid()

@@ -29,7 +29,6 @@ def default_pod_spec(spec: dict[str, Any]) -> None:
     spec.setdefault("serviceAccountName", "default")
     spec.setdefault("securityContext", {})
     spec.setdefault("enableServiceLinks", True)
-    spec.setdefault("priority", 0)
     tolerations = spec.setdefault("tolerations", [])
     # DefaultTolerationSeconds admission: tolerate not-ready/unreachable NoExecute for 300 s.
     for key in ("node.kubernetes.io/not-ready", "node.kubernetes.io/unreachable"):
@@ -75,6 +74,7 @@ def apply_defaults(rt: ResourceType, obj: dict[str, Any]) -> None:
         obj["status"] = dict(INITIAL_STATUS[rt.kind])
     if rt.kind == "Pod":
         default_pod_spec(obj.setdefault("spec", {}))
+        obj["spec"].setdefault("priority", 0)  # a pod's own (the Priority admission sets it from its class); templates carry none
         admit_service_account(obj["spec"], random_suffix())
         status = obj.setdefault("status", {})
         status.setdefault("phase", "Pending")
