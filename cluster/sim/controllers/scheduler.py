@@ -47,6 +47,7 @@ class Scheduler(Controller):
         self._node_gen = 0
         self._static: dict[bytes, tuple[int, list[str], Counter[str]]] = {}
         self._cursor = 0
+        self._lowest_bound_priority = 0  # the lowest priority a pod was bound with: no pod at or below it can preempt (kept off the hot path)
         ctx.api.store.add_listener(self._track)
 
     # ---- cache of the cluster, kept by the store's events --------------------------------
@@ -87,6 +88,7 @@ class Scheduler(Controller):
                     cpu, mem = pod_requests(ev.obj)
                     owner = controller_uid(ev.obj)
                     self._bound[key] = (node, cpu, mem, owner)
+                    self._lowest_bound_priority = min(self._lowest_bound_priority, int(ev.obj["spec"].get("priority") or 0))
                     info = self.nodes.get(node)
                     if info is not None:
                         info.used_cpu += cpu
@@ -179,7 +181,7 @@ class Scheduler(Controller):
         start = self._cursor % len(candidates) if candidates else 0
         self._cursor += 1
         best = pick_node(self.nodes, candidates, start, cpu, mem, owner, want, reasons, penalty)
-        if best is None and candidates:
+        if best is None and candidates and int(spec.get("priority") or 0) > self._lowest_bound_priority:
             self._preempt(pod, candidates, cpu, mem)  # room made by evicting lower-priority pods: the pod is placed once they are gone
         if best is None:
             if spread is not None:
