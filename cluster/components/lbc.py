@@ -1,6 +1,9 @@
 """The AWS Load Balancer Controller's Ingress annotations and their defaults (pure).
 
-Source: kubernetes-sigs/aws-load-balancer-controller docs/guide/ingress/annotations.md.
+Source: kubernetes-sigs/aws-load-balancer-controller docs/guide/ingress/annotations.md; the
+IngressGroup rules from pkg/ingress/group_loader.go (group name, order, members sorted by order
+then namespace/name), the name of a group's load balancer from model_build_load_balancer.go, and
+the order of an Ingress's paths from model_build_listener_rules.go (sortIngressPaths).
 LBC's health-check defaults differ from plain ELBv2's: interval 15 s, timeout 5 s, healthy 2,
 unhealthy 2, path /, success codes 200, port traffic-port.
 """
@@ -98,6 +101,71 @@ def settings(ingress: dict[str, Any]) -> IngressSettings:
     )
 
 
+GROUP_NAME = re.compile(r"^([a-z0-9][-a-z0-9.]*)?[a-z0-9]$")
+GROUP_ORDER = (-1000, 1000)
+
+
+@dataclass(frozen=True, order=True)
+class GroupId:
+    """An IngressGroup: explicit (`group.name`, namespace "") or the implicit group of one Ingress."""
+
+    namespace: str
+    name: str
+
+    @property
+    def explicit(self) -> bool:
+        return not self.namespace
+
+    def __str__(self) -> str:
+        return self.name if self.explicit else f"{self.namespace}/{self.name}"
+
+
+def group_id(ingress: dict[str, Any]) -> GroupId:
+    meta = ingress["metadata"]
+    name = (meta.get("annotations") or {}).get(PREFIX + "group.name")
+    if name is None:
+        return GroupId(meta.get("namespace", "default"), meta["name"])
+    if not GROUP_NAME.match(name):
+        raise AnnotationError("groupName must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character")
+    if len(name) > 63:
+        raise AnnotationError("groupName must be no more than 63 characters")
+    return GroupId("", name)
+
+
+def group_order(ingress: dict[str, Any]) -> int:
+    order = _int(ingress["metadata"].get("annotations") or {}, "group.order", 0)
+    if not GROUP_ORDER[0] <= order <= GROUP_ORDER[1]:
+        meta = ingress["metadata"]
+        raise AnnotationError(f"explicit Ingress group order must be within [{GROUP_ORDER[0]}:{GROUP_ORDER[1]}], "
+                              f"Ingress: {meta.get('namespace')}/{meta['name']}, order: {order}")
+    return order
+
+
+def sorted_members(members: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A group's Ingresses in the order their rules go on the listener: group.order, then namespace/name."""
+    return sorted(members, key=lambda i: (group_order(i), f"{i['metadata'].get('namespace')}/{i['metadata']['name']}"))
+
+
+def sorted_paths(paths: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One Ingress rule's paths in LBC's order (v2.4.3+): Exact, then Prefix longest first, then
+    ImplementationSpecific as listed."""
+    by_type: dict[str, list[dict[str, Any]]] = {"Exact": [], "Prefix": [], "ImplementationSpecific": []}
+    for p in paths:
+        kind = p.get("pathType") or "ImplementationSpecific"
+        if kind not in by_type:
+            raise AnnotationError(f"unknown pathType for path {p.get('path', '')}")
+        by_type[kind].append(p)
+    return by_type["Exact"] + sorted(by_type["Prefix"], key=lambda p: -len(p.get("path") or "")) + by_type["ImplementationSpecific"]
+
+
+def exclusive(values: dict[str, str], what: str) -> str:
+    """An annotation each member of a group must give alike ("Exclusive" merge behaviour)."""
+    distinct = set(values.values())
+    if len(distinct) > 1:
+        raise AnnotationError(f"conflicting {what}: {sorted(distinct)}")
+    return next(iter(distinct))
+
+
 def _short(*parts: str) -> str:
     return hashlib.sha256("/".join(parts).encode()).hexdigest()[:10]
 
@@ -109,6 +177,15 @@ def _clean(s: str, n: int) -> str:
 def load_balancer_name(namespace: str, ingress: str) -> str:
     """LBC's naming: k8s-<namespace>-<ingress>-<hash>, at most 32 characters."""
     return f"k8s-{_clean(namespace, 8)}-{_clean(ingress, 8)}-{_short(namespace, ingress)}"
+
+
+def group_load_balancer_name(group: GroupId, cluster: str, scheme: str) -> str:
+    """A group's load balancer: the implicit group's name as one Ingress's; an explicit group's
+    k8s-<group name>-<hash of cluster, group and scheme>."""
+    if not group.explicit:
+        return load_balancer_name(group.namespace, group.name)
+    digest = hashlib.sha256(f"{cluster}{group.name}{scheme}".encode()).hexdigest()
+    return f"k8s-{_clean(group.name, 17)}-{digest[:10]}"
 
 
 def target_group_name(namespace: str, service: str, port: str) -> str:

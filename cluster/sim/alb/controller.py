@@ -15,12 +15,17 @@ from moto.core.exceptions import ServiceException
 from cluster.components.lbc import (
     FINALIZER,
     AnnotationError,
+    GroupId,
     IngressSettings,
+    exclusive,
+    group_id,
+    group_load_balancer_name,
     instance_id,
     is_alb_ingress,
-    load_balancer_name,
     node_is_target,
     settings,
+    sorted_members,
+    sorted_paths,
     target_group_name,
 )
 from cluster.kube_views import condition_status
@@ -57,6 +62,20 @@ def cluster_name_flag(workloads: Iterable[Obj]) -> str | None:
     return None
 
 
+def _ref(ing: Obj) -> str:
+    return f"{ing['metadata'].get('namespace')}/{ing['metadata']['name']}"
+
+
+def _group_key(ing: Obj) -> GroupId:
+    """The group an Ingress reconciles with; one whose group.name is invalid stands alone, so
+    that its own build fails with the reason."""
+    try:
+        return group_id(ing)
+    except AnnotationError:
+        meta = ing["metadata"]
+        return GroupId(meta.get("namespace", "default"), meta["name"])
+
+
 class BuildError(Exception):
     """The model cannot be built (LBC's FailedBuildModel)."""
 
@@ -75,22 +94,25 @@ class LoadBalancerController(Controller):
         self.svc_rt = ctx.api.rt("Service")
         self.node_rt = ctx.api.rt("Node")
         self.slice_rt = ctx.api.rt("EndpointSlice")
-        self.balancers: dict[tuple[str, str], Balancer] = {}
+        self.balancers: dict[GroupId, Balancer] = {}
         self._next_address = 1
-        self._opening: dict[tuple[str, str], asyncio.Task[None]] = {}
-        self._last_error: dict[tuple[str, str], str] = {}
+        self._opening: dict[GroupId, asyncio.Task[None]] = {}
+        self._last_error: dict[GroupId, str] = {}
         self._pending_lines: list[Callable[[float], list[str]]] = []  # this reconcile's log lines, written once it is done
 
     def keys_for(self, ev: StoredEvent) -> Iterable[Hashable]:
         if ev.resource.key == self.ing_rt.key:
-            return [(ev.obj["metadata"]["namespace"], ev.obj["metadata"]["name"])]
+            keys = {_group_key(ev.obj)}
+            if ev.old is not None:
+                keys.add(_group_key(ev.old))  # an Ingress that left its group: the group it left rebuilds too
+            return sorted(keys)
         if ev.resource.key == self.node_rt.key and ev.old is not None and ev.type == "MODIFIED":
             if ev.old.get("metadata", {}).get("labels") == ev.obj["metadata"].get("labels") and ev.old.get("spec") == ev.obj.get("spec") and condition_status(ev.old, "Ready") == condition_status(ev.obj, "Ready"):
                 return []
         return self.all_keys()
 
     def all_keys(self) -> Iterable[Hashable]:
-        return [(i["metadata"]["namespace"], i["metadata"]["name"]) for i in self.api.store.iter(self.ing_rt) if is_alb_ingress(i)] + list(self.balancers)
+        return sorted({_group_key(i) for i in self.api.store.iter(self.ing_rt) if is_alb_ingress(i)} | set(self.balancers))
 
     @property
     def elbv2(self) -> Any:
@@ -98,42 +120,49 @@ class LoadBalancerController(Controller):
 
     # ---- reconcile ---------------------------------------------------------------------
     def reconcile(self, key: Hashable) -> None:
-        ns, name = key  # type: ignore[misc]
-        ing = self.api.store.get(self.ing_rt, ns, name)
-        if ing is None or not is_alb_ingress(ing):
-            self._teardown((ns, name))
-            return
-        if ing["metadata"].get("deletionTimestamp"):
-            self._teardown((ns, name))
+        assert isinstance(key, GroupId)
+        members = [i for i in self.api.store.iter(self.ing_rt) if is_alb_ingress(i) and _group_key(i) == key]
+        leaving = [i for i in members if i["metadata"].get("deletionTimestamp")]
+        members = [self._with_finalizer(i) for i in members if not i["metadata"].get("deletionTimestamp")]
+        if not members:
+            self._teardown(key)
+        else:
+            self._reconcile_group(key, members)
+        for ing in leaving:
             self._remove_finalizer(ing)
-            return
-        if FINALIZER not in (ing["metadata"].get("finalizers") or []):
-            def add(o: Obj) -> None:
-                o["metadata"].setdefault("finalizers", []).append(FINALIZER)
-            ing = self.api.mutate(self.ing_rt, ns, name, add) or ing
+
+    def _with_finalizer(self, ing: Obj) -> Obj:
+        if FINALIZER in (ing["metadata"].get("finalizers") or []):
+            return ing
+
+        def add(o: Obj) -> None:
+            o["metadata"].setdefault("finalizers", []).append(FINALIZER)
+        return self.api.mutate(self.ing_rt, ing["metadata"]["namespace"], ing["metadata"]["name"], add) or ing
+
+    def _reconcile_group(self, key: GroupId, members: list[Obj]) -> None:
         try:
-            cfg = settings(ing)
+            for ing in members:
+                group_id(ing)  # a bad group.name fails the build of the Ingress that gave it
+            cfgs = {_ref(ing): settings(ing) for ing in members}
             with self.ctx.moto.lock:  # type: ignore[union-attr]
-                lb, routes = self._build(ing, cfg)
+                lb, routes = self._build(key, sorted_members(members), cfgs)
         except (AnnotationError, BuildError) as exc:
-            message = f"Failed build model due to {exc}"
-            if self._last_error.get((ns, name)) != message:
-                self._last_error[(ns, name)] = message
-                self.ctx.recorder("ingress").record(ing, "FailedBuildModel", message, "Warning")
-                log.warning("lbc_failed_build_model", ingress=f"{ns}/{name}", error=str(exc))
-            self._write_log()  # what the build did before it failed
+            self._failed(key, members, "FailedBuildModel", f"Failed build model due to {exc}", exc)
             return
         except ServiceException as exc:  # AWS refused what the model asked for: the controller's FailedDeployModel, retried on resync
-            message = f"Failed deploy model due to {exc}"
-            if self._last_error.get((ns, name)) != message:
-                self._last_error[(ns, name)] = message
-                self.ctx.recorder("ingress").record(ing, "FailedDeployModel", message, "Warning")
-                log.warning("lbc_failed_deploy_model", ingress=f"{ns}/{name}", error=str(exc))
-            self._write_log()
+            self._failed(key, members, "FailedDeployModel", f"Failed deploy model due to {exc}", exc)
             return
-        self._last_error.pop((ns, name), None)
-        self._ensure_balancer((ns, name), lb, routes, cfg, ing)
+        self._last_error.pop(key, None)
+        self._ensure_balancer(key, lb, routes, members)
         self._write_log()
+
+    def _failed(self, key: GroupId, members: list[Obj], reason: str, message: str, exc: Exception) -> None:
+        if self._last_error.get(key) != message:
+            self._last_error[key] = message
+            for ing in members:
+                self.ctx.recorder("ingress").record(ing, reason, message, "Warning")
+            log.warning("lbc_failed_build_model" if reason == "FailedBuildModel" else "lbc_failed_deploy_model", group=str(key), error=str(exc))
+        self._write_log()  # what the build did before it failed
 
     def _write_log(self) -> None:
         """What this reconcile did, in the running controller pod's log (`kubectl logs`)."""
@@ -172,35 +201,40 @@ class LoadBalancerController(Controller):
             by_az.setdefault(s.availability_zone, s.id)
         return list(by_az.values())
 
-    def _build(self, ing: Obj, cfg: IngressSettings) -> tuple[Any, list[tuple[tuple[str, ...], str]]]:
-        ns, name = ing["metadata"]["namespace"], ing["metadata"]["name"]
+    def _build(self, key: GroupId, members: list[Obj], cfgs: dict[str, IngressSettings]) -> tuple[Any, list[tuple[tuple[str, ...], str]]]:
+        """One load balancer for the group; each member's paths, in LBC's order, forward to target
+        groups built with that member's own annotations."""
         elbv2 = self.elbv2
-        lb_name = load_balancer_name(ns, name)
+        scheme = exclusive({r: c.scheme for r, c in cfgs.items()}, "scheme")
+        listen_port = int(exclusive({r: str(c.listen_port) for r, c in cfgs.items()}, "listen-ports"))
+        lb_name = group_load_balancer_name(key, self._cluster_name() or "", scheme)
         lb = next((b for b in elbv2.load_balancers.values() if b.name == lb_name), None)
         if lb is None:
             lb = elbv2.create_load_balancer(
-                name=lb_name, security_groups=[], subnet_ids=self._subnets(cfg.scheme), scheme=cfg.scheme, loadbalancer_type="application",
-                tags=[{"Key": "elbv2.k8s.aws/cluster", "Value": self._cluster_name() or ""}, {"Key": "ingress.k8s.aws/stack", "Value": f"{ns}/{name}"}],
+                name=lb_name, security_groups=[], subnet_ids=self._subnets(scheme), scheme=scheme, loadbalancer_type="application",
+                tags=[{"Key": "elbv2.k8s.aws/cluster", "Value": self._cluster_name() or ""}, {"Key": "ingress.k8s.aws/stack", "Value": str(key)}],
             )
             lb.state = "active"
-            log.info("lbc_created_load_balancer", ingress=f"{ns}/{name}", name=lb_name)
-            self._pending_lines.append(lambda ts: [lbc_log.deployed(ts, ns, name)])
+            log.info("lbc_created_load_balancer", group=str(key), name=lb_name)
+            self._pending_lines.append(lambda ts: [lbc_log.deployed(ts, str(key))])
         routes: list[tuple[tuple[str, ...], str]] = []
-        wanted_groups: dict[str, tuple[Obj, Obj]] = {}
-        for rule in (ing.get("spec") or {}).get("rules") or []:
-            for p in ((rule.get("http") or {}).get("paths")) or []:
-                svc_ref = (p.get("backend") or {}).get("service") or {}
-                svc = self.api.store.get(self.svc_rt, ns, svc_ref.get("name", ""))
-                if svc is None:
-                    raise BuildError(f'ingress: {ns}/{name}: Service "{svc_ref.get("name")}" not found')
-                port = self._service_port(svc, svc_ref.get("port") or {})
-                if cfg.target_type == "instance" and svc["spec"].get("type") not in ("NodePort", "LoadBalancer"):
-                    raise BuildError(f"ingress: {ns}/{name}: {ns}/{svc['metadata']['name']}: service type must be either 'NodePort' or 'LoadBalancer' for instance target type")
-                tg = self._target_group(ns, svc, port, cfg, lb)
-                wanted_groups[tg.arn] = (svc, port)
-                routes.append((path_patterns(p.get("path", "/"), p.get("pathType", "ImplementationSpecific")), tg.arn))
-        self._listener(lb, cfg, routes)
-        for arn, (svc, port) in wanted_groups.items():
+        wanted_groups: dict[str, tuple[Obj, Obj, IngressSettings]] = {}
+        for ing in members:
+            ns, name, cfg = ing["metadata"]["namespace"], ing["metadata"]["name"], cfgs[_ref(ing)]
+            for rule in (ing.get("spec") or {}).get("rules") or []:
+                for p in sorted_paths(((rule.get("http") or {}).get("paths")) or []):
+                    svc_ref = (p.get("backend") or {}).get("service") or {}
+                    svc = self.api.store.get(self.svc_rt, ns, svc_ref.get("name", ""))
+                    if svc is None:
+                        raise BuildError(f'ingress: {ns}/{name}: Service "{svc_ref.get("name")}" not found')
+                    port = self._service_port(svc, svc_ref.get("port") or {})
+                    if cfg.target_type == "instance" and svc["spec"].get("type") not in ("NodePort", "LoadBalancer"):
+                        raise BuildError(f"ingress: {ns}/{name}: {ns}/{svc['metadata']['name']}: service type must be either 'NodePort' or 'LoadBalancer' for instance target type")
+                    tg = self._target_group(ns, svc, port, cfg, lb)
+                    wanted_groups[tg.arn] = (svc, port, cfg)
+                    routes.append((path_patterns(p.get("path", "/"), p.get("pathType", "ImplementationSpecific")), tg.arn))
+        self._listener(lb, listen_port, routes)
+        for arn, (svc, port, cfg) in wanted_groups.items():
             self._sync_targets(elbv2.target_groups[arn], svc, port, cfg)
         return lb, routes
 
@@ -243,12 +277,12 @@ class LoadBalancerController(Controller):
                 return int(p["port"])
         return None
 
-    def _listener(self, lb: Any, cfg: IngressSettings, routes: list[tuple[tuple[str, ...], str]]) -> None:
+    def _listener(self, lb: Any, listen_port: int, routes: list[tuple[tuple[str, ...], str]]) -> None:
         elbv2 = self.elbv2
-        listener = next((ln for ln in lb.listeners.values() if int(ln.port) == cfg.listen_port), None)
+        listener = next((ln for ln in lb.listeners.values() if int(ln.port) == listen_port), None)
         if listener is None:
             listener = elbv2.create_listener(
-                load_balancer_arn=lb.arn, protocol="HTTP", port=str(cfg.listen_port), ssl_policy=None, certificate=None,
+                load_balancer_arn=lb.arn, protocol="HTTP", port=str(listen_port), ssl_policy=None, certificate=None,
                 actions=[{"Type": "fixed-response", "FixedResponseConfig": {"StatusCode": "404", "ContentType": "text/plain"}}],
             )
         existing = {r.priority: r for r in listener.rules.values() if not r.is_default}
@@ -258,7 +292,7 @@ class LoadBalancerController(Controller):
                 elbv2.delete_rule(rule.arn)
         for prio, (patterns, arn) in wanted.items():
             rule = existing.get(prio)
-            conditions = [{"Field": "path-pattern", "Values": list(patterns)}]
+            conditions = [{"Field": "path-pattern", "PathPatternConfig": {"Values": list(patterns)}}]  # as LBC writes it: the plain Values take one pattern
             actions = [{"Type": "forward", "TargetGroupArn": arn}]
             if rule is not None:
                 current = [tuple(c.get("Values") or (c.get("PathPatternConfig") or {}).get("Values") or []) for c in rule.conditions]
@@ -308,7 +342,7 @@ class LoadBalancerController(Controller):
         return wanted
 
     # ---- data plane and status ---------------------------------------------------------------
-    def _ensure_balancer(self, key: tuple[str, str], lb: Any, routes: list[tuple[tuple[str, ...], str]], cfg: IngressSettings, ing: Obj) -> None:
+    def _ensure_balancer(self, key: GroupId, lb: Any, routes: list[tuple[tuple[str, ...], str]], members: list[Obj]) -> None:
         balancer = self.balancers.get(key)
         if balancer is None:
             octet = self.ctx.config.lb_address_octet or LB_OCTETS.start  # leased by the simulator; parts run alone take the first
@@ -320,9 +354,10 @@ class LoadBalancerController(Controller):
             if key not in self._opening:
                 self._opening[key] = asyncio.get_running_loop().create_task(self._open(key, balancer))
             return
-        self._write_status(ing, balancer)
+        for ing in members:
+            self._write_status(ing, balancer)
 
-    async def _open(self, key: tuple[str, str], balancer: Balancer) -> None:
+    async def _open(self, key: GroupId, balancer: Balancer) -> None:
         try:
             await self.proxy.open(balancer, self.ctx.config.alb.port)
             with self.ctx.moto.lock:  # type: ignore[union-attr]
@@ -348,7 +383,7 @@ class LoadBalancerController(Controller):
         if updated is not None:
             self.ctx.recorder("ingress").record(updated, "SuccessfullyReconciled", "Successfully reconciled")
 
-    def _teardown(self, key: tuple[str, str]) -> None:
+    def _teardown(self, key: GroupId) -> None:
         balancer = self.balancers.pop(key, None)
         if balancer is None:
             return
@@ -364,7 +399,7 @@ class LoadBalancerController(Controller):
             for arn in arns:
                 if arn in elbv2.target_groups:
                     elbv2.delete_target_group(arn)
-        log.info("lbc_deleted_load_balancer", ingress=f"{key[0]}/{key[1]}", name=balancer.name)
+        log.info("lbc_deleted_load_balancer", group=str(key), name=balancer.name)
 
     async def stop(self) -> None:
         for balancer in list(self.balancers.values()):

@@ -34,5 +34,5 @@ def registration(ts: float, arn: str, targets: list[tuple[str, int]], register: 
     return [line(ts, f"{v} targets", arn=arn, targets=_targets(targets)) for v in verb]
 
 
-def deployed(ts: float, namespace: str, name: str) -> str:
-    return line(ts, "successfully deployed model", "controllers.ingress", ingressGroup=f"{namespace}/{name}")
+def deployed(ts: float, group: str) -> str:
+    return line(ts, "successfully deployed model", "controllers.ingress", ingressGroup=group)
