@@ -1,11 +1,20 @@
 """The EC2 instance types the simulator knows: vCPUs, memory and EKS max pods (ENI limits).
 
-Figures from the EC2 instance type pages and amazon-eks-ami's eni-max-pods.txt.
+`INSTANCE_TYPES` is the curated set the simulated Karpenter plans over (figures from the EC2
+instance type pages and amazon-eks-ami's eni-max-pods.txt).  Any other type a node group or a
+profile names is looked up in EC2's catalogue as DescribeInstanceTypes gives it (the copy moto
+ships), with EKS's max pods from its ENI limits as amazon-eks-ami's max-pods-calculator.sh
+computes it without prefix delegation: ENIs x (IPv4 addresses per ENI - 1) + 2.
 """
 
 from __future__ import annotations
 
+import functools
+import gzip
+import json
 from dataclasses import dataclass
+from importlib import resources
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -34,11 +43,44 @@ _TABLE = [
 INSTANCE_TYPES: dict[str, InstanceType] = {n: InstanceType(n, c, m, p) for n, c, m, p in _TABLE}
 
 
+class UnknownInstanceType(KeyError, ValueError):
+    """A name EC2 does not have (a KeyError to lookups, a ValueError to validators)."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+
+@functools.cache
+def _ec2_catalogue() -> dict[str, dict[str, Any]]:
+    data = resources.files("moto.ec2").joinpath("resources/instance_types.json.gz").read_bytes()
+    catalogue: dict[str, dict[str, Any]] = json.loads(gzip.decompress(data))
+    return catalogue
+
+
+def _from_catalogue(name: str) -> InstanceType | None:
+    info = _ec2_catalogue().get(name)
+    if info is None:
+        return None
+    network = info.get("NetworkInfo") or {}
+    enis, ips = int(network.get("MaximumNetworkInterfaces", 0)), int(network.get("Ipv4AddressesPerInterface", 0))
+    return InstanceType(name, int(info["VCpuInfo"]["DefaultVCpus"]), int(info["MemoryInfo"]["SizeInMiB"]), max(enis * (ips - 1) + 2, 2))
+
+
+def known(name: str) -> bool:
+    return name in INSTANCE_TYPES or name in _ec2_catalogue()
+
+
 def lookup(name: str) -> InstanceType:
-    try:
-        return INSTANCE_TYPES[name]
-    except KeyError:
-        raise KeyError(f"unknown instance type {name!r}; known: {', '.join(sorted(INSTANCE_TYPES))}") from None
+    found = INSTANCE_TYPES.get(name) or _from_catalogue(name)
+    if found is None:
+        near = sorted(t for t in _ec2_catalogue() if t.split(".")[0] == name.split(".")[0])[:8]
+        hint = f"; {name.split('.')[0]} comes in {', '.join(near)}" if near else "; EC2 names are family.size, such as m5.large"
+        raise UnknownInstanceType(f"unknown instance type {name!r}{hint}")
+    return found
+
+
+def unknown_types(names: list[str] | tuple[str, ...]) -> list[str]:
+    return [t for t in names if not known(t)]
 
 
 def allocatable(itype: InstanceType) -> tuple[int, int]:

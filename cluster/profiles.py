@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from cluster.instance_types import INSTANCE_TYPES
+from cluster.instance_types import INSTANCE_TYPES, lookup
 from cluster.nodegroups import SEED_4VCPU, SEED_8VCPU
 from cluster.settings_files import first_problem, load_mapping
 from cluster.strict_numbers import NumbersNotBools
@@ -48,9 +48,8 @@ class NodeGroupProfile(NumbersNotBools):
     @field_validator("instance_types")
     @classmethod
     def _known_types(cls, types: list[str]) -> list[str]:
-        unknown = [t for t in types if t not in INSTANCE_TYPES]
-        if unknown:
-            raise ValueError(f"unknown instance type {', '.join(unknown)}; known: {', '.join(sorted(INSTANCE_TYPES))}")
+        for name in types:
+            lookup(name)  # raises naming the type and the sizes its family comes in
         return types
 
     @model_validator(mode="after")
@@ -129,7 +128,8 @@ class KarpenterProfile(NumbersNotBools):
     def _known(cls, types: list[str] | None) -> list[str] | None:
         unknown = [t for t in types or [] if t not in INSTANCE_TYPES]
         if unknown:
-            raise ValueError(f"unknown instance type {', '.join(unknown)}; known: {', '.join(sorted(INSTANCE_TYPES))}")
+            raise ValueError(f"Karpenter in the simulator plans over {len(INSTANCE_TYPES)} types; {', '.join(unknown)} is not one of them: "
+                             f"{', '.join(sorted(INSTANCE_TYPES))}")
         return types
 
 

@@ -45,6 +45,7 @@ from cluster.sim.controllers.node_lifecycle import NodeLifecycle
 from cluster.sim.controllers.replicaset import ReplicaSetController
 from cluster.sim.controllers.scheduler import Scheduler
 from cluster.sim.controllers.service_accounts import ServiceAccounts
+from cluster.sim.controllers.statefulset import StatefulSetController
 from cluster.sim.harness_pods import HarnessPods
 from cluster.sim.kube.api import KubeApi
 from cluster.sim.kube.server import KubeHttp
@@ -210,7 +211,7 @@ class Simulator:
         self.hpa = HorizontalPodAutoscalers(ctx, CpuModel(self.serving, self.config.serving))
         self.managed_groups = parts.add(ManagedNodeGroups(ctx, self.ec2_events))  # the EKS service's side: no manifest in the cluster
         self.controllers = [
-            ReplicaSetController(ctx), DeploymentController(ctx), DaemonSetController(ctx), JobController(ctx), Scheduler(ctx),
+            ReplicaSetController(ctx), DeploymentController(ctx), DaemonSetController(ctx), StatefulSetController(ctx), JobController(ctx), Scheduler(ctx),
             kubelets, lifecycle, Ec2Nodes(ctx, kubelets, lifecycle), GarbageCollector(ctx), DisruptionController(ctx), EventExpiry(ctx), ServiceAccounts(ctx),
             EndpointsController(ctx), self.kube_proxy, self.lbc, self.nth, self.cluster_autoscaler, self.karpenter, self.hpa,
         ]

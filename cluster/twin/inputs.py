@@ -16,6 +16,7 @@ from typing import Any
 
 import yaml
 
+from cluster.twin.node_groups import NodeGroupConfigError, twin_cluster
 from cluster.user_yaml import YamlProblem, read_limited
 
 Obj = dict[str, Any]
@@ -70,6 +71,11 @@ def read_inputs(eksctl: Path | None = None, manifests: Sequence[Path] = (), kust
         configs = [d for d in docs if d.kind == "ClusterConfig"]
         if not configs:
             raise TwinInputError(f"--from-eksctl {named(eksctl)}: no ClusterConfig in it (kind: ClusterConfig, apiVersion: eksctl.io/v1alpha5)")
+        for cfg in configs:
+            try:
+                twin_cluster(cfg.obj)  # every group launchable, or one line now rather than a failed build
+            except NodeGroupConfigError as exc:
+                raise TwinInputError(f"--from-eksctl {named(eksctl)}: {exc}") from None
         out.cluster_configs += configs
     for path in manifests:
         _add(out, _manifests(path))

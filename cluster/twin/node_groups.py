@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from cluster.eksctl import group_is_spot, group_types
+from cluster.instance_types import UnknownInstanceType, lookup
 from cluster.nodegroups import NodeGroupSpec
 
 DEFAULT_TYPE = "m5.large"  # eksctl's default instance type
@@ -49,6 +50,12 @@ def _group(g: Mapping[str, Any], cluster: str, managed: bool) -> NodeGroupSpec:
         raise NodeGroupConfigError(f"{'managedNodeGroups' if managed else 'nodeGroups'}: a node group without a name; give each one `name:`")
     dist = g.get("instancesDistribution") or {}
     types = list(group_types(dict(g))) or [DEFAULT_TYPE]
+    for t in types:
+        try:
+            lookup(t)
+        except UnknownInstanceType as exc:
+            field = "instancesDistribution.instanceTypes" if dist.get("instanceTypes") else "instanceTypes" if g.get("instanceTypes") else "instanceType"
+            raise NodeGroupConfigError(f"node group {name}: {field}: {exc}") from None
     spot = group_is_spot(dict(g), managed)
     min_size = int(g.get("minSize", 0 if "desiredCapacity" in g else 2))
     desired = int(g.get("desiredCapacity", max(min_size, 2)))

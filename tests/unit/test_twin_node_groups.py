@@ -7,6 +7,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from cluster.instance_types import InstanceType, lookup
+from cluster.twin.inputs import TwinInputError, read_inputs
 from cluster.twin.node_groups import NodeGroupConfigError, twin_cluster
 
 FIXTURE = Path(__file__).parents[1] / "fixtures" / "doctor" / "hardened" / "cluster.yaml"
@@ -63,3 +65,19 @@ def test_the_groups_are_tagged_and_distributed_as_eksctl_and_eks_make_them():
     assert (plain.capacity_rebalance, tagged.capacity_rebalance, mng.capacity_rebalance) == (False, True, True)
     assert cluster.group_zones == {"plain": ("us-east-1a", "us-east-1b", "us-east-1c"), "tagged": ("us-east-1d",), "mng": ("us-east-1a", "us-east-1b", "us-east-1c")}
     assert cluster.zones == ("us-east-1a", "us-east-1b", "us-east-1c", "us-east-1d")
+
+
+def test_any_ec2_instance_type_launches_and_a_misspelt_one_is_named_with_its_family():
+    cluster = twin_cluster({"managedNodeGroups": [{"name": "spot", "spot": True, "instanceTypes": ["c5.large", "c6a.large", "c5ad.large"]}]})
+    assert cluster.groups[0].instance_types == ["c5.large", "c6a.large", "c5ad.large"]
+    assert lookup("c6a.large") == InstanceType("c6a.large", 2, 4096, 29)  # EC2's catalogue; max pods from its ENI limits
+    with pytest.raises(NodeGroupConfigError, match=r"node group spot: instanceTypes: unknown instance type 'c5.larg'; c5 comes in .*c5\.large"):
+        twin_cluster({"managedNodeGroups": [{"name": "spot", "spot": True, "instanceTypes": ["c5.large", "c5.larg"]}]})
+
+
+def test_an_eksctl_config_with_a_group_that_cannot_launch_is_refused_when_read(tmp_path):
+    config = tmp_path / "cluster.yaml"
+    config.write_text("apiVersion: eksctl.io/v1alpha5\nkind: ClusterConfig\nmetadata: {name: shop}\n"
+                      "managedNodeGroups:\n  - {name: web, instanceType: m5.larg}\n")
+    with pytest.raises(TwinInputError, match=r"--from-eksctl .*cluster.yaml': node group web: instanceType: unknown instance type 'm5.larg'"):
+        read_inputs(config)

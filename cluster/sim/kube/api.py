@@ -356,6 +356,9 @@ class KubeApi:
             if ref["kind"] == "ReplicaSet":
                 rs = self.store.get(self.rt("ReplicaSet"), p["metadata"]["namespace"], ref["name"])
                 seen[ref["uid"]] = int((rs or {}).get("spec", {}).get("replicas", 0))
+            elif ref["kind"] == "StatefulSet":
+                sts = self.store.get(self.rt("StatefulSet"), p["metadata"]["namespace"], ref["name"])
+                seen[ref["uid"]] = int((sts or {}).get("spec", {}).get("replicas", 0))
             elif ref["kind"] == "DaemonSet":
                 ds = self.store.get(self.rt("DaemonSet"), p["metadata"]["namespace"], ref["name"])
                 seen[ref["uid"]] = int((ds or {}).get("status", {}).get("desiredNumberScheduled", 0))

@@ -64,6 +64,7 @@ INITIAL_STATUS: dict[str, dict[str, Any]] = {
     "Deployment": {},
     "ReplicaSet": {"replicas": 0},
     "DaemonSet": {"currentNumberScheduled": 0, "numberMisscheduled": 0, "desiredNumberScheduled": 0, "numberReady": 0},
+    "StatefulSet": {"replicas": 0, "availableReplicas": 0},
     "HorizontalPodAutoscaler": {"currentReplicas": 0, "desiredReplicas": 0},
 }
 
@@ -87,6 +88,13 @@ def apply_defaults(rt: ResourceType, obj: dict[str, Any]) -> None:
         _default_template(spec)
     elif rt.kind == "ReplicaSet" and isinstance(spec, dict):
         spec.setdefault("replicas", 1)
+        _default_template(spec)
+    elif rt.kind == "StatefulSet" and isinstance(spec, dict):
+        spec.setdefault("replicas", 1)
+        spec.setdefault("podManagementPolicy", "OrderedReady")
+        spec.setdefault("updateStrategy", {"type": "RollingUpdate", "rollingUpdate": {"partition": 0}})
+        spec.setdefault("revisionHistoryLimit", 10)
+        spec.setdefault("persistentVolumeClaimRetentionPolicy", {"whenDeleted": "Retain", "whenScaled": "Retain"})
         _default_template(spec)
     elif rt.kind == "DaemonSet" and isinstance(spec, dict):
         spec.setdefault("revisionHistoryLimit", 10)

@@ -57,6 +57,7 @@ RESOURCES: tuple[ResourceType, ...] = (
     ResourceType("apps", "v1", "Deployment", "deployments", True, ("deploy",), True, ("status", "scale"), ("all",), bump_generation=True),
     ResourceType("apps", "v1", "ReplicaSet", "replicasets", True, ("rs",), True, ("status", "scale"), ("all",), bump_generation=True),
     ResourceType("apps", "v1", "DaemonSet", "daemonsets", True, ("ds",), True, ("status",), ("all",), bump_generation=True),
+    ResourceType("apps", "v1", "StatefulSet", "statefulsets", True, ("sts",), True, ("status", "scale"), ("all",), bump_generation=True),
     ResourceType("apps", "v1", "ControllerRevision", "controllerrevisions", True),
     ResourceType("policy", "v1", "PodDisruptionBudget", "poddisruptionbudgets", True, ("pdb",), True, ("status",), bump_generation=True),
     ResourceType("autoscaling", "v2", "HorizontalPodAutoscaler", "horizontalpodautoscalers", True, ("hpa",), True, ("status",), ("all",)),

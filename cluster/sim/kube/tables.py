@@ -113,6 +113,10 @@ _COLUMNS: dict[str, list[Column]] = {
         ("Ready", "integer", 0, lambda o, n: o.get("status", {}).get("readyReplicas", 0)),
         ("Age", "string", 0, _age),
     ],
+    "StatefulSet": [
+        ("Ready", "string", 0, lambda o, n: f"{o.get('status', {}).get('readyReplicas', 0)}/{o['spec'].get('replicas', 0)}"),
+        ("Age", "string", 0, _age),
+    ],
     "DaemonSet": [
         ("Desired", "integer", 0, lambda o, n: o.get("status", {}).get("desiredNumberScheduled", 0)),
         ("Current", "integer", 0, lambda o, n: o.get("status", {}).get("currentNumberScheduled", 0)),

@@ -140,7 +140,7 @@ def validate(rt: ResourceType, obj: dict[str, Any]) -> list[FieldError]:
     spec = obj.get("spec")
     if rt.kind == "Pod":
         errs += _pod_spec_errors("spec", spec)
-    elif rt.kind in ("Deployment", "ReplicaSet", "DaemonSet"):
+    elif rt.kind in ("Deployment", "ReplicaSet", "DaemonSet", "StatefulSet"):
         errs += _template_errors(spec if isinstance(spec, dict) else {})
     elif rt.kind == "Node":
         for k, t in enumerate((spec or {}).get("taints") or []):
