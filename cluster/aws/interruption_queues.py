@@ -61,9 +61,11 @@ def plan_lines(cluster: str, wiring: Wiring = NTH) -> list[str]:
             *(f"events PutRule {rule_name(cluster, k, wiring)} + PutTargets -> queue" for k in wiring.rules)]
 
 
-def ensure_queue_and_rules(sqs: Any, events: Any, cluster: str, extra_tags: Mapping[str, str] | None = None, wiring: Wiring = NTH) -> str:
-    """Returns the queue URL; re-running leaves what exists as it is."""
-    url = sqs.create_queue(QueueName=wiring.queue_name(cluster), tags=owner_tag_map(cluster, extra_tags),
+def ensure_queue_and_rules(sqs: Any, events: Any, cluster: str, extra_tags: Mapping[str, str] | None = None, wiring: Wiring = NTH,
+                           queue: str | None = None) -> str:
+    """Returns the queue URL; re-running leaves what exists as it is.  `queue`: the name the
+    reader's settings give (a twin's), in place of the one spotchaos names after the cluster."""
+    url = sqs.create_queue(QueueName=queue or wiring.queue_name(cluster), tags=owner_tag_map(cluster, extra_tags),
                            Attributes={"MessageRetentionPeriod": str(MESSAGE_RETENTION_SECONDS), "SqsManagedSseEnabled": "true"})["QueueUrl"]
     arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     sqs.set_queue_attributes(QueueUrl=url, Attributes={"Policy": json.dumps(queue_policy(arn))})

@@ -19,6 +19,7 @@ class KarpenterSettings:
     interruption_queue: str = ""  # "" : "Interruption handling is disabled if not specified."
     batch_max_duration: str = "10s"
     batch_idle_duration: str = "1s"
+    preference_policy: str = "Respect"  # Respect: preferred affinities and ScheduleAnyway spread are planned for; Ignore: not
 
     @property
     def handles_interruptions(self) -> bool:
@@ -27,7 +28,8 @@ class KarpenterSettings:
 
 _SETTINGS = {"cluster_name": ("--cluster-name", "CLUSTER_NAME"), "interruption_queue": ("--interruption-queue", "INTERRUPTION_QUEUE"),
              "batch_max_duration": ("--batch-max-duration", "BATCH_MAX_DURATION"),
-             "batch_idle_duration": ("--batch-idle-duration", "BATCH_IDLE_DURATION")}
+             "batch_idle_duration": ("--batch-idle-duration", "BATCH_IDLE_DURATION"),
+             "preference_policy": ("--preference-policy", "PREFERENCE_POLICY")}
 
 
 def is_karpenter(container: dict[str, Any]) -> bool:

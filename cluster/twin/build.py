@@ -14,6 +14,8 @@ from kubernetes import dynamic
 from kubernetes.client.exceptions import ApiException
 from kubernetes.dynamic.exceptions import ResourceNotFoundError
 
+from cluster.aws import interruption_queues
+from cluster.components import karpenter, nth
 from cluster.endpoints import Endpoints
 from cluster.nodegroups import aws_clients, create_node_group, ensure_network
 from cluster.twin.inputs import Sourced, TwinSources
@@ -31,36 +33,117 @@ class TwinReport:
     existing: int = 0
     not_modelled: dict[str, list[str]] = field(default_factory=dict)  # "kind (apiVersion)" -> sources
     refused: list[str] = field(default_factory=list)  # "Kind name (source): the API server's reason"
+    helm_tests: list[str] = field(default_factory=list)  # "Kind name (source)": helm test hooks, which only `helm test` runs
+    queues: list[str] = field(default_factory=list)  # "queue (reader)": interruption queues made for the add-ons that read one
 
     def lines(self) -> list[str]:
         out = [f"node group {g}" for g in self.node_groups]
+        out += [f"interruption queue {q} and its EventBridge rules, as its setup guide makes them" for q in self.queues]
         out += [f"created {n} {kind}" for kind, n in sorted(self.created.items())]
         if self.existing:
             out.append(f"{self.existing} object(s) already there, left as they are")
         out += [f"not modelled: {kind}, {len(sources)} object(s) ({sources[0]}{', ...' if len(sources) > 1 else ''}): the simulator does not serve this kind"
                 for kind, sources in sorted(self.not_modelled.items())]
         out += [f"refused: {r}" for r in self.refused]
+        out += [f"not installed: {t}: a helm test hook (helm.sh/hook: test), which only `helm test` runs" for t in self.helm_tests]
         return out
 
 
+NODES_READY_WAIT_S = 120.0  # real seconds for the node groups' first nodes, before the workloads go on
+
+
 def build_twin(endpoints: Endpoints, sources: TwinSources) -> TwinReport:
+    """The node groups launched and their nodes Ready before the manifests go on, as a cluster
+    exists before its workloads are deployed: pods spread over every node, not the first up."""
     report = TwinReport()
-    if sources.cluster_configs:
-        ec2, asg = aws_clients(endpoints.aws_endpoint_url, endpoints.region)
-        for cfg in sources.cluster_configs:
-            cluster = twin_cluster(cfg.obj, endpoints.region)
-            report.cluster = report.cluster or cluster.name
-            subnets = dict(zip(cluster.zones, ensure_network(ec2, cluster.name, cluster.zones), strict=True))
-            for spec in cluster.groups:
-                report.groups.append(create_node_group(ec2, asg, spec, [subnets[z] for z in cluster.group_zones[spec.name]]))
-                report.node_groups.append(f"{spec.name}: {spec.desired} x {', '.join(spec.instance_types[:3])}"
-                                          f"{' ...' if len(spec.instance_types) > 3 else ''} ({'Spot' if spec.spot else 'on-demand'})")
+    desired = _launch_node_groups(endpoints, sources, report)
+    _make_queues(endpoints, sources, report)
     if sources.objects:
         api = kube_config.new_client_from_config(config_file=endpoints.kubeconfig, context=endpoints.kube_context)
+        if desired:
+            _wait_nodes_ready(api, desired, report)
         client = dynamic.DynamicClient(api)
         for item in sorted(sources.objects, key=lambda s: s.kind != "Namespace"):
+            if is_helm_test(item.obj):
+                report.helm_tests.append(f"{item.kind} {(item.obj.get('metadata') or {}).get('name', '?')} ({item.source})")
+                continue
             _apply(client, item, report)
     return report
+
+
+def _launch_node_groups(endpoints: Endpoints, sources: TwinSources, report: TwinReport) -> int:
+    """Each eksctl config's network and node groups; returns how many nodes they want."""
+    desired = 0
+    if not sources.cluster_configs:
+        return desired
+    ec2, asg = aws_clients(endpoints.aws_endpoint_url, endpoints.region)
+    for cfg in sources.cluster_configs:
+        cluster = twin_cluster(cfg.obj, endpoints.region)
+        report.cluster = report.cluster or cluster.name
+        subnets = dict(zip(cluster.zones, ensure_network(ec2, cluster.name, cluster.zones, extra_tags=cluster.tags), strict=True))
+        for spec in cluster.groups:
+            report.groups.append(create_node_group(ec2, asg, spec, [subnets[z] for z in cluster.group_zones[spec.name]]))
+            desired += spec.desired
+            report.node_groups.append(f"{spec.name}: {spec.desired} x {', '.join(spec.instance_types[:3])}"
+                                      f"{' ...' if len(spec.instance_types) > 3 else ''} ({'Spot' if spec.spot else 'on-demand'})")
+    return desired
+
+
+def _make_queues(endpoints: Endpoints, sources: TwinSources, report: TwinReport) -> None:
+    wanted = queues_read(sources)
+    if not wanted:
+        return
+    sqs, events = (_client(endpoints, service) for service in ("sqs", "events"))
+    for wiring, queue in wanted:
+        interruption_queues.ensure_queue_and_rules(sqs, events, report.cluster or "twin", wiring=wiring, queue=queue)
+        report.queues.append(f"{queue} ({'Karpenter' if wiring is interruption_queues.KARPENTER else 'NTH'})")
+
+
+def _wait_nodes_ready(api: Any, desired: int, report: TwinReport) -> None:
+    from kubernetes import client
+
+    from cluster.kube_views import is_ready
+    from cluster.waiting import WaitTimeout, wait_for
+
+    core = client.CoreV1Api(api)
+
+    def ready() -> int:
+        return sum(1 for n in core.list_node().items if is_ready(api.sanitize_for_serialization(n)))
+    try:
+        wait_for(lambda: ready() >= desired, NODES_READY_WAIT_S, "the node groups' nodes Ready", interval=0.2)
+    except WaitTimeout:
+        report.refused.append(f"nodes: {ready()} of {desired} Ready after {NODES_READY_WAIT_S:g}s; the workloads went on anyway")
+
+
+def queues_read(sources: TwinSources) -> list[tuple[interruption_queues.Wiring, str]]:
+    """The SQS queues the manifests' add-ons read: Karpenter's INTERRUPTION_QUEUE, NTH's QUEUE_URL
+    in queue mode.  Their infrastructure code (Karpenter's CloudFormation, NTH's setup guide)
+    makes them outside Kubernetes; the twin makes them as those guides do."""
+    found: dict[str, interruption_queues.Wiring] = {}
+    for item in sources.objects:
+        if item.kind not in ("Deployment", "DaemonSet"):
+            continue
+        for c in ((((item.obj.get("spec") or {}).get("template") or {}).get("spec") or {}).get("containers") or []):
+            if karpenter.is_karpenter(c) and karpenter.settings(c).interruption_queue:
+                found.setdefault(karpenter.settings(c).interruption_queue, interruption_queues.KARPENTER)
+            if nth.is_nth(c):
+                url = next((str(e.get("value")) for e in c.get("env") or [] if e.get("name") == "QUEUE_URL" and e.get("value")), "")
+                if url:
+                    found.setdefault(url.rstrip("/").rsplit("/", 1)[-1], interruption_queues.NTH)
+    return [(wiring, queue) for queue, wiring in found.items()]
+
+
+def _client(endpoints: Endpoints, service: str) -> Any:
+    import boto3
+
+    return boto3.client(service, **endpoints.aws_client_kwargs())
+
+
+def is_helm_test(obj: dict[str, Any]) -> bool:
+    """A chart's test hook (`helm.sh/hook: test`, or the older test-success/test-failure): rendered
+    by `helm template`, but `helm install` does not create it."""
+    hooks = str(((obj.get("metadata") or {}).get("annotations") or {}).get("helm.sh/hook", ""))
+    return any(h.strip() in ("test", "test-success", "test-failure") for h in hooks.split(","))
 
 
 def _apply(client: Any, item: Sourced, report: TwinReport) -> None:

@@ -30,6 +30,7 @@ class TwinCluster:
     zones: tuple[str, ...]  # every zone a group launches in
     groups: tuple[NodeGroupSpec, ...]
     group_zones: Mapping[str, tuple[str, ...]]  # a group's own zones (its availabilityZones, or the cluster's)
+    tags: Mapping[str, str]  # metadata.tags: eksctl puts them on every resource of the cluster's stacks (its VPC and subnets too)
 
 
 def twin_cluster(config: Mapping[str, Any], default_region: str = "us-east-1") -> TwinCluster:
@@ -41,7 +42,8 @@ def twin_cluster(config: Mapping[str, Any], default_region: str = "us-east-1") -
     groups = [_group(g, name, managed) for g, managed in entries]
     own = {spec.name: tuple(str(z) for z in g.get("availabilityZones") or zones) for spec, (g, _) in zip(groups, entries, strict=True)}
     every = tuple(sorted({*zones, *(z for zs in own.values() for z in zs)}))  # sorted, as ensure_network returns the subnets
-    return TwinCluster(name, region, every, tuple(groups), own)
+    tags = {str(k): str(v) for k, v in (meta.get("tags") or {}).items()}
+    return TwinCluster(name, region, every, tuple(groups), own, tags)
 
 
 def _group(g: Mapping[str, Any], cluster: str, managed: bool) -> NodeGroupSpec:

@@ -113,3 +113,54 @@ def test_durations() -> None:
     assert kp.parse_duration("1h30m") == 5400 and kp.parse_duration("Never") is None and kp.parse_duration("10s") == 10
     with pytest.raises(ValueError, match="not a duration"):
         kp.parse_duration("soon")
+
+
+def _spread_pod(name: str, key: str, when: str = "ScheduleAnyway") -> dict[str, object]:
+    return {"metadata": {"namespace": "shop", "name": name, "labels": {"app": "ui"}},
+            "spec": {"topologySpreadConstraints": [{"maxSkew": 1, "topologyKey": key, "whenUnsatisfiable": when,
+                                                    "labelSelector": {"matchLabels": {"app": "ui"}}}]}}
+
+
+def test_zone_spread_sends_each_new_pod_to_the_zone_with_fewest_of_its_group() -> None:
+    pool = _pool()
+    pods = [_spread_pod(f"ui-{i}", kp.ZONE) for i in range(3)]
+    needs = [(f"shop/ui-{i}", kp.PodNeeds(f"shop/ui-{i}", 500, 1 << 30, {}, (), (), kp.spread_needs(p, True))) for i, p in enumerate(pods)]
+    running = {"metadata": {"namespace": "shop", "name": "ui-old", "labels": {"app": "ui"}}, "spec": {"nodeName": "n1"}}
+    counts = kp.zone_counts((n for _, n in needs), [running], {"n1": "us-east-1a"})
+    assert counts == {next(iter(counts)): {"us-east-1a": 1}}
+    assigned = kp.assign(needs, [], [pool], counts)
+    zones = sorted(where.zones for _, where in assigned.by_pool["serving"])
+    assert zones == [("us-east-1a",), ("us-east-1b",), ("us-east-1c",)]  # 1a already holds one: b, c, then a
+    claims = kp.pack(pool, assigned.by_pool["serving"], (0, 0))
+    assert sorted(c.zones for c in claims) == zones  # one claim per zone: they cannot share a node
+    # under PREFERENCE_POLICY=Ignore a ScheduleAnyway constraint is not planned for: one node holds them all
+    ignored = [(k, kp.PodNeeds(k, 500, 1 << 30, {}, (), (), kp.spread_needs(p, False))) for (k, _), p in zip(needs, pods, strict=True)]
+    assert len(kp.pack(pool, kp.assign(ignored, [], [pool]).by_pool["serving"], (0, 0))) == 1
+
+
+def test_hostname_spread_puts_pods_of_one_group_on_separate_new_nodes() -> None:
+    pool = _pool()
+    needs = [(f"shop/ui-{i}", kp.PodNeeds(f"shop/ui-{i}", 500, 1 << 30, {}, (), (), kp.spread_needs(_spread_pod(f"ui-{i}", kp.HOSTNAME, "DoNotSchedule"), False)))
+             for i in range(3)]
+    claims = kp.pack(pool, kp.assign(needs, [], [pool]).by_pool["serving"], (0, 0))
+    assert len(claims) == 3 and all(len(c.pods) == 1 for c in claims)
+
+
+def test_a_spread_pod_waits_for_a_coming_claim_only_in_the_zone_its_spread_picks() -> None:
+    pool = _pool()
+    pod = _spread_pod("ui-1", kp.ZONE)
+    needs = kp.PodNeeds("shop/ui-1", 500, 1 << 30, {}, (), (), kp.spread_needs(pod, True))
+    group = needs.spread[0].group
+    coming = [kp.ComingClaim("serving-a", "serving", 4000, 8 << 30, "us-east-1a", [group])]
+    taken = kp.assign([("shop/ui-1", needs)], coming, [pool], {group: {"us-east-1a": 1}})
+    assert not taken.nominated and taken.by_pool["serving"][0][1].zones == ("us-east-1b",)  # a new claim in an empty zone
+    plain = kp.PodNeeds("shop/other", 500, 1 << 30, {}, (), ())
+    assert kp.assign([("shop/other", plain)], coming, [pool]).nominated == {"shop/other": "serving-a"}
+
+
+def test_pods_held_by_hard_constraints_are_not_consolidated_away() -> None:
+    assert kp.held_in_place(_spread_pod("ui-1", kp.ZONE, "DoNotSchedule"))
+    assert not kp.held_in_place(_spread_pod("ui-1", kp.ZONE, "ScheduleAnyway"))
+    anti = {"metadata": {"namespace": "kube-system", "name": "karpenter-1"},
+            "spec": {"affinity": {"podAntiAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": [{"topologyKey": kp.HOSTNAME}]}}}}
+    assert kp.held_in_place(anti)

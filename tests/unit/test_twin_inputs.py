@@ -96,3 +96,13 @@ def test_doctor_reads_the_same_inputs_split_or_kustomized_as_one_directory(tmp_p
         assert whole == split == kustomized, variant
     assert "no-pdb" in {f["check"] for f in whole[1]["findings"]}  # the known-bad variant is still flagged (a warning)
     assert _doctor("-f", str(FIXTURES / "hardened"), "--profile", "seed")[0] == 3
+
+
+def test_helm_test_hooks_are_known_as_such():
+    from cluster.twin.build import is_helm_test
+
+    pod = {"kind": "Pod", "metadata": {"name": "ui-test-connection", "annotations": {"helm.sh/hook": "test-success"}}}
+    assert is_helm_test(pod)
+    assert is_helm_test({"metadata": {"annotations": {"helm.sh/hook": "test"}}})
+    assert not is_helm_test({"metadata": {"annotations": {"helm.sh/hook": "pre-install,pre-upgrade"}}})
+    assert not is_helm_test({"metadata": {"name": "ui"}})

@@ -97,6 +97,8 @@ class Karpenter(Controller):
         self.tasks = ShortTasks()
         self.unavailable: dict[tuple[str, str, str], float] = {}  # (type, zone, capacity type) -> until (cluster time)
         self.nominated: dict[str, str] = {}  # pod key -> NodeClaim it waits for
+        self.nominated_at: dict[str, float] = {}  # NodeClaim -> when pods were last nominated to it (no consolidation meanwhile)
+        self._unplaced_said: tuple[str, ...] = ()  # the pods no NodePool fits, as last logged (said once, not every pass)
         self.pending_since: dict[str, float] = {}  # pod key -> when the provisioner first saw it need capacity
         self.draining: set[str] = set()  # nodes whose drain runs
         self.empty_since: dict[str, float] = {}  # node -> since when consolidation finds it a candidate
@@ -219,8 +221,9 @@ class Karpenter(Controller):
         cpu, mem = pod_requests(pod)
         required = (((spec.get("affinity") or {}).get("nodeAffinity") or {}).get("requiredDuringSchedulingIgnoredDuringExecution") or {})
         terms = tuple(tuple(t.get("matchExpressions") or []) for t in required.get("nodeSelectorTerms") or [])
+        respect = self.settings is None or self.settings.preference_policy != "Ignore"
         return kp.PodNeeds(f"{pod['metadata']['namespace']}/{pod['metadata']['name']}", cpu, mem, dict(spec.get("nodeSelector") or {}), terms,
-                           tuple(spec.get("tolerations") or []))
+                           tuple(spec.get("tolerations") or []), kp.spread_needs(pod, respect))
 
     def _claims(self) -> dict[str, dict[str, Any]]:
         return {c["metadata"]["name"]: c for c in self.api.store.iter(self.rts["NodeClaim"])}
@@ -245,16 +248,31 @@ class Karpenter(Controller):
         self.unavailable = {k: until for k, until in self.unavailable.items() if until > now}
         pools = [self._available(shape) for shape, _ in self._pools()]
         overheads = {shape.name: self._overhead(shape) for shape in pools}
-        assigned = kp.assign([(key, self._needs(wanting[key])) for key in sorted(fresh)], self._coming(in_flight, wanting, overheads), pools)
+        needs = [(key, self._needs(wanting[key])) for key in sorted(fresh)]
+        assigned = kp.assign(needs, self._coming(in_flight, wanting, overheads), pools, self._zone_counts(needs, nodes, leaving, claims))
         self.nominated.update(assigned.nominated)
-        if assigned.unplaced:
-            log.info("karpenter_no_nodepool_fits", pods=assigned.unplaced[:5], count=len(assigned.unplaced))
+        self.nominated_at.update({claim: now for claim in assigned.nominated.values()})
+        if assigned.unplaced and tuple(assigned.unplaced) != self._unplaced_said:
+            log.info("karpenter_no_nodepool_fits", pods=assigned.unplaced[:5], count=len(assigned.unplaced),
+                     nodepools=[s.name for s in pools] or "none ready (a NodePool's EC2NodeClass finds no subnet)")
+        self._unplaced_said = tuple(assigned.unplaced)
+        self._launch_claims(pools, assigned, overheads, now)
+
+    def _zone_counts(self, needs: list[tuple[str, kp.PodNeeds]], nodes: dict[str, dict[str, Any]], leaving: set[str],
+                     claims: dict[str, dict[str, Any]]) -> dict[str, dict[str, int]]:
+        """The zone-spread groups' pods per zone: on nodes staying, and nominated to claims coming up."""
+        zones = {name: str((n["metadata"].get("labels") or {}).get(kp.ZONE, "")) for name, n in nodes.items() if name not in leaving}
+        waiting = {k: str((claims[c]["metadata"].get("labels") or {}).get(kp.ZONE, "")) for k, c in self.nominated.items() if c in claims}
+        return kp.zone_counts((n for _, n in needs), self.api.store.iter(self.rts["Pod"]), zones, {k: z for k, z in waiting.items() if z})
+
+    def _launch_claims(self, pools: list[kp.PoolShape], assigned: kp.Assignment, overheads: dict[str, tuple[int, int]], now: float) -> None:
         for shape in pools:
             for plan in kp.pack(shape, assigned.by_pool.get(shape.name, []), overheads[shape.name]):
                 if not self._within_limits(shape, plan):
                     log.info("karpenter_nodepool_limit_reached", nodepool=shape.name)
                     break
                 name = self._create_claim(shape, plan)
+                self.nominated_at[name] = now
                 for key in plan.pods:
                     self.nominated[key] = name
 
@@ -283,7 +301,8 @@ class Karpenter(Controller):
                 continue
             cpu, mem = kp.room(labels[kp.INSTANCE_TYPE], overheads.get(labels.get(kp.NODEPOOL, ""), (0, 0)))
             used = [self._needs(wanting[k]) for k, c in self.nominated.items() if c == name and k in wanting]
-            out.append(kp.ComingClaim(name, labels.get(kp.NODEPOOL, ""), cpu - sum(u.cpu for u in used), mem - sum(u.mem for u in used)))
+            out.append(kp.ComingClaim(name, labels.get(kp.NODEPOOL, ""), cpu - sum(u.cpu for u in used), mem - sum(u.mem for u in used),
+                                      labels.get(kp.ZONE, ""), [s.group for u in used for s in u.spread]))
         return out
 
     def _within_limits(self, shape: kp.PoolShape, plan: kp.ClaimPlan) -> bool:
@@ -660,6 +679,8 @@ class Karpenter(Controller):
         consolidateAfter is deleted, within the pool's disruption budgets."""
         now = self.clock.timestamp()
         claims = list(self._claims().values())
+        names = {c["metadata"]["name"] for c in claims}
+        self.nominated_at = {k: t for k, t in self.nominated_at.items() if k in names}
         nodes = {n["metadata"]["name"]: n for n in self.api.store.iter(self.rts["Node"])}
         pods = [p for p in self.api.store.iter(self.rts["Pod"]) if (p.get("spec") or {}).get("nodeName") and not kp.owned_by_daemonset(p)
                 and (p.get("status") or {}).get("phase") not in ("Succeeded", "Failed")]
@@ -681,6 +702,8 @@ class Karpenter(Controller):
             node = nodes.get(node_name)
             if node is None or claim["metadata"].get("deletionTimestamp") or not is_ready(claim):
                 continue
+            if now - self.nominated_at.get(claim["metadata"]["name"], float("-inf")) < self._nomination_window():
+                continue  # KC state: a node pods were nominated to is not disrupted within the nomination window
             seen.add(node_name)
             reason = self._consolidation_reason(pool, node_name, [p for p in pods if p["spec"]["nodeName"] == node_name], removed, nodes, now)
             if reason is None or kp.allowed_disruptions(pool.budgets, len(mine), deleting, not_ready, reason) <= 0:
@@ -691,6 +714,11 @@ class Karpenter(Controller):
             deleting += 1
             removed.add(node_name)
             self.empty_since.pop(node_name, None)
+
+    def _nomination_window(self) -> float:
+        """KC pkg/controllers/state/statenode.go nominationWindow: twice BATCH_MAX_DURATION, at least 10 s."""
+        batch_max = kp.parse_duration(self.settings.batch_max_duration) if self.settings is not None else None
+        return max(2 * (batch_max or 10.0), 10.0)
 
     def _consolidation_reason(self, pool: kp.PoolShape, node_name: str, on_node: list[dict[str, Any]], removed: set[str],
                               nodes: dict[str, dict[str, Any]], now: float) -> str | None:
@@ -732,6 +760,11 @@ class Karpenter(Controller):
         return True
 
     def _fits_elsewhere(self, on_node: list[dict[str, Any]], leaving: set[str], nodes: dict[str, dict[str, Any]]) -> bool:
-        """Whether every pod of the node fits the room left on the other Ready, schedulable nodes (not `leaving`)."""
+        """Whether every pod of the node fits the room left on the other Ready, schedulable nodes (not `leaving`).
+        A pod held to its place by a DoNotSchedule spread or a required pod anti-affinity is taken
+        not to fit elsewhere: Karpenter simulates the scheduler with those constraints before it
+        consolidates, and this simulator does not repeat that simulation here."""
+        if any(kp.held_in_place(p) for p in on_node):
+            return False
         infos = self._room_on_nodes(nodes, leaving)
         return all(self._place(infos, pod) for pod in sorted(on_node, key=lambda p: -pod_requests(p)[0]))

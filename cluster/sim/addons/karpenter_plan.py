@@ -23,6 +23,8 @@ from typing import Any
 
 from cluster.instance_types import INSTANCE_TYPES, allocatable
 from cluster.quantities import millicores
+from cluster.sim.controllers.scheduling import selector_matches
+from cluster.sim.controllers.topology_spread import constraints_of
 
 UNAVAILABLE_OFFERING_TTL = 180.0  # KPA pkg/cache/cache.go UnavailableOfferingsTTL = 3m
 MAX_INSTANCE_TYPES = 60  # KPA instance.go maxInstanceTypes sent to CreateFleet
@@ -34,6 +36,7 @@ CAPACITY_TYPE = "karpenter.sh/capacity-type"
 NODEPOOL = "karpenter.sh/nodepool"
 NODECLASS = "karpenter.k8s.aws/ec2nodeclass"
 ZONE = "topology.kubernetes.io/zone"
+HOSTNAME = "kubernetes.io/hostname"
 INSTANCE_TYPE = "node.kubernetes.io/instance-type"
 
 
@@ -254,6 +257,60 @@ class PodNeeds:
     selector: dict[str, str]
     terms: tuple[tuple[Mapping[str, Any], ...], ...]  # required node-affinity terms (any one)
     tolerations: tuple[Mapping[str, Any], ...]
+    spread: tuple[SpreadNeed, ...] = ()
+
+
+@dataclass(frozen=True)
+class SpreadNeed:
+    """A topology spread constraint the provisioner plans for (KC pkg/controllers/provisioning/
+    scheduling/topology.go): zone spread picks each new pod's zone, the one with the fewest pods
+    of its group; hostname spread puts pods of one group on separate new nodes."""
+
+    key: str  # ZONE or HOSTNAME
+    group: str  # the pods counted together: the namespace and the constraint's selector
+    namespace: str
+    selector: Mapping[str, Any]
+
+
+def spread_needs(pod: Mapping[str, Any], respect_preferences: bool) -> tuple[SpreadNeed, ...]:
+    """The pod's zone and hostname spread constraints: DoNotSchedule ones always; ScheduleAnyway
+    ones too under PREFERENCE_POLICY=Respect, Karpenter's default, which plans for preferences
+    first and relaxes them only when nothing fits."""
+    ns = str(pod["metadata"].get("namespace", "default"))
+    out = []
+    for c in constraints_of(pod):
+        if c.key in (ZONE, HOSTNAME) and (c.hard or respect_preferences):
+            out.append(SpreadNeed(c.key, f"{ns}/{json.dumps(c.selector, sort_keys=True)}", ns, c.selector))
+    return tuple(out)
+
+
+def held_in_place(pod: Mapping[str, Any]) -> bool:
+    """A pod whose placement a hard constraint decides: a DoNotSchedule topology spread or a
+    required pod anti-affinity."""
+    if any(c.hard for c in constraints_of(pod)):
+        return True
+    anti = ((pod.get("spec") or {}).get("affinity") or {}).get("podAntiAffinity") or {}
+    return bool(anti.get("requiredDuringSchedulingIgnoredDuringExecution"))
+
+
+def zone_counts(needs: Iterable[PodNeeds], pods: Iterable[Mapping[str, Any]], node_zones: Mapping[str, str],
+                waiting_zones: Mapping[str, str] | None = None) -> dict[str, dict[str, int]]:
+    """For each zone-spread group of the pending pods, its pods per zone: bound ones by their
+    node's zone (nodes leaving are not in `node_zones`, so their pods do not count), and pods
+    nominated to a claim coming up by its zone (`waiting_zones`: namespace/name -> zone)."""
+    groups = {s.group: s for n in needs for s in n.spread if s.key == ZONE}
+    counts: dict[str, dict[str, int]] = {g: {} for g in groups}
+    if not groups:
+        return counts
+    for pod in pods:
+        meta, spec = pod["metadata"], pod.get("spec") or {}
+        zone = node_zones.get(str(spec.get("nodeName") or "")) or (waiting_zones or {}).get(f"{meta.get('namespace')}/{meta.get('name')}")
+        if zone is None or meta.get("deletionTimestamp"):
+            continue
+        for g, s in groups.items():
+            if meta.get("namespace") == s.namespace and selector_matches(s.selector, meta.get("labels") or {}):
+                counts[g][zone] = counts[g].get(zone, 0) + 1
+    return counts
 
 
 def _tolerates(tolerations: Iterable[Mapping[str, Any]], taint: Mapping[str, Any]) -> bool:
@@ -322,6 +379,7 @@ class ClaimPlan:
     types: tuple[str, ...] = ()
     zones: tuple[str, ...] = ()
     capacity_types: tuple[str, ...] = ()
+    groups: list[str] = field(default_factory=list)  # the hostname-spread groups of its pods: one pod of each per new node
 
 
 def room(name: str, overhead: tuple[int, int]) -> tuple[int, int]:
@@ -340,18 +398,22 @@ def pack(pool: PoolShape, pods: Sequence[tuple[PodNeeds, Fit]], overhead: tuple[
     types, zones and capacity types every pod in it allows."""
     claims: list[ClaimPlan] = []
     for pod, where in sorted(pods, key=lambda p: (-p[0].cpu, -p[0].mem, p[0].key)):
+        apart = [s.group for s in pod.spread if s.key == HOSTNAME]
         for c in claims:
+            if any(g in c.groups for g in apart):
+                continue
             types = tuple(t for t in c.types if t in where.types and _holds(t, overhead, c.cpu + pod.cpu, c.mem + pod.mem))
             zones = tuple(z for z in c.zones if z in where.zones)
             cts = tuple(x for x in c.capacity_types if x in where.capacity_types)
             if types and zones and cts:
                 c.pods.append(pod.key)
+                c.groups += apart
                 c.cpu, c.mem, c.types, c.zones, c.capacity_types = c.cpu + pod.cpu, c.mem + pod.mem, types, zones, cts
                 break
         else:
             types = tuple(t for t in where.types if _holds(t, overhead, pod.cpu, pod.mem))
             if types:
-                claims.append(ClaimPlan(pool.name, [pod.key], pod.cpu, pod.mem, types, where.zones, where.capacity_types))
+                claims.append(ClaimPlan(pool.name, [pod.key], pod.cpu, pod.mem, types, where.zones, where.capacity_types, list(apart)))
     for c in claims:
         c.types = tuple(sorted(c.types, key=price_rank)[:MAX_INSTANCE_TYPES])
     return claims
@@ -393,6 +455,8 @@ class ComingClaim:
     pool: str
     cpu: int
     mem: int
+    zone: str = ""  # where it launched ("" before that is known)
+    groups: list[str] = field(default_factory=list)  # the spread groups of the pods nominated to it
 
 
 @dataclass
@@ -402,26 +466,59 @@ class Assignment:
     unplaced: list[str] = field(default_factory=list)  # pods no NodePool fits
 
 
-def assign(pods: Sequence[tuple[str, PodNeeds]], coming: Sequence[ComingClaim], pools: Sequence[PoolShape]) -> Assignment:
+def assign(pods: Sequence[tuple[str, PodNeeds]], coming: Sequence[ComingClaim], pools: Sequence[PoolShape],
+           counts: dict[str, dict[str, int]] | None = None) -> Assignment:
     """Each pod onto the room of a claim already coming up (of a pool it fits), else to the first
-    pool (by weight) it fits, to be packed into new claims; `coming` is consumed as pods take room."""
+    pool (by weight) it fits, to be packed into new claims, in the zone its spread wants (`counts`:
+    zone_counts, updated as pods are placed); `coming` is consumed as pods take room."""
+    counts = {} if counts is None else counts
     out = Assignment()
     shapes = {s.name: s for s in pools}
     for key, needs in pods:
-        claim = next((c for c in coming if c.pool in shapes and fit(shapes[c.pool], needs) is not None and c.cpu >= needs.cpu and c.mem >= needs.mem), None)
+        claim = next((c for c in coming if c.pool in shapes and fit(shapes[c.pool], needs) is not None and c.cpu >= needs.cpu and c.mem >= needs.mem
+                      and _spread_allows(c, shapes[c.pool].zones, needs, counts)), None)
         if claim is not None:
             claim.cpu -= needs.cpu
             claim.mem -= needs.mem
+            claim.groups += [s.group for s in needs.spread]
+            for s in needs.spread:
+                if s.key == ZONE and claim.zone:
+                    counts.setdefault(s.group, {})[claim.zone] = counts.get(s.group, {}).get(claim.zone, 0) + 1
             out.nominated[key] = claim.name
             continue
         for shape in pools:
             where = fit(shape, needs)
             if where is not None:
-                out.by_pool.setdefault(shape.name, []).append((needs, where))
+                out.by_pool.setdefault(shape.name, []).append((needs, _spread_zone(where, needs, counts)))
                 break
         else:
             out.unplaced.append(key)
     return out
+
+
+def _spread_allows(claim: ComingClaim, zones: Sequence[str], needs: PodNeeds, counts: dict[str, dict[str, int]]) -> bool:
+    """Whether a pod with spread constraints may wait for a claim coming up: not beside a pod of
+    its hostname-spread group, and only in the zone its zone spread would pick."""
+    for s in needs.spread:
+        if s.key == HOSTNAME and s.group in claim.groups:
+            return False
+        if s.key == ZONE:
+            per_zone = counts.get(s.group, {})
+            if not claim.zone or per_zone.get(claim.zone, 0) > min((per_zone.get(z, 0) for z in zones), default=0):
+                return False
+    return True
+
+
+def _spread_zone(where: Fit, needs: PodNeeds, counts: dict[str, dict[str, int]]) -> Fit:
+    """The pod's zone narrowed to the one its zone spread wants: the fewest pods of its group."""
+    for s in needs.spread:
+        if s.key != ZONE or not where.zones:
+            continue
+        per_zone = counts.setdefault(s.group, {})
+        zone = min(where.zones, key=lambda z: (per_zone.get(z, 0), z))
+        per_zone[zone] = per_zone.get(zone, 0) + 1
+        where = Fit(where.types, (zone,), where.capacity_types)
+    return where
 
 
 def price_rank(name: str) -> tuple[int, int, str]:

@@ -34,6 +34,8 @@ def default_pod_spec(spec: dict[str, Any]) -> None:
     for key in ("node.kubernetes.io/not-ready", "node.kubernetes.io/unreachable"):
         if not any(t.get("key") == key for t in tolerations):
             tolerations.append({"key": key, "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": 300})
+    for c in [*(spec.get("initContainers") or []), *(spec.get("containers") or [])]:
+        _quantities_as_strings(c.get("resources"))
     for c in spec.get("containers", []):
         c.setdefault("imagePullPolicy", "Always" if str(c.get("image", "")).endswith(":latest") or ":" not in str(c.get("image", "")) else "IfNotPresent")
         c.setdefault("terminationMessagePath", "/dev/termination-log")
@@ -41,6 +43,26 @@ def default_pod_spec(spec: dict[str, Any]) -> None:
         c.setdefault("resources", {})
         for p in c.get("ports") or []:
             p.setdefault("protocol", "TCP")
+
+
+def quantity_string(value: Any) -> Any:
+    """A resource quantity as the API server serializes it: always a string (`cpu: 1` in a
+    manifest is "1" when read back; 0.5 is "500m"); anything else is left for validation."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return value
+    if float(value).is_integer():
+        return str(int(value))
+    return f"{round(value * 1000)}m"
+
+
+def _quantities_as_strings(resources: Any) -> None:
+    if not isinstance(resources, dict):
+        return
+    for part in ("requests", "limits"):
+        values = resources.get(part)
+        if isinstance(values, dict):
+            for k, v in values.items():
+                values[k] = quantity_string(v)
 
 
 def normalize_template(spec: Any) -> None:
