@@ -35,6 +35,7 @@ class TwinReport:
     refused: list[str] = field(default_factory=list)  # "Kind name (source): the API server's reason"
     helm_tests: list[str] = field(default_factory=list)  # "Kind name (source)": helm test hooks, which only `helm test` runs
     queues: list[str] = field(default_factory=list)  # "queue (reader)": interruption queues made for the add-ons that read one
+    nodes_late: str | None = None  # the node groups' nodes not all Ready when the workloads went on
 
     def lines(self) -> list[str]:
         out = [f"node group {g}" for g in self.node_groups]
@@ -45,6 +46,7 @@ class TwinReport:
         out += [f"not modelled: {kind}, {len(sources)} object(s) ({sources[0]}{', ...' if len(sources) > 1 else ''}): the simulator does not serve this kind"
                 for kind, sources in sorted(self.not_modelled.items())]
         out += [f"refused: {r}" for r in self.refused]
+        out += [f"nodes: {self.nodes_late}"] if self.nodes_late else []
         out += [f"not installed: {t}: a helm test hook (helm.sh/hook: test), which only `helm test` runs" for t in self.helm_tests]
         return out
 
@@ -112,7 +114,7 @@ def _wait_nodes_ready(api: Any, desired: int, report: TwinReport) -> None:
     try:
         wait_for(lambda: ready() >= desired, NODES_READY_WAIT_S, "the node groups' nodes Ready", interval=0.2)
     except WaitTimeout:
-        report.refused.append(f"nodes: {ready()} of {desired} Ready after {NODES_READY_WAIT_S:g}s; the workloads went on anyway")
+        report.nodes_late = f"{ready()} of {desired} Ready after {NODES_READY_WAIT_S:g}s; the workloads went on anyway"
 
 
 def queues_read(sources: TwinSources) -> list[tuple[interruption_queues.Wiring, str]]:
