@@ -26,6 +26,7 @@ from cluster.sim.aws.autoscaling import AutoScalingSim
 from cluster.sim.aws.capacity_pools import CapacityPools
 from cluster.sim.aws.moto_patches import MotoPatches
 from cluster.sim.aws.moto_server import MotoServer, reset_backends
+from cluster.sim.aws.spot_requests import refuse_stopping_one_time_spot
 from cluster.sim.clock import SimClock
 from cluster.sim.clock_publisher import ClockPublisher
 from cluster.sim.config import SimConfig
@@ -157,6 +158,7 @@ class Simulator:
         log.info("addresses_leased", ranges=ranges.describe())
         reset_backends()
         self.autoscaling.install(self.patches)
+        refuse_stopping_one_time_spot(self.patches)
         self.moto.start()
         self.parts.add_stop("moto", self.moto.stop)
         self.parts.add_stop("moto patches", self.patches.restore)  # put back once nothing calls moto any more

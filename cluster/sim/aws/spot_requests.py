@@ -11,8 +11,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from moto.ec2.exceptions import EC2ClientError
+from moto.ec2.models.instances import InstanceBackend
 from moto.ec2.models.spot_requests import SpotInstanceRequest
 from moto.ec2.utils import random_spot_request_id
+
+from cluster.sim.aws.moto_patches import MotoPatches
 
 CLOSED_STATUS = {
     "interrupted": ("instance-terminated-by-service", "Your Spot Instance was terminated because of a Spot interruption."),
@@ -44,3 +48,33 @@ def close_request(ec2: Any, instance: Any, why: str) -> None:
         return
     request.state = "closed"
     request._status_code, request.status_message = CLOSED_STATUS[why]
+
+
+def stop_refusal(instance_id: str, lifecycle: str | None) -> str | None:
+    """EC2's answer when StopInstances cannot stop the instance, or None.  Every Spot instance an
+    Auto Scaling group or Karpenter launches comes from a one-time request, which EC2 will not
+    stop (EC2 API reference, StopInstances: UnsupportedOperation)."""
+    if lifecycle == "spot":
+        return (f"You can't stop the Spot Instance '{instance_id}' because it is associated with a one-time Spot Instance "
+                "request. You can only stop Spot Instances associated with persistent Spot Instance requests.")
+    return None
+
+
+class UnsupportedOperation(EC2ClientError):
+    def __init__(self, message: str) -> None:
+        super().__init__("UnsupportedOperation", message)
+
+
+def refuse_stopping_one_time_spot(patches: MotoPatches) -> None:
+    """StopInstances as EC2 answers it: the whole call refused when any instance is Spot (moto
+    stops them)."""
+    stop = InstanceBackend.stop_instances
+
+    def stop_instances(backend: Any, instance_ids: list[str]) -> Any:
+        for instance in backend.get_multi_instances_by_id(instance_ids):
+            refusal = stop_refusal(instance.id, getattr(instance, "lifecycle", None))
+            if refusal:
+                raise UnsupportedOperation(refusal)
+        return stop(backend, instance_ids)
+
+    patches.replace(InstanceBackend, "stop_instances", stop_instances)

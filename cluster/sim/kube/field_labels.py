@@ -30,6 +30,16 @@ BY_KIND: dict[str, dict[str, tuple[str, ...]]] = {
 }
 
 
+# what a field reads when the object leaves it out: the API server formats the typed field, so an
+# unset bool is "false" and an unset count "0" (a node never cordoned matches spec.unschedulable=false)
+ZERO: dict[tuple[str, ...], str] = {("spec", "unschedulable"): "false", ("spec", "hostNetwork"): "false",
+                                    ("status", "replicas"): "0", ("status", "succeeded"): "0"}
+
+
+def zero_value(path: tuple[str, ...]) -> str:
+    return ZERO.get(path, "")
+
+
 def field_path(kind: str, label: str) -> tuple[str, ...] | None:
     """Where `label` reads in an object of `kind`; None when the API server does not support it."""
     return COMMON.get(label) or BY_KIND.get(kind, {}).get(label)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from cluster.sim.kube.errors import BadRequest
-from cluster.sim.kube.field_labels import field_path
+from cluster.sim.kube.field_labels import field_path, zero_value
 
 _SET_RE = re.compile(r"^\s*(!?)\s*([A-Za-z0-9_./-]+)\s*(?:(in|notin)\s*\(([^)]*)\))?\s*$")
 
@@ -92,6 +92,7 @@ class FieldRequirement:
     path: tuple[str, ...]
     negate: bool
     value: str
+    zero: str = ""  # what the field reads when the object leaves it out
 
 
 def parse_field_selector(expr: str | None, kind: str | None = None) -> tuple[FieldRequirement, ...]:
@@ -108,21 +109,21 @@ def parse_field_selector(expr: str | None, kind: str | None = None) -> tuple[Fie
                 path = tuple(key.split(".")) if kind is None else field_path(kind, key)
                 if path is None:
                     raise BadRequest(f'field label not supported: {key}')
-                out.append(FieldRequirement(path, op == "!=", value.strip()))
+                out.append(FieldRequirement(path, op == "!=", value.strip(), zero_value(path) if kind is not None else ""))
                 break
         else:
             raise BadRequest(f"invalid field selector: {part!r}: expected key=value or key!=value")
     return tuple(out)
 
 
-def _field_value(obj: Mapping[str, Any], path: tuple[str, ...]) -> str:
+def _field_value(obj: Mapping[str, Any], path: tuple[str, ...], zero: str = "") -> str:
     cur: Any = obj
     for p in path:
         if not isinstance(cur, Mapping):
-            return ""
+            return zero
         cur = cur.get(p)
     if cur is None:
-        return ""
+        return zero
     if isinstance(cur, bool):
         return "true" if cur else "false"
     return str(cur)
@@ -130,7 +131,7 @@ def _field_value(obj: Mapping[str, Any], path: tuple[str, ...]) -> str:
 
 def fields_match(reqs: tuple[FieldRequirement, ...], obj: Mapping[str, Any]) -> bool:
     for r in reqs:
-        equal = _field_value(obj, r.path) == r.value
+        equal = _field_value(obj, r.path, r.zero) == r.value
         if equal == r.negate:
             return False
     return True

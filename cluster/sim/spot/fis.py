@@ -21,6 +21,7 @@ from cluster.components.fis import TERMINAL_STATES
 from cluster.sim.aws.autoscaling import AutoScalingSim, LaunchBlock
 from cluster.sim.aws.moto_patches import MotoPatches
 from cluster.sim.aws.moto_server import backend, instances_by_id
+from cluster.sim.aws.spot_requests import stop_refusal
 from cluster.sim.clock import ClockTimer, SimClock
 from cluster.sim.spot import eventbridge
 from cluster.sim.spot import fis_templates as ft
@@ -321,7 +322,7 @@ class FisRunner:
         if action_id == ft.STOP_INSTANCES:
             with self.lock:
                 found = instances_by_id(self.region)
-                refused = [r for r in (ft.stop_refusal(i, getattr(found.get(i), "lifecycle", None)) for i in ids) if r]
+                refused = [f"UnsupportedOperation: {r}" for r in (stop_refusal(i, getattr(found.get(i), "lifecycle", None)) for i in ids) if r]
             if refused:
                 raise ValueError(refused[0])
             self._change_states(ids, "stopping", "stopped", backend("ec2", self.region).stop_instances)

@@ -181,16 +181,6 @@ def _check_stop_condition(i: int, cond: dict[str, Any]) -> None:
         raise TemplateError(f"stopConditions[{i}].value: give the ARN of a CloudWatch alarm (arn:aws:cloudwatch:<region>:<account>:alarm:<name>)")
 
 
-def stop_refusal(instance_id: str, lifecycle: str | None) -> str | None:
-    """EC2's answer when StopInstances cannot stop the instance, or None.  Every Spot instance an
-    Auto Scaling group launches comes from a one-time request, which EC2 will not stop (EC2 API
-    reference, StopInstances; the error users see is UnsupportedOperation)."""
-    if lifecycle == "spot":
-        return (f"UnsupportedOperation: You can't stop the Spot Instance '{instance_id}' because it is associated with a one-time Spot Instance "
-                "request. You can only stop Spot Instances associated with persistent Spot Instance requests.")
-    return None
-
-
 def restart_plan(states: dict[str, str | None], complete_if_terminated: bool) -> tuple[list[str], str | None]:
     """At the end of aws:ec2:stop-instances: (instances to start, why the action fails or None).
     `states` maps each target instance to its state now (None: no longer described).  An instance
