@@ -109,7 +109,7 @@ def parse_env(env: dict[str, str]) -> NthConfig:
 
 # the annotations NTH's event recorder puts on every Event it emits in IMDS mode: the node's
 # metadata as IMDS gave it (pkg/observability/k8s-events.go, InitK8sEventRecorder)
-NODE_METADATA_ANNOTATIONS = ("account-id", "availability-zone", "instance-id", "instance-type", "local-hostname", "local-ipv4",
+NODE_METADATA_ANNOTATIONS = ("account-id", "availability-zone", "instance-id", "instance-life-cycle", "instance-type", "local-hostname", "local-ipv4",
                              "public-hostname", "public-ipv4", "region")
 
 

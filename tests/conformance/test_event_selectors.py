@@ -67,6 +67,7 @@ def test_nths_events_carry_the_node_metadata_and_the_extra_annotations(sim: Any)
     (event, *_) = wait_for(lambda: core.list_namespaced_event("default", field_selector=selector).items, 30, "NTH's event about the node")
     annotations = event.metadata.annotations
     assert annotations["instance-id"] == iid and annotations["local-hostname"] == node.metadata.name
+    assert annotations["instance-life-cycle"] == "spot"  # NTH sets it since v1.13 (pkg/observability/k8s-events.go)
     assert annotations["availability-zone"] == node.metadata.labels["topology.kubernetes.io/zone"]
     assert annotations["region"] == node.metadata.labels["topology.kubernetes.io/region"] and annotations["account-id"]
     assert annotations["team"] == "ml-serving" and annotations["cost-center"] == "42"

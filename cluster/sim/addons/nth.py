@@ -276,6 +276,7 @@ class NodeTerminationHandler(Controller):
         internal = next((a["address"] for a in (node.get("status") or {}).get("addresses") or [] if a.get("type") == "InternalIP"), "")
         return {"account-id": ACCOUNT_ID, "availability-zone": labels.get("topology.kubernetes.io/zone", ""),
                 "instance-id": str((node.get("spec") or {}).get("providerID", "")).rsplit("/", 1)[-1],
+                "instance-life-cycle": "spot" if "SPOT" in (labels.get("eks.amazonaws.com/capacityType"), labels.get("karpenter.sh/capacity-type", "").upper()) else "on-demand",
                 "instance-type": labels.get("node.kubernetes.io/instance-type", ""), "local-hostname": node["metadata"]["name"],
                 "local-ipv4": internal, "public-hostname": "", "public-ipv4": "", "region": labels.get("topology.kubernetes.io/region", "")}
 

@@ -23,7 +23,7 @@ from cluster.sim.aws.moto_patches import MotoPatches
 from cluster.sim.aws.moto_server import backend, instances_by_id
 from cluster.sim.aws.spot_requests import stop_refusal
 from cluster.sim.clock import ClockTimer, SimClock
-from cluster.sim.spot import eventbridge
+from cluster.sim.spot import eventbridge, fis_catalogue
 from cluster.sim.spot import fis_templates as ft
 from cluster.sim.spot.fis_ids import EXPERIMENT_PREFIX, TEMPLATE_PREFIX, IdSource
 from cluster.sim.spot.interruptions import Interruptions, Plan
@@ -52,6 +52,13 @@ class ValidationException(JsonRESTError):
 
     def __init__(self, message: str) -> None:
         super().__init__("ValidationException", message)
+
+
+class _NotFound(JsonRESTError):
+    code = 404
+
+    def __init__(self, message: str) -> None:
+        super().__init__("ResourceNotFoundException", message)
 
 
 class _LeverRefused(JsonRESTError):
@@ -217,6 +224,28 @@ class FisRunner:
 
         patches.replace(FISResponse, "get_safety_lever", get_safety_lever)
         patches.replace(FISResponse, "update_safety_lever_state", update_safety_lever_state)
+        self._install_catalogue(patches)
+
+    @staticmethod
+    def _install_catalogue(patches: MotoPatches) -> None:
+        """ListActions, GetAction, ListTargetResourceTypes and GetTargetResourceType, which moto
+        routes but does not answer (awscli retried a 500 four times)."""
+        import json
+        from urllib.parse import unquote
+
+        from moto.fis.responses import FISResponse
+
+        def found(make: Any) -> str:
+            try:
+                return json.dumps(make())
+            except fis_catalogue.NotInCatalogue as exc:
+                raise _NotFound(str(exc.args[0])) from None
+
+        patches.replace(FISResponse, "list_actions", lambda resp: json.dumps({"actions": fis_catalogue.action_summaries(resp.region)}))
+        patches.replace(FISResponse, "get_action", lambda resp: found(lambda: {"action": fis_catalogue.action(resp.region, unquote(resp.path.rsplit("/", 1)[-1]))}))
+        patches.replace(FISResponse, "list_target_resource_types", lambda resp: json.dumps({"targetResourceTypes": fis_catalogue.resource_types()}))
+        patches.replace(FISResponse, "get_target_resource_type",
+                        lambda resp: found(lambda: {"targetResourceType": fis_catalogue.resource_type(unquote(resp.path.rsplit("/", 1)[-1]))}))
 
     def live(self) -> list[_Run]:
         return [r for r in self.runs.values() if r.experiment._status not in TERMINAL_STATES]
