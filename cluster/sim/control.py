@@ -95,6 +95,11 @@ class ControlApi:
         if isinstance(body, web.Response):
             return body
         assert isinstance(body, SpotNotice)
+        iid = request.match_info["id"]
+        already = self.interruptions.interruption_time(iid)
+        if already is not None:  # EC2 gives an instance one interruption notice; a second one would never reach NTH
+            return _error(409, f"instance '{iid}' already has a Spot interruption notice (interruption at {already}); EC2 sends one per "
+                               f"interruption: DELETE /v1/instances/{iid}/spot-interruption withdraws it before another")
         try:
             plan = self.interruptions.interrupt(request.match_info["id"], body.seconds_before_interruption,
                                                 rebalance=body.rebalance, reclaim=body.reclaim, action=body.action, owner=body.owner)

@@ -145,6 +145,14 @@ class Interruptions:
         meta = self.metadata.get(instance_id)
         return instance_id in self.plans or (meta is not None and (meta.instance_action is not None or meta.rebalance is not None))
 
+    def interruption_time(self, instance_id: str) -> str | None:
+        """When the instance's interruption (planned or noticed) takes it; None without one."""
+        plan = self.plans.get(instance_id)
+        if plan is not None and "reclaim" not in plan.done:
+            return self.clock.isoformat(plan.deadline)
+        meta = self.metadata.get(instance_id)
+        return meta.instance_action["time"] if meta is not None and meta.instance_action is not None else None
+
     def owner_of(self, instance_id: str) -> str | None:
         plan = self.plans.get(instance_id)
         return plan.owner if plan is not None else None
