@@ -54,6 +54,7 @@ class NodeAgent:
     free_ips: list[int] = field(default_factory=lambda: list(range(254, 1, -1)))
     pod_ips: dict[tuple[str, str], int] = field(default_factory=dict)
     stopping: set[tuple[str, str]] = field(default_factory=set)
+    unschedulable: bool = False  # spec.unschedulable as this kubelet last reported it
 
     @property
     def subnet(self) -> str:
@@ -250,8 +251,19 @@ class Kubelets(Controller):
             self._free_indexes.append(agent.index)
 
     def tick(self) -> None:
+        """Every node status update (nodeStatusUpdateFrequency, 10 s): the kubelet's
+        recordNodeSchedulableEvent, NodeNotSchedulable or NodeSchedulable when the node's
+        spec.unschedulable changed (a cordon, an uncordon)."""
         for agent in self.agents.values():
             agent.timers = [t for t in agent.timers if not t.done()]
+            if not (agent.alive and agent.registered):
+                continue
+            node = self.api.store.get(self.node_rt, "", agent.name)
+            unschedulable = bool(((node or {}).get("spec") or {}).get("unschedulable"))
+            if node is not None and unschedulable != agent.unschedulable:
+                agent.unschedulable = unschedulable
+                status = "NodeNotSchedulable" if unschedulable else "NodeSchedulable"
+                self.ctx.recorder("kubelet", agent.name).record(node, status, f"Node {agent.name} status is now: {status}")
 
     # ---- pods ----------------------------------------------------------------------------
     def keys_for(self, ev: StoredEvent) -> Iterable[Hashable]:
