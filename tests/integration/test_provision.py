@@ -138,7 +138,7 @@ def nodes_by_name(nodes):
 @pytest.mark.parametrize(("args", "needle"), [
     (["--profile", "gold"], "unknown profile 'gold'"),
     (["--name", "no spaces allowed"], "not a valid EKS cluster name"),
-    (["--profile", "BAD_TYPES"], "unknown instance type z9.huge"),
+    (["--profile", "BAD_TYPES"], "unknown instance type 'z9.huge'"),
     (["--profile", "MIN_OVER_MAX"], "min_size 5 is above max_size 3"),
 ])
 def test_bad_input_is_one_line_and_creates_nothing(own_sim, tmp_path, args, needle):

@@ -208,7 +208,9 @@ class LoadBalancerController(Controller):
         scheme = exclusive({r: c.scheme for r, c in cfgs.items()}, "scheme")
         listen_port = int(exclusive({r: str(c.listen_port) for r, c in cfgs.items()}, "listen-ports"))
         lb_name = group_load_balancer_name(key, self._cluster_name() or "", scheme)
-        lb = next((b for b in elbv2.load_balancers.values() if b.name == lb_name), None)
+        known = self.balancers.get(key)  # the group's balancer keeps its name (the cluster name in it is read once, as LBC's flag is)
+        lb = elbv2.load_balancers.get(known.arn) if known is not None else None
+        lb = lb or next((b for b in elbv2.load_balancers.values() if b.name == lb_name), None)
         if lb is None:
             lb = elbv2.create_load_balancer(
                 name=lb_name, security_groups=[], subnet_ids=self._subnets(scheme), scheme=scheme, loadbalancer_type="application",
