@@ -82,6 +82,57 @@ def _ports(svc: Obj) -> str:
     return ",".join(out) or "<none>"
 
 
+def _address(node: Obj, kind: str) -> str:
+    return next((a["address"] for a in node.get("status", {}).get("addresses") or [] if a.get("type") == kind), "<none>")
+
+
+def _node_info(node: Obj, key: str) -> str:
+    return str(node.get("status", {}).get("nodeInfo", {}).get(key, "<unknown>"))
+
+
+def _readiness_gates(pod: Obj) -> str:
+    gates = pod.get("spec", {}).get("readinessGates") or []
+    if not gates:
+        return "<none>"
+    true = {c.get("type") for c in pod.get("status", {}).get("conditions") or [] if c.get("status") == "True"}
+    return f"{sum(1 for g in gates if g.get('conditionType') in true)}/{len(gates)}"
+
+
+def _first_three(items: list[str]) -> str:
+    """kubectl's listWithMoreString: three, then "+ N more...", or <unset>."""
+    shown = ",".join(items[:3])
+    if len(items) > 3:
+        return f"{shown} + {len(items) - 3} more..."
+    return shown or "<unset>"
+
+
+def hpa_targets(specs: list[Obj], statuses: list[Obj]) -> str:
+    """printers.go formatHPAMetrics (kubernetes pkg/printers/internalversion): a Resource metric as
+    "cpu: 40%/50%" (<unknown> before a measurement, <auto> without a target), others as
+    "current/target"; at most two, then "+ N more..."."""
+    if not specs:
+        return "<none>"
+    out = []
+    for i, spec in enumerate(specs):
+        resource = spec.get("resource") if spec.get("type") == "Resource" else None
+        if resource is None:  # Pods, Object, External: the simulator measures none of them
+            source = spec.get(str(spec.get("type", "")).lower().replace("containerresource", "containerResource")) or {}
+            target = source.get("target") or {}
+            value = target.get("averageValue", target.get("value"))
+            out.append(f"<unknown>/{value}" if value is not None else "<unknown type>")
+            continue
+        target, status = resource.get("target") or {}, (statuses[i].get("resource") or {}) if i < len(statuses) else {}
+        current = (status.get("current") or {})
+        if target.get("averageValue") is not None:
+            out.append(f"{resource.get('name')}: {current.get('averageValue', '<unknown>')}/{target['averageValue']}")
+        else:
+            now = f"{current['averageUtilization']}%" if current.get("averageUtilization") is not None else "<unknown>"
+            want = f"{target['averageUtilization']}%" if target.get("averageUtilization") is not None else "<auto>"
+            out.append(f"{resource.get('name')}: {now}/{want}")
+    shown = ", ".join(out[:2])
+    return f"{shown} + {len(out) - 2} more..." if len(out) > 2 else shown
+
+
 Column = tuple[str, str, int, Callable[[Obj, float], Any]]
 
 _COLUMNS: dict[str, list[Column]] = {
@@ -90,8 +141,11 @@ _COLUMNS: dict[str, list[Column]] = {
         ("Roles", "string", 0, lambda o, n: _node_roles(o)),
         ("Age", "string", 0, _age),
         ("Version", "string", 0, lambda o, n: o.get("status", {}).get("nodeInfo", {}).get("kubeletVersion", "")),
-        ("Internal-IP", "string", 1, lambda o, n: next((a["address"] for a in o.get("status", {}).get("addresses") or [] if a["type"] == "InternalIP"), "<none>")),
-        ("Instance-Type", "string", 1, lambda o, n: (o["metadata"].get("labels") or {}).get("node.kubernetes.io/instance-type", "")),
+        ("Internal-IP", "string", 1, lambda o, n: _address(o, "InternalIP")),
+        ("External-IP", "string", 1, lambda o, n: _address(o, "ExternalIP")),
+        ("OS-Image", "string", 1, lambda o, n: _node_info(o, "osImage")),
+        ("Kernel-Version", "string", 1, lambda o, n: _node_info(o, "kernelVersion")),
+        ("Container-Runtime", "string", 1, lambda o, n: _node_info(o, "containerRuntimeVersion")),
     ],
     "Pod": [
         ("Ready", "string", 0, lambda o, n: _pod_ready(o)),
@@ -100,6 +154,22 @@ _COLUMNS: dict[str, list[Column]] = {
         ("Age", "string", 0, _age),
         ("IP", "string", 1, lambda o, n: o.get("status", {}).get("podIP") or "<none>"),
         ("Node", "string", 1, lambda o, n: o.get("spec", {}).get("nodeName") or "<none>"),
+        ("Nominated Node", "string", 1, lambda o, n: o.get("status", {}).get("nominatedNodeName") or "<none>"),
+        ("Readiness Gates", "string", 1, lambda o, n: _readiness_gates(o)),
+    ],
+    "HorizontalPodAutoscaler": [
+        ("Reference", "string", 0, lambda o, n: f"{o['spec'].get('scaleTargetRef', {}).get('kind', '')}/{o['spec'].get('scaleTargetRef', {}).get('name', '')}"),
+        ("Targets", "string", 0, lambda o, n: hpa_targets(o.get("spec", {}).get("metrics") or [], o.get("status", {}).get("currentMetrics") or [])),
+        ("MinPods", "string", 0, lambda o, n: str(o["spec"]["minReplicas"]) if o["spec"].get("minReplicas") is not None else "<unset>"),
+        ("MaxPods", "integer", 0, lambda o, n: o["spec"].get("maxReplicas", 0)),
+        ("Replicas", "integer", 0, lambda o, n: o.get("status", {}).get("currentReplicas", 0)),
+        ("Age", "string", 0, _age),
+    ],
+    "EndpointSlice": [
+        ("AddressType", "string", 0, lambda o, n: o.get("addressType", "")),
+        ("Ports", "string", 0, lambda o, n: _first_three([str(p["port"]) if p.get("port") is not None else p.get("name") or "*" for p in o.get("ports") or []])),
+        ("Endpoints", "string", 0, lambda o, n: _first_three([a for e in o.get("endpoints") or [] for a in e.get("addresses") or []])),
+        ("Age", "string", 0, _age),
     ],
     "Deployment": [
         ("Ready", "string", 0, lambda o, n: f"{o.get('status', {}).get('readyReplicas', 0)}/{o['spec'].get('replicas', 0)}"),
