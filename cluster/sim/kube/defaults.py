@@ -7,6 +7,7 @@ import uuid
 from typing import Any
 
 from cluster.sim.kube.resources import ResourceType
+from cluster.sim.kube.reviews import USER
 from cluster.sim.kube.service_accounts import admit as admit_service_account
 
 _NAME_CHARS = "bcdfghjklmnpqrstvwxz2456789"  # what the real generateName suffixes use
@@ -132,6 +133,8 @@ def apply_defaults(rt: ResourceType, obj: dict[str, Any]) -> None:
         if s["type"] in ("LoadBalancer", "NodePort"):
             s.setdefault("externalTrafficPolicy", "Cluster")
         obj.setdefault("status", {"loadBalancer": {}})
+    elif rt.kind == "CertificateSigningRequest" and isinstance(spec, dict):
+        spec["username"], spec["groups"] = USER["username"], list(USER["groups"])  # the API server writes who asked
     elif rt.kind == "Namespace":
         obj.setdefault("spec", {"finalizers": ["kubernetes"]})
         obj.setdefault("status", {"phase": "Active"})

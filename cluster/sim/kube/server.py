@@ -260,7 +260,7 @@ class KubeHttp:
 
     async def _create(self, request: web.Request, c: Call) -> web.StreamResponse:
         body = await self._body(request)
-        if c.rt.group == "authorization.k8s.io":
+        if c.rt.group in ("authorization.k8s.io", "authentication.k8s.io"):
             return _json(review(c.rt.kind, body), 201)
         warning = _field_check(request, c.rt, body)
         return _json(self.api.create(c.rt, c.ns, body, dry_run=c.dry_run, manager=_manager(request)), 201, warning)

@@ -220,6 +220,13 @@ _COLUMNS: dict[str, list[Column]] = {
         ("Ports", "string", 0, lambda o, n: "80"),
         ("Age", "string", 0, _age),
     ],
+    "CertificateSigningRequest": [
+        ("Age", "string", 0, _age),
+        ("SignerName", "string", 0, lambda o, n: o.get("spec", {}).get("signerName", "")),
+        ("Requestor", "string", 0, lambda o, n: o.get("spec", {}).get("username", "")),
+        ("RequestedDuration", "string", 0, lambda o, n: human_duration(o["spec"]["expirationSeconds"]) if o.get("spec", {}).get("expirationSeconds") else "<none>"),
+        ("Condition", "string", 0, lambda o, n: ",".join(c.get("type", "") for c in o.get("status", {}).get("conditions") or []) or "Pending"),
+    ],
     "Namespace": [("Status", "string", 0, lambda o, n: o.get("status", {}).get("phase", "Active")), ("Age", "string", 0, _age)],
 }
 
