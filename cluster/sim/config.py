@@ -80,6 +80,7 @@ class SimConfig(BaseModel):
     node_address_octet: int | None = Field(None, ge=16, le=199, description="Nodes get 127.<this + n/256>.<n%256>.0/24 (pods inside); None: the first range no other simulator on the machine holds (cluster/sim/address_lease.py).")
     node_address_span: int = Field(4, ge=1, le=32, description="Second octets of node addresses a simulator holds (256 nodes each).")
     lb_address_octet: int | None = Field(None, ge=200, le=254, description="Load balancers get addresses in 127.<this>.0.0/16; None: the first range no other simulator holds (127.200 when alone).")
+    compaction_interval: float = Field(300.0, gt=0, description="kube-apiserver --etcd-compaction-interval (5m): every interval, history before the version seen at the previous one is compacted (watches from it: 410 Gone).")
     event_ttl: float = Field(3600.0, gt=0, description="kube-apiserver --event-ttl (1h): Events are deleted this long (cluster seconds) after their last write.")
     watch_history: int = Field(20_000, ge=100, description="Events kept for watches that resume from a resourceVersion (older: 410 Gone).")
     bookmark_interval: float = Field(10.0, gt=0, description="Real seconds between BOOKMARK events on idle watches.")

@@ -32,6 +32,7 @@ from cluster.sim.clock_publisher import ClockPublisher
 from cluster.sim.config import SimConfig
 from cluster.sim.control import ControlApi
 from cluster.sim.controllers.base import Controller, SimContext
+from cluster.sim.controllers.compaction import Compaction
 from cluster.sim.controllers.daemonset import DaemonSetController
 from cluster.sim.controllers.deployment import DeploymentController
 from cluster.sim.controllers.disruption import DisruptionController
@@ -214,7 +215,7 @@ class Simulator:
         self.managed_groups = parts.add(ManagedNodeGroups(ctx, self.ec2_events))  # the EKS service's side: no manifest in the cluster
         self.controllers = [
             ReplicaSetController(ctx), DeploymentController(ctx), DaemonSetController(ctx), StatefulSetController(ctx), JobController(ctx), Scheduler(ctx),
-            kubelets, lifecycle, Ec2Nodes(ctx, kubelets, lifecycle), GarbageCollector(ctx), DisruptionController(ctx), EventExpiry(ctx), ServiceAccounts(ctx),
+            kubelets, lifecycle, Ec2Nodes(ctx, kubelets, lifecycle), GarbageCollector(ctx), DisruptionController(ctx), EventExpiry(ctx), Compaction(ctx), ServiceAccounts(ctx),
             EndpointsController(ctx), self.kube_proxy, self.lbc, self.nth, self.cluster_autoscaler, self.karpenter, self.hpa,
         ]
         for c in self.controllers:

@@ -386,6 +386,14 @@ class KubeHttp:
     def _list(self, request: web.Request, rt: ResourceType, namespace: str | None) -> web.Response:
         q = request.query
         items, rv = self.api.list(rt, namespace, q.get("labelSelector"), q.get("fieldSelector"), kind=rt.kind)
+        wanted, match = _resource_version(q.get("resourceVersion")), q.get("resourceVersionMatch")
+        if match and wanted is None:
+            raise BadRequest("resourceVersionMatch is forbidden unless resourceVersion is provided")
+        if match == "Exact" and wanted:
+            items = self.api.store.list_at(rt, namespace, make_filter(q.get("labelSelector"), q.get("fieldSelector"), rt.kind), wanted)
+            rv = wanted
+        elif wanted and wanted > rv:  # NotOlderThan (or no match) with a version the server has not reached
+            raise ApiError(504, "Timeout", f"Too large resource version: {wanted}, current: {rv}")
         limit = int(q.get("limit", "0") or 0)
         token = q.get("continue")
         if token:
@@ -414,8 +422,7 @@ class KubeHttp:
     async def _watch(self, request: web.Request, rt: ResourceType, namespace: str | None) -> web.StreamResponse:
         q = request.query
         accept = make_filter(q.get("labelSelector"), q.get("fieldSelector"), rt.kind)
-        rv_param = q.get("resourceVersion")
-        since = int(rv_param) if rv_param and rv_param != "0" else None
+        since = _resource_version(q.get("resourceVersion")) or None
         bookmarks = _bool(q.get("allowWatchBookmarks"))
         timeout = float(q.get("timeoutSeconds", "0") or 0) or None
         resp = web.StreamResponse(status=200, headers={"Content-Type": "application/json", "Transfer-Encoding": "chunked"})
@@ -483,6 +490,15 @@ class KubeHttp:
             raise ApiError(422, "Invalid", f'Scale.autoscaling "{name}" is invalid: spec.replicas: Invalid value: {replicas!r}: must be greater than or equal to 0')
         updated = self.api.patch(rt, ns, name, "application/merge-patch+json", {"spec": {"replicas": replicas}}, dry_run=dry_run)
         return _json(scale_of(updated))
+
+
+def _resource_version(raw: str | None) -> int | None:
+    """A request's resourceVersion: None when absent; a 400 when it is not one the server gave."""
+    if raw is None or raw == "":
+        return None
+    if not raw.isdigit():
+        raise BadRequest(f'invalid resource version: "{raw}"')
+    return int(raw)
 
 
 @dataclass(frozen=True)

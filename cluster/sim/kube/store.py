@@ -16,7 +16,7 @@ from typing import Any
 
 import orjson
 
-from cluster.sim.kube.errors import AlreadyExists, Conflict, Gone, NotFound
+from cluster.sim.kube.errors import AlreadyExists, ApiError, Conflict, Gone, NotFound
 from cluster.sim.kube.resources import ResourceType
 
 Obj = dict[str, Any]
@@ -93,6 +93,8 @@ class ObjectStore:
         self._objects: dict[str, dict[tuple[str, str], Obj]] = {}
         self._rv = 0
         self._history: deque[StoredEvent] = deque(maxlen=history_size)
+        self.compacted = 0  # every version up to this one is compacted away: a watch or an exact list from it is 410
+        self._mark = 0  # the version the next compaction compacts to (kube-apiserver's compactor: the one it saw last time)
         self._watchers: dict[str, set[Watcher]] = {}
         self._listeners: list[Callable[[StoredEvent], None]] = []
 
@@ -165,6 +167,39 @@ class ObjectStore:
         gone["metadata"] = dict(old["metadata"])
         return self._commit(rt, "DELETED", gone, old)
 
+    # ---- compaction ----------------------------------------------------
+    def compact(self) -> int:
+        """etcd's compaction as kube-apiserver's compactor asks for it, every interval: to the
+        version it saw at the previous one.  History up to there goes; returns the compacted version."""
+        target, self._mark = self._mark, self._rv
+        if target > self.compacted:
+            self.compacted = target
+            while self._history and self._history[0].rv <= target:
+                self._history.popleft()
+        return self.compacted
+
+    def list_at(self, rt: ResourceType, namespace: str | None, accept: Filter | None, rv: int) -> list[Obj]:
+        """The objects as they were at version `rv` (resourceVersionMatch=Exact): today's, with the
+        kind's later writes undone from history; 410 once `rv` is compacted away."""
+        oldest = self._history[0].rv if self._history else self._rv + 1
+        if rv <= self.compacted or (rv < oldest - 1 and rv < self._rv):
+            raise Gone("The resourceVersion for the provided list is too old.")
+        if rv > self._rv:
+            raise ApiError(504, "Timeout", f"Too large resource version: {rv}, current: {self._rv}")
+        objects = {(o["metadata"].get("namespace", ""), o["metadata"]["name"]): o for o in self._objects.get(rt.key, {}).values()}
+        for ev in reversed(self._history):
+            if ev.rv <= rv:
+                break
+            if ev.resource.key != rt.key:
+                continue
+            key = (ev.obj["metadata"].get("namespace", ""), ev.obj["metadata"]["name"])
+            if ev.type == "ADDED" or ev.old is None:
+                objects.pop(key, None)
+            else:
+                objects[key] = ev.old
+        out = [o for (ns, _), o in objects.items() if (not namespace or ns == namespace) and (accept is None or accept(o))]
+        return sorted(out, key=lambda o: (o["metadata"].get("namespace", ""), o["metadata"]["name"]))
+
     # ---- watching ------------------------------------------------------
     def add_listener(self, listener: Callable[[StoredEvent], None]) -> None:
         """In-process subscribers (the simulated controllers) see every event synchronously."""
@@ -178,8 +213,8 @@ class ObjectStore:
                 w.queue.put_nowait(orjson.dumps({"type": "ADDED", "object": obj}) + b"\n")
         else:
             oldest = self._history[0].rv if self._history else self._rv + 1
-            if since_rv < oldest - 1 and since_rv < self._rv:
-                raise Gone(f"too old resource version: {since_rv} ({oldest - 1})")
+            if since_rv < self.compacted or (since_rv < oldest - 1 and since_rv < self._rv):
+                raise Gone(f"too old resource version: {since_rv} ({max(oldest - 1, self.compacted)})")
             for ev in self._history:
                 if ev.rv > since_rv and ev.resource.key == rt.key:
                     w.offer(ev)
