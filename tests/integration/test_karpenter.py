@@ -314,3 +314,27 @@ def test_a_scheduled_change_on_the_queue_deletes_the_claim(ksim: Any) -> None:
     wait_for(lambda: sqs.get_queue_attributes(QueueUrl=sqs.get_queue_url(QueueName=CLUSTER)["QueueUrl"],
                                               AttributeNames=["ApproximateNumberOfMessages"])["Attributes"]["ApproximateNumberOfMessages"] == "0" or None,
              10, "the message deleted")
+
+
+def test_nodepools_and_nodeclasses_report_ready_and_print_karpenters_columns(ksim: Any) -> None:
+    from tests.integration.test_kubectl import kubectl
+
+    core, _, _, _ = ksim.kube()
+    # kubectl wait returns: the status conditions are written as Karpenter's status controllers write them
+    kubectl(ksim, "wait", "--for=condition=Ready", "ec2nodeclass/default", "--timeout=30s")
+    kubectl(ksim, "wait", "--for=condition=Ready", f"nodepool/{POOL}", "--timeout=30s")
+    node_class = _custom(ksim).get_cluster_custom_object("karpenter.k8s.aws", "v1", "ec2nodeclasses", "default")
+    assert {s["zone"] for s in node_class["status"]["subnets"]} == set(AZS) and node_class["status"]["instanceProfile"]
+    ns = namespace(core, "karp-columns")
+    _serve(ksim, ns, "cols", 1)
+
+    def pool() -> dict[str, Any]:
+        return dict(_custom(ksim).get_cluster_custom_object("karpenter.sh", "v1", "nodepools", POOL))
+    wait_for(lambda: pool()["status"].get("nodes", 0) >= 1, 30, "the pool to count its node", describe=lambda: pool().get("status"))
+    assert pool()["status"]["resources"]["cpu"]
+    header, *rows = kubectl(ksim, "get", "nodepools").stdout.splitlines()
+    assert header.split() == ["NAME", "NODECLASS", "NODES", "READY", "AGE"]
+    assert next(r for r in rows if r.startswith(POOL)).split()[1:4][0] == "default"
+    header = kubectl(ksim, "get", "nodeclaims").stdout.splitlines()[0]
+    assert header.split() == ["NAME", "TYPE", "CAPACITY", "ZONE", "NODE", "READY", "AGE"]
+    assert kubectl(ksim, "get", "ec2nodeclasses", "-o", "wide").stdout.splitlines()[0].split() == ["NAME", "READY", "AGE", "ROLE"]

@@ -38,6 +38,7 @@ from cluster.kube_views import is_ready
 from cluster.nodegroups import EKS_AMI
 from cluster.quantities import format_bytes_ki, format_millicores
 from cluster.sim.addons import karpenter_plan as kp
+from cluster.sim.addons import karpenter_status
 from cluster.sim.addons.drain import evict_pods
 from cluster.sim.addons.workloads import AddonWorkloads
 from cluster.sim.aws.capacity_pools import choose_pool
@@ -61,6 +62,7 @@ QUEUE_POLL_SECONDS = 1.0  # stands in for the 20 s long poll, which returns as s
 VISIBILITY_TIMEOUT = 20.0
 GC_PERIOD = 120.0  # KC nodeclaim/garbagecollection: every 2 minutes
 CONSOLIDATION_PERIOD = 10.0
+STATUS_PERIOD = 5.0  # cluster seconds between status writes on NodePools and EC2NodeClasses (only what changed is written)
 MIN_REAL_PERIOD = 0.05
 LIVE = ("pending", "running")
 
@@ -131,7 +133,8 @@ class Karpenter(Controller):
                     loop = asyncio.get_running_loop()
                     self.loops = [loop.create_task(self._every(PROVISION_TICK, self._provision)),
                                   loop.create_task(self._every(GC_PERIOD, self._garbage_collect)),
-                                  loop.create_task(self._every(CONSOLIDATION_PERIOD, self._consolidate))]
+                                  loop.create_task(self._every(CONSOLIDATION_PERIOD, self._consolidate)),
+                                  loop.create_task(self._every(STATUS_PERIOD, self._write_statuses))]
                     if found.interruption_queue:
                         self.loops.append(loop.create_task(self._queue_loop(found)))
                     log.info("karpenter_running", cluster=found.cluster_name, interruption_queue=found.interruption_queue or None,
@@ -178,6 +181,33 @@ class Karpenter(Controller):
                    for t in terms):
                 out.setdefault(subnet.availability_zone, subnet.id)
         return out
+
+    def _write_statuses(self) -> None:
+        """The NodeClasses' and NodePools' status, as Karpenter's status controllers keep them."""
+        now = self.clock.isoformat(self.clock.timestamp())
+        cluster = self.settings.cluster_name if self.settings is not None else ""
+        ready: dict[str, bool] = {}
+        assert self.ctx.moto is not None
+        for node_class in self.api.store.iter(self.rts["EC2NodeClass"]):
+            with self.ctx.moto.lock:
+                subnets = self._subnets(node_class)
+            status = karpenter_status.nodeclass_status(node_class, subnets, EKS_AMI, cluster, now)
+            ready[node_class["metadata"]["name"]] = bool(subnets)
+            self._set_status("EC2NodeClass", node_class, status)
+        nodes = [n for n in self.api.store.iter(self.rts["Node"]) if not n["metadata"].get("deletionTimestamp")]
+        for pool in self.api.store.iter(self.rts["NodePool"]):
+            name = pool["metadata"]["name"]
+            ref = (((pool.get("spec") or {}).get("template") or {}).get("spec") or {}).get("nodeClassRef") or {}
+            mine = [n for n in nodes if (n["metadata"].get("labels") or {}).get(kp.NODEPOOL) == name]
+            self._set_status("NodePool", pool, karpenter_status.nodepool_status(pool, mine, ready.get(str(ref.get("name", "")), False), now))
+
+    def _set_status(self, kind: str, obj: dict[str, Any], status: dict[str, Any]) -> None:
+        if (obj.get("status") or {}) == status:
+            return
+
+        def change(o: dict[str, Any]) -> None:
+            o["status"] = status
+        self.api.mutate(self.rts[kind], "", obj["metadata"]["name"], change)
 
     def _pools(self) -> list[tuple[kp.PoolShape, dict[str, str]]]:
         """Each NodePool with its node class's subnets, heaviest weight first."""

@@ -82,6 +82,11 @@ def _ports(svc: Obj) -> str:
     return ",".join(out) or "<none>"
 
 
+def _condition(obj: Obj, kind: str) -> str:
+    """A CRD printer column's `.status.conditions[?(@.type=="Ready")].status`: empty when absent."""
+    return next((str(c.get("status", "")) for c in obj.get("status", {}).get("conditions") or [] if c.get("type") == kind), "")
+
+
 def _address(node: Obj, kind: str) -> str:
     return next((a["address"] for a in node.get("status", {}).get("addresses") or [] if a.get("type") == kind), "<none>")
 
@@ -219,6 +224,34 @@ _COLUMNS: dict[str, list[Column]] = {
         ("Address", "string", 0, lambda o, n: ",".join(i.get("hostname") or i.get("ip", "") for i in (o.get("status", {}).get("loadBalancer") or {}).get("ingress") or [])),
         ("Ports", "string", 0, lambda o, n: "80"),
         ("Age", "string", 0, _age),
+    ],
+    # Karpenter's CRDs: their additionalPrinterColumns (karpenter-provider-aws pkg/apis/crds)
+    "NodePool": [
+        ("NodeClass", "string", 0, lambda o, n: ((o.get("spec", {}).get("template") or {}).get("spec") or {}).get("nodeClassRef", {}).get("name", "")),
+        ("Nodes", "string", 0, lambda o, n: str(o.get("status", {}).get("nodes", ""))),
+        ("Ready", "string", 0, lambda o, n: _condition(o, "Ready")),
+        ("Age", "string", 0, _age),
+        ("Weight", "string", 1, lambda o, n: str(o.get("spec", {}).get("weight", ""))),
+        ("CPU", "string", 1, lambda o, n: (o.get("status", {}).get("resources") or {}).get("cpu", "")),
+        ("Memory", "string", 1, lambda o, n: (o.get("status", {}).get("resources") or {}).get("memory", "")),
+    ],
+    "NodeClaim": [
+        ("Type", "string", 0, lambda o, n: (o["metadata"].get("labels") or {}).get("node.kubernetes.io/instance-type", "")),
+        ("Capacity", "string", 0, lambda o, n: (o["metadata"].get("labels") or {}).get("karpenter.sh/capacity-type", "")),
+        ("Zone", "string", 0, lambda o, n: (o["metadata"].get("labels") or {}).get("topology.kubernetes.io/zone", "")),
+        ("Node", "string", 0, lambda o, n: o.get("status", {}).get("nodeName", "")),
+        ("Ready", "string", 0, lambda o, n: _condition(o, "Ready")),
+        ("Age", "string", 0, _age),
+        ("ImageID", "string", 1, lambda o, n: o.get("status", {}).get("imageID", "")),
+        ("ID", "string", 1, lambda o, n: o.get("status", {}).get("providerID", "")),
+        ("NodePool", "string", 1, lambda o, n: (o["metadata"].get("labels") or {}).get("karpenter.sh/nodepool", "")),
+        ("NodeClass", "string", 1, lambda o, n: o.get("spec", {}).get("nodeClassRef", {}).get("name", "")),
+        ("Drifted", "string", 1, lambda o, n: _condition(o, "Drifted")),
+    ],
+    "EC2NodeClass": [
+        ("Ready", "string", 0, lambda o, n: _condition(o, "Ready")),
+        ("Age", "string", 0, _age),
+        ("Role", "string", 1, lambda o, n: o.get("spec", {}).get("role", "")),
     ],
     "CertificateSigningRequest": [
         ("Age", "string", 0, _age),
