@@ -25,10 +25,10 @@ def _aws(sim: Any, *args: str) -> subprocess.CompletedProcess[str]:
 
 def test_a_one_time_spot_instance_cannot_be_stopped_and_an_on_demand_one_can(sim: Any) -> None:
     core = sim.kube()[0]
-    node_group(sim, "stop-spot", ("m5.large",), desired=1)
-    node_group(sim, "stop-od", ("m5.large",), desired=1, spot=False)
-    spot = instance_of(wait_ready_nodes(core, "stop-spot", 1, 60)[0])
-    on_demand = instance_of(wait_ready_nodes(core, "stop-od", 1, 60)[0])
+    node_group(sim, "cli-stop-spot", ("m5.large",), desired=1)
+    node_group(sim, "cli-stop-od", ("m5.large",), desired=1, spot=False)
+    spot = instance_of(wait_ready_nodes(core, "cli-stop-spot", 1, 60)[0])
+    on_demand = instance_of(wait_ready_nodes(core, "cli-stop-od", 1, 60)[0])
 
     refused = _aws(sim, "ec2", "stop-instances", "--instance-ids", on_demand, spot)
     assert refused.returncode != 0
