@@ -76,10 +76,12 @@ def node_group_specs(profile: ClusterProfile, launch: dict[str, Any] | None = No
         if cluster is not None:
             node_labels = {**g.labels, "eks.amazonaws.com/nodegroup": g.name, "eks.amazonaws.com/capacityType": "SPOT" if g.spot else "ON_DEMAND"}
             more["UserData"] = node_bootstrap.user_data(cluster, node_labels)
-        group_tags = {**tags, MANAGED_GROUP_TAG: g.name} if g.managed else dict(tags)  # as EKS tags a managed group's ASG
+        # as EKS tags a managed group's ASG, and turns Capacity Rebalancing on for a managed Spot group
+        group_tags = {**tags, MANAGED_GROUP_TAG: g.name, "eks:cluster-name": profile.name} if g.managed else dict(tags)
         specs.append(NodeGroupSpec(g.name, profile.name, tuple(g.instance_types), desired=g.desired, min_size=g.min_size, max_size=g.max_size,
                                    spot=g.spot, labels=dict(g.labels), extra_tags=group_tags, launch=more,
-                                   allocation_strategy="price-capacity-optimized" if g.managed else "capacity-optimized"))
+                                   allocation_strategy="price-capacity-optimized" if g.managed else "capacity-optimized",
+                                   capacity_rebalance=g.managed and g.spot))
     return specs
 
 

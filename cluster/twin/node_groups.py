@@ -68,6 +68,7 @@ def _group(g: Mapping[str, Any], cluster: str, managed: bool) -> NodeGroupSpec:
     tags = {str(k): str(v) for k, v in (g.get("tags") or {}).items()}
     if managed:
         tags["eks:nodegroup-name"] = name
+        tags["eks:cluster-name"] = cluster
     addon = ((g.get("iam") or {}).get("withAddonPolicies") or {}).get("autoScaler") is True
     return NodeGroupSpec(name, cluster, types, desired=desired, min_size=min_size, max_size=max_size, spot=spot,
                          allocation_strategy=str(dist.get("spotAllocationStrategy") or "capacity-optimized"),

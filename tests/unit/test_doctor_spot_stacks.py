@@ -154,3 +154,17 @@ def test_the_karpenter_profiles_known_bad_variants_are_flagged(tmp_path: Path) -
         path.write_text(f"base: karpenter\n{override}\n")
         result = CliRunner().invoke(app, ["doctor", "--profile", str(path), "--json"])
         assert result.exit_code == 1 and expected in {f["check"] for f in yaml.safe_load(result.stdout)["findings"]}, result.stdout
+
+
+def test_managed_groups_are_tagged_and_rebalanced_as_eks_makes_them() -> None:
+    from cluster.profiles import load_profile
+    from cluster.provision import node_group_specs
+
+    profile = load_profile("managed")
+    specs = {s.name: s for s in node_group_specs(profile)}
+    managed = [g for g in profile.node_groups if g.managed]
+    assert managed
+    for g in managed:
+        tags = specs[g.name].tags()
+        assert tags["eks:nodegroup-name"] == g.name and tags["eks:cluster-name"] == profile.name
+        assert specs[g.name].capacity_rebalance is g.spot  # EKS turns Capacity Rebalancing on for a managed Spot group
