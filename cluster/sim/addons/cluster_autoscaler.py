@@ -171,7 +171,7 @@ class ClusterAutoscaler(Controller):
         """The node a new instance of the group would register as (CA builds it from the launch
         template's first instance type and the node-template tags)."""
         assert self.ctx.autoscaling is not None
-        types, _, _, pct = self.ctx.autoscaling._policy(group)
+        types, _, _, pct = self.ctx.autoscaling.policy(group)
         itype = lookup(types[0])
         cpu, mem = allocatable(itype)
         labels, taints = node_template(tags)

@@ -106,7 +106,8 @@ class AutoScalingSim:
         log.info("asg_activity", group=group.name, status=status, description=description)
 
     # ---- launching -------------------------------------------------------------------
-    def _policy(self, group: FakeAutoScalingGroup) -> tuple[list[str], str, int, int]:
+    def policy(self, group: FakeAutoScalingGroup) -> tuple[list[str], str, int, int]:
+        """The group's instance types, Spot allocation strategy, on-demand base and on-demand percentage above it."""
         policy = group.mixed_instances_policy or {}
         overrides = (policy.get("LaunchTemplate") or {}).get("Overrides") or []
         types = [o["InstanceType"] for o in overrides if o.get("InstanceType")]
@@ -163,7 +164,7 @@ class AutoScalingSim:
         return None
 
     def _launch(self, group: FakeAutoScalingGroup, count: int) -> int:
-        types, strategy, base, pct = self._policy(group)
+        types, strategy, base, pct = self.policy(group)
         ec2 = backend("ec2", self.region)
         blocked_azs = self._blocked(group)
         launched = 0

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Hashable, Iterable
+from typing import Any
 
 from cluster.sim.controllers.base import Controller, SimContext
 from cluster.sim.controllers.ownership import (
@@ -21,7 +22,7 @@ from cluster.sim.controllers.statefulset_plan import PodState, ordinal_of, plan
 from cluster.sim.kube.errors import ApiError
 from cluster.sim.kube.store import StoredEvent
 
-Obj = dict
+Obj = dict[str, Any]
 
 REVISION_LABEL = "controller-revision-hash"
 POD_NAME_LABEL = "statefulset.kubernetes.io/pod-name"
@@ -52,7 +53,8 @@ class StatefulSetController(Controller):
         return [(o["metadata"]["namespace"], o["metadata"]["name"]) for o in self.api.store.iter(self.sts_rt)]
 
     def reconcile(self, key: Hashable) -> None:
-        ns, name = key  # type: ignore[misc]
+        assert isinstance(key, tuple)
+        ns, name = str(key[0]), str(key[1])
         sts = self.api.store.get(self.sts_rt, ns, name)
         if sts is None or sts["metadata"].get("deletionTimestamp"):
             return
