@@ -95,7 +95,9 @@ def test_fis_interruption_through_eventbridge_drains_and_replaces(sim):
              describe=lambda: node_events(core, victim.metadata.name))
     done = wait_for(state, 30, "experiment completed")
     assert done["state"]["status"] == "completed" and done["actions"]["interrupt"]["state"]["status"] == "completed"
-    assert seen[:3] == ["pending", "initiating", "running"] or seen[:2] == ["initiating", "running"] or seen[0] == "running"
+    # polled, so a short state may be missed: what was seen follows FIS's lifecycle, through running
+    lifecycle = ["pending", "initiating", "running", "completed"]
+    assert "running" in seen and [lifecycle.index(s) for s in seen] == sorted({lifecycle.index(s) for s in seen}), seen
     gone = wait_instance_state(sim, iid, "terminated", timeout=10)
     assert gone["StateReason"]["Code"] == "Server.SpotInstanceTermination"
     wait_for(lambda: [n for n in wait_ready_nodes(core, "fis-queue", 3, timeout=60) if n.metadata.name not in {m.metadata.name for m in nodes}], 60,
