@@ -68,3 +68,13 @@ def predict_ok(url: str) -> bool:
             return resp.status == 200
     except OSError:
         return False
+
+
+def ingress_address(net: Any, ns: str, name: str) -> str | None:
+    """http://ADDRESS:PORT of an Ingress's load balancer, as its status gives it (None before)."""
+    ing = net.read_namespaced_ingress(name, ns)
+    entries = (ing.status and ing.status.load_balancer and ing.status.load_balancer.ingress) or []
+    if not entries:
+        return None
+    port = entries[0].ports[0].port if entries[0].ports else 80
+    return f"http://{entries[0].ip}:{port}"

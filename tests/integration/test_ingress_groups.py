@@ -15,6 +15,7 @@ from kubernetes import client
 from cluster.waiting import wait_for
 from tests.integration.helpers import (
     deployment,
+    ingress_address,
     namespace,
     node_group,
     wait_ready_nodes,
@@ -46,15 +47,6 @@ def _ingress(name: str, path: str, service: str, group: str, order: int | None =
             "spec": {"ingressClassName": "alb", "rules": [{"http": {"paths": [{"path": path, "pathType": "Prefix", "backend": backend}]}}]}}
 
 
-def _address(net: Any, ns: str, name: str) -> str | None:
-    ing = net.read_namespaced_ingress(name, ns)
-    entries = (ing.status and ing.status.load_balancer and ing.status.load_balancer.ingress) or []
-    if not entries:
-        return None
-    port = entries[0].ports[0].port if entries[0].ports else 80
-    return f"http://{entries[0].ip}:{port}"
-
-
 def _answered_by(url: str) -> str | None:
     r = requests.get(url, timeout=5)
     return r.json()["namespace"] if r.status_code == 200 else str(r.status_code)
@@ -74,7 +66,7 @@ def test_ingresses_with_one_group_name_share_one_alb_in_the_groups_order(sim: An
     net.create_namespaced_ingress(ui, _ingress("ui", "/", "ui", "retail-app-group", order=10))
     net.create_namespaced_ingress(catalog, _ingress("catalog", "/catalog", "catalog", "retail-app-group"))
 
-    url = wait_for(lambda: (lambda a, b: a if a and a == b else None)(_address(net, ui, "ui"), _address(net, catalog, "catalog")), 60,
+    url = wait_for(lambda: (lambda a, b: a if a and a == b else None)(ingress_address(net, ui, "ui"), ingress_address(net, catalog, "catalog")), 60,
                    "both Ingresses to get the group's one address")
     elb = sim.aws("elbv2")
     balancers = [b for b in elb.describe_load_balancers()["LoadBalancers"] if b["LoadBalancerName"].startswith("k8s-retailappgroup-")]

@@ -20,19 +20,21 @@ from chaos.load.profile import constant
 from chaos.load.run import LoadSpec, Snapshot, run_load
 from cluster.demo import alb_ingress, serving_deployment, serving_service
 from cluster.waiting import wait_for
-from tests.integration.helpers import namespace, node_group, wait_ready_nodes, wait_running
+from tests.integration.helpers import (
+    ingress_address,
+    namespace,
+    node_group,
+    wait_ready_nodes,
+    wait_running,
+)
 
 pytestmark = pytest.mark.integration
 
 
 def ingress_url(net: Any, ns: str, name: str, timeout: float = 30) -> str:
     def address() -> str | None:
-        ing = net.read_namespaced_ingress(name, ns)
-        entries = (ing.status and ing.status.load_balancer and ing.status.load_balancer.ingress) or []
-        if not entries:
-            return None
-        port = entries[0].ports[0].port if entries[0].ports else 80
-        return f"http://{entries[0].ip}:{port}/v1/models/resnet:predict"
+        base = ingress_address(net, ns, name)
+        return f"{base}/v1/models/resnet:predict" if base else None
 
     return wait_for(address, timeout, f"ingress {ns}/{name} to get an address")
 
