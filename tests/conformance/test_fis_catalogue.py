@@ -6,39 +6,34 @@ targets, and an action FIS does not have is ResourceNotFoundException."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 from typing import Any
 
 import pytest
 
+from tests.support.awscli import aws
+
 pytestmark = pytest.mark.integration
 
 
-def _aws(sim: Any, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "AWS_ENDPOINT_URL": sim.endpoints.aws_endpoint_url, "AWS_DEFAULT_REGION": sim.endpoints.region, "AWS_MAX_ATTEMPTS": "1"}
-    return subprocess.run(["aws", "fis", *args], capture_output=True, text=True, env=env, timeout=60)
-
-
 def test_the_fis_catalogue_lists_and_describes_what_runs(sim: Any) -> None:
-    listed = _aws(sim, "list-actions")
+    listed = aws(sim, "fis", "list-actions")
     assert listed.returncode == 0, listed.stderr
     actions = {a["id"]: a for a in json.loads(listed.stdout)["actions"]}
     assert {"aws:ec2:send-spot-instance-interruptions", "aws:ec2:stop-instances", "aws:ec2:asg-insufficient-instance-capacity-error", "aws:fis:wait"} <= set(actions)
     assert actions["aws:ec2:send-spot-instance-interruptions"]["targets"] == {"SpotInstances": {"resourceType": "aws:ec2:spot-instance"}}
 
-    got = _aws(sim, "get-action", "--id", "aws:ec2:stop-instances")
+    got = aws(sim, "fis", "get-action", "--id", "aws:ec2:stop-instances")
     assert got.returncode == 0, got.stderr
     action = json.loads(got.stdout)["action"]
     assert action["parameters"]["startInstancesAfterDuration"]["required"] is False
     assert action["targets"] == {"Instances": {"resourceType": "aws:ec2:instance"}}
     assert action["arn"].endswith(":action/aws:ec2:stop-instances")
 
-    missing = _aws(sim, "get-action", "--id", "aws:ec2:reboot-everything")
+    missing = aws(sim, "fis", "get-action", "--id", "aws:ec2:reboot-everything")
     assert missing.returncode != 0 and "ResourceNotFoundException" in missing.stderr, missing.stderr
 
-    types = _aws(sim, "list-target-resource-types")
+    types = aws(sim, "fis", "list-target-resource-types")
     assert types.returncode == 0, types.stderr
     assert {"aws:ec2:instance", "aws:ec2:spot-instance", "aws:ec2:autoscaling-group", "aws:iam:role"} <= {t["resourceType"] for t in json.loads(types.stdout)["targetResourceTypes"]}
-    one = _aws(sim, "get-target-resource-type", "--resource-type", "aws:ec2:spot-instance")
+    one = aws(sim, "fis", "get-target-resource-type", "--resource-type", "aws:ec2:spot-instance")
     assert one.returncode == 0 and json.loads(one.stdout)["targetResourceType"]["resourceType"] == "aws:ec2:spot-instance", one.stderr

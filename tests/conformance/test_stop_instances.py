@@ -5,22 +5,15 @@ nothing in the call is stopped); an on-demand instance stops."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 from typing import Any
 
 import pytest
 
 from tests.integration.helpers import node_group, wait_ready_nodes
 from tests.integration.spot_helpers import instance_of, instance_state
+from tests.support.awscli import aws
 
 pytestmark = pytest.mark.integration
-
-
-def _aws(sim: Any, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "AWS_ENDPOINT_URL": sim.endpoints.aws_endpoint_url, "AWS_DEFAULT_REGION": sim.endpoints.region,
-           "AWS_MAX_ATTEMPTS": "1"}
-    return subprocess.run(["aws", *args], capture_output=True, text=True, env=env, timeout=60)
 
 
 def test_a_one_time_spot_instance_cannot_be_stopped_and_an_on_demand_one_can(sim: Any) -> None:
@@ -30,12 +23,12 @@ def test_a_one_time_spot_instance_cannot_be_stopped_and_an_on_demand_one_can(sim
     spot = instance_of(wait_ready_nodes(core, "cli-stop-spot", 1, 60)[0])
     on_demand = instance_of(wait_ready_nodes(core, "cli-stop-od", 1, 60)[0])
 
-    refused = _aws(sim, "ec2", "stop-instances", "--instance-ids", on_demand, spot)
+    refused = aws(sim, "ec2", "stop-instances", "--instance-ids", on_demand, spot)
     assert refused.returncode != 0
     assert "UnsupportedOperation" in refused.stderr and f"You can't stop the Spot Instance '{spot}'" in refused.stderr, refused.stderr
     assert instance_state(sim, spot)["State"]["Name"] == "running"
     assert instance_state(sim, on_demand)["State"]["Name"] == "running"  # the whole call was refused
 
-    stopped = _aws(sim, "ec2", "stop-instances", "--instance-ids", on_demand)
+    stopped = aws(sim, "ec2", "stop-instances", "--instance-ids", on_demand)
     assert stopped.returncode == 0, stopped.stderr
     assert json.loads(stopped.stdout)["StoppingInstances"][0]["CurrentState"]["Name"] in ("stopping", "stopped")
