@@ -21,6 +21,10 @@ from cluster.manifests.render import render
 from cluster.manifests.serving import predict_path
 from cluster.profiles import ClusterProfile
 
+# Left in place by teardown: a CRD is installed with its add-on's chart (Karpenter's) and deleting it
+# deletes every object of its kind in the cluster, the team's own NodePools with ours.
+KEPT_KINDS = frozenset({"CustomResourceDefinition"})
+
 
 class ProvisionError(RuntimeError):
     """Provisioning could not finish; the message says what is missing."""
@@ -106,7 +110,7 @@ def delete_labelled(kinds: list[tuple[str, str]], selector: str, endpoints: Endp
 
     dyn = kube_call(dynamic.DynamicClient, kube_client(endpoints))
     found: list[tuple[Any, dict[str, Any]]] = []
-    for api_version, kind in dict.fromkeys(kinds):
+    for api_version, kind in dict.fromkeys(k for k in kinds if k[1] not in KEPT_KINDS):
         resource = kube_call(dyn.resources.get, api_version=api_version, kind=kind)
         items = kube_call(resource.get, label_selector=selector).to_dict().get("items") or []
         found += [(resource, item) for item in items]
@@ -127,7 +131,7 @@ def delete_objects(objects: list[dict[str, Any]], endpoints: Endpoints) -> list[
     dyn = kube_call(dynamic.DynamicClient, kube_client(endpoints))
     done = []
     for obj in reversed(objects):
-        if obj["kind"] == "Namespace" and obj["metadata"]["name"] in ("default", "kube-system"):
+        if (obj["kind"] == "Namespace" and obj["metadata"]["name"] in ("default", "kube-system")) or obj["kind"] in KEPT_KINDS:
             continue
         try:
             resource = kube_call(dyn.resources.get, api_version=obj["apiVersion"], kind=obj["kind"])

@@ -9,7 +9,10 @@ pkg/apis/v1 (kubernetes-sigs/karpenter, karpenter-provider-aws)."""
 
 from __future__ import annotations
 
+from importlib import resources as package_files
 from typing import Any
+
+import yaml
 
 from cluster import resource_names as names
 from cluster.manifests.identity import service_account
@@ -22,6 +25,8 @@ NODEPOOL = "serving-spot"
 NODECLASS = "default"
 DISCOVERY_TAG = "karpenter.sh/discovery"
 CRD_KINDS = ("NodePool", "EC2NodeClass", "NodeClaim")
+CRD_FILES = ("karpenter.sh_nodepools", "karpenter.sh_nodeclaims", "karpenter.k8s.aws_ec2nodeclasses")
+CRD_GROUPS = ("karpenter.sh", "karpenter.k8s.aws")
 Obj = dict[str, Any]
 
 RULES = [
@@ -37,6 +42,13 @@ RULES = [
     (["storage.k8s.io"], ["storageclasses", "csinodes", "volumeattachments"], ["get", "list", "watch"]),
     (["coordination.k8s.io"], ["leases"], ["get", "list", "watch", "create", "update", "patch", "delete"]),
 ]
+
+
+def crds() -> list[Obj]:
+    """Karpenter's CustomResourceDefinitions (NodePool, NodeClaim, EC2NodeClass), as the chart's
+    crds/ directory installs them (karpenter_crds/, verbatim from the release)."""
+    folder = package_files.files("cluster.manifests") / "karpenter_crds"
+    return [yaml.safe_load(folder.joinpath(f"{name}.yaml").read_text()) for name in CRD_FILES]
 
 
 def env(profile: ClusterProfile) -> dict[str, str]:

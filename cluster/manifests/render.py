@@ -28,7 +28,7 @@ def render(profile: ClusterProfile, account: str = names.DEFAULT_ACCOUNT) -> lis
                                     autoscaler=profile.karpenter is None),
         *controllers.load_balancer_controller(profile.name, control, profile.region),
         *(controllers.metrics_server(control) if profile.metrics_server else []),
-        *([*karpenter.controller(profile, account, control), karpenter.node_class(profile), karpenter.node_pool(profile, dict(sp.node_selector))]
+        *([*karpenter.crds(), *karpenter.controller(profile, account, control), karpenter.node_class(profile), karpenter.node_pool(profile, dict(sp.node_selector))]
           if profile.karpenter is not None else []),
         nth.imds_daemonset(profile.nth.settings) if profile.nth.mode == "imds"
         else nth.queue_deployment(names.nth_queue_url(profile.region, account, profile.name), profile.nth.settings) if profile.nth.mode == "queue"

@@ -17,6 +17,7 @@ from kubernetes.dynamic.exceptions import ResourceNotFoundError
 from cluster.aws import interruption_queues
 from cluster.components import karpenter, nth
 from cluster.endpoints import Endpoints
+from cluster.manifests import karpenter as karpenter_manifests
 from cluster.nodegroups import aws_clients, create_node_group, ensure_network
 from cluster.twin.inputs import Sourced, TwinSources
 from cluster.twin.node_groups import twin_cluster
@@ -35,11 +36,15 @@ class TwinReport:
     refused: list[str] = field(default_factory=list)  # "Kind name (source): the API server's reason"
     helm_tests: list[str] = field(default_factory=list)  # "Kind name (source)": helm test hooks, which only `helm test` runs
     queues: list[str] = field(default_factory=list)  # "queue (reader)": interruption queues made for the add-ons that read one
+    crds_installed: list[str] = field(default_factory=list)  # Karpenter's CRDs, installed because the manifests use them and leave them out
     nodes_late: str | None = None  # the node groups' nodes not all Ready when the workloads went on
 
     def lines(self) -> list[str]:
         out = [f"node group {g}" for g in self.node_groups]
         out += [f"interruption queue {q} and its EventBridge rules, as its setup guide makes them" for q in self.queues]
+        if self.crds_installed:
+            out.append(f"installed Karpenter's CRDs ({', '.join(self.crds_installed)}), as `helm install` does from the chart's crds/: "
+                       "the manifests use them and do not hold them (`helm template` leaves crds/ out)")
         out += [f"created {n} {kind}" for kind, n in sorted(self.created.items())]
         if self.existing:
             out.append(f"{self.existing} object(s) already there, left as they are")
@@ -65,7 +70,10 @@ def build_twin(endpoints: Endpoints, sources: TwinSources) -> TwinReport:
         if desired:
             _wait_nodes_ready(api, desired, report)
         client = dynamic.DynamicClient(api)
-        for item in sorted(sources.objects, key=lambda s: s.kind != "Namespace"):
+        crds = karpenter_crds_left_out(sources)
+        report.crds_installed = [c["metadata"]["name"] for c in crds]
+        objects = [Sourced(c, "Karpenter's chart, crds/") for c in crds] + list(sources.objects)
+        for item in sorted(objects, key=lambda s: (s.kind != "Namespace", s.kind != "CustomResourceDefinition")):
             if is_helm_test(item.obj):
                 report.helm_tests.append(f"{item.kind} {(item.obj.get('metadata') or {}).get('name', '?')} ({item.source})")
                 continue
@@ -117,22 +125,35 @@ def _wait_nodes_ready(api: Any, desired: int, report: TwinReport) -> None:
         report.nodes_late = f"{ready()} of {desired} Ready after {NODES_READY_WAIT_S:g}s; the workloads went on anyway"
 
 
+def _controllers(sources: TwinSources) -> list[dict[str, Any]]:
+    """The containers of the manifests' Deployments and DaemonSets (where add-ons run)."""
+    return [c for item in sources.objects if item.kind in ("Deployment", "DaemonSet")
+            for c in ((((item.obj.get("spec") or {}).get("template") or {}).get("spec") or {}).get("containers") or [])]
+
+
 def queues_read(sources: TwinSources) -> list[tuple[interruption_queues.Wiring, str]]:
     """The SQS queues the manifests' add-ons read: Karpenter's INTERRUPTION_QUEUE, NTH's QUEUE_URL
     in queue mode.  Their infrastructure code (Karpenter's CloudFormation, NTH's setup guide)
     makes them outside Kubernetes; the twin makes them as those guides do."""
     found: dict[str, interruption_queues.Wiring] = {}
-    for item in sources.objects:
-        if item.kind not in ("Deployment", "DaemonSet"):
-            continue
-        for c in ((((item.obj.get("spec") or {}).get("template") or {}).get("spec") or {}).get("containers") or []):
-            if karpenter.is_karpenter(c) and karpenter.settings(c).interruption_queue:
-                found.setdefault(karpenter.settings(c).interruption_queue, interruption_queues.KARPENTER)
-            if nth.is_nth(c):
-                url = next((str(e.get("value")) for e in c.get("env") or [] if e.get("name") == "QUEUE_URL" and e.get("value")), "")
-                if url:
-                    found.setdefault(url.rstrip("/").rsplit("/", 1)[-1], interruption_queues.NTH)
+    for c in _controllers(sources):
+        if karpenter.is_karpenter(c) and karpenter.settings(c).interruption_queue:
+            found.setdefault(karpenter.settings(c).interruption_queue, interruption_queues.KARPENTER)
+        if nth.is_nth(c):
+            url = next((str(e.get("value")) for e in c.get("env") or [] if e.get("name") == "QUEUE_URL" and e.get("value")), "")
+            if url:
+                found.setdefault(url.rstrip("/").rsplit("/", 1)[-1], interruption_queues.NTH)
     return [(wiring, queue) for queue, wiring in found.items()]
+
+
+def karpenter_crds_left_out(sources: TwinSources) -> list[dict[str, Any]]:
+    """Karpenter's CRDs, when the manifests run Karpenter or hold its objects but not its CRDs:
+    a team renders the chart with `helm template`, which leaves the chart's crds/ out, and
+    installs it with `helm install`, which creates them first."""
+    uses = any(str(i.obj.get("apiVersion", "")).split("/")[0] in karpenter_manifests.CRD_GROUPS for i in sources.objects) \
+        or any(karpenter.is_karpenter(c) for c in _controllers(sources))
+    given = {(i.obj.get("metadata") or {}).get("name") for i in sources.objects if i.kind == "CustomResourceDefinition"}
+    return [c for c in karpenter_manifests.crds() if c["metadata"]["name"] not in given] if uses else []
 
 
 def _client(endpoints: Endpoints, service: str) -> Any:

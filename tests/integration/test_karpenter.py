@@ -1,6 +1,6 @@
 """Karpenter on the simulator, driven as on EKS: its controller Deployment (found by image,
 configured by CLUSTER_NAME and INTERRUPTION_QUEUE), an EC2NodeClass and a NodePool applied
-through the Kubernetes API, its queue and EventBridge rules made with boto3, Spot notices sent
+through the Kubernetes API once its CRDs are installed, its queue and EventBridge rules made with boto3, Spot notices sent
 through the control API (EC2's side), capacity errors through FIS.  Everything is read back
 through the Kubernetes, EC2 and SQS APIs.  A simulator of its own: Karpenter provisions for
 any pending pod its NodePool can hold."""
@@ -14,7 +14,7 @@ import pytest
 from kubernetes import client
 
 from cluster.aws import interruption_queues
-from cluster.manifests.karpenter import IMAGE
+from cluster.manifests.karpenter import IMAGE, crds
 from cluster.nodegroups import ensure_network
 from cluster.waiting import wait_for
 from tests.conftest import start_sim
@@ -75,6 +75,9 @@ def ksim(tmp_path_factory: pytest.TempPathFactory) -> Any:
     ec2.create_tags(Resources=ensure_network(ec2, CLUSTER, AZS), Tags=[{"Key": "karpenter.sh/discovery", "Value": CLUSTER}])
     interruption_queues.ensure_queue_and_rules(handle.aws("sqs"), handle.aws("events"), CLUSTER, wiring=interruption_queues.KARPENTER)
     wait_ready_nodes(core, "karp-control", 1, 60)
+    extensions = client.ApiextensionsV1Api(handle.kube()[3])
+    for crd in crds():  # as the chart's crds/ installs them
+        extensions.create_custom_resource_definition(crd)
     custom = _custom(handle)
     custom.create_cluster_custom_object("karpenter.k8s.aws", "v1", "ec2nodeclasses", {
         "apiVersion": "karpenter.k8s.aws/v1", "kind": "EC2NodeClass", "metadata": {"name": "default"},

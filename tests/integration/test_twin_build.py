@@ -69,3 +69,43 @@ def test_the_users_node_groups_and_manifests_run_and_an_unknown_kind_is_listed(s
     assert {p.spec.node_name for p in pods} <= {n.metadata.name for n in nodes}
     again = build_twin(sim.endpoints, read_inputs(None, [tmp_path / "k8s"]))  # applied twice: what exists is left as it is
     assert again.created == {} and again.existing == 2
+
+
+CUSTOM = """apiVersion: kits.twin.example.com/v1
+kind: Kit
+metadata: {name: starter, namespace: default}
+spec: {parts: 3}
+---
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: kits.kits.twin.example.com}
+spec:
+  group: kits.twin.example.com
+  scope: Namespaced
+  names: {plural: kits, kind: Kit}
+  versions: [{name: v1, served: true, storage: true, schema: {openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}}}]
+---
+apiVersion: karpenter.sh/v1
+kind: NodePool
+metadata: {name: twin-kit-pool}
+spec:
+  template:
+    spec:
+      nodeClassRef: {group: karpenter.k8s.aws, kind: EC2NodeClass, name: twin-kit}
+      requirements: [{key: karpenter.sh/capacity-type, operator: In, values: [spot]}]
+"""
+
+
+def test_crds_go_on_before_their_objects_and_karpenters_are_installed_when_left_out(sim, tmp_path: Path):
+    (tmp_path / "k8s").mkdir()
+    (tmp_path / "k8s" / "kits.yaml").write_text(CUSTOM)  # the object before its CRD, as a directory's files may come
+    report = build_twin(sim.endpoints, read_inputs(None, [tmp_path / "k8s"]))
+    assert report.crds_installed == ["nodepools.karpenter.sh", "nodeclaims.karpenter.sh", "ec2nodeclasses.karpenter.k8s.aws"]
+    assert report.refused == [] and report.not_modelled == {}
+    assert report.created.get("Kit") == 1 and report.created.get("NodePool") == 1
+    assert any("installed Karpenter's CRDs" in line and "helm template" in line for line in report.lines())
+    from kubernetes import client
+
+    custom = client.CustomObjectsApi(sim.kube()[3])
+    assert custom.get_namespaced_custom_object("kits.twin.example.com", "v1", "default", "kits", "starter")["spec"] == {"parts": 3}
+    assert custom.get_cluster_custom_object("karpenter.sh", "v1", "nodepools", "twin-kit-pool")["metadata"]["name"] == "twin-kit-pool"

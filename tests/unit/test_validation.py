@@ -1,7 +1,9 @@
 from __future__ import annotations
 
-from cluster.sim.kube.resources import REGISTRY
+from cluster.sim.kube.resources import Registry
 from cluster.sim.kube.validation import validate
+
+REGISTRY = Registry()
 
 
 def fields(kind: str, obj: dict) -> list[str]:

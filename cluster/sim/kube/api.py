@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from cluster.sim.clock import SimClock
-from cluster.sim.kube import disruption
+from cluster.sim.kube import crds, disruption
 from cluster.sim.kube import field_managers as fm
 from cluster.sim.kube.defaults import apply_defaults, new_uid, normalize_template, random_suffix
 from cluster.sim.kube.errors import (
@@ -26,19 +26,20 @@ from cluster.sim.kube.errors import (
 from cluster.sim.kube.patches import APPLY, apply_patch
 from cluster.sim.kube.pod_logs import PodLogs
 from cluster.sim.kube.priority import admit as admit_priority
-from cluster.sim.kube.resources import EVICTION_API_VERSIONS, REGISTRY, Registry, ResourceType
+from cluster.sim.kube.resources import EVICTION_API_VERSIONS, Registry, ResourceType
 from cluster.sim.kube.selectors import make_filter
-from cluster.sim.kube.store import Obj, ObjectStore, clone
+from cluster.sim.kube.store import Obj, ObjectStore, StoredEvent, clone
 from cluster.sim.kube.validation import validate
 
 _IMMUTABLE_META = ("uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds", "namespace", "generation")
 
 
 class KubeApi:
-    def __init__(self, store: ObjectStore, clock: SimClock, registry: Registry = REGISTRY) -> None:
+    def __init__(self, store: ObjectStore, clock: SimClock, registry: Registry | None = None) -> None:
         self.store = store
         self.clock = clock
-        self.registry = registry
+        self.registry = registry or Registry()
+        store.add_listener(self._serve_custom_resources)
         self._next_cluster_ip = int(ipaddress.IPv4Address("10.100.0.10"))
         self._node_ports: set[int] = set()
         self._next_node_port = 30000
@@ -72,6 +73,15 @@ class KubeApi:
             raise NotFound("namespaces", namespace)
         if ns["metadata"].get("deletionTimestamp"):
             raise ApiError(403, "Forbidden", f'{rt.plural} is forbidden: unable to create new content in namespace {namespace} because it is being terminated')
+
+    def _serve_custom_resources(self, event: StoredEvent) -> None:
+        """A CRD stored serves its kind; one gone stops serving it (the API server's CRD handler)."""
+        if event.resource.kind != "CustomResourceDefinition":
+            return
+        if event.type == "DELETED":
+            self.registry.uninstall(event.obj["metadata"]["name"])
+        elif not crds.errors(event.obj):
+            self.registry.install(crds.resource_type(event.obj), crds.schema(event.obj))
 
     # ---- reads ----------------------------------------------------------
     def get(self, rt: ResourceType, namespace: str, name: str) -> Obj:
@@ -116,6 +126,9 @@ class KubeApi:
             meta["generation"] = 1
         if rt.kind == "Service":
             self._allocate_service(obj)
+        if rt.kind == "CustomResourceDefinition":
+            obj = crds.with_status(obj, self.clock.isoformat())
+            meta = obj["metadata"]
         meta.pop("managedFields", None)
         if manager is not None:
             meta["managedFields"] = fm.record([], manager, operation, rt.api_version, {p for p, _ in fm.leaves(body)}, self.clock.isoformat())
@@ -174,6 +187,8 @@ class KubeApi:
             old_node = old.get("spec", {}).get("nodeName")
             if old_node and new.get("spec", {}).get("nodeName") != old_node:
                 raise Invalid("Pod", old["metadata"]["name"], [FieldError("spec", "FieldValueForbidden", "Forbidden: pod updates may not change fields other than `spec.containers[*].image`, `spec.activeDeadlineSeconds`, `spec.tolerations` (only additions to existing tolerations) or `spec.terminationGracePeriodSeconds`")])
+        if rt.kind == "CustomResourceDefinition":
+            new = crds.with_status(new, self.clock.isoformat(), old)
         if dry_run:
             return new
         meta = new["metadata"]
@@ -273,6 +288,10 @@ class KubeApi:
             return self._delete_pod(obj, opts.get("gracePeriodSeconds"))
         if rt.kind == "Namespace":
             return self._mark_deleting(rt, obj, phase="Terminating")
+        if rt.kind == "CustomResourceDefinition":  # its custom resources go with it
+            custom = self.registry.by_key(name)
+            for cr in self.store.iter(custom):
+                self.store.remove(custom, cr["metadata"].get("namespace", ""), cr["metadata"]["name"])
         if obj["metadata"].get("finalizers"):
             return self._mark_deleting(rt, obj)
         return self.store.remove(rt, namespace, name)

@@ -16,11 +16,13 @@ from functools import cache
 from importlib import resources as package_files
 from typing import Any
 
+from cluster.sim.kube.crds import definition_name
 from cluster.sim.kube.resources import ResourceType
 
 QUERY_PARAMS = ("dryRun", "fieldManager", "fieldValidation")
 GVK_EXTENSION = "x-kubernetes-group-version-kind"
 REF = re.compile(r'"#/\$defs/([^"]+)"')
+REF_COMPONENT = re.compile(r'"#/components/schemas/([^"]+)"')
 
 
 @cache
@@ -40,8 +42,12 @@ def schemas(gvks: list[tuple[str, str, str]]) -> dict[str, Any]:
     pointing into components.schemas."""
     defs = _definitions()
     wanted = {(g, v, k) for g, v, k in gvks}
-    todo = [name for name, d in defs.items() if any((x.get("group", ""), x.get("version"), x.get("kind")) in wanted for x in d.get(GVK_EXTENSION) or [])]
-    out: dict[str, Any] = {}
+    return _referred({}, [name for name, d in defs.items() if any((x.get("group", ""), x.get("version"), x.get("kind")) in wanted for x in d.get(GVK_EXTENSION) or [])])
+
+
+def _referred(out: dict[str, Any], todo: list[str]) -> dict[str, Any]:
+    """`out` with the release's definitions named in `todo` and every one they refer to."""
+    defs = _definitions()
     while todo:
         name = todo.pop()
         if name in out or name not in defs:
@@ -82,7 +88,17 @@ def _params(*names: str) -> list[dict[str, Any]]:
     return [{"name": n, "in": "query", "schema": {"type": "string", "uniqueItems": True}} for n in names]
 
 
-def gv_document(group: str, version: str, resources: list[ResourceType]) -> dict[str, Any]:
+def custom_schemas(resources: list[ResourceType], crd_schemas: dict[str, Any]) -> dict[str, Any]:
+    """The custom kinds' schemas from their CRDs, named as the API server names them, and the
+    release's definitions they refer to (ObjectMeta)."""
+    out: dict[str, Any] = {}
+    for r in resources:
+        if r.key in crd_schemas:
+            out[definition_name(r)] = {**crd_schemas[r.key], GVK_EXTENSION: [{"group": r.group, "version": r.version, "kind": r.kind}]}
+    return _referred(out, REF_COMPONENT.findall(json.dumps(out)))
+
+
+def gv_document(group: str, version: str, resources: list[ResourceType], crd_schemas: dict[str, Any] | None = None) -> dict[str, Any]:
     paths: dict[str, Any] = {}
     for r in resources:
         gvk = {"group": r.group, "version": r.version, "kind": r.kind}
@@ -111,7 +127,7 @@ def gv_document(group: str, version: str, resources: list[ResourceType]) -> dict
         if item:
             paths[base + "/{name}"] = item
     return {"openapi": "3.0.0", "info": {"title": "Kubernetes (spotchaos simulator)", "version": "unversioned"}, "paths": paths,
-            "components": {"schemas": schemas([(r.group, r.version, r.kind) for r in resources])}}
+            "components": {"schemas": schemas([(r.group, r.version, r.kind) for r in resources]) | custom_schemas(resources, crd_schemas or {})}}
 
 
 def root(documents: dict[str, bytes]) -> dict[str, Any]:

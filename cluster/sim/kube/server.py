@@ -97,7 +97,7 @@ class KubeHttp:
     def __init__(self, api: KubeApi, bookmark_interval: float = 10.0) -> None:
         self.api = api
         self.registry = api.registry
-        self._openapi_cache: tuple[bytes, dict[str, bytes]] | None = None
+        self._openapi_cache: tuple[int, bytes, dict[str, bytes]] | None = None  # (the registry's generation, root, documents)
         self.bookmark_interval = bookmark_interval
         self.app = web.Application(middlewares=[self._errors], client_max_size=32 * 1024**2)
         self.app.router.add_get("/version", self._version)
@@ -184,17 +184,19 @@ class KubeHttp:
     # ---- OpenAPI v3 discovery (what kubectl needs to let the server validate fields) ----
     def _group_versions(self) -> dict[tuple[str, str], list[ResourceType]]:
         out: dict[tuple[str, str], list[ResourceType]] = {}
-        for r in self.registry.resources:
+        for r in self.registry.served():
             out.setdefault((r.group, r.version), []).append(r)
         return out
 
     def _openapi(self) -> tuple[bytes, dict[str, bytes]]:
-        """(the root, each group-version's document), built once: they are large and never change."""
-        if self._openapi_cache is None:
+        """(the root, each group-version's document), built again only when a CRD changed what is
+        served: they are large."""
+        generation = self.registry.generation
+        if self._openapi_cache is None or self._openapi_cache[0] != generation:
             gvs = self._group_versions()
-            docs = {openapi_v3.gv_path(g, v): orjson.dumps(openapi_v3.gv_document(g, v, rs)) for (g, v), rs in gvs.items()}
-            self._openapi_cache = (orjson.dumps(openapi_v3.root(docs)), docs)
-        return self._openapi_cache
+            docs = {openapi_v3.gv_path(g, v): orjson.dumps(openapi_v3.gv_document(g, v, rs, self.registry.schemas)) for (g, v), rs in gvs.items()}
+            self._openapi_cache = (generation, orjson.dumps(openapi_v3.root(docs)), docs)
+        return self._openapi_cache[1], self._openapi_cache[2]
 
     async def _openapi_root(self, request: web.Request) -> web.Response:
         root, _ = await asyncio.to_thread(self._openapi)

@@ -260,6 +260,7 @@ _COLUMNS: dict[str, list[Column]] = {
         ("RequestedDuration", "string", 0, lambda o, n: human_duration(o["spec"]["expirationSeconds"]) if o.get("spec", {}).get("expirationSeconds") else "<none>"),
         ("Condition", "string", 0, lambda o, n: ",".join(c.get("type", "") for c in o.get("status", {}).get("conditions") or []) or "Pending"),
     ],
+    "CustomResourceDefinition": [("Created At", "date", 0, lambda o, n: o["metadata"].get("creationTimestamp", ""))],
     "Namespace": [("Status", "string", 0, lambda o, n: o.get("status", {}).get("phase", "Active")), ("Age", "string", 0, _age)],
 }
 

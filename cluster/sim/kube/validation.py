@@ -6,6 +6,7 @@ import re
 from typing import Any
 
 from cluster.quantities import parse_quantity
+from cluster.sim.kube.crds import errors as crd_errors
 from cluster.sim.kube.errors import FieldError
 from cluster.sim.kube.resources import ResourceType
 from cluster.sim.kube.selectors import labels_match, selector_from_spec
@@ -152,6 +153,8 @@ def validate(rt: ResourceType, obj: dict[str, Any]) -> list[FieldError]:
         s = spec or {}
         if "minAvailable" in s and "maxUnavailable" in s:
             errs.append(FieldError("spec", "FieldValueInvalid", "Invalid value: minAvailable and maxUnavailable cannot be both set"))
+    elif rt.kind == "CustomResourceDefinition":
+        errs += crd_errors(obj)
     elif rt.kind == "Service":
         for j, p in enumerate((spec or {}).get("ports") or []):
             if not isinstance(p.get("port"), int):
