@@ -103,7 +103,11 @@ class TargetHealth:
 class Instances:
     """Every cluster instance on a slow full scan (new instances, replacements), and the instances
     the run interrupted on every poll (their reclaim is a milestone): DescribeInstances is one of
-    the dearer calls, on the simulator as in a real account."""
+    the dearer calls, on the simulator as in a real account.  The full scan asks for the instances
+    not yet terminated (EC2 shows terminated ones for about an hour: on a busy account, or a
+    long-lived simulator, most of the answer), and one that left it since is then read by its id."""
+
+    ALIVE = ["pending", "running", "shutting-down", "stopping", "stopped"]
 
     def __init__(self, ec2: Any, journal: Journal, cluster: str | None, full_scan_every: int = 4) -> None:
         self.ec2 = ec2
@@ -114,11 +118,14 @@ class Instances:
         self.last: dict[str, str] = {}
         self._polls = 0
 
-    def _scan(self, **kwargs: Any) -> None:
+    def _scan(self, **kwargs: Any) -> set[str]:
+        """Journal what changed among the instances the call finds; returns their ids."""
+        found: set[str] = set()
         for page in self.ec2.get_paginator("describe_instances").paginate(**kwargs):
             for reservation in page.get("Reservations", []):
                 for inst in reservation.get("Instances", []):
                     iid, state = inst["InstanceId"], inst["State"]["Name"]
+                    found.add(iid)
                     if self.last.get(iid) == state:
                         continue
                     self.last[iid] = state
@@ -127,11 +134,17 @@ class Instances:
                                               type=inst.get("InstanceType"), az=inst.get("Placement", {}).get("AvailabilityZone"),
                                               group=tags.get("aws:autoscaling:groupName"), reason=(inst.get("StateReason") or {}).get("Code"))
                     self.journal.write(record)
+        return found
 
     def __call__(self) -> None:
         if self._polls % self.full_scan_every == 0:
-            filters = [{"Name": "tag-key", "Values": [f"kubernetes.io/cluster/{self.cluster}"]}] if self.cluster else []
-            self._scan(Filters=filters)
+            filters = [{"Name": "instance-state-name", "Values": self.ALIVE}]
+            if self.cluster:
+                filters.append({"Name": "tag-key", "Values": [f"kubernetes.io/cluster/{self.cluster}"]})
+            alive = self._scan(Filters=filters)
+            left = [i for i, state in self.last.items() if state != "terminated" and i not in alive]
+            if left:  # terminated since the last look (or already forgotten by EC2: nothing to journal then)
+                self._scan(Filters=[{"Name": "instance-id", "Values": left}])
         else:
             watched = [i for i in self.watched() if self.last.get(i) != "terminated"]
             if watched:

@@ -36,6 +36,7 @@ class NthConfig:
     cordon_only: bool = False
     taint_node: bool = False
     taint_effect: str = "NoSchedule"
+    enable_out_of_service_taint: bool = False
     exclude_from_load_balancers: bool = False
     pod_termination_grace_period: int = -1
     node_termination_grace_period: int = 120
@@ -57,6 +58,7 @@ _BOOLS = {
     "ENABLE_SQS_TERMINATION_DRAINING": "queue_mode",
     "CORDON_ONLY": "cordon_only",
     "TAINT_NODE": "taint_node",
+    "ENABLE_OUT_OF_SERVICE_TAINT": "enable_out_of_service_taint",
     "EXCLUDE_FROM_LOAD_BALANCERS": "exclude_from_load_balancers",
     "IGNORE_DAEMON_SETS": "ignore_daemon_sets",
     "DELETE_LOCAL_DATA": "delete_local_data",

@@ -82,6 +82,7 @@ class SimConfig(BaseModel):
     lb_address_octet: int | None = Field(None, ge=200, le=254, description="Load balancers get addresses in 127.<this>.0.0/16; None: the first range no other simulator holds (127.200 when alone).")
     compaction_interval: float = Field(300.0, gt=0, description="kube-apiserver --etcd-compaction-interval (5m): every interval, history before the version seen at the previous one is compacted (watches from it: 410 Gone).")
     event_ttl: float = Field(3600.0, gt=0, description="kube-apiserver --event-ttl (1h): Events are deleted this long (cluster seconds) after their last write.")
+    terminated_instance_ttl: float = Field(3600.0, gt=0, description="EC2 shows a terminated instance for about an hour (TerminateInstances): after this long (cluster seconds) DescribeInstances no longer returns it.")
     watch_history: int = Field(20_000, ge=100, description="Events kept for watches that resume from a resourceVersion (older: 410 Gone).")
     bookmark_interval: float = Field(10.0, gt=0, description="Real seconds between BOOKMARK events on idle watches.")
     freeze_gc_survivors: bool = Field(True, description="Freeze what survives each full garbage collection, so that the next one is short (cluster/sim/gc_pauses.py); false: CPython's default.")

@@ -22,7 +22,7 @@ from cluster.sim.address_lease import AddressLease, lease_addresses
 from cluster.sim.alb.controller import LoadBalancerController
 from cluster.sim.alb.proxy import AlbProxy
 from cluster.sim.alb.runtime import AlbRuntime
-from cluster.sim.aws import eks_nodegroups
+from cluster.sim.aws import ec2_tags, eks_nodegroups
 from cluster.sim.aws.autoscaling import AutoScalingSim
 from cluster.sim.aws.capacity_pools import CapacityPools
 from cluster.sim.aws.moto_patches import MotoPatches
@@ -42,6 +42,7 @@ from cluster.sim.controllers.endpoints import EndpointsController
 from cluster.sim.controllers.event_expiry import EventExpiry
 from cluster.sim.controllers.garbage_collector import GarbageCollector
 from cluster.sim.controllers.hpa import HorizontalPodAutoscalers
+from cluster.sim.controllers.instance_expiry import InstanceExpiry
 from cluster.sim.controllers.job import JobController
 from cluster.sim.controllers.kubelet import Kubelets
 from cluster.sim.controllers.node_lifecycle import NodeLifecycle
@@ -49,6 +50,7 @@ from cluster.sim.controllers.replicaset import ReplicaSetController
 from cluster.sim.controllers.scheduler import Scheduler
 from cluster.sim.controllers.service_accounts import ServiceAccounts
 from cluster.sim.controllers.statefulset import StatefulSetController
+from cluster.sim.controllers.taint_eviction import TaintEviction
 from cluster.sim.harness_pods import HarnessPods
 from cluster.sim.kube.api import KubeApi
 from cluster.sim.kube.server import KubeHttp
@@ -161,6 +163,7 @@ class Simulator:
         reset_backends()
         self.autoscaling.install(self.patches)
         refuse_stopping_one_time_spot(self.patches)
+        ec2_tags.install(self.patches)
         eks_nodegroups.install(self.patches, self.autoscaling)
         self.moto.start()
         self.parts.add_stop("moto", self.moto.stop)
@@ -217,7 +220,7 @@ class Simulator:
         self.managed_groups = parts.add(ManagedNodeGroups(ctx, self.ec2_events))  # the EKS service's side: no manifest in the cluster
         self.controllers = [
             ReplicaSetController(ctx), DeploymentController(ctx), DaemonSetController(ctx), StatefulSetController(ctx), JobController(ctx), Scheduler(ctx),
-            kubelets, lifecycle, Ec2Nodes(ctx, kubelets, lifecycle), GarbageCollector(ctx), DisruptionController(ctx), EventExpiry(ctx), Compaction(ctx), ServiceAccounts(ctx),
+            kubelets, lifecycle, Ec2Nodes(ctx, kubelets, lifecycle), GarbageCollector(ctx), DisruptionController(ctx), TaintEviction(ctx), EventExpiry(ctx), InstanceExpiry(ctx), Compaction(ctx), ServiceAccounts(ctx),
             EndpointsController(ctx), self.kube_proxy, self.lbc, self.nth, self.cluster_autoscaler, self.karpenter, self.hpa,
         ]
         for c in self.controllers:

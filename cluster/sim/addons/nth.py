@@ -334,11 +334,22 @@ class NodeTerminationHandler(Controller):
             self._say(pod, "INF", "Node successfully cordoned and drained", node_name=ev.node_name, reason=ev.description.strip())
             self._record(cfg, node, "CordonAndDrain", "Node successfully cordoned and drained")
             self._finish(ev, cfg, sqs)
+            if cfg.enable_out_of_service_taint:  # after the post-drain task, never with CORDON_ONLY (draincordon/handler.go)
+                self._taint_out_of_service(ev.node_name)
         else:
             log.warning("nth_drain_failed", node=ev.node_name, event_id=ev.event_id, error=problem)
             self._say(pod, "ERR", "There was a problem while trying to cordon and drain the node", error=problem, node_name=ev.node_name)
             self._record(cfg, node, "CordonAndDrainError", f"There was a problem while trying to cordon and drain the node: {problem}", warning=True)
             del self.events[(ev.node_name, ev.event_id)]  # retried on the next poll, as NTH re-adds a dropped event
+
+    def _taint_out_of_service(self, node_name: str) -> None:
+        now = self.clock.isoformat()
+
+        def taint(n: dict[str, Any]) -> None:
+            kept = [t for t in n["spec"].get("taints") or [] if t.get("key") != ne.OUT_OF_SERVICE_TAINT["key"]]
+            n["spec"]["taints"] = [*kept, {**ne.OUT_OF_SERVICE_TAINT, "timeAdded": now}]
+
+        self.api.mutate(self.node_rt, "", node_name, taint, manager=MANAGER)
 
     def _finish(self, ev: ne.InterruptionEvent, cfg: NthConfig, sqs: Any) -> None:
         self.events[(ev.node_name, ev.event_id)] = "done"

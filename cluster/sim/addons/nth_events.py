@@ -15,6 +15,9 @@ SPOT_ITN_TAINT = "aws-node-termination-handler/spot-itn"
 REBALANCE_TAINT = "aws-node-termination-handler/rebalance-recommendation"
 SCHEDULED_TAINT = "aws-node-termination-handler/scheduled-maintenance"
 ASG_LIFECYCLE_TAINT = "aws-node-termination-handler/asg-lifecycle-termination"
+# ENABLE_OUT_OF_SERVICE_TAINT: added after a successful drain so that what is left (pods without a
+# toleration, volumes) is forced off (pkg/node/node.go OutOfServiceTaint*)
+OUT_OF_SERVICE_TAINT = {"key": "node.kubernetes.io/out-of-service", "value": "nodeshutdown", "effect": "NoExecute"}
 EVENT_ID_LABEL = "aws-node-termination-handler/event-id"
 EXCLUDE_LB_LABEL = "node.kubernetes.io/exclude-from-external-load-balancers"
 LABEL_VALUE_MAX = 63
