@@ -10,6 +10,7 @@ import time
 import urllib.request
 from typing import Any
 
+import boto3
 import pytest
 from botocore.utils import InstanceMetadataFetcher, InstanceMetadataRegionFetcher
 
@@ -45,13 +46,17 @@ def imds(sim: Any) -> tuple[str, str, Any]:
     return next(i["metadata_url"] for i in listing["instances"] if i["instance_id"] == iid), iid, node
 
 
-def test_botocores_own_fetchers_read_the_region_and_the_node_roles_credentials(imds: tuple[str, str, Any]) -> None:
+def test_botocores_own_fetchers_read_the_region_and_the_node_roles_credentials(sim: Any, imds: tuple[str, str, Any]) -> None:
     url, _, node = imds
     region = InstanceMetadataRegionFetcher(base_url=url + "/", num_attempts=2).retrieve_region()
     assert region == node.metadata.labels["topology.kubernetes.io/region"]
     creds = InstanceMetadataFetcher(base_url=url + "/", num_attempts=2).retrieve_iam_role_credentials()
     assert creds["role_name"] and creds["access_key"].startswith("ASIA") and creds["secret_key"] and creds["token"]
     assert creds["expiry_time"].endswith("Z")
+    # issued by STS to the instance: the caller is a session of the node's role named after the instance
+    sts = boto3.client("sts", endpoint_url=sim.endpoints.aws_endpoint_url, region_name=region, aws_access_key_id=creds["access_key"],
+                       aws_secret_access_key=creds["secret_key"], aws_session_token=creds["token"])
+    assert sts.get_caller_identity()["Arn"] == f"arn:aws:sts::123456789012:assumed-role/{creds['role_name']}/{instance_of(node)}"
 
 
 def test_paths_listings_and_content_type_as_imds(imds: tuple[str, str, Any]) -> None:

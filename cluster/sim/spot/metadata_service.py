@@ -16,6 +16,7 @@ from typing import Any
 import structlog
 from aiohttp import web
 
+from cluster.sim.aws.instance_roles import assume_instance_role
 from cluster.sim.aws.moto_server import ACCOUNT_ID
 from cluster.sim.clock import SimClock
 from cluster.sim.controllers.kubelet import Kubelets, NodeAgent
@@ -48,12 +49,10 @@ def _iso(t: datetime) -> str:
     return t.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def role_credentials(instance_id: str, now: datetime) -> dict[str, str]:
-    """The instance profile role's temporary credentials, in IMDS's document (the simulator's AWS
-    endpoint takes any key, so they are made up, but shaped as STS hands them out)."""
-    return {"Code": "Success", "LastUpdated": _iso(now), "Type": "AWS-HMAC", "AccessKeyId": "ASIA" + instance_id[2:18].upper().ljust(16, "X"),
-            "SecretAccessKey": "sim" + instance_id[2:] + "/simulated+secret+access+key", "Token": "IQoJb3JpZ2luX2VjE" + instance_id[2:],
-            "Expiration": _iso(now + CREDENTIALS_LIFETIME)}
+def role_credentials(now: datetime, access_key_id: str, secret_access_key: str, token: str, expiration: datetime) -> dict[str, str]:
+    """The instance profile role's temporary credentials, in IMDS's document."""
+    return {"Code": "Success", "LastUpdated": _iso(now), "Type": "AWS-HMAC", "AccessKeyId": access_key_id, "SecretAccessKey": secret_access_key,
+            "Token": token, "Expiration": _iso(expiration)}
 
 
 def _user_data(raw: object) -> str | None:
@@ -212,15 +211,17 @@ class MetadataService:
         else:
             ep.meta.tags = None
 
-    @staticmethod
-    def _refresh_credentials(ep: _Endpoint) -> None:
-        """The role's credentials, which IMDS rotates well before they expire (real time: clients
-        compare the expiry with their own clock)."""
+    def _refresh_credentials(self, ep: _Endpoint) -> None:
+        """The role's credentials, issued by STS to the instance and rotated well before they
+        expire (real time: clients compare the expiry with their own clock)."""
         if ep.meta.role is not None:
             now = datetime.now(UTC)
             expires = ep.meta.credentials and datetime.fromisoformat(ep.meta.credentials["Expiration"].replace("Z", "+00:00"))
             if not expires or expires - now < CREDENTIALS_REFRESH:
-                ep.meta.credentials = role_credentials(ep.meta.instance_id, now)
+                with self._moto_lock:  # type: ignore[attr-defined]
+                    issued = assume_instance_role(self.region, ep.meta.role, ep.meta.instance_id, int(CREDENTIALS_LIFETIME.total_seconds()))
+                ep.meta.credentials = role_credentials(now, issued.access_key_id, issued.secret_access_key, issued.session_token,
+                                                       issued.expiration.replace(tzinfo=UTC))
 
     def _token(self, request: web.Request, instance_id: str) -> web.Response:
         if request.method != "PUT":
