@@ -52,7 +52,9 @@ def writable(path: Path) -> bool:
     return os.path.isdir(parent) and os.access(parent, os.W_OK)
 
 
-ProfileName = Annotated[str, typer.Option("--profile", help="seed (the walkthrough's cluster) or hardened (made Spot-ready)")]
+ProfileName = Annotated[str, typer.Option("--profile", help="seed (the walkthrough's cluster), hardened (made Spot-ready: NTH, Cluster Autoscaler, "
+                                                           "PDB), managed (EKS managed Spot node groups), karpenter (Karpenter with its interruption queue), "
+                                                           "or a profile YAML file")]
 Target = Annotated[str, typer.Option("--target", help="local (the running simulator) or eks")]
 ClusterName = Annotated[str | None, typer.Option("--name", help="Cluster name (default TensorFlowServingCluster)")]
 

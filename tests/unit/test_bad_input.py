@@ -164,3 +164,11 @@ def test_the_loader_takes_any_bytes_without_a_traceback(tmp_path, blob):
         load_experiment(path)
     except SpecError as exc:
         assert "\n" not in str(exc) and len(str(exc)) < 600
+
+
+def test_every_profile_is_named_where_a_profile_is_asked_for() -> None:
+    from cluster.profiles import PROFILES
+
+    for command in ("render", "provision", "teardown"):
+        shown = " ".join(runner.invoke(app, [command, "--help"], env={"COLUMNS": "200"}).output.split())
+        assert all(name in shown for name in PROFILES) and "profile YAML file" in shown, (command, shown)
