@@ -79,7 +79,14 @@ class AutoScalingSim:
         def notify_terminate_instances(backend_: Any, instance_ids: list[str]) -> None:
             """moto replaces at once; a real ASG notices on its next health check (reconcile)."""
 
+        def delete_auto_scaling_group(backend_: Any, group_name: str) -> None:
+            """Its activities go with it: a group made again under the same name (the next run's)
+            does not show the last one's (DescribeScalingActivities without IncludeDeletedGroups)."""
+            delete_group(backend_, group_name)
+            sim.activities.pop(group_name, None)
+
         patches.replace(AutoScalingBackend, "notify_terminate_instances", notify_terminate_instances)
+        delete_group = patches.replace(AutoScalingBackend, "delete_auto_scaling_group", delete_auto_scaling_group)
         patches.replace(FakeAutoScalingGroup, "set_desired_capacity", set_desired_capacity)
         patches.replace(FakeAutoScalingGroup, "replace_autoscaling_group_instances", replace_instances)
         patches.replace(AutoScalingResponse, "describe_scaling_activities", describe_scaling_activities)

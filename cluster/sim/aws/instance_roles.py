@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from moto.core.utils import utcnow
 from moto.sts.models import sts_backends
 from moto.utilities.utils import get_partition
 
@@ -15,7 +16,12 @@ from cluster.sim.aws.moto_server import ACCOUNT_ID
 
 
 def assume_instance_role(region: str, role: str, instance_id: str, seconds: int) -> Any:
+    """A new session; the expired ones are forgotten (moto keeps every session it issued, and
+    looks a caller's key up through all of them)."""
     partition = get_partition(region)
-    return sts_backends[ACCOUNT_ID][partition].assume_role(
+    sts = sts_backends[ACCOUNT_ID][partition]
+    now = utcnow()
+    sts.assumed_roles = [r for r in sts.assumed_roles if r.expiration > now]
+    return sts.assume_role(
         region_name=region, role_session_name=instance_id, role_arn=f"arn:{partition}:iam::{ACCOUNT_ID}:role/{role}",
         policy="", duration=seconds, external_id="")

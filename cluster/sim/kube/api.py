@@ -40,6 +40,7 @@ class KubeApi:
         self.clock = clock
         self.registry = registry or Registry()
         store.add_listener(self._serve_custom_resources)
+        store.add_listener(self._forget_logs)
         self._next_cluster_ip = int(ipaddress.IPv4Address("10.100.0.10"))
         self._node_ports: set[int] = set()
         self._next_node_port = 30000
@@ -73,6 +74,11 @@ class KubeApi:
             raise NotFound("namespaces", namespace)
         if ns["metadata"].get("deletionTimestamp"):
             raise ApiError(403, "Forbidden", f'{rt.plural} is forbidden: unable to create new content in namespace {namespace} because it is being terminated')
+
+    def _forget_logs(self, event: StoredEvent) -> None:
+        """A pod gone takes its containers' logs with it (a follower sees the end)."""
+        if event.type == "DELETED" and event.resource.kind == "Pod":
+            self.logs.forget(event.obj["metadata"].get("namespace", ""), event.obj["metadata"]["name"])
 
     def _serve_custom_resources(self, event: StoredEvent) -> None:
         """A CRD stored serves its kind; one gone stops serving it (the API server's CRD handler)."""
