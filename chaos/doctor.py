@@ -3,7 +3,6 @@ them, a profile, or a running cluster) and how findings are shown (a rich table 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -46,11 +45,13 @@ def run(objects: list[Obj], groups: list[NodeGroupFacts] | None) -> list[Finding
     return diagnose(objects, groups)
 
 
-def show(findings: list[Finding], console: Console, as_json: bool) -> None:
-    if as_json:
-        console.print_json(json.dumps({"findings": [f.as_dict() for f in findings],
-                                       "errors": sum(f.level == "error" for f in findings), "warnings": sum(f.level == "warning" for f in findings)}))
-        return
+def summary(findings: list[Finding]) -> dict[str, Any]:
+    """The findings as `doctor -o json` prints them."""
+    return {"findings": [f.as_dict() for f in findings], "errors": sum(f.level == "error" for f in findings),
+            "warnings": sum(f.level == "warning" for f in findings)}
+
+
+def show(findings: list[Finding], console: Console) -> None:
     if not findings:
         console.print("[green]no findings: Spot-ready as far as the manifests show[/green]")
         return

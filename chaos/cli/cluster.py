@@ -20,6 +20,7 @@ from chaos.cli.app import (
     out,
 )
 from chaos.cli.inputs import check_target, endpoints_for, render_load
+from chaos.cli.output import OutputFormat, document, emit, machine
 from cluster.endpoints import default_state_dir
 
 
@@ -147,9 +148,10 @@ def doctor(
     manifests: Annotated[list[Path] | None, typer.Option("--manifests", "-f", help="Manifest files or directories (YAML/JSON, helm template output; an eksctl ClusterConfig among them adds node groups). Repeatable.")] = None,
     eksctl: Annotated[Path | None, typer.Option("--from-eksctl", help="The cluster's eksctl ClusterConfig: its node groups are checked too.")] = None,
     kustomize: Annotated[list[Path] | None, typer.Option("--kustomize", "-k", help="Kustomize directories, built with `kubectl kustomize`. Repeatable.")] = None,
-    profile: Annotated[str | None, typer.Option("--profile", help="Check a profile's rendered manifests and node groups (seed, hardened, managed or a YAML file).")] = None,
+    profile: Annotated[str | None, typer.Option("--profile", help="Check a profile's rendered manifests and node groups (seed, hardened, managed, karpenter or a YAML file).")] = None,
     target: Annotated[str | None, typer.Option("--target", help="Check a running cluster: local (the simulator) or eks.")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the findings as JSON.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the findings as JSON (as -o json).")] = False,
+    output: OutputFormat = None,
     state_dir: StateDir = None,
     context: KubeContext = None,
     kubeconfig: KubeconfigFile = None,
@@ -191,6 +193,9 @@ def doctor(
         findings = d.run(objects, groups)
     except ValueError as exc:
         fail(str(exc))
-    d.show(findings, out, as_json)
+    if as_json or machine(output):
+        emit(document("DoctorReport", **d.summary(findings)), "yaml" if output == "yaml" else "json")
+    else:
+        d.show(findings, out)
     if any(f.level == "error" for f in findings):
         raise typer.Exit(1)

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
+from dataclasses import asdict
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
 
 from chaos.cli.app import ReadHistoryUrl, app, err, fail, out, writable
+from chaos.cli.output import OutputFormat, document, emit, machine
 
 
 @app.command("history")
@@ -18,10 +21,9 @@ def history_cmd(
     since: Annotated[str | None, typer.Option("--since", help="Only runs started at or after this ISO date or time, e.g. 2026-11-01.")] = None,
     target: Annotated[str | None, typer.Option("--target", help="Only runs on local or eks.")] = None,
     history: ReadHistoryUrl = None,
+    output: OutputFormat = None,
 ) -> None:
     """The run history: a table of runs (newest first), or `history import DIR...` to load run directories from their journals."""
-    from rich.table import Table
-
     from chaos.history.store import HistoryError, open_store, refuse_off, remember, runs
     from chaos.journal import JournalError, journal_file, read_journal_checked
     from chaos.report.data import build_read
@@ -55,20 +57,54 @@ def history_cmd(
     if len(words) > 1:
         fail("give one EXPERIMENT name, or: history import RUN_DIR...")
     rows = runs(engine, words[0] if words else None, since, target)
+    if machine(output):
+        emit(document("RunList", items=rows), str(output))
+        return
     if not rows:
         out.print("no runs recorded" + (f" for {escape(words[0])}" if words else "") + " yet", highlight=False)
         return
-    table = Table(box=None)
-    table.add_column("started (UTC)", no_wrap=True)
-    for name in ("experiment", "target", "verdict", "errors", "p99 ms"):
-        table.add_column(name, overflow="fold")
-    table.add_column("run directory", overflow="fold")
-    for r in rows:
-        p99 = "-" if r["p99_ms"] is None else f"{r['p99_ms']:.0f}"
-        where = r["target"] + "".join(f" {r[k]}" for k in ("account", "cluster") if r.get(k))
-        table.add_row(escape(r["started"][:16].replace("T", " ")), escape(r["experiment"]), escape(where), escape(r["verdict"]),
-                      f"{(r['error_rate'] or 0):.2%}", p99, escape(r["run_dir"]))
-    out.print(table)
+    # the long form is as wide as its cells (a pager or a file scrolls); the short one fits the terminal
+    columns = RUN_COLUMNS + WIDE_COLUMNS if output == "wide" else fitting(rows, RUN_COLUMNS, out.width)
+    typer.echo("\n".join(aligned(rows, columns)))
+
+
+Column = tuple[str, Callable[[dict[str, Any]], str]]  # (header, the cell of a run)
+RUN_COLUMNS: tuple[Column, ...] = (
+    ("started (UTC)", lambda r: r["started"][:16].replace("T", " ")),
+    ("experiment", lambda r: r["experiment"]),
+    ("verdict", lambda r: r["verdict"]),
+    ("errors", lambda r: f"{(r['error_rate'] or 0):.2%}"),
+    ("p99 ms", lambda r: "-" if r["p99_ms"] is None else f"{r['p99_ms']:.0f}"),
+    ("target", lambda r: r["target"]),
+)
+WIDE_COLUMNS: tuple[Column, ...] = (
+    ("account", lambda r: r.get("account") or "-"),
+    ("cluster", lambda r: r.get("cluster") or "-"),
+    ("run directory", lambda r: r["run_dir"]),
+)
+DROPPED_FIRST = ("target", "p99 ms", "errors")  # when the short form is too narrow
+
+
+def fitting(rows: list[dict[str, Any]], columns: tuple[Column, ...], width: int) -> tuple[Column, ...]:
+    """The columns that fit in `width` with every cell whole: the optional ones go (target, then
+    p99, then errors) rather than any name or time being cut; `-o wide` shows them all."""
+
+    def needed(cols: tuple[Column, ...]) -> int:
+        return sum(max(len(header), *(len(cell(r)) for r in rows)) + 3 for header, cell in cols) - 3
+
+    for drop in DROPPED_FIRST:
+        if needed(columns) <= width:
+            break
+        columns = tuple(c for c in columns if c[0] != drop)
+    return columns
+
+
+def aligned(rows: list[dict[str, Any]], columns: tuple[Column, ...]) -> list[str]:
+    """kubectl's table: upper-case headers, columns padded to their widest cell, three spaces
+    apart; plain text, so a pipe or grep sees whole cells."""
+    cells = [[header.upper() for header, _ in columns]] + [[cell(r) for _, cell in columns] for r in rows]
+    widths = [max(len(line[i]) for line in cells) for i in range(len(columns))]
+    return ["   ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)).rstrip() for line in cells]
 
 
 @app.command("trend")
@@ -79,6 +115,7 @@ def trend_cmd(
     since: Annotated[str | None, typer.Option("--since", help="Only runs started at or after this ISO date or time.")] = None,
     target: Annotated[str | None, typer.Option("--target", help="Only runs on local or eks.")] = None,
     history: ReadHistoryUrl = None,
+    output: OutputFormat = None,
 ) -> None:
     """An experiment's hypotheses over its recorded runs: values against their bounds, pass rates, flaky ones."""
     from chaos.history import trend_page
@@ -107,4 +144,10 @@ def trend_cmd(
         if not writable(path):
             fail(f"cannot write {path}: give a writable file")
         path.write_text(text(experiment, items, milestones))
+    if machine(output):
+        emit(document("Trend", experiment=experiment, hypotheses=[
+            {"name": t.name, "check": t.check, "bound": t.bound, "pass_rate": round(t.pass_rate, 4), "flaky": t.flaky, "flaky_on": t.flaky_on,
+             "points": [asdict(p) for p in t.points]} for t in items],
+            milestones=[{"milestone": m.milestone, "points": [{"started": at, "seconds": v} for at, v in m.points]} for m in milestones]), str(output))
+        return
     out.print(trend_page.markdown_page(experiment, items, milestones), highlight=False, markup=False, soft_wrap=True)

@@ -36,7 +36,7 @@ def test_each_known_bad_variant_is_flagged_by_its_check(variant):
 
 
 def test_hardened_passes_and_seed_gets_the_walkthroughs_errors():
-    assert doctor("--manifests", str(FIXTURES / "hardened")) == (0, {"findings": [], "errors": 0, "warnings": 0})
+    assert doctor("--manifests", str(FIXTURES / "hardened")) == (0, {"apiVersion": "spotchaos.dev/v1", "kind": "DoctorReport", "findings": [], "errors": 0, "warnings": 0})
     assert doctor("--profile", "hardened")[0] == 0
     code, report = doctor("--profile", "seed")
     assert code == 1
