@@ -24,12 +24,25 @@ from chaos.cli.app import (
     out,
 )
 from chaos.cli.inputs import account_endpoints, load_spec
+from chaos.cli.output import OutputFormat, document, emit, machine
 from chaos.logs import configure
 
 
 @app.command("validate")
-def validate_experiment(file: ExperimentFile) -> None:
+def validate_experiment(file: ExperimentFile, output: OutputFormat = None) -> None:
     """Check an experiment file; exit 3 with the field and the fix when it is wrong."""
+    if machine(output):
+        from chaos.errors import SpecError
+        from chaos.spec import load_experiment
+
+        try:
+            checked = load_experiment(file)
+        except SpecError as exc:
+            emit(document("Validation", file=str(file), valid=False, error=str(exc)), str(output))
+            raise typer.Exit(3) from None
+        emit(document("Validation", file=str(file), valid=True, name=checked.name, injections=len(checked.injections),
+                      hypotheses=len(checked.hypotheses)), str(output))
+        return
     spec = load_spec(file)
     out.print(f"{file}: valid experiment '{spec.name}' ({len(spec.injections)} injections, {len(spec.hypotheses)} hypotheses)", highlight=False, soft_wrap=True, markup=False)  # type: ignore[attr-defined]
 
@@ -59,11 +72,16 @@ def experiment_schema(
 
 
 @app.command("plan")
-def plan_experiment(file: ExperimentFile, target: Annotated[str | None, typer.Option("--target", help="local or eks")] = None) -> None:
+def plan_experiment(file: ExperimentFile, target: Annotated[str | None, typer.Option("--target", help="local or eks")] = None,
+                    output: OutputFormat = None) -> None:
     """Show what an experiment would do, without touching any cluster (`run --dry-run` also picks the nodes)."""
     from chaos.cli.plan_text import plan_lines
 
     spec = load_spec(file, target)
+    if machine(output):  # the steps as the table prints them, and the experiment with every default filled in
+        emit(document("Plan", experiment=spec.name, steps=[line for line in plan_lines(spec) if line],  # type: ignore[attr-defined, arg-type]
+                      spec=spec.model_dump(mode="json")), str(output))  # type: ignore[attr-defined]
+        return
     for line in plan_lines(spec):  # type: ignore[arg-type]
         out.print(line, highlight=False, soft_wrap=True, markup=False)
 
@@ -109,6 +127,7 @@ def run_experiment(
 def rebuild_report(
     journal: Annotated[Path, typer.Argument(help="A run's directory or its journal.jsonl (also one a killed run left behind).")],
     out_dir: Annotated[Path | None, typer.Option("--out", help="Write the reports here (default: next to the journal).")] = None,
+    output: OutputFormat = None,
 ) -> None:
     """Rebuild the Markdown, HTML, JSON and JUnit reports from a journal; exit code as the verdict."""
     from chaos.journal import JournalError, journal_file
@@ -125,6 +144,11 @@ def rebuild_report(
     except OSError as exc:
         fail(f"cannot write the reports: {exc.strerror or exc}")
         return
+    if machine(output):  # the JSON report itself, and where each report went
+        import json
+
+        emit(document("Report", files={kind: str(path) for kind, path in paths.items()}, **json.loads(Path(paths["json"]).read_text())), str(output))
+        raise typer.Exit(data.verdict.exit_code)
     out.print(f"{data.spec.name}: {data.verdict.status} - {data.verdict.reason}", highlight=False, soft_wrap=True, markup=False)
     for kind, path in paths.items():
         out.print(f"  {kind}: {path}", highlight=False, soft_wrap=True, markup=False)
@@ -216,6 +240,7 @@ def safety_lever(
     context: KubeContext = None,
     kubeconfig: KubeconfigFile = None,
     region: Region = None,
+    output: OutputFormat = None,
 ) -> None:
     """The account's FIS safety lever: engage stops every running FIS experiment in the Region and
     cancels new ones (a game day's big red button); release lets experiments run again."""
@@ -241,6 +266,9 @@ def safety_lever(
     except api_errors.sdk_errors() as exc:
         fail(f"FIS refused: {api_errors.describe(exc)}")
         return
-    out.print(f"safety lever ({endpoints.region}): {status}" + (f" - {why}" if why else ""), highlight=False, soft_wrap=True)
+    if machine(output):
+        emit(document("SafetyLever", region=endpoints.region, state=status, reason=why or None), str(output))
+    else:
+        out.print(f"safety lever ({endpoints.region}): {status}" + (f" - {why}" if why else ""), highlight=False, soft_wrap=True)
     if status == "unknown":
         raise typer.Exit(3)

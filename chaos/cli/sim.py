@@ -13,6 +13,7 @@ import typer
 
 from chaos import __version__
 from chaos.cli.app import LogFormat, StateDir, _pid_choice, app, err, fail, out, sim_app
+from chaos.cli.output import OutputFormat, document, emit, machine
 from chaos.logs import configure
 from cluster.endpoints import Endpoints, default_state_dir, is_recorded_simulator, signallable_pid
 
@@ -143,14 +144,17 @@ def _running(directory: Path) -> Endpoints | None:
 
 
 @sim_app.command("status")
-def sim_status(state_dir: StateDir = None) -> None:
+def sim_status(state_dir: StateDir = None, output: OutputFormat = None) -> None:
     """Show the running simulator's endpoints (exit 1 when none runs)."""
     directory = state_dir or default_state_dir()
     ep = _running(directory)
     if ep is None:
         err.print(f"no simulator running from {directory}; start one with `spotchaos sim up`")
         raise typer.Exit(1)
-    print(json.dumps(_public(ep), indent=2))
+    if machine(output):
+        emit(document("SimulatorStatus", **_public(ep)), str(output))
+        return
+    print(json.dumps(_public(ep), indent=2))  # the endpoints as JSON, as before -o existed
 
 
 @sim_app.command("down")

@@ -69,3 +69,27 @@ def test_doctor_prints_its_document_and_keeps_its_exit_code(tmp_path: Path) -> N
 def test_an_unknown_format_names_the_choices() -> None:
     result = runner.invoke(app, ["history", "-o", "xml"], env={"COLUMNS": "200"})
     assert result.exit_code == 2 and "'--output': 'xml': use one of table, wide, json, yaml" in result.output, result.output
+
+
+EXPERIMENTS = Path(__file__).resolve().parents[2] / "experiments"
+
+
+def test_validate_and_plan_print_their_documents(tmp_path: Path) -> None:
+    good = EXPERIMENTS / "single-spot-node-fis.yaml"
+    checked = _documents(["validate", str(good)], "validation")
+    assert checked["valid"] is True and checked["name"] == "single-spot-node-fis" and checked["hypotheses"] == 9
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(good.read_text().replace("max: 10s", "max: ten seconds", 1))
+    refused = _documents(["validate", str(bad)], "validation", exit_code=3)
+    assert refused["valid"] is False and "hypotheses" in refused["error"] and "\n" not in refused["error"]
+    plan = _documents(["plan", str(good)], "plan")
+    assert plan["experiment"] == "single-spot-node-fis" and plan["steps"][0] == "experiment single-spot-node-fis"
+    assert plan["spec"]["target"]["speed"] == 10 and plan["spec"]["traffic"]["rate"] == 400
+
+
+def test_report_prints_the_json_report_and_keeps_the_verdicts_exit_code(tmp_path: Path) -> None:
+    run = _run_dir(tmp_path, "run", good_journal(), "report-1", "2026-11-01T10:00:00Z")
+    plain = runner.invoke(app, ["report", str(run)])
+    doc = _documents(["report", str(run)], "report", exit_code=plain.exit_code)
+    assert doc["files"]["json"] == str(run / "report.json") and doc["verdict"]["hypotheses"]
+    assert {k: v for k, v in doc.items() if k not in ("apiVersion", "kind", "files")} == json.loads((run / "report.json").read_text())
