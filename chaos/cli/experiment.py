@@ -167,6 +167,7 @@ def cleanup(
     context: KubeContext = None,
     kubeconfig: KubeconfigFile = None,
     region: Region = None,
+    output: OutputFormat = None,
 ) -> None:
     """Undo what a run left behind (FIS experiments and templates, IAM roles, metadata notices, a provisioned cluster); exit 0 when nothing is left."""
     from chaos import live_runs as run_registry
@@ -179,16 +180,23 @@ def cleanup(
     if run_id is not None and not run_id.strip():
         fail("--run-id: empty; give the run's id (its journal's first record, or the spotchaos:run-id tag on what it made)")
 
-    def show(title: str, done: list[Undone]) -> bool:
-        out.print(escape(title), highlight=False, soft_wrap=True)
-        for u in done:
-            mark = "[green]undone[/green]" if u.ok else "[red]FAILED[/red]"
-            out.print(f"  {mark} {escape(u.step)}: {escape(u.detail)}", highlight=False, soft_wrap=True)
+    quiet = machine(output)  # -o json|yaml: one CleanupReport document at the end, nothing else on stdout
+    runs: list[dict[str, object]] = []
+    stale_runs: list[dict[str, object]] = []
+
+    def show(title: str, done: list[Undone], run_name: str, **more: object) -> bool:
+        runs.append({"run_id": run_name, "undone": [{"step": u.step, "detail": u.detail, "ok": u.ok} for u in done], **more})
+        if not quiet:
+            out.print(escape(title), highlight=False, soft_wrap=True)
+            for u in done:
+                mark = "[green]undone[/green]" if u.ok else "[red]FAILED[/red]"
+                out.print(f"  {mark} {escape(u.step)}: {escape(u.detail)}", highlight=False, soft_wrap=True)
         return all(u.ok for u in done)
 
     def show_dir(cleaned: Cleaned) -> bool:
-        ok = show(f"run {cleaned.run_id}: " + (f"{len(cleaned.done)} left behind" if cleaned.done else "nothing left to undo"), cleaned.done)
-        for line in cleaned.unreadable:
+        ok = show(f"run {cleaned.run_id}: " + (f"{len(cleaned.done)} left behind" if cleaned.done else "nothing left to undo"), cleaned.done,
+                  cleaned.run_id, unreadable=list(cleaned.unreadable), undo_log_unreadable=cleaned.intent_unreadable)
+        for line in cleaned.unreadable if not quiet else []:
             out.print(f"  [yellow]unread[/yellow] {escape(line)}", highlight=False, soft_wrap=True)
         if cleaned.intent_unreadable:
             err.print(f"[red]part of the undo log could not be read[/red]: what it announced may still be in place; "
@@ -200,22 +208,26 @@ def cleanup(
             ok = show_dir(run(cleanup_run_dir(run_dir, force=force)))
         elif run_id is not None:
             endpoints = account_endpoints(target, state_dir, kubeconfig, context, region)
-            ok = show(f"run {run_id} (found by its run id):", run(cleanup_run_id(run_id, endpoints)))
+            ok = show(f"run {run_id} (found by its run id):", run(cleanup_run_id(run_id, endpoints)), run_id)
         else:
             stale = run_registry.stale()
-            if not stale:
+            if not stale and not quiet:
                 out.print("no stale runs: every run this machine started has ended and undone its faults")
                 return
             ok = True
             for entry in stale:
                 gone = not entry.journal().is_file()
+                stale_runs.append({"run_id": entry.run_id, "owner_pid": entry.owner.pid, "report_dir": entry.report_dir, "journal_gone": gone})
+                if quiet and not yes:
+                    continue
                 if not yes:
                     where = "its journal is gone" if gone else escape(entry.report_dir)
                     out.print(f"{escape(entry.run_id)}  owner pid {entry.owner.pid} gone  {where}", highlight=False, soft_wrap=True)
                     continue
                 if gone:  # nothing here can say where it ran: point at the tag search and stop listing it
-                    out.print(f"run {escape(entry.run_id)}: its journal is gone; `spotchaos cleanup --run-id {escape(entry.run_id)}` "
-                              "against its cluster finds what it left", highlight=False, soft_wrap=True)
+                    if not quiet:
+                        out.print(f"run {escape(entry.run_id)}: its journal is gone; `spotchaos cleanup --run-id {escape(entry.run_id)}` "
+                                  "against its cluster finds what it left", highlight=False, soft_wrap=True)
                     run_registry.unregister(entry.run_id)
                     continue
                 try:
@@ -223,10 +235,12 @@ def cleanup(
                 except ChaosError as exc:
                     ok = False
                     err.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
-            if not yes:
+            if not yes and not quiet:
                 out.print("clean them with: spotchaos cleanup --all-stale --yes")
     except ChaosError as exc:
         fail(str(exc))
+    if quiet:
+        emit(document("CleanupReport", ok=ok, runs=runs, stale=stale_runs), str(output))
     if not ok:
         raise typer.Exit(3)
 

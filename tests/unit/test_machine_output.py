@@ -93,3 +93,12 @@ def test_report_prints_the_json_report_and_keeps_the_verdicts_exit_code(tmp_path
     doc = _documents(["report", str(run)], "report", exit_code=plain.exit_code)
     assert doc["files"]["json"] == str(run / "report.json") and doc["verdict"]["hypotheses"]
     assert {k: v for k, v in doc.items() if k not in ("apiVersion", "kind", "files")} == json.loads((run / "report.json").read_text())
+
+
+def test_cleanup_prints_what_each_run_left(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SPOTCHAOS_RUNS_DIR", str(tmp_path / "live-runs"))  # this machine's registry of runs, empty: no stale run
+    run = _run_dir(tmp_path, "finished", good_journal(), "cleanup-1", "2026-11-01T10:00:00Z")
+    done = _documents(["cleanup", str(run)], "cleanup-report")
+    assert done["ok"] is True and [r["run_id"] for r in done["runs"]] == ["cleanup-1"] and done["runs"][0]["undone"] == []
+    assert _documents(["cleanup", "--all-stale"], "cleanup-report") == {"apiVersion": "spotchaos.dev/v1", "kind": "CleanupReport", "ok": True,
+                                                                       "runs": [], "stale": []}
