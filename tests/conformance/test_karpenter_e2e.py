@@ -98,6 +98,7 @@ def test_karpenter_upstream_interruption_e2e(ksim: Any, case: str) -> None:  # n
 
     seen = wait_for(deleting, 30, "the node being deleted")
     if seen != "gone":  # the node is being deleted within one minute of the interruption, on the cluster's clock
+        # (both times are the API server's stamps, to the whole second: one second of resolution, not of leeway)
         assert seen.metadata.deletion_timestamp.timestamp() - sent <= ONE_MINUTE + 1, (seen.metadata.deletion_timestamp, sent)
     wait_for(lambda: deleting() == "gone", 60, "the node gone")
     wait_for(lambda: [p for p in _healthy(core, ns) if p.spec.node_name != node.metadata.name] or None, 60, "the pod healthy on another node")

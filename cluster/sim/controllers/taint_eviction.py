@@ -23,13 +23,14 @@ log = structlog.get_logger("sim.taint_eviction")
 class TaintEviction(Controller):
     name = "taint-eviction-controller"
     kinds = ("Node", "Pod")
-    resync = 5.0
+    resync = 30.0  # a safety net: events and the tolerations' timers drive it
 
     def __init__(self, ctx: SimContext) -> None:
         super().__init__(ctx)
         self.node_rt, self.pod_rt = ctx.api.rt("Node"), ctx.api.rt("Pod")
         self._first_seen: dict[tuple[str, str], float] = {}  # (node, taint key) -> when seen, for taints without timeAdded
         self._tainted: set[str] = set()  # nodes with a NoExecute taint, as the node events told
+        self._due: dict[str, float] = {}  # node -> when its next toleration runs out (one timer each, not one per pass)
 
     def keys_for(self, ev: StoredEvent) -> Iterable[Hashable]:
         if ev.resource.key == self.node_rt.key:
@@ -67,8 +68,13 @@ class TaintEviction(Controller):
                 self._evict(pod)
             else:
                 soonest = min(soonest, due)
-        if soonest != NEVER:
-            self.clock.call_later(soonest - now, lambda: self.enqueue(name))
+        if soonest != NEVER and not now < self._due.get(name, NEVER) <= soonest:  # no timer due by then yet
+            self._due[name] = soonest
+            self.clock.call_later(soonest - now, self._expire, name)
+
+    def _expire(self, name: str) -> None:
+        self._due.pop(name, None)
+        self.enqueue(name)
 
     def _evict(self, pod: dict[str, Any]) -> None:
         meta = pod["metadata"]
