@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import argparse
 import copy
 import warnings
 from collections.abc import Awaitable, Callable, Iterator
@@ -36,10 +37,19 @@ if TYPE_CHECKING:
 DESTINATIONS = pytest.StashKey["Destinations | None"]()
 
 
+def _speed(value: str) -> float | str:
+    if value == "auto":
+        return value
+    try:
+        return float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r}: give a number such as 10, or auto") from None
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("spotchaos")
     group.addoption("--spot-target", choices=("local", "eks"), default=None, help="Run experiments against local (a simulator per run) or eks.")
-    group.addoption("--spot-speed", type=float, default=None, help="Cluster clock speed of local simulators.")
+    group.addoption("--spot-speed", type=_speed, default=None, help="Cluster clock speed of local simulators: a number, or auto.")
     group.addoption("--spot-report-dir", default=None, help="Where runs leave journals and reports (default: pytest's tmp dir).")
     group.addoption("--spot-history", default=None, help="The run history: an SQLAlchemy URL, or off (default: $SPOTCHAOS_HISTORY or SQLite).")
     group.addoption("--spot-upload", default=None, help="Put each run's journal and reports in S3 at s3://BUCKET/PREFIX/RUN_ID/.")
@@ -86,7 +96,7 @@ class Outcome:
         return {h.name: h for h in self.verdict.hypotheses}
 
 
-def _override(spec: Experiment, target: str | None, speed: float | None, changes: dict[str, Any] | None = None) -> Experiment:
+def _override(spec: Experiment, target: str | None, speed: float | str | None, changes: dict[str, Any] | None = None) -> Experiment:
     data = spec.model_dump(mode="json", exclude_unset=True)
     for key, value in (changes or {}).items():
         data[key] = {**data.get(key, {}), **value} if isinstance(value, dict) and isinstance(data.get(key), dict) else value

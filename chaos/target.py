@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import structlog
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from chaos.aws import clients as aws_clients
 from chaos.errors import GuardrailError, TargetError, shown
@@ -42,7 +42,8 @@ class LocalSimulator(Strict):
 
 class Target(Strict):
     kind: Literal["local", "eks"] = Field("local", description="local: the simulator, started for the run; eks: a real cluster.")
-    speed: float = Field(10.0, ge=0.1, le=1000, description="local: cluster time runs this many times faster than real time.")
+    speed: float | Literal["auto"] = Field("auto", description="local: cluster time runs this many times faster than real time (0.1-1000); "
+                                           "auto: provisioning as fast as the simulator keeps up, then as fast as the traffic allows (chaos/run/pace.py).")
     simulator: LocalSimulator = Field(default_factory=LocalSimulator)
     context: str | None = Field(None, description="eks: the kubeconfig context to use.")
     kubeconfig: str | None = Field(None, description="eks: kubeconfig file (default: $KUBECONFIG or ~/.kube/config).")
@@ -50,6 +51,24 @@ class Target(Strict):
     allowed_accounts: list[str] = Field(default_factory=list, description="eks: AWS account ids this experiment may touch (guardrail).")
     allowed_contexts: list[str] = Field(default_factory=list, description="eks: kubeconfig contexts this experiment may touch (guardrail).")
     fis_role_arn: str | None = Field(None, description="The IAM role FIS experiments run as (local: created for the run when not given).")
+
+    @field_validator("speed", mode="before")
+    @classmethod
+    def _speed_range(cls, value: object) -> object:
+        if value == "auto":
+            return value
+        try:
+            value = float(value)  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            raise ValueError("give a number of times faster than real time (e.g. 10), or auto") from None
+        if not 0.1 <= float(value) <= 1000:
+            raise ValueError("give a speed from 0.1 to 1000, or auto")
+        return value
+
+    @property
+    def fixed_speed(self) -> float | None:
+        """The speed the experiment sets; None under `auto`."""
+        return None if self.speed == "auto" else float(self.speed)
 
     @model_validator(mode="after")
     def _eks_allow_list(self) -> Target:
@@ -118,7 +137,7 @@ class Connection:
 def start_simulator(target: Target, state_dir: Path, log_path: Path) -> Connection:
     state_dir.mkdir(parents=True, exist_ok=True)
     (state_dir / "endpoints.json").unlink(missing_ok=True)
-    cmd = [sys.executable, "-m", "chaos.cli", "sim", "up", "--speed", str(target.speed), "--state-dir", str(state_dir), "--log-format", "json",
+    cmd = [sys.executable, "-m", "chaos.cli", "sim", "up", "--speed", str(target.speed) if target.speed == "auto" else f"{target.speed:g}", "--state-dir", str(state_dir), "--log-format", "json",
            "--exit-with", str(os.getpid())]
     if target.simulator.config:
         cmd += ["--config", target.simulator.config]

@@ -64,7 +64,7 @@ class SimProcess:
         return self.proc.returncode
 
 
-def start_sim(directory: Path, speed: float = 20.0, timings: dict[str, float] | None = None, **extra: object) -> SimProcess:
+def start_sim(directory: Path, speed: float | str = 20.0, timings: dict[str, float] | None = None, **extra: object) -> SimProcess:
     directory.mkdir(parents=True, exist_ok=True)
     cfg = {"speed": speed, "timings": timings or FAST_TIMINGS, "watch_history": 500, "bookmark_interval": 0.5}
     cfg.update(extra)

@@ -89,6 +89,7 @@ def load_shard(
     index: Annotated[int | None, typer.Option("--index", help="This shard's index (default: $JOB_COMPLETION_INDEX, as an Indexed Job sets it).")] = None,
     start_at: Annotated[float | None, typer.Option("--start-at", help="Unix time of the schedule's t=0, the same for every shard (default: 2 s from now).")] = None,
     source: Annotated[str | None, typer.Option("--source-address", help="The local address to send from (default: $POD_IP, as the Job sets it; else any).")] = None,
+    bucket: Annotated[float, typer.Option("--bucket", help="Real seconds per measured bucket (0 to 1; the harness sets it for a fast cluster clock).")] = 1.0,
 ) -> None:
     """One shard of a load spread over processes or pods: its share of the schedule, reported on
     stdout for the harness to merge (how `traffic.placement: cluster` runs as an Indexed Job)."""
@@ -118,7 +119,10 @@ def load_shard(
         source = source or os.environ.get("POD_IP") or None
         if source is not None and not _is_ip(source):
             raise ProfileError(f"--source-address {source!r}: give an IP address of this machine (or leave it out)")
-        spec = LoadSpec(url, profile, body=body_for(body), timeout=parse_duration(timeout, "--timeout"), per_second_histograms=True, source=source)
+        if not 0 < bucket <= 1:
+            raise ProfileError(f"--bucket {bucket:g}: give real seconds from 0 to 1 (leave it out for 1)")
+        spec = LoadSpec(url, profile, body=body_for(body), timeout=parse_duration(timeout, "--timeout"), per_second_histograms=True, source=source,
+                        bucket=bucket)
     except (ProfileError, LoadError) as exc:  # an input error, like every other (2 means aborted)
         fail(str(exc))
         return

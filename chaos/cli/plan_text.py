@@ -10,7 +10,7 @@ def plan_lines(spec: Experiment) -> list[str]:
     t = spec.target
     lines = [f"experiment {spec.name}", ""]
     if t.kind == "local":
-        where = f"the simulator running from {t.simulator.state_dir}" if t.simulator.state_dir else f"a local simulator started for the run (speed {t.speed:g})"
+        where = f"the simulator running from {t.simulator.state_dir}" if t.simulator.state_dir else f"a local simulator started for the run (speed {t.speed if t.speed == 'auto' else format(t.speed, 'g')})"
     else:
         where = f"EKS: context {t.context or '(current)'}, region {t.region or '$AWS_REGION'}, allowed accounts {', '.join(t.allowed_accounts)}"
     lines.append(f"1. connect to {where}")

@@ -33,9 +33,19 @@ def version() -> None:
     out.print(__version__)
 
 
+def _speed_choice(value: str | None) -> float | str | None:
+    if value is None or value == "auto":
+        return value
+    try:
+        return float(value)
+    except ValueError:
+        raise typer.BadParameter(f"{value!r} is not a number: give a speed such as 10, or auto") from None
+
+
 @sim_app.command("up")
 def sim_up(
-    speed: Annotated[float | None, typer.Option(help="Cluster time runs this many times faster than real time.")] = None,
+    speed: Annotated[str | None, typer.Option(help="Cluster time runs this many times faster than real time; auto: fast at start, "
+                                                   "and each run sets the speed it needs.", callback=_speed_choice)] = None,
     state_dir: StateDir = None,
     config: Annotated[Path | None, typer.Option("--config", help="Simulator config YAML (timings, capacity pools).")] = None,
     demo_nodes: Annotated[int, typer.Option("--demo-nodes", help="Create a Spot node group with this many nodes once up.")] = 0,

@@ -45,15 +45,22 @@ class FireContext:
         pick = injector.choose if injector is not None else NodeInjector.choose
         return pick(inj, self.nodes(), self.taken, f"{self.experiment}/{index}/{wave}", f"injections[{index}]")
 
-    def injected(self, inj: Fault, index: int, wave: int, chosen: list[Candidate], *, reclaim_in: float | None, **fields: Any) -> list[InjectedRecord]:
-        """The `injected` records, one per node, written when the notice went out."""
+    def injected(self, inj: Fault, index: int, wave: int, chosen: list[Candidate], *, reclaim_in: float | None,
+                 noticed: dict[str, float] | None = None, **fields: Any) -> list[InjectedRecord]:
+        """The `injected` records, one per node, written when the notice went out: at the run time
+        `noticed` gives for the instance (the target's own stamp of it), else now."""
         now = self.clock.now()
-        reclaim_t = round(now + reclaim_in, 3) if reclaim_in is not None else None
-        def record(c: Candidate) -> dict[str, Any]:
-            return {"injection": inj.label(index), "via": inj.via, "action": inj.kind, "wave": wave, "instance": c.instance, "node": c.node,
-                    "group": c.group, "az": c.az, "type": c.type, "reclaim_t": reclaim_t, "reclaims": reclaim_in is not None}
 
-        return [self.journal.write(InjectedRecord(**record(c), **fields), t=now) for c in chosen]
+        def record(c: Candidate, at: float) -> dict[str, Any]:
+            return {"injection": inj.label(index), "via": inj.via, "action": inj.kind, "wave": wave, "instance": c.instance, "node": c.node,
+                    "group": c.group, "az": c.az, "type": c.type, "reclaim_t": round(at + reclaim_in, 3) if reclaim_in is not None else None,
+                    "reclaims": reclaim_in is not None}
+
+        out = []
+        for c in chosen:
+            at = min(now, (noticed or {}).get(c.instance, now))
+            out.append(self.journal.write(InjectedRecord(**record(c, at), **fields), t=round(at, 3)))
+        return out
 
 
 def select_text(s: Selection) -> str:

@@ -4,6 +4,8 @@ recommendation.  Each notice is announced in the undo log: a rollback or cleanup
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from chaos.errors import InjectionError
 from chaos.inject.base import FireContext, NodeInjector, select_text
 from chaos.inject.fault import Fault
@@ -20,11 +22,16 @@ class MetadataNotice(NodeInjector):
         if ctx.metadata is None:
             raise InjectionError("via metadata needs the local simulator's metadata mock (its control API)")
         chosen = ctx.choose(inj, index, wave)
+        noticed: dict[str, float] = {}
         for c in chosen:
             number = ctx.undo.intent(f"{inj.kind} notice on the metadata of {c.instance}", UndoOp.WITHDRAW_METADATA_NOTICE, Stage.FAULT, instance=c.instance)
+            sent = ctx.clock.now()
             if inj.reclaim_after is not None:
-                await ctx.metadata.spot_interruption(c.instance, inj.reclaim_after, owner=ctx.run_id)
+                answer = await ctx.metadata.spot_interruption(c.instance, inj.reclaim_after, owner=ctx.run_id)
             else:
-                await ctx.metadata.rebalance(c.instance)
+                answer = await ctx.metadata.rebalance(c.instance)
             ctx.undo.done(number, instance=c.instance)
-        return ctx.injected(inj, index, wave, chosen, reclaim_in=inj.reclaim_after)
+            # NTH may act on the notice before the answer is back: the notice is dated by the simulator's stamp
+            stamp = answer.get("noticed_at")
+            noticed[c.instance] = ctx.clock.run_time_of(datetime.fromisoformat(stamp).timestamp()) if isinstance(stamp, str) else sent
+        return ctx.injected(inj, index, wave, chosen, reclaim_in=inj.reclaim_after, noticed=noticed)

@@ -23,13 +23,15 @@ class QueueEvent(NodeInjector):
         queue = await ctx.queue_url()
         account = await asyncio.to_thread(ctx.faults.account)
         reclaim = inj.reclaim_after
+        sent: dict[str, float] = {}  # NTH may act on an event before SendMessage has answered: dated when sent
         for c in chosen:
             make = spot_warning_event if reclaim is not None else rebalance_event
             number = ctx.undo.intent(f"{inj.kind} event for {c.instance} on NTH's queue", UndoOp.REPORT_ONLY, Stage.FAULT, instance=c.instance, node=c.node,
                                      note=f"a notice on NTH's queue cannot be taken back: NTH drains {c.node} for it; "
                                           f"`kubectl uncordon {c.node}` once the experiment is over, or let the node be replaced")
+            sent[c.instance] = ctx.clock.now()
             message = await asyncio.to_thread(ctx.faults.send_event, queue, make(c.instance, account, ctx.region, ctx.clock.cluster_iso()))
             ctx.undo.done(number, message_id=message)
             if reclaim is not None:
                 ctx.schedule_reclaim(c.instance, reclaim)
-        return ctx.injected(inj, index, wave, chosen, reclaim_in=reclaim)
+        return ctx.injected(inj, index, wave, chosen, reclaim_in=reclaim, noticed=sent)

@@ -27,6 +27,7 @@ class RecordKind(StrEnum):
     EXPERIMENT = "experiment"  # first: the spec, run id, owner
     PHASE = "phase"
     CONNECTED = "connected"
+    PACE = "pace"  # the measured phase's clock speed and traffic bucket
     GUARDRAILS = "guardrails"
     SAFETY_LEVER = "safety_lever"
     STALE_RUN = "stale_run"
@@ -125,6 +126,19 @@ class ConnectedRecord(Record):
     kube_context: str | None = None
     endpoints: dict[str, Any] | None = None
     state_dir: str | None = None
+
+
+class PaceRecord(Record):
+    """How fast cluster time runs while the experiment measures, and the width of a traffic bucket
+    (chaos/run/pace.py): written once provisioning is done, before the traffic starts."""
+    kind: Literal["pace"] = "pace"
+    speed: float  # cluster seconds per real second while the traffic runs (nominal; the clock slows when starved)
+    bucket: float  # real seconds per traffic record
+    bucket_cluster: float  # cluster seconds per traffic record at `speed`
+    requests_per_bucket: float
+    auto: bool  # `speed: auto` chose it (False: the experiment or the running simulator fixed it)
+    reason: str
+    provision_speed: float | None = None  # the nominal speed while provisioning, when it was another
 
 
 class GuardrailsRecord(Record):
@@ -507,7 +521,7 @@ class DecisionRecord(Record):
 
 
 KNOWN: tuple[type[Record], ...] = (
-    ExperimentRecord, PhaseRecord, ConnectedRecord, GuardrailsRecord, SafetyLeverRecord, StaleRunRecord,
+    ExperimentRecord, PhaseRecord, ConnectedRecord, PaceRecord, GuardrailsRecord, SafetyLeverRecord, StaleRunRecord,
     IntentRecord, IntentDoneRecord, UndoneRecord, ProvisionedRecord, ComponentsRecord, ApiRetriesRecord,
     NodeRecord, PodRecord, DeploymentRecord, NodeClaimRecord, EventRecord, TargetRecord, InstanceRecord,
     AsgActivityRecord, FisRecord, FisActionRecord, TrafficRecord, HealthRecord, TrafficSummaryRecord,

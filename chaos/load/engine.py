@@ -101,7 +101,7 @@ class _Conn(asyncio.Protocol):
 class LoadEngine:
     def __init__(self, target: Target, profile: Profile, request: bytes, *, timeout: float = 30.0, max_connections: int = 2000,
                  per_second_histograms: bool = False, share: tuple[int, int] = (0, 1), start_at: float | None = None,
-                 source: str | None = None) -> None:
+                 source: str | None = None, bucket: float = 1.0) -> None:
         """`share` (k, n): this engine sends the k-th of every n scheduled requests (one of n worker
         processes); `start_at`: the clock() reading at which the schedule's t=0 falls (the same for
         every worker: CLOCK_MONOTONIC is one clock for every process of the machine); `source`: the
@@ -114,7 +114,7 @@ class LoadEngine:
         self.request = request
         self.timeout = timeout
         self.max_connections = max_connections
-        self.recorder = Recorder(per_second_histograms)
+        self.recorder = Recorder(per_second_histograms, bucket)
         warm_up()
         self.idle: list[_Conn] = []
         self.conns: set[_Conn] = set()

@@ -26,6 +26,7 @@ class LoadSpec:
     max_connections: int = 2000
     per_second_histograms: bool = False  # a latency histogram per second (the harness's timeline)
     source: str | None = None  # the local address connections leave from (a load shard's pod IP)
+    bucket: float = 1.0  # real seconds per measured bucket (chaos/load/stats.py)
 
     @property
     def http_method(self) -> str:
@@ -89,7 +90,8 @@ async def run_load(spec: LoadSpec, on_progress: Callable[[Snapshot], None] | Non
     `share` and `start_at` make this one of several worker processes (chaos/load/workers.py)."""
     target = Target.parse(spec.url)
     engine = LoadEngine(target, spec.profile, request_bytes(target, spec.http_method, spec.body), timeout=spec.timeout, max_connections=spec.max_connections,
-                        per_second_histograms=spec.per_second_histograms, share=share, start_at=start_at, source=spec.source)
+                        per_second_histograms=spec.per_second_histograms, share=share, start_at=start_at, source=spec.source,
+                        bucket=spec.bucket)
     await engine.preflight()
     loop = asyncio.get_running_loop()
     task = loop.create_task(engine.run())

@@ -34,12 +34,13 @@ def placement(nodes: dict[str, str] | None) -> dict[str, Any]:
 
 
 def shard_args(url: str, rate: float, ramp_to: float | None, seconds: float, body: str, timeout: float, shards: int,
-               start_at: float | None) -> list[str]:
+               start_at: float | None, bucket: float = 1.0) -> list[str]:
     """`spotchaos load-shard`'s arguments; without `start_at` each shard starts 2 s after its own
     start (a Job applied by hand), the shares adding up to the rate all the same."""
     args = ["load-shard", url, "--rps", f"{rate:g}", "--duration", f"{seconds:.3f}s", "--body", body, "--timeout", f"{timeout:g}s",
             "--shards", str(shards)]
     args += ["--start-at", f"{start_at:.3f}"] if start_at is not None else []
+    args += ["--bucket", f"{bucket:g}"] if bucket != 1.0 else []
     return args + (["--ramp-to", f"{ramp_to:g}"] if ramp_to is not None else [])
 
 

@@ -125,10 +125,17 @@ class Recorder:
     """Hot path: four array appends per request.  `flush` folds them (numpy) into the per-second
     buckets, the status counts and the HDR histograms."""
 
-    def __init__(self, per_second_histograms: bool = False) -> None:
+    def __init__(self, per_second_histograms: bool = False, bucket: float = 1.0) -> None:
+        """`bucket`: real seconds per bucket (a "second" is bucket number n, from n x bucket after the
+        schedule's t=0): 1 for a load run; shorter for an experiment whose cluster clock runs so
+        fast that a real second would span more cluster time than its narrowest window."""
         # per-second histograms cost the flush ~1 ms a second on the generator's loop: only the
         # experiment harness (which plots p99 per second and merges them) asks for them
         self.per_second_histograms = per_second_histograms
+        if not 0 < bucket <= 1.0:
+            raise ValueError("a bucket is from 0 to 1 real second")
+        self.bucket = bucket
+        self._per_bucket = 1.0 / bucket
         self.buckets: dict[int, Bucket] = {}
         self.ok_latency = _histogram()
         self.all_latency = _histogram()
@@ -142,7 +149,7 @@ class Recorder:
 
     def sent_late(self, scheduled: float, late_us: int) -> None:
         """A request the generator sent LATE_US or more after its time (its own lateness, not the target's)."""
-        self._late_second.append(int(scheduled))
+        self._late_second.append(int(scheduled * self._per_bucket))
         self._late_us.append(late_us)
 
     def record(self, scheduled: float, latency_s: float, outcome: Outcome, status: int = 0) -> None:
@@ -150,7 +157,7 @@ class Recorder:
 
     def record_code(self, scheduled: float, latency_s: float, code: int, status: int) -> None:
         self._us.append(int(latency_s * 1_000_000) or 1)
-        self._second.append(int(scheduled))
+        self._second.append(int(scheduled * self._per_bucket))
         self._outcome.append(code)
         self._status.append(status)
 
@@ -203,6 +210,7 @@ class Recorder:
         how a worker process hands its measurements to the parent."""
         self.flush()
         return {
+            "bucket": self.bucket,
             "buckets": {str(s): b.encode() for s, b in self.buckets.items()},
             "ok": self.ok_latency.encode().decode("ascii") if self.ok_latency.get_total_count() else "",
             "all": self.all_latency.encode().decode("ascii") if self.all_latency.get_total_count() else "",
@@ -214,6 +222,8 @@ class Recorder:
         the larger, histograms add count for count, so percentiles are those of one recorder
         that had seen every request."""
         self.flush()
+        if float(encoded.get("bucket", 1.0)) != self.bucket:
+            raise ValueError(f"cannot merge buckets of {encoded.get('bucket', 1.0)} s into buckets of {self.bucket} s")
         for key, e in encoded["buckets"].items():
             second = int(key)
             b = self.buckets.get(second)

@@ -106,7 +106,7 @@ def run_load_workers(spec: LoadSpec, workers: int) -> dict[str, Any]:
     _check(workers)
     start_at = clock() + START_DELAY_S
     pipes, procs = _start(spec, workers, start_at)
-    merged = Merged(Recorder(spec.per_second_histograms))
+    merged = Merged(Recorder(spec.per_second_histograms, spec.bucket))
     errors = []
     try:
         for index, pipe in enumerate(pipes):
@@ -144,7 +144,7 @@ async def run_load_workers_live(spec: LoadSpec, workers: int, stop: asyncio.Even
     halt = multiprocessing.get_context("spawn").Event()
     pipes, procs = _start(spec, workers, start_at, halt, live_interval)
     latest = LiveMerge(workers, spec.per_second_histograms)
-    merged = Merged(Recorder(spec.per_second_histograms))
+    merged = Merged(Recorder(spec.per_second_histograms, spec.bucket))
     errors: list[str] = []
 
     def live(index: int, changed: dict[str, Any]) -> None:

@@ -77,7 +77,7 @@ class ClusterTraffic:
         n = self.traffic.shards
         self.shards = [Shard(i) for i in range(n)]
         self.merge = LiveMerge(n, self.spec.per_second_histograms)
-        self.merged = Merged(Recorder(self.spec.per_second_histograms))
+        self.merged = Merged(Recorder(self.spec.per_second_histograms, self.spec.bucket))
         self.messages: asyncio.Queue[tuple[int, dict[str, Any] | None]] = asyncio.Queue()
         self.stopping = False
         self.errors: list[str] = []
@@ -89,7 +89,7 @@ class ClusterTraffic:
         self.t0 = monotonic_at_wall(self.start_at)
         profile = self.spec.profile
         args = shard_args(self.spec.url, self.traffic.rate, self.traffic.ramp_to, profile.duration, self.traffic.body, self.spec.timeout,
-                          self.traffic.shards, self.start_at)
+                          self.traffic.shards, self.start_at, self.spec.bucket)
         job = load_job(self.where.run_id, self.where.namespace, self.traffic.shard_image, args, self.traffic.shards, self.traffic.shard_nodes)
         self.job_name = job["metadata"]["name"]
         number = self.where.undo.intent(f"create load Job {self.where.namespace}/{self.job_name}", UndoOp.DELETE_LOAD_JOB, Stage.SETUP,

@@ -1,5 +1,6 @@
-"""The experiment's traffic: the open-loop load generator aimed at the service, each real second
-of requests written to the journal as a `traffic` record (superseded while late answers come in)
+"""The experiment's traffic: the open-loop load generator aimed at the service, each bucket (a real
+second, or less when the cluster's clock runs fast: chaos/run/pace.py) of requests written to the
+journal as a `traffic` record (superseded while late answers come in)
 with its outcomes by class and its latency histogram.  The load runs here (one process, or
 `workers` processes) or on the cluster as shards (`placement: cluster`); the records are the same."""
 
@@ -21,13 +22,13 @@ from chaos.load.workers import run_load_workers_live
 from chaos.observe.cluster_traffic import ClusterTraffic, ShardPlacement
 from chaos.spec import Traffic
 
-SETTLE_SECONDS = 1  # a second's record is first written once it is this far behind
+SETTLE_SECONDS = 1  # a bucket's record is first written once it is this many real seconds behind
 DILATION_ROOM = 4.0  # a run schedules its load for this many times its nominal real length
 
 
 class TrafficRun:
     def __init__(self, traffic: Traffic, url: str, journal: Journal, clock: RunClock, longest_cluster_seconds: float,
-                 placement: ShardPlacement | None = None, room: float = 1.0) -> None:
+                 placement: ShardPlacement | None = None, room: float = 1.0, bucket: float = 1.0) -> None:
         """`room`: schedule the load for this many times its nominal real length, holding its last
         rate, for a run whose cluster clock may slow down (it stands still while the simulator is
         starved); such a run stops the load itself when it is done with it."""
@@ -35,7 +36,8 @@ class TrafficRun:
         shaped = ramp(traffic.rate, traffic.ramp_to, real) if traffic.ramp_to else constant(traffic.rate, real)
         end_rate = shaped.segments[-1].rate_end
         profile = Profile((*shaped.segments, Segment(real, real * room, end_rate, end_rate))) if room > 1 else shaped
-        self.spec = LoadSpec(url, profile, body=body_for(traffic.body), timeout=traffic.timeout, per_second_histograms=True)
+        self.spec = LoadSpec(url, profile, body=body_for(traffic.body), timeout=traffic.timeout, per_second_histograms=True, bucket=bucket)
+        self.bucket = bucket
         self.journal = journal
         self.clock = clock
         self.stop = asyncio.Event()
@@ -69,22 +71,23 @@ class TrafficRun:
         the schedule's start on the engine's clock (time.perf_counter: CLOCK_MONOTONIC on Linux,
         like the run clock's)."""
         settled = clock() - t0 - SETTLE_SECONDS
+        width = self.bucket
         for second, bucket in sorted(buckets.items()):
-            if not final and second + 1 > settled:
+            if not final and (second + 1) * width > settled:
                 continue
             signature = (bucket.total, bucket.latency_sum_us)
             if self._written.get(second) == signature:
                 continue
             self._written[second] = signature
             d = bucket.as_dict()
-            start = self.clock.at_monotonic(t0 + second)
+            start, end = self.clock.at_monotonic(t0 + second * width), self.clock.at_monotonic(t0 + (second + 1) * width)
             record = TrafficRecord(
-                second=second, start_t=round(start, 3), end_t=round(start + self.clock.speed, 3), requests=d["requests"],
+                second=second, start_t=round(start, 3), end_t=round(end, 3), requests=d["requests"],
                 ok=d["ok"], balancer_5xx=d["balancer_5xx"], backend_5xx=d["backend_5xx"], connection=d["connection"],
                 timeout=d["timeout"], other=d["other"], p99_ms=d["latency_p99_ms"], max_ms=d["latency_max_ms"],
                 hist=bucket.encoded_histogram(), late=d["late"], late_max_ms=d["late_max_ms"],
             )
-            self.journal.write(record, t=round(self.clock.at_monotonic(t0 + second + 1), 3))
+            self.journal.write(record, t=round(end, 3))
 
     async def run(self) -> dict[str, Any]:
         if self.cluster is not None:  # shards on the cluster: merged from their logs as they report

@@ -16,6 +16,7 @@ from chaos.journal.records import (
     ConnectedRecord,
     ExperimentRecord,
     InjectedRecord,
+    PaceRecord,
     PhaseRecord,
     RollbackRecord,
     SteadyStateRecord,
@@ -78,11 +79,13 @@ def build(records: list[Record], malformed: Sequence[Malformed] = (), left_out: 
     else:
         result = verdict(spec, body)
     connected = next(iter(of(records, ConnectedRecord)), None)
+    paced = next(reversed(of(records, PaceRecord)), None)  # the speed the experiment measured at (provisioning may have run faster)
+    speed = paced.speed if paced else (connected.speed if connected and connected.speed else 1.0)
     summary = next(reversed(of(records, TrafficSummaryRecord)), None)
     return ReportData(
         spec=spec, records=body, verdict=result, nodes=node_milestones(body), traffic=traffic_stats(body),
         phases=[(r.t, r.phase) for r in of(body, PhaseRecord)], rollback=of(body, RollbackRecord),
-        complete=written is not None, speed=connected.speed if connected and connected.speed else 1.0,
+        complete=written is not None, speed=speed,
         summary=summary.fields() if summary else None, malformed=tuple(malformed),
         left_out=tuple(left_out) or tuple(str(m) for m in malformed),
     )

@@ -21,6 +21,7 @@ from chaos.journal import Journal
 from chaos.kube.watches import KubeWatch
 from chaos.observe.traffic import TrafficRun
 from chaos.run.go_no_go import GoNoGoCheck
+from chaos.run.pace import Pace
 from chaos.spec import Experiment
 from chaos.target import Connection
 from chaos.undo.steps import Undoer
@@ -165,6 +166,7 @@ class RunState:
     components: Mapping[str, str] = field(default_factory=dict)  # the versions found (the journal's components record)
     observers: Observers | None = None
     stop_threads: threading.Event = field(default_factory=threading.Event)
+    pace: Pace | None = None  # how fast the measured phase runs, and the traffic bucket
     traffic: TrafficRun | None = None
     traffic_task: asyncio.Task[Any] | None = None
     provision_task: asyncio.Future[Any] | None = None

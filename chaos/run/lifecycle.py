@@ -55,6 +55,7 @@ from chaos.run.context import (
 )
 from chaos.run.gates import go_no_go
 from chaos.run.injections import Injections
+from chaos.run.pacing import apply_pace, provisioning_pace
 from chaos.run.rollback import Rollback
 from chaos.run.setup import provision, record_components, start_observers
 from chaos.spec import Experiment, Scope
@@ -158,8 +159,10 @@ class Run:
             connected = st.connected = await connect(self.ctx, st, self._phase)
             self.health = HealthMonitor.for_clock_file(self.journal, self.clock, connected.conn.endpoints.extra.get("clock_file"))
             self.health.start()
+            await provisioning_pace(self.ctx, connected.conn)
             serving = st.serving = await provision(self.ctx, st, connected.conn, self._phase)
             st.components = await record_components(self.ctx, connected.conn)  # first: which components run decides what to watch
+            st.pace = await apply_pace(self.ctx, connected.conn)  # the measured phase's speed: the observers poll by it
             st.observers = await start_observers(self.ctx, connected, serving, st.components, st.stop_threads, self._phase,
                                                  lambda: [r.instance for r in self.injections.injected if r.instance])
             plan = self._plan(serving.url)
@@ -230,7 +233,8 @@ class Run:
         url = ready.serving.url
         self._phase(Phase.STEADY_STATE)
         longest = spec.traffic.warmup + spec.duration + spec.traffic.tail
-        st.traffic = TrafficRun(spec.traffic, url, self.journal, clock, longest, self._shard_placement(ready), room=DILATION_ROOM)
+        st.traffic = TrafficRun(spec.traffic, url, self.journal, clock, longest, self._shard_placement(ready), room=DILATION_ROOM,
+                                bucket=st.pace.bucket if st.pace else 1.0)
         await st.traffic.ready()
         warm_start = clock.now()
         traffic_task = st.traffic_task = asyncio.create_task(st.traffic.run())

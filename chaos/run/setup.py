@@ -128,8 +128,9 @@ async def start_observers(ctx: RunContext, connected: Connected, serving: Servin
     watches = kube_watches(conn.kube(), journal, stop, serving.service.namespace, serving.service.deployment,
                            nodeclaims="karpenter" in components, run_time_of=ctx.clock.run_time_of)
     cluster = serving.cluster_name if conn.endpoints.target == "eks" else None
-    # real seconds between polls: a few cluster seconds' resolution, without loading the API
-    period = max(0.5, 2.0 / conn.speed)
+    # real seconds between polls: 5 cluster seconds' resolution at any speed (0.5 s at speed 10), without
+    # loading the API more than 10 times a second
+    period = max(0.1, min(0.5, 5.0 / ctx.clock.speed))
     fis = FisExperiments(conn.aws("fis"), journal, ctx.clock.run_time_of)
     instances = Instances(conn.aws("ec2"), journal, cluster)
     instances.watched = watched
@@ -137,7 +138,7 @@ async def start_observers(ctx: RunContext, connected: Connected, serving: Servin
     pollers = (
         Poller("targets", period, TargetHealth(conn.aws("elbv2"), journal, cluster), stop),
         Poller("instances", period, instances, stop),
-        Poller("activities", max(3.0, period * 4), ScalingActivities(conn.aws("autoscaling"), journal, cluster), stop),
+        Poller("activities", max(period * 4, 30.0 / ctx.clock.speed), ScalingActivities(conn.aws("autoscaling"), journal, cluster), stop),
         Poller("fis", period * 2, fis, stop),
         Poller("safety-lever", period * 2, lever, stop),
     )

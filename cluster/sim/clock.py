@@ -21,8 +21,21 @@ from cluster.runqueue import runqueue_wait
 TIMER_SLACK = 0.002
 
 
-HEARTBEAT = 0.02  # real seconds between the event loop's proofs that it keeps up
-CAP = 0.05  # real seconds past the last proof that cluster time may still advance
+HEARTBEAT = 0.02  # real seconds between the event loop's proofs that it keeps up (at most)
+CAP = 0.05  # real seconds past the last proof that cluster time may still advance (at most)
+PRECISION = 0.5  # cluster seconds a callback may run late behind a busy loop: CAP x speed at speed 10
+
+
+def cap_for(speed: float) -> float:
+    """Real seconds cluster time may run past the last heartbeat at `speed`: CAP, less at speeds over
+    10, so that a loop busy for that long costs every timer at most PRECISION cluster seconds."""
+    return min(CAP, PRECISION / speed)
+
+
+def heartbeat_for(speed: float) -> float:
+    """Real seconds between heartbeats at `speed`: well inside the cap, so a loop that keeps up
+    never stalls the clock."""
+    return min(HEARTBEAT, cap_for(speed) * 0.4)
 
 
 class SimClock:
@@ -32,7 +45,8 @@ class SimClock:
     A discrete-event simulator never lets virtual time pass an event it has not processed.  Here
     the events are the controllers' callbacks on one asyncio loop, so the loop proves it keeps up
     with a heartbeat every HEARTBEAT real seconds (`keep`); cluster time is extrapolated from the
-    last heartbeat for at most CAP real seconds.  A loop starved for a second (other processes on
+    last heartbeat for at most CAP real seconds (less over speed 10: `cap_for`, so that a callback
+    runs at most PRECISION cluster seconds late whatever the speed).  A loop starved for a second (other processes on
     the core, a burst of requests) therefore moves cluster time by at most CAP x speed in that
     second, not by speed seconds while NTH, the kubelets and the ALB did nothing: every cluster-time
     measurement (cordon, drain, deregistration, replacement) keeps its value, and the run takes
@@ -40,7 +54,11 @@ class SimClock:
 
     Sleeps and timers are on cluster time: one that was due while the clock stood still wakes when
     the clock reaches its deadline, never before.  Real-time things (HTTP service time, latency,
-    timeouts) are not on this clock and cannot be slowed: `lag_max` says when they were starved."""
+    timeouts) are not on this clock and cannot be slowed: `lag_max` says when they were starved.
+
+    The speed may change while the clock runs (`set_speed`: a run under `speed: auto` provisions
+    fast, then measures at the speed its traffic allows); pending sleeps and timers are set again
+    for the new speed, so none wakes late or early in cluster time."""
 
     def __init__(self, speed: float = 1.0, *, start: datetime | None = None) -> None:
         if speed <= 0:
@@ -50,6 +68,9 @@ class SimClock:
         self._mono0 = time.monotonic()
         self._anchor = (self._mono0, 0.0)  # (monotonic, cluster seconds since start): swapped whole, read from any thread
         self._cap = float("inf")  # until the heartbeat runs
+        self._kept = False
+        self._heartbeat = heartbeat_for(self.speed)
+        self._timers: set[ClockTimer] = set()  # pending: set again when the speed changes
         self.stalled_total = 0.0  # real seconds cluster time stood still
         self.lag_max = 0.0  # the worst heartbeat lag in the last second
         self.effective_speed = self.speed  # over the last second
@@ -100,14 +121,27 @@ class SimClock:
     async def keep(self) -> None:
         """The heartbeat, as a task on the simulator's loop for as long as it runs."""
         self.beat()
-        self._cap = CAP
+        self._kept, self._cap = True, cap_for(self.speed)
         try:
             while True:
-                await asyncio.sleep(HEARTBEAT)
+                await asyncio.sleep(self._heartbeat)
                 self.beat()
         finally:  # no heartbeat any more (the simulator stops): time flows as wall x speed again
             self.beat()
-            self._cap = float("inf")
+            self._kept, self._cap = False, float("inf")
+
+    def set_speed(self, speed: float) -> None:
+        """Run at `speed` from now on: the time so far is kept at the old speed, the cap and the
+        heartbeat follow the new one, and every pending timer and sleep is set for it."""
+        if speed <= 0:
+            raise ValueError("speed must be > 0")
+        self.beat()
+        self.speed = float(speed)
+        self._heartbeat = heartbeat_for(self.speed)
+        if self._kept:
+            self._cap = cap_for(self.speed)
+        for timer in list(self._timers):
+            timer.reschedule()
 
     def timestamp(self) -> float:
         """Cluster time as a Unix timestamp (seconds, float)."""
@@ -140,9 +174,12 @@ class SimClock:
         if cluster_seconds <= 0:
             await asyncio.sleep(0)
             return
-        deadline = self.elapsed() + cluster_seconds
-        while (left := deadline - self.elapsed()) > 0:
-            await asyncio.sleep(self.real_seconds(left) + TIMER_SLACK)
+        woken = asyncio.get_running_loop().create_future()
+        timer = self.call_later(cluster_seconds, _wake, woken)
+        try:
+            await woken
+        finally:
+            timer.cancel()
 
     async def sleep_real(self, seconds: float) -> None:
         """Sleep in real seconds (data-plane pacing, yielding to the loop with 0)."""
@@ -169,18 +206,32 @@ class ClockTimer:
         self._loop = asyncio.get_running_loop()
         self._cancelled = self._fired = False
         self._handle = self._loop.call_later(clock.real_seconds(deadline - clock.elapsed()) + TIMER_SLACK, self._due)
+        clock._timers.add(self)
 
     def _due(self) -> None:
         left = self.deadline - self.clock.elapsed()
         if left > 0:
             self._handle = self._loop.call_later(self.clock.real_seconds(left) + TIMER_SLACK, self._due)
             return
+        self._fire()
+
+    def _fire(self) -> None:
         self._fired = True
+        self.clock._timers.discard(self)
         self.callback(*self.args)
+
+    def reschedule(self) -> None:
+        """Set the loop's timer again for the clock's speed now (it changed)."""
+        if self.done():
+            return
+        self._handle.cancel()
+        left = self.deadline - self.clock.elapsed()
+        self._handle = self._loop.call_later(self.clock.real_seconds(left) + TIMER_SLACK, self._due)
 
     def cancel(self) -> None:
         self._cancelled = True
         self._handle.cancel()
+        self.clock._timers.discard(self)
 
     def fire_if_due(self) -> bool:
         """Fire now if its deadline has passed and it has not fired or been cancelled (two timers due
@@ -189,8 +240,7 @@ class ClockTimer:
         if self._fired or self._cancelled or self.deadline > self.clock.elapsed():
             return False
         self._handle.cancel()
-        self._fired = True
-        self.callback(*self.args)
+        self._fire()
         return True
 
     def cancelled(self) -> bool:
@@ -199,6 +249,11 @@ class ClockTimer:
     def done(self) -> bool:
         """Fired or cancelled: nothing more will come of it."""
         return self._fired or self._cancelled
+
+
+def _wake(woken: asyncio.Future[None]) -> None:
+    if not woken.done():
+        woken.set_result(None)
 
 
 def parse_time(value: str) -> float:

@@ -36,7 +36,7 @@ class ClockPublisher:
                 log.info("clock_slowed", effective_speed=round(clock.effective_speed, 2), speed=clock.speed, lag_max_ms=round(clock.lag_max * 1000, 1))
 
     def _configmap(self, clock: SimClock) -> None:
-        data = {"clockEffectiveSpeed": f"{clock.effective_speed:.3f}", "clockStalledSeconds": f"{clock.stalled_total:.3f}",
+        data = {"clockSpeed": str(clock.speed), "clockEffectiveSpeed": f"{clock.effective_speed:.3f}", "clockStalledSeconds": f"{clock.stalled_total:.3f}",
                 "clockLagMaxMs": f"{clock.lag_max * 1000:.1f}", "cpuWaitShare": f"{clock.runq_share:.3f}"}
         try:
             self.api.patch(self.api.rt("ConfigMap"), self.configmap[0], self.configmap[1], "application/merge-patch+json", {"data": data})

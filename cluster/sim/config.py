@@ -6,10 +6,16 @@ Each timing copies the real component's default; the source is in the field's de
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from cluster.settings_files import first_problem, load_mapping
+
+MIN_SPEED, MAX_SPEED = 0.1, 1000.0
+# `speed: auto` starts here: nothing real-time runs yet (no traffic), so the clock runs as fast as
+# the simulation keeps up (it slows itself when it does not: cluster/sim/clock.py)
+AUTO_START_SPEED = 100.0
 
 
 class Timings(BaseModel):
@@ -66,7 +72,31 @@ class PoolCapacity(BaseModel):
 class SimConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    speed: float = Field(1.0, gt=0, le=1000, description="Cluster time runs this many times faster than real time.")
+    @field_validator("speed", mode="before")
+    @classmethod
+    def _speed_range(cls, value: object) -> object:
+        if value == "auto":
+            return value
+        try:
+            value = float(value)  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            raise ValueError("give a number of times faster than real time (e.g. 10), or auto") from None
+        if not MIN_SPEED <= float(value) <= MAX_SPEED:
+            raise ValueError(f"must be from {MIN_SPEED:g} to {MAX_SPEED:g}, or auto")
+        return value
+
+    @property
+    def start_speed(self) -> float:
+        """The clock's speed at start."""
+        return AUTO_START_SPEED if self.speed == "auto" else float(self.speed)
+
+    @property
+    def speed_adjustable(self) -> bool:
+        """Started with `speed: auto`: runs set the speed they need (the control API)."""
+        return self.speed == "auto"
+
+    speed: float | Literal["auto"] = Field(1.0, description="Cluster time runs this many times faster than real time (0.1-1000); auto: "
+                                                            f"{AUTO_START_SPEED:g} at start, and a run may set it (PUT /v1/clock/speed on the control API).")
     region: str = "us-east-1"
     cluster_name: str | None = Field(None, description="EKS cluster whose ASGs become nodes; None: any ASG tagged kubernetes.io/cluster/<name>.")
     kubernetes_version: str = "1.31"

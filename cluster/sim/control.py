@@ -1,7 +1,8 @@
 """The simulator's control API (real HTTP on loopback, its URL in endpoints.json as
 `extra.control_url`): the hooks a real account has no API for — notices put straight on an
 instance's metadata (the local stand-in for deploying amazon-ec2-metadata-mock), a reclaim
-without FIS, and where each instance's metadata service listens."""
+without FIS, where each instance's metadata service listens, and the clock's speed (a simulator
+started with `speed: auto` takes the speed a run needs)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from cluster.settings_files import first_problem
+from cluster.sim.clock import SimClock
+from cluster.sim.config import AUTO_START_SPEED, MAX_SPEED, MIN_SPEED
 from cluster.sim.controllers.kubelet import Kubelets
 from cluster.sim.spot.interruptions import ACTIONS, InterruptionError, Interruptions
 from cluster.sim.spot.metadata_service import MetadataService
@@ -39,16 +42,28 @@ class ScheduledEvent(BaseModel):
     duration_seconds: float = Field(3600.0, gt=0)
 
 
+class ClockSpeed(BaseModel):
+    """PUT /v1/clock/speed"""
+
+    model_config = ConfigDict(extra="forbid")
+    speed: float = Field(ge=MIN_SPEED, le=MAX_SPEED, description="Cluster seconds per real second from now on.")
+    reason: str = Field("", max_length=500, description="Why (logged): the run's bound, say.")
+
+
 def _error(status: int, message: str) -> web.Response:
     return web.json_response({"error": message}, status=status)
 
 
 class ControlApi:
-    def __init__(self, kubelets: Kubelets, metadata: MetadataService, interruptions: Interruptions) -> None:
+    def __init__(self, kubelets: Kubelets, metadata: MetadataService, interruptions: Interruptions, clock: SimClock,
+                 speed_adjustable: bool = False) -> None:
         self.kubelets = kubelets
         self.metadata = metadata
         self.interruptions = interruptions
+        self.clock, self.speed_adjustable = clock, speed_adjustable
         app = web.Application()
+        app.router.add_get("/v1/clock", self._clock)
+        app.router.add_put("/v1/clock/speed", self._set_speed)
         app.router.add_get("/v1/instances", self._instances)
         app.router.add_post("/v1/instances/{id}/spot-interruption", self._spot)
         app.router.add_delete("/v1/instances/{id}/spot-interruption", self._withdraw)
@@ -79,6 +94,28 @@ class ControlApi:
             field, message, _ = first_problem(exc)
             return _error(400, f"field '{field}': {message}")
 
+    def _clock_state(self) -> dict[str, Any]:
+        c = self.clock
+        return {"speed": c.speed, "adjustable": self.speed_adjustable, "start_speed": AUTO_START_SPEED if self.speed_adjustable else c.speed,
+                "effective_speed": round(c.effective_speed, 3),
+                "stalled_seconds": round(c.stalled_total, 3), "now": c.micro_isoformat()}
+
+    async def _clock(self, request: web.Request) -> web.Response:
+        return web.json_response(self._clock_state())
+
+    async def _set_speed(self, request: web.Request) -> web.Response:
+        if not self.speed_adjustable:
+            return _error(409, f"this simulator runs at a fixed speed {self.clock.speed:g}: start it with `--speed auto` "
+                               "(or `speed: auto` in its config) to let runs set the speed")
+        body = await self._body(request, ClockSpeed)
+        if isinstance(body, web.Response):
+            return body
+        assert isinstance(body, ClockSpeed)
+        before = self.clock.speed
+        self.clock.set_speed(body.speed)
+        log.info("clock_speed_set", speed=body.speed, was=before, reason=body.reason)
+        return web.json_response(self._clock_state())
+
     async def _instances(self, request: web.Request) -> web.Response:
         out = []
         for agent in self.kubelets.agents.values():
@@ -100,13 +137,14 @@ class ControlApi:
         if already is not None:  # EC2 gives an instance one interruption notice; a second one would never reach NTH
             return _error(409, f"instance '{iid}' already has a Spot interruption notice (interruption at {already}); EC2 sends one per "
                                f"interruption: DELETE /v1/instances/{iid}/spot-interruption withdraws it before another")
+        noticed_at = self.clock.timestamp()
         try:
             plan = self.interruptions.interrupt(request.match_info["id"], body.seconds_before_interruption,
                                                 rebalance=body.rebalance, reclaim=body.reclaim, action=body.action, owner=body.owner)
         except InterruptionError as exc:
             return _error(409, str(exc))
         return web.json_response({"instance_id": plan.instance_id, "interruption_time": self.interruptions.clock.isoformat(plan.deadline),
-                                  "reclaim": body.reclaim, "steps_done": plan.done}, status=201)
+                                  "noticed_at": self.clock.micro_isoformat(noticed_at), "reclaim": body.reclaim, "steps_done": plan.done}, status=201)
 
     async def _withdraw(self, request: web.Request) -> web.Response:
         """DELETE: clear the instance's notices and cancel its pending reclaim (a harness rollback)."""
@@ -114,11 +152,12 @@ class ControlApi:
         return web.json_response({"instance_id": request.match_info["id"], "cleared": cleared})
 
     async def _rebalance(self, request: web.Request) -> web.Response:
+        noticed_at = self.clock.timestamp()
         try:
             self.interruptions.rebalance(request.match_info["id"])
         except InterruptionError as exc:
             return _error(409, str(exc))
-        return web.json_response({"instance_id": request.match_info["id"]}, status=201)
+        return web.json_response({"instance_id": request.match_info["id"], "noticed_at": self.clock.micro_isoformat(noticed_at)}, status=201)
 
     async def _scheduled(self, request: web.Request) -> web.Response:
         body = await self._body(request, ScheduledEvent)

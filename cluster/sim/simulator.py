@@ -93,7 +93,7 @@ class Simulator:
     def __init__(self, config: SimConfig, state_dir: Path | None = None) -> None:
         self.config = config
         self.state_dir = state_dir
-        self.clock = SimClock(config.speed)
+        self.clock = SimClock(config.start_speed)
         self.store = ObjectStore(config.watch_history)
         self.api = KubeApi(self.store, self.clock)
         self.moto = MotoServer()
@@ -144,7 +144,8 @@ class Simulator:
         self.api.create(self.api.rt("ConfigMap"), INFO_CONFIGMAP[0], {
             "metadata": {"name": INFO_CONFIGMAP[1], "labels": {"app.kubernetes.io/managed-by": "spotchaos"}},
             "data": {
-                "clockSpeed": str(self.config.speed),
+                "clockSpeed": str(self.config.start_speed),
+                "clockSpeedAdjustable": str(self.config.speed_adjustable).lower(),
                 "clockStart": self.clock.isoformat(),
                 "clockStartUnix": f"{self.clock.start_timestamp:.6f}",
                 "region": self.config.region,
@@ -209,11 +210,11 @@ class Simulator:
         self.interruptions = Interruptions(self.clock, self.config.region, self.moto.lock, self.autoscaling, self.metadata, self.ec2_events)
         self.fis = FisRunner(self.clock, self.config.region, self.moto.lock, self.autoscaling, self.interruptions)
         self.fis.install(asyncio.get_running_loop(), self.patches)
-        self.control = ControlApi(kubelets, self.metadata, self.interruptions)
+        self.control = ControlApi(kubelets, self.metadata, self.interruptions, self.clock, self.config.speed_adjustable)
         await self.control.start()
         parts.add(self.control)
         # add-ons that act when their manifests are applied
-        self.nth = parts.add(NodeTerminationHandler(ctx, self.config.imds.port))
+        self.nth = parts.add(NodeTerminationHandler(ctx, self.config.imds.port, self.metadata))
         self.cluster_autoscaler = parts.add(ClusterAutoscaler(ctx))
         self.karpenter = parts.add(Karpenter(ctx))
         self.hpa = HorizontalPodAutoscalers(ctx, CpuModel(self.serving, self.config.serving))
@@ -241,7 +242,7 @@ class Simulator:
             region=self.config.region,
             kubeconfig=kubeconfig,
             kube_context=CONTEXT_NAME,
-            clock_speed=self.config.speed,
+            clock_speed=self.config.start_speed,
             kube_api_url=self.kube_url,
             pid=os.getpid(),
             extra={"control_url": self.control.url, "metadata_port": str(self.config.imds.port), "pid_start_ticks": str(process_start_ticks(os.getpid())),

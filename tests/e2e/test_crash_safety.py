@@ -29,7 +29,7 @@ pytestmark = pytest.mark.e2e
 
 @pytest.fixture(scope="module")
 def sim(tmp_path_factory: pytest.TempPathFactory):
-    handle = start_sim(tmp_path_factory.mktemp("crash-sim"), speed=10.0, imds={"port": 1352})
+    handle = start_sim(tmp_path_factory.mktemp("crash-sim"), speed="auto", imds={"port": 1352})
     yield handle
     handle.stop()
 
@@ -188,7 +188,7 @@ def test_a_run_warns_of_stale_runs_on_its_own_cluster_only(sim, tmp_path):
 def fresh_sim(tmp_path_factory: pytest.TempPathFactory):
     """A simulator no earlier kill has touched: this run must reach its injection, so its steady
     state may not depend on what the kills and cleanups before it left on the shared one."""
-    handle = start_sim(tmp_path_factory.mktemp("lever-sim"), speed=10.0, imds={"port": 1354})
+    handle = start_sim(tmp_path_factory.mktemp("lever-sim"), speed="auto", imds={"port": 1354})
     yield handle
     handle.stop()
 

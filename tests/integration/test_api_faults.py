@@ -24,9 +24,8 @@ NAME = "faulty"
 
 @pytest.fixture(scope="module")
 def faulty(tmp_path_factory):
-    # at the experiment's own speed (10x): at 20x NTH's metadata poll, floored at half a real second,
-    # may see the notice 10 cluster seconds late (docs/simulator.md), the whole of cordoned-within's bound
-    sim = start_sim(tmp_path_factory.mktemp("faultsim"), speed=10.0, imds={"port": 1353})
+    # a fixed speed: the provisioning tests here run no experiment that would set an auto simulator's speed
+    sim = start_sim(tmp_path_factory.mktemp("faultsim"), speed=20.0, imds={"port": 1353})
     kube = FaultProxy(sim.endpoints.kube_api_url, rate=0.15, seed=3)
     aws = FaultProxy(sim.endpoints.aws_endpoint_url, rate=0.05, seed=4, faults=("500", "503", "drop", "delay"), kubernetes=False)
     state = tmp_path_factory.mktemp("proxied-state")

@@ -43,3 +43,29 @@ def test_every_nth_send_time_of_the_schedule_makes_up_the_schedule():
         whole = list(profile.times())
         shares = [list(itertools.islice(profile.times(), k, None, 3)) for k in range(3)]
         assert sorted(itertools.chain(*shares)) == whole and sum(map(len, shares)) == profile.total
+
+
+def test_half_second_buckets_split_each_second_and_merge_only_with_their_width():
+    """A fast cluster clock narrows the traffic bucket (chaos/run/pace.py): requests scheduled in
+    [n x 0.5, (n+1) x 0.5) land in bucket n, and workers merge only buckets of one width."""
+    import pytest
+
+    narrow, wide = Recorder(per_second_histograms=True, bucket=0.5), Recorder(per_second_histograms=True)
+    reqs = _requests(2000)  # 500 a second over 4 s
+    for r in reqs:
+        narrow.record_code(*r)
+        wide.record_code(*r)
+    narrow.flush()
+    wide.flush()
+    assert sorted(narrow.buckets) == list(range(8)) and sorted(wide.buckets) == list(range(4))
+    for second, b in wide.buckets.items():
+        halves = narrow.buckets[2 * second], narrow.buckets[2 * second + 1]
+        assert halves[0].total + halves[1].total == b.total
+        assert halves[0].total == sum(1 for t, *_ in reqs if second <= t < second + 0.5)
+    other = Recorder(per_second_histograms=True, bucket=0.5)
+    other.merge(narrow.encode())
+    assert other.buckets[3].total == narrow.buckets[3].total
+    with pytest.raises(ValueError, match="cannot merge"):
+        Recorder(per_second_histograms=True).merge(narrow.encode())
+    with pytest.raises(ValueError, match="bucket"):
+        Recorder(bucket=2.0)

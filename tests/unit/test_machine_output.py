@@ -84,7 +84,7 @@ def test_validate_and_plan_print_their_documents(tmp_path: Path) -> None:
     assert refused["valid"] is False and "hypotheses" in refused["error"] and "\n" not in refused["error"]
     plan = _documents(["plan", str(good)], "plan")
     assert plan["experiment"] == "single-spot-node-fis" and plan["steps"][0] == "experiment single-spot-node-fis"
-    assert plan["spec"]["target"]["speed"] == 10 and plan["spec"]["traffic"]["rate"] == 400
+    assert plan["spec"]["target"]["speed"] == "auto" and plan["spec"]["traffic"]["rate"] == 400
 
 
 def test_report_prints_the_json_report_and_keeps_the_verdicts_exit_code(tmp_path: Path) -> None:

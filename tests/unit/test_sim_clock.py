@@ -141,3 +141,39 @@ async def test_a_step_that_must_come_first_is_fired_when_due_whatever_its_loop_o
         assert order == ["reclaim", "later"]
     finally:
         keeper.cancel()
+
+
+async def test_a_speed_change_sets_pending_sleeps_and_timers_again():
+    """A run under `speed: auto` provisions fast, then measures slower: a sleep and a timer pending
+    across the change end at their cluster deadline, neither early (speed down) nor late (speed up)."""
+    clock = SimClock(SPEED)
+    keeper = await _kept(clock)
+    fired: list[float] = []
+    try:
+        start = clock.elapsed()
+        clock.call_later(30.0, lambda: fired.append(clock.elapsed()))
+        sleeper = asyncio.create_task(clock.sleep(30.0))  # 3 s real at speed 10
+        await asyncio.sleep(0.1)
+        clock.set_speed(200.0)  # the rest, about 29 cluster seconds, is 0.15 s real now
+        real = time.monotonic()
+        await asyncio.wait_for(sleeper, 2.0)
+        assert time.monotonic() - real < 1.0, "the sleep kept its old real deadline"
+        assert clock.elapsed() - start >= 30.0
+        assert fired and 30.0 <= fired[0] - start <= 30.0 + 2 * 200 * 0.01
+        # the cap follows the speed: a blocked loop moves the clock by at most PRECISION-ish
+        before = clock.elapsed()
+        time.sleep(0.2)
+        assert clock.elapsed() - before <= 0.5 + 0.01 * 200
+        # and down again: a timer set at speed 200 does not fire early at speed 2
+        at = clock.elapsed()
+        woke: list[float] = []
+        clock.call_later(1.0, lambda: woke.append(clock.elapsed()))
+        clock.set_speed(2.0)
+        await asyncio.sleep(0.1)
+        assert not woke, "fired at the old speed's real deadline"
+        sleeping = time.monotonic()
+        while not woke and time.monotonic() - sleeping < 3:
+            await asyncio.sleep(0.01)
+        assert woke and woke[0] - at >= 1.0
+    finally:
+        keeper.cancel()

@@ -251,6 +251,9 @@ class AlbRuntime:
     async def _check_loop(self, group: GroupRuntime, target: TargetHealth) -> None:
         await self.clock.sleep(min(1.0, group.settings.interval))  # the first check follows registration
         while target.state != "draining":
+            # checks start every HealthCheckIntervalSeconds whatever each took ("the approximate amount of
+            # time between health checks of an individual target"; the timeout is shorter than the interval)
+            started = self.clock.elapsed()
             result = await self.check(group, target)
             with self.lock:
                 if target.state == "draining" or group.health.targets.get((target.target_id, target.port)) is not target:
@@ -260,7 +263,7 @@ class AlbRuntime:
                     group.refresh()
             if changed:
                 log.info("target_health", target_group=group.settings.arn.rsplit("/", 2)[-2], target=target.target_id, port=target.port, state=target.state, reason=target.reason)
-            await self.clock.sleep(group.settings.interval)
+            await self.clock.sleep(max(0.0, group.settings.interval - (self.clock.elapsed() - started)))
 
     async def stop(self) -> None:
         for group in self.groups.values():
