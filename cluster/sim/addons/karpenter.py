@@ -42,7 +42,7 @@ from cluster.sim.addons import karpenter_status
 from cluster.sim.addons.drain import evict_pods
 from cluster.sim.addons.workloads import AddonWorkloads
 from cluster.sim.aws.capacity_pools import choose_pool
-from cluster.sim.aws.moto_server import backend, instances_by_id
+from cluster.sim.aws.moto_server import backend, instance_by_id, instances_by_id
 from cluster.sim.aws.spot_requests import attach_request
 from cluster.sim.controllers.base import Controller, SimContext
 from cluster.sim.controllers.scheduling import (
@@ -524,7 +524,7 @@ class Karpenter(Controller):
         """Ends the instance if it still runs (EC2 TerminateInstances); True when it did."""
         assert self.ctx.moto is not None
         with self.ctx.moto.lock:
-            inst = instances_by_id(self.region).get(iid)
+            inst = instance_by_id(self.region, iid)
             if inst is None or inst.state not in LIVE:
                 return False
             backend("ec2", self.region).terminate_instances([iid])
@@ -573,7 +573,7 @@ class Karpenter(Controller):
             return False
         assert self.ctx.moto is not None
         with self.ctx.moto.lock:
-            inst = instances_by_id(self.region).get(iid)
+            inst = instance_by_id(self.region, iid)
             return inst is None or inst.state not in LIVE
 
     def _claim_condition(self, claim: str | None, kind: str, status: str, reason: str) -> None:

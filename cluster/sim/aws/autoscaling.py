@@ -32,6 +32,11 @@ log = structlog.get_logger("sim.autoscaling")
 
 ASG_NAME_TAG = "aws:autoscaling:groupName"
 LIVE_STATES = ("pending", "running")
+# SetDesiredCapacity answers at once and the group launches in its own scaling activities ("a
+# successful call indicates that Auto Scaling accepted the request"): a large difference is launched
+# this many instances at a time, the rest in the next passes, so that no single request holds the
+# AWS side (moto's one lock) for the launch of thousands of instances
+LAUNCH_BATCH = 100
 
 
 @dataclass
@@ -74,7 +79,14 @@ class AutoScalingSim:
             if ids:
                 acts = [a for a in acts if a["ActivityId"] in ids]
             acts.sort(key=lambda a: a["StartTime"], reverse=True)
-            return ActionResult({"Activities": acts[: int(response._get_param("MaxRecords", 100) or 100)]})
+            # pages of MaxRecords (at most and by default 100) with a NextToken, as the API pages them
+            size = min(100, int(response._get_param("MaxRecords", 100) or 100))
+            token = str(response._get_param("NextToken") or "0")
+            start = int(token) if token.isdigit() else 0
+            page: dict[str, Any] = {"Activities": acts[start: start + size]}
+            if start + size < len(acts):
+                page["NextToken"] = str(start + size)
+            return ActionResult(page)
 
         def notify_terminate_instances(backend_: Any, instance_ids: list[str]) -> None:
             """moto replaces at once; a real ASG notices on its next health check (reconcile)."""
@@ -178,14 +190,15 @@ class AutoScalingSim:
         tags = group.get_propagated_tags()
         tags[ASG_NAME_TAG] = group.name
         tags.update(group.instance_tags)
+        # the group as it stands, kept up to date launch by launch (one pass over it, not one per launch)
+        live_now = [s for s in group.instance_states if s.instance.state in LIVE_STATES]
+        live_count = len(live_now)
+        on_demand_now = sum(1 for s in live_now if getattr(s.instance, "lifecycle", None) != "spot")
+        by_az = Counter(s.instance.placement.zone for s in live_now)
+        azs = list(group.availability_zones)
+        excluded = frozenset((t, az) for t in types for az in blocked_azs)
         for _ in range(count):
-            live = [s for s in group.instance_states if s.instance.state in LIVE_STATES]
-            desired_total = len(live) + 1
-            on_demand_now = sum(1 for s in live if getattr(s.instance, "lifecycle", None) != "spot")
-            spot = on_demand_now >= on_demand_target(desired_total, base, pct)
-            azs = [az for az in group.availability_zones]
-            by_az = Counter(s.instance.placement.zone for s in live)
-            excluded = frozenset((t, az) for t in types for az in blocked_azs)
+            spot = on_demand_now >= on_demand_target(live_count + 1, base, pct)
             choice = choose_pool(types, azs, by_az, self.pools, strategy if spot else "prioritized", excluded)
             if choice is None:
                 itype, az = types[0], (azs[0] if azs else "")
@@ -193,7 +206,7 @@ class AutoScalingSim:
                 self._activity(
                     group,
                     f"Launching a new EC2 instance.  Status Reason: We currently do not have sufficient {itype} capacity in the Availability Zone you requested ({az}).",
-                    f"At {self.clock.isoformat()} an instance was started in response to a difference between desired and actual capacity, increasing the capacity from {len(live)} to {group.desired_capacity}.",
+                    f"At {self.clock.isoformat()} an instance was started in response to a difference between desired and actual capacity, increasing the capacity from {live_count} to {group.desired_capacity}.",
                     status="Failed",
                     message=(
                         f"We currently do not have sufficient {itype} capacity in the Availability Zone you requested ({az}). "
@@ -228,9 +241,12 @@ class AutoScalingSim:
                 self._activity(
                     group,
                     f"Launching a new EC2 instance: {instance.id}",
-                    f"At {self.clock.isoformat()} an instance was started in response to a difference between desired and actual capacity, increasing the capacity from {len(live)} to {len(live) + 1}.",
+                    f"At {self.clock.isoformat()} an instance was started in response to a difference between desired and actual capacity, increasing the capacity from {live_count} to {live_count + 1}.",
                 )
                 launched += 1
+                live_count += 1
+                on_demand_now += 0 if spot else 1
+                by_az[az] += 1
         return launched
 
     def _set_desired_capacity(self, group: FakeAutoScalingGroup, new_capacity: int | None) -> None:
@@ -238,7 +254,7 @@ class AutoScalingSim:
         live = [s for s in group.instance_states if s.instance.state in LIVE_STATES]
         delta = (group.desired_capacity or 0) - len(live)
         if delta > 0:
-            self._launch(group, delta)
+            self._launch(group, min(delta, LAUNCH_BATCH))  # the rest in the next reconcile passes
         elif delta < 0:
             self._scale_in(group, -delta)
         if group.name in group.autoscaling_backend.autoscaling_groups:
@@ -294,7 +310,7 @@ class AutoScalingSim:
                 self._activity(group, f"Terminating EC2 instance: {iid}", f"At {self.clock.isoformat()} {cause}.")
             live = [s for s in group.instance_states if s.instance.state in LIVE_STATES]
             if len(live) < (group.desired_capacity or 0):
-                self._launch(group, (group.desired_capacity or 0) - len(live))
+                self._launch(group, min((group.desired_capacity or 0) - len(live), LAUNCH_BATCH))
         # instances terminated outside any group still hold their pool until seen here
         instances = instances_by_id(self.region)
         for iid in list(self._holding):

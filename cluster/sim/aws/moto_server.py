@@ -81,6 +81,14 @@ def reset_backends() -> None:
             continue
 
 
+def instance_by_id(region: str, instance_id: str) -> Any | None:
+    """One EC2 instance of the region, newest reservation first (an instance is most often looked
+    up soon after its launch), without building the whole map."""
+    from cluster.sim.aws.ec2_lookups import find_instance
+
+    return find_instance(backend("ec2", region), instance_id)
+
+
 def instances_by_id(region: str) -> dict[str, Any]:
     """Every EC2 instance of the region by id, read straight from moto's reservations
     (moto's own get_instance scans and copies every reservation per call)."""

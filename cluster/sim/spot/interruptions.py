@@ -13,7 +13,7 @@ from typing import Any
 import structlog
 
 from cluster.sim.aws.autoscaling import AutoScalingSim
-from cluster.sim.aws.moto_server import backend, instances_by_id
+from cluster.sim.aws.moto_server import backend, instance_by_id
 from cluster.sim.aws.spot_requests import close_request
 from cluster.sim.clock import ClockTimer, SimClock
 from cluster.sim.spot import eventbridge
@@ -64,7 +64,7 @@ class Interruptions:
         self.plans: dict[str, Plan] = {}
 
     def _instance(self, instance_id: str, *, spot_only: bool = True) -> Any:
-        inst = instances_by_id(self.region).get(instance_id)
+        inst = instance_by_id(self.region, instance_id)
         if inst is None:
             raise InterruptionError(f"instance '{instance_id}' does not exist in {self.region}")
         if inst.state not in ("pending", "running"):

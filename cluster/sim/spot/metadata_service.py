@@ -134,10 +134,10 @@ class MetadataService:
                 self._spawn(self._close(ep))
 
     def _moto_instance(self, instance_id: str) -> object | None:
-        from cluster.sim.aws.moto_server import instances_by_id
+        from cluster.sim.aws.moto_server import instance_by_id
 
         try:
-            return instances_by_id(self.region).get(instance_id)
+            return instance_by_id(self.region, instance_id)
         except Exception:
             return None
 
