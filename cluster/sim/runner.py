@@ -14,6 +14,7 @@ from cluster.endpoints import Endpoints, process_alive
 from cluster.sim import gc_pauses
 from cluster.sim.clock import SimClock
 from cluster.sim.config import SimConfig
+from cluster.sim.fd_limit import raise_open_files
 from cluster.sim.simulator import Simulator
 
 log = structlog.get_logger("sim.runner")
@@ -56,6 +57,7 @@ async def serve(config: SimConfig, state_dir: Path, on_ready: Callable[[Endpoint
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     sim = Simulator(config, state_dir)
+    raise_open_files()
     if config.freeze_gc_survivors:
         gc_pauses.install()
     try:

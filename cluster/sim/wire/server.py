@@ -74,6 +74,9 @@ class HttpServer:
         """Start accepting on host:port (0: any free port); the bound port."""
         loop = asyncio.get_running_loop()
         self.listener = await loop.create_server(lambda: _ServerConn(self), host, port, reuse_address=True)
+        if not self.listener.sockets:  # the event loop bound nothing (out of open files: cluster/sim/fd_limit.py)
+            self.listener.close()
+            raise OSError(f"no socket could be bound on {host}:{port}: the simulator may be out of open files (ulimit -n)")
         return int(self.listener.sockets[0].getsockname()[1])
 
     def stop_accepting(self) -> None:
