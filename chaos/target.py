@@ -21,6 +21,7 @@ from chaos.aws import clients as aws_clients
 from chaos.errors import GuardrailError, TargetError, shown
 from chaos.fields import Strict
 from chaos.kube import clients as kube_clients
+from cluster.clock_speed import parse_speed
 from cluster.endpoints import Endpoints, is_recorded_simulator
 from cluster.published_clock import ClockReader
 from cluster.waiting import WaitTimeout, wait_for
@@ -55,15 +56,7 @@ class Target(Strict):
     @field_validator("speed", mode="before")
     @classmethod
     def _speed_range(cls, value: object) -> object:
-        if value == "auto":
-            return value
-        try:
-            value = float(value)  # type: ignore[arg-type]
-        except (TypeError, ValueError):
-            raise ValueError("give a number of times faster than real time (e.g. 10), or auto") from None
-        if not 0.1 <= float(value) <= 1000:
-            raise ValueError("give a speed from 0.1 to 1000, or auto")
-        return value
+        return parse_speed(value)
 
     @property
     def fixed_speed(self) -> float | None:

@@ -10,9 +10,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from cluster.clock_speed import parse_speed
 from cluster.settings_files import first_problem, load_mapping
 
-MIN_SPEED, MAX_SPEED = 0.1, 1000.0
 # `speed: auto` starts here: nothing real-time runs yet (no traffic), so the clock runs as fast as
 # the simulation keeps up (it slows itself when it does not: cluster/sim/clock.py)
 AUTO_START_SPEED = 100.0
@@ -75,15 +75,7 @@ class SimConfig(BaseModel):
     @field_validator("speed", mode="before")
     @classmethod
     def _speed_range(cls, value: object) -> object:
-        if value == "auto":
-            return value
-        try:
-            value = float(value)  # type: ignore[arg-type]
-        except (TypeError, ValueError):
-            raise ValueError("give a number of times faster than real time (e.g. 10), or auto") from None
-        if not MIN_SPEED <= float(value) <= MAX_SPEED:
-            raise ValueError(f"must be from {MIN_SPEED:g} to {MAX_SPEED:g}, or auto")
-        return value
+        return parse_speed(value)
 
     @property
     def start_speed(self) -> float:

@@ -12,9 +12,10 @@ import structlog
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from cluster.clock_speed import MAX_SPEED, MIN_SPEED
 from cluster.settings_files import first_problem
 from cluster.sim.clock import SimClock
-from cluster.sim.config import AUTO_START_SPEED, MAX_SPEED, MIN_SPEED
+from cluster.sim.config import AUTO_START_SPEED
 from cluster.sim.controllers.kubelet import Kubelets
 from cluster.sim.spot.interruptions import ACTIONS, InterruptionError, Interruptions
 from cluster.sim.spot.metadata_service import MetadataService
