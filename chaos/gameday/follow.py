@@ -14,11 +14,11 @@ from pathlib import Path
 from chaos.clock import RunClock
 from chaos.journal import JournalError, Record, journal_file, of, read_journal
 from chaos.journal.records import (
-    ConnectedRecord,
     NoteRecord,
     RecordProblem,
     VerdictRecord,
     parse_record,
+    run_speed,
 )
 
 POLL_SECONDS = 0.2  # how often `watch` looks for new lines
@@ -62,7 +62,7 @@ def _seconds(wall: str) -> float:
 
 def cluster_now(records: list[Record], wall_now: float) -> float:
     """The run's cluster time now, from its last record that has a wall time and the run's speed."""
-    speed = next((r.speed for r in of(records, ConnectedRecord) if r.speed), 1.0)
+    speed = run_speed(records)
     anchor = next((r for r in reversed(records) if r.wall is not None and not isinstance(r, NoteRecord)), None)
     if anchor is None or anchor.wall is None:
         return 0.0

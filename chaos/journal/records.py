@@ -556,3 +556,13 @@ class RecordProblem(ValueError):
 def of(records: Iterable[Record], kind: type[R]) -> list[R]:
     """The records of one kind, in journal order, typed."""
     return [r for r in records if isinstance(r, kind)]
+
+
+def run_speed(records: list[Record]) -> float:
+    """The speed cluster time ran at while the experiment measured: its `pace` record's (a run under
+    `speed: auto` provisions faster), else the speed it connected at; 1 when neither says."""
+    paced = [r for r in records if isinstance(r, PaceRecord)]
+    if paced:
+        return paced[-1].speed
+    connected = next((r for r in records if isinstance(r, ConnectedRecord) and r.speed), None)
+    return connected.speed if connected is not None and connected.speed else 1.0

@@ -13,15 +13,14 @@ from chaos.evidence.traffic_stats import TrafficStats, traffic_stats
 from chaos.journal import JournalError, JournalReading, Malformed, Record, of
 from chaos.journal.records import (
     AbortRecord,
-    ConnectedRecord,
     ExperimentRecord,
     InjectedRecord,
-    PaceRecord,
     PhaseRecord,
     RollbackRecord,
     SteadyStateRecord,
     TrafficSummaryRecord,
     VerdictRecord,
+    run_speed,
 )
 from chaos.spec import Experiment, parse_experiment
 from chaos.verdict.outcome import Verdict, verdict
@@ -78,9 +77,7 @@ def build(records: list[Record], malformed: Sequence[Malformed] = (), left_out: 
         result = verdict(spec, cut)
     else:
         result = verdict(spec, body)
-    connected = next(iter(of(records, ConnectedRecord)), None)
-    paced = next(reversed(of(records, PaceRecord)), None)  # the speed the experiment measured at (provisioning may have run faster)
-    speed = paced.speed if paced else (connected.speed if connected and connected.speed else 1.0)
+    speed = run_speed(records)  # the speed the experiment measured at (provisioning may have run faster)
     summary = next(reversed(of(records, TrafficSummaryRecord)), None)
     return ReportData(
         spec=spec, records=body, verdict=result, nodes=node_milestones(body), traffic=traffic_stats(body),

@@ -115,7 +115,7 @@ def test_a_guided_game_day_with_notes_an_observer_and_an_abort(tmux: Tmux, tmp_p
     cli = f"{shlex.quote(sys.executable)} -m chaos.cli"
 
     # go / no-go: executed checks with their evidence, then the cluster's name typed to go
-    go = _shows(tmux, "day:0", r"Type the cluster name \((\S+)\) and Enter to GO", 240, "the go prompt")
+    go = _shows(tmux, "day:0", r"Type the cluster name \((\S+)\) and Enter to GO", 150, "the go prompt")
     screen = _screen(tmux, "day:0")
     for check in ("pass  plan: takes 1 of", "pass  FIS safety lever released", "pass  steady state held", "pass  no FIS experiment of ours running"):
         assert check in screen, screen
@@ -163,7 +163,7 @@ def test_a_pool_loss_game_day_in_a_small_terminal_goes_line_by_line(tmux: Tmux, 
     event and the prompts as lines; the same go, note and abort.  The go releases the capacity
     error; the interruption 10 s later is a second injection, so it waits for its own gate."""
     out = _start_day(tmux, tmp_path, "pool-loss-ice.yaml", (72, 20))
-    go = _shows(tmux, "day:0", r"Type the cluster name \((\S+)\) and Enter to GO", 240, "the go prompt")
+    go = _shows(tmux, "day:0", r"Type the cluster name \((\S+)\) and Enter to GO", 150, "the go prompt")
     assert "one line per event" in _journal_free_screen(tmux)
     _type(tmux, go.group(1))
     _shows(tmux, "day:0", r"wave 1 of two-4vcpu-nodes is due; wave 1 of no-capacity-4vcpu put a capacity error on prod-4vcpu-16gb-spot",
