@@ -71,3 +71,22 @@ def test_a_bad_speed_names_the_field(speed):
     with pytest.raises(SpecError) as err:
         _spec(speed=speed)
     assert "target.speed" in str(err.value)
+
+
+def test_a_runs_speed_is_its_pace_not_its_provisioning_speed():
+    """Readers that extrapolate cluster time from wall time (an observer's note, the reports) use
+    the speed the experiment measured at: under speed auto the run connected at the provisioning
+    speed."""
+    from chaos.gameday.follow import cluster_now
+    from chaos.journal.records import ConnectedRecord, PaceRecord, PhaseRecord, run_speed
+
+    connected = ConnectedRecord(speed=100.0, t=0.0, wall="2026-12-05T10:00:00.000Z")
+    paced = PaceRecord(speed=20.0, bucket=0.5, bucket_cluster=10.0, requests_per_bucket=200.0, auto=True, reason="r", t=300.0,
+                       wall="2026-12-05T10:00:03.000Z")
+    assert run_speed([connected]) == 100.0
+    assert run_speed([connected, paced]) == 20.0
+    assert run_speed([]) == 1.0
+    later = PhaseRecord(phase="inject", t=400.0, wall="2026-12-05T10:00:08.000Z")
+    # two real seconds after the last record, at 20x: 40 cluster seconds on
+    from datetime import datetime
+    assert cluster_now([connected, paced, later], datetime.fromisoformat("2026-12-05T10:00:10+00:00").timestamp()) == 440.0
