@@ -29,6 +29,7 @@ from chaos.report.data import ReportData
 from chaos.spec import Experiment, load_experiment, parse_experiment
 from chaos.verdict.expectation import describe, unmet
 from chaos.verdict.outcome import Verdict
+from cluster.clock_speed import parse_speed
 from cluster.user_yaml import YamlProblem, parse_yaml, read_limited
 
 if TYPE_CHECKING:
@@ -38,12 +39,10 @@ DESTINATIONS = pytest.StashKey["Destinations | None"]()
 
 
 def _speed(value: str) -> float | str:
-    if value == "auto":
-        return value
     try:
-        return float(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{value!r}: give a number such as 10, or auto") from None
+        return parse_speed(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{value!r}: {exc}") from None
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -34,12 +34,14 @@ def version() -> None:
 
 
 def _speed_choice(value: str | None) -> float | str | None:
-    if value is None or value == "auto":
-        return value
+    from cluster.clock_speed import parse_speed
+
+    if value is None:
+        return None
     try:
-        return float(value)
-    except ValueError:
-        raise typer.BadParameter(f"{value!r} is not a number: give a speed such as 10, or auto") from None
+        return parse_speed(value)
+    except ValueError as exc:
+        raise typer.BadParameter(f"{value!r}: {exc}") from None
 
 
 @sim_app.command("up")

@@ -31,6 +31,8 @@ async def _clock_call(control_url: str, method: str, body: dict[str, Any] | None
                 return dict(data)
     except aiohttp.ClientError as exc:
         raise TargetError(f"the simulator's control API at {control_url} cannot be reached: {exc}") from None
+    except ValueError:  # not JSON: not the simulator's control API
+        raise TargetError(f"the simulator's control API at {control_url} did not answer {method} /v1/clock with JSON") from None
 
 
 async def provisioning_pace(ctx: RunContext, conn: Connection) -> None:
