@@ -10,11 +10,12 @@ import urllib.request
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from kubernetes import client, config, dynamic, utils
+from kubernetes import client, config, utils
 from kubernetes.client.exceptions import ApiException
 from kubernetes.utils import FailToCreateError
 
 from cluster.endpoints import Endpoints
+from cluster.kube_discovery import dynamic_client
 from cluster.kube_retry import call as kube_call
 from cluster.manifests.karpenter import CRD_KINDS
 from cluster.manifests.render import render
@@ -75,7 +76,7 @@ def apply_objects(objects: list[dict[str, Any]], endpoints: Endpoints) -> int:
     for obj in objects:
         if obj["kind"] in CRD_KINDS:  # custom resources (Karpenter's): the typed helpers have no class for them
             try:
-                resource = kube_call(dynamic.DynamicClient(api).resources.get, api_version=obj["apiVersion"], kind=obj["kind"])
+                resource = kube_call(dynamic_client(api).resources.get, api_version=obj["apiVersion"], kind=obj["kind"])
                 kube_call(resource.create, body=obj)
                 created += 1
             except ApiException as exc:
@@ -108,7 +109,7 @@ def delete_labelled(kinds: list[tuple[str, str]], selector: str, endpoints: Endp
     """Every object of `kinds` ((apiVersion, kind), in creation order) that `selector` matches,
     deleted in reverse order, namespaces last: what a run created, found without its manifests."""
 
-    dyn = kube_call(dynamic.DynamicClient, kube_client(endpoints))
+    dyn = kube_call(dynamic_client, kube_client(endpoints))
     found: list[tuple[Any, dict[str, Any]]] = []
     for api_version, kind in dict.fromkeys(k for k in kinds if k[1] not in KEPT_KINDS):
         resource = kube_call(dyn.resources.get, api_version=api_version, kind=kind)
@@ -128,7 +129,7 @@ def delete_labelled(kinds: list[tuple[str, str]], selector: str, endpoints: Endp
 
 def delete_objects(objects: list[dict[str, Any]], endpoints: Endpoints) -> list[str]:
 
-    dyn = kube_call(dynamic.DynamicClient, kube_client(endpoints))
+    dyn = kube_call(dynamic_client, kube_client(endpoints))
     done = []
     for obj in reversed(objects):
         if (obj["kind"] == "Namespace" and obj["metadata"]["name"] in ("default", "kube-system")) or obj["kind"] in KEPT_KINDS:

@@ -8,6 +8,7 @@ from typing import Any
 from chaos.kube.clients import api_client
 from cluster import kube_retry
 from cluster.endpoints import Endpoints
+from cluster.kube_discovery import dynamic_client
 
 Obj = dict[str, Any]
 KINDS = (("apps/v1", "Deployment"), ("apps/v1", "DaemonSet"), ("networking.k8s.io/v1", "Ingress"), ("policy/v1", "PodDisruptionBudget"),
@@ -16,9 +17,7 @@ OPTIONAL_KINDS = (("karpenter.sh/v1", "NodePool"),)  # read when the cluster ser
 
 
 def cluster_objects(endpoints: Endpoints) -> list[Obj]:
-    from kubernetes import dynamic
-
-    client = dynamic.DynamicClient(api_client(endpoints))
+    client = dynamic_client(api_client(endpoints))
     from kubernetes.dynamic.exceptions import ResourceNotFoundError
 
     objects: list[Obj] = []

@@ -10,13 +10,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kubernetes import config as kube_config
-from kubernetes import dynamic
 from kubernetes.client.exceptions import ApiException
 from kubernetes.dynamic.exceptions import ResourceNotFoundError
 
 from cluster.aws import interruption_queues
 from cluster.components import karpenter, nth
 from cluster.endpoints import Endpoints
+from cluster.kube_discovery import dynamic_client
 from cluster.manifests import karpenter as karpenter_manifests
 from cluster.nodegroups import aws_clients, create_node_group, ensure_network
 from cluster.twin.inputs import Sourced, TwinSources
@@ -69,7 +69,7 @@ def build_twin(endpoints: Endpoints, sources: TwinSources) -> TwinReport:
         api = kube_config.new_client_from_config(config_file=endpoints.kubeconfig, context=endpoints.kube_context)
         if desired:
             _wait_nodes_ready(api, desired, report)
-        client = dynamic.DynamicClient(api)
+        client = dynamic_client(api)
         crds = karpenter_crds_left_out(sources)
         report.crds_installed = [c["metadata"]["name"] for c in crds]
         objects = [Sourced(c, "Karpenter's chart, crds/") for c in crds] + list(sources.objects)

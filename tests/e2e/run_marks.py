@@ -31,9 +31,9 @@ def marked_by_run(sim: SimProcess, run_id: str) -> dict[str, list[str]]:
     }
     eks = sim.aws("eks")
     found["eks clusters"] = [c for c in eks.list_clusters()["clusters"] if (eks.describe_cluster(name=c)["cluster"].get("tags") or {}).get(RUN_ID_TAG) == run_id]
-    from kubernetes import dynamic
+    from cluster.kube_discovery import dynamic_client
 
-    client = dynamic.DynamicClient(sim.kube()[3])
+    client = dynamic_client(sim.kube()[3])
     for api_version, kind in (("apps/v1", "Deployment"), ("v1", "Service"), ("networking.k8s.io/v1", "Ingress"), ("v1", "ServiceAccount"),
                               ("apps/v1", "DaemonSet"), ("policy/v1", "PodDisruptionBudget")):
         items = client.resources.get(api_version=api_version, kind=kind).get(label_selector=run_selector(run_id)).items
