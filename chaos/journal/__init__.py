@@ -73,9 +73,11 @@ class Journal:
         self._lines = _line_count(path) if append else 0
         self.listeners: list[Callable[[Record], None]] = []
 
-    def write(self, record: R, t: float | None = None, *, durable: bool = False) -> R:
+    def write(self, record: R, t: float | None = None, *, durable: bool = False, last: bool = False) -> R:
         """Append a record, dated now (or at cluster time `t`); `durable` also fsyncs it, for the
-        undo log's intents, which must be on disk before the action they announce.
+        undo log's intents, which must be on disk before the action they announce; `last` closes
+        the journal with it, under the same lock, so that no thread's record comes after (a run's
+        verdict).  A record written once the journal is closed is dropped, with a warning.
 
         The record kept in memory (and given to the listeners) is the one on disk, read back, so the
         run's own verdict and a report rebuilt from the file read the same values.  A record that
@@ -84,6 +86,9 @@ class Journal:
         `read_journal` keeps it from reports, and counted in `malformed`."""
         head = {"t": round(self.clock.now() if t is None else t, 3), "wall": self.clock.wall(), "kind": record.kind}
         with self._lock:
+            if self._file.closed:
+                log.warning("journal.write_after_close", kind=record.kind, path=str(self.path))
+                return record
             # `seq`, the record's line in its journal, makes each record one of a kind: a line
             # copied twice (a journal appended to itself, a sync tool's retry) is a repeat readers drop
             line = redact_urls(json.dumps(head | record.fields() | {"seq": self._lines + 1}, default=str, separators=(",", ":")))
@@ -101,6 +106,8 @@ class Journal:
             else:
                 self.records.append(written)
             self._lines += 1
+            if last:
+                self._file.close()
         if problem is not None:
             log.warning("journal.malformed_record", kind=record.kind, problem=problem)
             return written

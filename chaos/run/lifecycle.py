@@ -190,12 +190,12 @@ class Run:
                 await Rollback(self.ctx, self.state, self.injections, self._stop_traffic).run()
             except asyncio.CancelledError:  # asked twice to stop while rolling back: leave the rest to cleanup
                 self._leave_rest_to_cleanup()
+            self.state.stop_threads.set()  # the watches and pollers end (a second Ctrl-C may have cut the rollback short of it)
             if self.health is not None:
                 await self.health.stop()
             self._journal_retries()
         self.verdict = verdict(spec, self.journal.snapshot())
-        self.journal.write(VerdictRecord(**self.verdict.as_dict()))
-        self.journal.close()
+        self.journal.write(VerdictRecord(**self.verdict.as_dict()), last=True)  # the journal's last word, whatever a thread still observes
         if not pending(self.journal.snapshot()):
             run_registry.unregister(self.run_id)
         return self.verdict

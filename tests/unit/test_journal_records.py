@@ -113,6 +113,20 @@ def test_a_writer_that_drifts_from_its_kind_keeps_the_record_on_disk_but_not_in_
     assert len(journal.path.read_text().splitlines()) == 3
 
 
+def test_a_record_written_last_stays_last_whatever_a_thread_writes_after(tmp_path):
+    """A run's verdict closes its journal under the writers' lock: an observer thread that has
+    not stopped yet (a second Ctrl-C cut the rollback short) cannot put a record after it."""
+    journal = Journal(tmp_path / "journal.jsonl", RunClock())
+    journal.write(ExperimentRecord(name="x"))
+    journal.write(NodeRecord(node="n1", instance="i-1", ready=True), last=True)
+    with capture_logs() as logged:
+        late = NodeRecord(node="n2", instance="i-2", ready=True)
+        assert journal.write(late) is late
+    assert [(e["event"], e["kind"]) for e in logged] == [("journal.write_after_close", "node")]
+    assert [r.kind for r in read_journal(journal.path)][-1] == "node" and len(journal.path.read_text().splitlines()) == 2
+    assert [getattr(r, "node", None) for r in journal.snapshot()] == [None, "n1"]
+
+
 def test_appended_records_are_numbered_after_the_lines_already_there(tmp_path):
     path = _write_lines(tmp_path / "journal.jsonl", good_journal())
     journal = Journal(path, RunClock(), append=True)
