@@ -12,7 +12,7 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 import structlog
 from pydantic import Field, field_validator, model_validator
@@ -20,6 +20,7 @@ from pydantic import Field, field_validator, model_validator
 from chaos.aws import clients as aws_clients
 from chaos.errors import GuardrailError, TargetError, shown
 from chaos.fields import Strict
+from chaos.host.forkserver import ForkServer, ForkServerError
 from chaos.kube import clients as kube_clients
 from cluster.clock_speed import parse_speed
 from cluster.endpoints import Endpoints, is_recorded_simulator
@@ -82,12 +83,34 @@ SIM_START_TIMEOUT = 60.0
 SIM_STOP_TIMEOUT = 20.0
 
 
+class SimulatorProcess(Protocol):
+    """What a run asks of the simulator process it started: a subprocess.Popen, or a ForkedSimulator."""
+
+    pid: int
+
+    def poll(self) -> int | None: ...
+    def wait(self, timeout: float | None = None) -> int: ...
+    def send_signal(self, sig: int) -> None: ...
+    def kill(self) -> None: ...
+
+
+_forks: ForkServer | None = None
+
+
+def fork_simulators(server: ForkServer | None) -> ForkServer | None:
+    """Start this process's simulators from `server` (None: each its own `python -m chaos.cli sim up`);
+    returns the one used until now."""
+    global _forks
+    before, _forks = _forks, server
+    return before
+
+
 @dataclass
 class Connection:
     endpoints: Endpoints
     speed: float
     cluster_epoch: float | None
-    process: subprocess.Popen[bytes] | None = None
+    process: SimulatorProcess | None = None
     state_dir: Path | None = None
 
     def cluster_clock(self) -> Callable[[], float] | None:
@@ -134,8 +157,16 @@ def start_simulator(target: Target, state_dir: Path, log_path: Path) -> Connecti
            "--exit-with", str(os.getpid())]
     if target.simulator.config:
         cmd += ["--config", target.simulator.config]
-    with log_path.open("ab") as out:
-        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, start_new_session=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    proc: SimulatorProcess | None = None
+    if _forks is not None:  # a session that starts many: forked from a process that imported the simulator once
+        try:
+            proc = _forks.spawn(cmd[4:], log_path, env)
+        except ForkServerError as exc:
+            log.warning("simulator_fork_failed", error=str(exc), fallback="its own process")
+    if proc is None:
+        with log_path.open("ab") as out:
+            proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, start_new_session=True, env=env)
     try:
         wait_for(lambda: proc.poll() is not None or (state_dir / "endpoints.json").exists(), SIM_START_TIMEOUT, "the simulator to start")
     except WaitTimeout:

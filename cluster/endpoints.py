@@ -63,7 +63,8 @@ def is_recorded_simulator(ep: Endpoints) -> bool:
         cmdline = Path(f"/proc/{ep.pid}/cmdline").read_bytes().split(b"\0")
     except OSError:
         return False
-    return b"sim" in cmdline and b"up" in cmdline
+    # `sim up`, or a simulator forked by `sim forkserver` (it keeps the server's command line)
+    return b"sim" in cmdline and (b"up" in cmdline or b"forkserver" in cmdline)
 
 
 def user_state_dir(name: str, override_env: str) -> Path:

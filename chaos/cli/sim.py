@@ -129,6 +129,37 @@ def sim_up(
         fail(f"simulator tasks failed: {failures}", 2)
 
 
+@sim_app.command("forkserver", hidden=True)
+def sim_forkserver(
+    socket_path: Annotated[Path, typer.Argument(help="The Unix socket to answer on.")],
+    exit_with: Annotated[int, typer.Option("--exit-with", help="Stop when the process with this pid exits.", callback=_pid_choice)],
+) -> None:
+    """Fork simulators from one process that imported them once (the pytest plugin starts one)."""
+    from chaos.cli import sim_forkserver
+
+    _import_the_simulator()
+    sim_forkserver.serve(socket_path, exit_with, _sim_up_in_fork)
+
+
+def _import_the_simulator() -> None:
+    """What `sim up` imports, all of it, before the fork server forks: its forks share it."""
+    import cluster.twin.behaviours
+    import cluster.twin.build
+    import cluster.twin.inputs  # noqa: F401 - imported for the forks to share
+    from cluster.sim.runner import import_all
+
+    import_all()
+
+
+def _sim_up_in_fork(argv: list[str]) -> int:
+    """`spotchaos sim ARGV` in a process the fork server forked."""
+    from chaos.cli import main
+
+    sys.argv = ["spotchaos", "sim", *argv]
+    main()
+    return 0
+
+
 def _build_twin(ep: Endpoints, sources: Any) -> None:
     """Your cluster in the simulator: node groups launched, manifests applied, what could not be modelled listed."""
     from cluster.twin.build import build_twin

@@ -24,6 +24,16 @@ def test_yaml_experiments_are_collected_one_item_each(pytester):
     result.stdout.fnmatch_lines(["experiments/bad-no-pdb.yaml::bad-no-pdb", "experiments/single-spot-node-fis.yaml::single-spot-node-fis", "2 tests collected*"])
 
 
+def test_twins_are_collected_first_so_a_parallel_session_starts_its_longest_runs_first(pytester):
+    folder = pytester.path / "experiments"
+    folder.mkdir()
+    for name in ("bad-no-pdb.yaml", "single-spot-node-fis.yaml", "twin-shop-spot.yaml"):
+        shutil.copy(ROOT / "experiments" / name, folder / name)
+    result = pytester.runpytest("--collect-only", "-q", "-p", "no:xdist", "experiments")
+    result.stdout.fnmatch_lines(["experiments/twin-shop-spot.yaml::twin-shop-spot", "experiments/bad-no-pdb.yaml::bad-no-pdb",
+                                 "experiments/single-spot-node-fis.yaml::single-spot-node-fis", "3 tests collected*"])
+
+
 def _verdict(status: str, failing: list[str]) -> Verdict:
     hs = [HypothesisResult(n, "error-rate", "<= 1%", "5%", 0.05, "fail" if n in failing else "pass") for n in ("a", "b")]
     return Verdict(status, "x", hs)

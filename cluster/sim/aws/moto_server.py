@@ -17,6 +17,7 @@ from moto.moto_server.werkzeug_app import (
 from werkzeug.serving import BaseWSGIServer, make_server
 
 ACCOUNT_ID = DEFAULT_ACCOUNT_ID
+SERVICES = ("ec2", "autoscaling", "elbv2", "fis", "sqs", "events", "cloudwatch", "iam", "sts", "eks", "s3")  # what the simulator answers
 
 
 class _Serialized:
@@ -74,7 +75,7 @@ def reset_backends() -> None:
     """Forget every AWS resource (a fresh account), e.g. between simulator runs in one process."""
     from moto.backends import get_backend
 
-    for service in ("ec2", "autoscaling", "elbv2", "fis", "sqs", "events", "cloudwatch", "iam", "sts", "eks", "s3"):
+    for service in SERVICES:
         try:
             get_backend(service).reset()  # type: ignore[call-overload]
         except Exception:  # a service moto cannot reset is left as it is

@@ -1,0 +1,89 @@
+"""Simulators forked from one process that imported the simulator once (the pytest plugin's way of
+starting a simulator per experiment): a real fork server, real simulators, real HTTP."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from kubernetes import client
+
+from chaos.host.forkserver import ForkedSimulator, ForkServer
+from chaos.kube.clients import api_client
+from chaos.target import Target, fork_simulators, start_simulator
+from cluster.endpoints import is_recorded_simulator
+from cluster.waiting import wait_for
+
+
+def _ppid(pid: int) -> int:
+    status = Path(f"/proc/{pid}/status").read_text()
+    return int(next(line.split()[1] for line in status.splitlines() if line.startswith("PPid:")))
+
+
+def _gone(pid: int) -> bool:
+    try:
+        return "State:\tZ" in Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return True
+
+
+@pytest.fixture
+def forks():
+    server = ForkServer()
+    before = fork_simulators(server)
+    yield server
+    fork_simulators(before)
+    server.close()
+
+
+def test_a_run_starts_its_simulator_as_a_fork_that_serves_and_stops(forks: ForkServer, tmp_path: Path) -> None:
+    conn = start_simulator(Target(kind="local", speed=20), tmp_path / "state", tmp_path / "sim.log")
+    proc = conn.process
+    assert isinstance(proc, ForkedSimulator)
+    assert _ppid(proc.pid) == forks.pid != os.getpid()  # not this process's child: the fork server's
+    assert is_recorded_simulator(conn.endpoints)  # what `sim status`, `sim down` and cleanup go by
+    assert client.CoreV1Api(api_client(conn.endpoints)).list_namespace().items  # its Kubernetes API answers
+    assert conn.stop() == f"simulator pid {proc.pid} stopped"
+    assert proc.returncode == 0  # the exit code, from the server that reaped it
+    assert "simulator_stopped" in (tmp_path / "sim.log").read_text()
+    assert _gone(proc.pid)
+
+
+def test_a_fork_that_fails_says_why_in_its_log_with_its_exit_code(forks: ForkServer, tmp_path: Path) -> None:
+    proc = forks.spawn(["up", "--state-dir", str(tmp_path), "--demo-nodes", "-1"], tmp_path / "sim.log", dict(os.environ))
+    assert proc.wait(timeout=30) == 3
+    assert "--demo-nodes must be 0 or more" in (tmp_path / "sim.log").read_text()
+
+
+def test_a_fork_server_that_died_is_started_again(forks: ForkServer, tmp_path: Path) -> None:
+    first = forks.spawn(["up", "--state-dir", str(tmp_path / "a"), "--demo-nodes", "-1"], tmp_path / "a.log", dict(os.environ))
+    first.wait(timeout=30)
+    dead = forks.pid
+    assert dead is not None
+    os.kill(dead, signal.SIGKILL)
+    wait_for(lambda: forks.pid is None, 10, "the fork server to die")
+    second = forks.spawn(["up", "--state-dir", str(tmp_path / "b"), "--demo-nodes", "-1"], tmp_path / "b.log", dict(os.environ))
+    assert second.wait(timeout=30) == 3
+    assert forks.pid not in (None, dead)
+
+
+def test_the_fork_server_stops_when_the_process_it_serves_exits(tmp_path: Path) -> None:
+    served = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
+    sock = tmp_path / "s"
+    server = subprocess.Popen([sys.executable, "-m", "chaos.cli", "sim", "forkserver", str(sock), "--exit-with", str(served.pid)])
+    try:
+        wait_for(sock.exists, 60, "the fork server's socket")
+        served.kill()
+        served.wait()
+        started = time.monotonic()
+        assert server.wait(timeout=20) == 0
+        assert time.monotonic() - started < 20
+        assert not sock.exists()
+    finally:
+        served.kill()
+        server.kill()
