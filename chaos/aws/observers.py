@@ -165,7 +165,7 @@ class ScalingActivities:
             groups = [g for g in groups if any(t["Key"] == f"kubernetes.io/cluster/{self.cluster}" for t in g.get("Tags", []))]
         for g in groups:
             name = g["AutoScalingGroupName"]
-            for a in self.autoscaling.describe_scaling_activities(AutoScalingGroupName=name).get("Activities", [])[:50]:
+            for a in self.autoscaling.describe_scaling_activities(AutoScalingGroupName=name, MaxRecords=50).get("Activities", []):  # newest first
                 status = a.get("StatusCode", "")
                 if self.last.get(a["ActivityId"]) == status:
                     continue

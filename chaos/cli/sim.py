@@ -146,9 +146,9 @@ def _import_the_simulator() -> None:
     import cluster.twin.behaviours
     import cluster.twin.build
     import cluster.twin.inputs  # noqa: F401 - imported for the forks to share
-    from cluster.sim.runner import import_all
+    from cluster.sim.runner import prepare_for_forks
 
-    import_all()
+    prepare_for_forks()
 
 
 def _sim_up_in_fork(argv: list[str]) -> int:

@@ -54,6 +54,8 @@ def validate(objects: list[Obj], kubernetes_version: str) -> None:
     """Raise ManifestError for the first object the real schema rejects."""
     import kubernetes_validate
 
+    from cluster.manifests.schemas import validate_strict
+
     for obj in objects:
         if obj["kind"] in karpenter.CRD_KINDS:
             try:
@@ -62,7 +64,7 @@ def validate(objects: list[Obj], kubernetes_version: str) -> None:
                 raise ManifestError(str(exc)) from None
             continue
         try:
-            kubernetes_validate.validate(obj, kubernetes_version, strict=True)
+            validate_strict(obj, kubernetes_version)
         except kubernetes_validate.ValidationError as exc:
             where = ".".join(str(p) for p in exc.path) or "(top level)"
             raise ManifestError(f"{obj['kind']} {obj['metadata'].get('name')}: {where}: {exc.message}") from None

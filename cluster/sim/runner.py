@@ -24,16 +24,17 @@ PARENT_POLL_SECONDS = 0.5
 STOP_DEADLINE_SECONDS = 15.0
 
 
-def import_all() -> None:
-    """Import what a simulator imports on first use too (moto's model of each service it answers,
-    loaded on the service's first request): for a process that forks simulators, so that its
-    forks share the imports instead of each paying for them."""
+def prepare_for_forks() -> None:
+    """For a process that forks simulators: import what a simulator imports on first use too
+    (moto's model of each service it answers, loaded on the service's first request) and make
+    moto's empty backends, so that the forks share them instead of each paying for them."""
     from moto.backends import get_backend
 
-    from cluster.sim.aws.moto_server import SERVICES
+    from cluster.sim.aws.moto_server import SERVICES, prepare_backends
 
     for service in SERVICES:
         get_backend(service)  # type: ignore[call-overload]
+    prepare_backends()
 
 
 async def _stop_when_gone(pid: int, stop: asyncio.Event) -> None:

@@ -71,8 +71,33 @@ def backend(service: str, region: str) -> Any:
     return get_backend(service)[ACCOUNT_ID][region]  # type: ignore[call-overload]
 
 
+_pristine = False  # moto's backends were made by prepare_backends and nothing has used them since
+
+
+def prepare_backends() -> None:
+    """Make what every simulator makes first, before any resource exists: the account's table of
+    regions for each service (read from botocore's endpoints), the service models moto parses
+    requests with, and IAM with AWS's managed policies (about 0.8 CPU seconds in all).  For a
+    process that forks simulators: each fork starts from these, and its first reset keeps them."""
+    global _pristine
+    from moto.backends import get_backend
+    from moto.core.utils import get_service_model
+
+    os.environ.setdefault("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
+    for service in SERVICES:
+        get_backend(service)[ACCOUNT_ID]  # type: ignore[call-overload]
+        get_service_model(service)
+    get_backend("iam")[ACCOUNT_ID]["global"]  # type: ignore[call-overload]
+    _pristine = True
+
+
 def reset_backends() -> None:
-    """Forget every AWS resource (a fresh account), e.g. between simulator runs in one process."""
+    """Forget every AWS resource (a fresh account), e.g. between simulator runs in one process;
+    backends just prepared hold none yet and are kept."""
+    global _pristine
+    if _pristine:
+        _pristine = False
+        return
     from moto.backends import get_backend
 
     for service in SERVICES:
