@@ -106,7 +106,7 @@ class Cluster(Strict):
 
 # --------------------------------------------------------------------------- traffic
 
-SHARD_IMAGE = f"ghcr.io/spotchaos/spotchaos:{__version__}"
+LOCAL_SHARD_IMAGE = f"spotchaos:{__version__}"  # on the simulator: this installation runs the shards, nothing is pulled
 
 
 class Traffic(Strict):
@@ -122,11 +122,18 @@ class Traffic(Strict):
     placement: Literal["local", "cluster"] = Field("local", description="local: the load runs beside the harness; cluster: as a Kubernetes Indexed "
                                                                         "Job of `shards` pods of the harness image (docs/load.md).")
     shards: int = Field(1, ge=1, le=64, description="With placement cluster: pods sending the load, each every N-th request of the one schedule.")
-    shard_image: str = Field(SHARD_IMAGE, description="The harness image the shards run (its entrypoint is `spotchaos`).")
+    shard_image: str | None = Field(None, description="The harness image the shards run (entrypoint `spotchaos`): on eks, your build pushed to your "
+                                                      "registry (`spotchaos render --runner` writes the Dockerfile and the ECR commands); "
+                                                      "on the simulator, this installation runs them.")
     shard_nodes: dict[str, str] | None = Field(None, description="Node labels the shards must run on; default: on-demand nodes (a shard on an "
                                                                   "interrupted Spot node is lost, and its load with it).")
     shard_start: Duration | None = Field(None, gt=0, description="Real seconds from creating the shards' Job to their t=0 (the pods must be "
                                                                  "running by then); default 10s on the simulator, 90s on eks (image pulls).")
+
+    @property
+    def image(self) -> str:
+        """The image the shards' Job names: the one given, else this installation's (the simulator runs it)."""
+        return self.shard_image or LOCAL_SHARD_IMAGE
 
     @model_validator(mode="after")
     def _where_and_what(self) -> Traffic:
@@ -269,6 +276,10 @@ class Experiment(Strict):
             raise ValueError("target.fis_role_arn is needed for FIS injections on eks: the IAM role FIS runs as (`spotchaos provision --target eks` creates one)")
         if any(i.via == "metadata" for i in self.injections):
             raise ValueError("via metadata puts notices on the local simulator's instance metadata; on eks use via fis or via sqs")
+        if self.traffic.placement == "cluster" and not self.traffic.shard_image:
+            raise ValueError("traffic.shard_image: load on an eks cluster runs in your build of the harness image; name it (e.g. "
+                             "ACCOUNT.dkr.ecr.REGION.amazonaws.com/spotchaos:TAG). `spotchaos render --runner --out DIR` writes the "
+                             "Dockerfile and build-and-push.sh, the commands that build it and push it to ECR")
 
     def _checks_have_their_notice(self) -> None:
         if any(i.warns for i in self.injections):

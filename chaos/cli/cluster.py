@@ -79,7 +79,7 @@ def render_profile(
     out_dir: Annotated[Path, typer.Option("--out", help="Directory to write cluster.yaml (eksctl) and manifests.yaml into (with --runner: the runner's files).")] = Path("spotchaos-cluster"),
     account: Annotated[str, typer.Option("--account", help="AWS account id for the IRSA role ARNs and NTH's queue URL.")] = "123456789012",
     runner: Annotated[bool, typer.Option("--runner", help="Write the in-cluster runner instead: Dockerfile, runner.yaml (CronJob, RBAC, ServiceAccount, experiments), iam-policy.json.")] = False,
-    image: Annotated[str | None, typer.Option("--image", help="--runner: the harness image the CronJob runs (built from the Dockerfile written).")] = None,
+    image: Annotated[str | None, typer.Option("--image", help="--runner: the harness image the CronJob runs (default: spotchaos:VERSION in the account's ECR); build-and-push.sh builds and pushes it.")] = None,
     experiment: Annotated[list[Path] | None, typer.Option("--experiment", help="--runner: an experiment file to run (repeat for more; run one after another).")] = None,
     schedule: Annotated[str, typer.Option("--schedule", help="--runner: the CronJob's schedule (cron syntax, UTC).")] = "0 3 * * *",
     region: Region = None,
@@ -136,6 +136,8 @@ def _render_runner(out_dir: Path, account: str, image: str | None, experiments: 
         fail(str(exc))
         return
     out.print("wrote " + " ".join(str(w) for w in written), soft_wrap=True, highlight=False, markup=False)
+    out.print(f"build and push the harness image from the spotchaos source's root: sh {out_dir / 'build-and-push.sh'}",
+              soft_wrap=True, highlight=False, markup=False)
     if create_role:
         out.print(f"IAM role spotchaos-runner created or updated in account {account}", soft_wrap=True, highlight=False, markup=False)
     elif not oidc_issuer:

@@ -46,6 +46,9 @@ def render_load(file: Path, url: str | None, out_dir: Path) -> None:
     spec: Any = load_spec(file)
     if spec.traffic.placement != "cluster":
         fail(f"{file}: traffic.placement is local; set placement: cluster (and shards: N) to run its load as a Job")
+    if not spec.traffic.shard_image:
+        fail(f"{file}: traffic.shard_image: the Job runs your build of the harness image on your cluster; name it "
+             "(`spotchaos render --runner --out DIR` writes the Dockerfile and build-and-push.sh for ECR)")
     url = url or spec.traffic.url
     if url is None:
         fail("--url: the experiment names no traffic.url; give the ALB's predict URL (http://ALB/v1/models/NAME:predict)")

@@ -49,7 +49,7 @@ def experiment_load_job(spec: Any, run_id: str, namespace: str, url: str) -> dic
     rate, body and timeout, for its warm-up, duration and tail in real seconds (speed 1)."""
     t = spec.traffic
     seconds = t.warmup + spec.duration + t.tail
-    return load_job(run_id, namespace, t.shard_image, shard_args(url, t.rate, t.ramp_to, seconds, t.body, t.timeout, t.shards, None),
+    return load_job(run_id, namespace, t.image, shard_args(url, t.rate, t.ramp_to, seconds, t.body, t.timeout, t.shards, None),
                     t.shards, t.shard_nodes)
 
 

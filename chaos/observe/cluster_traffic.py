@@ -90,7 +90,7 @@ class ClusterTraffic:
         profile = self.spec.profile
         args = shard_args(self.spec.url, self.traffic.rate, self.traffic.ramp_to, profile.duration, self.traffic.body, self.spec.timeout,
                           self.traffic.shards, self.start_at, self.spec.bucket)
-        job = load_job(self.where.run_id, self.where.namespace, self.traffic.shard_image, args, self.traffic.shards, self.traffic.shard_nodes)
+        job = load_job(self.where.run_id, self.where.namespace, self.traffic.image, args, self.traffic.shards, self.traffic.shard_nodes)
         self.job_name = job["metadata"]["name"]
         number = self.where.undo.intent(f"create load Job {self.where.namespace}/{self.job_name}", UndoOp.DELETE_LOAD_JOB, Stage.SETUP,
                                         namespace=self.where.namespace, job=self.job_name)

@@ -1,10 +1,12 @@
 """The in-cluster runner, as `spotchaos render --runner` writes it: a container build file for the
-harness's image, and the Kubernetes objects that run the experiments on a schedule — a
+harness's image with the commands that build and push it, and the Kubernetes objects that run the experiments on a schedule — a
 Namespace, a ServiceAccount for IRSA, read-only RBAC for what a run watches, a ConfigMap of the
 experiments and a CronJob (one run at a time, history kept, a deadline).  Pure."""
 
 from __future__ import annotations
 
+import re
+import shlex
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,7 +36,7 @@ exit $rc
 """
 
 DOCKERFILE = """# The spotchaos harness, as the in-cluster runner runs it (`spotchaos render --runner`).
-# Build from the project's root: docker build -f runner/Dockerfile -t REGISTRY/spotchaos:TAG .
+# build-and-push.sh beside it builds it from the root of the spotchaos source and pushes it.
 FROM python:3.12-slim
 WORKDIR /src
 COPY pyproject.toml README.md ./
@@ -47,6 +49,36 @@ WORKDIR /home/spotchaos
 ENTRYPOINT ["spotchaos"]
 CMD ["--help"]
 """
+
+
+ECR_IMAGE = re.compile(r"^(?P<registry>\d{12}\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.amazonaws\.com)/(?P<repository>[a-z0-9._/-]+)(?::[\w.-]+)?$")
+
+
+def ecr_image(account: str, region: str, version: str) -> str:
+    """The runner's image when none is named: spotchaos in the account's own ECR, at this version."""
+    return f"{account}.dkr.ecr.{region}.amazonaws.com/spotchaos:{version}"
+
+
+def build_and_push(image: str) -> str:
+    """build-and-push.sh: builds the harness image from the Dockerfile beside it and pushes it as
+    `image`; an ECR image's repository is created when missing and docker logged in to it first."""
+    q = shlex.quote
+    lines = ["#!/bin/sh",
+             "# Builds the spotchaos harness image and pushes it: the image the runner's CronJob (runner.yaml) runs,",
+             "# and the one to name as traffic.shard_image for load on the cluster. Run it from the root of the",
+             "# spotchaos source: the Dockerfile beside this script copies pyproject.toml, chaos/ and cluster/ from there.",
+             "set -eu",
+             f"IMAGE={q(image)}"]
+    ecr = ECR_IMAGE.match(image)
+    if ecr:
+        region, repository, registry = q(ecr["region"]), q(ecr["repository"]), q(ecr["registry"])
+        lines += [f"aws ecr describe-repositories --region {region} --repository-names {repository} >/dev/null 2>&1 ||",
+                  f"  aws ecr create-repository --region {region} --repository-name {repository} --image-scanning-configuration scanOnPush=true >/dev/null",
+                  f"aws ecr get-login-password --region {region} | docker login --username AWS --password-stdin {registry}"]
+    else:
+        lines += ["# not an ECR image: log docker in to its registry first (docker login REGISTRY)"]
+    lines += ['docker build -f "$(dirname "$0")/Dockerfile" -t "$IMAGE" .', 'docker push "$IMAGE"', 'echo "pushed $IMAGE"']
+    return "\n".join(lines) + "\n"
 
 
 @dataclass(frozen=True)

@@ -11,11 +11,19 @@ from typing import Any
 
 import yaml
 
+from chaos import __version__
 from chaos.aws.upload_destination import parse_s3_url
 from chaos.errors import ChaosError, SpecError
 from chaos.kube.clients import IN_CLUSTER
 from chaos.runner.cron_schedule import schedule_problem
-from chaos.runner.manifests import DOCKERFILE, NAME, RunnerSpec, runner_objects
+from chaos.runner.manifests import (
+    DOCKERFILE,
+    NAME,
+    RunnerSpec,
+    build_and_push,
+    ecr_image,
+    runner_objects,
+)
 from chaos.runner.policy import runner_policy
 from chaos.spec import Experiment, load_experiment, parse_experiment
 from cluster.aws.iam_roles import irsa_trust
@@ -62,8 +70,7 @@ def option_problems(options: RunnerOptions) -> list[str]:
     """Every option of the runner that is missing or invalid, one phrase each (all of them at once:
     a user fixes a command line in one go, not one option per try)."""
     problems = []
-    for value, option, why in ((options.image, "--image", "the harness image the CronJob runs (build it from the Dockerfile this writes)"),
-                               (options.region, "--region", "the AWS region of the cluster"),
+    for value, option, why in ((options.region, "--region", "the AWS region of the cluster"),
                                (options.cluster, "--name", "the EKS cluster's name (the runner may terminate only its instances)")):
         if not value:
             problems.append(f"{option}: {why}")
@@ -99,7 +106,8 @@ def render_runner(options: RunnerOptions, out_dir: Path) -> list[Path]:
         if spec.target.fis_role_arn:
             roles.add(spec.target.fis_role_arn)
     upload = parse_s3_url(options.upload) if options.upload else None
-    spec = RunnerSpec(options.image, options.account, options.region, experiments, options.schedule, options.namespace, upload=options.upload)
+    image = options.image or ecr_image(options.account, options.region, __version__)  # the user's own ECR, which build-and-push.sh fills
+    spec = RunnerSpec(image, options.account, options.region, experiments, options.schedule, options.namespace, upload=options.upload)
     objects = runner_objects(spec)
     try:
         p.validate(objects, options.kubernetes_version)
@@ -108,6 +116,7 @@ def render_runner(options: RunnerOptions, out_dir: Path) -> list[Path]:
     policy = runner_policy(options.account, options.region, options.cluster, sorted(roles) or [f"arn:aws:iam::{options.account}:role/spotchaos-fis"], upload)
     files = {
         "Dockerfile": DOCKERFILE,
+        "build-and-push.sh": build_and_push(image),
         "runner.yaml": yaml.safe_dump_all(objects, sort_keys=False),
         "iam-policy.json": json.dumps(policy, indent=2) + "\n",
     }
@@ -121,6 +130,8 @@ def render_runner(options: RunnerOptions, out_dir: Path) -> list[Path]:
         written = []
         for name, text in files.items():
             (out_dir / name).write_text(text)
+            if name.endswith(".sh"):
+                (out_dir / name).chmod(0o755)
             written.append(out_dir / name)
     except OSError as exc:
         raise RunnerInputError(f"--out {out_dir}: cannot write there: {exc.strerror or exc}") from None

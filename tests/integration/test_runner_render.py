@@ -8,12 +8,15 @@ line.  In a pod, a run reaches the API server through its service account."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 from pathlib import Path
 
 import pytest
 import yaml
 from typer.testing import CliRunner
 
+from chaos import __version__
 from chaos.cli import app
 from chaos.kube import clients as kube_clients
 from chaos.target import context_endpoints
@@ -46,7 +49,7 @@ def test_the_runner_renders_applies_and_its_policies_parse(sim, tmp_path):
                      "--schedule", "30 2 * * 1-5")
     assert result.exit_code == 0, result.output
     out = tmp_path / "runner"
-    assert sorted(p.name for p in out.iterdir()) == ["Dockerfile", "iam-policy.json", "runner.yaml", "trust-policy.json"]
+    assert sorted(p.name for p in out.iterdir()) == ["Dockerfile", "build-and-push.sh", "iam-policy.json", "runner.yaml", "trust-policy.json"]
     objects = list(yaml.safe_load_all((out / "runner.yaml").read_text()))
     by_kind = {o["kind"]: o for o in objects}
     cron = by_kind["CronJob"]["spec"]
@@ -96,8 +99,34 @@ def test_what_the_runner_cannot_run_is_refused_in_one_line(tmp_path, make, extra
     assert result.exit_code == 3 and needle in result.output and "Traceback" not in result.output, result.output
     assert not (tmp_path / "runner").exists()
     missing = runner.invoke(app, ["render", "--runner", "--out", str(tmp_path / "r2"), "--region", "us-east-1", "--name", "prod"])
-    # every missing option in the one message: the image and the experiment
-    assert missing.exit_code == 3 and "--image:" in missing.output and "--experiment:" in missing.output, missing.output
+    # every missing option in the one message: the account's and the experiment (the image defaults to the account's ECR)
+    assert missing.exit_code == 3 and "--experiment:" in missing.output and "--image" not in missing.output, missing.output
+
+
+def test_without_an_image_the_runner_names_the_accounts_ecr_and_the_script_builds_and_pushes_it(tmp_path):
+    """No Docker engine or AWS here: `aws` and `docker` are stand-ins on PATH that record how the
+    script calls them (the script's own logic, its order and arguments, runs for real in sh)."""
+    result = runner.invoke(app, ["render", "--runner", "--out", str(tmp_path / "runner"), "--account", ACCOUNT, "--region", "eu-west-1",
+                                 "--name", "prod", "--experiment", str(_experiment(tmp_path))])
+    assert result.exit_code == 0, result.output
+    image = f"{ACCOUNT}.dkr.ecr.eu-west-1.amazonaws.com/spotchaos:{__version__}"
+    cron = next(o for o in yaml.safe_load_all((tmp_path / "runner" / "runner.yaml").read_text()) if o["kind"] == "CronJob")
+    assert cron["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]["image"] == image
+    script = tmp_path / "runner" / "build-and-push.sh"
+    assert os.access(script, os.X_OK)
+    bin_dir, calls = tmp_path / "bin", tmp_path / "calls"
+    bin_dir.mkdir()
+    for tool, status in (("aws", 'case "$*" in *describe-repositories*) exit 1;; *get-login-password*) echo secret;; esac'), ("docker", "cat >/dev/null")):
+        (bin_dir / tool).write_text(f'#!/bin/sh\necho "{tool} $*" >> {calls}\n{status}\n')
+        (bin_dir / tool).chmod(0o755)
+    done = subprocess.run(["sh", str(script)], cwd=ROOT, env={**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}"}, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    made = calls.read_text().splitlines()
+    assert made[:2] == ["aws ecr describe-repositories --region eu-west-1 --repository-names spotchaos",
+                        "aws ecr create-repository --region eu-west-1 --repository-name spotchaos --image-scanning-configuration scanOnPush=true"]
+    assert sorted(made[2:4]) == ["aws ecr get-login-password --region eu-west-1",  # the two ends of one pipe: either logs first
+                                 f"docker login --username AWS --password-stdin {ACCOUNT}.dkr.ecr.eu-west-1.amazonaws.com"]
+    assert made[4:] == [f"docker build -f {script.parent}/Dockerfile -t {image} .", f"docker push {image}"]
 
 
 def test_in_a_pod_a_run_uses_its_service_account(tmp_path, monkeypatch):
