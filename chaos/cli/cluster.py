@@ -88,8 +88,15 @@ def render_profile(
     create_role: Annotated[bool, typer.Option("--create-role", help="--runner: also create (or update) the runner's IAM role, with AWS as the environment configures it.")] = False,
     load: Annotated[Path | None, typer.Option("--load", help="Write this experiment's load instead: load-job.yaml, the Indexed Job of its shards (traffic.placement: cluster).")] = None,
     url: Annotated[str | None, typer.Option("--url", help="--load: where the shards send (default: the experiment's traffic.url).")] = None,
+    fis: Annotated[Path | None, typer.Option("--fis", help="Write this experiment's FIS injections instead, as templates that select by tags: "
+                                                        "CLI input JSON, CloudFormation and Terraform.")] = None,
+    role_arn: Annotated[str | None, typer.Option("--role-arn", help="--fis: the IAM role FIS runs as (default: the experiment's target.fis_role_arn).")] = None,
+    alarm: Annotated[list[str] | None, typer.Option("--alarm", help="--fis: a CloudWatch alarm ARN that stops the experiment (repeatable; "
+                                                                   "added to the experiment's stop_conditions).")] = None,
+    nodegroup_tag: Annotated[str, typer.Option("--nodegroup-tag", help="--fis: the instance tag naming a node group (alpha.eksctl.io/nodegroup-name "
+                                                                      "for eksctl's self-managed groups).")] = "eks:nodegroup-name",
 ) -> None:
-    """Write a profile as an eksctl ClusterConfig and Kubernetes manifests, for `eksctl create cluster -f` and `kubectl apply -f`; or, with --runner, the in-cluster runner; or, with --load, an experiment's load as a Job."""
+    """Write a profile as an eksctl ClusterConfig and Kubernetes manifests, for `eksctl create cluster -f` and `kubectl apply -f`; or, with --runner, the in-cluster runner; or, with --load, an experiment's load as a Job; or, with --fis, an experiment's FIS templates."""
     import yaml
 
     from chaos import provisioning as p
@@ -97,6 +104,11 @@ def render_profile(
 
     if load is not None:
         render_load(load, url, out_dir)
+        return
+    if fis is not None:
+        from chaos.cli.render_fis import render_fis
+
+        render_fis(fis, out_dir, role_arn, alarm or [], name, nodegroup_tag)
         return
     if runner:
         _render_runner(out_dir, account, image, experiment or [], schedule, region, upload, oidc_issuer, name, create_role)

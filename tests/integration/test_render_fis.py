@@ -1,0 +1,183 @@
+"""`spotchaos render --fis`: every shipped experiment's FIS injections as take-home templates.  The
+CLI input JSON passes botocore's parameter validation of CreateExperimentTemplate and the
+simulator's FIS (real boto3 over HTTP) creates it; the CloudFormation and the Terraform forms say
+the same template (the Terraform parsed back with python-hcl2: there is no terraform binary
+here); and one template, started on the simulator, interrupts by its tags what it says."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import boto3
+import hcl2
+import pytest
+import yaml
+from botocore.validate import validate_parameters
+from typer.testing import CliRunner
+
+from chaos.cli import app
+from cluster.waiting import wait_for
+from tests.conftest import start_sim
+from tests.integration.helpers import CLUSTER, node_group
+
+ROOT = Path(__file__).resolve().parents[2]
+ROLE = "arn:aws:iam::123456789012:role/spotchaos-fis"
+ALARM = "arn:aws:cloudwatch:us-east-1:123456789012:alarm:serving-5xx"
+runner = CliRunner()
+
+
+def _fis_experiments() -> list[Path]:
+    return sorted(p for p in (ROOT / "experiments").glob("*.yaml") if "via: fis" in p.read_text())
+
+
+def _render(path: Path, out: Path, *extra: str) -> Any:
+    return runner.invoke(app, ["render", "--fis", str(path), "--out", str(out), "--role-arn", ROLE, "--name", CLUSTER, *extra])
+
+
+def _camel(key: str) -> str:
+    return key[0].lower() + key[1:]
+
+
+def _from_cfn(props: dict[str, Any], parameters: dict[str, Any]) -> dict[str, Any]:
+    """An AWS::FIS::ExperimentTemplate's properties in the API's shape, Refs and Ifs resolved with the parameters' values."""
+
+    def resolve(value: Any) -> Any:
+        if isinstance(value, dict) and set(value) == {"Ref"}:
+            return parameters[value["Ref"]]
+        if isinstance(value, dict) and set(value) == {"Fn::If"}:
+            _, then, otherwise = value["Fn::If"]
+            return resolve(then if parameters.get("StopConditionAlarm") else otherwise)
+        if isinstance(value, list):
+            return [resolve(v) for v in value]
+        if isinstance(value, dict):
+            return {k: resolve(v) for k, v in value.items()}
+        return value
+
+    def target(t: dict[str, Any]) -> dict[str, Any]:
+        out = {_camel(k): v for k, v in t.items() if k != "Filters"}
+        if "Filters" in t:
+            out["filters"] = [{"path": f["Path"], "values": f["Values"]} for f in t["Filters"]]
+        return out
+
+    return {"description": props["Description"], "roleArn": resolve(props["RoleArn"]), "tags": props["Tags"],
+            "stopConditions": [{_camel(k): v for k, v in c.items()} for c in resolve(props["StopConditions"])],
+            "targets": {name: target(t) for name, t in props["Targets"].items()},
+            "actions": {name: {_camel(k): v for k, v in a.items()} for name, a in props["Actions"].items()}}
+
+
+def _unquote(value: Any) -> Any:
+    if isinstance(value, str) and value.startswith('"'):
+        return json.loads(value)
+    if isinstance(value, list):
+        return [_unquote(v) for v in value]
+    return value
+
+
+def _from_terraform(text: str, alarms: list[str]) -> dict[str, Any]:
+    """The aws_fis_experiment_template resource parsed back into the API's shape (variables at their defaults)."""
+    doc = hcl2.loads(text)
+    (resource,) = [body for r in doc["resource"] for kind, named in r.items() if _unquote(kind) == "aws_fis_experiment_template" for body in named.values()]
+    variables = {_unquote(k): v for var in doc["variable"] for k, v in var.items()}
+    role = next(_unquote(v["default"]) for k, v in variables.items() if k.endswith("_fis_role_arn"))
+    assert next(_unquote(v["default"]) for k, v in variables.items() if k.endswith("_stop_condition_alarm_arns")) == alarms
+
+    def pairs(blocks: list[dict[str, Any]]) -> dict[str, str]:
+        return {_unquote(b["key"]): _unquote(b["value"]) for b in blocks}
+
+    actions = {_unquote(a["name"]): {"actionId": _unquote(a["action_id"]), "targets": pairs(a.get("target", [])),
+                                     **({"parameters": pairs(a["parameter"])} if a.get("parameter") else {})} for a in resource["action"]}
+    targets = {}
+    for t in resource["target"]:
+        target: dict[str, Any] = {"resourceType": _unquote(t["resource_type"])}
+        if t.get("resource_tag"):
+            target["resourceTags"] = pairs(t["resource_tag"])
+        if t.get("filter"):
+            target["filters"] = [{"path": _unquote(f["path"]), "values": _unquote(f["values"])} for f in t["filter"]]
+        target["selectionMode"] = _unquote(t["selection_mode"])
+        targets[_unquote(t["name"])] = target
+    return {"description": _unquote(resource["description"]), "targets": targets, "actions": actions,
+            "stopConditions": [{"source": "aws:cloudwatch:alarm", "value": a} for a in alarms] or [{"source": "none"}],
+            "roleArn": role, "tags": {_unquote(k): _unquote(v) for k, v in resource["tags"].items()}}
+
+
+def _sorted_keys(template: dict[str, Any]) -> dict[str, Any]:
+    return json.loads(json.dumps(template, sort_keys=True))
+
+
+@pytest.fixture(scope="module")
+def fis_sim(tmp_path_factory: pytest.TempPathFactory):
+    handle = start_sim(tmp_path_factory.mktemp("fis-sim"))
+    yield handle
+    handle.stop()
+
+
+def test_every_fis_injection_renders_validates_and_is_created_by_the_simulators_fis(fis_sim, tmp_path: Path) -> None:
+    shape = boto3.session.Session().client("fis", region_name="us-east-1").meta.service_model.operation_model("CreateExperimentTemplate").input_shape
+    fis = fis_sim.aws("fis")
+    rendered = 0
+    for path in _fis_experiments():
+        out = tmp_path / path.stem
+        result = _render(path, out, "--alarm", ALARM)
+        if result.exit_code == 3:  # nothing of it to take home (an AZ power interruption, a capacity error without its zone): each named
+            assert "not rendered" in result.output and "no injection has an FIS template" in result.output and not out.exists(), result.output
+            continue
+        assert result.exit_code == 0, (path.name, result.output)
+        for cli_json in sorted(out.glob("*.json")):
+            template = json.loads(cli_json.read_text())
+            validate_parameters({**template, "clientToken": "take-home"}, shape)  # botocore's own check, as the CLI makes it
+            assert all("resourceArns" not in t and t["resourceTags"] for t in template["targets"].values())  # by tags, not one run's ids
+            assert template["stopConditions"] == [{"source": "aws:cloudwatch:alarm", "value": ALARM}] and template["roleArn"] == ROLE
+            created = fis.create_experiment_template(**template)["experimentTemplate"]
+            assert fis.get_experiment_template(id=created["id"])["experimentTemplate"]["targets"].keys() == template["targets"].keys()
+            stem = cli_json.name.removesuffix(".json")
+            cfn = yaml.safe_load((out / f"{stem}.cfn.yaml").read_text())
+            parameters = {k: v.get("Default") for k, v in cfn["Parameters"].items()}
+            resource = cfn["Resources"]["ExperimentTemplate"]
+            assert resource["Type"] == "AWS::FIS::ExperimentTemplate"
+            assert _sorted_keys(_from_cfn(resource["Properties"], parameters)) == _sorted_keys(template), stem
+            assert _sorted_keys(_from_terraform((out / f"{stem}.tf").read_text(), [ALARM])) == _sorted_keys(template), stem
+            rendered += 1
+    assert rendered >= 15  # spot interruptions, instance losses and stops, capacity errors with a zone
+
+
+def test_what_has_no_take_home_template_is_named_and_bad_options_are_one_line(tmp_path: Path) -> None:
+    power = _render(ROOT / "experiments" / "az-power-interruption.yaml", tmp_path / "p")
+    assert power.exit_code == 3 and "az-power-interruption" in power.output and "Power Interruption" in power.output, power.output
+    metadata = _render(ROOT / "experiments" / "imds-metadata-mock.yaml", tmp_path / "m")
+    assert metadata.exit_code == 3 and "via metadata sends no FIS experiment" in metadata.output, metadata.output
+    no_role = runner.invoke(app, ["render", "--fis", str(ROOT / "experiments" / "single-spot-node-fis.yaml"), "--out", str(tmp_path / "n")])
+    assert no_role.exit_code == 3 and "--role-arn" in no_role.output and "Traceback" not in no_role.output
+    bad_alarm = _render(ROOT / "experiments" / "single-spot-node-fis.yaml", tmp_path / "a", "--alarm", "serving-5xx")
+    assert bad_alarm.exit_code == 3 and "--alarm" in bad_alarm.output
+    assert not any(tmp_path.glob("*/*"))
+
+
+def test_a_template_started_on_the_simulator_interrupts_by_its_tags_what_it_says(fis_sim, tmp_path: Path) -> None:
+    group = node_group(fis_sim, "take-home", ("m5.large",), 3)
+    autoscaling, ec2, fis = fis_sim.aws("autoscaling"), fis_sim.aws("ec2"), fis_sim.aws("fis")
+    wait_for(lambda: len([i for i in autoscaling.describe_auto_scaling_groups(AutoScalingGroupNames=[group])["AutoScalingGroups"][0]["Instances"]
+                          if i["LifecycleState"] == "InService"]) == 3, 60, "three instances in service")
+    assert _render(ROOT / "experiments" / "single-spot-node-fis.yaml", tmp_path).exit_code == 0
+    (cli_json,) = tmp_path.glob("*.json")
+    rendered = json.loads(cli_json.read_text())
+    assert rendered["stopConditions"] == [{"source": "none"}]  # no alarm: FIS's none, and an optional parameter in the other forms
+    cfn = yaml.safe_load(cli_json.with_name(cli_json.name.replace(".json", ".cfn.yaml")).read_text())
+    properties = _from_cfn(cfn["Resources"]["ExperimentTemplate"]["Properties"], {k: v.get("Default") for k, v in cfn["Parameters"].items()})
+    assert _sorted_keys(properties) == _sorted_keys(rendered)
+    assert _sorted_keys(_from_terraform(cli_json.with_name(cli_json.name.replace(".json", ".tf")).read_text(), [])) == _sorted_keys(rendered)
+    template = fis.create_experiment_template(**rendered)["experimentTemplate"]
+    experiment = fis.start_experiment(experimentTemplateId=template["id"])["experiment"]
+
+    def done() -> dict[str, Any] | None:
+        state = fis.get_experiment(id=experiment["id"])["experiment"]
+        return state if state["state"]["status"] in ("completed", "failed", "stopped") else None
+
+    finished = wait_for(done, 120, "the experiment to end")
+    assert finished["state"]["status"] == "completed", finished["state"]
+    ours = [i["InstanceId"] for r in ec2.describe_instances(Filters=[{"Name": "tag:aws:autoscaling:groupName", "Values": [group]}])["Reservations"]
+            for i in r["Instances"]]
+    reclaimed = wait_for(lambda: [i for r in ec2.describe_instances(InstanceIds=ours)["Reservations"] for i in r["Instances"]
+                                  if i["State"]["Name"] in ("shutting-down", "terminated")], 60, "the interrupted instance's reclaim")
+    assert len(reclaimed) == 1  # COUNT(1) of the cluster's running Spot instances
