@@ -55,13 +55,24 @@ class Candidate:
                 "serving_pods": self.serving_pods}
 
 
+def of_deployment(r: PodRecord, namespace: str, deployment: str) -> bool:
+    """Whether the pod is one of `deployment`'s: owned by one of its ReplicaSets
+    (`<deployment>-<pod-template-hash>`).  A name prefix is not enough: `catalog-mysql-0`, a
+    StatefulSet's pod, starts with `catalog-` too.  A journal from before owners were recorded:
+    the name a ReplicaSet gives its pods, `<deployment>-<hash>-<5 characters>`."""
+    ns, _, name = r.pod.partition("/")
+    if ns != namespace:
+        return False
+    if r.owner is not None:
+        return r.owner_kind == "ReplicaSet" and r.owner.rsplit("-", 1)[0] == deployment
+    return r.owner_kind in (None, "ReplicaSet") and re.fullmatch(rf"{re.escape(deployment)}-[a-z0-9]+-[a-z0-9]{{5}}", name) is not None
+
+
 def serving_pods_per_node(records: Iterable[Record], namespace: str, deployment: str) -> dict[str, int]:
-    """Ready, live pods of `deployment` per node, from the latest pod records (its pods are named
-    `<deployment>-<replicaset hash>-<suffix>`)."""
-    prefix = f"{namespace}/{deployment}-"
+    """Ready, live pods of `deployment` per node, from the latest pod records."""
     latest: dict[str, PodRecord] = {}
     for r in of(records, PodRecord):
-        if r.pod.startswith(prefix):
+        if of_deployment(r, namespace, deployment):
             latest[r.pod] = r
     counts: dict[str, int] = {}
     for r in latest.values():

@@ -254,6 +254,7 @@ class PodRecord(Record):
     node: str | None = None
     ip: str | None = None
     owner_kind: str | None = None
+    owner: str | None = None  # the owner's name (a Deployment's pods: its ReplicaSet, `<deployment>-<pod-template-hash>`)
     phase: str | None = None
     ready: bool
     terminating: bool | None = None

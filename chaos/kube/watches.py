@@ -111,6 +111,7 @@ def pod_record(obj: Obj, deleted: bool) -> tuple[str, PodRecord]:
         node=(obj.get("spec") or {}).get("nodeName"),
         ip=status.get("podIP"),
         owner_kind=owners[0].get("kind") if owners else None,
+        owner=owners[0].get("name") if owners else None,
         phase=status.get("phase"),
         ready=_condition(obj, "Ready"),
         terminating=meta.get("deletionTimestamp") is not None,

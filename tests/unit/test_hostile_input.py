@@ -303,4 +303,4 @@ def test_a_run_directory_is_taken_wherever_a_journal_is(tmp_path):
 
 def test_the_runner_names_every_missing_option_at_once():
     result = runner.invoke(app, ["render", "--runner", "--account", "12"])
-    _one_line(result, 3, "--image", "--region", "--name", "--experiment", "--account")
+    _one_line(result, 3, "--region", "--name", "--experiment", "--account")  # --image: the account's ECR by default
