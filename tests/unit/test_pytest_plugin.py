@@ -7,7 +7,7 @@ import shutil
 from pathlib import Path
 
 from chaos.spec import parse_experiment
-from chaos.verdict.expectation import unmet
+from chaos.verdict.expectation import undecided, unmet
 from chaos.verdict.outcome import HypothesisResult, Verdict
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -48,6 +48,21 @@ def test_expectations():
     assert unmet(bad, _verdict("failed", ["a"])) == []
     assert unmet(bad, _verdict("failed", ["b"])) == ["expected a to be breached, but it held"]
     assert unmet(bad, _verdict("passed", []))
+
+
+def test_an_expected_breach_judged_inconclusive_is_neither_met_nor_held():
+    """A known-bad run whose expected breach was measured only while the machine was starved: the
+    plugin skips it saying why (no verdict either way), instead of failing it as "it held"."""
+    base = {"name": "x", "injections": [{"via": "fis"}], "hypotheses": [{"check": "error-rate", "max": 0.01, "name": "a"}, {"check": "error-rate", "max": 0.02, "name": "b"}],
+            "expect": {"verdict": "failed", "breached": ["a", "b"]}}
+    bad = parse_experiment(base)
+    starved = Verdict("failed", "x", [HypothesisResult("a", "error-rate", "<= 1%", "5%", 0.05, "fail"),
+                                      HypothesisResult("b", "error-rate", "<= 2%", "9%", 0.09, "inconclusive", "the host was starved")])
+    assert undecided(bad, starved) == ["b"]
+    assert unmet(bad, starved, judged_only=True) == []
+    assert unmet(bad, starved) == ["expected b to be breached; it could not be judged (inconclusive: measured while the machine was starved)"]
+    held = Verdict("failed", "x", [HypothesisResult("a", "error-rate", "<= 1%", "5%", 0.05, "pass"), starved.hypotheses[1]])
+    assert unmet(bad, held, judged_only=True) == ["expected a to be breached, but it held"]  # a real miss stays one
 
 
 def test_results_destinations_are_checked_before_any_experiment_runs(pytester):
