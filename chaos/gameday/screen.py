@@ -19,6 +19,7 @@ from chaos.evidence.traffic_fold import TrafficFold
 from chaos.gameday.cluster_fold import ClusterFold
 from chaos.journal import Record
 from chaos.report.postmortem import moment_of
+from chaos.terminal.names import short_name
 
 BLOCKS = "▁▂▃▄▅▆▇█"
 NODE_STEPS = (("cordon", "cordon"), ("drained", "drained"), ("targets_out", "ALB out"), ("reclaimed", "reclaim"), ("replacement_ready", "replaced"))
@@ -61,11 +62,6 @@ def sparkline(values: Sequence[float], top: float | None = None) -> str:
         return ""
     high = top if top else max(values) or 1.0
     return "".join(BLOCKS[min(len(BLOCKS) - 1, int(v / high * (len(BLOCKS) - 1) + 0.5))] if high else BLOCKS[0] for v in values)
-
-
-def short_name(node: str) -> str:
-    """A node's host name without its domain (ip-10-0-3-7.ec2.internal: ip-10-0-3-7), to fit 80 columns."""
-    return node.split(".", 1)[0]
 
 
 def _nodes(now: float, nodes: list[NodeMilestones]) -> Table:
