@@ -59,6 +59,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--spot-upload", default=None, help="Put each run's journal and reports in S3 at s3://BUCKET/PREFIX/RUN_ID/.")
     group.addoption("--spot-notify", default=None, help="POST a summary to this webhook when a run does not reach what it expects, or regressed.")
     group.addoption("--spot-notify-always", action="store_true", default=False, help="With --spot-notify: after every run.")
+    group.addoption("--spot-metrics", action="append", default=[], help="Push each run's metrics: prometheus://HOST:PORT/JOB or cloudwatch://NAMESPACE (repeatable).")
     group.addoption("--spot-no-sim-fork", action="store_true", default=False,
                     help="Start each local simulator as its own process, not forked from one that imported the simulator once.")
 
@@ -67,9 +68,11 @@ def destinations(config: pytest.Config) -> Destinations | None:
     """The results' destinations from the options, checked once (a usage error names the option);
     None when none is given (the defaults: the run history only)."""
     upload, notify, history = config.getoption("--spot-upload"), config.getoption("--spot-notify"), config.getoption("--spot-history")
-    if not (upload or notify or history or config.getoption("--spot-notify-always")):
+    metrics = config.getoption("--spot-metrics") or []
+    if not (upload or notify or history or metrics or config.getoption("--spot-notify-always")):
         return None
     from chaos.aws.upload_destination import parse_s3_url
+    from chaos.delivery.metrics import parse_metrics_url
     from chaos.delivery.webhook import check_url
     from chaos.errors import ChaosError
     from chaos.history.store import check_store
@@ -79,11 +82,12 @@ def destinations(config: pytest.Config) -> Destinations | None:
         raise pytest.UsageError("--spot-notify-always needs --spot-notify URL")
     try:
         to = Destinations(history, parse_s3_url(upload) if upload else None,
-                          check_url(notify) if notify else None, config.getoption("--spot-notify-always"))
+                          check_url(notify) if notify else None, config.getoption("--spot-notify-always"),
+                          tuple(parse_metrics_url(m) for m in metrics))
         check_store(history)
         return to
     except ChaosError as exc:
-        raise pytest.UsageError(str(exc).replace("--upload", "--spot-upload").replace("--notify", "--spot-notify").replace("--history", "--spot-history")) from None
+        raise pytest.UsageError(str(exc).replace("--upload", "--spot-upload").replace("--notify", "--spot-notify").replace("--history", "--spot-history").replace("--metrics", "--spot-metrics")) from None
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -13,7 +13,8 @@ from chaos.errors import ChaosError
 # beginning and ending with a letter or digit
 BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 CONTENT_TYPES = {".html": "text/html; charset=utf-8", ".json": "application/json", ".xml": "application/xml",
-                 ".md": "text/markdown; charset=utf-8", ".jsonl": "application/x-ndjson", ".png": "image/png"}
+                 ".md": "text/markdown; charset=utf-8", ".jsonl": "application/x-ndjson", ".png": "image/png",
+                 ".txt": "text/plain; charset=utf-8"}  # metrics.openmetrics.txt: OpenMetrics text
 
 
 class UploadInputError(ChaosError):

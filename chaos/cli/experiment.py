@@ -99,11 +99,14 @@ def run_experiment(
     upload: Annotated[str | None, typer.Option("--upload", help="Put the journal and reports in S3 at s3://BUCKET/PREFIX/RUN_ID/ (boto3 as the environment configures it).")] = None,
     notify: Annotated[str | None, typer.Option("--notify", help="POST a summary to this webhook (Slack, Teams or any JSON receiver) when the run did not pass or regressed.")] = None,
     notify_always: Annotated[bool, typer.Option("--notify-always", help="With --notify: post after every run, passed ones too.")] = False,
+    metrics: Annotated[list[str] | None, typer.Option("--metrics", help="Push the run's metrics: prometheus://HOST:PORT/JOB (a Pushgateway) or "
+                                                                        "cloudwatch://NAMESPACE (boto3 as the environment configures it). Repeatable.")] = None,
     log_format: LogFormat = "console",
 ) -> None:
     """Run an experiment; exit 0 passed, 1 failed, 2 aborted, 3 error, 4 passed but regressed (with --fail-on-regression)."""
     configure(log_format, level="warning" if log_format == "console" else "info")
     from chaos.aws.upload_destination import parse_s3_url
+    from chaos.delivery.metrics import parse_metrics_url
     from chaos.delivery.webhook import check_url
     from chaos.errors import ChaosError
     from chaos.history.store import check_store
@@ -113,7 +116,8 @@ def run_experiment(
     if notify_always and not notify:
         fail("--notify-always needs --notify URL")
     try:  # checked before anything runs: a bad destination must not cost a run
-        to = Destinations(history, parse_s3_url(upload) if upload else None, check_url(notify) if notify else None, notify_always)
+        to = Destinations(history, parse_s3_url(upload) if upload else None, check_url(notify) if notify else None, notify_always,
+                          tuple(parse_metrics_url(m) for m in metrics or []))
         check_store(history)
     except ChaosError as exc:
         fail(str(exc))

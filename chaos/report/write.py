@@ -10,6 +10,7 @@ from chaos.evidence.starvation import health_summary
 from chaos.journal import read_journal_checked
 from chaos.report import html, junit, markdown
 from chaos.report.data import ReportData, build_read
+from chaos.report.metrics import openmetrics, samples
 from chaos.report.plot import gantt_png, timeline_png
 
 
@@ -34,6 +35,9 @@ def as_json(data: ReportData) -> dict[str, object]:
     }
 
 
+METRICS_FILE = "metrics.openmetrics.txt"
+
+
 def write_reports(journal: Path, out_dir: Path | None = None) -> tuple[ReportData, dict[str, Path]]:
     reading = read_journal_checked(journal)
     data = build_read(reading)
@@ -45,6 +49,8 @@ def write_reports(journal: Path, out_dir: Path | None = None) -> tuple[ReportDat
     paths["html"].write_text(html.render(data, timeline, gantt))
     paths["json"].write_text(json.dumps(as_json(data), indent=2, default=str) + "\n")
     paths["junit"].write_text(junit.render(data))
+    paths["metrics"] = out / METRICS_FILE
+    paths["metrics"].write_text(openmetrics(samples(data)))
     # the pictures as files too, for the postmortem draft and for pasting elsewhere
     paths["timeline"] = out / "timeline.png"
     paths["timeline"].write_bytes(timeline)

@@ -1,5 +1,6 @@
 """Where a finished run's results go besides its directory: the run history (and the comparison
-with its baseline), S3 (`--upload`) and a webhook (`--notify`).  None of them can change the
+with its baseline), S3 (`--upload`), a webhook (`--notify`) and monitoring (`--metrics`: a
+Pushgateway or CloudWatch).  None of them can change the
 verdict or lose the run: each failure comes back as a warning line, and the run's directory
 keeps everything (`spotchaos history import` records a run the store missed)."""
 
@@ -11,12 +12,15 @@ from typing import Any
 
 from chaos import api_errors
 from chaos.aws.upload_destination import S3Destination
+from chaos.delivery.metrics import MetricsDestination, push
 from chaos.delivery.notification import should_notify, summary
 from chaos.delivery.webhook import WebhookFailed, post_json
 from chaos.history.store import record_and_compare, record_uploads
 from chaos.journal.records import ExperimentRecord
 from chaos.redaction import redact_urls
 from chaos.report.data import ReportData
+from chaos.report.metrics import samples
+from chaos.report.write import METRICS_FILE
 
 
 @dataclass(frozen=True)
@@ -25,6 +29,7 @@ class Destinations:
     upload: S3Destination | None = None
     notify: str | None = None  # a webhook URL (checked by chaos.delivery.webhook.check_url)
     notify_always: bool = False
+    metrics: tuple[MetricsDestination, ...] = ()  # a Pushgateway, CloudWatch (chaos.delivery.metrics.parse_metrics_url)
 
 
 @dataclass
@@ -33,6 +38,7 @@ class Delivered:
     regressions: list[Any] = field(default_factory=list)
     uploaded: list[str] = field(default_factory=list)
     notified: int | None = None  # the receiver's HTTP status
+    metrics: list[str] = field(default_factory=list)  # what went where
 
 
 def deliver(data: ReportData, directory: Path, reports: dict[str, Path], to: Destinations, s3_client: Any | None = None,
@@ -62,5 +68,12 @@ def deliver(data: ReportData, directory: Path, reports: dict[str, Path], to: Des
             out.notified = post_json(to.notify, summary(data, out.regressions, html))
         except WebhookFailed as exc:
             out.warnings.append(f"notification not sent: {exc}")
+    if to.metrics:
+        found = samples(data)
+        for dest in to.metrics:
+            try:
+                out.metrics.append(push(dest, found))
+            except Exception as exc:  # noqa: BLE001 - a gateway down or refusing: a warning, the run's files keep the metrics
+                out.warnings.append(f"metrics not sent to {dest}: {api_errors.describe(exc)}; {directory / METRICS_FILE} has them")
     out.warnings = [redact_urls(w) for w in out.warnings]
     return out

@@ -52,6 +52,8 @@ NOT_IN_A_RUN: dict[str, str] = {
     "fis:UpdateSafetyLeverState": "`spotchaos safety-lever engage|release` is for a person running a game day",
     "iam:UpdateAssumeRolePolicy": "`render --runner --create-role`, run by a person setting the runner up",
     "iam:PutRolePolicy": "likewise",
+    "cloudwatch:PutMetricData": "`run --metrics cloudwatch://NAMESPACE`, which the runner's CronJob does not pass (its results go to "
+                                "--upload and --notify)",
 }
 # names in the harness's code that look like AWS operations and are not: (file, name) -> what they are
 NOT_AWS: dict[tuple[str, str], str] = {

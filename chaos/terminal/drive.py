@@ -122,6 +122,8 @@ def conclude(spec: Experiment, run: Run, directory: Path, dry_run: bool, out: Co
             err.print(f"[yellow]warning:[/yellow] {escape(line)}", highlight=False, soft_wrap=True)
         for r in delivered.regressions:
             err.print(f"[yellow]regressed:[/yellow] {escape(r.line())}", highlight=False, soft_wrap=True)
+        for line in delivered.metrics:
+            err.print(escape(line), highlight=False, soft_wrap=True)
         if delivered.uploaded:
             err.print(f"uploaded {len(delivered.uploaded)} files to {escape(delivered.uploaded[0].rsplit('/', 1)[0])}/", highlight=False, soft_wrap=True)
         regressed = bool(delivered.regressions)

@@ -106,7 +106,7 @@ def test_a_failed_run_is_uploaded_recorded_and_notified(tmp_path, s3_env, receiv
     assert done.warnings == []
     run_id = read_journal(directory / "journal.jsonl")[0]["run_id"]
     keys = {o["Key"] for o in s3_env.list_objects_v2(Bucket="chaos-results", Prefix=f"nightly/{run_id}/")["Contents"]}
-    files = ("journal.jsonl", "report.md", "report.html", "report.json", "junit.xml", "timeline.png", "gantt.png")
+    files = ("journal.jsonl", "report.md", "report.html", "report.json", "junit.xml", "metrics.openmetrics.txt", "timeline.png", "gantt.png")
     assert keys == {f"nightly/{run_id}/{n}" for n in files}
     png = s3_env.get_object(Bucket="chaos-results", Key=f"nightly/{run_id}/timeline.png")
     assert png["ContentType"] == "image/png" and png["Body"].read() == reports["timeline"].read_bytes()
