@@ -41,6 +41,14 @@ def from_inputs(manifests: Sequence[Path] = (), eksctl: Path | None = None, kust
     return sources.plain(), groups if sources.cluster_configs else None
 
 
+def from_profile(profile: str) -> tuple[list[Obj], list[NodeGroupFacts]]:
+    """A profile's rendered objects and its node groups, as provisioning would make them."""
+    from chaos import provisioning as p
+
+    cluster = p.resolve(profile, None)
+    return p.render(cluster), [NodeGroupFacts(s.name, tuple(s.instance_types), s.spot, s.max_size, s.tags()) for s in p.node_group_specs(cluster)]
+
+
 def run(objects: list[Obj], groups: list[NodeGroupFacts] | None) -> list[Finding]:
     return diagnose(objects, groups)
 

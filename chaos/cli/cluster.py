@@ -183,11 +183,7 @@ def doctor(
         if files:
             objects, groups = d.from_inputs(manifests or [], eksctl, kustomize or [])
         elif profile is not None:
-            from chaos import provisioning as p
-
-            cluster = p.resolve(profile, None)
-            objects = p.render(cluster)
-            groups = [d.NodeGroupFacts(s.name, tuple(s.instance_types), s.spot, s.max_size, s.tags()) for s in p.node_group_specs(cluster)]
+            objects, groups = d.from_profile(profile)
         elif target == "eks":
             from chaos.target import context_endpoints
 
