@@ -371,6 +371,19 @@ def load_experiment(path: Path) -> Experiment:
     return parse_experiment(data, str(path), path.parent)
 
 
+def with_target(spec: Experiment, source: str, kind: str | None = None, speed: float | str | None = None) -> Experiment:
+    """The experiment with its target's kind and speed set where given (--target and --speed)."""
+    if kind is None and speed is None:
+        return spec
+    data = spec.model_dump(mode="json", exclude_unset=True)
+    data.setdefault("target", {})
+    if kind is not None:
+        data["target"]["kind"] = kind
+    if speed is not None:
+        data["target"]["speed"] = speed
+    return parse_experiment(data, source)
+
+
 def json_schema() -> dict[str, Any]:
     schema = Experiment.model_json_schema()
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"

@@ -23,18 +23,10 @@ def run_experiment(path: str, runs_dir: str = "spotchaos-runs", target: str | No
     from chaos.run import RunOptions
     from chaos.run import run_experiment as run
     from chaos.run.results import Destinations, deliver
-    from chaos.spec import load_experiment, parse_experiment
+    from chaos.spec import load_experiment, with_target
     from chaos.verdict.expectation import unmet
 
-    spec = load_experiment(Path(path))
-    if target is not None or speed is not None:
-        data = spec.model_dump(mode="json", exclude_unset=True)
-        data.setdefault("target", {})
-        if target is not None:
-            data["target"]["kind"] = target
-        if speed is not None:
-            data["target"]["speed"] = speed
-        spec = parse_experiment(data, path)
+    spec = with_target(load_experiment(Path(path)), path, target, speed)
     directory = Path(runs_dir) / new_run_id(spec.name)
     _, finished = event_loop.run(run(spec, RunOptions(directory)))
     data_, reports = at_low_priority(lambda: write_reports(finished.journal.path))

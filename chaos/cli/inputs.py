@@ -69,18 +69,10 @@ def render_load(file: Path, url: str | None, out_dir: Path) -> None:
 
 def load_spec(file: Path, target: str | None = None, speed: float | None = None) -> object:
     from chaos.errors import SpecError
-    from chaos.spec import load_experiment, parse_experiment
+    from chaos.spec import load_experiment, with_target
 
     try:
-        spec = load_experiment(file)
-        if target is not None or speed is not None:
-            data = spec.model_dump(mode="json", exclude_unset=True)
-            data.setdefault("target", {})
-            if target is not None:
-                data["target"]["kind"] = target
-            if speed is not None:
-                data["target"]["speed"] = speed
-            spec = parse_experiment(data, f"{file} (with --target/--speed)")
+        spec = with_target(load_experiment(file), f"{file} (with --target/--speed)", target, speed)
     except SpecError as exc:
         fail(str(exc))
     return spec
