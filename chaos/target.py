@@ -153,20 +153,20 @@ class Connection:
 def start_simulator(target: Target, state_dir: Path, log_path: Path) -> Connection:
     state_dir.mkdir(parents=True, exist_ok=True)
     (state_dir / "endpoints.json").unlink(missing_ok=True)
-    cmd = [sys.executable, "-m", "chaos.cli", "sim", "up", "--speed", str(target.speed) if target.speed == "auto" else f"{target.speed:g}", "--state-dir", str(state_dir), "--log-format", "json",
-           "--exit-with", str(os.getpid())]
+    up = ["up", "--speed", str(target.speed) if target.speed == "auto" else f"{target.speed:g}", "--state-dir", str(state_dir), "--log-format", "json",
+          "--exit-with", str(os.getpid())]  # `spotchaos sim`'s arguments
     if target.simulator.config:
-        cmd += ["--config", target.simulator.config]
+        up += ["--config", target.simulator.config]
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     proc: SimulatorProcess | None = None
     if _forks is not None:  # a session that starts many: forked from a process that imported the simulator once
         try:
-            proc = _forks.spawn(cmd[4:], log_path, env)
+            proc = _forks.spawn(up, log_path, env)
         except ForkServerError as exc:
             log.warning("simulator_fork_failed", error=str(exc), fallback="its own process")
     if proc is None:
         with log_path.open("ab") as out:
-            proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, start_new_session=True, env=env)
+            proc = subprocess.Popen([sys.executable, "-m", "chaos.cli", "sim", *up], stdout=out, stderr=subprocess.STDOUT, start_new_session=True, env=env)
     try:
         wait_for(lambda: proc.poll() is not None or (state_dir / "endpoints.json").exists(), SIM_START_TIMEOUT, "the simulator to start")
     except WaitTimeout:
