@@ -384,6 +384,28 @@ def with_target(spec: Experiment, source: str, kind: str | None = None, speed: f
     return parse_experiment(data, source)
 
 
+def only_injection(spec: Experiment, which: int | str, source: str) -> Experiment:
+    """The experiment with one of its injections kept: `which` is its index in `injections`, its
+    name, or injection-N (its place, from 1): a run of one fault, journaled under its label."""
+    labels = [inj.label(i) for i, inj in enumerate(spec.injections)]
+    if isinstance(which, int) and not isinstance(which, bool):
+        if not 0 <= which < len(labels):
+            raise SpecError(f"{source}: injection {which}: the experiment has injections[0] to injections[{len(labels) - 1}]; "
+                            f"give an index in that range or one of {', '.join(labels)}")
+        index = which
+    elif isinstance(which, str) and which in labels:
+        index = labels.index(which)
+    elif isinstance(which, str) and which in (positions := [f"injection-{i + 1}" for i in range(len(labels))]):
+        index = positions.index(which)  # its place, also when it has a name
+    else:
+        raise SpecError(f"{source}: injection {which!r}: no injection of that name; give one of {', '.join(labels)}")
+    data = spec.model_dump(mode="json", exclude_unset=True)
+    data["injections"] = [{**data["injections"][index], "name": labels[index]}]
+    if len(labels) > 1:
+        data.pop("expect", None)  # what the whole experiment is written to reach says nothing of one of its faults alone
+    return parse_experiment(data, f"{source} (injection {labels[index]} alone)")
+
+
 def json_schema() -> dict[str, Any]:
     schema = Experiment.model_json_schema()
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"

@@ -92,6 +92,7 @@ def run_experiment(
     target: Annotated[str | None, typer.Option("--target", help="local (default: a simulator started for the run) or eks")] = None,
     speed: Annotated[float | None, typer.Option("--speed", help="local: cluster time runs this many times faster than real time")] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Connect, provision and pick the nodes; inject nothing.")] = False,
+    injection: Annotated[str | None, typer.Option("--injection", help="Run this injection alone: its name, its label (injection-N) or its index in injections (0 is the first).")] = None,
     report_dir: Annotated[Path | None, typer.Option("--report-dir", help="Where the journal and reports go (default: spotchaos-runs/NAME-TIME).")] = None,
     live: Annotated[bool, typer.Option("--live/--no-live", help="Live view on the terminal.")] = True,
     history: HistoryUrl = None,
@@ -122,7 +123,7 @@ def run_experiment(
     except ChaosError as exc:
         fail(str(exc))
         return
-    spec = load_spec(file, target, speed)
+    spec = load_spec(file, target, speed, injection)
     code = execute(spec, report_dir, dry_run, live and err.is_terminal, out, err, fail_on_regression, to)  # type: ignore[arg-type]
     raise typer.Exit(code)
 

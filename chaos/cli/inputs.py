@@ -67,12 +67,14 @@ def render_load(file: Path, url: str | None, out_dir: Path) -> None:
               f"(kubectl apply -f; read each shard with kubectl logs)", soft_wrap=True, highlight=False)
 
 
-def load_spec(file: Path, target: str | None = None, speed: float | None = None) -> object:
+def load_spec(file: Path, target: str | None = None, speed: float | None = None, injection: str | None = None) -> object:
     from chaos.errors import SpecError
-    from chaos.spec import load_experiment, with_target
+    from chaos.spec import load_experiment, only_injection, with_target
 
     try:
         spec = with_target(load_experiment(file), f"{file} (with --target/--speed)", target, speed)
+        if injection is not None:
+            spec = only_injection(spec, int(injection) if injection.isdigit() else injection, f"{file} (with --injection)")
     except SpecError as exc:
         fail(str(exc))
     return spec

@@ -1,19 +1,24 @@
 """The Chaos Toolkit extension as a Chaos Toolkit user runs it: the real `chaos run` (chaostoolkit's
-CLI) on docs/chaostoolkit/spot-interruption.json, against a simulator the spotchaos action starts.
-Its journal holds spotchaos's verdict and the probes' readings of that very run."""
+CLI) on docs/chaostoolkit/spot-interruption.json and spot-interruption-inject.json, against a
+simulator the spotchaos run starts.  Its journal holds spotchaos's verdict and the probes' readings
+of that very run; an injection put in place is rolled back, also when its run is stopped or killed."""
 
 from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from chaos.chaostoolkit.probes import ProbeInputError, cluster_spot_ready, hypothesis_held, verdict
-from chaos.journal import read_journal
+from chaos.chaostoolkit.actions import inject, rollback_injection
+from chaos.chaostoolkit.probes import ProbeInputError, cluster_spot_ready, fault_in_place, hypothesis_held, verdict
+from chaos.journal import of, read_journal
+from chaos.journal.records import InjectedRecord
+from chaos.undo.log import pending
 from chaos.report.write import write_reports
 from tests.unit.test_verdicts import good_journal
 
@@ -21,13 +26,19 @@ ROOT = Path(__file__).resolve().parents[2]
 CHAOS = Path(sys.executable).parent / "chaos"
 
 
-def test_chaos_run_of_the_documented_experiment_completes_with_spotchaoss_verdict_in_its_journal(tmp_path: Path) -> None:
-    runs, journal = tmp_path / "runs", tmp_path / "journal.json"
-    env = {**os.environ, "SPOTCHAOS_RUNS_DIR": str(runs), "SPOTCHAOS_HISTORY": "off"}
-    done = subprocess.run([str(CHAOS), "--log-file", str(tmp_path / "chaostoolkit.log"), "run", "docs/chaostoolkit/spot-interruption.json",
-                           "--journal-path", str(journal)], cwd=ROOT, env=env, capture_output=True, text=True, timeout=400)
+def chaos_run(experiment: str, tmp_path: Path) -> dict:
+    """`chaos run EXPERIMENT` with its runs in tmp_path/runs; Chaos Toolkit's journal."""
+    journal = tmp_path / "journal.json"
+    env = {**os.environ, "SPOTCHAOS_RUNS_DIR": str(tmp_path / "runs"), "SPOTCHAOS_HISTORY": "off"}
+    done = subprocess.run([str(CHAOS), "--log-file", str(tmp_path / "chaostoolkit.log"), "run", experiment, "--journal-path", str(journal)],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=400)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    ran = json.loads(journal.read_text())
+    return json.loads(journal.read_text())
+
+
+def test_chaos_run_of_the_documented_experiment_completes_with_spotchaoss_verdict_in_its_journal(tmp_path: Path) -> None:
+    runs = tmp_path / "runs"
+    ran = chaos_run("docs/chaostoolkit/spot-interruption.json", tmp_path)
     assert ran["status"] == "completed" and ran["deviated"] is False
     by_name = {r["activity"]["name"]: r for r in ran["run"]}
     action = by_name["interrupt-one-spot-node"]["output"]
@@ -41,6 +52,45 @@ def test_chaos_run_of_the_documented_experiment_completes_with_spotchaoss_verdic
     assert by_name["verdict"]["output"] == "passed"
     assert [by_name[n]["output"] for n in ("drained-before-reclaim", "targets-deregistered-before-reclaim", "error-rate")] == [True, True, True]
     assert [p["output"] for p in ran["steady_states"]["before"]["probes"]] == [True]
+
+
+def test_chaos_run_of_the_inject_experiment_probes_while_the_fault_is_in_place_and_its_rollback_ends_it(tmp_path: Path) -> None:
+    ran = chaos_run("docs/chaostoolkit/spot-interruption-inject.json", tmp_path)
+    assert ran["status"] == "completed" and ran["deviated"] is False
+    injected, in_place = (r["output"] for r in ran["run"])
+    (rolled_back,) = ran["rollbacks"]
+    (run_dir,) = (tmp_path / "runs").iterdir()
+    records = read_journal(run_dir / "journal.jsonl")
+    assert injected["report_dir"] == rolled_back["output"]["report_dir"] == str(run_dir.resolve())
+    assert injected["injection"] == "one-spot-node" and [i["node"] for i in injected["injected"]] == [r.node for r in of(records, InjectedRecord)]
+    assert in_place is True  # read by the method's probe, between the action and the rollback
+    assert rolled_back["status"] == "succeeded" and rolled_back["output"]["verdict"] == "passed"
+    assert rolled_back["output"]["left"] == [] and rolled_back["output"]["cleaned_up"] == [] and not pending(records)
+    assert records[-1].kind == "verdict" and fault_in_place(str(run_dir)) is False
+
+
+def test_an_injection_stopped_or_killed_is_rolled_back(tmp_path: Path) -> None:
+    runs = str(tmp_path / "runs")
+    stopped = inject("experiments/single-spot-node-fis.yaml", runs_dir=runs)
+    assert fault_in_place(stopped) is True
+    ended = rollback_injection(stopped, interrupt=True)  # Ctrl-C to the run: it rolls back itself
+    assert (ended["verdict"], ended["interrupted"], ended["cleaned_up"], ended["left"]) == ("aborted", True, [], [])
+    assert verdict(stopped) == "aborted" and fault_in_place(stopped) is False
+
+    killed = inject("experiments/single-spot-node-fis.yaml", injection="injection-1", runs_dir=runs)
+    os.kill(killed["pid"], signal.SIGKILL)  # no rollback of its own: the FIS experiment and its template stay in place
+    ended = rollback_injection(runs)  # the newest run: the killed one
+    assert ended["report_dir"] == killed["report_dir"] and ended["verdict"] == "aborted" and not ended["interrupted"]
+    steps = [c["step"].split(" ")[:3] for c in ended["cleaned_up"] if c["ok"]]
+    assert ["stop", "FIS", "experiment"] in steps and ["delete", "FIS", "template"] in steps and ended["left"] == []
+    assert not pending(read_journal(Path(killed["report_dir"]) / "journal.jsonl")) and fault_in_place(killed) is False
+
+
+def test_inject_says_what_it_cannot_do(tmp_path: Path) -> None:
+    with pytest.raises(Exception, match="give one of one-spot-node"):
+        inject("experiments/single-spot-node-fis.yaml", injection="nope", runs_dir=str(tmp_path))
+    with pytest.raises(ProbeInputError, match="no journal.jsonl; give the runs_dir"):
+        rollback_injection(str(tmp_path / "nothing"))
 
 
 def test_the_probes_read_a_runs_report_and_say_what_they_cannot_read(tmp_path: Path) -> None:

@@ -148,3 +148,27 @@ def test_every_shipped_experiment_reads_back_from_its_journal_record():
         spec = load_experiment(path)
         again = parse_experiment(json.loads(json.dumps(spec.model_dump(mode="json"))))
         assert again == spec, path.name
+
+
+def test_one_injection_alone_keeps_its_label_and_says_which_ones_there_are():
+    from chaos.spec import only_injection
+
+    spec = parse_experiment(_with(injections=[{"via": "fis"}, {"via": "metadata", "name": "imds", "at": "1m"}],
+                                  expect={"verdict": "failed", "breached": ["error-rate"]}), "x.yaml")
+    first, second = only_injection(spec, 0, "x.yaml"), only_injection(spec, "imds", "x.yaml")
+    assert [(i.label(0), i.via) for i in first.injections] == [("injection-1", "fis")]  # journaled under the label it has in the file
+    assert [(i.label(0), i.via, i.at) for i in second.injections] == [("imds", "metadata", 60.0)]
+    assert only_injection(spec, "injection-2", "x.yaml").injections == second.injections
+    assert first.expect.verdict == "passed"  # the whole experiment's expectation is not one fault's
+    single = parse_experiment(_with(expect={"verdict": "failed", "breached": ["error-rate"]}), "x.yaml")
+    assert only_injection(single, 0, "x.yaml").expect == single.expect  # one of one: the same experiment
+    with pytest.raises(SpecError, match=r"injection 2: the experiment has injections\[0\] to injections\[1\]; .* injection-1, imds"):
+        only_injection(spec, 2, "x.yaml")
+    with pytest.raises(SpecError, match="injection 'nope': no injection of that name; give one of injection-1, imds"):
+        only_injection(spec, "nope", "x.yaml")
+
+
+def test_run_with_an_unknown_injection_exits_3_naming_the_ones_there_are(tmp_path):
+    done = subprocess.run([sys.executable, "-m", "chaos.cli", "run", str(ROOT / "experiments/single-spot-node-fis.yaml"), "--injection", "nope",
+                           "--no-live", "--report-dir", str(tmp_path / "run")], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 3 and "give one of one-spot-node" in done.stderr and not (tmp_path / "run").exists()
