@@ -85,14 +85,14 @@ WIDE_COLUMNS: tuple[Column, ...] = (
 DROPPED_FIRST = ("target", "p99 ms", "errors")  # when the short form is too narrow
 
 
-def fitting(rows: list[dict[str, Any]], columns: tuple[Column, ...], width: int) -> tuple[Column, ...]:
-    """The columns that fit in `width` with every cell whole: the optional ones go (target, then
-    p99, then errors) rather than any name or time being cut; `-o wide` shows them all."""
+def fitting(rows: list[dict[str, Any]], columns: tuple[Column, ...], width: int, dropped: tuple[str, ...] = DROPPED_FIRST) -> tuple[Column, ...]:
+    """The columns that fit in `width` with every cell whole: the optional ones go (history's:
+    target, then p99, then errors) rather than any name or time being cut; `-o wide` shows them all."""
 
     def needed(cols: tuple[Column, ...]) -> int:
         return sum(max(len(header), *(len(cell(r)) for r in rows)) + 3 for header, cell in cols) - 3
 
-    for drop in DROPPED_FIRST:
+    for drop in dropped:
         if needed(columns) <= width:
             break
         columns = tuple(c for c in columns if c[0] != drop)
@@ -150,4 +150,24 @@ def trend_cmd(
              "points": [asdict(p) for p in t.points]} for t in items],
             milestones=[{"milestone": m.milestone, "points": [{"started": at, "seconds": v} for at, v in m.points]} for m in milestones]), str(output))
         return
-    out.print(trend_page.markdown_page(experiment, items, milestones), highlight=False, markup=False, soft_wrap=True)
+    rows = [{"hypothesis": t.name, "bound": t.bound, "pass rate": f"{t.pass_rate:.0%}", "flaky": "yes" if t.flaky else "no",
+             "latest": f"{t.points[-1].status} ({'-' if t.points[-1].value is None else f'{t.points[-1].value:g}'})",
+             "flaky on": "; ".join(t.flaky_on) or "-"} for t in items]
+    columns = TREND_COLUMNS + TREND_WIDE if output == "wide" else fitting(rows, TREND_COLUMNS, out.width, ("bound", "latest"))
+    typer.echo(f"{experiment}: {len(items[0].points)} runs")
+    typer.echo("\n".join(aligned(rows, columns)))
+    if milestones:
+        steps = [{"milestone": m.milestone.replace("_", " "), "median": f"{sorted(v for _, v in m.points)[len(m.points) // 2]:g}",
+                  "latest": f"{m.points[-1][1]:g}"} for m in milestones]
+        typer.echo("\n" + "\n".join(aligned(steps, MILESTONE_COLUMNS)))
+
+
+def _cell(key: str) -> Column:
+    return (key, lambda row: row[key])
+
+
+# `trend` at a terminal: the Markdown document (--markdown) is for a review, this for 80 columns
+TREND_COLUMNS: tuple[Column, ...] = tuple(_cell(k) for k in ("hypothesis", "pass rate", "latest", "flaky", "bound"))
+TREND_WIDE: tuple[Column, ...] = (_cell("flaky on"),)
+MILESTONE_COLUMNS: tuple[Column, ...] = (("node milestone", lambda r: r["milestone"]), ("median s", lambda r: r["median"]),
+                                         ("latest s", lambda r: r["latest"]))

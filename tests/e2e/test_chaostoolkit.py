@@ -15,11 +15,17 @@ from pathlib import Path
 import pytest
 
 from chaos.chaostoolkit.actions import inject, rollback_injection
-from chaos.chaostoolkit.probes import ProbeInputError, cluster_spot_ready, fault_in_place, hypothesis_held, verdict
+from chaos.chaostoolkit.probes import (
+    ProbeInputError,
+    cluster_spot_ready,
+    fault_in_place,
+    hypothesis_held,
+    verdict,
+)
 from chaos.journal import of, read_journal
 from chaos.journal.records import InjectedRecord
-from chaos.undo.log import pending
 from chaos.report.write import write_reports
+from chaos.undo.log import pending
 from tests.unit.test_verdicts import good_journal
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -1,7 +1,7 @@
 """Every table the command line draws, at 80 columns: no line wider, and no name or heading
 broken across lines (a name cut short ends in an ellipsis; `-o wide` or a wider terminal has it
 whole).  history's table: tests/unit/test_machine_output.py; doctor's: tests/unit/test_doctor.py.
-`trend` prints a Markdown document (to paste into a review), not a terminal table."""
+`trend`'s: tests/unit/test_trend.py."""
 
 from __future__ import annotations
 

@@ -77,3 +77,23 @@ def test_the_time_axis_says_the_time_when_every_run_is_on_one_day():
     assert [tick_label(s, one_day) for s in one_day] == ["10:00", "10:35"]
     nightly = ["2026-11-26T03:00:00Z", "2026-11-27T03:00:00Z"]
     assert [tick_label(s, nightly) for s in nightly] == ["2026-11-26", "2026-11-27"]
+
+
+def test_the_trend_table_reads_at_80_columns_and_wide_has_the_bound_and_where_it_was_flaky(store_url):
+    engine = open_store(store_url)
+    for n, margin, status in ((1, 75.0, "pass"), (2, 12.0, "fail"), (3, 70.0, "pass")):
+        rows = _run(n, margin, status)
+        long = dict(rows.hypotheses[0], name="targets-deregistered-before-reclaim-az", check="targets-deregistered-before-reclaim",
+                    bound=">= 30s before the reclaim, with the deregistration delay")
+        miles = [{"run_id": rows.run["run_id"], "node": "n1", "instance": "i-1", "milestone": "drained", "seconds": 40.0 + n}]
+        record(engine, RunRows(rows.run, [*rows.hypotheses, long], miles))
+    table = runner.invoke(app, ["trend", "nightly", "--history", store_url], env={"COLUMNS": "80"})
+    assert table.exit_code == 0, table.output
+    lines = table.output.splitlines()
+    assert all(len(line) <= 80 for line in lines), table.output
+    assert lines[0] == "nightly: 3 runs" and lines[1].split() == ["HYPOTHESIS", "PASS", "RATE", "LATEST", "FLAKY"], table.output  # no bound: too wide
+    assert any(line.split() == ["targets-deregistered-before-reclaim-az", "67%", "pass", "(70)", "yes"] for line in lines), table.output
+    assert any(line.split() == ["drained", "42", "43"] for line in lines), table.output  # median and latest of the slowest node
+    wide = runner.invoke(app, ["trend", "nightly", "--history", store_url, "-o", "wide"], env={"COLUMNS": "80"})
+    assert ">= 30s before the reclaim, with the deregistration delay" in wide.output
+    assert "profile hardened, spotchaos 0.1.0, experiment c1" in wide.output  # where the flaky one passed and failed
