@@ -95,6 +95,8 @@ def render_profile(
                                                                    "added to the experiment's stop_conditions).")] = None,
     nodegroup_tag: Annotated[str, typer.Option("--nodegroup-tag", help="--fis: the instance tag naming a node group (alpha.eksctl.io/nodegroup-name "
                                                                       "for eksctl's self-managed groups).")] = "eks:nodegroup-name",
+    az: Annotated[list[str] | None, typer.Option("--az", help="--fis: the zones a capacity-error that names none (it takes its group's own at run time) "
+                                                              "fails launches in (comma-separated or repeated).")] = None,
 ) -> None:
     """Write a profile as an eksctl ClusterConfig and Kubernetes manifests, for `eksctl create cluster -f` and `kubectl apply -f`; or, with --runner, the in-cluster runner; or, with --load, an experiment's load as a Job; or, with --fis, an experiment's FIS templates."""
     import yaml
@@ -108,7 +110,7 @@ def render_profile(
     if fis is not None:
         from chaos.cli.render_fis import render_fis
 
-        render_fis(fis, out_dir, role_arn, alarm or [], name, nodegroup_tag)
+        render_fis(fis, out_dir, role_arn, alarm or [], name, nodegroup_tag, tuple(z.strip() for a in az or [] for z in a.split(",") if z.strip()))
         return
     if runner:
         _render_runner(out_dir, account, image, experiment or [], schedule, region, upload, oidc_issuer, name, create_role)

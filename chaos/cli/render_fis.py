@@ -9,9 +9,11 @@ from pathlib import Path
 from chaos.cli.app import fail, out
 
 ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+$")
+ZONE = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d[a-z]$")
 
 
-def render_fis(file: Path, out_dir: Path, role_arn: str | None, alarms: list[str], cluster: str | None, nodegroup_tag: str) -> None:
+def render_fis(file: Path, out_dir: Path, role_arn: str | None, alarms: list[str], cluster: str | None, nodegroup_tag: str,
+               azs: tuple[str, ...] = ()) -> None:
     import yaml
 
     from chaos.cli.inputs import load_spec
@@ -29,13 +31,16 @@ def render_fis(file: Path, out_dir: Path, role_arn: str | None, alarms: list[str
     bad = [a for a in stops if not a.startswith("arn:aws") or ":alarm:" not in a]
     if bad:
         fail(f"--alarm: {bad[0][:120]!r} is not a CloudWatch alarm ARN (arn:aws:cloudwatch:REGION:ACCOUNT:alarm:NAME)")
+    bad_zone = next((z for z in azs if not ZONE.match(z)), None)
+    if bad_zone is not None:
+        fail(f"--az: {bad_zone[:60]!r} is not an availability zone name (e.g. us-east-1a)")
     name = cluster or spec.cluster.name or SEED_CLUSTER  # type: ignore[attr-defined]
     written: list[Path] = []
     skipped: list[str] = []
     files: dict[str, str] = {}
     for index, inj in enumerate(spec.injections):  # type: ignore[attr-defined]
         try:
-            th = takehome(spec.name, inj, index, name, str(role), stops, nodegroup_tag)  # type: ignore[attr-defined]
+            th = takehome(spec.name, inj, index, name, str(role), stops, nodegroup_tag, azs)  # type: ignore[attr-defined]
         except NotRenderable as exc:
             skipped.append(f"{inj.label(index)}: {exc}")
             continue
@@ -45,7 +50,8 @@ def render_fis(file: Path, out_dir: Path, role_arn: str | None, alarms: list[str
     for line in skipped:
         out.print(f"not rendered: {line}", soft_wrap=True, highlight=False, markup=False)
     if not files:
-        fail(f"{file}: no injection has an FIS template to take home (via fis: spot-interruption, instance-loss, instance-stop, capacity-error)")
+        fail(f"{file}: no injection has an FIS template to take home (via fis: spot-interruption, instance-loss, instance-stop, capacity-error, "
+             "az-power-interruption)")
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
         for file_name, text in files.items():

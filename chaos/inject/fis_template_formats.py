@@ -5,10 +5,10 @@ The IAM role and the stop conditions' CloudWatch alarms are parameters in the la
 template's own values as defaults).  Pure.
 
 Sources: the FIS API's CreateExperimentTemplate (botocore's model); the CloudFormation resource
-AWS::FIS::ExperimentTemplate (Targets, Actions, StopConditions, RoleArn, Description, Tags; its
-targets' ResourceTags, Filters Path/Values, SelectionMode); the Terraform AWS provider's
-aws_fis_experiment_template (action/target/stop_condition blocks, parameter and resource_tag
-key-value blocks, filter path/values)."""
+AWS::FIS::ExperimentTemplate (Targets, Actions, StopConditions, RoleArn, Description, Tags,
+ExperimentOptions; its targets' ResourceTags, Filters Path/Values, SelectionMode); the Terraform
+AWS provider's aws_fis_experiment_template (action/target/stop_condition/experiment_options
+blocks, parameter and resource_tag key-value blocks, filter path/values)."""
 
 from __future__ import annotations
 
@@ -71,6 +71,8 @@ def cloudformation(name: str, template: Template) -> dict[str, Any]:
         "Actions": {key: _cfn_action(a) for key, a in template["actions"].items()},
         "Tags": dict(template.get("tags") or {}),
     }}}
+    if template.get("experimentOptions"):
+        doc["Resources"]["ExperimentTemplate"]["Properties"]["ExperimentOptions"] = {_pascal(k): v for k, v in template["experimentOptions"].items()}
     doc["Outputs"] = {"ExperimentTemplateId": {"Value": {"Ref": "ExperimentTemplate"}}}
     return doc
 
@@ -78,6 +80,11 @@ def cloudformation(name: str, template: Template) -> dict[str, Any]:
 def _hcl(value: Any) -> str:
     """A Terraform literal: strings and lists of strings, as JSON writes them (HCL's syntax for both)."""
     return json.dumps(value)
+
+
+def _snake(key: str) -> str:
+    """emptyTargetResolutionMode -> empty_target_resolution_mode (the provider's argument names)."""
+    return re.sub(r"(?<!^)([A-Z])", r"_\1", key).lower()
 
 
 def _kv_blocks(block: str, pairs: dict[str, str], indent: str) -> list[str]:
@@ -123,6 +130,9 @@ def terraform(name: str, template: Template) -> str:
         "    }",
         "  }",
     ]
+    options = template.get("experimentOptions") or {}
+    if options:
+        lines += ["", "  experiment_options {"] + [f"    {_snake(k)} = {_hcl(v)}" for k, v in options.items()] + ["  }"]
     for key, action in template["actions"].items():
         lines += ["", "  action {", f"    name      = {_hcl(key)}", f"    action_id = {_hcl(action['actionId'])}"]
         lines += _kv_blocks("parameter", action.get("parameters") or {}, "    ")

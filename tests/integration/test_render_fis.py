@@ -2,7 +2,9 @@
 CLI input JSON passes botocore's parameter validation of CreateExperimentTemplate and the
 simulator's FIS (real boto3 over HTTP) creates it; the CloudFormation and the Terraform forms say
 the same template (the Terraform parsed back with python-hcl2: there is no terraform binary
-here); and one template, started on the simulator, interrupts by its tags what it says."""
+here); and templates started on the simulator take by their tags what they say (a Spot
+interruption; an AZ's power interruption: the tagged on-demand instances there stopped, its Spot
+instances lost, the rest left alone)."""
 
 from __future__ import annotations
 
@@ -61,10 +63,11 @@ def _from_cfn(props: dict[str, Any], parameters: dict[str, Any]) -> dict[str, An
             out["filters"] = [{"path": f["Path"], "values": f["Values"]} for f in t["Filters"]]
         return out
 
+    options = {"experimentOptions": {_camel(k): v for k, v in props["ExperimentOptions"].items()}} if "ExperimentOptions" in props else {}
     return {"description": props["Description"], "roleArn": resolve(props["RoleArn"]), "tags": props["Tags"],
             "stopConditions": [{_camel(k): v for k, v in c.items()} for c in resolve(props["StopConditions"])],
             "targets": {name: target(t) for name, t in props["Targets"].items()},
-            "actions": {name: {_camel(k): v for k, v in a.items()} for name, a in props["Actions"].items()}}
+            "actions": {name: {_camel(k): v for k, v in a.items()} for name, a in props["Actions"].items()}, **options}
 
 
 def _unquote(value: Any) -> Any:
@@ -97,9 +100,11 @@ def _from_terraform(text: str, alarms: list[str]) -> dict[str, Any]:
             target["filters"] = [{"path": _unquote(f["path"]), "values": _unquote(f["values"])} for f in t["filter"]]
         target["selectionMode"] = _unquote(t["selection_mode"])
         targets[_unquote(t["name"])] = target
+    options = {"experimentOptions": {"".join(w.capitalize() if i else w for i, w in enumerate(k.split("_"))): _unquote(v)
+                                     for block in resource["experiment_options"] for k, v in block.items() if not k.startswith("__")}} if resource.get("experiment_options") else {}
     return {"description": _unquote(resource["description"]), "targets": targets, "actions": actions,
             "stopConditions": [{"source": "aws:cloudwatch:alarm", "value": a} for a in alarms] or [{"source": "none"}],
-            "roleArn": role, "tags": {_unquote(k): _unquote(v) for k, v in resource["tags"].items()}}
+            "roleArn": role, "tags": {_unquote(k): _unquote(v) for k, v in resource["tags"].items()}, **options}
 
 
 def _sorted_keys(template: dict[str, Any]) -> dict[str, Any]:
@@ -119,11 +124,8 @@ def test_every_fis_injection_renders_validates_and_is_created_by_the_simulators_
     rendered = 0
     for path in _fis_experiments():
         out = tmp_path / path.stem
-        result = _render(path, out, "--alarm", ALARM)
-        if result.exit_code == 3:  # nothing of it to take home (an AZ power interruption, a capacity error without its zone): each named
-            assert "not rendered" in result.output and "no injection has an FIS template" in result.output and not out.exists(), result.output
-            continue
-        assert result.exit_code == 0, (path.name, result.output)
+        result = _render(path, out, "--alarm", ALARM, "--az", "us-east-1a,us-east-1b")
+        assert result.exit_code == 0 and "not rendered" not in result.output, (path.name, result.output)
         for cli_json in sorted(out.glob("*.json")):
             template = json.loads(cli_json.read_text())
             validate_parameters({**template, "clientToken": "take-home"}, shape)  # botocore's own check, as the CLI makes it
@@ -139,19 +141,22 @@ def test_every_fis_injection_renders_validates_and_is_created_by_the_simulators_
             assert _sorted_keys(_from_cfn(resource["Properties"], parameters)) == _sorted_keys(template), stem
             assert _sorted_keys(_from_terraform((out / f"{stem}.tf").read_text(), [ALARM])) == _sorted_keys(template), stem
             rendered += 1
-    assert rendered >= 15  # spot interruptions, instance losses and stops, capacity errors with a zone
+    assert rendered >= 20  # spot interruptions, instance losses and stops, capacity errors, AZ power interruptions
 
 
 def test_what_has_no_take_home_template_is_named_and_bad_options_are_one_line(tmp_path: Path) -> None:
-    power = _render(ROOT / "experiments" / "az-power-interruption.yaml", tmp_path / "p")
-    assert power.exit_code == 3 and "az-power-interruption" in power.output and "Power Interruption" in power.output, power.output
+    ice = _render(ROOT / "experiments" / "pool-loss-ice.yaml", tmp_path / "p")  # its capacity error takes the group's zones at run time
+    assert ice.exit_code == 0 and "not rendered: no-capacity-4vcpu" in ice.output and "give the zones with --az" in ice.output, ice.output
+    assert [p.name for p in (tmp_path / "p").glob("*.json")] == ["pool-loss-ice-two-4vcpu-nodes.json"]  # the rest of it is written
+    bad_zone = _render(ROOT / "experiments" / "pool-loss-ice.yaml", tmp_path / "z", "--az", "us-east-1a,nowhere")
+    assert bad_zone.exit_code == 3 and "--az: 'nowhere' is not an availability zone name" in bad_zone.output, bad_zone.output
     metadata = _render(ROOT / "experiments" / "imds-metadata-mock.yaml", tmp_path / "m")
     assert metadata.exit_code == 3 and "via metadata sends no FIS experiment" in metadata.output, metadata.output
     no_role = runner.invoke(app, ["render", "--fis", str(ROOT / "experiments" / "single-spot-node-fis.yaml"), "--out", str(tmp_path / "n")])
     assert no_role.exit_code == 3 and "--role-arn" in no_role.output and "Traceback" not in no_role.output
     bad_alarm = _render(ROOT / "experiments" / "single-spot-node-fis.yaml", tmp_path / "a", "--alarm", "serving-5xx")
     assert bad_alarm.exit_code == 3 and "--alarm" in bad_alarm.output
-    assert not any(tmp_path.glob("*/*"))
+    assert not any(p for p in tmp_path.glob("*/*") if p.parent.name != "p")
 
 
 def test_a_template_started_on_the_simulator_interrupts_by_its_tags_what_it_says(fis_sim, tmp_path: Path) -> None:
@@ -181,3 +186,41 @@ def test_a_template_started_on_the_simulator_interrupts_by_its_tags_what_it_says
     reclaimed = wait_for(lambda: [i for r in ec2.describe_instances(InstanceIds=ours)["Reservations"] for i in r["Instances"]
                                   if i["State"]["Name"] in ("shutting-down", "terminated")], 60, "the interrupted instance's reclaim")
     assert len(reclaimed) == 1  # COUNT(1) of the cluster's running Spot instances
+
+
+def test_an_az_power_interruption_template_takes_by_its_tags_what_it_says(fis_sim, tmp_path: Path) -> None:
+    autoscaling, ec2, fis = fis_sim.aws("autoscaling"), fis_sim.aws("ec2"), fis_sim.aws("fis")
+    groups = {"power-od-tagged": node_group(fis_sim, "power-od-tagged", ("m5.large",), 3, spot=False),
+              "power-od-plain": node_group(fis_sim, "power-od-plain", ("m5.large",), 3, spot=False),
+              "power-spot": node_group(fis_sim, "power-spot", ("m5.large",), 3)}
+
+    def instances(group: str) -> dict[str, dict[str, Any]]:
+        found = ec2.describe_instances(Filters=[{"Name": "tag:aws:autoscaling:groupName", "Values": [groups[group]]}])["Reservations"]
+        return {i["InstanceId"]: i for r in found for i in r["Instances"]}
+
+    for group in groups:
+        wait_for(lambda g=group: len([i for i in instances(g).values() if i["State"]["Name"] == "running"]) == 3, 60, f"{group} running")
+    ec2.create_tags(Resources=list(instances("power-od-tagged")), Tags=[{"Key": "AzImpairmentPower", "Value": "StopInstances"}])  # as the scenario asks
+    before = {g: instances(g) for g in groups}
+    in_az = {g: {i for i, d in before[g].items() if d["Placement"]["AvailabilityZone"] == "us-east-1a"} for g in groups}
+    assert all(in_az.values()), in_az  # each group has an instance in the AZ that goes dark (spread over three)
+    assert _render(ROOT / "experiments" / "az-power-interruption.yaml", tmp_path).exit_code == 0
+    (cli_json,) = tmp_path.glob("*.json")
+    template = fis.create_experiment_template(**json.loads(cli_json.read_text()))["experimentTemplate"]
+    experiment = fis.start_experiment(experimentTemplateId=template["id"])["experiment"]
+
+    def state(group: str) -> dict[str, str]:
+        return {i: d["State"]["Name"] for i, d in instances(group).items() if i in before[group]}
+
+    # a stopped instance fails its group's health check, and the group replaces (terminates) it: FIS's completeIfInstancesTerminated
+    wait_for(lambda: all(state("power-od-tagged")[i] in ("stopping", "stopped", "shutting-down", "terminated") for i in in_az["power-od-tagged"])
+             and all(state("power-spot")[i] in ("shutting-down", "terminated") for i in in_az["power-spot"]), 60,
+             "the tagged on-demand instances in us-east-1a stopped and the Spot ones there lost", describe=lambda: {g: state(g) for g in groups})
+    assert all(state("power-od-plain")[i] == "running" for i in in_az["power-od-plain"])  # not tagged to stop: left alone
+    outside = [(g, i) for g in groups for i in before[g] if i not in in_az[g]]
+    assert all(state(g)[i] == "running" for g, i in outside)  # the other AZs keep their power
+    running = fis.get_experiment(id=experiment["id"])["experiment"]
+    assert running["state"]["status"] == "running" and {a: running["actions"][a]["state"]["status"] for a in running["actions"]}["Pause-ASG-Scaling"] == "running"
+    fis.stop_experiment(id=experiment["id"])
+    wait_for(lambda: fis.get_experiment(id=experiment["id"])["experiment"]["state"]["status"] == "stopped", 30, "the experiment to stop")
+    assert autoscaling.describe_auto_scaling_groups(AutoScalingGroupNames=[groups["power-spot"]])["AutoScalingGroups"]  # its groups still there
