@@ -97,16 +97,26 @@ async def run_load(spec: LoadSpec, on_progress: Callable[[Snapshot], None] | Non
     task = loop.create_task(engine.run())
 
     async def watch() -> None:
-        while not task.done():
-            await asyncio.wait({task}, timeout=progress_interval)
-            if stop is not None and stop.is_set():
-                engine.stop()
-            engine.recorder.flush()
-            if on_flush is not None:
-                on_flush(engine)
-            if on_progress is not None:
-                totals = engine.recorder.totals()
-                on_progress(Snapshot(clock() - engine.t0, engine.dispatched, engine.completed_count, sum(totals[o] for o in ERRORS), len(engine.conns)))
+        # the stop is acted on when it is set, not at the next progress tick
+        stopping = loop.create_task(stop.wait()) if stop is not None else None
+        try:
+            while not task.done():
+                await asyncio.wait({task} | ({stopping} if stopping is not None and not stopping.done() else set()),
+                                   timeout=progress_interval, return_when=asyncio.FIRST_COMPLETED)
+                if stop is not None and stop.is_set():
+                    engine.stop()
+                _progress()
+        finally:
+            if stopping is not None:
+                stopping.cancel()
+
+    def _progress() -> None:
+        engine.recorder.flush()
+        if on_flush is not None:
+            on_flush(engine)
+        if on_progress is not None:
+            totals = engine.recorder.totals()
+            on_progress(Snapshot(clock() - engine.t0, engine.dispatched, engine.completed_count, sum(totals[o] for o in ERRORS), len(engine.conns)))
 
     await asyncio.gather(task, watch())
     engine.recorder.flush()

@@ -20,6 +20,9 @@ ACCOUNT_ID = DEFAULT_ACCOUNT_ID
 SERVICES = ("ec2", "autoscaling", "elbv2", "fis", "sqs", "events", "cloudwatch", "iam", "sts", "eks", "s3")  # what the simulator answers
 
 
+
+STOP_POLL_S = 0.05  # how often the serving loop checks for a stop (socketserver's poll_interval)
+
 class _Serialized:
     """WSGI middleware: one moto request at a time, under the shared lock."""
 
@@ -51,7 +54,9 @@ class MotoServer:
         app = _Serialized(DomainDispatcherApplication(create_backend_app), self.lock)
         self._server = make_server(self.host, self.port, app, threaded=True, request_handler=MotoRequestHandler)
         self.port = self._server.server_address[1]
-        self._thread = threading.Thread(target=self._server.serve_forever, name="moto-server", daemon=True)
+        # shutdown() waits for the serving loop to look at its flag, once per poll: at the default
+        # half second that was half a second of every simulator's stop
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": STOP_POLL_S}, name="moto-server", daemon=True)
         self._thread.start()
 
     def stop(self) -> None:

@@ -85,7 +85,10 @@ class Controller:
             if self.resync is not None:
                 timeout = max(self.min_real_period, self.clock.real_seconds(self.resync))
             try:
-                await asyncio.wait_for(self._wake.wait(), timeout=timeout)
+                # asyncio.timeout, not wait_for: Python 3.11's wait_for swallows a cancel that comes as
+                # the wake-up does, and the controller then outlived the simulator's stop
+                async with asyncio.timeout(timeout):
+                    await self._wake.wait()
             except TimeoutError:
                 self.tick()
                 for key in self.all_keys():
