@@ -373,7 +373,8 @@ class KubeHttp:
             event = self.api.logs.next_write(ns, name, container)
             if not ended:
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(event.wait(), timeout=1.0)
+                    async with asyncio.timeout(1.0):  # not wait_for, which in 3.11 can swallow a cancel
+                        await event.wait()
             seen = await self._write_new_lines(resp, ns, name, container, seen, stamps)
             if ended:
                 break
