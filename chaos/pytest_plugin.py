@@ -95,7 +95,7 @@ def pytest_configure(config: pytest.Config) -> None:
     if not config.getoption("--spot-no-sim-fork"):
         from chaos.target import fork_simulators
 
-        config.stash[FORKS] = forks = ForkServer()  # started when the first local simulator is
+        config.stash[FORKS] = forks = ForkServer()  # started once the session is seen to run experiments
         fork_simulators(forks)
 
 
@@ -185,11 +185,15 @@ def pytest_collect_file(parent: pytest.Collector, file_path: Path) -> pytest.Col
     return None
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Twins first, the rest in their order: building a twin makes a run the longest kind, and a
     parallel session (pytest-xdist, `--dist load`) ends sooner when the longest start first and
-    the short ones fill in at the end."""
+    the short ones fill in at the end.  A session that runs experiments starts its simulator fork
+    server now, so that it imports the simulator while the session sets up, not in the first run."""
     items.sort(key=lambda item: not (isinstance(item, ExperimentItem) and item.twin))
+    forks = config.stash.get(FORKS, None)
+    if forks is not None and any(isinstance(i, ExperimentItem) or "spot_experiment" in getattr(i, "fixturenames", ()) for i in items):
+        forks.start_soon()
 
 
 class ExperimentFile(pytest.File):

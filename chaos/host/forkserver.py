@@ -90,14 +90,22 @@ class ForkServer:
         assert self._dir is not None
         return self._dir / "sock"
 
-    def _start(self) -> None:
+    def start_soon(self) -> None:
+        """Start the server without waiting for it (it imports the simulator meanwhile); the first
+        `spawn` waits for it to listen."""
         if self._proc is not None and self._proc.poll() is None:
             return
         self._dir = Path(tempfile.mkdtemp(prefix="spotchaos-forks-"))  # short: a Unix socket's path is at most 107 bytes
         with (self._dir / "forkserver.log").open("ab") as log:
             self._proc = subprocess.Popen([sys.executable, "-m", "chaos.cli", "sim", "forkserver", str(self._socket), "--exit-with", str(os.getpid())],
                                           stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+
+    def _start(self) -> None:
+        if self._proc is not None and self._proc.poll() is None and self._socket.exists():
+            return
+        self.start_soon()
         proc = self._proc
+        assert proc is not None
         from cluster.waiting import WaitTimeout, wait_for
 
         try:
