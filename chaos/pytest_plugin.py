@@ -188,11 +188,13 @@ def pytest_collect_file(parent: pytest.Collector, file_path: Path) -> pytest.Col
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Twins first, the rest in their order: building a twin makes a run the longest kind, and a
     parallel session (pytest-xdist, `--dist load`) ends sooner when the longest start first and
-    the short ones fill in at the end.  A session that runs experiments starts its simulator fork
-    server now, so that it imports the simulator while the session sets up, not in the first run."""
+    the short ones fill in at the end.  A session of experiments only starts its simulator fork
+    server now, so that it imports the simulator while the session sets up, not in the first run
+    (a session with other tests starts it at its first experiment: a test that times something on
+    a quiet machine may come first)."""
     items.sort(key=lambda item: not (isinstance(item, ExperimentItem) and item.twin))
     forks = config.stash.get(FORKS, None)
-    if forks is not None and any(isinstance(i, ExperimentItem) or "spot_experiment" in getattr(i, "fixturenames", ()) for i in items):
+    if forks is not None and items and all(isinstance(i, ExperimentItem) or "spot_experiment" in getattr(i, "fixturenames", ()) for i in items):
         forks.start_soon()
 
 
