@@ -55,8 +55,11 @@ def serve(path: Path, serving: int, run_child: Callable[[list[str]], int]) -> No
     signal.signal(signal.SIGCHLD, children.reap)
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     path.unlink(missing_ok=True)
-    listener.bind(str(path))
+    bound = path.with_name(path.name + ".bind")  # bound and listening there, then renamed: the path appears ready, never refusing
+    bound.unlink(missing_ok=True)
+    listener.bind(str(bound))
     listener.listen(16)
+    os.rename(bound, path)
     listener.settimeout(ACCEPT_TICK)
     while _alive(serving):
         try:
