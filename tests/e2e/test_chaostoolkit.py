@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 from chaos.chaostoolkit.actions import inject, rollback_injection
 from chaos.chaostoolkit.probes import (
@@ -26,6 +27,7 @@ from chaos.journal import of, read_journal
 from chaos.journal.records import InjectedRecord
 from chaos.report.write import write_reports
 from chaos.undo.log import pending
+from tests.conftest import start_sim
 from tests.unit.test_verdicts import good_journal
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -76,20 +78,33 @@ def test_chaos_run_of_the_inject_experiment_probes_while_the_fault_is_in_place_a
 
 
 def test_an_injection_stopped_or_killed_is_rolled_back(tmp_path: Path) -> None:
-    runs = str(tmp_path / "runs")
-    stopped = inject("experiments/single-spot-node-fis.yaml", runs_dir=runs)
-    assert fault_in_place(stopped) is True
-    ended = rollback_injection(stopped, interrupt=True)  # Ctrl-C to the run: it rolls back itself
-    assert (ended["verdict"], ended["interrupted"], ended["cleaned_up"], ended["left"]) == ("aborted", True, [], [])
-    assert verdict(stopped) == "aborted" and fault_in_place(stopped) is False
+    """On a simulator that outlives the runs (a cluster of the user's: one the run did not start),
+    so that what a killed run left is still there to undo, as on EKS."""
+    sim = start_sim(tmp_path / "sim", speed="auto", imds={"port": 1356})
+    try:
+        data = yaml.safe_load((ROOT / "experiments" / "single-spot-node-fis.yaml").read_text())
+        data["target"] = {"simulator": {"state_dir": str(sim.state_dir)}}
+        experiment = tmp_path / "on-the-cluster.yaml"
+        experiment.write_text(yaml.safe_dump(data, sort_keys=False))
+        runs = str(tmp_path / "runs")
+        stopped = inject(str(experiment), runs_dir=runs)
+        assert fault_in_place(stopped) is True
+        ended = rollback_injection(stopped, interrupt=True)  # Ctrl-C to the run: it rolls back itself
+        assert (ended["verdict"], ended["interrupted"], ended["cleaned_up"], ended["left"]) == ("aborted", True, [], [])
+        assert verdict(stopped) == "aborted" and fault_in_place(stopped) is False
 
-    killed = inject("experiments/single-spot-node-fis.yaml", injection="injection-1", runs_dir=runs)
-    os.kill(killed["pid"], signal.SIGKILL)  # no rollback of its own: the FIS experiment and its template stay in place
-    ended = rollback_injection(runs)  # the newest run: the killed one
-    assert ended["report_dir"] == killed["report_dir"] and ended["verdict"] == "aborted" and not ended["interrupted"]
-    steps = [c["step"].split(" ")[:3] for c in ended["cleaned_up"] if c["ok"]]
-    assert ["stop", "FIS", "experiment"] in steps and ["delete", "FIS", "template"] in steps and ended["left"] == []
-    assert not pending(read_journal(Path(killed["report_dir"]) / "journal.jsonl")) and fault_in_place(killed) is False
+        killed = inject(str(experiment), injection="injection-1", runs_dir=runs)
+        os.kill(killed["pid"], signal.SIGKILL)  # no rollback of its own: the FIS experiment, its template and role stay in place
+        fis = sim.aws("fis")
+        ended = rollback_injection(runs)  # the newest run: the killed one
+        assert ended["report_dir"] == killed["report_dir"] and ended["verdict"] == "aborted" and not ended["interrupted"]
+        steps = [c["step"].split(" ")[:3] for c in ended["cleaned_up"] if c["ok"]]
+        assert ["stop", "FIS", "experiment"] in steps and ["delete", "FIS", "template"] in steps and ended["left"] == [], ended
+        assert not [e for e in fis.list_experiments()["experiments"] if e["state"]["status"] in ("initiating", "running")]
+        assert not fis.list_experiment_templates()["experimentTemplates"]  # each run's template deleted: by its rollback, or by the cleanup
+        assert not pending(read_journal(Path(killed["report_dir"]) / "journal.jsonl")) and fault_in_place(killed) is False
+    finally:
+        sim.stop()
 
 
 def test_inject_says_what_it_cannot_do(tmp_path: Path) -> None:
