@@ -10,6 +10,8 @@ from typing import Any
 
 from chaos.identity import new_run_id
 
+ROLLBACK_GRACE_S = 300.0  # how long a run stopped with Ctrl-C may take to roll back and write its reports
+
 
 def run_experiment(path: str, runs_dir: str = "spotchaos-runs", target: str | None = None, speed: str | None = None,
                    history: str | None = None) -> dict[str, Any]:
@@ -135,6 +137,3 @@ def rollback_injection(run: str | dict[str, Any], interrupt: bool = False, timeo
         "cleaned_up": cleaned,
         "left": [{"step": undo_step_name(i), "id": i.id} for i in pending(read_journal(directory / "journal.jsonl"))],
     }
-
-
-ROLLBACK_GRACE_S = 300.0  # how long a run stopped with Ctrl-C may take to roll back and write its reports
