@@ -121,13 +121,14 @@ def rollback_injection(run: str | dict[str, Any], interrupt: bool = False, timeo
         if not background_run.wait_for_end(progress.owner, ROLLBACK_GRACE_S):
             raise InjectionNotMade(f"run {directory}: still rolling back {ROLLBACK_GRACE_S:g}s after its Ctrl-C (pid {progress.owner.pid}); "
                                    f"`spotchaos cleanup {directory}` undoes what it leaves once it has ended")
+    journal = directory / "journal.jsonl"
     cleaned = []
-    if pending(read_journal(directory / "journal.jsonl")):  # the run was killed before its rollback ended
+    if pending(read_journal(journal)):  # the run was killed before its rollback ended
         done = event_loop.run(cleanup_run_dir(directory))
         cleaned = [{"step": u.step, "ok": u.ok, "detail": u.detail} for u in done.done]
-    records = read_journal(directory / "journal.jsonl")
+    records = read_journal(journal)  # with what the cleanup recorded
     if not (directory / "report.json").is_file() or not isinstance(records[-1], VerdictRecord):
-        write_reports(directory / "journal.jsonl")  # a killed run wrote none: judged on what it recorded
+        write_reports(journal)  # a killed run wrote none: judged on what it recorded
     verdict = report_of(str(directory))["verdict"]
     return {
         "report_dir": str(directory.resolve()),
@@ -135,5 +136,5 @@ def rollback_injection(run: str | dict[str, Any], interrupt: bool = False, timeo
         "reason": verdict["reason"],
         "interrupted": interrupted,
         "cleaned_up": cleaned,
-        "left": [{"step": undo_step_name(i), "id": i.id} for i in pending(read_journal(directory / "journal.jsonl"))],
+        "left": [{"step": undo_step_name(i), "id": i.id} for i in pending(records)],
     }

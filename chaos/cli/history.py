@@ -151,14 +151,12 @@ def trend_cmd(
             milestones=[{"milestone": m.milestone, "points": [{"started": at, "seconds": v} for at, v in m.points]} for m in milestones]), str(output))
         return
     rows = [{"hypothesis": t.name, "bound": t.bound, "pass rate": f"{t.pass_rate:.0%}", "flaky": "yes" if t.flaky else "no",
-             "latest": f"{t.points[-1].status} ({'-' if t.points[-1].value is None else f'{t.points[-1].value:g}'})",
-             "flaky on": "; ".join(t.flaky_on) or "-"} for t in items]
+             "latest": t.latest, "flaky on": "; ".join(t.flaky_on) or "-"} for t in items]
     columns = TREND_COLUMNS + TREND_WIDE if output == "wide" else fitting(rows, TREND_COLUMNS, out.width, ("bound", "latest"))
     typer.echo(f"{experiment}: {len(items[0].points)} runs")
     typer.echo("\n".join(aligned(rows, columns)))
     if milestones:
-        steps = [{"milestone": m.milestone.replace("_", " "), "median": f"{sorted(v for _, v in m.points)[len(m.points) // 2]:g}",
-                  "latest": f"{m.points[-1][1]:g}"} for m in milestones]
+        steps = [{"milestone": m.milestone.replace("_", " "), "median": f"{m.median:g}", "latest": f"{m.points[-1][1]:g}"} for m in milestones]
         typer.echo("\n" + "\n".join(aligned(steps, MILESTONE_COLUMNS)))
 
 

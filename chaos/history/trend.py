@@ -36,6 +36,12 @@ class HypothesisTrend:
     def flaky(self) -> bool:
         return bool(self.flaky_on)
 
+    @property
+    def latest(self) -> str:
+        """The last run's result and value, as the table and the Markdown show it: `fail (5)`."""
+        last = self.points[-1]
+        return f"{last.status} ({'-' if last.value is None else f'{last.value:g}'})"
+
 
 COMPONENT_COLUMNS = (("kubernetes_version", "Kubernetes"), ("nth_version", "NTH"), ("cluster_autoscaler_version", "CA"), ("lbc_version", "LBC"),
                      ("karpenter_version", "Karpenter"))
@@ -67,6 +73,11 @@ class MilestoneTrend:
 
     milestone: str
     points: list[tuple[str, float]] = field(default_factory=list)  # (started, seconds)
+
+    @property
+    def median(self) -> float:
+        values = sorted(v for _, v in self.points)
+        return values[len(values) // 2]
 
 
 def milestone_trends(rows: list[dict[str, Any]]) -> list[MilestoneTrend]:

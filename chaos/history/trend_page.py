@@ -77,12 +77,9 @@ def html_page(experiment: str, items: list[HypothesisTrend], milestones: list[Mi
 def markdown_page(experiment: str, items: list[HypothesisTrend], milestones: list[MilestoneTrend] | None = None) -> str:
     out = [f"# {experiment}: trend over {len(items[0].points) if items else 0} runs", "", "| hypothesis | bound | pass rate | latest | flaky |", "|---|---|---|---|---|"]
     for t in items:
-        last = t.points[-1]
-        latest = f"{last.status} ({'-' if last.value is None else f'{last.value:g}'})"
-        out.append(f"| {t.name} | {t.bound} | {t.pass_rate:.0%} | {latest} | {'yes: ' + '; '.join(t.flaky_on) if t.flaky else 'no'} |")
+        out.append(f"| {t.name} | {t.bound} | {t.pass_rate:.0%} | {t.latest} | {'yes: ' + '; '.join(t.flaky_on) if t.flaky else 'no'} |")
     if milestones:
         out += ["", "| node milestone (slowest node, s after notice) | median | latest |", "|---|---|---|"]
         for m in milestones:
-            values = sorted(v for _, v in m.points)
-            out.append(f"| {m.milestone.replace('_', ' ')} | {values[len(values) // 2]:g} | {m.points[-1][1]:g} |")
+            out.append(f"| {m.milestone.replace('_', ' ')} | {m.median:g} | {m.points[-1][1]:g} |")
     return "\n".join(out) + "\n"

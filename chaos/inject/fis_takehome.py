@@ -29,7 +29,6 @@ Not expressible as tags and left out, named in the template's description: selec
 its zones: one that takes its group's own, known only at run time, is rendered for the zones
 given (`--az`).  Not rendered: via metadata or sqs (no FIS experiment)."""
 
-
 from __future__ import annotations
 
 import math
