@@ -20,9 +20,10 @@ from botocore.validate import validate_parameters
 from typer.testing import CliRunner
 
 from chaos.cli import app
+from cluster.nodegroups import EKS_AMI, ensure_network
 from cluster.waiting import wait_for
 from tests.conftest import start_sim
-from tests.integration.helpers import CLUSTER, node_group
+from tests.integration.helpers import AZS, CLUSTER, node_group
 
 ROOT = Path(__file__).resolve().parents[2]
 ROLE = "arn:aws:iam::123456789012:role/spotchaos-fis"
@@ -201,6 +202,10 @@ def test_an_az_power_interruption_template_takes_by_its_tags_what_it_says(fis_si
     for group in groups:
         wait_for(lambda g=group: len([i for i in instances(g).values() if i["State"]["Name"] == "running"]) == 3, 60, f"{group} running")
     ec2.create_tags(Resources=list(instances("power-od-tagged")), Tags=[{"Key": "AzImpairmentPower", "Value": "StopInstances"}])  # as the scenario asks
+    # and one tagged on-demand instance of the cluster in no group: nothing replaces it, so it shows a stop, not a termination
+    subnet = ensure_network(ec2, CLUSTER, AZS)[AZS.index("us-east-1a")]
+    (lone,) = ec2.run_instances(ImageId=EKS_AMI, InstanceType="m5.large", MinCount=1, MaxCount=1, SubnetId=subnet, TagSpecifications=[
+        {"ResourceType": "instance", "Tags": [{"Key": f"kubernetes.io/cluster/{CLUSTER}", "Value": "owned"}, {"Key": "AzImpairmentPower", "Value": "StopInstances"}]}])["Instances"]
     before = {g: instances(g) for g in groups}
     in_az = {g: {i for i, d in before[g].items() if d["Placement"]["AvailabilityZone"] == "us-east-1a"} for g in groups}
     assert all(in_az.values()), in_az  # each group has an instance in the AZ that goes dark (spread over three)
@@ -212,10 +217,12 @@ def test_an_az_power_interruption_template_takes_by_its_tags_what_it_says(fis_si
     def state(group: str) -> dict[str, str]:
         return {i: d["State"]["Name"] for i, d in instances(group).items() if i in before[group]}
 
-    # a stopped instance fails its group's health check, and the group replaces (terminates) it: FIS's completeIfInstancesTerminated
+    # a stopped instance of a group fails its group's health check, and the group replaces (terminates) it: FIS's completeIfInstancesTerminated
     wait_for(lambda: all(state("power-od-tagged")[i] in ("stopping", "stopped", "shutting-down", "terminated") for i in in_az["power-od-tagged"])
              and all(state("power-spot")[i] in ("shutting-down", "terminated") for i in in_az["power-spot"]), 60,
              "the tagged on-demand instances in us-east-1a stopped and the Spot ones there lost", describe=lambda: {g: state(g) for g in groups})
+    wait_for(lambda: ec2.describe_instances(InstanceIds=[lone["InstanceId"]])["Reservations"][0]["Instances"][0]["State"]["Name"] == "stopped", 30,
+             "the tagged on-demand instance in no group stopped (not terminated)")
     assert all(state("power-od-plain")[i] == "running" for i in in_az["power-od-plain"])  # not tagged to stop: left alone
     outside = [(g, i) for g in groups for i in before[g] if i not in in_az[g]]
     assert all(state(g)[i] == "running" for g, i in outside)  # the other AZs keep their power
