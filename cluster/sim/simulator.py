@@ -22,7 +22,7 @@ from cluster.sim.address_lease import AddressLease, lease_addresses
 from cluster.sim.alb.controller import LoadBalancerController
 from cluster.sim.alb.proxy import AlbProxy
 from cluster.sim.alb.runtime import AlbRuntime
-from cluster.sim.aws import ec2_lookups, ec2_tags, eks_nodegroups
+from cluster.sim.aws import access_keys, ec2_lookups, ec2_tags, eks_nodegroups
 from cluster.sim.aws.autoscaling import AutoScalingSim
 from cluster.sim.aws.capacity_pools import CapacityPools
 from cluster.sim.aws.moto_patches import MotoPatches
@@ -165,6 +165,7 @@ class Simulator:
         self.autoscaling.install(self.patches)
         refuse_stopping_one_time_spot(self.patches)
         ec2_tags.install(self.patches)
+        access_keys.install(self.patches, self.config.region)
         ec2_lookups.install(self.patches)
         eks_nodegroups.install(self.patches, self.autoscaling)
         self.moto.start()
