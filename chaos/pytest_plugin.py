@@ -152,6 +152,17 @@ def spot_options(request: pytest.FixtureRequest) -> dict[str, Any]:
     return {"target": request.config.getoption("--spot-target"), "speed": request.config.getoption("--spot-speed")}
 
 
+@pytest.fixture(scope="session")
+def spot_sim_forks(request: pytest.FixtureRequest) -> Iterator[None]:
+    """The `spotchaos run`s a test starts as processes of their own fork their simulators from this
+    session's fork server (as the session's own experiments do), instead of each importing the
+    simulator anew: about two CPU seconds a run (chaos/host/forkserver.py)."""
+    forks = request.config.stash.get(FORKS, None)
+    if forks is not None:
+        forks.export_to_children()
+    yield
+
+
 @pytest.fixture
 def spot_report_dir(request: pytest.FixtureRequest, tmp_path: Path) -> Path:
     base = request.config.getoption("--spot-report-dir")

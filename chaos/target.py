@@ -20,7 +20,7 @@ from pydantic import Field, field_validator, model_validator
 from chaos.aws import clients as aws_clients
 from chaos.errors import GuardrailError, TargetError, shown
 from chaos.fields import Strict
-from chaos.host.forkserver import ForkServer, ForkServerError
+from chaos.host.forkserver import FORKSERVER_ENV, ForkServer, ForkServerError
 from chaos.kube import clients as kube_clients
 from cluster.clock_speed import parse_speed
 from cluster.endpoints import Endpoints, is_recorded_simulator
@@ -159,9 +159,12 @@ def start_simulator(target: Target, state_dir: Path, log_path: Path) -> Connecti
         up += ["--config", target.simulator.config]
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     proc: SimulatorProcess | None = None
-    if _forks is not None:  # a session that starts many: forked from a process that imported the simulator once
+    # a session that starts many: forked from a process that imported the simulator once (this
+    # process's, or the one the process that started this run names)
+    forks = _forks or (ForkServer.attached(Path(env[FORKSERVER_ENV])) if env.get(FORKSERVER_ENV) else None)
+    if forks is not None:
         try:
-            proc = _forks.spawn(up, log_path, env)
+            proc = forks.spawn(up, log_path, env)
         except ForkServerError as exc:
             log.warning("simulator_fork_failed", error=str(exc), fallback="its own process")
     if proc is None:

@@ -6,7 +6,13 @@ those seconds are CPU the running experiments' simulators and load generators di
 
 `ForkServer.spawn` answers a `ForkedSimulator`: a handle with what the run asks of a
 `subprocess.Popen` (pid, poll, wait, send_signal, kill), through a pidfd, since the simulator
-is the fork server's child, not ours."""
+is the fork server's child, not ours.
+
+A process that starts many `spotchaos run`s (a test session, a CI script) can let them fork their
+simulators from its own server: `export_to_children` names the server's socket in
+SPOTCHAOS_SIM_FORKSERVER, and a run that finds it there attaches to that server (`attached`)
+instead of starting a simulator process of its own; one that finds no server there starts its own,
+as without the variable."""
 
 from __future__ import annotations
 
@@ -25,6 +31,7 @@ from typing import Any
 from chaos.errors import ChaosError
 
 START_TIMEOUT = 60.0
+FORKSERVER_ENV = "SPOTCHAOS_SIM_FORKSERVER"  # the socket of a fork server the runs a process starts may use
 
 
 class ForkServerError(ChaosError):
@@ -74,33 +81,60 @@ class ForkedSimulator:
 
 
 class ForkServer:
-    """A `spotchaos sim forkserver` process, started on first use, stopped by `close`."""
+    """A `spotchaos sim forkserver` process, started on first use, stopped by `close`; or one
+    another process started and stops, reached through its socket (`attached`)."""
 
     def __init__(self) -> None:
         self._dir: Path | None = None
         self._proc: subprocess.Popen[bytes] | None = None
+        self._attached: Path | None = None
+
+    @classmethod
+    def attached(cls, socket_path: Path) -> ForkServer:
+        """The server listening on `socket_path`, which another process started and will stop."""
+        server = cls()
+        server._attached = socket_path
+        return server
 
     @property
     def pid(self) -> int | None:
-        """The fork server's pid while it runs."""
+        """The fork server's pid while it runs (None for one attached to)."""
         return self._proc.pid if self._proc is not None and self._proc.poll() is None else None
 
     @property
+    def socket_path(self) -> Path:
+        """Where the server listens (once started)."""
+        return self._socket
+
+    @property
     def _socket(self) -> Path:
+        if self._attached is not None:
+            return self._attached
         assert self._dir is not None
         return self._dir / "sock"
+
+    def export_to_children(self) -> None:
+        """Start the server and, once it listens, name its socket in this process's environment, so
+        that the `spotchaos run`s it starts from now on fork their simulators from it."""
+        self.start()
+        os.environ[FORKSERVER_ENV] = str(self._socket)
 
     def start_soon(self) -> None:
         """Start the server without waiting for it (it imports the simulator meanwhile); the first
         `spawn` waits for it to listen."""
-        if self._proc is not None and self._proc.poll() is None:
+        if self._attached is not None or (self._proc is not None and self._proc.poll() is None):
             return
         self._dir = Path(tempfile.mkdtemp(prefix="spotchaos-forks-"))  # short: a Unix socket's path is at most 107 bytes
         with (self._dir / "forkserver.log").open("ab") as log:
             self._proc = subprocess.Popen([sys.executable, "-m", "chaos.cli", "sim", "forkserver", str(self._socket), "--exit-with", str(os.getpid())],
                                           stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
 
-    def _start(self) -> None:
+    def start(self) -> None:
+        """Start the server (when it is not running) and wait until it listens."""
+        if self._attached is not None:
+            if not self._attached.exists():
+                raise ForkServerError(f"no simulator fork server listens at {self._attached} ({FORKSERVER_ENV})")
+            return
         if self._proc is not None and self._proc.poll() is None and self._socket.exists():
             return
         self.start_soon()
@@ -132,7 +166,7 @@ class ForkServer:
 
     def spawn(self, argv: list[str], log_path: Path, env: dict[str, str]) -> ForkedSimulator:
         """`spotchaos sim ARGV` forked, its output appended to `log_path`."""
-        self._start()
+        self.start()
         answer = self._ask({"spawn": {"argv": argv, "log": str(log_path.resolve()), "cwd": os.getcwd(), "env": env}})
         pid = answer.get("pid")
         if not isinstance(pid, int) or pid <= 1:
@@ -144,6 +178,8 @@ class ForkServer:
         return code if isinstance(code, int) else None
 
     def close(self) -> None:
+        if self._attached is None and self._dir is not None and os.environ.get(FORKSERVER_ENV) == str(self._socket):
+            del os.environ[FORKSERVER_ENV]  # the runs started from now on start their own simulators
         proc, self._proc = self._proc, None
         if proc is not None and proc.poll() is None:
             proc.terminate()

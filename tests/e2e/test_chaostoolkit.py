@@ -30,6 +30,8 @@ from chaos.undo.log import pending
 from tests.conftest import start_sim
 from tests.unit.test_verdicts import good_journal
 
+pytestmark = pytest.mark.usefixtures("spot_sim_forks")  # runs fork their simulators from the session's server
+
 ROOT = Path(__file__).resolve().parents[2]
 CHAOS = Path(sys.executable).parent / "chaos"
 

@@ -24,7 +24,7 @@ from tests.e2e.run_marks import marked_by_run
 from tests.e2e.test_experiments import ROOT, _journal_has, _start, fresh_machine_env
 from tests.support.journals import read_whole_journal as read_journal
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("spot_sim_forks")]  # runs fork their simulators from the session's server
 
 
 @pytest.fixture(scope="module")

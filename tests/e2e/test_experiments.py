@@ -21,7 +21,7 @@ from cluster.waiting import wait_for
 from tests.support.journals import read_whole_journal as read_journal
 
 ROOT = Path(__file__).resolve().parents[2]
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("spot_sim_forks")]  # runs fork their simulators from the session's server
 
 
 def _experiment(tmp_path: Path, name: str, octet: int, imds_port: int, **changes) -> Path:

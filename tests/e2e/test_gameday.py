@@ -25,7 +25,7 @@ from tests.e2e.test_experiments import ROOT
 from tests.records import typed
 from tests.support.journals import read_whole_journal
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("spot_sim_forks")]  # runs fork their simulators from the session's server
 
 Tmux = Callable[..., str]
 

@@ -14,7 +14,7 @@ import pytest
 
 from tests.e2e.test_experiments import ROOT, _start
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("spot_sim_forks")]  # runs fork their simulators from the session's server
 
 
 def test_a_known_good_and_a_known_bad_run_side_by_side_keep_their_verdicts(tmp_path):

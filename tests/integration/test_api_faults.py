@@ -19,6 +19,8 @@ from cluster.endpoints import Endpoints
 from tests.conftest import start_sim
 from tests.support.fault_proxy import FaultProxy
 
+pytestmark = pytest.mark.usefixtures("spot_sim_forks")  # runs fork their simulators from the session's server
+
 NAME = "faulty"
 
 

@@ -22,6 +22,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from chaos.delivery.metrics import MetricsInputError, parse_metrics_url
 from cluster.waiting import wait_for
 
+pytestmark = pytest.mark.usefixtures("spot_sim_forks")  # runs fork their simulators from the session's server
+
 ROOT = Path(__file__).resolve().parents[2]
 EXPERIMENT = ROOT / "experiments" / "single-spot-node-fis.yaml"
 HYPOTHESES = {"cordoned-within", "drained-before-reclaim", "targets-deregistered-before-reclaim", "replacement-ready-within",

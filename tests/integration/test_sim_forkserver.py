@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from kubernetes import client
 
-from chaos.host.forkserver import ForkedSimulator, ForkServer
+from chaos.host.forkserver import FORKSERVER_ENV, ForkedSimulator, ForkServer
 from chaos.kube.clients import api_client
 from chaos.target import Target, fork_simulators, start_simulator
 from cluster.endpoints import is_recorded_simulator
@@ -87,3 +87,33 @@ def test_the_fork_server_stops_when_the_process_it_serves_exits(tmp_path: Path) 
     finally:
         served.kill()
         server.kill()
+
+
+_START_IN_A_PROCESS_OF_ITS_OWN = """
+import sys
+from pathlib import Path
+from chaos.target import Target, start_simulator
+conn = start_simulator(Target(kind="local", speed=20), Path(sys.argv[1]), Path(sys.argv[2]))
+status = Path(f"/proc/{conn.process.pid}/status").read_text()
+ppid = next(line.split()[1] for line in status.splitlines() if line.startswith("PPid:"))
+print(type(conn.process).__name__, ppid, conn.stop())
+"""
+
+
+def _start_in_a_process_of_its_own(tmp_path: Path, env: dict[str, str]) -> tuple[str, int, str]:
+    done = subprocess.run([sys.executable, "-c", _START_IN_A_PROCESS_OF_ITS_OWN, str(tmp_path / "state"), str(tmp_path / "sim.log")],
+                          capture_output=True, text=True, timeout=120, env=env)
+    assert done.returncode == 0, done.stderr[-2000:]
+    kind, ppid, *stopped = done.stdout.strip().splitlines()[-1].split()  # after any log lines
+    return kind, int(ppid), " ".join(stopped)
+
+
+def test_a_run_in_a_process_of_its_own_forks_from_the_server_its_starter_names(forks: ForkServer, tmp_path: Path) -> None:
+    forks.start()
+    env = {**os.environ, FORKSERVER_ENV: str(forks.socket_path)}
+    kind, ppid, stopped = _start_in_a_process_of_its_own(tmp_path / "named", env)
+    assert (kind, ppid) == ("ForkedSimulator", forks.pid) and stopped.endswith("stopped")
+    # a server named but gone: the run starts its simulator as a process of its own, and says why
+    gone = {**os.environ, FORKSERVER_ENV: str(tmp_path / "no-such-socket")}
+    kind, ppid, stopped = _start_in_a_process_of_its_own(tmp_path / "gone", gone)
+    assert kind == "Popen" and ppid != forks.pid and stopped.endswith("stopped")
