@@ -54,6 +54,8 @@ def _tags(items) -> dict[str, str]:
 
 
 def test_dry_run_prints_the_aws_calls_and_manifests_and_creates_nothing(moto_url: str) -> None:
+    # the module's tests share one moto, in whatever order the workers take them: what was there before stays as it was
+    clusters_before, roles_before = aws(moto_url, "eks").list_clusters()["clusters"], aws(moto_url, "iam").list_roles()["Roles"]
     run = spotchaos(moto_url, "provision", "--target", "eks", "--profile", "hardened", "--name", NAME, "--dry-run")
     assert run.returncode == 0, run.stderr
     lines = run.stdout.splitlines()
@@ -61,8 +63,8 @@ def test_dry_run_prints_the_aws_calls_and_manifests_and_creates_nothing(moto_url
     assert any(f"iam CreateRole {NAME}-fis (trusts fis.amazonaws.com)" in line for line in lines)
     assert any(f"{NAME}-cluster-autoscaler" in line and "service account" in line for line in lines)
     assert any(line.startswith("kubernetes: create Deployment kube-system/aws-node-termination-handler") or "DaemonSet kube-system/aws-node-termination-handler" in line for line in lines)
-    assert aws(moto_url, "eks").list_clusters()["clusters"] == []
-    assert aws(moto_url, "iam").list_roles()["Roles"] == []
+    assert aws(moto_url, "eks").list_clusters()["clusters"] == clusters_before and NAME not in clusters_before
+    assert aws(moto_url, "iam").list_roles()["Roles"] == roles_before and not [r for r in roles_before if r["RoleName"].startswith(NAME)]
 
 
 def test_eks_cluster_is_built_tagged_and_torn_down_to_nothing(moto_url: str, tmp_path: Path) -> None:
