@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from chaos.host.forkserver import ForkServer
+from chaos.host.forkserver import ForkServer, share_with_children, stop_shared
 from chaos.identity import new_run_id
 from chaos.journal import Record
 from chaos.report.data import ReportData
@@ -41,6 +41,7 @@ if TYPE_CHECKING:
 
 DESTINATIONS = pytest.StashKey["Destinations | None"]()
 FORKS = pytest.StashKey[ForkServer]()
+SHARED_FORKS = pytest.StashKey[Path]()
 
 
 def _speed(value: str) -> float | str:
@@ -90,13 +91,22 @@ def destinations(config: pytest.Config) -> Destinations | None:
         raise pytest.UsageError(str(exc).replace("--upload", "--spot-upload").replace("--notify", "--spot-notify").replace("--history", "--spot-history").replace("--metrics", "--spot-metrics")) from None
 
 
+def _starts_workers(config: pytest.Config) -> bool:
+    """pytest-xdist's controller: it runs no test itself, its workers do."""
+    return not hasattr(config, "workerinput") and bool(getattr(config.option, "numprocesses", None)) and config.pluginmanager.hasplugin("xdist")
+
+
 def pytest_configure(config: pytest.Config) -> None:
     config.stash[DESTINATIONS] = destinations(config)
-    if not config.getoption("--spot-no-sim-fork"):
-        from chaos.target import fork_simulators
+    if config.getoption("--spot-no-sim-fork"):
+        return
+    if _starts_workers(config):  # the workers share one fork server, which the first of them to need it starts
+        config.stash[SHARED_FORKS] = share_with_children()
+        return
+    from chaos.target import fork_simulators
 
-        config.stash[FORKS] = forks = ForkServer()  # started once the session is seen to run experiments
-        fork_simulators(forks)
+    config.stash[FORKS] = forks = ForkServer.from_environment()  # started once the session is seen to run experiments
+    fork_simulators(forks)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -106,6 +116,9 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
         fork_simulators(None)
         forks.close()
+    shared = config.stash.get(SHARED_FORKS, None)
+    if shared is not None:
+        stop_shared(shared)
 
 
 @dataclass

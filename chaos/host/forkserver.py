@@ -12,10 +12,19 @@ A process that starts many `spotchaos run`s (a test session, a CI script) can le
 simulators from its own server: `export_to_children` names the server's socket in
 SPOTCHAOS_SIM_FORKSERVER, and a run that finds it there attaches to that server (`attached`)
 instead of starting a simulator process of its own; one that finds no server there starts its own,
-as without the variable."""
+as without the variable.
+
+The workers of one pytest-xdist session share one server (`shared`): the controller names a
+directory for it in SPOTCHAOS_SIM_FORKS_SHARED before the workers start, the first worker that
+needs the server starts it there (under a lock), the others use it, and the controller stops it at
+the session's end.  One server instead of one a worker: its imports (about three CPU seconds)
+are paid once, not once a worker at the start, when the workers import the harness too.  The
+server is a single-threaded process that forks one child a request: requests from several workers
+wait for one another for milliseconds."""
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import select
@@ -32,6 +41,7 @@ from chaos.errors import ChaosError
 
 START_TIMEOUT = 60.0
 FORKSERVER_ENV = "SPOTCHAOS_SIM_FORKSERVER"  # the socket of a fork server the runs a process starts may use
+SHARED_ENV = "SPOTCHAOS_SIM_FORKS_SHARED"  # "PID:DIR": the directory of a server shared by the processes PID started
 
 
 class ForkServerError(ChaosError):
@@ -88,6 +98,7 @@ class ForkServer:
         self._dir: Path | None = None
         self._proc: subprocess.Popen[bytes] | None = None
         self._attached: Path | None = None
+        self._shared_with: int | None = None  # shared: the pid of the process the server serves (and exits with)
 
     @classmethod
     def attached(cls, socket_path: Path) -> ForkServer:
@@ -96,9 +107,28 @@ class ForkServer:
         server._attached = socket_path
         return server
 
+    @classmethod
+    def shared(cls, directory: Path, owner: int) -> ForkServer:
+        """The server in `directory` that the processes `owner` started share, started by the first
+        of them to need it; it serves until `owner` exits (or `stop_shared`)."""
+        server = cls()
+        server._dir, server._shared_with = directory, owner
+        return server
+
+    @classmethod
+    def from_environment(cls) -> ForkServer:
+        """The server this process's starter shares with its other processes (SHARED_ENV), or one
+        of this process's own."""
+        owner, _, directory = os.environ.get(SHARED_ENV, "").partition(":")
+        if owner.isdigit() and directory and os.path.isdir(directory):
+            return cls.shared(Path(directory), int(owner))
+        return cls()
+
     @property
     def pid(self) -> int | None:
         """The fork server's pid while it runs (None for one attached to)."""
+        if self._shared_with is not None:
+            return _shared_pid(self._dir) if self._dir is not None else None
         return self._proc.pid if self._proc is not None and self._proc.poll() is None else None
 
     @property
@@ -124,10 +154,22 @@ class ForkServer:
         `spawn` waits for it to listen."""
         if self._attached is not None or (self._proc is not None and self._proc.poll() is None):
             return
+        if self._shared_with is not None:
+            assert self._dir is not None
+            with (self._dir / "lock").open("a") as lock:
+                fcntl.flock(lock, fcntl.LOCK_EX)  # one starter: the others find its pid
+                if _shared_pid(self._dir) is None:
+                    self._proc = self._popen(self._shared_with)
+                    (self._dir / "pid").write_text(str(self._proc.pid))
+            return
         self._dir = Path(tempfile.mkdtemp(prefix="spotchaos-forks-"))  # short: a Unix socket's path is at most 107 bytes
+        self._proc = self._popen(os.getpid())
+
+    def _popen(self, exit_with: int) -> subprocess.Popen[bytes]:
+        assert self._dir is not None
         with (self._dir / "forkserver.log").open("ab") as log:
-            self._proc = subprocess.Popen([sys.executable, "-m", "chaos.cli", "sim", "forkserver", str(self._socket), "--exit-with", str(os.getpid())],
-                                          stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+            return subprocess.Popen([sys.executable, "-m", "chaos.cli", "sim", "forkserver", str(self._socket), "--exit-with", str(exit_with)],
+                                    stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
 
     def start(self) -> None:
         """Start the server (when it is not running) and wait until it listens."""
@@ -135,19 +177,19 @@ class ForkServer:
             if not self._attached.exists():
                 raise ForkServerError(f"no simulator fork server listens at {self._attached} ({FORKSERVER_ENV})")
             return
-        if self._proc is not None and self._proc.poll() is None and self._socket.exists():
+        if self.pid is not None and self._socket.exists():
             return
         self.start_soon()
-        proc = self._proc
-        assert proc is not None
         from cluster.waiting import WaitTimeout, wait_for
 
         try:
-            wait_for(lambda: proc.poll() is not None or self._socket.exists(), START_TIMEOUT, "the simulator fork server")
+            wait_for(lambda: self.pid is None or self._socket.exists(), START_TIMEOUT, "the simulator fork server")
         except WaitTimeout:
-            proc.kill()
+            if self.pid is not None:
+                os.kill(self.pid, signal.SIGKILL)
             raise ForkServerError(f"the simulator fork server did not start within {START_TIMEOUT:g}s") from None
-        if proc.poll() is not None:
+        if self.pid is None:
+            assert self._dir is not None
             tail = (self._dir / "forkserver.log").read_text(errors="replace").strip()[-300:]
             raise ForkServerError(f"the simulator fork server exited at start: {tail or '(no output)'}")
 
@@ -178,8 +220,11 @@ class ForkServer:
         return code if isinstance(code, int) else None
 
     def close(self) -> None:
+        """Stop the server this process started (one shared, or attached to, is left to its owner)."""
         if self._attached is None and self._dir is not None and os.environ.get(FORKSERVER_ENV) == str(self._socket):
             del os.environ[FORKSERVER_ENV]  # the runs started from now on start their own simulators
+        if self._shared_with is not None or self._attached is not None:
+            return
         proc, self._proc = self._proc, None
         if proc is not None and proc.poll() is None:
             proc.terminate()
@@ -191,3 +236,40 @@ class ForkServer:
         if self._dir is not None:
             shutil.rmtree(self._dir, ignore_errors=True)
             self._dir = None
+
+
+def _shared_pid(directory: Path) -> int | None:
+    """The pid of the shared server started in `directory`, while it runs."""
+    try:
+        pid = int((directory / "pid").read_text())
+        os.kill(pid, 0)
+    except (OSError, ValueError):
+        return None
+    try:  # a zombie (its starter has not reaped it yet) has stopped serving
+        return None if "State:\tZ" in Path(f"/proc/{pid}/status").read_text() else pid
+    except OSError:
+        return None
+
+
+def share_with_children() -> Path:
+    """For a process whose children will each want a fork server (pytest-xdist's controller): a
+    directory for the one they share, named in SHARED_ENV for them; `stop_shared` ends it."""
+    directory = Path(tempfile.mkdtemp(prefix="spotchaos-forks-"))
+    os.environ[SHARED_ENV] = f"{os.getpid()}:{directory}"
+    return directory
+
+
+def stop_shared(directory: Path) -> None:
+    """Stop the shared server started in `directory` (if one was) and remove the directory."""
+    if os.environ.get(SHARED_ENV, "").endswith(f":{directory}"):
+        del os.environ[SHARED_ENV]
+    pid = _shared_pid(directory)
+    if pid is not None:
+        os.kill(pid, signal.SIGTERM)
+        from cluster.waiting import WaitTimeout, wait_for
+
+        try:
+            wait_for(lambda: _shared_pid(directory) is None, 10, "the shared fork server to stop")
+        except WaitTimeout:
+            os.kill(pid, signal.SIGKILL)
+    shutil.rmtree(directory, ignore_errors=True)

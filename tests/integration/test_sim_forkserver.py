@@ -7,13 +7,21 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
 import pytest
 from kubernetes import client
 
-from chaos.host.forkserver import FORKSERVER_ENV, ForkedSimulator, ForkServer
+from chaos.host.forkserver import (
+    FORKSERVER_ENV,
+    SHARED_ENV,
+    ForkedSimulator,
+    ForkServer,
+    share_with_children,
+    stop_shared,
+)
 from chaos.kube.clients import api_client
 from chaos.target import Target, fork_simulators, start_simulator
 from cluster.endpoints import is_recorded_simulator
@@ -117,3 +125,27 @@ def test_a_run_in_a_process_of_its_own_forks_from_the_server_its_starter_names(f
     gone = {**os.environ, FORKSERVER_ENV: str(tmp_path / "no-such-socket")}
     kind, ppid, stopped = _start_in_a_process_of_its_own(tmp_path / "gone", gone)
     assert kind == "Popen" and ppid != forks.pid and stopped.endswith("stopped")
+
+
+def test_the_processes_of_a_session_share_one_server_which_its_owner_stops(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(SHARED_ENV, raising=False)
+    directory = share_with_children()  # as pytest-xdist's controller does before its workers start
+    try:
+        workers = [ForkServer.from_environment() for _ in range(3)]
+        starts = [threading.Thread(target=w.start) for w in workers]  # at the same time: one of them starts it
+        for t in starts:
+            t.start()
+        for t in starts:
+            t.join(timeout=90)
+        pids = {w.pid for w in workers}
+        assert len(pids) == 1 and None not in pids
+        server = pids.pop()
+        assert server is not None and _ppid(server) == os.getpid()  # started by one of this process's "workers", serving until it exits
+        forked = workers[2].spawn(["up", "--state-dir", str(tmp_path), "--demo-nodes", "-1"], tmp_path / "sim.log", dict(os.environ))
+        assert forked.wait(timeout=30) == 3  # its exit code, from the shared server that forked and reaped it
+        for w in workers:
+            w.close()  # a worker's end leaves the shared server to the session
+        assert workers[0].pid == server
+    finally:
+        stop_shared(directory)
+    assert workers[0].pid is None and not directory.exists() and SHARED_ENV not in os.environ
