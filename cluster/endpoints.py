@@ -59,11 +59,11 @@ def is_recorded_simulator(ep: Endpoints) -> bool:
     recorded = ep.extra.get("pid_start_ticks")
     if recorded is None or recorded != str(process_start_ticks(ep.pid)):  # type: ignore[arg-type]
         return False
-    try:
-        cmdline = Path(f"/proc/{ep.pid}/cmdline").read_bytes().split(b"\0")
+    try:  # words split at NULs, or at spaces where the process set its title (a forked simulator)
+        cmdline = Path(f"/proc/{ep.pid}/cmdline").read_bytes().replace(b"\0", b" ").split()
     except OSError:
         return False
-    # `sim up`, or a simulator forked by `sim forkserver` (it keeps the server's command line)
+    # `sim up`, or a simulator forked by `sim forkserver` that kept the server's command line
     return b"sim" in cmdline and (b"up" in cmdline or b"forkserver" in cmdline)
 
 

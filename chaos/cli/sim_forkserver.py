@@ -27,6 +27,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import setproctitle
+
 ACCEPT_TICK = 1.0  # seconds between looks at whether the served process still runs
 
 
@@ -116,6 +118,9 @@ def _child(listener: socket.socket, conn: socket.socket, spawn: dict[str, Any], 
         os.close(null)
         sys.stdout = io.TextIOWrapper(io.FileIO(1, "w", closefd=False), line_buffering=True, write_through=True)
         sys.stderr = io.TextIOWrapper(io.FileIO(2, "w", closefd=False), line_buffering=True, write_through=True)
+        # seen by ps and pgrep -f as the `sim up` it is, not as another fork server (before the
+        # environment is replaced: setproctitle finds the room for the title beside the process's first one)
+        setproctitle.setproctitle(" ".join([sys.executable, "-m", "chaos.cli", "sim", *spawn["argv"]]))
         os.chdir(spawn["cwd"])
         os.environ.clear()
         os.environ.update(spawn["env"])

@@ -54,6 +54,8 @@ def test_a_run_starts_its_simulator_as_a_fork_that_serves_and_stops(forks: ForkS
     proc = conn.process
     assert isinstance(proc, ForkedSimulator)
     assert _ppid(proc.pid) == forks.pid != os.getpid()  # not this process's child: the fork server's
+    shown = Path(f"/proc/{proc.pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    assert " sim up --speed 20 " in shown and "forkserver" not in shown  # ps and pgrep -f see the simulator, not another fork server
     assert is_recorded_simulator(conn.endpoints)  # what `sim status`, `sim down` and cleanup go by
     assert client.CoreV1Api(api_client(conn.endpoints)).list_namespace().items  # its Kubernetes API answers
     assert conn.stop() == f"simulator pid {proc.pid} stopped"
