@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from chaos.errors import ChaosError
+from cluster.endpoints import process_start_ticks
 
 START_TIMEOUT = 60.0
 FORKSERVER_ENV = "SPOTCHAOS_SIM_FORKSERVER"  # the socket of a fork server the runs a process starts may use
@@ -160,7 +161,7 @@ class ForkServer:
                 fcntl.flock(lock, fcntl.LOCK_EX)  # one starter: the others find its pid
                 if _shared_pid(self._dir) is None:
                     self._proc = self._popen(self._shared_with)
-                    (self._dir / "pid").write_text(str(self._proc.pid))
+                    (self._dir / "pid").write_text(f"{self._proc.pid} {process_start_ticks(self._proc.pid)}")
             return
         self._dir = Path(tempfile.mkdtemp(prefix="spotchaos-forks-"))  # short: a Unix socket's path is at most 107 bytes
         self._proc = self._popen(os.getpid())
@@ -239,11 +240,14 @@ class ForkServer:
 
 
 def _shared_pid(directory: Path) -> int | None:
-    """The pid of the shared server started in `directory`, while it runs."""
+    """The pid of the shared server started in `directory`, while it runs (the recorded start time
+    tells it from a process that got its pid after it exited)."""
     try:
-        pid = int((directory / "pid").read_text())
-        os.kill(pid, 0)
+        recorded, ticks = (directory / "pid").read_text().split()
+        pid = int(recorded)
     except (OSError, ValueError):
+        return None
+    if ticks != str(process_start_ticks(pid)):  # None once it is gone
         return None
     try:  # a zombie (its starter has not reaped it yet) has stopped serving
         return None if "State:\tZ" in Path(f"/proc/{pid}/status").read_text() else pid

@@ -151,3 +151,12 @@ def test_the_processes_of_a_session_share_one_server_which_its_owner_stops(tmp_p
     finally:
         stop_shared(directory)
     assert workers[0].pid is None and not directory.exists() and SHARED_ENV not in os.environ
+
+
+def test_a_shared_servers_pid_that_another_process_got_is_not_that_server(tmp_path: Path) -> None:
+    directory = tmp_path / "forks"
+    directory.mkdir()
+    (directory / "pid").write_text(f"{os.getpid()} 1")  # this process's pid with another start time: the server gone, its pid reused
+    assert ForkServer.shared(directory, os.getpid()).pid is None
+    stop_shared(directory)  # signals nothing (it would have ended this test's process)
+    assert not directory.exists()
