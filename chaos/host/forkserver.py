@@ -163,6 +163,8 @@ class ForkServer:
                     self._proc = self._popen(self._shared_with)
                     (self._dir / "pid").write_text(f"{self._proc.pid} {process_start_ticks(self._proc.pid)}")
             return
+        if self._dir is not None:  # a server of ours that died: its directory goes with it
+            shutil.rmtree(self._dir, ignore_errors=True)
         self._dir = Path(tempfile.mkdtemp(prefix="spotchaos-forks-"))  # short: a Unix socket's path is at most 107 bytes
         self._proc = self._popen(os.getpid())
 

@@ -77,9 +77,11 @@ def test_a_fork_server_that_died_is_started_again(forks: ForkServer, tmp_path: P
     assert dead is not None
     os.kill(dead, signal.SIGKILL)
     wait_for(lambda: forks.pid is None, 10, "the fork server to die")
+    dead_dir = forks.socket_path.parent
     second = forks.spawn(["up", "--state-dir", str(tmp_path / "b"), "--demo-nodes", "-1"], tmp_path / "b.log", dict(os.environ))
     assert second.wait(timeout=30) == 3
     assert forks.pid not in (None, dead)
+    assert not dead_dir.exists() and forks.socket_path.parent.exists()  # the dead server's directory is not left behind
 
 
 def test_the_fork_server_stops_when_the_process_it_serves_exits(tmp_path: Path) -> None:
