@@ -20,7 +20,6 @@ REVISIONS = ("0001", "0002", "0003", "0004", "0005")  # chaos/history/migrations
 HEAD = REVISIONS[-1]
 OURS = frozenset({"runs", "hypotheses", "milestones", "uploads", "alembic_version"})
 LEGACY = (("uploads", "0002"), ("runs", "0001"))  # a store without a version: the newest table it has says its schema
-SQLITE_HEADER = b"SQLite format 3\x00"
 
 
 class StoreRefused(Exception):
@@ -34,13 +33,16 @@ def check_sqlite_file(path: Path) -> None:
         return
     if not path.is_file():
         raise StoreRefused(f"{path} is not a file")
-    with path.open("rb") as f:
-        if f.read(len(SQLITE_HEADER)) != SQLITE_HEADER:
-            raise StoreRefused(f"{path} is not an SQLite database (corrupt, or another kind of file); give another --history")
+    # read through SQLite only: a file descriptor of our own on the store, closed, would drop the
+    # POSIX locks of every connection this process has open on it (the store of an earlier run in
+    # a pytest worker, say); another process closing its connection then takes itself for the last
+    # one and checkpoints and deletes the write-ahead log under them: a corrupt store
     try:
         with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as db:
             tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     except sqlite3.DatabaseError as exc:
+        if "file is not a database" in str(exc):
+            raise StoreRefused(f"{path} is not an SQLite database (corrupt, or another kind of file); give another --history") from None
         raise StoreRefused(f"{path} is not a readable SQLite database ({exc}); give another --history") from None
     foreign = sorted(tables - OURS - {"sqlite_sequence"})
     if foreign:

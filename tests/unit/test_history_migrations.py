@@ -6,6 +6,8 @@ program's is refused in one line without a byte of it changing.  Real SQLite fil
 from __future__ import annotations
 
 import sqlite3
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -97,7 +99,8 @@ def _foreign(path: Path) -> None:
 
 @pytest.mark.parametrize(("make", "needle"), [
     (_foreign, "holds another program's tables (invoices)"),
-    (lambda p: p.write_bytes(b"SQLite format 3\x00" + b"\xff" * 200), "not a readable SQLite database"),
+    # SQLite's header with garbage after it: read through SQLite alone (the next test), it is a corrupt file as the rest
+    (lambda p: p.write_bytes(b"SQLite format 3\x00" + b"\xff" * 200), "is not an SQLite database (corrupt"),
     (lambda p: p.write_text("name,value\na,1\n"), "is not an SQLite database"),
 ])
 def test_a_corrupt_or_foreign_sqlite_file_is_refused_untouched(tmp_path, make, needle):
@@ -108,3 +111,19 @@ def test_a_corrupt_or_foreign_sqlite_file_is_refused_untouched(tmp_path, make, n
         open_store(f"sqlite:///{path}")
     assert needle in str(info.value)
     assert path.read_bytes() == before and sorted(p.name for p in tmp_path.iterdir()) == ["theirs.sqlite"]
+
+
+def test_opening_the_store_again_keeps_the_locks_of_the_connections_already_open(tmp_path):
+    # a file descriptor of our own on the store, closed, drops the POSIX locks of every SQLite connection of this
+    # process on it: another process closing its connection then takes itself for the last one and checkpoints and
+    # deletes the write-ahead log under the open ones (a user's store was found corrupt this way)
+    url = f"sqlite:///{tmp_path / 'history.sqlite'}"
+    first = open_store(url)
+    with first.connect() as conn:  # an earlier run's store, its connection still open in the pool
+        conn.execute(text("SELECT count(*) FROM runs")).all()
+        open_store(url).dispose()  # the next run's check of the store, in the same process
+        other = subprocess.run([sys.executable, "-c", "import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); c.execute('SELECT 1 FROM runs').fetchall(); c.close()",
+                                str(tmp_path / "history.sqlite")], capture_output=True, text=True, timeout=60)
+        assert other.returncode == 0, other.stderr
+        assert (tmp_path / "history.sqlite-wal").exists()  # still this process's: not checkpointed away by the other one
+    first.dispose()
