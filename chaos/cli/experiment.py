@@ -104,7 +104,7 @@ def run_experiment(
                                                                         "cloudwatch://NAMESPACE (boto3 as the environment configures it). Repeatable.")] = None,
     log_format: LogFormat = "console",
 ) -> None:
-    """Run an experiment; exit 0 passed, 1 failed, 2 aborted, 3 error, 4 passed but regressed (with --fail-on-regression)."""
+    """Run an experiment; exit 0 passed, 1 failed, 2 aborted, 3 error, 4 passed but regressed (with --fail-on-regression), 5 inconclusive (breached only while the machine was starved)."""
     configure(log_format, level="warning" if log_format == "console" else "info")
     from chaos.aws.upload_destination import parse_s3_url
     from chaos.delivery.metrics import parse_metrics_url

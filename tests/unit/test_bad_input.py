@@ -172,3 +172,11 @@ def test_every_profile_is_named_where_a_profile_is_asked_for() -> None:
     for command in ("render", "provision", "teardown"):
         shown = " ".join(runner.invoke(app, [command, "--help"], env={"COLUMNS": "200"}).output.split())
         assert all(name in shown for name in PROFILES) and "profile YAML file" in shown, (command, shown)
+
+
+def test_the_run_help_names_every_exit_code_a_verdict_gives() -> None:
+    from chaos.verdict.outcome import EXIT_CODES
+
+    shown = " ".join(runner.invoke(app, ["run", "--help"], env={"COLUMNS": "200"}).output.split())
+    for outcome, code in EXIT_CODES.items():
+        assert f"{code} {outcome.value}" in shown, (outcome, shown)
