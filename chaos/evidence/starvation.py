@@ -10,8 +10,9 @@ What counts as starved (real milliseconds; the bounds are the experiment's):
   bound (it stamps what it watches when it gets to it), and by STARVED_LAG_MS or more;
 - for traffic checks (real-time figures): in a second of traffic, the generator sending requests
   late by more than a tenth of the latency bound (of the request timeout for error checks), or,
-  over the request's lifetime, the harness's or the simulator's loop late by STARVED_LAG_MS or
-  more or waiting for a CPU CPU_WAIT_LIMIT of a second or more."""
+  while its requests were in flight (to its slowest answer, as measured), the harness's or the
+  simulator's loop late by STARVED_LAG_MS or more or waiting for a CPU CPU_WAIT_LIMIT of a second
+  or more."""
 
 from __future__ import annotations
 
@@ -91,10 +92,11 @@ def node_window_starved(health: list[Health], start: float, end: float, overshoo
                    f"speed {worst.speed:g}, as much as the figure missed its bound by) while it watched the node: the host was starved")
 
 
-def starved_seconds(traffic: list[TrafficRecord], health: list[Health], late_limit_ms: float, lifetime_s: float) -> dict[int, str]:
+def starved_seconds(traffic: list[TrafficRecord], health: list[Health], late_limit_ms: float, timeout_s: float, speed: float) -> dict[int, str]:
     """The traffic seconds (by `second`) whose requests were sent or served while something was
     starved, each with why: the generator sent them late past `late_limit_ms`, or a loop lagged
-    STARVED_LAG_MS or more within `lifetime_s` run seconds of their start (a request's lifetime)."""
+    STARVED_LAG_MS or more, or waited for a CPU CPU_WAIT_LIMIT of a second, while they were in
+    flight (request_window)."""
     out: dict[int, str] = {}
     for r in traffic:
         late = r.late_max_ms
@@ -102,8 +104,7 @@ def starved_seconds(traffic: list[TrafficRecord], health: list[Health], late_lim
             out[r.second] = (f"the load generator sent {r.late} of {r.requests} requests of second "
                              f"{r.second} up to {late:,.0f} ms late (over {late_limit_ms:,.0f} ms): the host was starved")
             continue
-        start = r.start_t
-        around = _overlapping(health, start, start + lifetime_s)
+        around = _overlapping(health, *request_window(r, timeout_s, speed))
         lagging = [h for h in around if h.worst_lag_ms >= STARVED_LAG_MS]
         waiting = [h for h in around if h.worst_cpu_wait >= CPU_WAIT_LIMIT]
         if lagging:
@@ -111,6 +112,20 @@ def starved_seconds(traffic: list[TrafficRecord], health: list[Health], late_lim
         elif waiting:
             out[r.second] = _wait_cause(max(waiting, key=lambda h: h.worst_cpu_wait))
     return out
+
+
+REPORT_DELAY_S = 1.0  # real seconds: the simulator's lag and CPU wait reach the harness's health record of the next second
+
+
+def request_window(r: TrafficRecord, timeout_s: float, speed: float) -> tuple[float, float]:
+    """The run seconds the requests of traffic second `r` were in flight: from its start to its end
+    plus its slowest request (latency counts from the scheduled send, so it holds the generator's
+    own lateness), plus the second a simulator's figures take to be reported; the request timeout
+    when the second has no latency.  `speed`: cluster seconds per real second (the fastest the
+    run's clock went, so the window is never too short).  A loop starved after every request of a
+    second was answered did not change its numbers."""
+    slowest_s = r.max_ms / 1000 if r.max_ms is not None else timeout_s
+    return r.start_t, r.end_t + (slowest_s + REPORT_DELAY_S) * speed
 
 
 def _wait_cause(worst: Health) -> str:

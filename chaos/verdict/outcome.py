@@ -161,8 +161,7 @@ def _unless_starved(spec: Experiment, h: Any, result: HypothesisResult, records:
 def _traffic_starved(spec: Experiment, h: Any, result: HypothesisResult, records: list[Record], health: list[Health]) -> str | None:
     traffic = of(records, TrafficRecord)
     latency_bound_ms = float(h.max) * 1000 if isinstance(h, P99Latency) else spec.traffic.timeout * 1000
-    lifetime = (spec.traffic.timeout + 1.0) * max(second.speed for second in health)
-    starved = starved_seconds(traffic, health, SHARE_OF_BOUND * latency_bound_ms, lifetime)
+    starved = starved_seconds(traffic, health, SHARE_OF_BOUND * latency_bound_ms, spec.traffic.timeout, max(second.speed for second in health))
     if not starved:
         return None
     healthy = [r for r in records if not (isinstance(r, TrafficRecord) and r.second in starved)]

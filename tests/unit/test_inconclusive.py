@@ -121,6 +121,22 @@ def test_a_simulator_waiting_for_the_cpu_makes_its_seconds_untrusted():
     assert "the simulator waited for a CPU 60% of the second" in v.reason, v.reason
 
 
+def test_a_loop_starved_after_the_errors_were_answered_leaves_them_a_failure():
+    """Seconds 10-12 (t=200-230) got their errors back within 50 ms; the simulator waited for a CPU
+    from t=260 on.  Nothing was in flight then: the breach was measured on a healthy machine (the
+    known-bad corpus-workshop-spot-catalog came out inconclusive this way, its starved second 130
+    cluster seconds after its errors).  Answers that took 6 s were still in flight: inconclusive."""
+    records = _with_errors(_healthy(good_journal()), range(10, 13))
+    waiting = [dict(r, sim_cpu_wait=0.6) if r["kind"] == "health" and 260.0 <= r["start_t"] < 290.0 else r for r in records]
+    v = _verdict(typed(waiting))
+    assert v.status == "failed", v.reason
+    assert next(h for h in v.hypotheses if h.check == "error-rate").status == "fail"
+    slow = [dict(r, max_ms=6000.0) if r["kind"] == "traffic" and r["second"] in range(10, 13) else r for r in waiting]
+    v = _verdict(typed(slow))
+    assert v.status == "inconclusive", v.reason
+    assert "the simulator waited for a CPU 60% of the second at t=260s" in v.reason, v.reason
+
+
 def test_a_node_figure_far_past_its_bound_fails_whatever_the_lag():
     """No lag explains a cordon 110 s past its 10 s bound: the harness was 25 cluster seconds late at worst."""
     late = [r for r in _healthy(good_journal()) if not (r["kind"] == "node" and r.get("unschedulable"))]
