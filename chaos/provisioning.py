@@ -127,11 +127,15 @@ def build_twin(sources: Any, endpoints: Endpoints, namespace: str, deployment: s
     waited on until the service's replicas are Ready and its Ingress answers.  Returns what the
     build made and could not (its lines), the eksctl cluster's name and the service's URL."""
     from cluster.twin.build import build_twin as build
+    from cluster.twin.build import existing_twin
+    from cluster.twin.inputs import TwinInputError
 
     try:
-        report = build(endpoints, sources)
+        report = existing_twin(endpoints, sources) or build(endpoints, sources)
     except (ClientError, BotoCoreError, WaiterError) as exc:
         raise _aws_failure(exc) from None
+    except TwinInputError as exc:
+        raise ProvisioningFailed(str(exc)) from None
     for line in report.lines():
         console.print(f"twin: {line}", soft_wrap=True, markup=False)
     missing = [r for r in report.refused if r.startswith("Deployment ") and f" {deployment} " in f"{r} "]

@@ -267,9 +267,12 @@ class Experiment(Strict):
                                  "move it earlier or make the duration longer")
 
     def _target_takes_the_injections(self) -> None:
-        if self.cluster.from_ is not None and (self.target.kind != "local" or self.target.simulator.state_dir is not None):
-            raise ValueError("cluster.from builds the twin in a simulator started for the run: use target kind local without simulator.state_dir "
+        if self.cluster.from_ is not None and self.target.kind != "local":
+            raise ValueError("cluster.from builds the twin in the local simulator: use target kind local "
                              "(on eks the cluster is your own: name its service in cluster.service)")
+        if self.cluster.from_ is not None and self.target.simulator.state_dir is not None and self.cluster.teardown:
+            raise ValueError("cluster.from with target.simulator.state_dir builds the twin in that running simulator once and keeps it there "
+                             "for the next runs: set cluster.teardown: false (`spotchaos sim down` ends the simulator and the twin)")
         if self.target.kind != "eks":
             return
         if self.target.fis_role_arn is None and any(i.via == "fis" for i in self.injections):

@@ -20,6 +20,7 @@ from cluster.kube_retry import call as kube_call
 from cluster.manifests.karpenter import CRD_KINDS
 from cluster.manifests.render import render
 from cluster.manifests.serving import predict_path
+from cluster.nodegroups import group_name
 from cluster.profiles import ClusterProfile
 
 # Left in place by teardown: a CRD is installed with its add-on's chart (Karpenter's) and deleting it
@@ -149,7 +150,7 @@ def readiness_checks(profile: ClusterProfile, api: Any, autoscaling: Any) -> lis
     core, apps, net = client.CoreV1Api(api), client.AppsV1Api(api), client.NetworkingV1Api(api)
     sp = profile.serving
     groups = {g.name for g in profile.node_groups}
-    asg_names = [f"eks-{profile.name}-{g.name}" for g in profile.node_groups]
+    asg_names = [group_name(profile.name, g.name) for g in profile.node_groups]
 
     def want_nodes() -> int:
         # the groups' desired capacity now: the Cluster Autoscaler may have moved it since creation

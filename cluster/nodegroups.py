@@ -70,6 +70,11 @@ def ensure_network(ec2: Any, cluster: str, azs: Sequence[str], cidr: str | None 
     return subnets
 
 
+def group_name(cluster: str, group: str) -> str:
+    """The Auto Scaling group of a node group, named as eksctl names the groups it makes."""
+    return f"eks-{cluster}-{group}"
+
+
 def create_node_group(ec2: Any, autoscaling: Any, spec: NodeGroupSpec, subnet_ids: Sequence[str]) -> str:
     """Launch template + ASG with a MixedInstancesPolicy (Spot) or a single type (on-demand)."""
     lt_name = f"{spec.cluster}-{spec.name}"
@@ -78,7 +83,7 @@ def create_node_group(ec2: Any, autoscaling: Any, spec: NodeGroupSpec, subnet_id
         LaunchTemplateData={"ImageId": EKS_AMI, "InstanceType": spec.instance_types[0], **spec.launch},
         TagSpecifications=[{"ResourceType": "launch-template", "Tags": [{"Key": k, "Value": v} for k, v in spec.extra_tags.items()]}] if spec.extra_tags else [],
     )
-    asg_name = f"eks-{spec.cluster}-{spec.name}"
+    asg_name = group_name(spec.cluster, spec.name)
     tags = [{"Key": k, "Value": v, "PropagateAtLaunch": k.startswith("kubernetes.io/cluster/")} for k, v in spec.tags().items()]
     kwargs: dict[str, Any] = dict(
         AutoScalingGroupName=asg_name,

@@ -30,7 +30,7 @@ from cluster.endpoints import Endpoints
 from cluster.kube_objects import ProvisionError
 from cluster.kube_retry import transient
 from cluster.manifests.render import render, validate
-from cluster.nodegroups import EKS_AMI, NodeGroupSpec, create_node_group, ensure_network
+from cluster.nodegroups import EKS_AMI, NodeGroupSpec, create_node_group, ensure_network, group_name
 from cluster.profiles import ClusterProfile
 from cluster.waiting import WaitTimeout, wait_for
 
@@ -100,7 +100,7 @@ def plan(profile: ClusterProfile, account: str = names.DEFAULT_ACCOUNT) -> Plan:
     p.aws.append(f"ssm GetParameter {node_bootstrap.AMI_PARAMETER.format(version=profile.kubernetes_version)} (the node AMI)")
     for g in profile.node_groups:
         kind = f"Spot {', '.join(g.instance_types)} capacity-optimized" if g.spot else f"on-demand {g.instance_types[0]}"
-        p.aws.append(f"ec2 CreateLaunchTemplate (nodeadm user data) + autoscaling CreateAutoScalingGroup eks-{profile.name}-{g.name}: {kind}, "
+        p.aws.append(f"ec2 CreateLaunchTemplate (nodeadm user data) + autoscaling CreateAutoScalingGroup {group_name(profile.name, g.name)}: {kind}, "
                      f"min {g.min_size} / desired {g.desired} / max {g.max_size}, labels {g.labels}")
     if profile.nth.mode == "queue":
         p.aws += interruption_queues.plan_lines(profile.name)
@@ -141,7 +141,7 @@ def apply_aws(profile: ClusterProfile, endpoints: Endpoints, ami: str | None = N
               "MetadataOptions": {"HttpTokens": "required", "HttpPutResponseHopLimit": 2}}
     existing = {g["AutoScalingGroupName"] for g in c["autoscaling"].describe_auto_scaling_groups()["AutoScalingGroups"]}
     made = [create_node_group(c["ec2"], c["autoscaling"], spec, subnets) for spec in node_group_specs(profile, launch, cluster)
-            if f"eks-{name}-{spec.name}" not in existing]
+            if group_name(name, spec.name) not in existing]
     queue_url = interruption_queues.ensure_queue_and_rules(c["sqs"], c["events"], name, tags) if profile.nth.mode == "queue" else None
     if profile.karpenter is not None and profile.karpenter.interruption_queue:
         interruption_queues.ensure_queue_and_rules(c["sqs"], c["events"], name, tags, interruption_queues.KARPENTER)

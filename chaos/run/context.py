@@ -44,6 +44,7 @@ class Phase(StrEnum):
     GUARDRAILS = "guardrails"
     PROVISION = "provision"
     OBSERVE = "observe"
+    SETTLE = "settle"  # a simulator kept running: the runs before this one done recovering
     PLAN = "plan"
     STEADY_STATE = "steady-state"
     INJECT = "inject"

@@ -57,6 +57,7 @@ from chaos.run.gates import go_no_go
 from chaos.run.injections import Injections
 from chaos.run.pacing import apply_pace, provisioning_pace
 from chaos.run.rollback import Rollback
+from chaos.run.settled import SETTLE_TIMEOUT_S, describe, unsettled
 from chaos.run.setup import provision, record_components, start_observers
 from chaos.spec import Experiment, Scope
 from chaos.undo.log import pending
@@ -165,11 +166,13 @@ class Run:
             st.pace = await apply_pace(self.ctx, connected.conn)  # the measured phase's speed: the observers poll by it
             st.observers = await start_observers(self.ctx, connected, serving, st.components, st.stop_threads, self._phase,
                                                  lambda: [r.instance for r in self.injections.injected if r.instance])
-            plan = self._plan(serving.url)
-            if options.dry_run or spec.guardrails.dry_run:
-                self.journal.write(DryRunRecord(message="planned only; nothing injected", plan=plan))
-            else:
-                await self._experiment()
+            reused = not connected.conn.started_simulator and connected.conn.endpoints.target == "local"
+            if not reused or await self._settled():
+                plan = self._plan(serving.url)
+                if options.dry_run or spec.guardrails.dry_run:
+                    self.journal.write(DryRunRecord(message="planned only; nothing injected", plan=plan))
+                else:
+                    await self._experiment()
         except asyncio.CancelledError:
             self.abort(f"interrupted during {self.phase}")
         except ChaosError as exc:
@@ -199,6 +202,20 @@ class Run:
         if not pending(self.journal.snapshot()):
             run_registry.unregister(self.run_id)
         return self.verdict
+
+    async def _settled(self) -> bool:
+        """On a simulator kept running, wait (SETTLE_TIMEOUT_S cluster seconds at most) until what the
+        runs before this one interrupted has recovered (chaos/run/settled.py); abort when it has not."""
+        self._phase(Phase.SETTLE)
+        service = self.service
+        end = self.clock.now() + SETTLE_TIMEOUT_S
+        while problems := unsettled(self.journal.snapshot(), service.namespace, service.deployment):
+            if self.clock.now() >= end:
+                self.abort(f"the cluster has not settled since the last run on this simulator within {SETTLE_TIMEOUT_S:g} cluster seconds: "
+                           f"{describe(problems)}; look at it (kubectl get nodes), or run on a fresh simulator (drop target.simulator.state_dir)")
+                return False
+            await self.clock.sleep_real(TICK)
+        return True
 
     def _nodes(self) -> list[Candidate]:
         records = self.journal.snapshot()

@@ -1,12 +1,18 @@
 """The twin built in a running simulator: the eksctl config's node groups launched through its
 AWS API, then the manifests applied through its Kubernetes API as `kubectl create` would
 (namespaces first; an object that exists is left as it is).  A kind the simulator does not serve
-is kept out and listed, not fatal; an object the API server refuses is listed with its reason."""
+is kept out and listed, not fatal; an object the API server refuses is listed with its reason.
+
+A built twin is recorded in the simulator (the ConfigMap kube-system/spotchaos-twin: a digest of
+its inputs, its cluster and groups), so that runs against a simulator kept running build it once:
+the same inputs find it there and reuse it; other inputs are refused, never layered on it."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from kubernetes import config as kube_config
@@ -18,8 +24,8 @@ from cluster.components import karpenter, nth
 from cluster.endpoints import Endpoints
 from cluster.kube_discovery import dynamic_client
 from cluster.manifests import karpenter as karpenter_manifests
-from cluster.nodegroups import aws_clients, create_node_group, ensure_network
-from cluster.twin.inputs import Sourced, TwinSources
+from cluster.nodegroups import aws_clients, create_node_group, ensure_network, group_name
+from cluster.twin.inputs import Sourced, TwinInputError, TwinSources
 from cluster.twin.node_groups import twin_cluster
 
 
@@ -38,8 +44,12 @@ class TwinReport:
     queues: list[str] = field(default_factory=list)  # "queue (reader)": interruption queues made for the add-ons that read one
     crds_installed: list[str] = field(default_factory=list)  # Karpenter's CRDs, installed because the manifests use them and leave them out
     nodes_late: str | None = None  # the node groups' nodes not all Ready when the workloads went on
+    reused: str | None = None  # when the simulator held this twin already: since when
 
     def lines(self) -> list[str]:
+        if self.reused:
+            return [f"reused: the twin of these same inputs, built in this simulator at {self.reused} "
+                    f"({len(self.groups)} node group(s)); nothing launched or applied"]
         out = [f"node group {g}" for g in self.node_groups]
         out += [f"interruption queue {q} and its EventBridge rules, as its setup guide makes them" for q in self.queues]
         if self.crds_installed:
@@ -59,14 +69,39 @@ class TwinReport:
 NODES_READY_WAIT_S = 120.0  # real seconds for the node groups' first nodes, before the workloads go on
 
 
+TWIN_CONFIGMAP = ("kube-system", "spotchaos-twin")
+
+
+def digest(sources: TwinSources) -> str:
+    """The inputs' digest: every eksctl config and object as read (behaviours written on), in order."""
+    body = json.dumps([[s.obj for s in sources.cluster_configs], [s.obj for s in sources.objects]], sort_keys=True, default=str)
+    return hashlib.sha256(body.encode()).hexdigest()
+
+
+def existing_twin(endpoints: Endpoints, sources: TwinSources) -> TwinReport | None:
+    """The twin this simulator holds, when it was built from these same inputs (its report says it
+    was reused); None when it holds none.  Raises TwinInputError when it holds the twin of other
+    inputs: a run never layers its twin on another."""
+    api = kube_config.new_client_from_config(config_file=endpoints.kubeconfig, context=endpoints.kube_context)
+    held = _twin_held(api)
+    if held is None:
+        return None
+    if held.get("digest") != digest(sources):
+        raise TwinInputError(f"this simulator holds the twin of other inputs (built at {held.get('builtAt') or '?'}, cluster "
+                             f"{held.get('cluster') or '?'}): a twin is never built over another; start a fresh simulator "
+                             "(drop target.simulator.state_dir, or `spotchaos sim down` and `sim up`)")
+    return TwinReport(groups=json.loads(held.get("groups") or "[]"), cluster=held.get("cluster") or None, reused=held.get("builtAt") or "?")
+
+
 def build_twin(endpoints: Endpoints, sources: TwinSources) -> TwinReport:
     """The node groups launched and their nodes Ready before the manifests go on, as a cluster
-    exists before its workloads are deployed: pods spread over every node, not the first up."""
+    exists before its workloads are deployed: pods spread over every node, not the first up.  The
+    first twin built in a simulator is recorded there (existing_twin reads it)."""
+    api = kube_config.new_client_from_config(config_file=endpoints.kubeconfig, context=endpoints.kube_context)
     report = TwinReport()
     desired = _launch_node_groups(endpoints, sources, report)
     _make_queues(endpoints, sources, report)
     if sources.objects:
-        api = kube_config.new_client_from_config(config_file=endpoints.kubeconfig, context=endpoints.kube_context)
         if desired:
             _wait_nodes_ready(api, desired, report)
         client = dynamic_client(api)
@@ -78,7 +113,34 @@ def build_twin(endpoints: Endpoints, sources: TwinSources) -> TwinReport:
                 report.helm_tests.append(f"{item.kind} {(item.obj.get('metadata') or {}).get('name', '?')} ({item.source})")
                 continue
             _apply(client, item, report)
+    _record_twin(api, digest(sources), report)
     return report
+
+
+def _twin_held(api: Any) -> dict[str, str] | None:
+    """The record of the twin this simulator holds (None: none built in it)."""
+    from kubernetes import client
+
+    try:
+        found = client.CoreV1Api(api).read_namespaced_config_map(TWIN_CONFIGMAP[1], TWIN_CONFIGMAP[0])
+    except ApiException as exc:
+        if exc.status == 404:
+            return None
+        raise
+    return dict(found.data or {})
+
+
+def _record_twin(api: Any, wanted: str, report: TwinReport) -> None:
+    from kubernetes import client
+
+    built_at = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    body: Any = {"metadata": {"name": TWIN_CONFIGMAP[1], "labels": {"app.kubernetes.io/managed-by": "spotchaos"}},
+            "data": {"digest": wanted, "cluster": report.cluster or "", "groups": json.dumps(report.groups), "builtAt": built_at}}
+    try:
+        client.CoreV1Api(api).create_namespaced_config_map(TWIN_CONFIGMAP[0], body)
+    except ApiException as exc:
+        if exc.status != 409:  # a twin is recorded already: the first one built stays the simulator's twin
+            raise
 
 
 def _launch_node_groups(endpoints: Endpoints, sources: TwinSources, report: TwinReport) -> int:
@@ -87,12 +149,14 @@ def _launch_node_groups(endpoints: Endpoints, sources: TwinSources, report: Twin
     if not sources.cluster_configs:
         return desired
     ec2, asg = aws_clients(endpoints.aws_endpoint_url, endpoints.region)
+    existing = {g["AutoScalingGroupName"] for page in asg.get_paginator("describe_auto_scaling_groups").paginate() for g in page["AutoScalingGroups"]}
     for cfg in sources.cluster_configs:
         cluster = twin_cluster(cfg.obj, endpoints.region)
         report.cluster = report.cluster or cluster.name
         subnets = dict(zip(cluster.zones, ensure_network(ec2, cluster.name, cluster.zones, extra_tags=cluster.tags), strict=True))
         for spec in cluster.groups:
-            report.groups.append(create_node_group(ec2, asg, spec, [subnets[z] for z in cluster.group_zones[spec.name]]))
+            name = group_name(spec.cluster, spec.name)  # one launched by a build cut short is kept, as provisioning keeps its groups
+            report.groups.append(name if name in existing else create_node_group(ec2, asg, spec, [subnets[z] for z in cluster.group_zones[spec.name]]))
             desired += spec.desired
             report.node_groups.append(f"{spec.name}: {spec.desired} x {', '.join(spec.instance_types[:3])}"
                                       f"{' ...' if len(spec.instance_types) > 3 else ''} ({'Spot' if spec.spot else 'on-demand'})")

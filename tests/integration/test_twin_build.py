@@ -67,8 +67,15 @@ def test_the_users_node_groups_and_manifests_run_and_an_unknown_kind_is_listed(s
     assert all(any(t.key == "dedicated" and t.effect == "NoSchedule" for t in n.spec.taints or []) for n in nodes)
     pods = wait_running(core, "twin-shop", "web", 2, timeout=60)
     assert {p.spec.node_name for p in pods} <= {n.metadata.name for n in nodes}
-    again = build_twin(sim.endpoints, read_inputs(None, [tmp_path / "k8s"]))  # applied twice: what exists is left as it is
-    assert again.created == {} and again.existing == 2
+    def count_groups() -> int:
+        pages = sim.aws("autoscaling").get_paginator("describe_auto_scaling_groups").paginate()
+        return sum(len(page["AutoScalingGroups"]) for page in pages)
+
+    groups = count_groups()
+    # built twice (a build cut short, built again): the group launched is kept, what exists is left as it is
+    again = build_twin(sim.endpoints, read_inputs(tmp_path / "cluster.yaml", [tmp_path / "k8s"]))
+    assert again.created == {} and again.existing == 2 and again.groups == report.groups
+    assert count_groups() == groups
 
 
 CUSTOM = """apiVersion: kits.twin.example.com/v1

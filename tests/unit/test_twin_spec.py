@@ -50,10 +50,14 @@ def test_mistakes_name_the_field(cluster, field, message):
     assert f"experiment: {field}: " in str(caught.value) and message in str(caught.value)
 
 
-def test_a_twin_is_built_in_a_simulator_the_run_starts():
+def test_a_twin_is_built_in_the_local_simulator_and_kept_in_a_running_one_only_when_asked(tmp_path):
     cluster = {"from": {"manifests": [str(SHOP / "k8s")]}, "service": SERVICE}
-    with pytest.raises(SpecError, match="cluster.from builds the twin in a simulator started for the run"):
+    with pytest.raises(SpecError, match="cluster.from builds the twin in the local simulator: use target kind local"):
         parse_experiment(_spec(cluster, target={"kind": "eks", "allowed_accounts": ["123456789012"], "allowed_contexts": ["c"], "fis_role_arn": "arn:x"}))
+    running = {"kind": "local", "simulator": {"state_dir": str(tmp_path)}}
+    with pytest.raises(SpecError, match="keeps it there for the next runs: set cluster.teardown: false"):
+        parse_experiment(_spec(cluster, target=running))
+    assert parse_experiment(_spec({**cluster, "teardown": False}, target=running)).cluster.from_ is not None
 
 
 def test_a_manifests_directory_kustomization_is_not_an_object():
