@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from chaos.errors import ChaosError
-from cluster import kube_objects, kube_retry
+from cluster import held_clusters, kube_objects, kube_retry
 from cluster import provision as prov
 from cluster.aws import control_plane
 from cluster.aws.node_bootstrap import BootstrapError
@@ -90,8 +90,11 @@ def provision(profile: ClusterProfile, endpoints: Endpoints, timeout: float, con
               ami: str | None = None, aws_only: bool = False, wait_delay: float = 30.0,
               labels: Mapping[str, str] | None = None, annotations: Mapping[str, str] | None = None) -> str | None:
     """Apply the profile; returns the service's URL once predictions answer (None with aws_only).
-    `labels` and `annotations` go on every Kubernetes object created (a run's id, say)."""
+    `labels` and `annotations` go on every Kubernetes object created (a run's id, say).  On the
+    simulator, a cluster of this name provisioned from other settings is refused (what exists is
+    left as it is: the run would measure the old settings), and one provisioned here is recorded."""
     _plan(profile)  # the manifests are checked before anything is created
+    held = _held_profile(profile, endpoints)
     managed = [g.name for g in profile.node_groups if g.managed]
     if endpoints.target == "eks" and managed:
         raise ProvisioningFailed(f"node groups {', '.join(managed)} are EKS managed node groups, which EKS creates (CreateNodegroup), not "
@@ -118,6 +121,9 @@ def provision(profile: ClusterProfile, endpoints: Endpoints, timeout: float, con
     created = kube_objects.apply_objects(kube_objects.stamped(objects, labels, annotations) if labels else objects, endpoints)
     console.print(f"applied {created} Kubernetes objects")
     _wait_with_bars(prov.readiness_checks(profile, endpoints), timeout, console)
+    if endpoints.target == "local" and held is None:
+        held_clusters.record_held(kube_objects.kube_client(endpoints), held_clusters.record_name(profile.name),
+                                  {"profile": profile.profile, "digest": profile_digest(profile)})
     return service_url(kube_objects.kube_client(endpoints), profile.serving.namespace, profile.serving.service_name, predict_path(profile.serving))
 
 
@@ -216,6 +222,28 @@ def _kubernetes_reachable(endpoints: Endpoints) -> bool:
         return getattr(exc, "status", None) in kube_retry.RETRIED_STATUSES
 
 
+def profile_digest(profile: ClusterProfile) -> str:
+    """What a profile builds, as a digest: its settings and overrides, not the run that asked (the
+    `spotchaos:` tags: its run id, whether it tears the cluster down)."""
+    settings = profile.model_dump(mode="json")
+    settings["tags"] = {k: v for k, v in (settings.get("tags") or {}).items() if not k.startswith("spotchaos:")}
+    return held_clusters.digest_of(settings)
+
+
+def _held_profile(profile: ClusterProfile, endpoints: Endpoints) -> dict[str, str] | None:
+    """The record of the cluster of this name the simulator holds (None: none, or not a simulator);
+    ProvisioningFailed when it was provisioned from other settings."""
+    if endpoints.target != "local" or not _kubernetes_reachable(endpoints):
+        return None
+    held = held_clusters.read_held(kube_objects.kube_client(endpoints), held_clusters.record_name(profile.name))
+    if held is not None and held.get("digest") != profile_digest(profile):
+        raise ProvisioningFailed(f"this simulator holds cluster {profile.name}, provisioned at {held.get('builtAt') or '?'} from profile "
+                                 f"{held.get('profile') or '?'} with other settings: provisioning leaves what exists as it is, so the run would "
+                                 f"measure those; tear it down first (`spotchaos teardown --profile {held.get('profile') or profile.profile} "
+                                 f"--name {profile.name}`), name this cluster otherwise (cluster.name), or use a fresh simulator")
+    return held
+
+
 def teardown(profile: ClusterProfile, endpoints: Endpoints, timeout: float, console: Console, *, wait_delay: float = 30.0,
              selector: str | None = None) -> list[str]:
     """Kubernetes objects first (so the load balancer controller removes the ALB), then the node
@@ -247,6 +275,8 @@ def teardown(profile: ClusterProfile, endpoints: Endpoints, timeout: float, cons
             gone.append(("namespaces deleted", lambda: (0 if kube_objects.namespaces_left(profile, endpoints) else 1, 1)))
         _wait_with_bars(gone, timeout, console)
         done += prov.delete_control_plane_and_rest(name, endpoints, wait_delay)
+        if reachable and endpoints.target == "local":
+            held_clusters.forget_held(kube_objects.kube_client(endpoints), held_clusters.record_name(name))
     except (ClientError, BotoCoreError, WaiterError) as exc:
         raise _aws_failure(exc) from None
     for line in done:

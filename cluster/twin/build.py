@@ -3,16 +3,14 @@ AWS API, then the manifests applied through its Kubernetes API as `kubectl creat
 (namespaces first; an object that exists is left as it is).  A kind the simulator does not serve
 is kept out and listed, not fatal; an object the API server refuses is listed with its reason.
 
-A built twin is recorded in the simulator (the ConfigMap kube-system/spotchaos-twin: a digest of
-its inputs, its cluster and groups), so that runs against a simulator kept running build it once:
+A built twin is recorded in the simulator (cluster/held_clusters.py: the ConfigMap
+kube-system/spotchaos-twin, a digest of its inputs, its cluster and groups), so that runs against a simulator kept running build it once:
 the same inputs find it there and reuse it; other inputs are refused, never layered on it."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 from kubernetes import config as kube_config
@@ -22,6 +20,7 @@ from kubernetes.dynamic.exceptions import ResourceNotFoundError
 from cluster.aws import interruption_queues
 from cluster.components import karpenter, nth
 from cluster.endpoints import Endpoints
+from cluster.held_clusters import digest_of, read_held, record_held
 from cluster.kube_discovery import dynamic_client
 from cluster.manifests import karpenter as karpenter_manifests
 from cluster.nodegroups import aws_clients, create_node_group, ensure_network, group_name
@@ -69,13 +68,12 @@ class TwinReport:
 NODES_READY_WAIT_S = 120.0  # real seconds for the node groups' first nodes, before the workloads go on
 
 
-TWIN_CONFIGMAP = ("kube-system", "spotchaos-twin")
+TWIN_RECORD = "spotchaos-twin"  # one twin per simulator: twins of other inputs would share names and namespaces
 
 
 def digest(sources: TwinSources) -> str:
     """The inputs' digest: every eksctl config and object as read (behaviours written on), in order."""
-    body = json.dumps([[s.obj for s in sources.cluster_configs], [s.obj for s in sources.objects]], sort_keys=True, default=str)
-    return hashlib.sha256(body.encode()).hexdigest()
+    return digest_of([[s.obj for s in sources.cluster_configs], [s.obj for s in sources.objects]])
 
 
 def existing_twin(endpoints: Endpoints, sources: TwinSources) -> TwinReport | None:
@@ -83,7 +81,7 @@ def existing_twin(endpoints: Endpoints, sources: TwinSources) -> TwinReport | No
     was reused); None when it holds none.  Raises TwinInputError when it holds the twin of other
     inputs: a run never layers its twin on another."""
     api = kube_config.new_client_from_config(config_file=endpoints.kubeconfig, context=endpoints.kube_context)
-    held = _twin_held(api)
+    held = read_held(api, TWIN_RECORD)
     if held is None:
         return None
     if held.get("digest") != digest(sources):
@@ -113,34 +111,8 @@ def build_twin(endpoints: Endpoints, sources: TwinSources) -> TwinReport:
                 report.helm_tests.append(f"{item.kind} {(item.obj.get('metadata') or {}).get('name', '?')} ({item.source})")
                 continue
             _apply(client, item, report)
-    _record_twin(api, digest(sources), report)
+    record_held(api, TWIN_RECORD, {"digest": digest(sources), "cluster": report.cluster or "", "groups": json.dumps(report.groups)})
     return report
-
-
-def _twin_held(api: Any) -> dict[str, str] | None:
-    """The record of the twin this simulator holds (None: none built in it)."""
-    from kubernetes import client
-
-    try:
-        found = client.CoreV1Api(api).read_namespaced_config_map(TWIN_CONFIGMAP[1], TWIN_CONFIGMAP[0])
-    except ApiException as exc:
-        if exc.status == 404:
-            return None
-        raise
-    return dict(found.data or {})
-
-
-def _record_twin(api: Any, wanted: str, report: TwinReport) -> None:
-    from kubernetes import client
-
-    built_at = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    body: Any = {"metadata": {"name": TWIN_CONFIGMAP[1], "labels": {"app.kubernetes.io/managed-by": "spotchaos"}},
-            "data": {"digest": wanted, "cluster": report.cluster or "", "groups": json.dumps(report.groups), "builtAt": built_at}}
-    try:
-        client.CoreV1Api(api).create_namespaced_config_map(TWIN_CONFIGMAP[0], body)
-    except ApiException as exc:
-        if exc.status != 409:  # a twin is recorded already: the first one built stays the simulator's twin
-            raise
 
 
 def _launch_node_groups(endpoints: Endpoints, sources: TwinSources, report: TwinReport) -> int:

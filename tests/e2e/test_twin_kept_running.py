@@ -49,15 +49,24 @@ def _cli(path: Path, out: Path) -> subprocess.Popen[str]:
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=fresh_machine_env(), cwd=ROOT)
 
 
+def _finish(proc: subprocess.Popen[str]) -> tuple[str, str]:
+    try:
+        return proc.communicate(timeout=240)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        raise
+
+
 def _kinds(journal: Path, kind: str) -> list[dict]:
     if not journal.exists():
         return []
     return [r for r in (json.loads(line) for line in journal.read_text().splitlines() if line.strip()) if r.get("kind") == kind]
 
 
-def _cordon(sim: SimProcess, on: bool) -> str:
+def _cordon(sim: SimProcess, on: bool, node: str | None = None) -> str:
+    """Cordon (or uncordon) `node`, by default the first by name; returns its name."""
     core, *_ = sim.kube()
-    node = sorted(n.metadata.name for n in core.list_node().items)[0]
+    node = node or sorted(n.metadata.name for n in core.list_node().items)[0]
     core.patch_node(node, {"spec": {"unschedulable": on}})
     return node
 
@@ -72,7 +81,7 @@ def kept(tmp_path_factory: pytest.TempPathFactory):
 def test_the_twin_is_built_once_and_the_next_run_waits_until_the_last_one_has_recovered(kept, tmp_path):
     path = _write(tmp_path, _spec(kept), "twin")
     first = _cli(path, tmp_path / "first")
-    stdout, stderr = first.communicate(timeout=240)
+    stdout, stderr = _finish(first)
     assert first.returncode == 0, stdout + stderr[-3000:]
     built = read_journal(tmp_path / "first" / "journal.jsonl")
     (made,) = [r for r in built if r["kind"] == "provisioned"]
@@ -89,11 +98,9 @@ def test_the_twin_is_built_once_and_the_next_run_waits_until_the_last_one_has_re
         settle_t = next(p["t"] for p in _kinds(journal, "phase") if p["phase"] == "settle")
         wait_for(lambda: len([h for h in _kinds(journal, "health") if h["start_t"] >= settle_t]) >= 2, 30, "two health seconds after the settle phase")
         assert not [p for p in _kinds(journal, "phase") if p["phase"] == "plan"]
-        _cordon(kept, False)
-        stdout, stderr = second.communicate(timeout=240)
     finally:
-        if second.poll() is None:
-            second.kill()
+        _cordon(kept, False, node)  # the drain "ends": the run goes on (and the next test finds the node schedulable)
+    stdout, stderr = _finish(second)
     assert second.returncode == 0, stdout + stderr[-3000:]
     records = read_journal(journal)
     (reused,) = [r for r in records if r["kind"] == "provisioned"]
@@ -118,7 +125,7 @@ async def test_a_cluster_that_does_not_settle_aborts_the_run_and_other_inputs_ar
         monkeypatch.setattr(lifecycle, "SETTLE_TIMEOUT_S", 5.0)
         _, run = await run_experiment(spec, RunOptions(tmp_path / "unsettled"))
     finally:
-        _cordon(kept, False)
+        _cordon(kept, False, node)
     assert run.verdict.status == "aborted" and run.verdict.exit_code == 2, run.verdict.reason
     assert "has not settled since the last run on this simulator" in run.verdict.reason and f"node {node} cordoned" in run.verdict.reason, run.verdict.reason
     records = run.journal.snapshot()

@@ -80,6 +80,13 @@ def test_seed_profile_comes_up_serves_and_goes_away(own_sim):
     again = spotchaos("provision", "--profile", "seed", "--name", NAME, "--state-dir", str(own_sim.state_dir), "--timeout", "60")
     assert again.returncode == 0, again.stderr
     assert len(_owned_groups(own_sim)) == 3
+    # another profile under the same name would keep the seed's objects as they are: refused, nothing made
+    other = spotchaos("provision", "--profile", "hardened", "--name", NAME, "--state-dir", str(own_sim.state_dir), "--timeout", "60")
+    said = " ".join((other.stdout + other.stderr).split())
+    assert other.returncode != 0 and f"this simulator holds cluster {NAME}" in said and f"spotchaos teardown --profile seed --name {NAME}" in said, said
+    assert len(_owned_groups(own_sim)) == 3 and own_sim.kube()[2].list_namespaced_pod_disruption_budget("default").items == []  # hardened's PDB
+    records = [c.metadata.name for c in core.list_namespaced_config_map("kube-system").items]
+    assert f"spotchaos-cluster-{NAME}" in records
 
     down = spotchaos("teardown", "--profile", "seed", "--name", NAME, "--state-dir", str(own_sim.state_dir), "--timeout", "120")
     assert down.returncode == 0, down.stderr + down.stdout
@@ -101,6 +108,7 @@ def test_seed_profile_comes_up_serves_and_goes_away(own_sim):
 
     # the controller's finalizer came off once the ALB was gone, so the Ingress is gone (not left terminating)
     assert client.NetworkingV1Api(own_sim.kube()[3]).list_ingress_for_all_namespaces().items == []
+    assert f"spotchaos-cluster-{NAME}" not in [c.metadata.name for c in core.list_namespaced_config_map("kube-system").items]  # free for another profile
     # tearing down twice is fine
     assert spotchaos("teardown", "--name", NAME, "--state-dir", str(own_sim.state_dir), "--timeout", "30").returncode == 0
 
