@@ -73,3 +73,8 @@ def entries(directory: Path | None = None) -> list[RunEntry]:
 def stale(directory: Path | None = None) -> list[RunEntry]:
     """Registered runs whose owner process is gone (on this host)."""
     return [e for e in entries(directory) if e.owner.alive() is False]
+
+
+def running_on(key: str, run_id: str, directory: Path | None = None) -> list[RunEntry]:
+    """The other runs registered on the cluster `key` whose owner still runs (on this host)."""
+    return [e for e in entries(directory) if e.cluster_key == key and e.run_id != run_id and e.owner.alive() is True]

@@ -16,7 +16,7 @@ import structlog
 from chaos import live_runs as run_registry
 from chaos.aws.faults import AwsFaults
 from chaos.aws.metadata_mock import MetadataMock
-from chaos.errors import SafetyLeverEngaged
+from chaos.errors import SafetyLeverEngaged, TargetError
 from chaos.identity import Owner
 from chaos.journal.records import (
     ConnectedRecord,
@@ -51,6 +51,7 @@ async def connect(ctx: RunContext, state: RunState, phase: Callable[..., Any]) -
     ctx.clock.start(conn.speed, conn.cluster_epoch, conn.cluster_clock())
     ctx.journal.write(ConnectedRecord(target=target.kind, speed=conn.speed, region=conn.endpoints.region, started_simulator=conn.started_simulator, simulator_pid=conn.process.pid if conn.process else conn.endpoints.pid, kube_context=conn.endpoints.kube_context, endpoints=asdict(conn.endpoints), state_dir=str(conn.state_dir.resolve()) if conn.state_dir else None))
     if not conn.started_simulator:  # a simulator the run started takes what the run made with it when it stops
+        refuse_beside_a_running_run(ctx, cluster_key(ctx, conn))
         run_registry.register(run_registry.RunEntry(ctx.run_id, str(report_dir.resolve()), Owner.me(), cluster_key(ctx, conn)))
         warn_of_stale_runs(ctx, cluster_key(ctx, conn))
     phase(Phase.GUARDRAILS)
@@ -67,6 +68,16 @@ async def connect(ctx: RunContext, state: RunState, phase: Callable[..., Any]) -
     if status == "unknown":
         log.warning("safety_lever_unreadable", reason=reason)
     return connected
+
+
+def refuse_beside_a_running_run(ctx: RunContext, key: str) -> None:
+    """Two experiments at once on one cluster measure each other's faults: a run on a cluster
+    another live run of this host is on stops here, before it touches anything."""
+    busy = run_registry.running_on(key, ctx.run_id)
+    if busy:
+        entry = busy[0]
+        raise TargetError(f"run {entry.run_id} (pid {entry.owner.pid}) is running on this cluster now: two experiments at once on one "
+                          "cluster measure each other's faults; wait until it ends, or give this run a simulator of its own")
 
 
 def warn_of_stale_runs(ctx: RunContext, key: str) -> None:

@@ -1,7 +1,8 @@
 """Many experiments on one twin: a simulator kept running (`target.simulator.state_dir`) holds the
 twin the first run built; the next run of the same inputs reuses it, launching and applying
 nothing, and waits until what the last run interrupted has recovered before it plans; one that
-does not recover in time aborts the run, naming it; a twin of other inputs is refused."""
+does not recover in time aborts the run, naming it; a run beside a live one on the same cluster,
+and a twin of other inputs, are refused."""
 
 from __future__ import annotations
 
@@ -98,6 +99,12 @@ def test_the_twin_is_built_once_and_the_next_run_waits_until_the_last_one_has_re
         settle_t = next(p["t"] for p in _kinds(journal, "phase") if p["phase"] == "settle")
         wait_for(lambda: len([h for h in _kinds(journal, "health") if h["start_t"] >= settle_t]) >= 2, 30, "two health seconds after the settle phase")
         assert not [p for p in _kinds(journal, "phase") if p["phase"] == "plan"]
+        # a third run at the same time would inject beside it: refused before it touches anything
+        third = _cli(path, tmp_path / "third")
+        out3, err3 = _finish(third)
+        said = " ".join((out3 + err3).split())
+        assert third.returncode == 3 and "is running on this cluster now" in said, said
+        assert not [p for p in _kinds(tmp_path / "third" / "journal.jsonl", "phase") if p["phase"] in ("provision", "plan")]
     finally:
         _cordon(kept, False, node)  # the drain "ends": the run goes on (and the next test finds the node schedulable)
     stdout, stderr = _finish(second)

@@ -122,3 +122,16 @@ def test_cleanup_all_stale_lists_then_cleans_runs_whose_owner_is_gone(tmp_path, 
     assert run_registry.entries() == []
     assert pending(typed(read_journal(run_dir / "journal.jsonl"))) == []
     assert "no stale runs" in runner.invoke(app, ["cleanup", "--all-stale"]).output
+
+
+def test_the_runs_on_a_cluster_now_are_the_live_ones_of_other_runs(tmp_path):
+    """What refuses a second run beside a live one (chaos/run/connect.py): a run whose owner is
+    gone is stale, not running; the asking run and other clusters do not count."""
+    from chaos import live_runs as run_registry
+
+    done = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True, check=True)
+    me, gone = Owner.me(), Owner(int(done.stdout), Owner.me().host, None)
+    for run_id, owner, key in (("live", me, "local|http://a|"), ("dead", gone, "local|http://a|"), ("elsewhere", me, "local|http://b|"), ("asking", me, "local|http://a|")):
+        run_registry.register(run_registry.RunEntry(run_id, str(tmp_path / run_id), owner, key), tmp_path)
+    assert [e.run_id for e in run_registry.running_on("local|http://a|", "asking", tmp_path)] == ["live"]
+    assert run_registry.running_on("local|http://c|", "asking", tmp_path) == []
