@@ -76,5 +76,20 @@ def stale(directory: Path | None = None) -> list[RunEntry]:
 
 
 def running_on(key: str, run_id: str, directory: Path | None = None) -> list[RunEntry]:
-    """The other runs registered on the cluster `key` whose owner still runs (on this host)."""
-    return [e for e in entries(directory) if e.cluster_key == key and e.run_id != run_id and e.owner.alive() is True]
+    """The other runs registered on the cluster `key` whose owner still runs (on this host) and
+    that have not ended (a run that left something to undo stays registered after its verdict)."""
+    return [e for e in entries(directory) if e.cluster_key == key and e.run_id != run_id and e.owner.alive() is True and not _ended(e)]
+
+
+VERDICT_TAIL_BYTES = 65536  # a verdict record (the journal's last) with every hypothesis's detail fits
+
+
+def _ended(entry: RunEntry) -> bool:
+    """Its journal's last record is its verdict."""
+    try:
+        with open(entry.journal(), "rb") as f:
+            f.seek(max(0, f.seek(0, 2) - VERDICT_TAIL_BYTES))
+            last = f.read().rstrip(b"\n").rsplit(b"\n", 1)[-1]
+    except OSError:
+        return False
+    return b'"kind":"verdict"' in last

@@ -126,7 +126,8 @@ def test_cleanup_all_stale_lists_then_cleans_runs_whose_owner_is_gone(tmp_path, 
 
 def test_the_runs_on_a_cluster_now_are_the_live_ones_of_other_runs(tmp_path):
     """What refuses a second run beside a live one (chaos/run/connect.py): a run whose owner is
-    gone is stale, not running; the asking run and other clusters do not count."""
+    gone is stale, not running, and one that wrote its verdict has ended; the asking run and other
+    clusters do not count."""
     from chaos import live_runs as run_registry
 
     done = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True, check=True)
@@ -135,3 +136,7 @@ def test_the_runs_on_a_cluster_now_are_the_live_ones_of_other_runs(tmp_path):
         run_registry.register(run_registry.RunEntry(run_id, str(tmp_path / run_id), owner, key), tmp_path)
     assert [e.run_id for e in run_registry.running_on("local|http://a|", "asking", tmp_path)] == ["live"]
     assert run_registry.running_on("local|http://c|", "asking", tmp_path) == []
+    # its verdict written (something was left to undo, so it stays registered): ended, not running
+    (tmp_path / "live").mkdir()
+    (tmp_path / "live" / "journal.jsonl").write_text('{"t":1.0,"kind":"phase","phase":"rollback"}\n{"t":2.0,"kind":"verdict","status":"error"}\n')
+    assert run_registry.running_on("local|http://a|", "asking", tmp_path) == []
