@@ -61,7 +61,9 @@ def render(data: ReportData) -> str:
         out += ["", "## Health of the run", "", summary.line(data.speed)]
     twin = next((r.twin for r in of(data.records, ProvisionedRecord) if r.twin), None)
     if twin:
-        out += ["", "## The twin", "", "Built from the experiment's cluster.from: what it made and what it could not model.", ""]
+        said = ("Reused from the simulator it was built in (the same cluster.from inputs)." if twin[0].startswith("reused:")
+                else "Built from the experiment's cluster.from: what it made and what it could not model.")
+        out += ["", "## The twin", "", said, ""]
         out += [f"- {md_text(line)}" for line in twin]
     out += ["", "## Phases", ""]
     out += [f"- t={t:.1f}s {phase}" for t, phase in data.phases]

@@ -114,6 +114,7 @@ def test_the_twin_is_built_once_and_the_next_run_waits_until_the_last_one_has_re
     records = read_journal(journal)
     (reused,) = [r for r in records if r["kind"] == "provisioned"]
     assert reused["twin"] and reused["twin"][0].startswith("reused: the twin of these same inputs"), reused["twin"]
+    assert "Reused from the simulator it was built in" in (out / "report.md").read_text()
     phases = {r["phase"]: r["t"] for r in records if r["kind"] == "phase"}
     waited = [h for h in records if h["kind"] == "health" and phases["settle"] <= h["start_t"] < phases["plan"]]
     assert len(waited) >= 2, (phases, node)  # it planned only once the node was uncordoned
