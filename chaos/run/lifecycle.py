@@ -166,8 +166,8 @@ class Run:
             st.pace = await apply_pace(self.ctx, connected.conn)  # the measured phase's speed: the observers poll by it
             st.observers = await start_observers(self.ctx, connected, serving, st.components, st.stop_threads, self._phase,
                                                  lambda: [r.instance for r in self.injections.injected if r.instance])
-            reused = not connected.conn.started_simulator and connected.conn.endpoints.target == "local"
-            if not reused or await self._settled():
+            kept = not connected.conn.started_simulator and connected.conn.endpoints.target == "local"  # a simulator kept for many runs
+            if not kept or await self._settled():
                 plan = self._plan(serving.url)
                 if options.dry_run or spec.guardrails.dry_run:
                     self.journal.write(DryRunRecord(message="planned only; nothing injected", plan=plan))

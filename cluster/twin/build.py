@@ -3,9 +3,10 @@ AWS API, then the manifests applied through its Kubernetes API as `kubectl creat
 (namespaces first; an object that exists is left as it is).  A kind the simulator does not serve
 is kept out and listed, not fatal; an object the API server refuses is listed with its reason.
 
-A built twin is recorded in the simulator (cluster/held_clusters.py: the ConfigMap
-kube-system/spotchaos-twin, a digest of its inputs, its cluster and groups), so that runs against a simulator kept running build it once:
-the same inputs find it there and reuse it; other inputs are refused, never layered on it."""
+The first twin built in a simulator is recorded there (cluster/held_clusters.py: the ConfigMap
+kube-system/spotchaos-twin, a digest of its inputs, its cluster and groups), so that runs against
+a simulator kept running build it once: a run of the same inputs finds it and reuses it, a run of
+other inputs is refused (existing_twin).  Building by hand (`sim up -f`) may still layer inputs."""
 
 from __future__ import annotations
 
